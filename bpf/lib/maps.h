@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Every map of the datapath, with key -> value, who writes, who reads.
+ *
+ * NAT state lives in preallocated HASH maps (no BPF_F_NO_PREALLOC): memory is
+ * reserved at load, an insert under memory pressure cannot fail for lack of
+ * an allocation, and a full table is an explicit, counted event. Never
+ * LRU_HASH: under pressure it evicts live entries, one half of a pair at a
+ * time, which breaks a customer's connection and falsifies the NAT log. */
+#ifndef XCGN_MAPS_H
+#define XCGN_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "xcgn_abi.h"
+
+/* Load-time constants (rodata), filled by the loader before load. */
+const volatile struct xcgn_cfg xcgn_cfg = {};
+
+/* subscriber tuple -> mapping; datapath creates, GC (userspace) removes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XCGN_MAPS_MAX);
+	__type(key, struct xcgn_tuple4);
+	__type(value, struct xcgn_map4);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} XCGN_MAP_MAP4 SEC(".maps");
+
+/* public tuple -> subscriber tuple; inserted with BPF_NOEXIST first, which
+ * is how a public port is claimed; datapath creates, GC removes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XCGN_MAPS_MAX);
+	__type(key, struct xcgn_tuple4);
+	__type(value, struct xcgn_rev4);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} XCGN_MAP_REV4 SEC(".maps");
+
+/* subscriber address -> public address and blocks; datapath creates and
+ * adds blocks, userspace releases them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XCGN_SUBS_MAX);
+	__type(key, __be32);
+	__type(value, struct xcgn_sub);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} XCGN_MAP_SUBS SEC(".maps");
+
+/* (public tuple, remote address) -> last seen, only for pools with
+ * address-dependent filtering; outbound creates, inbound reads. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XCGN_PEERS_MAX);
+	__type(key, struct xcgn_peer4_key);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} XCGN_MAP_PEER4 SEC(".maps");
+
+/* pool id -> pool; userspace writes (`xcgn pool`), datapath reads. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XCGN_POOLS_MAX);
+	__type(key, __u32);
+	__type(value, struct xcgn_pool);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} XCGN_MAP_POOLS SEC(".maps");
+
+/* address index -> public address; userspace writes, datapath reads when
+ * it picks an address for a new subscriber. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XCGN_PADDRS_MAX);
+	__type(key, __u32);
+	__type(value, struct xcgn_paddr);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} XCGN_MAP_PADDR SEC(".maps");
+
+/* public address -> its index and pool; userspace writes, datapath reads on
+ * every inbound packet (is this a pool address?). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XCGN_PADDRS_MAX);
+	__type(key, __be32);
+	__type(value, struct xcgn_paddr);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} XCGN_MAP_PUBIDX SEC(".maps");
+
+/* address index -> block bitmap. Mmapable so userspace shares it; the
+ * datapath claims blocks with atomic fetch-or, userspace frees them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XCGN_PADDRS_MAX);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct xcgn_blkmap);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} XCGN_MAP_BLOCKS SEC(".maps");
+
+/* 0 -> runtime state; userspace writes, datapath reads. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xcgn_state);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} XCGN_MAP_STATE SEC(".maps");
+
+/* 0 -> counters, per CPU so the hot path never shares a cache line. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xcgn_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} XCGN_MAP_STATS SEC(".maps");
+
+/* Allocation events (struct xcgn_event); datapath writes, the daemon reads. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, XCGN_EVENTS_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} XCGN_MAP_EVENTS SEC(".maps");
+
+/* XCGN_TX_INSIDE/OUTSIDE -> ifindex; a devmap so redirects are bulked. */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u32);
+} XCGN_MAP_TXPORT SEC(".maps");
+
+/* 0 -> what attach set up; userspace only (the datapath uses rodata). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xcgn_link_info);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} XCGN_MAP_LINK SEC(".maps");
+
+#endif /* XCGN_MAPS_H */

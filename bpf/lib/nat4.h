@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The translation core, shared by every program: find or create a mapping,
+ * find the subscriber behind a public tuple, and rewrite a packet.
+ *
+ * Mappings are endpoint-independent (RFC 4787 REQ-1): keyed by subscriber
+ * address, port and protocol, never by destination. A public port is claimed
+ * by inserting its reverse entry with BPF_NOEXIST; the forward entry follows
+ * and the reverse one is withdrawn if the forward insert fails. */
+#ifndef XCGN_NAT4_H
+#define XCGN_NAT4_H
+
+#include <linux/pkt_cls.h>
+
+#include "maps.h"
+#include "parse.h"
+#include "pool.h"
+#include "stats.h"
+
+#define XCGN_EEXIST 17
+#define XCGN_E2BIG 7
+
+/* Try to claim public port @port (host order) for the reverse value @rv.
+ * Returns 0 when it is ours, -XCGN_EEXIST when taken, another errno when
+ * the table is full. */
+static __always_inline int nat4_port_try(const struct xcgn_tuple4 *tmpl, __u32 port,
+					 const struct xcgn_rev4 *rv, __be16 *out)
+{
+	struct xcgn_tuple4 k = *tmpl;
+	int err;
+
+	k.port = bpf_htons((__u16)port);
+	err = bpf_map_update_elem(&XCGN_MAP_REV4, &k, rv, BPF_NOEXIST);
+	if (!err)
+		*out = k.port;
+	return err;
+}
+
+/* Probe up to XCGN_PORT_PROBES ports of the window [first, first + span)
+ * of the subscriber's port space, from a random start. Offsets map to
+ * ports through the block slots. Returns 0, -XCGN_EEXIST, or a full-table
+ * error. */
+static __always_inline int nat4_port_probe(const struct xcgn_sub *sub, const struct xcgn_pool *pool,
+					   __u32 first, __u32 span,
+					   const struct xcgn_tuple4 *tmpl,
+					   const struct xcgn_rev4 *rv, __be16 *out)
+{
+	__u32 bs = pool->block_size, start, i;
+	int err;
+
+	if (!span || !bs)
+		return -XCGN_EEXIST;
+	start = bpf_get_prandom_u32() % span;
+	for (i = 0; i < XCGN_PORT_PROBES; i++) {
+		__u32 off = first + (start + i) % span;
+		__u32 slot = off / bs, b;
+
+		if (i >= span)
+			break;
+		b = sub->blocks[slot & (XCGN_SUB_BLOCKS_MAX - 1)];
+		if (!b)
+			continue;
+		err = nat4_port_try(tmpl, pool->port_lo + (b - 1) * bs + off % bs, rv, out);
+		if (err != -XCGN_EEXIST)
+			return err;
+	}
+	return -XCGN_EEXIST;
+}
+
+/* Choose a public port for subscriber port @orig (host order) and claim it.
+ * The original port is kept when it lies in one of the subscriber's blocks
+ * and is free; otherwise a random free port of its blocks is taken; when
+ * they are all busy the subscriber gets one more block, up to max-blocks. */
+static __always_inline int nat4_port_pick(struct xcgn_sub *sub, const struct xcgn_pool *pool,
+					  __be32 saddr, __u32 orig, const struct xcgn_tuple4 *tmpl,
+					  const struct xcgn_rev4 *rv, struct xcgn_stats *st, __be16 *out)
+{
+	__u32 bs = pool->block_size, nslots = 0, slot;
+	int err, grown;
+
+	for (slot = 0; slot < XCGN_SUB_BLOCKS_MAX; slot++) {
+		__u32 b = sub->blocks[slot], base;
+
+		if (!b)
+			break;
+		nslots++;
+		base = pool->port_lo + (b - 1) * bs;
+		if (orig >= base && orig < base + bs) {
+			err = nat4_port_try(tmpl, orig, rv, out);
+			if (err != -XCGN_EEXIST)
+				return err ? -XCGN_DROP_MAP_FULL : 0;
+		}
+	}
+	err = nat4_port_probe(sub, pool, 0, nslots * bs, tmpl, rv, out);
+	if (err != -XCGN_EEXIST)
+		return err ? -XCGN_DROP_MAP_FULL : 0;
+
+	grown = pool_sub_grow(sub, pool, saddr, st);
+	if (grown < 0)
+		return -XCGN_DROP_SUB_LIMIT;
+	slot = grown & (XCGN_SUB_BLOCKS_MAX - 1);
+	if (sub->blocks[slot]) {
+		err = nat4_port_try(tmpl, pool->port_lo + (sub->blocks[slot] - 1) * bs + orig % bs,
+				    rv, out);
+		if (err != -XCGN_EEXIST)
+			return err ? -XCGN_DROP_MAP_FULL : 0;
+	}
+	err = nat4_port_probe(sub, pool, slot * bs, bs, tmpl, rv, out);
+	if (err != -XCGN_EEXIST)
+		return err ? -XCGN_DROP_MAP_FULL : 0;
+	return -XCGN_DROP_NO_PORT;
+}
+
+/* Create the mapping for subscriber tuple @in. Returns 0 or -XCGN_DROP_*.
+ *
+ * Global (verified once, on its own): the creation path is long and holds
+ * loops, and inlined into every packet path of three programs it would be
+ * verified again for each of them. */
+__noinline int nat4_map_create(const struct xcgn_tuple4 *in)
+{
+	struct xcgn_stats *st = stats_get();
+	struct xcgn_tuple4 tmpl = {}, rk = {};
+	struct xcgn_map4 mv = {};
+	struct xcgn_rev4 rv = {};
+	struct xcgn_pool *pool;
+	struct xcgn_sub *sub;
+	__be16 pport = 0;
+	int err;
+
+	if (!in || !st)
+		return -XCGN_DROP_MAP_FULL;
+
+	err = pool_sub_get(in->addr, st, &sub, &pool);
+	if (err)
+		return err;
+	rv.saddr = in->addr;
+	rv.sport = in->port;
+	rv.pool_id = sub->pool_id;
+	tmpl.addr = sub->paddr;
+	tmpl.proto = in->proto;
+	err = nat4_port_pick(sub, pool, in->addr, bpf_ntohs(in->port), &tmpl, &rv, st, &pport);
+	if (err)
+		return err;
+
+	mv.paddr = sub->paddr;
+	mv.pport = pport;
+	mv.pool_id = sub->pool_id;
+	mv.created_ns = bpf_ktime_get_coarse_ns();
+	mv.out_seen_ns = mv.created_ns;
+	mv.flags = pool->filtering == XCGN_FILTER_ADF ? XCGN_MAPF_ADF : 0;
+	err = bpf_map_update_elem(&XCGN_MAP_MAP4, in, &mv, BPF_NOEXIST);
+	if (err) {
+		rk = tmpl;
+		rk.port = pport;
+		if (bpf_map_delete_elem(&XCGN_MAP_REV4, &rk))
+			stats_inc(st, XCGN_STAT_ABORTED);
+		if (err != -XCGN_EEXIST)
+			return -XCGN_DROP_MAP_FULL;
+		/* Another CPU mapped the same tuple first: use its mapping. */
+		stats_inc(st, XCGN_STAT_MAP_RACE);
+		return 0;
+	}
+	__sync_fetch_and_add(&sub->nmaps, 1);
+	stats_inc(st, XCGN_STAT_MAP_NEW);
+	return 0;
+}
+
+/* Remember that @pub sent to @raddr, for address-dependent filtering. */
+static __always_inline int nat4_peer_note(const struct xcgn_tuple4 *pub, __be32 raddr, __u64 now)
+{
+	struct xcgn_peer4_key k = {};
+	__u64 *seen;
+	int err;
+
+	k.pub = *pub;
+	k.raddr = raddr;
+	seen = bpf_map_lookup_elem(&XCGN_MAP_PEER4, &k);
+	if (seen) {
+		if (now - *seen >= XCGN_TOUCH_NS)
+			*seen = now;
+		return 0;
+	}
+	err = bpf_map_update_elem(&XCGN_MAP_PEER4, &k, &now, BPF_NOEXIST);
+	if (err && err != -XCGN_EEXIST)
+		return -XCGN_DROP_PEER_FULL;
+	return 0;
+}
+
+/* Outbound: the public tuple for subscriber tuple @in going to @raddr,
+ * creating the mapping on the first packet. */
+static __always_inline int nat4_snat_lookup(const struct xcgn_tuple4 *in, __be32 raddr,
+					    struct xcgn_tuple4 *pub)
+{
+	struct xcgn_map4 *m = bpf_map_lookup_elem(&XCGN_MAP_MAP4, in);
+	__u64 now = bpf_ktime_get_coarse_ns();
+	int err;
+
+	if (!m) {
+		err = nat4_map_create(in);
+		if (err)
+			return err;
+		m = bpf_map_lookup_elem(&XCGN_MAP_MAP4, in);
+		if (!m)
+			return -XCGN_DROP_MAP_FULL;
+	}
+	/* Shared cache line: write only when the second moved. */
+	if (now - m->out_seen_ns >= XCGN_TOUCH_NS)
+		m->out_seen_ns = now;
+	pub->addr = m->paddr;
+	pub->port = m->pport;
+	pub->proto = in->proto;
+	pub->_pad = 0;
+	if (m->flags & XCGN_MAPF_ADF)
+		return nat4_peer_note(pub, raddr, now);
+	return 0;
+}
+
+/* Inbound: the subscriber tuple behind public tuple @pub, if a mapping
+ * exists and the pool's filtering lets @raddr in. */
+static __always_inline int nat4_dnat_lookup(const struct xcgn_tuple4 *pub, __be32 raddr,
+					    struct xcgn_tuple4 *in)
+{
+	struct xcgn_rev4 *r = bpf_map_lookup_elem(&XCGN_MAP_REV4, pub);
+	struct xcgn_pool *pool;
+	__u64 now;
+	__u32 pid;
+
+	if (!r)
+		return -XCGN_DROP_NO_MAPPING;
+	pid = r->pool_id;
+	pool = bpf_map_lookup_elem(&XCGN_MAP_POOLS, &pid);
+	if (!pool)
+		return -XCGN_DROP_NO_MAPPING;
+	if (pool->filtering == XCGN_FILTER_ADF) {
+		struct xcgn_peer4_key k = {};
+
+		k.pub = *pub;
+		k.raddr = raddr;
+		if (!bpf_map_lookup_elem(&XCGN_MAP_PEER4, &k))
+			return -XCGN_DROP_FILTERED;
+	}
+	now = bpf_ktime_get_coarse_ns();
+	if (now - r->in_seen_ns >= XCGN_TOUCH_NS)
+		r->in_seen_ns = now;
+	in->addr = r->saddr;
+	in->port = r->sport;
+	in->proto = pub->proto;
+	in->_pad = 0;
+	return 0;
+}
+
+/* The tuple of a parsed packet's source (@src) or destination side. */
+static __always_inline void nat4_tuple(const struct pkt *p, int src, struct xcgn_tuple4 *t)
+{
+	t->addr = src ? p->ip->saddr : p->ip->daddr;
+	t->port = src ? *p->sport : *p->dport;
+	t->proto = p->ip->protocol;
+	t->_pad = 0;
+}
+
+/* Rewrite the source (@snat) or destination address and port of a parsed
+ * packet in place, with incremental checksum updates (XDP). */
+static __always_inline void nat4_rewrite(struct pkt *p, int snat, const struct xcgn_tuple4 *to)
+{
+	struct iphdr *ip = p->ip;
+	__be32 *addr = snat ? &ip->saddr : &ip->daddr;
+	__be16 *port = snat ? p->sport : p->dport;
+	__be32 from_addr = *addr;
+	__be16 from_port = *port;
+	__u16 c;
+
+	*addr = to->addr;
+	ip->check = xcgn_csum_update32(ip->check, from_addr, to->addr);
+	*port = to->port;
+	c = *p->l4_csum;
+	switch (p->cls) {
+	case L4_TCP:
+		c = xcgn_csum_update32(c, from_addr, to->addr);
+		*p->l4_csum = xcgn_csum_update16(c, from_port, to->port);
+		break;
+	case L4_UDP:
+		if (c) {
+			c = xcgn_csum_update32(c, from_addr, to->addr);
+			c = xcgn_csum_update16(c, from_port, to->port);
+			*p->l4_csum = xcgn_csum_udp_fixup(1, c);
+		}
+		break;
+	case L4_ICMP_QUERY:
+		/* The ICMP checksum has no pseudo-header. */
+		*p->l4_csum = xcgn_csum_update16(c, from_port, to->port);
+		break;
+	}
+}
+
+/* Forwarding decrements the TTL, as the kernel would have. */
+static __always_inline void nat4_ttl_dec(struct iphdr *ip)
+{
+	__u16 *w = (__u16 *)&ip->ttl;	/* ttl and protocol share a word */
+	__u16 old = *w;
+
+	ip->ttl--;
+	ip->check = xcgn_csum_update16(ip->check, old, *w);
+}
+
+/* Rewrite the source of a packet in an skb (tc). The skb may carry a
+ * partial checksum (CHECKSUM_PARTIAL), which only the kernel's helpers
+ * update correctly, so tc goes through them; BPF_F_MARK_MANGLED_0 keeps a
+ * UDP checksum of 0 at 0 and sends a computed 0 as 0xFFFF. */
+static __always_inline int nat4_rewrite_skb_src(struct __sk_buff *skb, const struct pkt *p,
+						const struct xcgn_tuple4 *to)
+{
+	__u32 l3 = p->l3_off, l4 = p->l4_off, csum_off, port_off = l4;
+	__be32 from_addr = p->ip->saddr;
+	__be16 from_port = *p->sport;
+	__u64 mm = 0;
+
+	switch (p->cls) {
+	case L4_TCP:
+		csum_off = l4 + offsetof(struct tcphdr, check);
+		break;
+	case L4_UDP:
+		csum_off = l4 + offsetof(struct udphdr, check);
+		mm = BPF_F_MARK_MANGLED_0;
+		break;
+	case L4_ICMP_QUERY:
+		csum_off = l4 + offsetof(struct icmphdr, checksum);
+		port_off = l4 + offsetof(struct icmphdr, id);
+		break;
+	default:
+		return -1;
+	}
+	if (p->cls != L4_ICMP_QUERY &&
+	    bpf_l4_csum_replace(skb, csum_off, from_addr, to->addr, BPF_F_PSEUDO_HDR | mm | 4))
+		return -1;
+	if (bpf_l4_csum_replace(skb, csum_off, from_port, to->port, mm | 2))
+		return -1;
+	if (bpf_l3_csum_replace(skb, l3 + offsetof(struct iphdr, check), from_addr, to->addr, 4))
+		return -1;
+	if (bpf_skb_store_bytes(skb, l3 + offsetof(struct iphdr, saddr), &to->addr, 4, 0))
+		return -1;
+	if (bpf_skb_store_bytes(skb, port_off, &to->port, 2, 0))
+		return -1;
+	return 0;
+}
+
+#endif /* XCGN_NAT4_H */

@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Packet parsing for XDP and tc alike (both give direct packet access
+ * through data/data_end).
+ *
+ * Contract: every parse_* bounds-checks before it reads and fills the
+ * cursor only on success. It returns 0 when the header is valid,
+ * XCGN_NOT_OURS (> 0) when the packet is none of the NAT's business (not
+ * IPv4, say), and -XCGN_DROP_* when the header is truncated or malformed.
+ * A packet that does not parse completely is never translated. */
+#ifndef XCGN_PARSE_H
+#define XCGN_PARSE_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <linux/in.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "xcgn_abi.h"
+#include "xcgn_csum.h"
+
+/* "Keep going, but this packet is not for translation." */
+#define XCGN_NOT_OURS 1
+
+#ifndef ETH_P_8021Q
+#define ETH_P_8021Q 0x8100
+#endif
+#ifndef ETH_P_8021AD
+#define ETH_P_8021AD 0x88A8
+#endif
+
+#define IP_MF_OFFSET 0x3fff	/* more-fragments flag and fragment offset */
+
+/* <linux/icmp.h> drags in libc headers through <linux/if.h>; the datapath
+ * needs only the fixed part of an ICMP message. */
+struct icmphdr {
+	__u8 type;
+	__u8 code;
+	__sum16 checksum;
+	__be16 id;		/* echo identifier, or unused for errors */
+	__be16 sequence;
+};
+
+#define ICMP_ECHOREPLY		0
+#define ICMP_DEST_UNREACH	3
+#define ICMP_ECHO		8
+#define ICMP_TIME_EXCEEDED	11
+#define ICMP_PARAMETERPROB	12
+
+struct vlan_hdr {
+	__be16 tci;
+	__be16 proto;
+};
+
+/* L4 classes the NAT distinguishes. */
+enum l4_class {
+	L4_OTHER = 0,		/* another protocol: not translated */
+	L4_TCP,
+	L4_UDP,
+	L4_ICMP_QUERY,		/* echo request/reply: the identifier is the port */
+	L4_ICMP_ERROR,		/* carries an embedded header */
+	L4_FRAGMENT,		/* an IP fragment: no L4 header to rely on */
+};
+
+/* What the parser learned about a packet. Pointers are valid until the
+ * packet is resized or a helper that may move it is called. */
+struct pkt {
+	void *data_end;
+	struct ethhdr *eth;
+	struct iphdr *ip;
+	void *l4;
+	__u16 l3_off;		/* from the start of the frame */
+	__u16 l4_off;
+	__u16 l4_len;		/* from the IP total length */
+	__u8 vlan;		/* one 802.1Q/802.1AD tag seen */
+	__u8 cls;		/* enum l4_class */
+	__u8 icmp_type;
+	__u8 _pad[3];
+	__be16 *sport;		/* port or echo id (both point at the id for ICMP) */
+	__be16 *dport;
+	__sum16 *l4_csum;
+};
+
+/* One's complement sum of the IPv4 header; 0xffff when it checks out. The
+ * loop runs over 32-bit words with a constant bound; words past ihl are
+ * skipped, not read. */
+static __always_inline int ipv4_csum_ok(struct iphdr *ip, void *data_end, __u32 ihl)
+{
+	__u32 *w = (__u32 *)ip;
+	__u64 s = 0;
+	int i;
+
+	for (i = 0; i < 15; i++) {
+		__u32 *wp = w + i;
+
+		if (i >= (int)ihl)
+			break;
+		/* Keep clang from folding the check into arithmetic on
+		 * data_end, which the verifier refuses. */
+		asm volatile("" : "+r"(wp));
+		if ((void *)(wp + 1) > data_end)
+			return 0;
+		s += *wp;
+	}
+	s = (s & 0xffffffff) + (s >> 32);
+	s = (s & 0xffffffff) + (s >> 32);
+	return xcgn_csum_fold((__u32)s) == 0xffff;
+}
+
+static __always_inline int parse_eth(struct pkt *p, void *data, void *data_end, __u16 *proto)
+{
+	struct ethhdr *eth = data;
+	__u16 off = sizeof(*eth);
+	__u16 h;
+
+	if ((void *)(eth + 1) > data_end)
+		return -XCGN_DROP_TRUNCATED;
+	h = bpf_ntohs(eth->h_proto);
+	if (h == ETH_P_8021Q || h == ETH_P_8021AD) {
+		struct vlan_hdr *vh = (void *)(eth + 1);
+
+		if ((void *)(vh + 1) > data_end)
+			return -XCGN_DROP_TRUNCATED;
+		h = bpf_ntohs(vh->proto);
+		off += sizeof(*vh);
+		p->vlan = 1;
+	}
+	p->data_end = data_end;
+	p->eth = eth;
+	p->l3_off = off;
+	*proto = h;
+	return 0;
+}
+
+static __always_inline int parse_ipv4(struct pkt *p, void *data)
+{
+	struct iphdr *ip = data + p->l3_off;
+	void *data_end = p->data_end;
+	__u32 ihl, tot;
+
+	if ((void *)(ip + 1) > data_end)
+		return -XCGN_DROP_TRUNCATED;
+	ihl = ip->ihl;
+	if (ip->version != 4 || ihl < 5)
+		return -XCGN_DROP_BAD_IP;
+	if ((void *)ip + ihl * 4 > data_end)
+		return -XCGN_DROP_TRUNCATED;
+	tot = bpf_ntohs(ip->tot_len);
+	if (tot < ihl * 4)
+		return -XCGN_DROP_BAD_IP;
+	/* Frames may carry link padding after the datagram, never less. */
+	if ((void *)ip + tot > data_end)
+		return -XCGN_DROP_TRUNCATED;
+	/* XDP runs before ip_rcv(), which would have checked this. */
+	if (!ipv4_csum_ok(ip, data_end, ihl))
+		return -XCGN_DROP_BAD_IP_CSUM;
+	p->ip = ip;
+	p->l4_off = p->l3_off + ihl * 4;
+	p->l4_len = tot - ihl * 4;
+	p->l4 = (void *)ip + ihl * 4;
+	return 0;
+}
+
+/* Classify and bounds-check the L4 header. Only what is fully inside the
+ * IP datagram counts as present. */
+static __always_inline int parse_l4(struct pkt *p)
+{
+	void *l4 = p->l4;
+	void *data_end = p->data_end;
+
+	p->l4_csum = 0;
+	if (p->ip->frag_off & bpf_htons(IP_MF_OFFSET)) {
+		p->cls = L4_FRAGMENT;
+		return 0;
+	}
+	switch (p->ip->protocol) {
+	case IPPROTO_TCP: {
+		struct tcphdr *th = l4;
+
+		if ((void *)(th + 1) > data_end || p->l4_len < sizeof(*th))
+			return -XCGN_DROP_TRUNCATED;
+		if (th->doff < 5 || th->doff * 4 > p->l4_len)
+			return -XCGN_DROP_BAD_L4;
+		p->cls = L4_TCP;
+		p->sport = &th->source;
+		p->dport = &th->dest;
+		p->l4_csum = &th->check;
+		return 0;
+	}
+	case IPPROTO_UDP: {
+		struct udphdr *uh = l4;
+		__u16 ulen;
+
+		if ((void *)(uh + 1) > data_end || p->l4_len < sizeof(*uh))
+			return -XCGN_DROP_TRUNCATED;
+		ulen = bpf_ntohs(uh->len);
+		if (ulen < sizeof(*uh) || ulen > p->l4_len)
+			return -XCGN_DROP_BAD_L4;
+		p->cls = L4_UDP;
+		p->sport = &uh->source;
+		p->dport = &uh->dest;
+		p->l4_csum = &uh->check;
+		return 0;
+	}
+	case IPPROTO_ICMP: {
+		struct icmphdr *ih = l4;
+
+		if ((void *)(ih + 1) > data_end || p->l4_len < sizeof(*ih))
+			return -XCGN_DROP_TRUNCATED;
+		p->icmp_type = ih->type;
+		p->l4_csum = &ih->checksum;
+		switch (ih->type) {
+		case ICMP_ECHO:
+		case ICMP_ECHOREPLY:
+			p->cls = L4_ICMP_QUERY;
+			p->sport = &ih->id;
+			p->dport = &ih->id;
+			return 0;
+		case ICMP_DEST_UNREACH:
+		case ICMP_TIME_EXCEEDED:
+		case ICMP_PARAMETERPROB:
+			p->cls = L4_ICMP_ERROR;
+			return 0;
+		}
+		p->cls = L4_OTHER;
+		return 0;
+	}
+	}
+	p->cls = L4_OTHER;
+	return 0;
+}
+
+#endif /* XCGN_PARSE_H */

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Port-block allocation: which public address and which ports a subscriber
+ * gets, decided in the datapath without a lock and without a round trip to
+ * userspace.
+ *
+ * A block is claimed with an atomic fetch-or on the address's bitmap (the
+ * old value says whether we won), a subscriber is made visible with a
+ * BPF_NOEXIST insert, and a block is added to a subscriber with a
+ * compare-and-swap on a free slot. Whoever loses a race gives its block
+ * back, so two CPUs seeing a subscriber's first packets at once never both
+ * allocate for it. */
+#ifndef XCGN_POOL_H
+#define XCGN_POOL_H
+
+#include "maps.h"
+#include "stats.h"
+
+/* A well-mixed 32-bit hash (lowbias32), to spread subscribers over the
+ * pool addresses. */
+static __always_inline __u32 pool_hash32(__u32 x)
+{
+	x ^= x >> 16;
+	x *= 0x7feb352d;
+	x ^= x >> 15;
+	x *= 0x846ca68b;
+	x ^= x >> 16;
+	return x;
+}
+
+/* Index of the lowest set bit of a non-zero word; BPF has no ctz. */
+static __always_inline __u32 pool_ctz64(__u64 x)
+{
+	__u32 n = 0;
+
+	if (!(x & 0xffffffffULL)) {
+		n += 32;
+		x >>= 32;
+	}
+	if (!(x & 0xffff)) {
+		n += 16;
+		x >>= 16;
+	}
+	if (!(x & 0xff)) {
+		n += 8;
+		x >>= 8;
+	}
+	if (!(x & 0xf)) {
+		n += 4;
+		x >>= 4;
+	}
+	if (!(x & 0x3)) {
+		n += 2;
+		x >>= 2;
+	}
+	if (!(x & 0x1))
+		n += 1;
+	return n;
+}
+
+/* Claim a free block of address @idx. Returns the block number, or -1 when
+ * the address has none.
+ *
+ * A global (non-inlined) function: the verifier checks it once, on its own,
+ * instead of once per call site and loop iteration of its callers, which
+ * otherwise multiplies past the instruction limit. */
+__noinline int pool_block_claim(__u32 idx)
+{
+	struct xcgn_blkmap *bm = bpf_map_lookup_elem(&XCGN_MAP_BLOCKS, &idx);
+	struct xcgn_stats *st = stats_get();
+	int w, t;
+
+	if (!bm || !st)
+		return -1;
+	for (w = 0; w < XCGN_BLK_WORDS; w++) {
+		for (t = 0; t < XCGN_BLK_CLAIM_TRIES; t++) {
+			__u64 v = bm->w[w], bit, old;
+			__u32 b;
+
+			if (v == ~0ULL)
+				break;
+			b = pool_ctz64(~v);
+			bit = 1ULL << b;
+			old = __sync_fetch_and_or(&bm->w[w], bit);
+			if (!(old & bit))
+				return w * 64 + b;
+			stats_inc(st, XCGN_STAT_BLOCK_RACE);
+		}
+	}
+	return -1;
+}
+
+/* Give back a block we claimed but could not use (a lost race). */
+static __always_inline void pool_block_release(__u32 idx, __u32 blk)
+{
+	struct xcgn_blkmap *bm = bpf_map_lookup_elem(&XCGN_MAP_BLOCKS, &idx);
+
+	if (bm && blk < XCGN_BLKS_PER_ADDR_MAX)
+		__sync_fetch_and_and(&bm->w[blk / 64], ~(1ULL << (blk % 64)));
+}
+
+static __always_inline void pool_event(struct xcgn_stats *st, __u8 type, __be32 sub,
+				       __be32 paddr, const struct xcgn_pool *pool, __u32 blk)
+{
+	struct xcgn_event ev = {};
+
+	ev.ts_ns = bpf_ktime_get_coarse_ns();
+	ev.sub = sub;
+	ev.paddr = paddr;
+	ev.port_lo = pool->port_lo + blk * pool->block_size;
+	ev.port_hi = ev.port_lo + pool->block_size - 1;
+	ev.type = type;
+	if (bpf_ringbuf_output(&XCGN_MAP_EVENTS, &ev, sizeof(ev), 0))
+		stats_inc(st, XCGN_STAT_EVENT_LOST);
+}
+
+/* The subscriber entry for @saddr, created with its first block when it has
+ * none. Returns 0 and sets @subp and @poolp, or -XCGN_DROP_*. */
+static __always_inline int pool_sub_get(__be32 saddr, struct xcgn_stats *st,
+					struct xcgn_sub **subp, struct xcgn_pool **poolp)
+{
+	struct xcgn_sub *sub = bpf_map_lookup_elem(&XCGN_MAP_SUBS, &saddr);
+	struct xcgn_sub fresh = {};
+	struct xcgn_paddr *pa = 0;
+	struct xcgn_pool *pool = 0;
+	struct xcgn_state *rs;
+	__u32 zero = 0, h, hwm, i, idx = 0, pid;
+	int blk = -1, err;
+
+	if (sub)
+		goto found;
+
+	rs = bpf_map_lookup_elem(&XCGN_MAP_STATE, &zero);
+	if (!rs)
+		return -XCGN_DROP_NO_POOL;
+	hwm = rs->naddrs_hwm;
+	if (!hwm || hwm > XCGN_PADDRS_MAX)
+		return -XCGN_DROP_NO_POOL;
+	/* The subscriber's address is a function of its own address, so it
+	 * comes back to the same one while that has room. */
+	h = pool_hash32(bpf_ntohl(saddr));
+	for (i = 0; i < XCGN_ADDR_PROBES; i++) {
+		idx = (h + i) % hwm;
+		pa = bpf_map_lookup_elem(&XCGN_MAP_PADDR, &idx);
+		if (!pa || !pa->addr)
+			continue;
+		pid = pa->pool_id;
+		pool = bpf_map_lookup_elem(&XCGN_MAP_POOLS, &pid);
+		if (!pool || !(pool->flags & XCGN_POOLF_ACTIVE))
+			continue;
+		blk = pool_block_claim(idx);
+		if (blk >= 0)
+			break;
+	}
+	if (blk < 0 || !pa || !pool)
+		return -XCGN_DROP_NO_POOL;
+
+	fresh.paddr = pa->addr;
+	fresh.addr_idx = idx;
+	fresh.pool_id = pa->pool_id;
+	fresh.blocks[0] = blk + 1;
+	fresh.created_ns = bpf_ktime_get_coarse_ns();
+	err = bpf_map_update_elem(&XCGN_MAP_SUBS, &saddr, &fresh, BPF_NOEXIST);
+	if (err) {
+		/* Another CPU created it first (-EEXIST) or the table is full. */
+		pool_block_release(idx, blk);
+		if (err != -17 /* EEXIST */)
+			return -XCGN_DROP_SUB_FULL;
+		stats_inc(st, XCGN_STAT_BLOCK_RACE);
+		sub = bpf_map_lookup_elem(&XCGN_MAP_SUBS, &saddr);
+		if (!sub)
+			return -XCGN_DROP_SUB_FULL;
+		goto found;
+	}
+	stats_inc(st, XCGN_STAT_SUB_NEW);
+	stats_inc(st, XCGN_STAT_BLOCK_NEW);
+	pool_event(st, XCGN_EV_BLOCK_ALLOC, saddr, fresh.paddr, pool, blk);
+	sub = bpf_map_lookup_elem(&XCGN_MAP_SUBS, &saddr);
+	if (!sub)
+		return -XCGN_DROP_SUB_FULL;
+found:
+	pid = sub->pool_id;
+	pool = bpf_map_lookup_elem(&XCGN_MAP_POOLS, &pid);
+	if (!pool || !pool->block_size)
+		return -XCGN_DROP_NO_POOL;
+	*subp = sub;
+	*poolp = pool;
+	return 0;
+}
+
+/* Add one more block to @sub, on its own address. Returns the slot it went
+ * into, or -1 when the subscriber may take no more or none is free. */
+static __always_inline int pool_sub_grow(struct xcgn_sub *sub, const struct xcgn_pool *pool,
+					 __be32 saddr, struct xcgn_stats *st)
+{
+	__u32 slot, max = pool->max_blocks;
+	int blk;
+
+	for (slot = 0; slot < XCGN_SUB_BLOCKS_MAX; slot++) {
+		if (slot >= max)
+			return -1;
+		if (sub->blocks[slot])
+			continue;
+		blk = pool_block_claim(sub->addr_idx);
+		if (blk < 0)
+			return -1;
+		if (__sync_val_compare_and_swap(&sub->blocks[slot], 0, blk + 1) != 0) {
+			/* Another CPU filled this slot meanwhile: its block
+			 * serves us too. */
+			pool_block_release(sub->addr_idx, blk);
+			stats_inc(st, XCGN_STAT_BLOCK_RACE);
+			return slot;
+		}
+		stats_inc(st, XCGN_STAT_BLOCK_NEW);
+		pool_event(st, XCGN_EV_BLOCK_ALLOC, saddr, sub->paddr, pool, blk);
+		return slot;
+	}
+	return -1;
+}
+
+#endif /* XCGN_POOL_H */

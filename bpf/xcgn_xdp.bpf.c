@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: GPL-2.0
+/* xcgn datapath entry points. Each reads as parse -> classify -> translate
+ * -> account -> verdict; the steps live in bpf/lib/.
+ *
+ * Verdicts: XDP_PASS / TC_ACT_OK = not ours (or the slow path), XDP_DROP /
+ * TC_ACT_SHOT = a bad or refused packet, always counted under an
+ * XCGN_DROP_* reason, XDP_ABORTED = a helper failed. */
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "lib/maps.h"
+#include "lib/parse.h"
+#include "lib/stats.h"
+#include "lib/nat4.h"
+
+#define AF_INET 2
+
+/* Worst-case headers the tc program needs linear: Ethernet, one VLAN tag,
+ * IPv4 with options, and a TCP header without options. */
+#define XCGN_TC_PULL (14 + 4 + 60 + 20)
+
+static __always_inline int is_subscriber(__be32 a)
+{
+	return (a & xcgn_cfg.sub_mask) == xcgn_cfg.sub_prefix;
+}
+
+/* Only these create or use mappings: TCP, UDP, and ICMP echo in the
+ * direction that opens it (request out, reply in). */
+static __always_inline int translatable(const struct pkt *p, int outbound)
+{
+	if (p->cls == L4_TCP || p->cls == L4_UDP)
+		return 1;
+	if (p->cls == L4_ICMP_QUERY)
+		return p->icmp_type == (outbound ? ICMP_ECHO : ICMP_ECHOREPLY);
+	return 0;
+}
+
+static __always_inline int fib_lookup(void *ctx, const struct pkt *p, __be32 src, __be32 dst,
+				      __u32 ifindex, struct bpf_fib_lookup *fib)
+{
+	__builtin_memset(fib, 0, sizeof(*fib));
+	fib->family = AF_INET;
+	fib->tos = p->ip->tos;
+	fib->l4_protocol = p->ip->protocol;
+	if (p->cls == L4_TCP || p->cls == L4_UDP) {
+		fib->sport = *p->sport;
+		fib->dport = *p->dport;
+	}
+	fib->tot_len = bpf_ntohs(p->ip->tot_len);
+	fib->ipv4_src = src;
+	fib->ipv4_dst = dst;
+	fib->ifindex = ifindex;
+	return bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
+}
+
+/* Finish a forward at XDP: TTL, MACs, redirect through the devmap. */
+static __always_inline int xdp_forward(struct pkt *p, const struct bpf_fib_lookup *fib, __u32 port)
+{
+	nat4_ttl_dec(p->ip);
+	__builtin_memcpy(p->eth->h_dest, fib->dmac, ETH_ALEN);
+	__builtin_memcpy(p->eth->h_source, fib->smac, ETH_ALEN);
+	return bpf_redirect_map(&XCGN_MAP_TXPORT, port, 0);
+}
+
+SEC("xdp")
+int xcgn_xdp_inside(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct xcgn_stats *st = stats_get();
+	struct xcgn_tuple4 in, pub;
+	struct bpf_fib_lookup fib;
+	struct pkt p = {};
+	__u16 proto;
+	int ret, rc;
+
+	if (!st)
+		return XDP_ABORTED;
+	stats_inc(st, XCGN_STAT_IN_RX);
+
+	ret = parse_eth(&p, data, data_end, &proto);
+	if (ret)
+		goto drop;
+	if (proto != ETH_P_IP)
+		goto pass;
+	ret = parse_ipv4(&p, data);
+	if (ret)
+		goto drop;
+	if (!is_subscriber(p.ip->saddr) || is_subscriber(p.ip->daddr))
+		goto pass;
+	ret = parse_l4(&p);
+	if (ret)
+		goto drop;
+	if (!translatable(&p, 1))
+		goto pass;	/* tc egress stops it if it would leak */
+
+	rc = fib_lookup(ctx, &p, p.ip->saddr, p.ip->daddr, ctx->ingress_ifindex, &fib);
+	if (fib.ifindex != xcgn_cfg.outside_ifindex)
+		goto pass;	/* not routed to the internet side */
+	/* No neighbour yet, an MTU problem, TTL expiring, a VLAN tag to
+	 * handle: the kernel forwards it untranslated and tc egress
+	 * translates after routing. Translating here would hand the
+	 * kernel a pool source on the inside device, a martian. */
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS || p.ip->ttl <= 1 || p.vlan) {
+		stats_inc(st, XCGN_STAT_SLOW_OUT);
+		return XDP_PASS;
+	}
+
+	nat4_tuple(&p, 1, &in);
+	ret = nat4_snat_lookup(&in, p.ip->daddr, &pub);
+	if (ret)
+		goto drop;
+	nat4_rewrite(&p, 1, &pub);
+	stats_inc(st, XCGN_STAT_SNAT_XDP);
+	ret = xdp_forward(&p, &fib, XCGN_TX_OUTSIDE);
+	if (ret == XDP_REDIRECT)
+		stats_inc(st, XCGN_STAT_REDIRECT_OUT);
+	else
+		stats_inc(st, XCGN_STAT_ABORTED);
+	return ret;
+pass:
+	stats_inc(st, XCGN_STAT_PASS);
+	return XDP_PASS;
+drop:
+	stats_drop(st, -ret);
+	return XDP_DROP;
+}
+
+SEC("xdp")
+int xcgn_xdp_outside(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct xcgn_stats *st = stats_get();
+	struct xcgn_tuple4 in, pub;
+	struct bpf_fib_lookup fib;
+	struct pkt p = {};
+	__u16 proto;
+	int ret, rc;
+
+	if (!st)
+		return XDP_ABORTED;
+	stats_inc(st, XCGN_STAT_OUT_RX);
+
+	ret = parse_eth(&p, data, data_end, &proto);
+	if (ret)
+		goto drop;
+	if (proto != ETH_P_IP)
+		goto pass;
+	ret = parse_ipv4(&p, data);
+	if (ret)
+		goto drop;
+	/* Anything not addressed to the pool (the host itself, transit) is
+	 * not ours. */
+	if (!bpf_map_lookup_elem(&XCGN_MAP_PUBIDX, &p.ip->daddr))
+		goto pass;
+	ret = parse_l4(&p);
+	if (ret)
+		goto drop;
+	if (p.cls == L4_FRAGMENT) {
+		ret = -XCGN_DROP_FRAGMENT;
+		goto drop;
+	}
+	if (p.cls == L4_ICMP_ERROR) {
+		ret = -XCGN_DROP_ICMP_ERROR;
+		goto drop;
+	}
+	if (!translatable(&p, 0)) {
+		ret = -XCGN_DROP_NO_MAPPING;
+		goto drop;
+	}
+
+	nat4_tuple(&p, 0, &pub);
+	ret = nat4_dnat_lookup(&pub, p.ip->saddr, &in);
+	if (ret)
+		goto drop;
+	nat4_rewrite(&p, 0, &in);
+	stats_inc(st, XCGN_STAT_DNAT_XDP);
+
+	rc = fib_lookup(ctx, &p, p.ip->saddr, in.addr, ctx->ingress_ifindex, &fib);
+	/* XXX: a packet whose TTL expires here goes up translated and the
+	 * kernel's time-exceeded quotes the subscriber address. */
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS || fib.ifindex != xcgn_cfg.inside_ifindex ||
+	    p.ip->ttl <= 1 || p.vlan) {
+		/* Translated, so the kernel routes it to the subscriber. */
+		stats_inc(st, XCGN_STAT_SLOW_IN);
+		return XDP_PASS;
+	}
+	ret = xdp_forward(&p, &fib, XCGN_TX_INSIDE);
+	if (ret == XDP_REDIRECT)
+		stats_inc(st, XCGN_STAT_REDIRECT_IN);
+	else
+		stats_inc(st, XCGN_STAT_ABORTED);
+	return ret;
+pass:
+	stats_inc(st, XCGN_STAT_PASS);
+	return XDP_PASS;
+drop:
+	stats_drop(st, -ret);
+	return XDP_DROP;
+}
+
+/* tc egress on the outside device: the slow path. Translates what the
+ * kernel forwarded untranslated, after routing (where netfilter does SNAT),
+ * and is the last guard: no subscriber source leaves untranslated. */
+SEC("tc")
+int xcgn_tc_outside(struct __sk_buff *skb)
+{
+	struct xcgn_stats *st = stats_get();
+	struct xcgn_tuple4 in, pub;
+	struct pkt p = {};
+	void *data, *data_end;
+	__u32 want;
+	__u16 proto;
+	int ret;
+
+	if (!st)
+		return TC_ACT_SHOT;
+	stats_inc(st, XCGN_STAT_TC_RX);
+
+	want = skb->len < XCGN_TC_PULL ? skb->len : XCGN_TC_PULL;
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	if (data + want > data_end && bpf_skb_pull_data(skb, want)) {
+		stats_inc(st, XCGN_STAT_ABORTED);
+		return TC_ACT_SHOT;
+	}
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	ret = parse_eth(&p, data, data_end, &proto);
+	if (ret)
+		goto drop;
+	if (proto != ETH_P_IP)
+		return TC_ACT_OK;
+	ret = parse_ipv4(&p, data);
+	if (ret)
+		goto drop;
+	if (!is_subscriber(p.ip->saddr))
+		return TC_ACT_OK;
+	ret = parse_l4(&p);
+	if (ret)
+		goto drop;
+	if (p.cls == L4_FRAGMENT)
+		ret = -XCGN_DROP_FRAGMENT;
+	else if (p.cls == L4_ICMP_ERROR)
+		ret = -XCGN_DROP_ICMP_ERROR;
+	else if (!translatable(&p, 1))
+		ret = -XCGN_DROP_UNTRANSLATED;
+	if (ret)
+		goto drop;
+
+	nat4_tuple(&p, 1, &in);
+	ret = nat4_snat_lookup(&in, p.ip->daddr, &pub);
+	if (ret)
+		goto drop;
+	if (nat4_rewrite_skb_src(skb, &p, &pub)) {
+		stats_inc(st, XCGN_STAT_ABORTED);
+		return TC_ACT_SHOT;
+	}
+	stats_inc(st, XCGN_STAT_SNAT_TC);
+	return TC_ACT_OK;
+drop:
+	stats_drop(st, -ret);
+	return TC_ACT_SHOT;
+}
+
+char LICENSE[] SEC("license") = "GPL";

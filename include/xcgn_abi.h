@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* The ABI between the xcgn datapath (bpf/) and its control plane (user/).
+ *
+ * Compiled by clang -target bpf and by the host compiler alike; there is no
+ * mirror copy anywhere. Fixed-width types only, every hole is a named _pad,
+ * and every layout is locked by _Static_assert right under the struct.
+ * Changing a pinned map's layout means bumping XCGN_ABI_VERSION, which is part
+ * of the pin path, so an old pin is never reused with a new layout. */
+#ifndef XCGN_ABI_H
+#define XCGN_ABI_H
+
+#include <linux/types.h>
+#include <stddef.h>
+
+#include "xcgn_limits.h"
+
+#define XCGN_ABI_VERSION 1
+
+/* Map names: identifiers, so BPF declares the map with them and user code
+ * stringifies them. At most 15 characters (the kernel's object-name limit). */
+#define XCGN_MAP_MAP4	xcgn_map4	/* subscriber tuple -> public tuple */
+#define XCGN_MAP_REV4	xcgn_rev4	/* public tuple -> subscriber tuple */
+#define XCGN_MAP_SUBS	xcgn_subs	/* subscriber -> address and blocks */
+#define XCGN_MAP_PEER4	xcgn_peer4	/* (public tuple, remote) seen, for ADF */
+#define XCGN_MAP_POOLS	xcgn_pools	/* pool id -> pool */
+#define XCGN_MAP_PADDR	xcgn_paddr	/* address index -> public address */
+#define XCGN_MAP_PUBIDX	xcgn_pubidx	/* public address -> address index */
+#define XCGN_MAP_BLOCKS	xcgn_blocks	/* address index -> block bitmap (mmapable) */
+#define XCGN_MAP_STATE	xcgn_state	/* runtime state shared with userspace */
+#define XCGN_MAP_STATS	xcgn_stats	/* per-CPU counters */
+#define XCGN_MAP_EVENTS	xcgn_events	/* ring buffer of allocation events */
+#define XCGN_MAP_TXPORT	xcgn_txport	/* devmap of the attached devices */
+#define XCGN_MAP_LINK	xcgn_link	/* what `xcgn link attach` set up */
+
+/* Keys of xcgn_txport. */
+#define XCGN_TX_INSIDE	0
+#define XCGN_TX_OUTSIDE	1
+
+/* Pin names of the programs' links under the pin root. */
+#define XCGN_PIN_LINK_IN	"link_xdp_inside"
+#define XCGN_PIN_LINK_OUT	"link_xdp_outside"
+#define XCGN_PIN_PROG_TC	"prog_tc_outside"
+#define XCGN_PIN_ROOT		"/sys/fs/bpf/xcgn"
+
+/* Key of the mapping tables: (address, port, protocol). In xcgn_map4 it is
+ * the subscriber's side, in xcgn_rev4 the public side. For ICMP echo the
+ * port is the echo identifier. */
+struct xcgn_tuple4 {
+	__be32 addr;
+	__be16 port;
+	__u8 proto;
+	__u8 _pad;
+};
+_Static_assert(sizeof(struct xcgn_tuple4) == 8, "xcgn_tuple4 size is ABI");
+_Static_assert(offsetof(struct xcgn_tuple4, proto) == 6, "xcgn_tuple4.proto moved");
+
+/* Mapping flags. */
+#define XCGN_MAPF_ADF		0x01	/* pool filters address-dependently */
+
+/* Value of xcgn_map4: one endpoint-independent mapping. */
+struct xcgn_map4 {
+	__be32 paddr;		/* public address */
+	__be16 pport;		/* public port or echo id */
+	__u16 pool_id;
+	__u64 created_ns;	/* bpf_ktime_get_coarse_ns() at creation */
+	__u64 out_seen_ns;	/* last outbound packet, moved >= XCGN_TOUCH_NS */
+	__u8 tcp_state;		/* reserved for the session lifecycle */
+	__u8 flags;		/* XCGN_MAPF_* */
+	__u16 _pad0;
+	__u32 _pad1;
+};
+_Static_assert(sizeof(struct xcgn_map4) == 32, "xcgn_map4 size is ABI");
+_Static_assert(offsetof(struct xcgn_map4, out_seen_ns) == 16, "xcgn_map4.out_seen_ns moved");
+
+/* Value of xcgn_rev4: where inbound traffic for a public tuple goes. */
+struct xcgn_rev4 {
+	__be32 saddr;		/* subscriber address */
+	__be16 sport;		/* subscriber port or echo id */
+	__u16 pool_id;
+	__u64 in_seen_ns;	/* last inbound packet, moved >= XCGN_TOUCH_NS */
+};
+_Static_assert(sizeof(struct xcgn_rev4) == 16, "xcgn_rev4 size is ABI");
+_Static_assert(offsetof(struct xcgn_rev4, in_seen_ns) == 8, "xcgn_rev4.in_seen_ns moved");
+
+/* Value of xcgn_subs. All of a subscriber's blocks sit on one public
+ * address (paired pooling, RFC 6888 REQ-2). A slot holds block index + 1,
+ * 0 when free; the datapath fills a slot with a compare-and-swap, so two
+ * CPUs never both think they added a block. */
+struct xcgn_sub {
+	__be32 paddr;
+	__u32 addr_idx;
+	__u16 pool_id;
+	__u16 _pad0;
+	__u32 nmaps;		/* mappings held (atomic) */
+	__u32 blocks[XCGN_SUB_BLOCKS_MAX];
+	__u64 created_ns;
+};
+_Static_assert(sizeof(struct xcgn_sub) == 56, "xcgn_sub size is ABI");
+_Static_assert(offsetof(struct xcgn_sub, blocks) == 16, "xcgn_sub.blocks moved");
+
+/* Key of xcgn_peer4: a remote address a mapping has sent to. */
+struct xcgn_peer4_key {
+	struct xcgn_tuple4 pub;
+	__be32 raddr;
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct xcgn_peer4_key) == 16, "xcgn_peer4_key size is ABI");
+_Static_assert(offsetof(struct xcgn_peer4_key, raddr) == 8, "xcgn_peer4_key.raddr moved");
+
+/* Filtering (RFC 4787 REQ-8). */
+enum xcgn_filtering {
+	XCGN_FILTER_EIF = 0,	/* endpoint-independent */
+	XCGN_FILTER_ADF = 1,	/* address-dependent */
+	XCGN_FILTER_MAX
+};
+
+#define XCGN_POOLF_ACTIVE	0x01
+
+/* Value of xcgn_pools: one prefix of public addresses. */
+struct xcgn_pool {
+	__be32 prefix;
+	__u8 plen;
+	__u8 filtering;		/* enum xcgn_filtering */
+	__u8 flags;		/* XCGN_POOLF_* */
+	__u8 _pad0;
+	__u16 port_lo;		/* host order, inclusive */
+	__u16 port_hi;
+	__u16 block_size;
+	__u16 nblocks;		/* blocks per address */
+	__u16 max_blocks;	/* blocks per subscriber */
+	__u16 _pad1;
+	__u32 addr_first;	/* first index in xcgn_paddr */
+	__u32 naddrs;
+};
+_Static_assert(sizeof(struct xcgn_pool) == 28, "xcgn_pool size is ABI");
+_Static_assert(offsetof(struct xcgn_pool, addr_first) == 20, "xcgn_pool.addr_first moved");
+
+/* Value of xcgn_paddr and of xcgn_pubidx (keyed by the address). */
+struct xcgn_paddr {
+	__be32 addr;		/* 0: slot unused */
+	__u32 idx;		/* index in xcgn_paddr and xcgn_blocks */
+	__u16 pool_id;
+	__u16 _pad;
+};
+_Static_assert(sizeof(struct xcgn_paddr) == 12, "xcgn_paddr size is ABI");
+
+/* Value of xcgn_blocks: bit b set = block b of the address is taken (or
+ * does not exist: userspace sets the bits past nblocks, so the datapath
+ * never has to know the bound). Claimed with atomic fetch-or. */
+struct xcgn_blkmap {
+	__u64 w[XCGN_BLK_WORDS];
+};
+_Static_assert(sizeof(struct xcgn_blkmap) == 128, "xcgn_blkmap size is ABI");
+
+/* Value of xcgn_state (one entry): what changes at runtime. */
+struct xcgn_state {
+	__u32 naddrs_hwm;	/* highest used address index + 1 */
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct xcgn_state) == 8, "xcgn_state size is ABI");
+
+/* Load-time constants, in the programs' rodata. */
+struct xcgn_cfg {
+	__u32 inside_ifindex;
+	__u32 outside_ifindex;
+	__be32 sub_prefix;	/* subscriber range, network order */
+	__be32 sub_mask;
+	__u32 log_level;
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct xcgn_cfg) == 24, "xcgn_cfg size is ABI");
+
+enum xcgn_xdp_mode {
+	XCGN_XDP_NATIVE = 0,
+	XCGN_XDP_GENERIC = 1,
+};
+
+#define XCGN_LINKF_QDISC_CREATED 0x01	/* detach removes the clsact qdisc */
+
+/* Value of xcgn_link (one entry): what attach did, so that detach can undo
+ * exactly that and later commands know the configuration. Userspace only. */
+struct xcgn_link_info {
+	__u32 inside_ifindex;
+	__u32 outside_ifindex;
+	__be32 sub_prefix;
+	__u8 sub_plen;
+	__u8 xdp_mode;		/* enum xcgn_xdp_mode */
+	__u8 flags;		/* XCGN_LINKF_* */
+	__u8 _pad0;
+	__u64 attached_unix;	/* wall clock, seconds */
+	__u64 boot_offset_ns;	/* CLOCK_REALTIME - CLOCK_MONOTONIC at attach */
+	__u32 max_maps;
+	__u32 max_subs;
+};
+_Static_assert(sizeof(struct xcgn_link_info) == 40, "xcgn_link_info size is ABI");
+_Static_assert(offsetof(struct xcgn_link_info, attached_unix) == 16, "xcgn_link_info moved");
+
+/* Counters of what happened, by slot. */
+enum xcgn_stat {
+	XCGN_STAT_IN_RX,		/* packets seen by XDP on the inside */
+	XCGN_STAT_OUT_RX,		/* packets seen by XDP on the outside */
+	XCGN_STAT_SNAT_XDP,		/* translated inside->outside at XDP */
+	XCGN_STAT_DNAT_XDP,		/* translated outside->inside at XDP */
+	XCGN_STAT_REDIRECT_OUT,		/* redirected to the outside device */
+	XCGN_STAT_REDIRECT_IN,		/* redirected to the inside device */
+	XCGN_STAT_SLOW_OUT,		/* passed to the stack untranslated (fib) */
+	XCGN_STAT_SLOW_IN,		/* passed to the stack after DNAT (fib) */
+	XCGN_STAT_PASS,			/* not the NAT's business */
+	XCGN_STAT_TC_RX,		/* packets seen by tc egress on the outside */
+	XCGN_STAT_SNAT_TC,		/* translated by tc egress (slow path) */
+	XCGN_STAT_MAP_NEW,		/* mappings created */
+	XCGN_STAT_MAP_RACE,		/* mapping created concurrently elsewhere */
+	XCGN_STAT_SUB_NEW,		/* subscribers created */
+	XCGN_STAT_BLOCK_NEW,		/* blocks allocated */
+	XCGN_STAT_BLOCK_RACE,		/* block claims lost to another CPU */
+	XCGN_STAT_EVENT_LOST,		/* events the ring buffer had no room for */
+	XCGN_STAT_ABORTED,		/* a helper failed */
+	XCGN_STAT_MAX
+};
+
+/* Why a packet was dropped; the index of the per-CPU drop counters. */
+enum xcgn_drop {
+	XCGN_DROP_NONE,
+	XCGN_DROP_TRUNCATED,		/* a header ends past the packet */
+	XCGN_DROP_BAD_IP,		/* version, header or total length wrong */
+	XCGN_DROP_BAD_IP_CSUM,		/* IPv4 header checksum wrong */
+	XCGN_DROP_BAD_L4,		/* L4 header lengths inconsistent */
+	XCGN_DROP_FRAGMENT,		/* IP fragment (not translated yet) */
+	XCGN_DROP_ICMP_ERROR,		/* ICMP error (not translated yet) */
+	XCGN_DROP_NO_POOL,		/* no pool address with a free block */
+	XCGN_DROP_SUB_LIMIT,		/* subscriber holds max-blocks, all ports busy */
+	XCGN_DROP_NO_PORT,		/* no free port found within the probe bound */
+	XCGN_DROP_SUB_FULL,		/* subscriber table full */
+	XCGN_DROP_MAP_FULL,		/* mapping table full */
+	XCGN_DROP_PEER_FULL,		/* filtering table full */
+	XCGN_DROP_NO_MAPPING,		/* inbound to a pool address, no mapping */
+	XCGN_DROP_FILTERED,		/* address-dependent filtering refused it */
+	XCGN_DROP_UNTRANSLATED,		/* subscriber source about to leave untranslated */
+	XCGN_DROP_MAX
+};
+
+/* Value of xcgn_stats (one per-CPU entry). */
+struct xcgn_stats {
+	__u64 stat[XCGN_STAT_MAX];
+	__u64 drop[XCGN_DROP_MAX];
+};
+_Static_assert(sizeof(struct xcgn_stats) == 8 * (XCGN_STAT_MAX + XCGN_DROP_MAX),
+	       "xcgn_stats size is ABI");
+
+enum xcgn_event_type {
+	XCGN_EV_BLOCK_ALLOC,		/* a subscriber got a block */
+	XCGN_EV_REFUSED,		/* a new flow was refused; reason = enum xcgn_drop */
+	XCGN_EV_MAX
+};
+
+/* A record in xcgn_events. */
+struct xcgn_event {
+	__u64 ts_ns;			/* bpf_ktime_get_coarse_ns() */
+	__be32 sub;
+	__be32 paddr;
+	__u16 port_lo;			/* host order, inclusive */
+	__u16 port_hi;
+	__u8 type;			/* enum xcgn_event_type */
+	__u8 reason;			/* enum xcgn_drop */
+	__u16 _pad;
+};
+_Static_assert(sizeof(struct xcgn_event) == 24, "xcgn_event size is ABI");
+
+#endif /* XCGN_ABI_H */

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Internet checksum arithmetic, shared by the datapath and userspace so the
+ * same code that rewrites packets is unit-tested against full recomputation.
+ *
+ * Incremental updates follow RFC 1624 eqn. 3, HC' = ~(~HC + ~m + m'), which
+ * (unlike the RFC 1141 form) never turns a checksum that must be 0xFFFF
+ * into 0x0000. All values are the 16-bit words exactly as they sit in the
+ * packet: one's complement addition is byte-order independent (RFC 1071
+ * §2(B)), so no byte swapping is needed on either side. */
+#ifndef XCGN_CSUM_H
+#define XCGN_CSUM_H
+
+#include <linux/types.h>
+
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+
+/* Fold a 32-bit one's complement accumulator to 16 bits (end-around carry). */
+static __always_inline __u16 xcgn_csum_fold(__u32 s)
+{
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (__u16)s;
+}
+
+/* Update checksum @hc for a 16-bit field changing from @from to @to. */
+static __always_inline __u16 xcgn_csum_update16(__u16 hc, __u16 from, __u16 to)
+{
+	__u32 s = (__u16)~hc;
+
+	s += (__u16)~from;
+	s += to;
+	return (__u16)~xcgn_csum_fold(s);
+}
+
+/* Update checksum @hc for a 32-bit field (an address) changing. */
+static __always_inline __u16 xcgn_csum_update32(__u16 hc, __u32 from, __u32 to)
+{
+	__u32 s = (__u16)~hc;
+
+	s += (__u16)~(from & 0xffff);
+	s += (__u16)~(from >> 16);
+	s += to & 0xffff;
+	s += to >> 16;
+	return (__u16)~xcgn_csum_fold(s);
+}
+
+/* UDP (RFC 768): a checksum of 0 means "none" and stays 0 whatever changed;
+ * a computed 0 is sent as 0xFFFF. @old is the checksum before the update,
+ * @updated the result of xcgn_csum_update*(). */
+static __always_inline __u16 xcgn_csum_udp_fixup(__u16 old, __u16 updated)
+{
+	if (old == 0)
+		return 0;
+	return updated ? updated : 0xffff;
+}
+
+#endif /* XCGN_CSUM_H */

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Sizes and bounds shared by the datapath and the control plane.
+ * Map sizes here are defaults; the loader may resize a map between open and
+ * load (bpf_map__set_max_entries), never by recompiling. */
+#ifndef XCGN_LIMITS_H
+#define XCGN_LIMITS_H
+
+/* Preallocated tables (resizable at `xcgn link attach`). */
+#define XCGN_SUBS_MAX		16384	/* subscribers holding at least one block */
+#define XCGN_MAPS_MAX		262144	/* mappings; the reverse table has the same size */
+#define XCGN_PEERS_MAX		262144	/* (mapping, remote) pairs for address-dependent filtering */
+
+/* Pools. */
+#define XCGN_POOLS_MAX		16	/* pools (prefixes) */
+#define XCGN_PADDRS_MAX		4096	/* public addresses over all pools */
+#define XCGN_BLK_WORDS		16	/* 64-bit words in one address's block bitmap */
+#define XCGN_BLKS_PER_ADDR_MAX	(XCGN_BLK_WORDS * 64)	/* 1024 blocks per address */
+#define XCGN_BLOCK_SIZE_MIN	64	/* 65536 / XCGN_BLKS_PER_ADDR_MAX */
+#define XCGN_SUB_BLOCKS_MAX	8	/* blocks one subscriber may hold (max-blocks) */
+
+/* Defaults of `xcgn pool add`. */
+#define XCGN_DEF_PORT_LO	1024
+#define XCGN_DEF_PORT_HI	65535
+#define XCGN_DEF_BLOCK_SIZE	512
+#define XCGN_DEF_MAX_BLOCKS	4
+
+/* Bounded loops in the datapath. */
+#define XCGN_PORT_PROBES	32	/* ports tried in a subscriber's blocks per new mapping */
+#define XCGN_ADDR_PROBES	16	/* pool addresses tried for a new subscriber's first block */
+#define XCGN_BLK_CLAIM_TRIES	4	/* bitmap claims retried after losing a race */
+
+/* Last-seen timestamps are written only when they moved by this much. */
+#define XCGN_TOUCH_NS		1000000000ULL
+
+#define XCGN_EVENTS_BYTES	(256 * 1024)	/* ring buffer of allocation events */
+
+#endif /* XCGN_LIMITS_H */

@@ -1,0 +1,80 @@
+#!/bin/bash
+# shellcheck shell=bash
+# The namespace topology shared by the demo, the integration tests and the
+# benchmark. Source it, call env_setup, and env_teardown from a trap.
+#
+#   ${P}sub  (subscribers)          ${P}nat  (xcgn)                 ${P}inet (internet)
+#   ${P}s: 100.64.1.1..N/24  <--->  ${P}i: 100.64.1.254/24
+#                                   ${P}o: 203.0.113.1/24   <--->  ${P}e: 203.0.113.2/24 (S1)
+#                                                                        203.0.113.3/24 (S2)
+#   pool 198.51.100.0/28 is routed to 203.0.113.1 by ${P}inet.
+#
+# Everything gets a per-run prefix P (namespaces and devices), so parallel
+# runs and leftovers of a killed run never collide.
+
+XCGN_ROOT=${XCGN_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+XCGN_BIN=${XCGN_BIN:-$XCGN_ROOT/build/xcgn}
+P=${P:-xc$(( $$ % 100000 ))}
+NS_SUB=${P}sub
+NS_NAT=${P}nat
+NS_INET=${P}inet
+DEV_S=${P}s	# subscriber side
+DEV_I=${P}i	# xcgn inside
+DEV_O=${P}o	# xcgn outside
+DEV_E=${P}e	# internet side
+S1=203.0.113.2
+S2=203.0.113.3
+NAT_OUT=203.0.113.1
+POOL=${POOL:-198.51.100.0/28}
+NSUBS=${NSUBS:-50}
+
+in_sub() { ip netns exec "$NS_SUB" "$@"; }
+in_inet() { ip netns exec "$NS_INET" "$@"; }
+in_nat() { ip netns exec "$NS_NAT" "$@"; }
+# xcgn needs the host's bpffs, which `ip netns exec` hides: use nsenter.
+xcgn() { nsenter --net="/run/netns/$NS_NAT" "$XCGN_BIN" "$@"; }
+
+sub_addr() { echo "100.64.1.$1"; }	# subscriber number 1..NSUBS
+
+env_setup() {
+	local i
+	ip netns add "$NS_SUB"
+	ip netns add "$NS_NAT"
+	ip netns add "$NS_INET"
+	ip -n "$NS_SUB" link add "$DEV_S" type veth peer name "$DEV_I" netns "$NS_NAT"
+	ip -n "$NS_NAT" link add "$DEV_O" type veth peer name "$DEV_E" netns "$NS_INET"
+
+	for i in $(seq 1 "$NSUBS"); do
+		ip -n "$NS_SUB" addr add "$(sub_addr "$i")/24" dev "$DEV_S"
+	done
+	ip -n "$NS_SUB" link set lo up
+	ip -n "$NS_SUB" link set "$DEV_S" up
+	ip -n "$NS_SUB" route add default via 100.64.1.254 src "$(sub_addr 1)"
+
+	ip -n "$NS_NAT" addr add 100.64.1.254/24 dev "$DEV_I"
+	ip -n "$NS_NAT" addr add "$NAT_OUT/24" dev "$DEV_O"
+	ip -n "$NS_NAT" link set lo up
+	ip -n "$NS_NAT" link set "$DEV_I" up
+	ip -n "$NS_NAT" link set "$DEV_O" up
+	ip -n "$NS_NAT" route add default via "$S1"
+	ip netns exec "$NS_NAT" sysctl -qw net.ipv4.conf.all.forwarding=1
+
+	ip -n "$NS_INET" addr add "$S1/24" dev "$DEV_E"
+	ip -n "$NS_INET" addr add "$S2/24" dev "$DEV_E"
+	ip -n "$NS_INET" link set lo up
+	ip -n "$NS_INET" link set "$DEV_E" up
+	ip -n "$NS_INET" route add "$POOL" via "$NAT_OUT"
+
+	# End hosts: full checksums on the wire (no CHECKSUM_PARTIAL), and GRO
+	# on so the veth peers receive frames redirected at XDP.
+	in_sub ethtool -K "$DEV_S" tx off gro on >/dev/null
+	in_inet ethtool -K "$DEV_E" tx off gro on >/dev/null
+}
+
+env_teardown() {
+	ip netns del "$NS_SUB" 2>/dev/null
+	ip netns del "$NS_NAT" 2>/dev/null
+	ip netns del "$NS_INET" 2>/dev/null
+	# Pins of a namespace that is gone (the instance died with it).
+	return 0
+}

@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: GPL-2.0
+/* xcgn link { attach | detach | show | help } */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include <bpf/bpf.h>
+
+#include "xcgn.h"
+
+static int usage(void)
+{
+	fprintf(stderr,
+		"Usage: xcgn link attach inside DEV outside DEV [xdp-mode { native | generic }]\n"
+		"                        [subscribers PREFIX] [max-mappings N] [max-subscribers N]\n"
+		"       xcgn link detach\n"
+		"       xcgn link show\n"
+		"       xcgn link help\n"
+		"Defaults: xdp-mode native, subscribers 100.64.0.0/10, max-mappings %u,\n"
+		"max-subscribers %u.\n",
+		XCGN_MAPS_MAX, XCGN_SUBS_MAX);
+	return XCGN_EXIT_USAGE;
+}
+
+static int do_link_attach(int argc, char **argv)
+{
+	struct attach_opts o = {
+		.xdp_mode = XCGN_XDP_NATIVE,
+		.max_maps = XCGN_MAPS_MAX,
+		.max_subs = XCGN_SUBS_MAX,
+	};
+
+	parse_prefix("100.64.0.0/10", &o.sub_prefix, &o.sub_plen);
+	for (; argc > 0; argc--, argv++) {
+		if (!strcmp(*argv, "inside")) {
+			NEXT_ARG();
+			o.inside = *argv;
+		} else if (!strcmp(*argv, "outside")) {
+			NEXT_ARG();
+			o.outside = *argv;
+		} else if (!strcmp(*argv, "xdp-mode")) {
+			NEXT_ARG();
+			if (!strcmp(*argv, "native"))
+				o.xdp_mode = XCGN_XDP_NATIVE;
+			else if (!strcmp(*argv, "generic"))
+				o.xdp_mode = XCGN_XDP_GENERIC;
+			else
+				return invarg("xdp-mode (native or generic)", *argv);
+		} else if (!strcmp(*argv, "subscribers")) {
+			NEXT_ARG();
+			if (parse_prefix(*argv, &o.sub_prefix, &o.sub_plen))
+				return invarg("subscriber prefix", *argv);
+		} else if (!strcmp(*argv, "max-mappings")) {
+			NEXT_ARG();
+			if (parse_u32(*argv, 16, 1u << 24, &o.max_maps))
+				return invarg("max-mappings (16..16777216)", *argv);
+		} else if (!strcmp(*argv, "max-subscribers")) {
+			NEXT_ARG();
+			if (parse_u32(*argv, 16, 1u << 22, &o.max_subs))
+				return invarg("max-subscribers (16..4194304)", *argv);
+		} else {
+			xcgn_err("unknown argument \"%s\" to link attach", *argv);
+			return usage();
+		}
+	}
+	if (!o.inside || !o.outside) {
+		xcgn_err("link attach needs both inside DEV and outside DEV");
+		return usage();
+	}
+	return xcgn_attach(&o);
+}
+
+static int do_link_show(void)
+{
+	struct xcgn_link_info li;
+	struct nl_link in, out;
+	struct xcgn_maps m;
+	char tbuf[32];
+	__u32 zero = 0;
+	time_t t;
+	int err;
+
+	err = xcgn_maps_open(&m);
+	if (err)
+		return XCGN_EXIT_ERR;
+	err = bpf_map_lookup_elem(m.link, &zero, &li);
+	xcgn_maps_close(&m);
+	if (err) {
+		xcgn_err("read link state: %s", strerror(errno));
+		return XCGN_EXIT_ERR;
+	}
+	if (nl_link_get(NULL, (int)li.inside_ifindex, &in))
+		snprintf(in.name, sizeof(in.name), "(gone)");
+	if (nl_link_get(NULL, (int)li.outside_ifindex, &out))
+		snprintf(out.name, sizeof(out.name), "(gone)");
+	t = (time_t)li.attached_unix;
+	strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+
+	print_open_object(NULL);
+	print_string(PRINT_ANY, "inside", "inside %s", in.name);
+	print_u64(PRINT_ANY, "inside_ifindex", " (%llu)", li.inside_ifindex);
+	print_string(PRINT_ANY, "outside", "  outside %s", out.name);
+	print_u64(PRINT_ANY, "outside_ifindex", " (%llu)", li.outside_ifindex);
+	print_string(PRINT_ANY, "xdp_mode", "  xdp-mode %s",
+		     li.xdp_mode == XCGN_XDP_GENERIC ? "generic" : "native");
+	print_nl();
+	print_ipv4(PRINT_ANY, "subscribers", "  subscribers %s", li.sub_prefix);
+	print_u64(PRINT_ANY, "subscribers_plen", "/%llu", li.sub_plen);
+	print_u64(PRINT_ANY, "max_mappings", "  max-mappings %llu", li.max_maps);
+	print_u64(PRINT_ANY, "max_subscribers", "  max-subscribers %llu", li.max_subs);
+	print_nl();
+	print_string(PRINT_ANY, "attached", "  attached %s", tbuf);
+	print_nl();
+	print_close_object();
+	return XCGN_EXIT_OK;
+}
+
+int do_link(int argc, char **argv)
+{
+	if (argc < 1 || !strcmp(*argv, "help"))
+		return usage();
+	if (!strcmp(*argv, "attach"))
+		return do_link_attach(argc - 1, argv + 1);
+	if (argc > 1) {
+		xcgn_err("unexpected argument \"%s\"", argv[1]);
+		return usage();
+	}
+	if (!strcmp(*argv, "detach"))
+		return xcgn_detach();
+	if (!strcmp(*argv, "show"))
+		return do_link_show();
+	xcgn_err("unknown command \"%s\" for link", *argv);
+	return usage();
+}

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0
+/* xcgn pool { add | del | show | help } */
+#include <errno.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+
+#include "xcgn.h"
+
+static int usage(void)
+{
+	fprintf(stderr,
+		"Usage: xcgn pool add PREFIX [ports LO-HI] [block-size N] [max-blocks N]\n"
+		"                     [filtering { endpoint-independent | address-dependent }]\n"
+		"       xcgn pool del PREFIX\n"
+		"       xcgn pool show\n"
+		"       xcgn pool help\n"
+		"Defaults: ports %u-%u, block-size %u, max-blocks %u, filtering\n"
+		"endpoint-independent. The block size must divide the port range.\n",
+		XCGN_DEF_PORT_LO, XCGN_DEF_PORT_HI, XCGN_DEF_BLOCK_SIZE, XCGN_DEF_MAX_BLOCKS);
+	return XCGN_EXIT_USAGE;
+}
+
+static const char *filtering_name(unsigned int f)
+{
+	return f == XCGN_FILTER_ADF ? "address-dependent" : "endpoint-independent";
+}
+
+static int do_pool_add(int argc, char **argv)
+{
+	struct pool_opts o = {
+		.port_lo = XCGN_DEF_PORT_LO,
+		.port_hi = XCGN_DEF_PORT_HI,
+		.block_size = XCGN_DEF_BLOCK_SIZE,
+		.max_blocks = XCGN_DEF_MAX_BLOCKS,
+		.filtering = XCGN_FILTER_EIF,
+	};
+	struct xcgn_maps m;
+	uint32_t v;
+	int err, lock;
+
+	if (argc < 1) {
+		xcgn_err("pool add needs a PREFIX");
+		return usage();
+	}
+	if (parse_prefix(*argv, &o.prefix, &o.plen))
+		return invarg("pool prefix (a.b.c.d/len, host bits clear)", *argv);
+	for (argc--, argv++; argc > 0; argc--, argv++) {
+		if (!strcmp(*argv, "ports")) {
+			NEXT_ARG();
+			if (parse_port_range(*argv, &o.port_lo, &o.port_hi))
+				return invarg("port range (LO-HI within 1-65535)", *argv);
+		} else if (!strcmp(*argv, "block-size")) {
+			NEXT_ARG();
+			if (parse_u32(*argv, XCGN_BLOCK_SIZE_MIN, 65535, &v))
+				return invarg("block-size", *argv);
+			o.block_size = (uint16_t)v;
+		} else if (!strcmp(*argv, "max-blocks")) {
+			NEXT_ARG();
+			if (parse_u32(*argv, 1, XCGN_SUB_BLOCKS_MAX, &v))
+				return invarg("max-blocks", *argv);
+			o.max_blocks = (uint16_t)v;
+		} else if (!strcmp(*argv, "filtering")) {
+			NEXT_ARG();
+			if (!strcmp(*argv, "endpoint-independent"))
+				o.filtering = XCGN_FILTER_EIF;
+			else if (!strcmp(*argv, "address-dependent"))
+				o.filtering = XCGN_FILTER_ADF;
+			else
+				return invarg("filtering", *argv);
+		} else {
+			xcgn_err("unknown argument \"%s\" to pool add", *argv);
+			return usage();
+		}
+	}
+	lock = xcgn_lock();
+	if (lock < 0)
+		return XCGN_EXIT_ERR;
+	err = xcgn_maps_open(&m);
+	if (!err) {
+		err = pool_add(&m, &o);
+		xcgn_maps_close(&m);
+	}
+	xcgn_unlock(lock);
+	if (err == -EINVAL)
+		return XCGN_EXIT_USAGE;
+	return err ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
+}
+
+static int do_pool_del(int argc, char **argv)
+{
+	struct xcgn_maps m;
+	uint32_t prefix;
+	uint8_t plen;
+	int err, lock;
+
+	if (argc != 1) {
+		xcgn_err("pool del needs exactly one PREFIX");
+		return usage();
+	}
+	if (parse_prefix(*argv, &prefix, &plen))
+		return invarg("pool prefix", *argv);
+	lock = xcgn_lock();
+	if (lock < 0)
+		return XCGN_EXIT_ERR;
+	err = xcgn_maps_open(&m);
+	if (!err) {
+		err = pool_del(&m, prefix, plen);
+		xcgn_maps_close(&m);
+	}
+	xcgn_unlock(lock);
+	return err ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
+}
+
+/* Blocks of an address that are taken (bits below nblocks). */
+static unsigned int blocks_used(int fd, __u32 idx, unsigned int nblocks)
+{
+	struct xcgn_blkmap bm;
+	unsigned int b, n = 0;
+
+	if (bpf_map_lookup_elem(fd, &idx, &bm))
+		return 0;
+	for (b = 0; b < nblocks && b < XCGN_BLKS_PER_ADDR_MAX; b++)
+		n += (bm.w[b / 64] >> (b % 64)) & 1;
+	return n;
+}
+
+static int do_pool_show(void)
+{
+	struct xcgn_maps m;
+	struct xcgn_pool p;
+	__u32 id, i;
+	int err;
+
+	err = xcgn_maps_open(&m);
+	if (err)
+		return XCGN_EXIT_ERR;
+	print_open_array(NULL);
+	for (id = 0; id < XCGN_POOLS_MAX; id++) {
+		unsigned int used = 0;
+
+		if (bpf_map_lookup_elem(m.pools, &id, &p)) {
+			err = -errno;
+			xcgn_err("read pool %u: %s", id, strerror(errno));
+			break;
+		}
+		if (!(p.flags & XCGN_POOLF_ACTIVE))
+			continue;
+		for (i = 0; i < p.naddrs; i++)
+			used += blocks_used(m.blocks, p.addr_first + i, p.nblocks);
+		print_open_object(NULL);
+		print_ipv4(PRINT_ANY, "prefix", "pool %s", p.prefix);
+		print_u64(PRINT_ANY, "plen", "/%llu", p.plen);
+		print_u64(PRINT_ANY, "port_lo", "  ports %llu", p.port_lo);
+		print_u64(PRINT_ANY, "port_hi", "-%llu", p.port_hi);
+		print_u64(PRINT_ANY, "block_size", "  block-size %llu", p.block_size);
+		print_u64(PRINT_ANY, "max_blocks", "  max-blocks %llu", p.max_blocks);
+		print_string(PRINT_ANY, "filtering", "  filtering %s", filtering_name(p.filtering));
+		print_nl();
+		print_u64(PRINT_ANY, "addresses", "  addresses %llu", p.naddrs);
+		print_u64(PRINT_ANY, "blocks_per_address", "  blocks/address %llu", p.nblocks);
+		print_u64(PRINT_ANY, "blocks_total", "  blocks %llu", (uint64_t)p.nblocks * p.naddrs);
+		print_u64(PRINT_ANY, "blocks_used", "  in use %llu", used);
+		print_nl();
+		print_close_object();
+	}
+	print_close_array();
+	xcgn_maps_close(&m);
+	return err ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
+}
+
+int do_pool(int argc, char **argv)
+{
+	if (argc < 1 || !strcmp(*argv, "help"))
+		return usage();
+	if (!strcmp(*argv, "add"))
+		return do_pool_add(argc - 1, argv + 1);
+	if (!strcmp(*argv, "del"))
+		return do_pool_del(argc - 1, argv + 1);
+	if (!strcmp(*argv, "show")) {
+		if (argc > 1) {
+			xcgn_err("unexpected argument \"%s\"", argv[1]);
+			return usage();
+		}
+		return do_pool_show();
+	}
+	xcgn_err("unknown command \"%s\" for pool", *argv);
+	return usage();
+}

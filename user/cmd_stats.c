@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0
+/* xcgn stats { show | reset | help } */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "xcgn.h"
+
+static int usage(void)
+{
+	fprintf(stderr, "Usage: xcgn stats show\n"
+			"       xcgn stats reset\n"
+			"       xcgn stats help\n");
+	return XCGN_EXIT_USAGE;
+}
+
+/* Read the per-CPU counters into @out, summed over CPUs. */
+static int stats_sum(int fd, struct xcgn_stats *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), c, i;
+	struct xcgn_stats *v;
+	__u32 zero = 0;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	v = calloc((size_t)ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &zero, v)) {
+		free(v);
+		return -errno;
+	}
+	memset(out, 0, sizeof(*out));
+	for (c = 0; c < ncpu; c++) {
+		for (i = 0; i < XCGN_STAT_MAX; i++)
+			out->stat[i] += v[c].stat[i];
+		for (i = 0; i < XCGN_DROP_MAX; i++)
+			out->drop[i] += v[c].drop[i];
+	}
+	free(v);
+	return 0;
+}
+
+static int do_stats_show(void)
+{
+	struct xcgn_stats s;
+	struct xcgn_maps m;
+	uint64_t total = 0;
+	char fmt[64];
+	int i, err;
+
+	if (xcgn_maps_open(&m))
+		return XCGN_EXIT_ERR;
+	err = stats_sum(m.stats, &s);
+	xcgn_maps_close(&m);
+	if (err) {
+		xcgn_err("read counters: %s", strerror(-err));
+		return XCGN_EXIT_ERR;
+	}
+	print_open_object(NULL);
+	print_open_object("counters");
+	print_text("counters:\n");
+	for (i = 0; i < XCGN_STAT_MAX; i++) {
+		snprintf(fmt, sizeof(fmt), "  %-22s %%llu\n", xcgn_stat_name[i]);
+		print_u64(PRINT_ANY, xcgn_stat_name[i], fmt, s.stat[i]);
+	}
+	print_close_object();
+	print_open_object("drops");
+	print_text("drops:\n");
+	for (i = 1; i < XCGN_DROP_MAX; i++) {
+		snprintf(fmt, sizeof(fmt), "  %-22s %%llu\n", xcgn_drop_name[i]);
+		print_u64(PRINT_ANY, xcgn_drop_name[i], fmt, s.drop[i]);
+		total += s.drop[i];
+	}
+	print_close_object();
+	print_u64(PRINT_ANY, "drops_total", "  total                  %llu\n", total);
+	print_close_object();
+	return XCGN_EXIT_OK;
+}
+
+static int do_stats_reset(void)
+{
+	int ncpu = libbpf_num_possible_cpus(), err = 0;
+	struct xcgn_stats *v;
+	struct xcgn_maps m;
+	__u32 zero = 0;
+
+	if (ncpu <= 0) {
+		xcgn_err("count CPUs: %s", strerror(-ncpu));
+		return XCGN_EXIT_ERR;
+	}
+	if (xcgn_maps_open(&m))
+		return XCGN_EXIT_ERR;
+	v = calloc((size_t)ncpu, sizeof(*v));
+	if (!v || bpf_map_update_elem(m.stats, &zero, v, 0)) {
+		err = v ? -errno : -ENOMEM;
+		xcgn_err("reset counters: %s", strerror(-err));
+	}
+	free(v);
+	xcgn_maps_close(&m);
+	return err ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
+}
+
+int do_stats(int argc, char **argv)
+{
+	if (argc < 1 || !strcmp(*argv, "help"))
+		return usage();
+	if (argc > 1) {
+		xcgn_err("unexpected argument \"%s\"", argv[1]);
+		return usage();
+	}
+	if (!strcmp(*argv, "show"))
+		return do_stats_show();
+	if (!strcmp(*argv, "reset"))
+		return do_stats_reset();
+	xcgn_err("unknown command \"%s\" for stats", *argv);
+	return usage();
+}

@@ -1,0 +1,546 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Loader: where state lives (bpffs, per network namespace), loading the
+ * skeleton, attaching XDP and tc, and undoing exactly that on detach. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_link.h>
+#include <linux/magic.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "xcgn.h"
+#include "xcgn_xdp.skel.h"
+
+#define XSTR(x) STR(x)
+#define STR(x) #x
+
+/* tc filter identity: detach removes exactly this one. */
+#define XCGN_TC_HANDLE	0x7863	/* "xc" */
+#define XCGN_TC_PRIO	1
+
+#define BPFFS "/sys/fs/bpf"
+
+/* ---- libbpf log: quiet by default, the tail kept for a failed load ------ */
+
+static char logbuf[64 * 1024];
+static size_t loglen;
+
+static int libbpf_print(enum libbpf_print_level lvl, const char *fmt, va_list ap)
+{
+	char line[4096];
+	int n;
+
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	if (n < 0)
+		return 0;
+	if ((lvl == LIBBPF_WARN && xcgn_verbose >= 1) || (lvl == LIBBPF_INFO && xcgn_verbose >= 1) ||
+	    (lvl == LIBBPF_DEBUG && xcgn_verbose >= 2))
+		fputs(line, stderr);
+	if (lvl == LIBBPF_WARN) {
+		size_t l = strlen(line);
+
+		if (l >= sizeof(logbuf))
+			l = sizeof(logbuf) - 1;
+		if (loglen + l >= sizeof(logbuf)) {
+			/* keep the tail: the verifier's verdict is at the end */
+			size_t drop = loglen + l - sizeof(logbuf) + 1;
+
+			memmove(logbuf, logbuf + drop, loglen - drop);
+			loglen -= drop;
+		}
+		memcpy(logbuf + loglen, line, l);
+		loglen += l;
+		logbuf[loglen] = '\0';
+	}
+	return 0;
+}
+
+static void print_log_tail(int lines)
+{
+	const char *p = logbuf + loglen;
+	int n = 0;
+
+	if (xcgn_verbose >= 1 || !loglen)
+		return;	/* already printed, or nothing to print */
+	while (p > logbuf && n <= lines)
+		if (*--p == '\n')
+			n++;
+	fprintf(stderr, "xcgn: last lines of the libbpf/verifier log (-vv for all):\n%s", p);
+}
+
+/* ---- where state lives -------------------------------------------------- */
+
+int xcgn_pin_dir(char *buf, size_t len)
+{
+	const char *env = getenv("XCGN_PIN_DIR");
+	struct stat self, init;
+	struct statfs sfs;
+
+	if (statfs(BPFFS, &sfs) || sfs.f_type != BPF_FS_MAGIC) {
+		xcgn_err("%s is not a bpf filesystem here, so xcgn's pinned state cannot be "
+			 "found. `ip netns exec` remounts /sys and hides it: run xcgn with "
+			 "`nsenter --net=/run/netns/NAME xcgn ...` instead; on a host without "
+			 "bpffs, `mount -t bpf bpf /sys/fs/bpf`",
+			 BPFFS);
+		return -ENOENT;
+	}
+	if (env && *env) {
+		snprintf(buf, len, "%s", env);
+		return 0;
+	}
+	if (stat("/proc/self/ns/net", &self)) {
+		xcgn_err("cannot identify the network namespace: /proc/self/ns/net: %s",
+			 strerror(errno));
+		return -errno;
+	}
+	/* Each network namespace gets its own instance and state. */
+	if (!stat("/proc/1/ns/net", &init) && init.st_ino == self.st_ino)
+		snprintf(buf, len, "%s/v%d", XCGN_PIN_ROOT, XCGN_ABI_VERSION);
+	else
+		snprintf(buf, len, "%s/netns-%lu/v%d", XCGN_PIN_ROOT, (unsigned long)self.st_ino,
+			 XCGN_ABI_VERSION);
+	return 0;
+}
+
+static int mkdir_p(const char *path)
+{
+	char tmp[256];
+	char *p;
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0700) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0700) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int xcgn_lock(void)
+{
+	int fd, err;
+
+	err = mkdir_p(XCGN_PIN_ROOT);
+	if (err) {
+		xcgn_err("create %s: %s", XCGN_PIN_ROOT, strerror(-err));
+		return err;
+	}
+	fd = open(XCGN_PIN_ROOT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || flock(fd, LOCK_EX)) {
+		err = -errno;
+		xcgn_err("lock %s: %s", XCGN_PIN_ROOT, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	return fd;
+}
+
+void xcgn_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);	/* drops the flock */
+}
+
+static int map_open(const char *dir, const char *name)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return bpf_obj_get(path);
+}
+
+int xcgn_maps_open(struct xcgn_maps *m)
+{
+	char dir[256];
+	int err, i;
+	struct {
+		int *fd;
+		const char *name;
+	} t[] = {
+		{ &m->map4, XSTR(XCGN_MAP_MAP4) },     { &m->rev4, XSTR(XCGN_MAP_REV4) },
+		{ &m->subs, XSTR(XCGN_MAP_SUBS) },     { &m->peer4, XSTR(XCGN_MAP_PEER4) },
+		{ &m->pools, XSTR(XCGN_MAP_POOLS) },   { &m->paddr, XSTR(XCGN_MAP_PADDR) },
+		{ &m->pubidx, XSTR(XCGN_MAP_PUBIDX) }, { &m->blocks, XSTR(XCGN_MAP_BLOCKS) },
+		{ &m->state, XSTR(XCGN_MAP_STATE) },   { &m->stats, XSTR(XCGN_MAP_STATS) },
+		{ &m->events, XSTR(XCGN_MAP_EVENTS) }, { &m->link, XSTR(XCGN_MAP_LINK) },
+	};
+
+	for (i = 0; i < (int)ARRAY_SIZE(t); i++)
+		*t[i].fd = -1;
+	err = xcgn_pin_dir(dir, sizeof(dir));
+	if (err)
+		return err;
+	for (i = 0; i < (int)ARRAY_SIZE(t); i++) {
+		*t[i].fd = map_open(dir, t[i].name);
+		if (*t[i].fd >= 0)
+			continue;
+		err = -errno;
+		if (err == -ENOENT)
+			xcgn_err("xcgn is not attached in this network namespace (no %s/%s); "
+				 "run `xcgn link attach inside DEV outside DEV` first",
+				 dir, t[i].name);
+		else if (err == -EPERM || err == -EACCES)
+			xcgn_err("open %s/%s: %s: xcgn needs root (CAP_BPF, CAP_NET_ADMIN)", dir,
+				 t[i].name, strerror(-err));
+		else
+			xcgn_err("open %s/%s: %s", dir, t[i].name, strerror(-err));
+		xcgn_maps_close(m);
+		return err;
+	}
+	return 0;
+}
+
+void xcgn_maps_close(struct xcgn_maps *m)
+{
+	int *fds = (int *)m;
+	size_t i;
+
+	for (i = 0; i < sizeof(*m) / sizeof(int); i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+		fds[i] = -1;
+	}
+}
+
+/* ---- attach / detach ----------------------------------------------------- */
+
+static int sysctl_read(const char *dev, const char *key)
+{
+	char path[128], v[16] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/%s", dev, key);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (!fgets(v, sizeof(v), f))
+		v[0] = '\0';
+	fclose(f);
+	return atoi(v);
+}
+
+static int link_pin(int prog_fd, int ifindex, int mode, const char *dir, const char *pin,
+		    const char *dev)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, lo);
+	char path[512];
+	int fd, err;
+
+	lo.flags = mode == XCGN_XDP_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+	fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &lo);
+	if (fd < 0) {
+		err = -errno;
+		if (err == -EOPNOTSUPP || err == -EINVAL)
+			xcgn_err("attach xdp on %s: %s: the driver has no native XDP; "
+				 "use `xdp-mode generic`",
+				 dev, strerror(-err));
+		else if (err == -EBUSY || err == -EEXIST)
+			xcgn_err("attach xdp on %s: %s: another XDP program is attached there",
+				 dev, strerror(-err));
+		else
+			xcgn_err("attach xdp on %s: %s", dev, strerror(-err));
+		return err;
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, pin);
+	if (bpf_obj_pin(fd, path)) {
+		err = -errno;
+		xcgn_err("pin %s: %s", path, strerror(-err));
+		bpf_link_detach(fd);
+		close(fd);
+		return err;
+	}
+	close(fd);	/* the pin keeps it attached */
+	return 0;
+}
+
+static void link_unpin(const char *dir, const char *pin)
+{
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, pin);
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		if (bpf_link_detach(fd) && errno != ENOLINK && errno != EINVAL)
+			xcgn_err("detach %s: %s", path, strerror(errno));
+		close(fd);
+	}
+	unlink(path);
+}
+
+static void tc_remove(int ifindex, bool destroy_qdisc)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = XCGN_TC_HANDLE, .priority = XCGN_TC_PRIO);
+
+	bpf_tc_detach(&hook, &opts);
+	if (destroy_qdisc) {
+		/* Both points together make libbpf delete the clsact qdisc. */
+		hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+		bpf_tc_hook_destroy(&hook);
+	}
+}
+
+/* Remove every pin in @dir, then the directories up to the pin root. */
+static void unpin_all(const char *dir)
+{
+	char path[512];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	char *slash;
+
+	if (d) {
+		while ((de = readdir(d))) {
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			unlink(path);
+		}
+		closedir(d);
+	}
+	snprintf(path, sizeof(path), "%s", dir);
+	while (strlen(path) > strlen(XCGN_PIN_ROOT) && !rmdir(path)) {
+		slash = strrchr(path, '/');
+		if (!slash)
+			break;
+		*slash = '\0';
+	}
+}
+
+static bool attached_here(const char *dir)
+{
+	char path[512];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, XCGN_PIN_LINK_IN);
+	return !stat(path, &st);
+}
+
+int xcgn_attach(const struct attach_opts *o)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo);
+	LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, tco, .handle = XCGN_TC_HANDLE, .priority = XCGN_TC_PRIO);
+	struct xcgn_link_info li = {};
+	struct xcgn_state rs = {};
+	struct nl_link in, out;
+	struct xcgn_xdp *skel = NULL;
+	struct timespec rt, mono;
+	char dir[256];
+	bool qdisc_created = false, in_linked = false, out_linked = false, tc_done = false;
+	__u32 zero = 0, k, v;
+	int err, lock = -1;
+
+	err = nl_link_get(o->inside, 0, &in);
+	if (err) {
+		xcgn_err("inside device \"%s\": %s", o->inside,
+			 err == -ENODEV ? "no such device" : strerror(-err));
+		return XCGN_EXIT_ERR;
+	}
+	err = nl_link_get(o->outside, 0, &out);
+	if (err) {
+		xcgn_err("outside device \"%s\": %s", o->outside,
+			 err == -ENODEV ? "no such device" : strerror(-err));
+		return XCGN_EXIT_ERR;
+	}
+	if (in.ifindex == out.ifindex) {
+		xcgn_err("inside and outside are the same device (%s)", in.name);
+		return XCGN_EXIT_USAGE;
+	}
+	if (sysctl_read(in.name, "forwarding") == 0 || sysctl_read(out.name, "forwarding") == 0) {
+		xcgn_err("IPv4 forwarding is off on %s or %s, so nothing would be forwarded; "
+			 "run `sysctl -w net.ipv4.conf.all.forwarding=1`",
+			 in.name, out.name);
+		return XCGN_EXIT_ERR;
+	}
+	err = xcgn_pin_dir(dir, sizeof(dir));
+	if (err)
+		return XCGN_EXIT_ERR;
+	lock = xcgn_lock();
+	if (lock < 0)
+		return XCGN_EXIT_ERR;
+	if (attached_here(dir)) {
+		xcgn_err("xcgn is already attached in this network namespace (%s); "
+			 "run `xcgn link detach` first",
+			 dir);
+		err = -EEXIST;
+		goto cleanup;
+	}
+	err = mkdir_p(dir);
+	if (err) {
+		xcgn_err("create %s: %s", dir, strerror(-err));
+		goto cleanup;
+	}
+
+	libbpf_set_print(libbpf_print);
+	oo.pin_root_path = dir;
+	if (xcgn_verbose >= 2)
+		oo.kernel_log_level = 1 | 2;
+	skel = xcgn_xdp__open_opts(&oo);
+	if (!skel) {
+		err = -errno;
+		xcgn_err("open the BPF object: %s", strerror(-err));
+		goto cleanup;
+	}
+	skel->rodata->xcgn_cfg.inside_ifindex = (__u32)in.ifindex;
+	skel->rodata->xcgn_cfg.outside_ifindex = (__u32)out.ifindex;
+	skel->rodata->xcgn_cfg.sub_prefix = o->sub_prefix;
+	skel->rodata->xcgn_cfg.sub_mask = prefix_mask_be(o->sub_plen);
+	skel->rodata->xcgn_cfg.log_level = (__u32)xcgn_verbose;
+	if ((err = bpf_map__set_max_entries(skel->maps.XCGN_MAP_MAP4, o->max_maps)) ||
+	    (err = bpf_map__set_max_entries(skel->maps.XCGN_MAP_REV4, o->max_maps)) ||
+	    (err = bpf_map__set_max_entries(skel->maps.XCGN_MAP_PEER4, o->max_maps)) ||
+	    (err = bpf_map__set_max_entries(skel->maps.XCGN_MAP_SUBS, o->max_subs))) {
+		xcgn_err("size the tables: %s", strerror(-err));
+		goto cleanup;
+	}
+	err = xcgn_xdp__load(skel);
+	if (err) {
+		if (err == -EPERM || err == -EACCES)
+			xcgn_err("load the BPF programs: %s: xcgn needs root (CAP_BPF, "
+				 "CAP_NET_ADMIN)",
+				 strerror(-err));
+		else if (err == -ENOMEM || err == -E2BIG)
+			xcgn_err("load the BPF programs: %s: the tables do not fit; lower "
+				 "max-mappings or max-subscribers",
+				 strerror(-err));
+		else
+			xcgn_err("load the BPF programs: %s (pinned maps from an older layout "
+				 "under %s? run `xcgn link detach`)",
+				 strerror(-err), dir);
+		print_log_tail(40);
+		goto cleanup;
+	}
+
+	/* Tables first, then the programs that read them. */
+	k = XCGN_TX_INSIDE;
+	v = (__u32)in.ifindex;
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.XCGN_MAP_TXPORT), &k, &v, 0)) {
+		err = -errno;
+		xcgn_err("devmap add %s: %s", in.name, strerror(-err));
+		goto cleanup;
+	}
+	k = XCGN_TX_OUTSIDE;
+	v = (__u32)out.ifindex;
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.XCGN_MAP_TXPORT), &k, &v, 0)) {
+		err = -errno;
+		xcgn_err("devmap add %s: %s", out.name, strerror(-err));
+		goto cleanup;
+	}
+	/* A re-attach over pinned state keeps the pools' high-water mark. */
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.XCGN_MAP_STATE), &zero, &rs) ||
+	    bpf_map_update_elem(bpf_map__fd(skel->maps.XCGN_MAP_STATE), &zero, &rs, 0)) {
+		err = -errno;
+		xcgn_err("state map: %s", strerror(-err));
+		goto cleanup;
+	}
+
+	err = link_pin(bpf_program__fd(skel->progs.xcgn_xdp_inside), in.ifindex, o->xdp_mode, dir,
+		       XCGN_PIN_LINK_IN, in.name);
+	if (err)
+		goto cleanup;
+	in_linked = true;
+	err = link_pin(bpf_program__fd(skel->progs.xcgn_xdp_outside), out.ifindex, o->xdp_mode,
+		       dir, XCGN_PIN_LINK_OUT, out.name);
+	if (err)
+		goto cleanup;
+	out_linked = true;
+
+	hook.ifindex = out.ifindex;
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST) {
+		xcgn_err("create clsact qdisc on %s: %s", out.name, strerror(-err));
+		goto cleanup;
+	}
+	qdisc_created = !err;
+	tco.prog_fd = bpf_program__fd(skel->progs.xcgn_tc_outside);
+	err = bpf_tc_attach(&hook, &tco);
+	if (err) {
+		xcgn_err("attach tc egress on %s: %s", out.name, strerror(-err));
+		goto cleanup;
+	}
+	tc_done = true;
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	li.inside_ifindex = (__u32)in.ifindex;
+	li.outside_ifindex = (__u32)out.ifindex;
+	li.sub_prefix = o->sub_prefix;
+	li.sub_plen = o->sub_plen;
+	li.xdp_mode = (__u8)o->xdp_mode;
+	li.flags = qdisc_created ? XCGN_LINKF_QDISC_CREATED : 0;
+	li.attached_unix = (__u64)rt.tv_sec;
+	li.boot_offset_ns = (__u64)(rt.tv_sec - mono.tv_sec) * 1000000000ULL +
+			    (__u64)(rt.tv_nsec - mono.tv_nsec);
+	li.max_maps = o->max_maps;
+	li.max_subs = o->max_subs;
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.XCGN_MAP_LINK), &zero, &li, 0)) {
+		err = -errno;
+		xcgn_err("link map: %s", strerror(-err));
+		goto cleanup;
+	}
+	err = 0;
+cleanup:
+	if (err && skel) {
+		/* Leave the devices as found. */
+		if (tc_done || qdisc_created)
+			tc_remove(out.ifindex, qdisc_created);
+		if (out_linked)
+			link_unpin(dir, XCGN_PIN_LINK_OUT);
+		if (in_linked)
+			link_unpin(dir, XCGN_PIN_LINK_IN);
+		unpin_all(dir);
+	}
+	xcgn_xdp__destroy(skel);
+	xcgn_unlock(lock);
+	return err ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
+}
+
+int xcgn_detach(void)
+{
+	struct xcgn_link_info li = {};
+	struct xcgn_maps m;
+	char dir[256];
+	__u32 zero = 0;
+	int err, lock;
+
+	err = xcgn_pin_dir(dir, sizeof(dir));
+	if (err)
+		return XCGN_EXIT_ERR;
+	lock = xcgn_lock();
+	if (lock < 0)
+		return XCGN_EXIT_ERR;
+	err = xcgn_maps_open(&m);
+	if (err) {
+		xcgn_unlock(lock);
+		return XCGN_EXIT_ERR;
+	}
+	if (bpf_map_lookup_elem(m.link, &zero, &li))
+		memset(&li, 0, sizeof(li));
+	xcgn_maps_close(&m);
+
+	link_unpin(dir, XCGN_PIN_LINK_IN);
+	link_unpin(dir, XCGN_PIN_LINK_OUT);
+	if (li.outside_ifindex)
+		tc_remove((int)li.outside_ifindex, li.flags & XCGN_LINKF_QDISC_CREATED);
+	unpin_all(dir);
+	xcgn_unlock(lock);
+	return XCGN_EXIT_OK;
+}

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0
+/* rtnetlink over libmnl: ask the kernel about devices directly, in the
+ * network namespace the process runs in. */
+#include <errno.h>
+#include <net/if.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+
+#include "xcgn.h"
+
+static int link_attr_cb(const struct nlattr *attr, void *data)
+{
+	struct nl_link *l = data;
+
+	if (mnl_attr_type_valid(attr, IFLA_MAX) < 0)
+		return MNL_CB_OK;
+	switch (mnl_attr_get_type(attr)) {
+	case IFLA_IFNAME:
+		if (mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) < 0)
+			return MNL_CB_ERROR;
+		snprintf(l->name, sizeof(l->name), "%s", mnl_attr_get_str(attr));
+		break;
+	case IFLA_MTU:
+		if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
+			return MNL_CB_ERROR;
+		l->mtu = mnl_attr_get_u32(attr);
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+static int link_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
+	struct nl_link *l = data;
+
+	l->ifindex = ifm->ifi_index;
+	l->flags = ifm->ifi_flags;
+	return mnl_attr_parse(nlh, sizeof(*ifm), link_attr_cb, l);
+}
+
+int nl_link_get(const char *name, int ifindex, struct nl_link *out)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct mnl_socket *nl;
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifm;
+	unsigned int seq, portid;
+	int ret, err = 0;
+
+	if (name && strlen(name) >= IFNAMSIZ)
+		return -ENODEV;
+	memset(out, 0, sizeof(*out));
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_GETLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	nlh->nlmsg_seq = seq = (unsigned int)time(NULL);
+	ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+	ifm->ifi_family = AF_UNSPEC;
+	if (name)
+		mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	else
+		ifm->ifi_index = ifindex;
+
+	nl = mnl_socket_open(NETLINK_ROUTE);
+	if (!nl)
+		return -errno;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		err = -errno;
+		goto out;
+	}
+	portid = mnl_socket_get_portid(nl);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		err = -errno;
+		goto out;
+	}
+	ret = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+	if (ret < 0) {
+		err = -errno;
+		goto out;
+	}
+	/* The kernel answers an unknown name or index with -ENODEV. */
+	if (mnl_cb_run(buf, (size_t)ret, seq, portid, link_cb, out) < 0)
+		err = -errno;
+out:
+	mnl_socket_close(nl);
+	return err;
+}

@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Pools in the pinned maps: add and delete, checked against each other and
+ * the subscriber range. Ordering matters because the datapath reads these
+ * maps while we write them: a pool's addresses and bitmaps are complete
+ * before the pool is marked active, and it is inactive before they go. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+
+#include "xcgn.h"
+
+static int pool_read(const struct xcgn_maps *m, __u32 id, struct xcgn_pool *p)
+{
+	if (bpf_map_lookup_elem(m->pools, &id, p)) {
+		xcgn_err("read pool %u: %s", id, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* Highest used address index + 1, published for the datapath. */
+static int hwm_update(const struct xcgn_maps *m)
+{
+	struct xcgn_state rs = {};
+	struct xcgn_paddr pa;
+	__u32 zero = 0, i;
+
+	if (bpf_map_lookup_elem(m->state, &zero, &rs))
+		return -errno;
+	rs.naddrs_hwm = 0;
+	for (i = 0; i < XCGN_PADDRS_MAX; i++)
+		if (!bpf_map_lookup_elem(m->paddr, &i, &pa) && pa.addr)
+			rs.naddrs_hwm = i + 1;
+	if (bpf_map_update_elem(m->state, &zero, &rs, 0))
+		return -errno;
+	return 0;
+}
+
+static void addr_clear(const struct xcgn_maps *m, __u32 idx, __be32 addr)
+{
+	struct xcgn_paddr none = {};
+	struct xcgn_blkmap full;
+
+	memset(&full, 0xff, sizeof(full));
+	bpf_map_delete_elem(m->pubidx, &addr);
+	bpf_map_update_elem(m->paddr, &idx, &none, 0);
+	bpf_map_update_elem(m->blocks, &idx, &full, 0);
+}
+
+int pool_add(const struct xcgn_maps *m, const struct pool_opts *o)
+{
+	struct xcgn_pool p = {}, q;
+	struct xcgn_link_info li;
+	char why[160], a[16], b[16];
+	__u32 zero = 0, id, free_id = XCGN_POOLS_MAX, i, first, run = 0, done = 0;
+	int err;
+
+	p.prefix = o->prefix;
+	p.plen = o->plen;
+	p.port_lo = o->port_lo;
+	p.port_hi = o->port_hi;
+	p.block_size = o->block_size;
+	p.max_blocks = o->max_blocks;
+	p.filtering = o->filtering;
+	if (pool_plan(&p, why, sizeof(why))) {
+		xcgn_err("pool %s/%u: %s", ipv4_str(o->prefix, a, sizeof(a)), o->plen, why);
+		return -EINVAL;
+	}
+	if (bpf_map_lookup_elem(m->link, &zero, &li)) {
+		xcgn_err("read link state: %s", strerror(errno));
+		return -errno;
+	}
+	if (prefix_overlap(p.prefix, p.plen, li.sub_prefix, li.sub_plen)) {
+		xcgn_err("pool %s/%u overlaps the subscriber range %s/%u",
+			 ipv4_str(p.prefix, a, sizeof(a)), p.plen,
+			 ipv4_str(li.sub_prefix, b, sizeof(b)), li.sub_plen);
+		return -EINVAL;
+	}
+	for (id = 0; id < XCGN_POOLS_MAX; id++) {
+		err = pool_read(m, id, &q);
+		if (err)
+			return err;
+		if (!(q.flags & XCGN_POOLF_ACTIVE)) {
+			if (free_id == XCGN_POOLS_MAX)
+				free_id = id;
+			continue;
+		}
+		if (prefix_overlap(p.prefix, p.plen, q.prefix, q.plen)) {
+			xcgn_err("pool %s/%u overlaps pool %s/%u", ipv4_str(p.prefix, a, sizeof(a)),
+				 p.plen, ipv4_str(q.prefix, b, sizeof(b)), q.plen);
+			return -EEXIST;
+		}
+	}
+	if (free_id == XCGN_POOLS_MAX) {
+		xcgn_err("no room for another pool (at most %u)", XCGN_POOLS_MAX);
+		return -ENOSPC;
+	}
+
+	/* A contiguous run of free address slots. */
+	for (i = 0, first = 0; i < XCGN_PADDRS_MAX && run < p.naddrs; i++) {
+		struct xcgn_paddr pa;
+
+		if (bpf_map_lookup_elem(m->paddr, &i, &pa))
+			return -errno;
+		if (pa.addr) {
+			run = 0;
+			first = i + 1;
+		} else {
+			run++;
+		}
+	}
+	if (run < p.naddrs) {
+		xcgn_err("no room for %u more pool addresses (at most %u in all)", p.naddrs,
+			 XCGN_PADDRS_MAX);
+		return -ENOSPC;
+	}
+	p.addr_first = first;
+
+	for (done = 0; done < p.naddrs; done++) {
+		struct xcgn_paddr pa = {};
+		struct xcgn_blkmap bm;
+		__u32 idx = first + done, blk;
+
+		memset(&bm, 0, sizeof(bm));
+		/* Blocks past the end do not exist: mark them taken. */
+		for (blk = p.nblocks; blk < XCGN_BLKS_PER_ADDR_MAX; blk++)
+			bm.w[blk / 64] |= 1ULL << (blk % 64);
+		pa.addr = htonl(ntohl(p.prefix) + done);
+		pa.idx = idx;
+		pa.pool_id = (__u16)free_id;
+		if (bpf_map_update_elem(m->blocks, &idx, &bm, 0) ||
+		    bpf_map_update_elem(m->pubidx, &pa.addr, &pa, BPF_NOEXIST) ||
+		    bpf_map_update_elem(m->paddr, &idx, &pa, 0)) {
+			err = -errno;
+			xcgn_err("add pool address %s: %s", ipv4_str(pa.addr, a, sizeof(a)),
+				 strerror(-err));
+			goto rollback;
+		}
+	}
+	p.flags = XCGN_POOLF_ACTIVE;
+	if (bpf_map_update_elem(m->pools, &free_id, &p, 0)) {
+		err = -errno;
+		xcgn_err("add pool: %s", strerror(-err));
+		goto rollback;
+	}
+	err = hwm_update(m);
+	if (err) {
+		xcgn_err("publish pool: %s", strerror(-err));
+		goto rollback;
+	}
+	return 0;
+rollback:
+	memset(&q, 0, sizeof(q));
+	bpf_map_update_elem(m->pools, &free_id, &q, 0);
+	while (done-- > 0)
+		addr_clear(m, first + done, htonl(ntohl(p.prefix) + done));
+	hwm_update(m);
+	return err;
+}
+
+int pool_del(const struct xcgn_maps *m, uint32_t prefix, uint8_t plen)
+{
+	struct xcgn_pool p, none = {};
+	struct xcgn_sub sub;
+	__be32 key, *prev = NULL;
+	char a[16];
+	__u32 id, i, users = 0;
+	int err;
+
+	for (id = 0; id < XCGN_POOLS_MAX; id++) {
+		err = pool_read(m, id, &p);
+		if (err)
+			return err;
+		if ((p.flags & XCGN_POOLF_ACTIVE) && p.prefix == prefix && p.plen == plen)
+			break;
+	}
+	if (id == XCGN_POOLS_MAX) {
+		xcgn_err("no pool %s/%u", ipv4_str(prefix, a, sizeof(a)), plen);
+		return -ENOENT;
+	}
+	/* Inactive first, so no new subscriber lands on it while we count. */
+	p.flags &= (__u8)~XCGN_POOLF_ACTIVE;
+	if (bpf_map_update_elem(m->pools, &id, &p, 0))
+		return -errno;
+	while (!bpf_map_get_next_key(m->subs, prev, &key)) {
+		if (!bpf_map_lookup_elem(m->subs, &key, &sub) && sub.pool_id == id)
+			users++;
+		prev = &key;
+	}
+	if (users) {
+		p.flags |= XCGN_POOLF_ACTIVE;
+		if (bpf_map_update_elem(m->pools, &id, &p, 0))
+			return -errno;
+		xcgn_err("pool %s/%u is in use by %u subscriber(s); it can go once their "
+			 "mappings have expired",
+			 ipv4_str(prefix, a, sizeof(a)), plen, users);
+		return -EBUSY;
+	}
+	for (i = 0; i < p.naddrs; i++)
+		addr_clear(m, p.addr_first + i, htonl(ntohl(p.prefix) + i));
+	if (bpf_map_update_elem(m->pools, &id, &none, 0))
+		return -errno;
+	return hwm_update(m);
+}

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Declarations shared by the modules of the xcgn program. Everything but
+ * main.c is built into libxcgn.a so the tests can call it. */
+#ifndef XCGN_USER_H
+#define XCGN_USER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "xcgn_abi.h"
+
+/* Exit status: 0 success, 1 operation error, 2 usage error (xcgn.8). */
+#define XCGN_EXIT_OK	0
+#define XCGN_EXIT_ERR	1
+#define XCGN_EXIT_USAGE	2
+
+#define __printf(a, b) __attribute__((format(printf, a, b)))
+#define ARRAY_SIZE(x) (sizeof(x) / sizeof((x)[0]))
+
+/* Global options (main.c sets them). */
+extern int xcgn_verbose;
+
+/* ---- print.c: one call per field serves text and JSON ------------------ */
+enum output_type {
+	PRINT_FP = 1,	/* text only */
+	PRINT_JSON = 2,	/* JSON only */
+	PRINT_ANY = 3,	/* both */
+};
+
+void print_init(bool json, bool pretty, FILE *out);
+bool print_is_json(void);
+void print_open_object(const char *key);
+void print_close_object(void);
+void print_open_array(const char *key);
+void print_close_array(void);
+void print_string(enum output_type t, const char *key, const char *fmt, const char *v);
+void print_u64(enum output_type t, const char *key, const char *fmt, uint64_t v);
+void print_ipv4(enum output_type t, const char *key, const char *fmt, uint32_t addr_be);
+void print_text(const char *fmt, ...) __printf(1, 2);
+void print_nl(void);
+void print_finish(void);
+/* Write @s as a JSON string literal (quotes included) to @f. */
+void print_json_str(FILE *f, const char *s);
+
+/* Errors: "xcgn: ..." on stderr, or {"error": "..."} on stdout with -j. */
+void xcgn_err(const char *fmt, ...) __printf(1, 2);
+/* Print `xcgn: invalid WHAT "ARG"` and return XCGN_EXIT_USAGE. */
+int invarg(const char *what, const char *arg);
+
+extern const char *const xcgn_stat_name[XCGN_STAT_MAX];
+extern const char *const xcgn_drop_name[XCGN_DROP_MAX];
+const char *xcgn_proto_name(uint8_t proto);
+
+/* ---- parse.c: pure helpers --------------------------------------------- */
+int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
+int parse_ipv4(const char *s, uint32_t *addr_be);
+/* "a.b.c.d/len" (or a bare address, /32). Host bits must be clear. */
+int parse_prefix(const char *s, uint32_t *addr_be, uint8_t *plen);
+/* "LO-HI" or a single port, 1..65535, LO <= HI. */
+int parse_port_range(const char *s, uint16_t *lo, uint16_t *hi);
+uint32_t prefix_mask_be(uint8_t plen);
+bool prefix_overlap(uint32_t a_be, uint8_t alen, uint32_t b_be, uint8_t blen);
+const char *ipv4_str(uint32_t addr_be, char *buf, size_t len);
+/* Fill the derived fields of @p (nblocks) from port range and block size;
+ * return 0, or -1 with a reason in @why. */
+int pool_plan(struct xcgn_pool *p, char *why, size_t whylen);
+
+/* ---- nl.c: rtnetlink over libmnl --------------------------------------- */
+struct nl_link {
+	int ifindex;
+	char name[16];
+	unsigned int mtu;
+	unsigned int flags;	/* IFF_* */
+};
+/* Look a device up by name (@name) or by index (@ifindex when name is
+ * NULL). Returns 0, -ENODEV, or another -errno. */
+int nl_link_get(const char *name, int ifindex, struct nl_link *out);
+
+/* ---- loader.c: bpffs, skeleton, attach --------------------------------- */
+/* Where this network namespace's state lives. Returns 0 or -errno with the
+ * reason already printed. */
+int xcgn_pin_dir(char *buf, size_t len);
+
+struct xcgn_maps {
+	int map4, rev4, subs, peer4, pools, paddr, pubidx, blocks, state, stats, events, link;
+};
+/* Open the pinned maps of this namespace's instance; -ENOENT (printed) if
+ * xcgn is not attached here. */
+int xcgn_maps_open(struct xcgn_maps *m);
+void xcgn_maps_close(struct xcgn_maps *m);
+/* Take the configuration lock (flock on the pin dir): one writer at a time. */
+int xcgn_lock(void);
+void xcgn_unlock(int fd);
+
+struct attach_opts {
+	const char *inside;
+	const char *outside;
+	int xdp_mode;		/* enum xcgn_xdp_mode */
+	uint32_t sub_prefix;	/* network order */
+	uint8_t sub_plen;
+	uint32_t max_maps;
+	uint32_t max_subs;
+};
+int xcgn_attach(const struct attach_opts *o);
+int xcgn_detach(void);
+
+/* ---- pool.c ------------------------------------------------------------ */
+struct pool_opts {
+	uint32_t prefix;	/* network order */
+	uint8_t plen;
+	uint16_t port_lo, port_hi, block_size, max_blocks;
+	uint8_t filtering;
+};
+int pool_add(const struct xcgn_maps *m, const struct pool_opts *o);
+int pool_del(const struct xcgn_maps *m, uint32_t prefix, uint8_t plen);
+
+/* ---- cmd_*.c ----------------------------------------------------------- */
+int do_link(int argc, char **argv);
+int do_pool(int argc, char **argv);
+int do_subscriber(int argc, char **argv);
+int do_session(int argc, char **argv);
+int do_stats(int argc, char **argv);
+
+/* Argument walking, iproute2 style. */
+#define NEXT_ARG()                                                                   \
+	do {                                                                         \
+		if (argc < 2) {                                                      \
+			xcgn_err("\"%s\" needs an argument", *argv);                 \
+			return XCGN_EXIT_USAGE;                                      \
+		}                                                                    \
+		argc--;                                                              \
+		argv++;                                                              \
+	} while (0)
+
+#endif /* XCGN_USER_H */
