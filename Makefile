@@ -81,7 +81,7 @@ $(BUILD)/xcgn: $(BUILD)/user/main.o $(BUILD)/libxcgn.a
 
 # ---- tests ------------------------------------------------------------------
 
-UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_SRCS := $(wildcard tests/unit/*.c) tests/lib/pkt.c
 BPFT_SRCS := $(wildcard tests/bpf/*.c) tests/lib/pkt.c
 TEST_LIBS := $(LDLIBS) -lcriterion
 

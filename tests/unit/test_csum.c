@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: GPL-2.0
+/* include/xcgn_csum.h (the code the datapath runs) against full
+ * recomputation (tests/lib/pkt.c, RFC 1071 byte by byte). */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xcgn_csum.h"
+#include "lib/pkt.h"
+
+#define ROUNDS 1000000
+#define WORDS_MAX 40
+
+/* xorshift64*: fast and reproducible, so a failure can be replayed. */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+static uint32_t rnd(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return (uint32_t)((rng_state * 0x2545f4914f6cdd1dULL) >> 32);
+}
+
+/* Words as they sit in memory (network order bytes); word 0 is the
+ * checksum. The last word is never changed and never zero, like the
+ * version or protocol word of a real header: all-zero data is the one case
+ * where +0 and -0 cannot be told apart, and no packet has it. */
+static void fill(uint16_t *w, int n)
+{
+	int i;
+
+	for (i = 1; i < n; i++)
+		w[i] = (uint16_t)rnd();
+	w[n - 1] |= htons(0x4000);
+	w[0] = 0;
+	w[0] = htons(pkt_csum(w, (size_t)n * 2, 0));
+}
+
+Test(csum, random_16bit_updates_match_full_recompute)
+{
+	uint16_t w[WORDS_MAX];
+	int r;
+
+	for (r = 0; r < ROUNDS; r++) {
+		int n = 3 + (int)(rnd() % (WORDS_MAX - 3)), i = 1 + (int)(rnd() % (n - 2));
+		uint16_t from, to, inc;
+
+		fill(w, n);
+		from = w[i];
+		/* Mix in the special values that break naive implementations. */
+		switch (rnd() % 8) {
+		case 0:
+			to = 0;
+			break;
+		case 1:
+			to = 0xffff;
+			break;
+		default:
+			to = (uint16_t)rnd();
+		}
+		w[i] = to;
+		inc = xcgn_csum_update16(w[0], from, to);
+		w[0] = 0;
+		cr_assert_eq(inc, htons(pkt_csum(w, (size_t)n * 2, 0)),
+			     "round %d: 16-bit update at word %d of %d gives 0x%04x", r, i, n, inc);
+	}
+}
+
+Test(csum, random_32bit_updates_match_full_recompute)
+{
+	uint16_t w[WORDS_MAX];
+	int r;
+
+	for (r = 0; r < ROUNDS; r++) {
+		/* The 32-bit field sits at an even word (an address, say). */
+		int n = 4 + (int)(rnd() % (WORDS_MAX - 4)), i = 1 + (int)(rnd() % (n - 3));
+		uint32_t from, to;
+		uint16_t inc;
+
+		fill(w, n);
+		memcpy(&from, &w[i], 4);
+		to = (rnd() % 8) ? rnd() : ((rnd() & 1) ? 0 : 0xffffffffu);
+		memcpy(&w[i], &to, 4);
+		inc = xcgn_csum_update32(w[0], from, to);
+		w[0] = 0;
+		cr_assert_eq(inc, htons(pkt_csum(w, (size_t)n * 2, 0)),
+			     "round %d: 32-bit update at word %d of %d gives 0x%04x", r, i, n, inc);
+	}
+}
+
+/* RFC 1624 §5: m = 0x5555 -> 0x3285 with the rest summing to 0xCD7A. The
+ * RFC 1141 form gives 0xFFFF here; recomputation, and eqn. 3, give 0x0000. */
+Test(csum, rfc1624_example_gives_0x0000_not_0xffff)
+{
+	uint32_t sum = 0xCD7A + 0x5555;
+	uint16_t hc = (uint16_t)~((sum & 0xffff) + (sum >> 16));
+
+	cr_assert_eq(hc, 0xDD2F, "the example's starting checksum");
+	cr_assert_eq(xcgn_csum_update16(htons(hc), htons(0x5555), htons(0x3285)), 0x0000,
+		     "eqn. 3 must give +0 where the data sums to 0xFFFF");
+}
+
+/* A checksum field holding 0xFFFF (-0) and one holding 0x0000 are both
+ * updated to what recomputation says. */
+Test(csum, starting_from_negative_zero)
+{
+	uint16_t w[4] = { 0, htons(0x1234), htons(0xEDCB), 0 };
+
+	/* 0x1234 + 0xEDCB = 0xFFFF: the checksum is 0x0000. */
+	w[0] = htons(pkt_csum(w, sizeof(w), 0));
+	cr_assert_eq(w[0], 0, "checksum of data summing to 0xFFFF");
+	w[3] = htons(0x0001);
+	cr_assert_eq(xcgn_csum_update16(w[0], 0, w[3]), htons(0xFFFE), "0x0000 updated by +1");
+}
+
+Test(csum, udp_zero_checksum_stays_zero)
+{
+	cr_assert_eq(xcgn_csum_udp_fixup(0, 0x1234), 0, "no checksum stays no checksum");
+	cr_assert_eq(xcgn_csum_udp_fixup(0, 0), 0, "no checksum stays no checksum");
+}
+
+Test(csum, udp_computed_zero_is_sent_as_ffff)
+{
+	cr_assert_eq(xcgn_csum_udp_fixup(0xabcd, 0), 0xffff, "computed 0 goes out as 0xFFFF");
+	cr_assert_eq(xcgn_csum_udp_fixup(0xabcd, 0x1234), 0x1234, "other values untouched");
+}
+
+/* A whole UDP datagram whose translated checksum computes to 0: the update
+ * plus the fixup must produce 0xFFFF, which a receiver accepts. */
+Test(csum, udp_translation_to_computed_zero)
+{
+	struct pkt_spec s = { .proto = 17, .sport = 5000, .dport = 53, .payload = 32 };
+	uint8_t f[128], g[128];
+	uint32_t new_addr = htonl(0xC6336401);	/* 198.51.100.1 */
+	size_t len, l4;
+	char why[64];
+	int tries;
+
+	s.daddr = htonl(0xCB007102);
+	for (tries = 0; tries < 100000; tries++) {
+		uint16_t c, inc;
+		uint32_t old;
+
+		s.saddr = htonl(0x64400000 | (rnd() & 0x3fffff));
+		s.sport = (uint16_t)(1024 + rnd() % 60000);
+		len = pkt_build(f, sizeof(f), &s);
+		cr_assert(len, "built");
+		l4 = pkt_l4_off(f);
+		/* Recompute what the checksum would be after the rewrite. */
+		memcpy(g, f, len);
+		memcpy(&old, g + pkt_l3_off(g) + 12, 4);
+		memcpy(g + pkt_l3_off(g) + 12, &new_addr, 4);
+		g[pkt_l3_off(g) + 10] = g[pkt_l3_off(g) + 11] = 0;
+		c = htons(pkt_csum(g + pkt_l3_off(g), 20, 0));
+		memcpy(g + pkt_l3_off(g) + 10, &c, 2);
+		g[l4 + 6] = g[l4 + 7] = 0;
+		{
+			uint8_t ph[12];
+
+			memcpy(ph, g + pkt_l3_off(g) + 12, 8);
+			ph[8] = 0;
+			ph[9] = 17;
+			ph[10] = g[l4 + 4];
+			ph[11] = g[l4 + 5];
+			c = pkt_csum(g + l4, len - l4,
+				     (uint32_t)(uint16_t)~pkt_csum(ph, sizeof(ph), 0));
+		}
+		if (c != 0)
+			continue;
+		/* Found one: the incremental path must send 0xFFFF. */
+		memcpy(&inc, f + l4 + 6, 2);
+		inc = xcgn_csum_update32(inc, old, new_addr);
+		inc = xcgn_csum_udp_fixup(1, inc);
+		cr_assert_eq(inc, 0xffff, "computed zero must be sent as 0xFFFF, got 0x%04x", inc);
+		memcpy(g + l4 + 6, &inc, 2);
+		cr_assert_eq(pkt_verify(g, len, why, sizeof(why)), 0, "receiver accepts: %s", why);
+		return;
+	}
+	cr_assert_fail("no datagram with a computed-zero checksum found in %d tries", tries);
+}
