@@ -83,7 +83,7 @@ $(BUILD)/xcgn: $(BUILD)/user/main.o $(BUILD)/libxcgn.a
 
 UNIT_SRCS := $(wildcard tests/unit/*.c) tests/lib/pkt.c
 BPFT_SRCS := $(wildcard tests/bpf/*.c) tests/lib/pkt.c
-TEST_LIBS := $(LDLIBS) -lcriterion
+TEST_LIBS := $(LDLIBS) -lcriterion -pthread
 
 $(BUILD)/test-unit: $(UNIT_SRCS) $(BUILD)/libxcgn.a $(HDRS) $(wildcard tests/lib/*.h)
 	$(call msg,LINK,$@)

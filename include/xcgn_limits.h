@@ -25,7 +25,6 @@
 #define XCGN_DEF_MAX_BLOCKS	4
 
 /* Bounded loops in the datapath. */
-#define XCGN_PORT_PROBES	32	/* ports tried in a subscriber's blocks per new mapping */
 #define XCGN_ADDR_PROBES	16	/* pool addresses tried for a new subscriber's first block */
 #define XCGN_BLK_CLAIM_TRIES	4	/* bitmap claims retried after losing a race */
 

@@ -35,35 +35,65 @@ static __always_inline int nat4_port_try(const struct xcgn_tuple4 *tmpl, __u32 p
 	return err;
 }
 
-/* Probe up to XCGN_PORT_PROBES ports of the window [first, first + span)
- * of the subscriber's port space, from a random start. Offsets map to
- * ports through the block slots. Returns 0, -XCGN_EEXIST, or a full-table
- * error. */
+/* State of one port search, copied by value so the bpf_loop() callback
+ * reads only its own stack. */
+struct port_probe {
+	__u32 blocks[XCGN_SUB_BLOCKS_MAX];
+	struct xcgn_tuple4 tmpl;
+	struct xcgn_rev4 rv;
+	__u32 first, span, start, bs, lo;
+	int err;
+	__be16 port;
+	__u16 _pad;
+};
+
+static long nat4_port_probe_cb(__u32 i, void *data)
+{
+	struct port_probe *c = data;
+	__u32 off, slot, b;
+
+	if (!c->span || !c->bs)
+		return 1;
+	off = c->first + (c->start + i) % c->span;
+	slot = off / c->bs;
+	b = c->blocks[slot & (XCGN_SUB_BLOCKS_MAX - 1)];
+	if (!b)
+		return 0;
+	c->err = nat4_port_try(&c->tmpl, c->lo + (b - 1) * c->bs + off % c->bs, &c->rv, &c->port);
+	return c->err != -XCGN_EEXIST;	/* 1 stops the loop */
+}
+
+/* Try every port of the window [first, first + span) of the subscriber's
+ * port space, from a random start, until one is free. Offsets map to ports
+ * through the block slots. bpf_loop() keeps the bound at the window's size
+ * without the verifier walking each iteration; the full walk only happens
+ * when the subscriber's blocks are nearly full. Returns 0, -XCGN_EEXIST
+ * when all are taken, or a full-table error. */
 static __always_inline int nat4_port_probe(const struct xcgn_sub *sub, const struct xcgn_pool *pool,
 					   __u32 first, __u32 span,
 					   const struct xcgn_tuple4 *tmpl,
 					   const struct xcgn_rev4 *rv, __be16 *out)
 {
-	__u32 bs = pool->block_size, start, i;
-	int err;
+	struct port_probe c = {};
+	int i;
 
-	if (!span || !bs)
+	if (!span || !pool->block_size)
 		return -XCGN_EEXIST;
-	start = bpf_get_prandom_u32() % span;
-	for (i = 0; i < XCGN_PORT_PROBES; i++) {
-		__u32 off = first + (start + i) % span;
-		__u32 slot = off / bs, b;
-
-		if (i >= span)
-			break;
-		b = sub->blocks[slot & (XCGN_SUB_BLOCKS_MAX - 1)];
-		if (!b)
-			continue;
-		err = nat4_port_try(tmpl, pool->port_lo + (b - 1) * bs + off % bs, rv, out);
-		if (err != -XCGN_EEXIST)
-			return err;
-	}
-	return -XCGN_EEXIST;
+	for (i = 0; i < XCGN_SUB_BLOCKS_MAX; i++)
+		c.blocks[i] = sub->blocks[i];
+	c.tmpl = *tmpl;
+	c.rv = *rv;
+	c.first = first;
+	c.span = span;
+	c.start = bpf_get_prandom_u32() % span;
+	c.bs = pool->block_size;
+	c.lo = pool->port_lo;
+	c.err = -XCGN_EEXIST;
+	if (bpf_loop(span, nat4_port_probe_cb, &c, 0) < 0)
+		return -XCGN_EEXIST;
+	if (!c.err)
+		*out = c.port;
+	return c.err;
 }
 
 /* Choose a public port for subscriber port @orig (host order) and claim it.

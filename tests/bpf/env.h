@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Fixture of the BPF_PROG_TEST_RUN tests: a private network namespace with
+ * an inside and an outside device, static neighbours so bpf_fib_lookup()
+ * completes, and the datapath loaded (unpinned) with one pool. */
+#ifndef XCGN_TEST_BPF_ENV_H
+#define XCGN_TEST_BPF_ENV_H
+
+#include <stdint.h>
+
+#include "xcgn.h"
+#include "xcgn_xdp.skel.h"
+#include "lib/pkt.h"
+
+#define ENV_SUB1	"100.64.0.2"
+#define ENV_SUB2	"100.64.0.3"
+#define ENV_S1		"192.0.2.9"	/* behind the gateway */
+#define ENV_S2		"192.0.2.10"
+#define ENV_GW_MAC	"02:00:00:00:00:22"	/* next hop on the outside */
+#define ENV_SUB_MAC	"02:00:00:00:00:33"	/* every subscriber */
+
+struct env {
+	struct xcgn_xdp *skel;
+	struct xcgn_maps maps;
+	int ifin, ifout;
+	int prog_in, prog_out, prog_tc;
+};
+
+extern struct env env;
+extern unsigned int env_max_maps;	/* table sizes for the next env_setup */
+
+/* Set up the namespace and load; @pool as for `xcgn pool add`. */
+void env_setup(const struct pool_opts *pool);
+void env_teardown(void);
+/* Default pool: 198.51.100.0/30, ports 1024-65535, blocks of 512, 4 per sub. */
+void env_setup_default(void);
+
+uint32_t ip(const char *s);
+
+/* Run @prog over @in (@len bytes); the output lands in @out (@outlen). For
+ * XDP programs @ifindex is the arrival device. Returns the verdict. */
+int env_run(int prog, int ifindex, const uint8_t *in, size_t len, uint8_t *out, size_t *outlen);
+
+/* Sum of a counter or drop reason over CPUs. */
+uint64_t env_stat(int idx);
+uint64_t env_drop(int idx);
+/* Entries in a hash map. */
+unsigned int env_count(int map_fd);
+
+#endif

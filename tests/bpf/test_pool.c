@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Port-block allocation and its limits: exhaustion, full tables, filtering,
+ * and first packets of many subscribers on two CPUs at once. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <linux/bpf.h>
+#include <pthread.h>
+#include <sched.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "env.h"
+
+static int send_udp(int prog, int ifindex, uint32_t src, uint16_t sport, uint32_t dst,
+		    uint16_t dport, uint8_t *out, size_t *outlen)
+{
+	struct pkt_spec s = { .proto = 17, .sport = sport, .dport = dport, .payload = 8 };
+	uint8_t in[128];
+	size_t len;
+
+	s.saddr = src;
+	s.daddr = dst;
+	len = pkt_build(in, sizeof(in), &s);
+	cr_assert(len, "built");
+	return env_run(prog, ifindex, in, len, out, outlen);
+}
+
+static int out_udp(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, uint8_t *out)
+{
+	size_t l = 256;
+
+	return send_udp(env.prog_in, env.ifin, src, sport, dst, dport, out, &l);
+}
+
+/* One /32 with two blocks of 64 ports; one block per subscriber. */
+static void setup_small(void)
+{
+	struct pool_opts o = {
+		.prefix = inet_addr("198.51.100.5"),
+		.plen = 32,
+		.port_lo = 1024,
+		.port_hi = 1151,
+		.block_size = 64,
+		.max_blocks = 1,
+	};
+
+	env_setup(&o);
+}
+
+Test(pool, block_exhaustion_refuses_one_subscriber_not_another, .init = setup_small,
+     .fini = env_teardown)
+{
+	uint8_t out[256];
+	int i, v;
+
+	for (i = 0; i < 64; i++) {
+		v = out_udp(ip(ENV_SUB1), (uint16_t)(30000 + i), ip(ENV_S1), 53, out);
+		cr_assert_eq(v, XDP_REDIRECT, "flow %d of 64 fits in the block", i);
+	}
+	v = out_udp(ip(ENV_SUB1), 31000, ip(ENV_S1), 53, out);
+	cr_assert_eq(v, XDP_DROP, "65th flow refused: the subscriber may take no more blocks");
+	cr_assert_eq(env_drop(XCGN_DROP_SUB_LIMIT), 1, "counted as subscriber limit");
+
+	/* Existing flows go on, and the other subscriber gets the other block. */
+	v = out_udp(ip(ENV_SUB1), 30005, ip(ENV_S2), 53, out);
+	cr_assert_eq(v, XDP_REDIRECT, "an existing mapping still works");
+	v = out_udp(ip(ENV_SUB2), 30000, ip(ENV_S1), 53, out);
+	cr_assert_eq(v, XDP_REDIRECT, "another subscriber is unaffected");
+	cr_assert(ntohs(*(uint16_t *)(out + pkt_l4_off(out))) >= 1088, "on the second block");
+
+	/* A third subscriber finds no block at all. */
+	v = out_udp(ip("100.64.0.4"), 30000, ip(ENV_S1), 53, out);
+	cr_assert_eq(v, XDP_DROP, "no block left");
+	cr_assert_eq(env_drop(XCGN_DROP_NO_POOL), 1, "counted as no pool");
+	cr_assert_eq(env_count(env.maps.map4), 65, "no mapping was evicted or added");
+}
+
+static void setup_grow(void)
+{
+	struct pool_opts o = {
+		.prefix = inet_addr("198.51.100.5"),
+		.plen = 32,
+		.port_lo = 1024,
+		.port_hi = 1279,
+		.block_size = 64,
+		.max_blocks = 3,
+	};
+
+	env_setup(&o);
+}
+
+Test(pool, subscriber_grows_blocks_on_one_address_up_to_the_limit, .init = setup_grow,
+     .fini = env_teardown)
+{
+	struct xcgn_sub sub;
+	uint32_t key = ip(ENV_SUB1);
+	uint8_t out[256];
+	int i, n = 0;
+
+	for (i = 0; i < 3 * 64 + 10; i++)
+		if (out_udp(key, (uint16_t)(20000 + i), ip(ENV_S1), 53, out) == XDP_REDIRECT)
+			n++;
+	cr_assert_eq(n, 3 * 64, "exactly three blocks' worth of ports");
+	cr_assert_eq(bpf_map_lookup_elem(env.maps.subs, &key, &sub), 0, "subscriber entry");
+	cr_assert(sub.blocks[0] && sub.blocks[1] && sub.blocks[2] && !sub.blocks[3],
+		  "three blocks held");
+	cr_assert_eq(sub.nmaps, 3 * 64, "mapping count");
+	cr_assert_eq(env_stat(XCGN_STAT_BLOCK_NEW), 3, "three allocations");
+}
+
+static void setup_tiny_tables(void)
+{
+	env_max_maps = 16;
+	env_setup_default();
+}
+
+Test(pool, full_mapping_table_is_a_counted_refusal, .init = setup_tiny_tables,
+     .fini = env_teardown)
+{
+	uint8_t out[256];
+	int i, ok = 0;
+
+	for (i = 0; i < 20; i++)
+		if (out_udp(ip(ENV_SUB1), (uint16_t)(1024 + i), ip(ENV_S1), 53, out) ==
+		    XDP_REDIRECT)
+			ok++;
+	cr_assert_eq(ok, 16, "the table holds 16 mappings");
+	cr_assert_eq(env_drop(XCGN_DROP_MAP_FULL), 4, "the rest counted as table full");
+	cr_assert_eq(out_udp(ip(ENV_SUB1), 1024, ip(ENV_S2), 53, out), XDP_REDIRECT,
+		     "existing mappings keep working");
+}
+
+static void setup_adf(void)
+{
+	struct pool_opts o = {
+		.prefix = inet_addr("198.51.100.0"),
+		.plen = 30,
+		.port_lo = 1024,
+		.port_hi = 65535,
+		.block_size = 512,
+		.max_blocks = 4,
+		.filtering = XCGN_FILTER_ADF,
+	};
+
+	env_setup(&o);
+}
+
+static int in_udp(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport)
+{
+	uint8_t out[256];
+	size_t l = sizeof(out);
+
+	return send_udp(env.prog_out, env.ifout, src, sport, dst, dport, out, &l);
+}
+
+Test(pool, address_dependent_filtering, .init = setup_adf, .fini = env_teardown)
+{
+	uint8_t out[256];
+	uint32_t pub;
+	uint16_t pport;
+
+	cr_assert_eq(out_udp(ip(ENV_SUB1), 5000, ip(ENV_S1), 3478, out), XDP_REDIRECT, "out");
+	pub = pkt_saddr(out);
+	pport = pkt_sport(out);
+	cr_assert_eq(in_udp(ip(ENV_S1), 3478, pub, pport), XDP_REDIRECT, "S1 may answer");
+	cr_assert_eq(in_udp(ip(ENV_S1), 9999, pub, pport), XDP_REDIRECT,
+		     "S1 from another port too (address-dependent, not port-dependent)");
+	cr_assert_eq(in_udp(ip(ENV_S2), 3478, pub, pport), XDP_DROP, "S2 was never contacted");
+	cr_assert_eq(env_drop(XCGN_DROP_FILTERED), 1, "counted as filtered");
+	cr_assert_eq(out_udp(ip(ENV_SUB1), 5000, ip(ENV_S2), 3478, out), XDP_REDIRECT, "to S2");
+	cr_assert_eq(in_udp(ip(ENV_S2), 3478, pub, pport), XDP_REDIRECT, "now S2 may answer");
+}
+
+Test(pool, endpoint_independent_filtering_is_the_default, .init = env_setup_default,
+     .fini = env_teardown)
+{
+	uint8_t out[256];
+
+	cr_assert_eq(out_udp(ip(ENV_SUB1), 5000, ip(ENV_S1), 3478, out), XDP_REDIRECT, "out");
+	cr_assert_eq(in_udp(ip(ENV_S2), 1, pkt_saddr(out), pkt_sport(out)), XDP_REDIRECT,
+		     "any remote may reach an established mapping");
+}
+
+/* ---- two CPUs, same first packets ---------------------------------------- */
+
+#define RACE_SUBS 1500
+
+struct racer {
+	int cpu;
+	int redirects;
+};
+
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+	cpu_set_t set;
+	uint8_t in[128], out[256];
+	int i;
+
+	CPU_ZERO(&set);
+	CPU_SET(r->cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		return NULL;
+	for (i = 0; i < RACE_SUBS; i++) {
+		struct pkt_spec s = { .proto = 17, .sport = 4000, .dport = 53, .payload = 8 };
+		struct xdp_md ctx = {};
+		size_t len;
+
+		s.saddr = htonl(0x64400000 + 0x100 + (uint32_t)i);	/* 100.64.1.0 + i */
+		s.daddr = inet_addr(ENV_S1);
+		len = pkt_build(in, sizeof(in), &s);
+		ctx.data_end = (__u32)len;
+		ctx.ingress_ifindex = (__u32)env.ifin;
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = (__u32)len,
+			    .data_out = out, .data_size_out = sizeof(out), .ctx_in = &ctx,
+			    .ctx_size_in = sizeof(ctx), .repeat = 1);
+		if (!bpf_prog_test_run_opts(env.prog_in, &o) && o.retval == XDP_REDIRECT)
+			r->redirects++;
+	}
+	return NULL;
+}
+
+static void setup_race(void)
+{
+	struct pool_opts o = {
+		.prefix = inet_addr("198.51.100.0"),
+		.plen = 28,
+		.port_lo = 1024,
+		.port_hi = 65535,
+		.block_size = 512,
+		.max_blocks = 1,
+	};
+
+	env_setup(&o);
+}
+
+Test(pool, concurrent_first_packets_never_double_allocate, .init = setup_race,
+     .fini = env_teardown)
+{
+	struct racer r[2] = { { .cpu = 0 }, { .cpu = 1 } };
+	pthread_t t[2];
+	unsigned int bits = 0, subs = 0, idx, b;
+	static uint8_t owner[XCGN_PADDRS_MAX][XCGN_BLKS_PER_ADDR_MAX];
+	__be32 key, *prev = NULL;
+	struct xcgn_sub sub;
+
+	cr_assert_eq(pthread_create(&t[0], NULL, race, &r[0]), 0, "thread 0");
+	cr_assert_eq(pthread_create(&t[1], NULL, race, &r[1]), 0, "thread 1");
+	pthread_join(t[0], NULL);
+	pthread_join(t[1], NULL);
+	cr_assert_eq(r[0].redirects, RACE_SUBS, "cpu 0 translated every packet");
+	cr_assert_eq(r[1].redirects, RACE_SUBS, "cpu 1 translated every packet");
+
+	/* Every subscriber holds one block, no block has two owners, and the
+	 * bitmaps hold exactly the blocks subscribers hold. */
+	memset(owner, 0, sizeof(owner));
+	while (!bpf_map_get_next_key(env.maps.subs, prev, &key)) {
+		cr_assert_eq(bpf_map_lookup_elem(env.maps.subs, &key, &sub), 0, "lookup");
+		cr_assert(sub.blocks[0] && !sub.blocks[1], "exactly one block");
+		cr_assert_eq(owner[sub.addr_idx][sub.blocks[0] - 1], 0,
+			     "block %u of address %u allocated twice", sub.blocks[0] - 1,
+			     sub.addr_idx);
+		owner[sub.addr_idx][sub.blocks[0] - 1] = 1;
+		cr_assert_eq(sub.nmaps, 1, "one mapping each, never two");
+		subs++;
+		prev = &key;
+	}
+	cr_assert_eq(subs, RACE_SUBS, "one entry per subscriber");
+	for (idx = 0; idx < 16; idx++) {
+		struct xcgn_blkmap bm;
+
+		cr_assert_eq(bpf_map_lookup_elem(env.maps.blocks, &idx, &bm), 0, "bitmap");
+		for (b = 0; b < 126; b++)
+			if ((bm.w[b / 64] >> (b % 64)) & 1) {
+				cr_assert(owner[idx][b], "block %u of %u marked but owned by none",
+					  b, idx);
+				bits++;
+			}
+	}
+	cr_assert_eq(bits, subs, "no block leaked by a lost race");
+	cr_assert_eq(env_count(env.maps.map4), RACE_SUBS, "one mapping per subscriber");
+	cr_log_info("races lost and repaired: blocks %lu, mappings %lu",
+		    (unsigned long)env_stat(XCGN_STAT_BLOCK_RACE),
+		    (unsigned long)env_stat(XCGN_STAT_MAP_RACE));
+}

@@ -1,0 +1,333 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The datapath through BPF_PROG_TEST_RUN: verdicts, output bytes (checksums
+ * recomputed independently), counters and map contents. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+
+#include "env.h"
+
+#define BUF 512
+
+static uint8_t in[BUF], out[BUF];
+static size_t inlen, outlen;
+
+static struct pkt_spec spec(uint8_t proto, const char *src, uint16_t sport, const char *dst,
+			    uint16_t dport)
+{
+	struct pkt_spec s = { .proto = proto, .sport = sport, .dport = dport, .payload = 24 };
+
+	s.saddr = ip(src);
+	s.daddr = ip(dst);
+	if (proto == 1)
+		s.icmp_type = 8;
+	return s;
+}
+
+static int run_spec(int prog, int ifindex, const struct pkt_spec *s)
+{
+	inlen = pkt_build(in, sizeof(in), s);
+	cr_assert(inlen, "packet built");
+	outlen = sizeof(out);
+	return env_run(prog, ifindex, in, inlen, out, &outlen);
+}
+
+static int outbound(const struct pkt_spec *s)
+{
+	return run_spec(env.prog_in, env.ifin, s);
+}
+
+static int inbound(const struct pkt_spec *s)
+{
+	return run_spec(env.prog_out, env.ifout, s);
+}
+
+static void assert_csums(const char *what)
+{
+	char why[128];
+
+	cr_assert_eq(pkt_verify(out, outlen, why, sizeof(why)), 0, "%s: %s", what, why);
+}
+
+static int in_pool(uint32_t a)
+{
+	return (ntohl(a) & 0xfffffffc) == 0xC6336400;	/* 198.51.100.0/30 */
+}
+
+TestSuite(xdp, .init = env_setup_default, .fini = env_teardown);
+
+/* Out and back for one protocol: SNAT at the inside, DNAT of the reply. */
+static void round_trip(uint8_t proto)
+{
+	struct pkt_spec s = spec(proto, ENV_SUB1, 1100, ENV_S1, 53), r;
+	uint32_t pub;
+	uint16_t pport;
+	int v;
+
+	v = outbound(&s);
+	cr_assert_eq(v, XDP_REDIRECT, "outbound %u: verdict %d", proto, v);
+	assert_csums("outbound");
+	pub = pkt_saddr(out);
+	pport = pkt_sport(out);
+	cr_assert(in_pool(pub), "source is a pool address");
+	cr_assert_eq(pkt_daddr(out), ip(ENV_S1), "destination untouched");
+	cr_assert_eq(pport, 1100, "port 1100 lies in the first block (1024-1535) and is kept");
+	cr_assert_eq(out[pkt_l3_off(out) + 8], 63, "TTL decremented");
+	cr_assert_eq(memcmp(out, "\x02\x00\x00\x00\x00\x22", 6), 0, "next hop's MAC");
+	cr_assert_eq(env_stat(XCGN_STAT_MAP_NEW), 1, "one mapping created");
+
+	r = spec(proto, ENV_S1, 53, "0.0.0.0", pport);
+	r.daddr = pub;
+	if (proto == 1) {
+		r.icmp_type = 0;
+		r.sport = pport;
+	}
+	v = inbound(&r);
+	cr_assert_eq(v, XDP_REDIRECT, "inbound %u: verdict %d", proto, v);
+	assert_csums("inbound");
+	cr_assert_eq(pkt_daddr(out), ip(ENV_SUB1), "destination back to the subscriber");
+	cr_assert_eq(pkt_dport(out), 1100, "port back to the subscriber's");
+	cr_assert_eq(pkt_saddr(out), ip(ENV_S1), "source untouched");
+	cr_assert_eq(memcmp(out, "\x02\x00\x00\x00\x00\x33", 6), 0, "subscriber's MAC");
+	cr_assert_eq(env_stat(XCGN_STAT_REDIRECT_IN), 1, "redirected in");
+}
+
+Test(xdp, udp_round_trip)
+{
+	round_trip(17);
+}
+
+Test(xdp, tcp_round_trip)
+{
+	round_trip(6);
+}
+
+Test(xdp, icmp_echo_round_trip)
+{
+	round_trip(1);
+}
+
+Test(xdp, eim_same_mapping_for_two_servers)
+{
+	struct pkt_spec a = spec(17, ENV_SUB1, 40000, ENV_S1, 3478);
+	struct pkt_spec b = spec(17, ENV_SUB1, 40000, ENV_S2, 3478);
+	uint32_t pa;
+	uint16_t pp;
+
+	cr_assert_eq(outbound(&a), XDP_REDIRECT, "to S1");
+	pa = pkt_saddr(out);
+	pp = pkt_sport(out);
+	cr_assert_eq(outbound(&b), XDP_REDIRECT, "to S2");
+	cr_assert_eq(pkt_saddr(out), pa, "same public address for S2");
+	cr_assert_eq(pkt_sport(out), pp, "same public port for S2");
+	cr_assert_eq(env_count(env.maps.map4), 1, "one mapping, not one per destination");
+}
+
+Test(xdp, paired_pooling_across_protocols)
+{
+	uint8_t protos[] = { 17, 6, 1, 17, 6 };
+	uint32_t first = 0;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(protos); i++) {
+		struct pkt_spec s = spec(protos[i], ENV_SUB1, (uint16_t)(2000 + i), ENV_S1, 80);
+
+		cr_assert_eq(outbound(&s), XDP_REDIRECT, "flow %u", i);
+		if (!first)
+			first = pkt_saddr(out);
+		cr_assert_eq(pkt_saddr(out), first, "flow %u on the same pool address", i);
+	}
+}
+
+Test(xdp, udp_zero_checksum_stays_zero_both_ways)
+{
+	struct pkt_spec s = spec(17, ENV_SUB1, 1200, ENV_S1, 53), r;
+
+	s.udp_csum_zero = 1;
+	cr_assert_eq(outbound(&s), XDP_REDIRECT, "out");
+	cr_assert_eq(pkt_l4_csum(out), 0, "no checksum stays none outbound");
+	assert_csums("outbound IP header");
+	r = spec(17, ENV_S1, 53, ENV_S1, pkt_sport(out));
+	r.daddr = pkt_saddr(out);
+	r.udp_csum_zero = 1;
+	cr_assert_eq(inbound(&r), XDP_REDIRECT, "in");
+	cr_assert_eq(pkt_l4_csum(out), 0, "no checksum stays none inbound");
+}
+
+Test(xdp, ipv4_options_are_skipped_correctly)
+{
+	struct pkt_spec s = spec(6, ENV_SUB1, 1300, ENV_S1, 443);
+
+	s.opt_words = 3;
+	cr_assert_eq(outbound(&s), XDP_REDIRECT, "out");
+	assert_csums("with options");
+	cr_assert(in_pool(pkt_saddr(out)), "translated");
+	cr_assert_eq(pkt_sport(out), 1300, "port read at ihl*4, kept");
+}
+
+/* Truncate a valid frame at every length from the Ethernet header on: it
+ * is never translated, never creates state, and is counted. */
+static void truncation(uint8_t proto, int inside)
+{
+	struct pkt_spec s = inside ? spec(proto, ENV_SUB1, 1400, ENV_S1, 53)
+				   : spec(proto, ENV_S1, 53, "198.51.100.1", 1400);
+	uint8_t full[BUF];
+	size_t flen, l;
+
+	if (proto == 1 && !inside)
+		s.icmp_type = 0;
+	flen = pkt_build(full, sizeof(full), &s);
+	for (l = 14; l < flen; l++) {
+		int v;
+
+		outlen = sizeof(out);
+		v = env_run(inside ? env.prog_in : env.prog_out, inside ? env.ifin : env.ifout,
+			    full, l, out, &outlen);
+		cr_assert_eq(v, XDP_DROP, "proto %u cut at %zu of %zu: verdict %d", proto, l, flen,
+			     v);
+		cr_assert_eq(memcmp(out, full, l), 0, "cut at %zu: untouched", l);
+	}
+	cr_assert_eq(env_count(env.maps.map4), 0, "no mapping from a truncated packet");
+	cr_assert_eq(env_count(env.maps.subs), 0, "no subscriber from a truncated packet");
+	cr_assert_eq(env_drop(XCGN_DROP_TRUNCATED), flen - 14, "every cut counted as truncated");
+}
+
+Test(xdp, truncated_tcp_inside)
+{
+	truncation(6, 1);
+}
+
+Test(xdp, truncated_udp_inside)
+{
+	truncation(17, 1);
+}
+
+Test(xdp, truncated_icmp_inside)
+{
+	truncation(1, 1);
+}
+
+Test(xdp, truncated_udp_outside)
+{
+	truncation(17, 0);
+}
+
+Test(xdp, bad_ip_header_checksum_dropped)
+{
+	struct pkt_spec s = spec(17, ENV_SUB1, 1500, ENV_S1, 53);
+
+	inlen = pkt_build(in, sizeof(in), &s);
+	in[pkt_l3_off(in) + 10] ^= 0x55;
+	outlen = sizeof(out);
+	cr_assert_eq(env_run(env.prog_in, env.ifin, in, inlen, out, &outlen), XDP_DROP, "dropped");
+	cr_assert_eq(env_drop(XCGN_DROP_BAD_IP_CSUM), 1, "counted");
+	cr_assert_eq(env_count(env.maps.map4), 0, "no state");
+}
+
+Test(xdp, bad_l4_lengths_dropped)
+{
+	struct pkt_spec s = spec(17, ENV_SUB1, 1500, ENV_S1, 53);
+	size_t l4;
+
+	inlen = pkt_build(in, sizeof(in), &s);
+	l4 = pkt_l4_off(in);
+	in[l4 + 4] = 0x7f;	/* UDP length past the datagram */
+	outlen = sizeof(out);
+	cr_assert_eq(env_run(env.prog_in, env.ifin, in, inlen, out, &outlen), XDP_DROP, "dropped");
+	cr_assert_eq(env_drop(XCGN_DROP_BAD_L4), 1, "counted as bad L4");
+}
+
+Test(xdp, not_ours_passes_untouched)
+{
+	struct pkt_spec gre = spec(47, ENV_SUB1, 0, ENV_S1, 0);
+	struct pkt_spec v6 = spec(17, ENV_SUB1, 1, ENV_S1, 1);
+	struct pkt_spec local = spec(17, ENV_SUB1, 1600, "100.64.0.1", 53);
+	struct pkt_spec inside2inside = spec(17, ENV_SUB1, 1600, ENV_SUB2, 53);
+	struct pkt_spec notsub = spec(17, "192.0.2.7", 1600, ENV_S1, 53);
+	struct pkt_spec echo_reply_out = spec(1, ENV_SUB1, 7, ENV_S1, 7);
+	const struct pkt_spec *cases[] = { &gre, &v6, &local, &inside2inside, &notsub,
+					   &echo_reply_out };
+	unsigned int i;
+
+	v6.ethertype = 0x86DD;
+	echo_reply_out.icmp_type = 0;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cr_assert_eq(outbound(cases[i]), XDP_PASS, "case %u passes", i);
+		cr_assert_eq(outlen, inlen, "case %u: same length", i);
+		cr_assert_eq(memcmp(out, in, inlen), 0, "case %u: untouched", i);
+	}
+	cr_assert_eq(env_count(env.maps.map4), 0, "no state for any of them");
+}
+
+Test(xdp, outside_traffic_not_for_the_pool_passes)
+{
+	struct pkt_spec host = spec(6, ENV_S1, 443, "203.0.113.1", 5555);
+
+	cr_assert_eq(inbound(&host), XDP_PASS, "traffic to the host itself");
+	cr_assert_eq(memcmp(out, in, inlen), 0, "untouched");
+}
+
+Test(xdp, unsolicited_inbound_dropped_without_state)
+{
+	struct pkt_spec s = spec(17, ENV_S1, 53, "198.51.100.2", 4444);
+	struct pkt_spec syn = spec(6, ENV_S1, 53, "198.51.100.2", 22);
+	struct pkt_spec ping = spec(1, ENV_S1, 9, "198.51.100.2", 9);
+
+	cr_assert_eq(inbound(&s), XDP_DROP, "udp dropped");
+	cr_assert_eq(inbound(&syn), XDP_DROP, "tcp dropped");
+	cr_assert_eq(inbound(&ping), XDP_DROP, "echo request to a pool address dropped");
+	cr_assert_eq(env_drop(XCGN_DROP_NO_MAPPING), 3, "counted as no mapping");
+	cr_assert_eq(env_count(env.maps.map4), 0, "no mapping");
+	cr_assert_eq(env_count(env.maps.subs), 0, "no subscriber");
+}
+
+Test(xdp, fragments_and_icmp_errors_not_translated)
+{
+	struct pkt_spec frag = spec(17, ENV_SUB1, 1700, ENV_S1, 53);
+	struct pkt_spec err_in = spec(1, ENV_S1, 0, "198.51.100.1", 0);
+
+	frag.frag_off = 0x2000;	/* MF: a first fragment */
+	cr_assert_eq(outbound(&frag), XDP_PASS, "inside: to the stack, where tc guards");
+	cr_assert_eq(memcmp(out, in, inlen), 0, "untouched");
+	frag.saddr = ip(ENV_S1);
+	frag.daddr = ip("198.51.100.1");
+	cr_assert_eq(inbound(&frag), XDP_DROP, "outside: fragment to the pool dropped");
+	cr_assert_eq(env_drop(XCGN_DROP_FRAGMENT), 1, "counted");
+	err_in.icmp_type = 3;
+	cr_assert_eq(inbound(&err_in), XDP_DROP, "ICMP error to the pool dropped");
+	cr_assert_eq(env_drop(XCGN_DROP_ICMP_ERROR), 1, "counted");
+}
+
+Test(xdp, vlan_tagged_goes_to_the_slow_path)
+{
+	struct pkt_spec s = spec(17, ENV_SUB1, 1800, ENV_S1, 53);
+
+	s.vlan = 1;
+	cr_assert_eq(outbound(&s), XDP_PASS, "tagged frame passes");
+	cr_assert_eq(memcmp(out, in, inlen), 0, "untranslated");
+	cr_assert_eq(env_stat(XCGN_STAT_SLOW_OUT), 1, "counted as slow path");
+}
+
+Test(xdp, ttl_expiring_goes_to_the_kernel_untranslated)
+{
+	struct pkt_spec s = spec(17, ENV_SUB1, 1900, ENV_S1, 53);
+
+	s.ttl = 1;
+	cr_assert_eq(outbound(&s), XDP_PASS, "the kernel sends time exceeded");
+	cr_assert_eq(memcmp(out, in, inlen), 0, "untranslated");
+}
+
+Test(xdp, no_neighbour_goes_to_the_slow_path)
+{
+	/* On the outside's own subnet, with no neighbour entry. */
+	struct pkt_spec s = spec(17, ENV_SUB1, 1950, "203.0.113.77", 53);
+
+	cr_assert_eq(outbound(&s), XDP_PASS, "passed");
+	cr_assert_eq(memcmp(out, in, inlen), 0, "untranslated: tc egress will do it");
+	cr_assert_eq(env_stat(XCGN_STAT_SLOW_OUT), 1, "slow path counted");
+	cr_assert_eq(env_count(env.maps.map4), 0, "no state yet");
+}
