@@ -69,6 +69,16 @@ env_setup() {
 	# on so the veth peers receive frames redirected at XDP.
 	in_sub ethtool -K "$DEV_S" tx off gro on >/dev/null
 	in_inet ethtool -K "$DEV_E" tx off gro on >/dev/null
+
+	# Carrier comes up asynchronously; wait for it (bounded).
+	local n
+	for n in $(seq 1 50); do
+		ip -n "$NS_NAT" link show "$DEV_I" | grep -q "state UP" &&
+			ip -n "$NS_NAT" link show "$DEV_O" | grep -q "state UP" && return 0
+		sleep 0.1
+	done
+	echo "netns-env: links did not come up" >&2
+	return 1
 }
 
 env_teardown() {

@@ -1,0 +1,75 @@
+#!/bin/bash
+# shellcheck shell=bash
+# Helpers of the integration tests: background processes we own (killed by
+# PID at teardown), counters, assertions.
+
+TLIB=$XCGN_ROOT/tests/lib
+BG_PIDS=()
+
+# Start a command in a namespace in the background; remember its PID.
+# `ip netns exec` execs the command, so $! is the command itself.
+bg() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" "$@" &
+	BG_PIDS+=($!)
+}
+
+bg_kill() {
+	local p
+	for p in "${BG_PIDS[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	for p in "${BG_PIDS[@]}"; do
+		wait "$p" 2>/dev/null
+	done
+	BG_PIDS=()
+}
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+assert_eq() {	# expected actual message
+	[ "$1" = "$2" ] || fail "$3: expected '$1', got '$2'"
+}
+
+assert_ge() {	# value minimum message
+	[ "$1" -ge "$2" ] || fail "$3: $1 < $2"
+}
+
+# A counter or a drop reason from `xcgn -j stats show`.
+stat() { xcgn -j stats show | jq -r ".counters.$1"; }
+drop() { xcgn -j stats show | jq -r ".drops.$1"; }
+nmaps() { xcgn -j session show | jq 'length'; }
+
+# Wait (bounded) until a TCP or UDP port listens in a namespace.
+wait_listen() {	# ns addr:port proto(t|u)
+	local i
+	for i in $(seq 1 50); do
+		ip netns exec "$1" ss -"$3"ln | grep -q "$2" && return 0
+		sleep 0.1
+	done
+	fail "nothing listens on $2 in $1"
+}
+
+# Attach xcgn and add the default pool; extra pool arguments may follow.
+attach_default() {
+	xcgn link attach inside "$DEV_I" outside "$DEV_O" || fail "attach"
+	xcgn pool add "$POOL" "$@" || fail "pool add"
+}
+
+test_setup() {
+	TMP=$(mktemp -d /tmp/xcgn-test.XXXXXX)
+	env_setup
+}
+
+test_teardown() {
+	set +e	# the trap runs under the test's errexit: clean up everything
+	bg_kill
+	# Pins live in the host's bpffs and outlive the namespace: detach.
+	xcgn link detach >/dev/null 2>&1
+	env_teardown
+	rm -rf "$TMP"
+}

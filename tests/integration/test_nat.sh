@@ -1,0 +1,83 @@
+#!/bin/bash
+# shellcheck shell=bash
+# Mapping behaviour observed from the servers' side.
+
+# RFC 4787 REQ-1: the same inside ip:port appears as the same public ip:port
+# to two different servers.
+test_eim_two_servers() {
+	attach_default
+	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 3478 "$TMP/s1.seen" 60
+	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S2" 3478 "$TMP/s2.seen" 60
+	wait_listen "$NS_INET" "$S1:3478" u
+	wait_listen "$NS_INET" "$S2:3478" u
+	for s in "$S1" "$S2"; do
+		echo hello | in_sub timeout 5 socat -t 1 - "UDP4:$s:3478,bind=$(sub_addr 5):40000,reuseaddr" >/dev/null
+	done
+	s1=$(cat "$TMP/s1.seen")
+	s2=$(cat "$TMP/s2.seen")
+	echo "S1 saw $s1, S2 saw $s2"
+	[ -n "$s1" ] || fail "S1 saw nothing"
+	assert_eq "$s1" "$s2" "observed mapping at S1 and S2"
+	case $s1 in 198.51.100.*) ;; *) fail "not a pool address: $s1" ;; esac
+	# TCP too: two connections from one source port to two servers.
+	bg "$NS_INET" timeout 30 socat TCP4-LISTEN:8001,bind="$S1",reuseaddr SYSTEM:'echo $SOCAT_PEERADDR $SOCAT_PEERPORT'
+	bg "$NS_INET" timeout 30 socat TCP4-LISTEN:8001,bind="$S2",reuseaddr SYSTEM:'echo $SOCAT_PEERADDR $SOCAT_PEERPORT'
+	wait_listen "$NS_INET" "$S1:8001" t
+	wait_listen "$NS_INET" "$S2:8001" t
+	t1=$(in_sub timeout 5 socat -t 2 - "TCP4:$S1:8001,bind=$(sub_addr 5):41000,reuseaddr" </dev/null)
+	# The first connection's TIME_WAIT would block the same 4-tuple, not this one.
+	t2=$(in_sub timeout 5 socat -t 2 - "TCP4:$S2:8001,bind=$(sub_addr 5):41000,reuseaddr" </dev/null)
+	echo "TCP: S1 saw $t1, S2 saw $t2"
+	[ -n "$t1" ] || fail "TCP to S1 failed"
+	assert_eq "$t1" "$t2" "observed TCP mapping at S1 and S2"
+}
+
+# One subscriber exhausts its ports; another keeps working; the refused
+# flows are counted and no existing mapping is evicted.
+test_block_exhaustion_one_subscriber() {
+	xcgn link attach inside "$DEV_I" outside "$DEV_O"
+	xcgn pool add 198.51.100.5/32 ports 1024-1151 block-size 64 max-blocks 1
+	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" 60
+	wait_listen "$NS_INET" "$S1:7000" u
+	got=$(in_sub timeout 20 python3 "$TLIB/udp_flows.py" "$(sub_addr 1)" 20000 70 "$S1" 7000)
+	assert_eq 64 "$got" "flows that fit in one 64-port block"
+	assert_ge "$(drop subscriber_limit)" 6 "refusals counted"
+	got=$(in_sub timeout 20 python3 "$TLIB/udp_flows.py" "$(sub_addr 2)" 20000 10 "$S1" 7000)
+	assert_eq 10 "$got" "the other subscriber's flows"
+	got=$(in_sub timeout 20 python3 "$TLIB/udp_flows.py" "$(sub_addr 1)" 20000 5 "$S1" 7000)
+	assert_eq 5 "$got" "the exhausted subscriber's existing flows still work"
+	assert_eq 74 "$(nmaps)" "mappings (none evicted)"
+	xcgn subscriber show
+}
+
+# Unsolicited traffic to the pool is dropped and counted, and creates no state.
+test_unsolicited_inbound_dropped() {
+	attach_default
+	in_sub timeout 5 ping -q -c 1 -W 2 "$S1" >/dev/null	# one mapping, to have a subscriber
+	before=$(nmaps)
+	for port in 1024 1025 40000 65535; do
+		echo probe | in_inet timeout 3 socat -t 0.2 - "UDP4:198.51.100.3:$port" >/dev/null 2>&1 || true
+	done
+	in_inet timeout 3 socat -t 0.2 - TCP4:198.51.100.3:22,connect-timeout=1 </dev/null >/dev/null 2>&1 || true
+	sleep 0.3
+	assert_ge "$(drop no_mapping)" 5 "unsolicited packets dropped"
+	assert_eq "$before" "$(nmaps)" "mappings"
+}
+
+# First packets before the neighbour is resolved take the slow path (tc);
+# the rest the fast path (XDP). Both translate alike.
+test_slow_path_then_fast_path() {
+	attach_default
+	ip -n "$NS_NAT" neigh flush all
+	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" 60
+	wait_listen "$NS_INET" "$S1:7000" u
+	xcgn stats reset
+	got=$(in_sub timeout 10 python3 "$TLIB/udp_flows.py" "$(sub_addr 3)" 30000 1 "$S1" 7000)
+	assert_eq 1 "$got" "first flow answered"
+	assert_ge "$(stat snat_tc)" 1 "first packet translated by tc egress"
+	seen1=$(cat "$TMP/seen")
+	got=$(in_sub timeout 10 python3 "$TLIB/udp_flows.py" "$(sub_addr 3)" 30000 1 "$S1" 7000)
+	assert_eq 1 "$got" "second exchange answered"
+	assert_ge "$(stat redirect_out)" 1 "later packet redirected at XDP"
+	assert_eq "$seen1" "$(cat "$TMP/seen")" "same mapping on both paths"
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""UDP echo server that also records who it saw.
+
+Usage: udp_echo.py ADDR PORT LOGFILE [LIFETIME_S]
+
+Every datagram is sent back to its sender, and the sender's address and
+port ("ip:port", as the server observes them, i.e. after NAT) is appended
+to LOGFILE once per new sender. Exits by itself after LIFETIME_S seconds
+(default 300), so a failed test never leaves it behind.
+"""
+import socket
+import sys
+import time
+
+addr, port, log = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+lifetime = float(sys.argv[4]) if len(sys.argv) > 4 else 300.0
+deadline = time.monotonic() + lifetime
+
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((addr, port))
+seen = set()
+with open(log, "a", buffering=1) as f:
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        s.settimeout(left)
+        try:
+            data, peer = s.recvfrom(65535)
+        except socket.timeout:
+            break
+        if peer not in seen:
+            seen.add(peer)
+            f.write("%s:%d\n" % peer)
+        s.sendto(data, peer)
