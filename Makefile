@@ -82,7 +82,7 @@ $(BUILD)/xcgn: $(BUILD)/user/main.o $(BUILD)/libxcgn.a
 # ---- tests ------------------------------------------------------------------
 
 UNIT_SRCS := $(wildcard tests/unit/*.c) tests/lib/pkt.c
-BPFT_SRCS := $(wildcard tests/bpf/*.c) tests/lib/pkt.c
+BPFT_SRCS := $(wildcard tests/bpf/*.c) tests/lib/pkt.c tests/lib/bpfenv.c
 TEST_LIBS := $(LDLIBS) -lcriterion -pthread
 
 $(BUILD)/test-unit: $(UNIT_SRCS) $(BUILD)/libxcgn.a $(HDRS) $(wildcard tests/lib/*.h)
@@ -126,9 +126,9 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/xcgn-bench
 	$(Q)scripts/bench.sh
 
-$(BUILD)/xcgn-bench: tests/bench/bench.c tests/lib/pkt.c $(BUILD)/libxcgn.a $(USER_HDRS) $(BUILD)/bench_pass.skel.h $(BUILD)/bench_gen.skel.h
+$(BUILD)/xcgn-bench: tests/bench/bench.c tests/lib/pkt.c tests/lib/bpfenv.c $(BUILD)/libxcgn.a $(USER_HDRS) $(BUILD)/bench_pass.skel.h $(BUILD)/bench_gen.skel.h
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(XCFLAGS) -Itests $(LDFLAGS) -o $@ tests/bench/bench.c tests/lib/pkt.c $(BUILD)/libxcgn.a $(LDLIBS)
+	$(Q)$(CC) $(XCFLAGS) -Itests $(LDFLAGS) -o $@ tests/bench/bench.c tests/lib/pkt.c tests/lib/bpfenv.c $(BUILD)/libxcgn.a $(LDLIBS)
 
 $(BUILD)/bench_%.bpf.o: tests/bench/bench_%.bpf.c $(BPF_HDRS) | $(BUILD)/.libbpf-ok
 	$(call msg,BPF,$@)

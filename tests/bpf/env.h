@@ -1,31 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Fixture of the BPF_PROG_TEST_RUN tests: a private network namespace with
- * an inside and an outside device, static neighbours so bpf_fib_lookup()
- * completes, and the datapath loaded (unpinned) with one pool. */
+/* Criterion face of tests/lib/bpfenv.h for the BPF_PROG_TEST_RUN tests. */
 #ifndef XCGN_TEST_BPF_ENV_H
 #define XCGN_TEST_BPF_ENV_H
 
 #include <stdint.h>
 
-#include "xcgn.h"
-#include "xcgn_xdp.skel.h"
+#include "lib/bpfenv.h"
 #include "lib/pkt.h"
 
-#define ENV_SUB1	"100.64.0.2"
-#define ENV_SUB2	"100.64.0.3"
-#define ENV_S1		"192.0.2.9"	/* behind the gateway */
-#define ENV_S2		"192.0.2.10"
-#define ENV_GW_MAC	"02:00:00:00:00:22"	/* next hop on the outside */
-#define ENV_SUB_MAC	"02:00:00:00:00:33"	/* every subscriber */
-
-struct env {
-	struct xcgn_xdp *skel;
-	struct xcgn_maps maps;
-	int ifin, ifout;
-	int prog_in, prog_out, prog_tc;
-};
-
-extern struct env env;
+extern struct bpfenv env;
 extern unsigned int env_max_maps;	/* table sizes for the next env_setup */
 
 /* Set up the namespace and load; @pool as for `xcgn pool add`. */

@@ -1,0 +1,65 @@
+#!/bin/bash
+# `make bench`: BPF_PROG_TEST_RUN figures, then forwarding through the
+# namespace topology, xcgn beside nftables SNAT on the same topology, in the
+# same run, as ratios. Timings live here, never in pass/fail tests.
+set -eu
+XCGN_ROOT=$(cd "$(dirname "$0")/.." && pwd)
+export XCGN_ROOT
+BENCH=$XCGN_ROOT/build/xcgn-bench
+PACKETS=${PACKETS:-2000000}
+NSUBS=50
+PORTS=20
+P=${P:-xb$(( $$ % 10000 ))}
+# shellcheck source=netns-env.sh
+. "$XCGN_ROOT/scripts/netns-env.sh"
+
+[ "$(id -u)" -eq 0 ] || { echo "bench: run as root" >&2; exit 1; }
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+
+echo "== xcgn bench on $(nproc) CPUs, $(uname -r)"
+"$BENCH" testrun repeat 1000000
+
+cleanup() {
+	set +e
+	in_nat nft delete table ip xcgnbench 2>/dev/null
+	xcgn link detach >/dev/null 2>&1
+	env_teardown
+}
+trap cleanup EXIT
+NSUBS=$NSUBS env_setup
+mac=$(ip -n "$NS_NAT" link show "$DEV_I" | awk '/link\/ether/ {print $2}')
+# The generator's frames arrive through the veth's NAPI: GRO on, both runs.
+in_nat ethtool -K "$DEV_I" gro on >/dev/null
+in_nat ping -q -c 1 -W 2 "$S1" >/dev/null	# resolve the next hop
+
+fwd() {
+	"$BENCH" fwd sub "$NS_SUB" dev "$DEV_S" dst-mac "$mac" dst "$S1" inet "$NS_INET" \
+		sink "$DEV_E" packets "$PACKETS" subs "$NSUBS" ports "$PORTS"
+}
+mpps() { sed -n 's/.*: \([0-9.]*\) Mpps/\1/p'; }
+
+echo
+echo "== forwarding: 64-byte UDP, $((NSUBS * PORTS)) flows ($NSUBS subscribers x $PORTS ports),"
+echo "   generated with XDP live frames on the subscriber veth, counted by an XDP sink"
+echo "   on the internet side; generator and forwarding share one CPU (pinned)"
+xcgn link attach inside "$DEV_I" outside "$DEV_O"
+xcgn pool add "$POOL"
+fwd >/dev/null	# first pass creates the mappings
+x=$(fwd)
+echo "  xcgn (XDP):          $x"
+xcgn link detach
+
+in_nat nft -f - <<NFT
+table ip xcgnbench {
+	chain post {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "$DEV_O" ip saddr 100.64.0.0/10 snat to 198.51.100.0-198.51.100.15
+	}
+}
+NFT
+fwd >/dev/null	# first pass creates the conntrack entries
+n=$(fwd)
+echo "  nftables snat:       $n"
+xm=$(echo "$x" | mpps)
+nm=$(echo "$n" | mpps)
+awk -v x="$xm" -v n="$nm" 'BEGIN { if (n > 0) printf "  ratio xcgn/nftables: %.2fx\n", x / n }'

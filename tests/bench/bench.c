@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: GPL-2.0
+/* xcgn-bench: the measuring half of `make bench` (scripts/bench.sh drives it).
+ *
+ *   xcgn-bench testrun [repeat N]
+ *	ns per packet with BPF_PROG_TEST_RUN for an established-flow SNAT and
+ *	DNAT packet, beside an XDP_PASS program, in the same run.
+ *   xcgn-bench fwd sub NS dev DEV dst-mac MAC dst ADDR inet NS sink DEV
+ *                  [packets N] [subs N] [ports N]
+ *	forwarded packets per second: 64-byte UDP frames generated with live
+ *	frames on the subscribers' device, counted by an XDP sink on the
+ *	internet side. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "lib/bpfenv.h"
+#include "lib/pkt.h"
+#include "bench_pass.skel.h"
+#include "bench_gen.skel.h"
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int pin_cpu0(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	return sched_setaffinity(0, sizeof(set), &set);
+}
+
+/* Average ns per run of @prog over the 60-byte frame @pkt, @repeat times,
+ * with the frame restored before each run (see bench_pass.bpf.c). */
+static int ns_per_pkt(struct bench_pass *h, int prog, int ifindex, const uint8_t *pkt,
+		      unsigned int repeat, unsigned int *ns, unsigned int *verdict)
+{
+	uint8_t out[128];
+	struct xdp_md ctx = { .data_end = 60, .ingress_ifindex = (__u32)ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = 60, .data_out = out,
+		    .data_size_out = sizeof(out), .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
+		    .repeat = repeat);
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(bpf_map__fd(h->maps.bench_tmpl), &zero, pkt, 0) ||
+	    bpf_map_update_elem(bpf_map__fd(h->maps.bench_next), &zero, &prog, 0) ||
+	    bpf_prog_test_run_opts(bpf_program__fd(h->progs.bench_restore), &o))
+		return -errno;
+	*ns = o.duration;
+	*verdict = o.retval;
+	return 0;
+}
+
+static int do_testrun(unsigned int repeat)
+{
+	struct pool_opts pool = bpfenv_default_pool();
+	struct pkt_spec s = { .proto = 17, .sport = 1100, .dport = 53, .payload = 18 };
+	struct pkt_spec r = { .proto = 17, .sport = 53, .payload = 18 };
+	unsigned int t_pass, t_snat, t_dnat, v = 0;
+	struct bench_pass *h = NULL;
+	uint8_t pkt[128], reply[128], out[128];
+	struct bpfenv e;
+	char why[256];
+	int err;
+
+	if (pin_cpu0())
+		fprintf(stderr, "bench: cannot pin to CPU 0: %s\n", strerror(errno));
+	if (bpfenv_setup(&e, &pool, 65536, why, sizeof(why))) {
+		fprintf(stderr, "bench: %s\n", why);
+		return 1;
+	}
+	h = bench_pass__open_and_load();
+	if (!h) {
+		fprintf(stderr, "bench: load bench_pass: %s\n", strerror(errno));
+		bpfenv_teardown(&e);
+		return 1;
+	}
+	s.saddr = inet_addr(ENV_SUB1);
+	s.daddr = inet_addr(ENV_S1);
+	if (pkt_build(pkt, sizeof(pkt), &s) != 60) {
+		err = -EINVAL;
+		goto out;
+	}
+	/* One run creates the mapping: what follows is an established flow.
+	 * Its output gives the public tuple the reply goes to. */
+	{
+		struct xdp_md ctx = { .data_end = 60, .ingress_ifindex = (__u32)e.ifin };
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = 60,
+			    .data_out = out, .data_size_out = sizeof(out), .ctx_in = &ctx,
+			    .ctx_size_in = sizeof(ctx), .repeat = 1);
+
+		err = bpf_prog_test_run_opts(e.prog_in, &o) ? -errno : 0;
+		if (!err && o.retval != XDP_REDIRECT)
+			err = -EPROTO;
+	}
+	if (err)
+		goto out;
+	r.saddr = inet_addr(ENV_S1);
+	r.daddr = pkt_saddr(out);
+	r.dport = pkt_sport(out);
+	pkt_build(reply, sizeof(reply), &r);
+
+	err = ns_per_pkt(h, bpf_program__fd(h->progs.bench_pass), e.ifin, pkt, repeat, &t_pass, &v);
+	if (!err && v != XDP_PASS)
+		err = -EPROTO;
+	err = err ?: ns_per_pkt(h, e.prog_in, e.ifin, pkt, repeat, &t_snat, &v);
+	if (!err && v != XDP_REDIRECT)
+		err = -EPROTO;
+	err = err ?: ns_per_pkt(h, e.prog_out, e.ifout, reply, repeat, &t_dnat, &v);
+	if (!err && v != XDP_REDIRECT)
+		err = -EPROTO;
+	if (err)
+		goto out;
+	printf("BPF_PROG_TEST_RUN, 64-byte UDP frame, established flow, repeat %u, one CPU\n"
+	       "(each run restores the frame and tail-calls the program; the baseline is the\n"
+	       "same restore followed by a program that returns XDP_PASS):\n",
+	       repeat);
+	printf("  %-30s %6u ns/pkt\n", "restore + XDP_PASS (baseline)", t_pass);
+	printf("  %-30s %6u ns/pkt   %5.2fx baseline, +%d ns\n", "restore + xcgn SNAT (inside)",
+	       t_snat, t_pass ? (double)t_snat / t_pass : 0.0, (int)t_snat - (int)t_pass);
+	printf("  %-30s %6u ns/pkt   %5.2fx baseline, +%d ns\n", "restore + xcgn DNAT (outside)",
+	       t_dnat, t_pass ? (double)t_dnat / t_pass : 0.0, (int)t_dnat - (int)t_pass);
+out:
+	if (err)
+		fprintf(stderr, "bench: test run failed: %s (verdict %u)\n", strerror(-err), v);
+	bench_pass__destroy(h);
+	bpfenv_teardown(&e);
+	return err ? 1 : 0;
+}
+
+static int enter_ns(const char *ns)
+{
+	char path[256];
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "/run/netns/%s", ns);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNET))
+		err = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (err)
+		fprintf(stderr, "bench: enter netns %s: %s\n", ns, strerror(-err));
+	return err;
+}
+
+static int mac_of(const char *dev, uint8_t mac[6])
+{
+	struct ifreq ifr = {};
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), err = 0;
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
+	if (fd < 0 || ioctl(fd, SIOCGIFHWADDR, &ifr))
+		err = -errno;
+	else
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+static uint64_t sink_total(struct bench_gen *g)
+{
+	int ncpu = libbpf_num_possible_cpus(), c;
+	uint64_t *v = calloc((size_t)ncpu, sizeof(*v)), sum = 0;
+	__u32 zero = 0;
+
+	if (v && !bpf_map_lookup_elem(bpf_map__fd(g->maps.sink_count), &zero, v))
+		for (c = 0; c < ncpu; c++)
+			sum += v[c];
+	free(v);
+	return sum;
+}
+
+static int do_fwd(int argc, char **argv)
+{
+	const char *sub_ns = NULL, *dev = NULL, *dst_mac = NULL, *dst = NULL, *inet_ns = NULL,
+		   *sink_dev = NULL;
+	unsigned int packets = 2000000, nsubs = 50, nports = 20;
+	struct pkt_spec s = { .proto = 17, .sport = 10000, .dport = 9, .payload = 18 };
+	struct bench_gen *g;
+	uint8_t pkt[128], mac[6];
+	int sink_if, gen_if, err;
+	uint64_t got;
+	double t0, t1;
+	size_t len;
+
+	for (; argc > 1; argc -= 2, argv += 2) {
+		if (!strcmp(argv[0], "sub"))
+			sub_ns = argv[1];
+		else if (!strcmp(argv[0], "dev"))
+			dev = argv[1];
+		else if (!strcmp(argv[0], "dst-mac"))
+			dst_mac = argv[1];
+		else if (!strcmp(argv[0], "dst"))
+			dst = argv[1];
+		else if (!strcmp(argv[0], "inet"))
+			inet_ns = argv[1];
+		else if (!strcmp(argv[0], "sink"))
+			sink_dev = argv[1];
+		else if (!strcmp(argv[0], "packets"))
+			packets = (unsigned int)strtoul(argv[1], NULL, 10);
+		else if (!strcmp(argv[0], "subs"))
+			nsubs = (unsigned int)strtoul(argv[1], NULL, 10);
+		else if (!strcmp(argv[0], "ports"))
+			nports = (unsigned int)strtoul(argv[1], NULL, 10);
+		else
+			argc = 0;
+	}
+	if (argc || !sub_ns || !dev || !dst_mac || !dst || !inet_ns || !sink_dev || !packets ||
+	    !nsubs || !nports) {
+		fprintf(stderr, "usage: xcgn-bench fwd sub NS dev DEV dst-mac MAC dst ADDR inet NS "
+				"sink DEV [packets N] [subs N] [ports N]\n");
+		return 2;
+	}
+	if (pin_cpu0())
+		fprintf(stderr, "bench: cannot pin to CPU 0: %s\n", strerror(errno));
+	g = bench_gen__open();
+	if (!g)
+		return 1;
+	g->rodata->nsubs = nsubs;
+	g->rodata->nports = nports;
+	if (bench_gen__load(g)) {
+		fprintf(stderr, "bench: load generator: %s\n", strerror(errno));
+		bench_gen__destroy(g);
+		return 1;
+	}
+
+	if (enter_ns(inet_ns))
+		goto fail;
+	sink_if = (int)if_nametoindex(sink_dev);
+	err = sink_if ? bpf_xdp_attach(sink_if, bpf_program__fd(g->progs.bench_sink),
+				       XDP_FLAGS_DRV_MODE, NULL)
+		      : -ENODEV;
+	if (err) {
+		fprintf(stderr, "bench: attach sink on %s: %s\n", sink_dev, strerror(-err));
+		goto fail;
+	}
+	if (enter_ns(sub_ns))
+		goto detach;
+	gen_if = (int)if_nametoindex(dev);
+	if (!gen_if || mac_of(dev, mac)) {
+		fprintf(stderr, "bench: device %s\n", dev);
+		goto detach;
+	}
+	s.saddr = htonl(0x64400101);
+	s.daddr = inet_addr(dst);
+	len = pkt_build(pkt, sizeof(pkt), &s);
+	if (sscanf(dst_mac, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &pkt[0], &pkt[1], &pkt[2], &pkt[3],
+		   &pkt[4], &pkt[5]) != 6) {
+		fprintf(stderr, "bench: bad MAC %s\n", dst_mac);
+		goto detach;
+	}
+	memcpy(pkt + 6, mac, 6);
+	if (len != 60 || bpf_map_update_elem(bpf_map__fd(g->maps.gen_tmpl), &(__u32){ 0 }, pkt, 0)) {
+		fprintf(stderr, "bench: frame template\n");
+		goto detach;
+	}
+	{
+		struct xdp_md ctx = { .data_end = (__u32)len, .ingress_ifindex = (__u32)gen_if };
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = (__u32)len,
+			    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = packets,
+			    .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = 64);
+
+		t0 = now_s();
+		err = bpf_prog_test_run_opts(bpf_program__fd(g->progs.bench_gen), &o);
+		t1 = now_s();
+		if (err) {
+			fprintf(stderr, "bench: live frames: %s\n", strerror(errno));
+			goto detach;
+		}
+	}
+	usleep(200000);	/* what is in flight lands */
+	got = sink_total(g);
+	printf("sent %u received %llu in %.3f s: %.3f Mpps\n", packets, (unsigned long long)got,
+	       t1 - t0, (double)got / (t1 - t0) / 1e6);
+	enter_ns(inet_ns);
+	bpf_xdp_detach(sink_if, XDP_FLAGS_DRV_MODE, NULL);
+	bench_gen__destroy(g);
+	return got ? 0 : 1;
+detach:
+	enter_ns(inet_ns);
+	bpf_xdp_detach(sink_if, XDP_FLAGS_DRV_MODE, NULL);
+fail:
+	bench_gen__destroy(g);
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && !strcmp(argv[1], "testrun")) {
+		unsigned int repeat = 1000000;
+
+		if (argc == 4 && !strcmp(argv[2], "repeat"))
+			repeat = (unsigned int)strtoul(argv[3], NULL, 10);
+		return do_testrun(repeat ? repeat : 1000000);
+	}
+	if (argc >= 2 && !strcmp(argv[1], "fwd"))
+		return do_fwd(argc - 2, argv + 2);
+	fprintf(stderr, "usage: xcgn-bench { testrun [repeat N] | fwd ... }\n");
+	return 2;
+}

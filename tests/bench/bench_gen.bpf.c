@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Traffic generator and sink of the forwarding benchmark.
+ *
+ * bench_gen runs under BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES on
+ * the subscribers' device: every run rewrites the template into the next
+ * flow (subscriber address and source port) and sends it with XDP_TX.
+ * Live frames reuse pages without restoring them, and the NAT under test
+ * rewrites the frame it forwards (addresses, ports, TTL, MACs), so each run
+ * starts from a fresh copy of the template. bench_sink counts what reaches
+ * the internet side and drops it. */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/udp.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "xcgn_csum.h"
+
+const volatile __u32 nsubs = 50;
+const volatile __u32 nports = 20;
+const volatile __u32 sub_base = 0x64400101;	/* 100.64.1.1, host order */
+
+#define GEN_FRAME 60	/* 64-byte Ethernet frame without FCS */
+
+struct frame {
+	__u8 b[GEN_FRAME];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct frame);
+} gen_tmpl SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} gen_seq SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} sink_count SEC(".maps");
+
+SEC("xdp")
+int bench_gen(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = (void *)(eth + 1);
+	struct udphdr *uh = (void *)(ip + 1);
+	__u16 *w = (__u16 *)ip;
+	__u32 zero = 0, s = 0, i;
+	struct frame *t;
+	__u64 *seq, n;
+
+	if (data + GEN_FRAME > data_end)
+		return XDP_ABORTED;
+	seq = bpf_map_lookup_elem(&gen_seq, &zero);
+	t = bpf_map_lookup_elem(&gen_tmpl, &zero);
+	if (!seq || !t || !nsubs || !nports)
+		return XDP_ABORTED;
+	__builtin_memcpy(data, t->b, GEN_FRAME);
+	n = (*seq)++;
+	ip->saddr = bpf_htonl(sub_base + (__u32)(n % nsubs));
+	uh->source = bpf_htons(10000 + (__u16)((n / nsubs) % nports));
+	uh->check = 0;	/* "no checksum": valid for UDP over IPv4 */
+	ip->check = 0;
+	for (i = 0; i < sizeof(*ip) / 2; i++)
+		s += w[i];
+	ip->check = (__u16)~xcgn_csum_fold(s);
+	return XDP_TX;
+}
+
+SEC("xdp")
+int bench_sink(struct xdp_md *ctx)
+{
+	__u32 zero = 0;
+	__u64 *c = bpf_map_lookup_elem(&sink_count, &zero);
+
+	(void)ctx;
+	if (c)
+		(*c)++;
+	return XDP_DROP;
+}
+
+char LICENSE[] SEC("license") = "GPL";

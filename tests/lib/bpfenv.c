@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-2.0
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "lib/bpfenv.h"
+
+static int libbpf_warn_only(enum libbpf_print_level lvl, const char *fmt, va_list ap)
+{
+	if (lvl == LIBBPF_WARN)
+		vfprintf(stderr, fmt, ap);	/* the verifier log on failure */
+	return 0;
+}
+
+struct pool_opts bpfenv_default_pool(void)
+{
+	struct pool_opts o = {
+		.prefix = inet_addr("198.51.100.0"),
+		.plen = 30,
+		.port_lo = 1024,
+		.port_hi = 65535,
+		.block_size = 512,
+		.max_blocks = 4,
+	};
+
+	return o;
+}
+
+#define FAIL(...)                                                                          \
+	do {                                                                               \
+		snprintf(why, whylen, __VA_ARGS__);                                        \
+		return -1;                                                                 \
+	} while (0)
+
+int bpfenv_setup(struct bpfenv *e, const struct pool_opts *pool, unsigned int max_maps, char *why,
+		 size_t whylen)
+{
+	struct xcgn_link_info li = {};
+	struct bpf_map *map;
+	__u32 zero = 0, k, v;
+	int err;
+
+	memset(e, 0, sizeof(*e));
+	if (unshare(CLONE_NEWNET))
+		FAIL("unshare(CLONE_NEWNET): %s", strerror(errno));
+	err = system("ip link add vin type veth peer name vinp && ip link add vout type veth peer name voutp"
+		     " && ip link set lo up && ip link set vin up && ip link set vinp up"
+		     " && ip link set vout up && ip link set voutp up"
+		     " && ip addr add 100.64.0.1/16 dev vin && ip addr add 203.0.113.1/24 dev vout"
+		     " && ip neigh add 203.0.113.2 lladdr " ENV_GW_MAC " dev vout nud permanent"
+		     " && ip route add default via 203.0.113.2"
+		     " && ip neigh add " ENV_SUB1 " lladdr " ENV_SUB_MAC " dev vin nud permanent"
+		     " && ip neigh add " ENV_SUB2 " lladdr " ENV_SUB_MAC " dev vin nud permanent"
+		     " && sysctl -qw net.ipv4.conf.all.forwarding=1");
+	if (err)
+		FAIL("building the namespace's devices failed (%d)", err);
+	e->ifin = (int)if_nametoindex("vin");
+	e->ifout = (int)if_nametoindex("vout");
+	if (!e->ifin || !e->ifout)
+		FAIL("devices missing");
+
+	libbpf_set_print(libbpf_warn_only);
+	e->skel = xcgn_xdp__open();
+	if (!e->skel)
+		FAIL("open skeleton: %s", strerror(errno));
+	/* Unpinned: this state is the caller's own. */
+	bpf_object__for_each_map(map, e->skel->obj)
+		bpf_map__set_pin_path(map, NULL);
+	e->skel->rodata->xcgn_cfg.inside_ifindex = (__u32)e->ifin;
+	e->skel->rodata->xcgn_cfg.outside_ifindex = (__u32)e->ifout;
+	e->skel->rodata->xcgn_cfg.sub_prefix = inet_addr("100.64.0.0");
+	e->skel->rodata->xcgn_cfg.sub_mask = prefix_mask_be(10);
+	if (bpf_map__set_max_entries(e->skel->maps.XCGN_MAP_MAP4, max_maps) ||
+	    bpf_map__set_max_entries(e->skel->maps.XCGN_MAP_REV4, max_maps) ||
+	    bpf_map__set_max_entries(e->skel->maps.XCGN_MAP_PEER4, max_maps))
+		FAIL("size maps");
+	err = xcgn_xdp__load(e->skel);
+	if (err)
+		FAIL("load: %s", strerror(-err));
+
+	e->maps = (struct xcgn_maps){
+		.map4 = bpf_map__fd(e->skel->maps.XCGN_MAP_MAP4),
+		.rev4 = bpf_map__fd(e->skel->maps.XCGN_MAP_REV4),
+		.subs = bpf_map__fd(e->skel->maps.XCGN_MAP_SUBS),
+		.peer4 = bpf_map__fd(e->skel->maps.XCGN_MAP_PEER4),
+		.pools = bpf_map__fd(e->skel->maps.XCGN_MAP_POOLS),
+		.paddr = bpf_map__fd(e->skel->maps.XCGN_MAP_PADDR),
+		.pubidx = bpf_map__fd(e->skel->maps.XCGN_MAP_PUBIDX),
+		.blocks = bpf_map__fd(e->skel->maps.XCGN_MAP_BLOCKS),
+		.state = bpf_map__fd(e->skel->maps.XCGN_MAP_STATE),
+		.stats = bpf_map__fd(e->skel->maps.XCGN_MAP_STATS),
+		.events = bpf_map__fd(e->skel->maps.XCGN_MAP_EVENTS),
+		.link = bpf_map__fd(e->skel->maps.XCGN_MAP_LINK),
+	};
+	k = XCGN_TX_INSIDE;
+	v = (__u32)e->ifin;
+	if (bpf_map_update_elem(bpf_map__fd(e->skel->maps.XCGN_MAP_TXPORT), &k, &v, 0))
+		FAIL("devmap inside: %s", strerror(errno));
+	k = XCGN_TX_OUTSIDE;
+	v = (__u32)e->ifout;
+	if (bpf_map_update_elem(bpf_map__fd(e->skel->maps.XCGN_MAP_TXPORT), &k, &v, 0))
+		FAIL("devmap outside: %s", strerror(errno));
+	li.sub_prefix = inet_addr("100.64.0.0");
+	li.sub_plen = 10;
+	if (bpf_map_update_elem(e->maps.link, &zero, &li, 0))
+		FAIL("link info: %s", strerror(errno));
+	if (pool_add(&e->maps, pool))
+		FAIL("pool add");
+	e->prog_in = bpf_program__fd(e->skel->progs.xcgn_xdp_inside);
+	e->prog_out = bpf_program__fd(e->skel->progs.xcgn_xdp_outside);
+	e->prog_tc = bpf_program__fd(e->skel->progs.xcgn_tc_outside);
+	return 0;
+}
+
+void bpfenv_teardown(struct bpfenv *e)
+{
+	xcgn_xdp__destroy(e->skel);
+	e->skel = NULL;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* A private network namespace with an inside and an outside device, static
+ * neighbours so bpf_fib_lookup() completes, and the datapath loaded
+ * (unpinned) with one pool: the fixture of the BPF_PROG_TEST_RUN tests and
+ * of the benchmark. */
+#ifndef XCGN_TEST_BPFENV_H
+#define XCGN_TEST_BPFENV_H
+
+#include <stddef.h>
+
+#include "xcgn.h"
+#include "xcgn_xdp.skel.h"
+
+#define ENV_SUB1	"100.64.0.2"
+#define ENV_SUB2	"100.64.0.3"
+#define ENV_S1		"192.0.2.9"	/* behind the gateway */
+#define ENV_S2		"192.0.2.10"
+#define ENV_GW_MAC	"02:00:00:00:00:22"	/* next hop on the outside */
+#define ENV_SUB_MAC	"02:00:00:00:00:33"	/* every subscriber */
+
+struct bpfenv {
+	struct xcgn_xdp *skel;
+	struct xcgn_maps maps;
+	int ifin, ifout;
+	int prog_in, prog_out, prog_tc;
+};
+
+/* Enter a new network namespace, build the devices, load and seed. Returns
+ * 0, or -1 with the reason in @why. */
+int bpfenv_setup(struct bpfenv *e, const struct pool_opts *pool, unsigned int max_maps, char *why,
+		 size_t whylen);
+void bpfenv_teardown(struct bpfenv *e);
+/* The pool the tests use unless they say otherwise:
+ * 198.51.100.0/30, ports 1024-65535, blocks of 512, 4 per subscriber. */
+struct pool_opts bpfenv_default_pool(void);
+
+#endif
