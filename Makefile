@@ -42,7 +42,7 @@ endif
 
 HDRS     := $(wildcard include/*.h)
 BPF_HDRS := $(wildcard bpf/lib/*.h) $(HDRS)
-USER_HDRS := $(wildcard user/*.h) $(HDRS) $(BUILD)/xcgn_xdp.skel.h
+USER_HDRS := $(wildcard user/*.h) $(HDRS) $(BUILD)/xcgn_xdp.skel.h $(BUILD)/xcgn_gc.skel.h
 LIB_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
 LIB_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS))
 

@@ -109,9 +109,11 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 	}
 
 	nat4_tuple(&p, 1, &in);
-	ret = nat4_snat_lookup(&in, p.ip->daddr, &pub);
-	if (ret)
+	ret = nat4_snat_lookup(&in, p.ip->daddr, p.tcp_flags, &pub);
+	if (ret) {
+		pool_refusal(st, in.addr, -ret);
 		goto drop;
+	}
 	nat4_rewrite(&p, 1, &pub);
 	stats_inc(st, XCGN_STAT_SNAT_XDP);
 	ret = xdp_forward(&p, &fib, XCGN_TX_OUTSIDE);
@@ -173,7 +175,7 @@ int xcgn_xdp_outside(struct xdp_md *ctx)
 	}
 
 	nat4_tuple(&p, 0, &pub);
-	ret = nat4_dnat_lookup(&pub, p.ip->saddr, &in);
+	ret = nat4_dnat_lookup(&pub, p.ip->saddr, p.tcp_flags, &in);
 	if (ret)
 		goto drop;
 	nat4_rewrite(&p, 0, &in);
@@ -252,9 +254,11 @@ int xcgn_tc_outside(struct __sk_buff *skb)
 		goto drop;
 
 	nat4_tuple(&p, 1, &in);
-	ret = nat4_snat_lookup(&in, p.ip->daddr, &pub);
-	if (ret)
+	ret = nat4_snat_lookup(&in, p.ip->daddr, p.tcp_flags, &pub);
+	if (ret) {
+		pool_refusal(st, in.addr, -ret);
 		goto drop;
+	}
 	if (nat4_rewrite_skb_src(skb, &p, &pub)) {
 		stats_inc(st, XCGN_STAT_ABORTED);
 		return TC_ACT_SHOT;

@@ -31,6 +31,7 @@
 #define XCGN_MAP_EVENTS	xcgn_events	/* ring buffer of allocation events */
 #define XCGN_MAP_TXPORT	xcgn_txport	/* devmap of the attached devices */
 #define XCGN_MAP_LINK	xcgn_link	/* what `xcgn link attach` set up */
+#define XCGN_MAP_RLIM	xcgn_rlim	/* per-CPU rate limit of refusal events */
 
 /* Keys of xcgn_txport. */
 #define XCGN_TX_INSIDE	0
@@ -57,6 +58,23 @@ _Static_assert(offsetof(struct xcgn_tuple4, proto) == 6, "xcgn_tuple4.proto move
 /* Mapping flags. */
 #define XCGN_MAPF_ADF		0x01	/* pool filters address-dependently */
 
+/* TCP segments seen on a mapping, for its timer (RFC 7857 §2.1 in the
+ * spirit of RFC 6146): SYN both ways and no FIN pair or RST since means
+ * established; anything else is transitory. An outbound SYN after a
+ * FIN or RST starts over. */
+#define XCGN_TCP_SYN_OUT	0x01
+#define XCGN_TCP_SYN_IN		0x02
+#define XCGN_TCP_FIN_OUT	0x04
+#define XCGN_TCP_FIN_IN		0x08
+#define XCGN_TCP_RST		0x10
+
+static inline int xcgn_tcp_established(__u32 t)
+{
+	return (t & (XCGN_TCP_SYN_OUT | XCGN_TCP_SYN_IN)) == (XCGN_TCP_SYN_OUT | XCGN_TCP_SYN_IN) &&
+	       !(t & XCGN_TCP_RST) &&
+	       (t & (XCGN_TCP_FIN_OUT | XCGN_TCP_FIN_IN)) != (XCGN_TCP_FIN_OUT | XCGN_TCP_FIN_IN);
+}
+
 /* Value of xcgn_map4: one endpoint-independent mapping. */
 struct xcgn_map4 {
 	__be32 paddr;		/* public address */
@@ -64,10 +82,10 @@ struct xcgn_map4 {
 	__u16 pool_id;
 	__u64 created_ns;	/* bpf_ktime_get_coarse_ns() at creation */
 	__u64 out_seen_ns;	/* last outbound packet, moved >= XCGN_TOUCH_NS */
-	__u8 tcp_state;		/* reserved for the session lifecycle */
+	__u32 tcp;		/* XCGN_TCP_* seen on this mapping (atomic or) */
 	__u8 flags;		/* XCGN_MAPF_* */
-	__u16 _pad0;
-	__u32 _pad1;
+	__u8 _pad0;
+	__u16 _pad1;
 };
 _Static_assert(sizeof(struct xcgn_map4) == 32, "xcgn_map4 size is ABI");
 _Static_assert(offsetof(struct xcgn_map4, out_seen_ns) == 16, "xcgn_map4.out_seen_ns moved");
@@ -91,12 +109,16 @@ struct xcgn_sub {
 	__u32 addr_idx;
 	__u16 pool_id;
 	__u16 _pad0;
-	__u32 nmaps;		/* mappings held (atomic) */
+	__u32 nmaps;		/* mappings held (atomic); XCGN_SUB_DEAD once released */
 	__u32 blocks[XCGN_SUB_BLOCKS_MAX];
 	__u64 created_ns;
 };
 _Static_assert(sizeof(struct xcgn_sub) == 56, "xcgn_sub size is ABI");
 _Static_assert(offsetof(struct xcgn_sub, blocks) == 16, "xcgn_sub.blocks moved");
+
+/* Set in xcgn_sub.nmaps by the collector when it takes a subscriber with no
+ * mapping out of service; a datapath that raced with it undoes its work. */
+#define XCGN_SUB_DEAD		0x80000000u
 
 /* Key of xcgn_peer4: a remote address a mapping has sent to. */
 struct xcgn_peer4_key {
@@ -115,6 +137,16 @@ enum xcgn_filtering {
 };
 
 #define XCGN_POOLF_ACTIVE	0x01
+#define XCGN_POOLF_DETERMINISTIC 0x02	/* RFC 7422: block = f(subscriber) */
+
+/* Mapping timers, seconds (RFC 4787 REQ-5, RFC 5382 REQ-5, RFC 5508 REQ-2). */
+enum xcgn_timer {
+	XCGN_TIMER_UDP,
+	XCGN_TIMER_TCP_EST,
+	XCGN_TIMER_TCP_TRANS,
+	XCGN_TIMER_ICMP,
+	XCGN_TIMER_MAX
+};
 
 /* Value of xcgn_pools: one prefix of public addresses. */
 struct xcgn_pool {
@@ -122,18 +154,47 @@ struct xcgn_pool {
 	__u8 plen;
 	__u8 filtering;		/* enum xcgn_filtering */
 	__u8 flags;		/* XCGN_POOLF_* */
-	__u8 _pad0;
+	__u8 det_plen;		/* deterministic: subscriber prefix length */
 	__u16 port_lo;		/* host order, inclusive */
 	__u16 port_hi;
 	__u16 block_size;
 	__u16 nblocks;		/* blocks per address */
-	__u16 max_blocks;	/* blocks per subscriber */
+	__u16 max_blocks;	/* blocks per subscriber (deterministic: exactly) */
 	__u16 _pad1;
 	__u32 addr_first;	/* first index in xcgn_paddr */
 	__u32 naddrs;
+	__be32 det_prefix;	/* deterministic: the subscribers it serves */
+	__u32 timeout[XCGN_TIMER_MAX];	/* seconds, enum xcgn_timer */
 };
-_Static_assert(sizeof(struct xcgn_pool) == 28, "xcgn_pool size is ABI");
+_Static_assert(sizeof(struct xcgn_pool) == 48, "xcgn_pool size is ABI");
 _Static_assert(offsetof(struct xcgn_pool, addr_first) == 20, "xcgn_pool.addr_first moved");
+_Static_assert(offsetof(struct xcgn_pool, timeout) == 32, "xcgn_pool.timeout moved");
+
+/* Input and output of the collector's xcgn_gc_expire program (run with
+ * BPF_PROG_RUN): expire one mapping if it is still as idle as the
+ * collector saw it. */
+struct xcgn_gc_req {
+	struct xcgn_tuple4 key;		/* subscriber side */
+	__u64 out_seen_ns;		/* as read by the collector */
+	__u64 in_seen_ns;
+	__u32 result;			/* XCGN_GC_* */
+	__u32 nmaps_left;		/* the subscriber's mappings after this one */
+};
+_Static_assert(sizeof(struct xcgn_gc_req) == 32, "xcgn_gc_req size is ABI");
+
+/* Input and output of xcgn_gc_release: take an idle subscriber out. */
+struct xcgn_gc_sub {
+	__be32 addr;
+	__u32 result;			/* XCGN_GC_* */
+	struct xcgn_sub sub;		/* out: what it held */
+};
+
+_Static_assert(sizeof(struct xcgn_gc_sub) == 64, "xcgn_gc_sub size is ABI");
+
+#define XCGN_GC_EXPIRED		1	/* removed */
+#define XCGN_GC_REFRESHED	2	/* used since it was read: kept */
+#define XCGN_GC_GONE		3	/* no such entry (any more) */
+#define XCGN_GC_BUSY		4	/* subscriber has mappings again: kept */
 
 /* Value of xcgn_paddr and of xcgn_pubidx (keyed by the address). */
 struct xcgn_paddr {
@@ -215,6 +276,8 @@ enum xcgn_stat {
 	XCGN_STAT_BLOCK_RACE,		/* block claims lost to another CPU */
 	XCGN_STAT_EVENT_LOST,		/* events the ring buffer had no room for */
 	XCGN_STAT_ABORTED,		/* a helper failed */
+	XCGN_STAT_SUB_DIED,		/* a new mapping raced with a subscriber's release */
+	XCGN_STAT_REFUSAL_EV_LIMITED,	/* refusal events held back by the rate limit */
 	XCGN_STAT_MAX
 };
 

@@ -24,6 +24,18 @@
 #define XCGN_DEF_BLOCK_SIZE	512
 #define XCGN_DEF_MAX_BLOCKS	4
 
+/* Mapping timers, seconds: defaults and the RFC minimums below which
+ * `xcgn pool add` refuses to go. */
+#define XCGN_DEF_UDP_TIMEOUT	300	/* RFC 4787 REQ-5: >= 120, 300 recommended */
+#define XCGN_MIN_UDP_TIMEOUT	120
+#define XCGN_DEF_TCP_EST	7440	/* RFC 5382 REQ-5: 2 h 4 min */
+#define XCGN_MIN_TCP_EST	7440
+#define XCGN_DEF_TCP_TRANS	240	/* RFC 5382 REQ-5: 4 min */
+#define XCGN_MIN_TCP_TRANS	240
+#define XCGN_DEF_ICMP_TIMEOUT	60	/* RFC 5508 REQ-2: >= 60 */
+#define XCGN_MIN_ICMP_TIMEOUT	60
+#define XCGN_DEF_QUARANTINE	120	/* RFC 6888 REQ-8: a freed port rests 120 s */
+
 /* Bounded loops in the datapath. */
 #define XCGN_ADDR_PROBES	16	/* pool addresses tried for a new subscriber's first block */
 #define XCGN_BLK_CLAIM_TRIES	4	/* bitmap claims retried after losing a race */
@@ -32,5 +44,6 @@
 #define XCGN_TOUCH_NS		1000000000ULL
 
 #define XCGN_EVENTS_BYTES	(256 * 1024)	/* ring buffer of allocation events */
+#define XCGN_REFUSAL_EV_NS	1000000ULL	/* at most one refusal event per ms per CPU */
 
 #endif /* XCGN_LIMITS_H */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* xcgn pool { add | del | show | help } */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <bpf/bpf.h>
@@ -12,12 +13,20 @@ static int usage(void)
 	fprintf(stderr,
 		"Usage: xcgn pool add PREFIX [ports LO-HI] [block-size N] [max-blocks N]\n"
 		"                     [filtering { endpoint-independent | address-dependent }]\n"
+		"                     [deterministic SUBSCRIBER-PREFIX]\n"
+		"                     [udp-timeout S] [tcp-established S] [tcp-transitory S]\n"
+		"                     [icmp-timeout S]\n"
 		"       xcgn pool del PREFIX\n"
 		"       xcgn pool show\n"
 		"       xcgn pool help\n"
 		"Defaults: ports %u-%u, block-size %u, max-blocks %u, filtering\n"
-		"endpoint-independent. The block size must divide the port range.\n",
-		XCGN_DEF_PORT_LO, XCGN_DEF_PORT_HI, XCGN_DEF_BLOCK_SIZE, XCGN_DEF_MAX_BLOCKS);
+		"endpoint-independent, timers %u/%u/%u/%u s (not below %u/%u/%u/%u, the RFC\n"
+		"minimums). The block size must divide the port range. A deterministic pool\n"
+		"(RFC 7422) gives each subscriber of SUBSCRIBER-PREFIX exactly max-blocks\n"
+		"blocks, computed from its address; nothing is logged per subscriber.\n",
+		XCGN_DEF_PORT_LO, XCGN_DEF_PORT_HI, XCGN_DEF_BLOCK_SIZE, XCGN_DEF_MAX_BLOCKS,
+		XCGN_DEF_UDP_TIMEOUT, XCGN_DEF_TCP_EST, XCGN_DEF_TCP_TRANS, XCGN_DEF_ICMP_TIMEOUT,
+		XCGN_MIN_UDP_TIMEOUT, XCGN_MIN_TCP_EST, XCGN_MIN_TCP_TRANS, XCGN_MIN_ICMP_TIMEOUT);
 	return XCGN_EXIT_USAGE;
 }
 
@@ -68,9 +77,25 @@ static int do_pool_add(int argc, char **argv)
 				o.filtering = XCGN_FILTER_ADF;
 			else
 				return invarg("filtering", *argv);
+		} else if (!strcmp(*argv, "deterministic")) {
+			NEXT_ARG();
+			if (parse_prefix(*argv, &o.det_prefix, &o.det_plen))
+				return invarg("deterministic subscriber prefix", *argv);
+			o.deterministic = 1;
 		} else {
-			xcgn_err("unknown argument \"%s\" to pool add", *argv);
-			return usage();
+			int t;
+
+			for (t = 0; t < XCGN_TIMER_MAX; t++)
+				if (!strcmp(*argv, xcgn_timer_name[t]))
+					break;
+			if (t == XCGN_TIMER_MAX) {
+				xcgn_err("unknown argument \"%s\" to pool add", *argv);
+				return usage();
+			}
+			NEXT_ARG();
+			if (parse_u32(*argv, 1, 1u << 24, &v))
+				return invarg(xcgn_timer_name[t], *argv);
+			o.timeout[t] = v;
 		}
 	}
 	lock = xcgn_lock();
@@ -112,6 +137,26 @@ static int do_pool_del(int argc, char **argv)
 	return err ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
 }
 
+/* Blocks held by subscribers, per address index (scan of xcgn_subs). */
+static unsigned int *blocks_owned(const struct xcgn_maps *m)
+{
+	unsigned int *owned = calloc(XCGN_PADDRS_MAX, sizeof(*owned));
+	__be32 key, *prev = NULL;
+	struct xcgn_sub s;
+	int i;
+
+	if (!owned)
+		return NULL;
+	while (!bpf_map_get_next_key(m->subs, prev, &key)) {
+		prev = &key;
+		if (bpf_map_lookup_elem(m->subs, &key, &s) || s.addr_idx >= XCGN_PADDRS_MAX)
+			continue;
+		for (i = 0; i < XCGN_SUB_BLOCKS_MAX; i++)
+			owned[s.addr_idx] += s.blocks[i] != 0;
+	}
+	return owned;
+}
+
 /* Blocks of an address that are taken (bits below nblocks). */
 static unsigned int blocks_used(int fd, __u32 idx, unsigned int nblocks)
 {
@@ -132,12 +177,21 @@ static int do_pool_show(void)
 	__u32 id, i;
 	int err;
 
+	unsigned int *owned;
+
 	err = xcgn_maps_open(&m);
 	if (err)
 		return XCGN_EXIT_ERR;
+	owned = blocks_owned(&m);
+	if (!owned) {
+		xcgn_maps_close(&m);
+		xcgn_err("out of memory");
+		return XCGN_EXIT_ERR;
+	}
 	print_open_array(NULL);
 	for (id = 0; id < XCGN_POOLS_MAX; id++) {
-		unsigned int used = 0;
+		unsigned int used = 0, held = 0;
+		int t;
 
 		if (bpf_map_lookup_elem(m.pools, &id, &p)) {
 			err = -errno;
@@ -146,8 +200,10 @@ static int do_pool_show(void)
 		}
 		if (!(p.flags & XCGN_POOLF_ACTIVE))
 			continue;
-		for (i = 0; i < p.naddrs; i++)
+		for (i = 0; i < p.naddrs && p.addr_first + i < XCGN_PADDRS_MAX; i++) {
 			used += blocks_used(m.blocks, p.addr_first + i, p.nblocks);
+			held += owned[p.addr_first + i];
+		}
 		print_open_object(NULL);
 		print_ipv4(PRINT_ANY, "prefix", "pool %s", p.prefix);
 		print_u64(PRINT_ANY, "plen", "/%llu", p.plen);
@@ -156,15 +212,37 @@ static int do_pool_show(void)
 		print_u64(PRINT_ANY, "block_size", "  block-size %llu", p.block_size);
 		print_u64(PRINT_ANY, "max_blocks", "  max-blocks %llu", p.max_blocks);
 		print_string(PRINT_ANY, "filtering", "  filtering %s", filtering_name(p.filtering));
+		if (p.flags & XCGN_POOLF_DETERMINISTIC) {
+			print_ipv4(PRINT_ANY, "deterministic", "  deterministic %s", p.det_prefix);
+			print_u64(PRINT_ANY, "deterministic_plen", "/%llu", p.det_plen);
+		}
+		print_nl();
+		print_text(" ");
+		for (t = 0; t < XCGN_TIMER_MAX; t++) {
+			char key[32], fmt[48];
+			size_t k;
+
+			snprintf(key, sizeof(key), "%s", xcgn_timer_name[t]);
+			for (k = 0; key[k]; k++)
+				key[k] = key[k] == '-' ? '_' : key[k];
+			snprintf(fmt, sizeof(fmt), " %s %%llus", xcgn_timer_name[t]);
+			print_u64(PRINT_ANY, key, fmt, p.timeout[t]);
+		}
 		print_nl();
 		print_u64(PRINT_ANY, "addresses", "  addresses %llu", p.naddrs);
 		print_u64(PRINT_ANY, "blocks_per_address", "  blocks/address %llu", p.nblocks);
 		print_u64(PRINT_ANY, "blocks_total", "  blocks %llu", (uint64_t)p.nblocks * p.naddrs);
-		print_u64(PRINT_ANY, "blocks_used", "  in use %llu", used);
+		/* Taken but held by no subscriber: resting in quarantine. */
+		print_u64(PRINT_ANY, "blocks_used", "  in use %llu", held);
+		print_u64(PRINT_ANY, "blocks_quarantined", "  quarantined %llu",
+			  used > held ? used - held : 0);
+		print_u64(PRINT_ANY, "blocks_free", "  free %llu",
+			  (uint64_t)p.nblocks * p.naddrs - (used > held ? used : held));
 		print_nl();
 		print_close_object();
 	}
 	print_close_array();
+	free(owned);
 	xcgn_maps_close(&m);
 	return err ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
 }

@@ -109,8 +109,29 @@ const char *ipv4_str(uint32_t addr_be, char *buf, size_t len)
 	return buf;
 }
 
+const char *const xcgn_timer_name[XCGN_TIMER_MAX] = {
+	[XCGN_TIMER_UDP] = "udp-timeout",
+	[XCGN_TIMER_TCP_EST] = "tcp-established",
+	[XCGN_TIMER_TCP_TRANS] = "tcp-transitory",
+	[XCGN_TIMER_ICMP] = "icmp-timeout",
+};
+const uint32_t xcgn_timer_default[XCGN_TIMER_MAX] = {
+	[XCGN_TIMER_UDP] = XCGN_DEF_UDP_TIMEOUT,
+	[XCGN_TIMER_TCP_EST] = XCGN_DEF_TCP_EST,
+	[XCGN_TIMER_TCP_TRANS] = XCGN_DEF_TCP_TRANS,
+	[XCGN_TIMER_ICMP] = XCGN_DEF_ICMP_TIMEOUT,
+};
+const uint32_t xcgn_timer_min[XCGN_TIMER_MAX] = {
+	[XCGN_TIMER_UDP] = XCGN_MIN_UDP_TIMEOUT,
+	[XCGN_TIMER_TCP_EST] = XCGN_MIN_TCP_EST,
+	[XCGN_TIMER_TCP_TRANS] = XCGN_MIN_TCP_TRANS,
+	[XCGN_TIMER_ICMP] = XCGN_MIN_ICMP_TIMEOUT,
+};
+
 int pool_plan(struct xcgn_pool *p, char *why, size_t whylen)
 {
+	int t;
+
 	uint32_t span, nblocks;
 
 	if (p->plen < 16 || p->plen > 32) {
@@ -158,7 +179,67 @@ int pool_plan(struct xcgn_pool *p, char *why, size_t whylen)
 		snprintf(why, whylen, "unknown filtering %u", p->filtering);
 		return -1;
 	}
+	for (t = 0; t < XCGN_TIMER_MAX; t++) {
+		if (!p->timeout[t])
+			p->timeout[t] = xcgn_timer_default[t];
+		if (p->timeout[t] < xcgn_timer_min[t]) {
+			snprintf(why, whylen, "%s %u is below the RFC minimum %u", xcgn_timer_name[t],
+				 p->timeout[t], xcgn_timer_min[t]);
+			return -1;
+		}
+	}
 	p->nblocks = (uint16_t)nblocks;
 	p->naddrs = 1u << (32 - p->plen);
+	if (p->flags & XCGN_POOLF_DETERMINISTIC) {
+		uint64_t subs = 1ULL << (32 - p->det_plen), per_addr = nblocks / p->max_blocks;
+
+		/* Every subscriber of the prefix gets max-blocks blocks, fixed. */
+		if (subs > per_addr * p->naddrs) {
+			snprintf(why, whylen,
+				 "deterministic: %llu subscribers need %llu addresses at %llu "
+				 "subscribers each, the pool has %u",
+				 (unsigned long long)subs,
+				 (unsigned long long)((subs + per_addr - 1) / per_addr),
+				 (unsigned long long)per_addr, p->naddrs);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int det_forward(const struct xcgn_pool *p, uint32_t sub_be, uint32_t *paddr_be, uint16_t *lo,
+		uint16_t *hi)
+{
+	uint32_t n = ntohl(sub_be) - ntohl(p->det_prefix), per_addr;
+
+	if (!(p->flags & XCGN_POOLF_DETERMINISTIC) || !p->max_blocks ||
+	    (p->det_plen < 32 && (n >> (32 - p->det_plen))) || (p->det_plen == 32 && n))
+		return -1;
+	per_addr = p->nblocks / p->max_blocks;
+	if (!per_addr || n / per_addr >= p->naddrs)
+		return -1;
+	*paddr_be = htonl(ntohl(p->prefix) + n / per_addr);
+	*lo = (uint16_t)(p->port_lo + (n % per_addr) * p->max_blocks * p->block_size);
+	*hi = (uint16_t)(*lo + p->max_blocks * p->block_size - 1);
+	return 0;
+}
+
+int det_reverse(const struct xcgn_pool *p, uint32_t paddr_be, uint16_t port, uint32_t *sub_be)
+{
+	uint32_t a = ntohl(paddr_be) - ntohl(p->prefix), per_addr, n, span;
+
+	if (!(p->flags & XCGN_POOLF_DETERMINISTIC) || !p->max_blocks || a >= p->naddrs ||
+	    port < p->port_lo || port > p->port_hi)
+		return -1;
+	per_addr = p->nblocks / p->max_blocks;
+	span = (uint32_t)p->max_blocks * p->block_size;
+	if ((uint32_t)(port - p->port_lo) / span >= per_addr)
+		return -1;	/* ports past the last whole subscriber share */
+	n = a * per_addr + (uint32_t)(port - p->port_lo) / span;
+	if (p->det_plen < 32 && (n >> (32 - p->det_plen)))
+		return -1;
+	if (p->det_plen == 32 && n)
+		return -1;
+	*sub_be = htonl(ntohl(p->det_prefix) + n);
 	return 0;
 }

@@ -64,6 +64,12 @@ int pool_add(const struct xcgn_maps *m, const struct pool_opts *o)
 	p.block_size = o->block_size;
 	p.max_blocks = o->max_blocks;
 	p.filtering = o->filtering;
+	memcpy(p.timeout, o->timeout, sizeof(p.timeout));
+	if (o->deterministic) {
+		p.flags |= XCGN_POOLF_DETERMINISTIC;
+		p.det_prefix = o->det_prefix;
+		p.det_plen = o->det_plen;
+	}
 	if (pool_plan(&p, why, sizeof(why))) {
 		xcgn_err("pool %s/%u: %s", ipv4_str(o->prefix, a, sizeof(a)), o->plen, why);
 		return -EINVAL;
@@ -78,10 +84,26 @@ int pool_add(const struct xcgn_maps *m, const struct pool_opts *o)
 			 ipv4_str(li.sub_prefix, b, sizeof(b)), li.sub_plen);
 		return -EINVAL;
 	}
+	if (o->deterministic &&
+	    (o->det_plen < li.sub_plen ||
+	     !prefix_overlap(o->det_prefix, o->det_plen, li.sub_prefix, li.sub_plen))) {
+		xcgn_err("deterministic subscribers %s/%u are not inside the subscriber range %s/%u",
+			 ipv4_str(o->det_prefix, a, sizeof(a)), o->det_plen,
+			 ipv4_str(li.sub_prefix, b, sizeof(b)), li.sub_plen);
+		return -EINVAL;
+	}
 	for (id = 0; id < XCGN_POOLS_MAX; id++) {
 		err = pool_read(m, id, &q);
 		if (err)
 			return err;
+		if ((q.flags & XCGN_POOLF_ACTIVE) && (q.flags & XCGN_POOLF_DETERMINISTIC) &&
+		    o->deterministic &&
+		    prefix_overlap(o->det_prefix, o->det_plen, q.det_prefix, q.det_plen)) {
+			xcgn_err("deterministic subscribers %s/%u are already served by pool %s/%u",
+				 ipv4_str(o->det_prefix, a, sizeof(a)), o->det_plen,
+				 ipv4_str(q.prefix, b, sizeof(b)), q.plen);
+			return -EEXIST;
+		}
 		if (!(q.flags & XCGN_POOLF_ACTIVE)) {
 			if (free_id == XCGN_POOLS_MAX)
 				free_id = id;
@@ -139,7 +161,7 @@ int pool_add(const struct xcgn_maps *m, const struct pool_opts *o)
 			goto rollback;
 		}
 	}
-	p.flags = XCGN_POOLF_ACTIVE;
+	p.flags |= XCGN_POOLF_ACTIVE;
 	if (bpf_map_update_elem(m->pools, &free_id, &p, 0)) {
 		err = -errno;
 		xcgn_err("add pool: %s", strerror(-err));

@@ -228,6 +228,8 @@ const char *const xcgn_stat_name[XCGN_STAT_MAX] = {
 	[XCGN_STAT_BLOCK_RACE] = "block_race",
 	[XCGN_STAT_EVENT_LOST] = "event_lost",
 	[XCGN_STAT_ABORTED] = "aborted",
+	[XCGN_STAT_SUB_DIED] = "subscriber_release_race",
+	[XCGN_STAT_REFUSAL_EV_LIMITED] = "refusal_event_limited",
 };
 _Static_assert(ARRAY_SIZE(xcgn_stat_name) == XCGN_STAT_MAX, "stat names match enum");
 

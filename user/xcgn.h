@@ -66,6 +66,13 @@ const char *ipv4_str(uint32_t addr_be, char *buf, size_t len);
 /* Fill the derived fields of @p (nblocks) from port range and block size;
  * return 0, or -1 with a reason in @why. */
 int pool_plan(struct xcgn_pool *p, char *why, size_t whylen);
+/* RFC 7422 arithmetic of a deterministic pool: subscriber -> (public
+ * address, ports lo..hi), and (public address, port) -> subscriber. Return
+ * 0, or -1 when outside the pool. Mirrors pool_sub_deterministic() in
+ * bpf/lib/pool.h. */
+int det_forward(const struct xcgn_pool *p, uint32_t sub_be, uint32_t *paddr_be, uint16_t *lo,
+		uint16_t *hi);
+int det_reverse(const struct xcgn_pool *p, uint32_t paddr_be, uint16_t port, uint32_t *sub_be);
 
 /* ---- nl.c: rtnetlink over libmnl --------------------------------------- */
 struct nl_link {
@@ -112,9 +119,55 @@ struct pool_opts {
 	uint8_t plen;
 	uint16_t port_lo, port_hi, block_size, max_blocks;
 	uint8_t filtering;
+	uint8_t deterministic;	/* RFC 7422 for the subscribers in det_prefix */
+	uint8_t det_plen;
+	uint32_t det_prefix;	/* network order */
+	uint32_t timeout[XCGN_TIMER_MAX];	/* seconds; 0 = default */
 };
+extern const char *const xcgn_timer_name[XCGN_TIMER_MAX];
+extern const uint32_t xcgn_timer_default[XCGN_TIMER_MAX];
+extern const uint32_t xcgn_timer_min[XCGN_TIMER_MAX];
 int pool_add(const struct xcgn_maps *m, const struct pool_opts *o);
 int pool_del(const struct xcgn_maps *m, uint32_t prefix, uint8_t plen);
+
+/* ---- natlog.c: the NAT log ------------------------------------------- */
+struct natlog {
+	FILE *f;
+	char path[256];
+	bool use_syslog;
+};
+struct natlog_rec {
+	uint64_t ts_ms;		/* wall clock, ms since the epoch */
+	const char *event;	/* "alloc", "release", "refused", "refusals_suppressed" */
+	uint32_t sub, paddr;	/* network order; 0 = absent */
+	uint16_t port_lo, port_hi;
+	const char *reason;	/* NULL = absent */
+	uint64_t count;		/* 0 = absent */
+};
+struct natlog_parsed {
+	uint64_t ts_ms;
+	char event[24];
+	uint32_t sub, paddr;
+	uint16_t port_lo, port_hi;
+};
+struct natlog_who {
+	bool found;		/* held at the time asked */
+	uint32_t sub;
+	uint64_t since_ms, until_ms;
+	uint16_t port_lo, port_hi;
+};
+int natlog_open(struct natlog *l, const char *path, bool use_syslog);
+int natlog_reopen(struct natlog *l);
+void natlog_close(struct natlog *l);
+size_t natlog_format(char *buf, size_t len, const struct natlog_rec *r);
+void natlog_write(struct natlog *l, const struct natlog_rec *r);
+int natlog_parse(const char *line, struct natlog_parsed *r);
+/* Who held @paddr:@port at @at_ms, from the log in @f. */
+int natlog_who(FILE *f, uint32_t paddr, uint16_t port, uint64_t at_ms, struct natlog_who *w);
+/* "2026-11-22T21:14:00[Z]", "2026-11-22 21:14:00" (UTC) or "@UNIXSECONDS". */
+int parse_time_ms(const char *s, uint64_t *ms);
+
+#define XCGN_DEF_NATLOG "/var/log/xcgn/nat.log"
 
 /* ---- cmd_*.c ----------------------------------------------------------- */
 int do_link(int argc, char **argv);
@@ -122,6 +175,8 @@ int do_pool(int argc, char **argv);
 int do_subscriber(int argc, char **argv);
 int do_session(int argc, char **argv);
 int do_stats(int argc, char **argv);
+int do_log(int argc, char **argv);
+int do_daemon(int argc, char **argv);
 
 /* Argument walking, iproute2 style. */
 #define NEXT_ARG()                                                                   \

@@ -129,6 +129,14 @@ struct {
 	__type(value, __u32);
 } XCGN_MAP_TXPORT SEC(".maps");
 
+/* 0 -> when this CPU last emitted a refusal event (ns). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} XCGN_MAP_RLIM SEC(".maps");
+
 /* 0 -> what attach set up; userspace only (the datapath uses rodata). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -189,9 +189,47 @@ __noinline int nat4_map_create(const struct xcgn_tuple4 *in)
 		stats_inc(st, XCGN_STAT_MAP_RACE);
 		return 0;
 	}
-	__sync_fetch_and_add(&sub->nmaps, 1);
+	if (__sync_fetch_and_add(&sub->nmaps, 1) & XCGN_SUB_DEAD) {
+		/* The collector released this subscriber while we were mapping
+		 * on its blocks: take it all back. The next packet finds the
+		 * subscriber gone and starts afresh. */
+		rk = tmpl;
+		rk.port = pport;
+		bpf_map_delete_elem(&XCGN_MAP_MAP4, in);
+		bpf_map_delete_elem(&XCGN_MAP_REV4, &rk);
+		stats_inc(st, XCGN_STAT_SUB_DIED);
+		return -XCGN_DROP_NO_POOL;
+	}
 	stats_inc(st, XCGN_STAT_MAP_NEW);
 	return 0;
+}
+
+#define TH_FIN 0x01
+#define TH_SYN 0x02
+#define TH_RST 0x04
+#define TH_ACK 0x10
+
+/* Record what a TCP segment says about the connection on a mapping. Writes
+ * only when a bit is new, so established traffic leaves the line alone. */
+static __always_inline void nat4_tcp_note(__u32 *state, __u8 flags, int outbound)
+{
+	__u32 cur = *state, bits = 0;
+
+	if (flags & TH_RST)
+		bits |= XCGN_TCP_RST;
+	if (flags & TH_FIN)
+		bits |= outbound ? XCGN_TCP_FIN_OUT : XCGN_TCP_FIN_IN;
+	if (flags & TH_SYN) {
+		if (outbound && !(flags & TH_ACK) &&
+		    (cur & (XCGN_TCP_RST | XCGN_TCP_FIN_OUT | XCGN_TCP_FIN_IN))) {
+			/* A new connection from a port whose last one closed. */
+			*state = XCGN_TCP_SYN_OUT;
+			return;
+		}
+		bits |= outbound ? XCGN_TCP_SYN_OUT : XCGN_TCP_SYN_IN;
+	}
+	if (bits & ~cur)
+		__sync_fetch_and_or(state, bits);
 }
 
 /* Remember that @pub sent to @raddr, for address-dependent filtering. */
@@ -218,7 +256,7 @@ static __always_inline int nat4_peer_note(const struct xcgn_tuple4 *pub, __be32 
 /* Outbound: the public tuple for subscriber tuple @in going to @raddr,
  * creating the mapping on the first packet. */
 static __always_inline int nat4_snat_lookup(const struct xcgn_tuple4 *in, __be32 raddr,
-					    struct xcgn_tuple4 *pub)
+					    __u8 tcp_flags, struct xcgn_tuple4 *pub)
 {
 	struct xcgn_map4 *m = bpf_map_lookup_elem(&XCGN_MAP_MAP4, in);
 	__u64 now = bpf_ktime_get_coarse_ns();
@@ -235,6 +273,8 @@ static __always_inline int nat4_snat_lookup(const struct xcgn_tuple4 *in, __be32
 	/* Shared cache line: write only when the second moved. */
 	if (now - m->out_seen_ns >= XCGN_TOUCH_NS)
 		m->out_seen_ns = now;
+	if (in->proto == IPPROTO_TCP)
+		nat4_tcp_note(&m->tcp, tcp_flags, 1);
 	pub->addr = m->paddr;
 	pub->port = m->pport;
 	pub->proto = in->proto;
@@ -247,7 +287,7 @@ static __always_inline int nat4_snat_lookup(const struct xcgn_tuple4 *in, __be32
 /* Inbound: the subscriber tuple behind public tuple @pub, if a mapping
  * exists and the pool's filtering lets @raddr in. */
 static __always_inline int nat4_dnat_lookup(const struct xcgn_tuple4 *pub, __be32 raddr,
-					    struct xcgn_tuple4 *in)
+					    __u8 tcp_flags, struct xcgn_tuple4 *in)
 {
 	struct xcgn_rev4 *r = bpf_map_lookup_elem(&XCGN_MAP_REV4, pub);
 	struct xcgn_pool *pool;
@@ -275,6 +315,13 @@ static __always_inline int nat4_dnat_lookup(const struct xcgn_tuple4 *pub, __be3
 	in->port = r->sport;
 	in->proto = pub->proto;
 	in->_pad = 0;
+	/* Only segments that change the state cost a forward lookup. */
+	if (pub->proto == IPPROTO_TCP && (tcp_flags & (TH_SYN | TH_FIN | TH_RST))) {
+		struct xcgn_map4 *m = bpf_map_lookup_elem(&XCGN_MAP_MAP4, in);
+
+		if (m)
+			nat4_tcp_note(&m->tcp, tcp_flags, 0);
+	}
 	return 0;
 }
 

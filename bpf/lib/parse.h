@@ -78,7 +78,8 @@ struct pkt {
 	__u8 vlan;		/* one 802.1Q/802.1AD tag seen */
 	__u8 cls;		/* enum l4_class */
 	__u8 icmp_type;
-	__u8 _pad[3];
+	__u8 tcp_flags;		/* TCP: the flags byte (FIN 0x01, SYN 0x02, RST 0x04, ACK 0x10) */
+	__u8 _pad[2];
 	__be16 *sport;		/* port or echo id (both point at the id for ICMP) */
 	__be16 *dport;
 	__sum16 *l4_csum;
@@ -185,6 +186,7 @@ static __always_inline int parse_l4(struct pkt *p)
 		if (th->doff < 5 || th->doff * 4 > p->l4_len)
 			return -XCGN_DROP_BAD_L4;
 		p->cls = L4_TCP;
+		p->tcp_flags = ((__u8 *)th)[13];
 		p->sport = &th->source;
 		p->dport = &th->dest;
 		p->l4_csum = &th->check;

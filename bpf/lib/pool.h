@@ -113,6 +113,90 @@ static __always_inline void pool_event(struct xcgn_stats *st, __u8 type, __be32 
 		stats_inc(st, XCGN_STAT_EVENT_LOST);
 }
 
+/* RFC 7422: a subscriber of a deterministic pool gets its blocks by
+ * arithmetic on its address, nothing to choose and nothing to log:
+ * subscriber number n (its offset in the pool's subscriber prefix) gets
+ * address addr_first + n / per_addr and blocks (n % per_addr) * max_blocks
+ * onwards, per_addr = nblocks / max_blocks. Userspace answers `xcgn log
+ * who` with the inverse. Returns 0 with @fresh filled, 1 when no
+ * deterministic pool serves @saddr, or -XCGN_DROP_*. */
+static __always_inline int pool_sub_deterministic(__be32 saddr, struct xcgn_sub *fresh,
+						  struct xcgn_pool **poolp)
+{
+	struct xcgn_pool *pool;
+	__u32 id, n, per_addr, idx, first, i;
+
+	for (id = 0; id < XCGN_POOLS_MAX; id++) {
+		pool = bpf_map_lookup_elem(&XCGN_MAP_POOLS, &id);
+		if (!pool || (pool->flags & (XCGN_POOLF_ACTIVE | XCGN_POOLF_DETERMINISTIC)) !=
+				     (XCGN_POOLF_ACTIVE | XCGN_POOLF_DETERMINISTIC))
+			continue;
+		if (pool->det_plen > 32 || !pool->max_blocks || pool->max_blocks > XCGN_SUB_BLOCKS_MAX)
+			continue;
+		n = bpf_ntohl(saddr) - bpf_ntohl(pool->det_prefix);
+		if (pool->det_plen && (n >> (32 - pool->det_plen)))
+			continue;	/* not in this pool's subscriber prefix */
+		per_addr = pool->nblocks / pool->max_blocks;
+		if (!per_addr || n / per_addr >= pool->naddrs)
+			return -XCGN_DROP_NO_POOL;
+		idx = pool->addr_first + n / per_addr;
+		first = (n % per_addr) * pool->max_blocks;
+		for (i = 0; i < XCGN_SUB_BLOCKS_MAX; i++) {
+			struct xcgn_blkmap *bm;
+			__u32 b = first + i;
+
+			if (i >= pool->max_blocks)
+				break;
+			bm = bpf_map_lookup_elem(&XCGN_MAP_BLOCKS, &idx);
+			if (!bm || b >= XCGN_BLKS_PER_ADDR_MAX)
+				return -XCGN_DROP_NO_POOL;
+			/* Ours by construction; the bit keeps the bitmap true. */
+			__sync_fetch_and_or(&bm->w[b / 64], 1ULL << (b % 64));
+			fresh->blocks[i] = b + 1;
+		}
+		fresh->addr_idx = idx;
+		fresh->pool_id = (__u16)id;
+		*poolp = pool;
+		return 0;
+	}
+	return 1;
+}
+
+/* A new flow of @saddr was refused for @reason: tell the collector, at most
+ * once per XCGN_REFUSAL_EV_NS per CPU, so a flood costs a counter, not the
+ * ring buffer. */
+static __always_inline void pool_refusal(struct xcgn_stats *st, __be32 saddr, int reason)
+{
+	struct xcgn_event ev = {};
+	__u32 zero = 0;
+	__u64 *last, now;
+
+	switch (reason) {
+	case XCGN_DROP_NO_POOL:
+	case XCGN_DROP_SUB_LIMIT:
+	case XCGN_DROP_NO_PORT:
+	case XCGN_DROP_SUB_FULL:
+	case XCGN_DROP_MAP_FULL:
+	case XCGN_DROP_PEER_FULL:
+		break;
+	default:
+		return;
+	}
+	last = bpf_map_lookup_elem(&XCGN_MAP_RLIM, &zero);
+	now = bpf_ktime_get_coarse_ns();
+	if (!last || now - *last < XCGN_REFUSAL_EV_NS) {
+		stats_inc(st, XCGN_STAT_REFUSAL_EV_LIMITED);
+		return;
+	}
+	*last = now;
+	ev.ts_ns = now;
+	ev.sub = saddr;
+	ev.type = XCGN_EV_REFUSED;
+	ev.reason = (__u8)reason;
+	if (bpf_ringbuf_output(&XCGN_MAP_EVENTS, &ev, sizeof(ev), 0))
+		stats_inc(st, XCGN_STAT_EVENT_LOST);
+}
+
 /* The subscriber entry for @saddr, created with its first block when it has
  * none. Returns 0 and sets @subp and @poolp, or -XCGN_DROP_*. */
 static __always_inline int pool_sub_get(__be32 saddr, struct xcgn_stats *st,
@@ -128,6 +212,18 @@ static __always_inline int pool_sub_get(__be32 saddr, struct xcgn_stats *st,
 
 	if (sub)
 		goto found;
+
+	err = pool_sub_deterministic(saddr, &fresh, &pool);
+	if (err < 0)
+		return err;
+	if (!err) {
+		pa = bpf_map_lookup_elem(&XCGN_MAP_PADDR, &fresh.addr_idx);
+		if (!pa || !pa->addr)
+			return -XCGN_DROP_NO_POOL;
+		idx = fresh.addr_idx;
+		blk = -1;	/* nothing to give back on a lost race */
+		goto publish;
+	}
 
 	rs = bpf_map_lookup_elem(&XCGN_MAP_STATE, &zero);
 	if (!rs)
@@ -145,7 +241,8 @@ static __always_inline int pool_sub_get(__be32 saddr, struct xcgn_stats *st,
 			continue;
 		pid = pa->pool_id;
 		pool = bpf_map_lookup_elem(&XCGN_MAP_POOLS, &pid);
-		if (!pool || !(pool->flags & XCGN_POOLF_ACTIVE))
+		if (!pool || (pool->flags & (XCGN_POOLF_ACTIVE | XCGN_POOLF_DETERMINISTIC)) !=
+				     XCGN_POOLF_ACTIVE)
 			continue;
 		blk = pool_block_claim(idx);
 		if (blk >= 0)
@@ -154,15 +251,17 @@ static __always_inline int pool_sub_get(__be32 saddr, struct xcgn_stats *st,
 	if (blk < 0 || !pa || !pool)
 		return -XCGN_DROP_NO_POOL;
 
-	fresh.paddr = pa->addr;
 	fresh.addr_idx = idx;
 	fresh.pool_id = pa->pool_id;
 	fresh.blocks[0] = blk + 1;
+publish:
+	fresh.paddr = pa->addr;
 	fresh.created_ns = bpf_ktime_get_coarse_ns();
 	err = bpf_map_update_elem(&XCGN_MAP_SUBS, &saddr, &fresh, BPF_NOEXIST);
 	if (err) {
 		/* Another CPU created it first (-EEXIST) or the table is full. */
-		pool_block_release(idx, blk);
+		if (blk >= 0)
+			pool_block_release(idx, blk);
 		if (err != -17 /* EEXIST */)
 			return -XCGN_DROP_SUB_FULL;
 		stats_inc(st, XCGN_STAT_BLOCK_RACE);
@@ -173,11 +272,15 @@ static __always_inline int pool_sub_get(__be32 saddr, struct xcgn_stats *st,
 	}
 	stats_inc(st, XCGN_STAT_SUB_NEW);
 	stats_inc(st, XCGN_STAT_BLOCK_NEW);
-	pool_event(st, XCGN_EV_BLOCK_ALLOC, saddr, fresh.paddr, pool, blk);
+	if (blk >= 0)	/* deterministic pools log nothing per subscriber */
+		pool_event(st, XCGN_EV_BLOCK_ALLOC, saddr, fresh.paddr, pool, blk);
 	sub = bpf_map_lookup_elem(&XCGN_MAP_SUBS, &saddr);
 	if (!sub)
 		return -XCGN_DROP_SUB_FULL;
 found:
+	/* Being released by the collector right now: come back later. */
+	if (sub->nmaps & XCGN_SUB_DEAD)
+		return -XCGN_DROP_NO_POOL;
 	pid = sub->pool_id;
 	pool = bpf_map_lookup_elem(&XCGN_MAP_POOLS, &pid);
 	if (!pool || !pool->block_size)

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The collector's hands in the kernel. `xcgn daemon` decides in userspace
+ * what has expired; these programs, run with BPF_PROG_RUN, carry it out
+ * with the atomics userspace does not have: re-check that the entry is as
+ * idle as it was read, remove both halves of the mapping, count the
+ * subscriber's mappings down, and take a subscriber with none out of
+ * service so that a datapath racing with it backs off (XCGN_SUB_DEAD). */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "lib/maps.h"
+
+SEC("syscall")
+int xcgn_gc_expire(struct xcgn_gc_req *req)
+{
+	struct xcgn_tuple4 key = req->key, rk = {};
+	struct xcgn_map4 *m;
+	struct xcgn_rev4 *r;
+	struct xcgn_sub *sub;
+	__be32 saddr = key.addr;
+
+	m = bpf_map_lookup_elem(&XCGN_MAP_MAP4, &key);
+	if (!m) {
+		req->result = XCGN_GC_GONE;
+		return 0;
+	}
+	rk.addr = m->paddr;
+	rk.port = m->pport;
+	rk.proto = key.proto;
+	r = bpf_map_lookup_elem(&XCGN_MAP_REV4, &rk);
+	/* Refreshed since the collector read it: keep. */
+	if (m->out_seen_ns != req->out_seen_ns || (r && r->in_seen_ns != req->in_seen_ns)) {
+		req->result = XCGN_GC_REFRESHED;
+		return 0;
+	}
+	if (bpf_map_delete_elem(&XCGN_MAP_MAP4, &key)) {
+		req->result = XCGN_GC_GONE;
+		return 0;
+	}
+	bpf_map_delete_elem(&XCGN_MAP_REV4, &rk);
+	sub = bpf_map_lookup_elem(&XCGN_MAP_SUBS, &saddr);
+	req->nmaps_left = sub ? __sync_fetch_and_add(&sub->nmaps, -1) - 1 : 0;
+	req->result = XCGN_GC_EXPIRED;
+	return 0;
+}
+
+SEC("syscall")
+int xcgn_gc_release(struct xcgn_gc_sub *req)
+{
+	__be32 addr = req->addr;
+	struct xcgn_sub *sub = bpf_map_lookup_elem(&XCGN_MAP_SUBS, &addr);
+
+	if (!sub) {
+		req->result = XCGN_GC_GONE;
+		return 0;
+	}
+	/* From here a datapath that increments nmaps sees DEAD and backs off. */
+	if (__sync_val_compare_and_swap(&sub->nmaps, 0, XCGN_SUB_DEAD) != 0) {
+		req->result = XCGN_GC_BUSY;
+		return 0;
+	}
+	__builtin_memcpy(&req->sub, sub, sizeof(req->sub));
+	bpf_map_delete_elem(&XCGN_MAP_SUBS, &addr);
+	req->result = XCGN_GC_EXPIRED;
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

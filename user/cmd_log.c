@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: GPL-2.0
+/* xcgn log { who ADDR:PORT [at TIME] [file PATH] | help }
+ *
+ * Who held a public address and port: for "now", from the live tables; for
+ * a time, from the NAT log; for a deterministic pool, by arithmetic. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "xcgn.h"
+
+static int usage(void)
+{
+	fprintf(stderr, "Usage: xcgn log who ADDR:PORT [at TIME] [file PATH]\n"
+			"       xcgn log help\n"
+			"TIME := { YYYY-MM-DDTHH:MM:SS[Z] | \"YYYY-MM-DD HH:MM:SS\" | @UNIXSECONDS }, UTC.\n"
+			"Without at, the answer comes from the live tables. Default file %s.\n",
+		XCGN_DEF_NATLOG);
+	return XCGN_EXIT_USAGE;
+}
+
+static int parse_endpoint(const char *s, uint32_t *addr, uint16_t *port)
+{
+	char buf[32];
+	const char *colon = strrchr(s, ':');
+	uint32_t p;
+
+	if (!colon || (size_t)(colon - s) >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, (size_t)(colon - s));
+	buf[colon - s] = '\0';
+	if (parse_ipv4(buf, addr) || parse_u32(colon + 1, 1, 65535, &p))
+		return -1;
+	*port = (uint16_t)p;
+	return 0;
+}
+
+static void print_ms(const char *key, const char *fmt, uint64_t ms)
+{
+	char buf[32];
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	print_string(PRINT_ANY, key, fmt, buf);
+}
+
+static void print_answer(const char *source, uint32_t paddr, uint16_t port, uint32_t sub,
+			 uint16_t lo, uint16_t hi)
+{
+	print_ipv4(PRINT_ANY, "public", "%s", paddr);
+	print_u64(PRINT_ANY, "port", ":%llu", port);
+	print_ipv4(PRINT_ANY, "subscriber", " held by %s", sub);
+	print_u64(PRINT_ANY, "port_lo", " (block %llu", lo);
+	print_u64(PRINT_ANY, "port_hi", "-%llu", hi);
+	print_string(PRINT_ANY, "source", ", from the %s)", source);
+}
+
+/* A deterministic pool answers by arithmetic, at any time. */
+static int who_deterministic(const struct xcgn_maps *m, uint32_t paddr, uint16_t port)
+{
+	struct xcgn_pool p;
+	uint32_t id, sub, pa;
+	uint16_t lo, hi;
+
+	for (id = 0; id < XCGN_POOLS_MAX; id++) {
+		if (bpf_map_lookup_elem(m->pools, &id, &p) || !(p.flags & XCGN_POOLF_ACTIVE) ||
+		    !(p.flags & XCGN_POOLF_DETERMINISTIC) ||
+		    !prefix_overlap(paddr, 32, p.prefix, p.plen))
+			continue;
+		if (det_reverse(&p, paddr, port, &sub) || det_forward(&p, sub, &pa, &lo, &hi))
+			return 0;
+		print_open_object(NULL);
+		print_answer("deterministic arithmetic", paddr, port, sub, lo, hi);
+		print_nl();
+		print_close_object();
+		return 1;
+	}
+	return 0;
+}
+
+static int who_live(const struct xcgn_maps *m, uint32_t paddr, uint16_t port)
+{
+	__be32 key, *prev = NULL;
+	struct xcgn_sub s;
+	struct xcgn_pool p;
+	int i;
+
+	while (!bpf_map_get_next_key(m->subs, prev, &key)) {
+		__u32 id;
+
+		prev = &key;
+		if (bpf_map_lookup_elem(m->subs, &key, &s) || s.paddr != paddr)
+			continue;
+		id = s.pool_id;
+		if (bpf_map_lookup_elem(m->pools, &id, &p))
+			continue;
+		for (i = 0; i < XCGN_SUB_BLOCKS_MAX; i++) {
+			uint32_t lo = p.port_lo + (s.blocks[i] - 1) * p.block_size;
+
+			if (!s.blocks[i] || port < lo || port > lo + p.block_size - 1)
+				continue;
+			print_open_object(NULL);
+			print_answer("live tables", paddr, port, key, (uint16_t)lo,
+				     (uint16_t)(lo + p.block_size - 1));
+			print_nl();
+			print_close_object();
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int do_log_who(int argc, char **argv)
+{
+	const char *file = XCGN_DEF_NATLOG, *what = argc > 0 ? *argv : "";
+	struct xcgn_maps m;
+	struct natlog_who w;
+	uint64_t at = 0;
+	uint32_t paddr;
+	uint16_t port;
+	bool have_at = false;
+	int found = 0, err;
+	FILE *f;
+
+	if (argc < 1 || parse_endpoint(*argv, &paddr, &port))
+		return argc < 1 ? usage() : invarg("public ADDR:PORT", *argv);
+	for (argc--, argv++; argc > 0; argc--, argv++) {
+		if (!strcmp(*argv, "at")) {
+			NEXT_ARG();
+			if (parse_time_ms(*argv, &at))
+				return invarg("time", *argv);
+			have_at = true;
+		} else if (!strcmp(*argv, "file")) {
+			NEXT_ARG();
+			file = *argv;
+		} else {
+			xcgn_err("unknown argument \"%s\" to log who", *argv);
+			return usage();
+		}
+	}
+	/* Deterministic pools and the live tables need the running instance;
+	 * the log alone answers for the past without it. */
+	if ((!have_at || geteuid() == 0) && !xcgn_maps_open(&m)) {
+		found = who_deterministic(&m, paddr, port);
+		if (!found && !have_at)
+			found = who_live(&m, paddr, port);
+		xcgn_maps_close(&m);
+	} else if (!have_at) {
+		return XCGN_EXIT_ERR;
+	}
+	if (found)
+		return XCGN_EXIT_OK;
+	if (!have_at) {
+		xcgn_err("nobody holds %s now", what);
+		return XCGN_EXIT_ERR;
+	}
+	f = fopen(file, "r");
+	if (!f) {
+		xcgn_err("open NAT log %s: %s", file, strerror(errno));
+		return XCGN_EXIT_ERR;
+	}
+	err = natlog_who(f, paddr, port, at, &w);
+	fclose(f);
+	if (err) {
+		xcgn_err("read NAT log %s: %s", file, strerror(-err));
+		return XCGN_EXIT_ERR;
+	}
+	if (!w.found) {
+		xcgn_err("nobody held %s at that time according to %s", what, file);
+		return XCGN_EXIT_ERR;
+	}
+	print_open_object(NULL);
+	print_answer("NAT log", paddr, port, w.sub, w.port_lo, w.port_hi);
+	print_ms("since", ", since %s", w.since_ms);
+	print_nl();
+	print_close_object();
+	return XCGN_EXIT_OK;
+}
+
+int do_log(int argc, char **argv)
+{
+	if (argc < 1 || !strcmp(*argv, "help"))
+		return usage();
+	if (!strcmp(*argv, "who"))
+		return do_log_who(argc - 1, argv + 1);
+	xcgn_err("unknown command \"%s\" for log", *argv);
+	return usage();
+}

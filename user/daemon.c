@@ -1,0 +1,617 @@
+// SPDX-License-Identifier: GPL-2.0
+/* xcgn daemon: the collector. It walks the mappings in bounded batches and
+ * expires what the RFC timers say is idle, takes subscribers with no mapping
+ * left out of service, keeps their blocks in quarantine before they can be
+ * handed out again, drains the datapath's events into the NAT log, and
+ * never stops forwarding by dying: the datapath does not depend on it, and a
+ * restart resumes from the pinned maps.
+ *
+ * Removal goes through the xcgn_gc_* programs (bpf/xcgn_gc.bpf.c), which
+ * re-check in the kernel that an entry is as idle as it was read, and count
+ * the subscriber's mappings down atomically. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "xcgn.h"
+#include "xcgn_gc.skel.h"
+
+#define GC_BATCH_DEF	16384
+
+struct daemon_opts {
+	const char *log_path;
+	bool use_syslog;
+	uint32_t scale;		/* timers divided by this (tests) */
+	uint32_t interval_ms;	/* between GC steps */
+	uint32_t quarantine_s;
+	uint32_t batch;		/* mappings examined per step */
+	uint32_t refuse_per_s;	/* refusal records per second */
+};
+
+struct qentry {
+	uint32_t idx, blk;
+	uint64_t due_ns;
+};
+
+struct daemon {
+	struct daemon_opts o;
+	struct xcgn_maps m;
+	struct xcgn_gc *gc;
+	struct ring_buffer *rb;
+	struct natlog log;
+	struct xcgn_blkmap *bitmap;	/* the mmapped xcgn_blocks */
+	size_t bitmap_len;
+	struct xcgn_pool pools[XCGN_POOLS_MAX];
+	struct qentry *q;
+	size_t nq, capq;
+	bool walking;
+	uint64_t token;
+	struct xcgn_tuple4 *keys;
+	struct xcgn_map4 *vals;
+	uint64_t refuse_sec, refuse_in_sec, refuse_suppressed;
+	uint64_t expired, released, passes;
+};
+
+static volatile sig_atomic_t stop_flag, reopen_flag;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		reopen_flag = 1;
+	else
+		stop_flag = 1;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Wall-clock ms of a CLOCK_MONOTONIC stamp from the datapath. */
+static uint64_t wall_ms(uint64_t mono)
+{
+	struct timespec rt;
+	uint64_t now_rt, now_mono = mono_ns();
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	now_rt = (uint64_t)rt.tv_sec * 1000000000ULL + (uint64_t)rt.tv_nsec;
+	return (now_rt - (now_mono - (mono < now_mono ? mono : now_mono))) / 1000000ULL;
+}
+
+static uint64_t timer_ns(const struct daemon *d, const struct xcgn_pool *p, enum xcgn_timer t)
+{
+	uint64_t s = p->timeout[t] ? p->timeout[t] : xcgn_timer_default[t];
+
+	return s * 1000000000ULL / d->o.scale;
+}
+
+static uint64_t mapping_timeout(const struct daemon *d, const struct xcgn_tuple4 *k,
+				const struct xcgn_map4 *v)
+{
+	const struct xcgn_pool *p = &d->pools[v->pool_id % XCGN_POOLS_MAX];
+
+	switch (k->proto) {
+	case 6:
+		return timer_ns(d, p, xcgn_tcp_established(v->tcp) ? XCGN_TIMER_TCP_EST
+								    : XCGN_TIMER_TCP_TRANS);
+	case 1:
+		return timer_ns(d, p, XCGN_TIMER_ICMP);
+	default:
+		return timer_ns(d, p, XCGN_TIMER_UDP);
+	}
+}
+
+static int pools_refresh(struct daemon *d)
+{
+	__u32 id;
+
+	for (id = 0; id < XCGN_POOLS_MAX; id++)
+		if (bpf_map_lookup_elem(d->m.pools, &id, &d->pools[id]))
+			return -errno;
+	return 0;
+}
+
+/* ---- the NAT log side ------------------------------------------------------ */
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct daemon *d = ctx;
+	const struct xcgn_event *ev = data;
+	struct natlog_rec r = {};
+	uint64_t sec;
+
+	if (size < sizeof(*ev))
+		return 0;
+	r.ts_ms = wall_ms(ev->ts_ns);
+	r.sub = ev->sub;
+	switch (ev->type) {
+	case XCGN_EV_BLOCK_ALLOC:
+		r.event = "alloc";
+		r.paddr = ev->paddr;
+		r.port_lo = ev->port_lo;
+		r.port_hi = ev->port_hi;
+		break;
+	case XCGN_EV_REFUSED:
+		/* Bounded here too: a refusal storm becomes one count a second. */
+		sec = r.ts_ms / 1000;
+		if (sec != d->refuse_sec) {
+			d->refuse_sec = sec;
+			d->refuse_in_sec = 0;
+		}
+		if (d->refuse_in_sec++ >= d->o.refuse_per_s) {
+			d->refuse_suppressed++;
+			return 0;
+		}
+		r.event = "refused";
+		r.reason = ev->reason < XCGN_DROP_MAX ? xcgn_drop_name[ev->reason] : "unknown";
+		break;
+	default:
+		return 0;
+	}
+	natlog_write(&d->log, &r);
+	return 0;
+}
+
+static void flush_suppressed(struct daemon *d)
+{
+	struct natlog_rec r = { .event = "refusals_suppressed" };
+
+	if (!d->refuse_suppressed)
+		return;
+	r.ts_ms = wall_ms(mono_ns());
+	r.count = d->refuse_suppressed;
+	natlog_write(&d->log, &r);
+	d->refuse_suppressed = 0;
+}
+
+/* ---- blocks ------------------------------------------------------------------ */
+
+static void bit_clear(struct daemon *d, uint32_t idx, uint32_t blk)
+{
+	if (idx >= XCGN_PADDRS_MAX || blk >= XCGN_BLKS_PER_ADDR_MAX)
+		return;
+	/* The datapath claims with an atomic or; we give back with an atomic and. */
+	__atomic_fetch_and(&d->bitmap[idx].w[blk / 64], ~(1ULL << (blk % 64)), __ATOMIC_SEQ_CST);
+}
+
+static bool bit_test(const struct daemon *d, uint32_t idx, uint32_t blk)
+{
+	return (__atomic_load_n(&d->bitmap[idx].w[blk / 64], __ATOMIC_SEQ_CST) >> (blk % 64)) & 1;
+}
+
+static int quarantine_add(struct daemon *d, uint32_t idx, uint32_t blk, uint64_t due)
+{
+	if (d->nq == d->capq) {
+		size_t cap = d->capq ? d->capq * 2 : 1024;
+		struct qentry *q = realloc(d->q, cap * sizeof(*q));
+
+		if (!q)
+			return -ENOMEM;
+		d->q = q;
+		d->capq = cap;
+	}
+	d->q[d->nq++] = (struct qentry){ .idx = idx, .blk = blk, .due_ns = due };
+	return 0;
+}
+
+/* Bitset of the blocks subscribers hold right now. */
+static uint64_t *owned_blocks(struct daemon *d)
+{
+	uint64_t *owned = calloc(XCGN_PADDRS_MAX * XCGN_BLK_WORDS, sizeof(uint64_t));
+	__be32 key, *prev = NULL;
+	struct xcgn_sub s;
+	int i;
+
+	if (!owned)
+		return NULL;
+	while (!bpf_map_get_next_key(d->m.subs, prev, &key)) {
+		prev = &key;
+		if (bpf_map_lookup_elem(d->m.subs, &key, &s) || s.addr_idx >= XCGN_PADDRS_MAX)
+			continue;
+		for (i = 0; i < XCGN_SUB_BLOCKS_MAX; i++) {
+			uint32_t b = s.blocks[i] - 1;
+
+			if (s.blocks[i] && b < XCGN_BLKS_PER_ADDR_MAX)
+				owned[s.addr_idx * XCGN_BLK_WORDS + b / 64] |= 1ULL << (b % 64);
+		}
+	}
+	return owned;
+}
+
+static bool is_owned(const uint64_t *owned, uint32_t idx, uint32_t blk)
+{
+	return (owned[idx * XCGN_BLK_WORDS + blk / 64] >> (blk % 64)) & 1;
+}
+
+/* Free the blocks whose quarantine is over, unless somebody holds one (a
+ * block is never freed under a subscriber, whatever the list says). */
+static void quarantine_process(struct daemon *d, uint64_t now)
+{
+	uint64_t *owned = NULL;
+	size_t i, keep = 0;
+	bool any = false;
+
+	for (i = 0; i < d->nq; i++)
+		any |= d->q[i].due_ns <= now;
+	if (!any)
+		return;
+	owned = owned_blocks(d);
+	if (!owned)
+		return;	/* try again next tick */
+	for (i = 0; i < d->nq; i++) {
+		struct qentry *e = &d->q[i];
+
+		if (e->due_ns > now) {
+			d->q[keep++] = *e;
+			continue;
+		}
+		if (!is_owned(owned, e->idx, e->blk))
+			bit_clear(d, e->idx, e->blk);
+	}
+	d->nq = keep;
+	free(owned);
+}
+
+/* After a restart: a taken block that nobody holds was released before the
+ * crash and is resting; give it a full quarantine from now. */
+static int reconcile(struct daemon *d)
+{
+	uint64_t *owned = owned_blocks(d), due = mono_ns() + (uint64_t)d->o.quarantine_s *
+								 1000000000ULL / d->o.scale;
+	unsigned int n = 0, id, a, b;
+
+	if (!owned)
+		return -ENOMEM;
+	for (id = 0; id < XCGN_POOLS_MAX; id++) {
+		const struct xcgn_pool *p = &d->pools[id];
+
+		if (!(p->flags & XCGN_POOLF_ACTIVE))
+			continue;
+		for (a = p->addr_first; a < p->addr_first + p->naddrs && a < XCGN_PADDRS_MAX; a++)
+			for (b = 0; b < p->nblocks; b++) {
+				if (!bit_test(d, a, b) || is_owned(owned, a, b))
+					continue;
+				if (p->flags & XCGN_POOLF_DETERMINISTIC) {
+					bit_clear(d, a, b);	/* nobody else can get it */
+				} else if (quarantine_add(d, a, b, due) == 0) {
+					n++;
+				}
+			}
+	}
+	free(owned);
+	if (n)
+		fprintf(stderr, "xcgn daemon: %u block(s) taken but unheld: quarantined\n", n);
+	return 0;
+}
+
+/* ---- collecting ---------------------------------------------------------------- */
+
+static int run_prog(int fd, void *ctx, size_t size)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = ctx, .ctx_size_in = (__u32)size);
+
+	return bpf_prog_test_run_opts(fd, &o) ? -errno : 0;
+}
+
+static void release_sub(struct daemon *d, __be32 addr, uint64_t now)
+{
+	struct xcgn_gc_sub req = { .addr = addr };
+	const struct xcgn_pool *p;
+	int i;
+
+	if (run_prog(bpf_program__fd(d->gc->progs.xcgn_gc_release), &req, sizeof(req)) ||
+	    req.result != XCGN_GC_EXPIRED)
+		return;
+	d->released++;
+	p = &d->pools[req.sub.pool_id % XCGN_POOLS_MAX];
+	for (i = 0; i < XCGN_SUB_BLOCKS_MAX; i++) {
+		struct natlog_rec r = { .event = "release" };
+		uint32_t blk = req.sub.blocks[i] - 1;
+
+		if (!req.sub.blocks[i])
+			continue;
+		if (p->flags & XCGN_POOLF_DETERMINISTIC) {
+			bit_clear(d, req.sub.addr_idx, blk);
+			continue;
+		}
+		r.ts_ms = wall_ms(now);
+		r.sub = addr;
+		r.paddr = req.sub.paddr;
+		r.port_lo = (uint16_t)(p->port_lo + blk * p->block_size);
+		r.port_hi = (uint16_t)(r.port_lo + p->block_size - 1);
+		natlog_write(&d->log, &r);
+		if (quarantine_add(d, req.sub.addr_idx, blk,
+				   now + (uint64_t)d->o.quarantine_s * 1000000000ULL / d->o.scale))
+			xcgn_err("quarantine: out of memory; block %u of address %u stays taken",
+				 blk, req.sub.addr_idx);
+	}
+}
+
+/* End of a full pass: filtering entries of gone mappings, and subscribers
+ * left with no mapping. */
+static void end_of_pass(struct daemon *d, uint64_t now)
+{
+	struct xcgn_peer4_key pk, *pprev = NULL, pdel;
+	__be32 key, *prev = NULL, *gone = NULL;
+	size_t ngone = 0, cap = 0, i;
+	struct xcgn_rev4 rv;
+	struct xcgn_sub s;
+	bool have_del = false;
+	uint64_t seen;
+
+	while (!bpf_map_get_next_key(d->m.peer4, pprev, &pk)) {
+		if (have_del) {
+			bpf_map_delete_elem(d->m.peer4, &pdel);
+			have_del = false;
+		}
+		if (bpf_map_lookup_elem(d->m.rev4, &pk.pub, &rv) ||
+		    (!bpf_map_lookup_elem(d->m.peer4, &pk, &seen) &&
+		     now - seen > timer_ns(d, &d->pools[rv.pool_id % XCGN_POOLS_MAX],
+					   XCGN_TIMER_UDP))) {
+			pdel = pk;	/* delete after stepping past it */
+			have_del = true;
+		}
+		pprev = &pk;
+	}
+	if (have_del)
+		bpf_map_delete_elem(d->m.peer4, &pdel);
+
+	while (!bpf_map_get_next_key(d->m.subs, prev, &key)) {
+		prev = &key;
+		if (bpf_map_lookup_elem(d->m.subs, &key, &s) || s.nmaps ||
+		    now - s.created_ns < 2ULL * d->o.interval_ms * 1000000ULL)
+			continue;
+		if (ngone == cap) {
+			__be32 *g = realloc(gone, (cap = cap ? cap * 2 : 256) * sizeof(*g));
+
+			if (!g)
+				break;
+			gone = g;
+		}
+		gone[ngone++] = key;
+	}
+	for (i = 0; i < ngone; i++)
+		release_sub(d, gone[i], now);
+	free(gone);
+	d->passes++;
+}
+
+static void expire_one(struct daemon *d, const struct xcgn_tuple4 *k, const struct xcgn_map4 *v,
+		       uint64_t now)
+{
+	struct xcgn_gc_req req = { .key = *k, .out_seen_ns = v->out_seen_ns };
+	struct xcgn_tuple4 rk = { .addr = v->paddr, .port = v->pport, .proto = k->proto };
+	uint64_t to = mapping_timeout(d, k, v);
+	struct xcgn_rev4 r;
+
+	if (now < v->out_seen_ns || now - v->out_seen_ns <= to)
+		return;
+	if (!bpf_map_lookup_elem(d->m.rev4, &rk, &r)) {
+		req.in_seen_ns = r.in_seen_ns;
+		/* TCP: traffic either way keeps a connection alive. */
+		if (k->proto == 6 && now >= r.in_seen_ns && now - r.in_seen_ns <= to)
+			return;
+	}
+	if (!run_prog(bpf_program__fd(d->gc->progs.xcgn_gc_expire), &req, sizeof(req)) &&
+	    req.result == XCGN_GC_EXPIRED)
+		d->expired++;
+}
+
+/* One bounded step of the walk over the mappings. */
+static void gc_step(struct daemon *d)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
+	uint64_t in = d->token, now;
+	__u32 count = d->o.batch, i;
+	int err;
+
+	err = bpf_map_lookup_batch(d->m.map4, d->walking ? &in : NULL, &d->token, d->keys, d->vals,
+				   &count, &bo);
+	if (err && err != -ENOENT) {
+		xcgn_err("walk mappings: %s", strerror(-err));
+		d->walking = false;
+		return;
+	}
+	now = mono_ns();
+	for (i = 0; i < count; i++)
+		expire_one(d, &d->keys[i], &d->vals[i], now);
+	d->walking = err != -ENOENT;
+	if (!d->walking)
+		end_of_pass(d, now);
+}
+
+/* ---- setup --------------------------------------------------------------------- */
+
+static int gc_load(struct daemon *d)
+{
+	char dir[256], path[512];
+	struct bpf_map *map;
+	int err, fd;
+
+	err = xcgn_pin_dir(dir, sizeof(dir));
+	if (err)
+		return err;
+	d->gc = xcgn_gc__open();
+	if (!d->gc)
+		return -errno;
+	/* Use the running instance's maps, whatever their sizes. */
+	bpf_object__for_each_map(map, d->gc->obj) {
+		bpf_map__set_pin_path(map, NULL);
+		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map));
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;	/* internal or unpinned: a fresh one does */
+		err = bpf_map__reuse_fd(map, fd);
+		close(fd);
+		if (err)
+			return err;
+	}
+	err = xcgn_gc__load(d->gc);
+	if (err)
+		xcgn_err("load the collector's programs: %s", strerror(-err));
+	return err;
+}
+
+static int daemon_run(struct daemon *d)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	uint64_t next_gc = 0, next_second = 0;
+	int err;
+
+	if (xcgn_maps_open(&d->m))
+		return XCGN_EXIT_ERR;
+	libbpf_set_print(NULL);
+	err = gc_load(d);
+	if (err)
+		goto out;
+	d->bitmap_len = (size_t)XCGN_PADDRS_MAX * sizeof(struct xcgn_blkmap);
+	d->bitmap = mmap(NULL, d->bitmap_len, PROT_READ | PROT_WRITE, MAP_SHARED, d->m.blocks, 0);
+	if (d->bitmap == MAP_FAILED) {
+		d->bitmap = NULL;
+		err = -errno;
+		xcgn_err("mmap the block bitmaps: %s", strerror(-err));
+		goto out;
+	}
+	d->keys = calloc(d->o.batch, sizeof(*d->keys));
+	d->vals = calloc(d->o.batch, sizeof(*d->vals));
+	if (!d->keys || !d->vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = natlog_open(&d->log, d->o.log_path, d->o.use_syslog);
+	if (err)
+		goto out;
+	d->rb = ring_buffer__new(d->m.events, on_event, d, NULL);
+	if (!d->rb) {
+		err = -errno;
+		xcgn_err("open the event ring buffer: %s", strerror(-err));
+		goto out;
+	}
+	err = pools_refresh(d);
+	if (err || (err = reconcile(d)))
+		goto out;
+
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	fprintf(stderr, "xcgn daemon: collecting every %u ms, %u mappings a step, time scale 1/%u, "
+			"NAT log %s%s\n",
+		d->o.interval_ms, d->o.batch, d->o.scale, d->o.log_path ? d->o.log_path : "(none)",
+		d->o.use_syslog ? " and syslog" : "");
+
+	while (!stop_flag) {
+		uint64_t now;
+
+		/* Events first, always: a long GC never starves the log. */
+		err = ring_buffer__poll(d->rb, (int)d->o.interval_ms / 4 + 1);
+		if (err < 0 && err != -EINTR) {
+			xcgn_err("poll events: %s", strerror(-err));
+			break;
+		}
+		err = 0;
+		if (reopen_flag) {
+			reopen_flag = 0;
+			natlog_reopen(&d->log);
+		}
+		now = mono_ns();
+		if (now >= next_gc) {
+			if (!d->walking)
+				pools_refresh(d);
+			gc_step(d);
+			next_gc = now + (uint64_t)d->o.interval_ms * 1000000ULL;
+		}
+		quarantine_process(d, now);
+		if (now >= next_second) {
+			flush_suppressed(d);
+			next_second = now + 1000000000ULL;
+		}
+	}
+	ring_buffer__consume(d->rb);
+	flush_suppressed(d);
+	fprintf(stderr, "xcgn daemon: exiting; %llu mapping(s) expired, %llu subscriber(s) "
+			"released, %zu block(s) still in quarantine\n",
+		(unsigned long long)d->expired, (unsigned long long)d->released, d->nq);
+out:
+	ring_buffer__free(d->rb);
+	natlog_close(&d->log);
+	if (d->bitmap)
+		munmap(d->bitmap, d->bitmap_len);
+	free(d->keys);
+	free(d->vals);
+	free(d->q);
+	xcgn_gc__destroy(d->gc);
+	xcgn_maps_close(&d->m);
+	return err ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
+}
+
+static int usage(void)
+{
+	fprintf(stderr,
+		"Usage: xcgn daemon [log-file PATH] [syslog] [gc-interval MS] [gc-batch N]\n"
+		"                   [quarantine S] [refusal-rate N] [time-scale N]\n"
+		"       xcgn daemon help\n"
+		"Runs in the foreground until SIGTERM or SIGINT; SIGHUP reopens the log file.\n"
+		"Defaults: log-file %s, gc-interval 1000, gc-batch %u, quarantine %u,\n"
+		"refusal-rate 100 (records a second). time-scale divides every timer and the\n"
+		"quarantine: for tests only.\n",
+		XCGN_DEF_NATLOG, GC_BATCH_DEF, XCGN_DEF_QUARANTINE);
+	return XCGN_EXIT_USAGE;
+}
+
+int do_daemon(int argc, char **argv)
+{
+	static struct daemon d;
+	struct daemon_opts *o = &d.o;
+
+	memset(&d, 0, sizeof(d));
+	o->log_path = XCGN_DEF_NATLOG;
+	o->scale = 1;
+	o->interval_ms = 1000;
+	o->quarantine_s = XCGN_DEF_QUARANTINE;
+	o->batch = GC_BATCH_DEF;
+	o->refuse_per_s = 100;
+	for (; argc > 0; argc--, argv++) {
+		if (!strcmp(*argv, "help")) {
+			return usage();
+		} else if (!strcmp(*argv, "log-file")) {
+			NEXT_ARG();
+			o->log_path = strcmp(*argv, "none") ? *argv : NULL;
+		} else if (!strcmp(*argv, "syslog")) {
+			o->use_syslog = true;
+		} else if (!strcmp(*argv, "gc-interval")) {
+			NEXT_ARG();
+			if (parse_u32(*argv, 10, 60000, &o->interval_ms))
+				return invarg("gc-interval (10..60000 ms)", *argv);
+		} else if (!strcmp(*argv, "gc-batch")) {
+			NEXT_ARG();
+			if (parse_u32(*argv, 16, 1u << 20, &o->batch))
+				return invarg("gc-batch", *argv);
+		} else if (!strcmp(*argv, "quarantine")) {
+			NEXT_ARG();
+			if (parse_u32(*argv, 0, 86400, &o->quarantine_s))
+				return invarg("quarantine (seconds)", *argv);
+		} else if (!strcmp(*argv, "refusal-rate")) {
+			NEXT_ARG();
+			if (parse_u32(*argv, 1, 100000, &o->refuse_per_s))
+				return invarg("refusal-rate", *argv);
+		} else if (!strcmp(*argv, "time-scale")) {
+			NEXT_ARG();
+			if (parse_u32(*argv, 1, 10000, &o->scale))
+				return invarg("time-scale (1..10000)", *argv);
+		} else {
+			xcgn_err("unknown argument \"%s\" to daemon", *argv);
+			return usage();
+		}
+	}
+	return daemon_run(&d);
+}
