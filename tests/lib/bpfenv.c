@@ -120,6 +120,28 @@ int bpfenv_setup(struct bpfenv *e, const struct pool_opts *pool, unsigned int ma
 	return 0;
 }
 
+struct xcgn_gc *bpfenv_load_gc(struct bpfenv *e)
+{
+	struct xcgn_gc *gc = xcgn_gc__open();
+	struct bpf_map *map, *same;
+
+	if (!gc)
+		return NULL;
+	bpf_object__for_each_map(map, gc->obj) {
+		bpf_map__set_pin_path(map, NULL);
+		/* Internal maps (.rodata) are named per object and stay apart. */
+		same = bpf_object__find_map_by_name(e->skel->obj, bpf_map__name(map));
+		if (same && bpf_map__reuse_fd(map, bpf_map__fd(same)))
+			goto fail;
+	}
+	if (xcgn_gc__load(gc))
+		goto fail;
+	return gc;
+fail:
+	xcgn_gc__destroy(gc);
+	return NULL;
+}
+
 void bpfenv_teardown(struct bpfenv *e)
 {
 	xcgn_xdp__destroy(e->skel);

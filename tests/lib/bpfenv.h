@@ -10,6 +10,7 @@
 
 #include "xcgn.h"
 #include "xcgn_xdp.skel.h"
+#include "xcgn_gc.skel.h"
 
 #define ENV_SUB1	"100.64.0.2"
 #define ENV_SUB2	"100.64.0.3"
@@ -30,6 +31,8 @@ struct bpfenv {
 int bpfenv_setup(struct bpfenv *e, const struct pool_opts *pool, unsigned int max_maps, char *why,
 		 size_t whylen);
 void bpfenv_teardown(struct bpfenv *e);
+/* The collector's programs, on this environment's maps. */
+struct xcgn_gc *bpfenv_load_gc(struct bpfenv *e);
 /* The pool the tests use unless they say otherwise:
  * 198.51.100.0/30, ports 1024-65535, blocks of 512, 4 per subscriber. */
 struct pool_opts bpfenv_default_pool(void);

@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Session lifecycle in the datapath: TCP state, the collector's programs
+ * (expire with re-check, release with the DEAD handshake), deterministic
+ * pools, refusal events. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <linux/bpf.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "env.h"
+
+static uint8_t out[256];
+
+static int tcp(int outbound, uint8_t flags, uint16_t port, uint32_t pub, uint16_t pport)
+{
+	struct pkt_spec s = { .proto = 6, .payload = 0 };
+	uint8_t in[128];
+	size_t len, l = sizeof(out);
+
+	if (outbound) {
+		s.saddr = ip(ENV_SUB1);
+		s.sport = port;
+		s.daddr = ip(ENV_S1);
+		s.dport = 443;
+	} else {
+		s.saddr = ip(ENV_S1);
+		s.sport = 443;
+		s.daddr = pub;
+		s.dport = pport;
+	}
+	len = pkt_build(in, sizeof(in), &s);
+	in[pkt_l4_off(in) + 13] = flags;
+	/* Flags changed: recompute the TCP checksum the way the builder would. */
+	{
+		size_t l4 = pkt_l4_off(in);
+		uint8_t ph[12];
+
+		memcpy(ph, in + pkt_l3_off(in) + 12, 8);
+		ph[8] = 0;
+		ph[9] = 6;
+		ph[10] = 0;
+		ph[11] = (uint8_t)(len - l4);
+		in[l4 + 16] = in[l4 + 17] = 0;
+		uint16_t c = pkt_csum(in + l4, len - l4, (uint16_t)~pkt_csum(ph, 12, 0));
+
+		in[l4 + 16] = (uint8_t)(c >> 8);
+		in[l4 + 17] = (uint8_t)c;
+	}
+	return env_run(outbound ? env.prog_in : env.prog_out, outbound ? env.ifin : env.ifout, in,
+		       len, out, &l);
+}
+
+static uint32_t tcp_state(uint16_t port)
+{
+	struct xcgn_tuple4 k = { .addr = ip(ENV_SUB1), .port = htons(port), .proto = 6 };
+	struct xcgn_map4 v;
+
+	cr_assert_eq(bpf_map_lookup_elem(env.maps.map4, &k, &v), 0, "mapping exists");
+	return v.tcp;
+}
+
+TestSuite(lifecycle, .init = env_setup_default, .fini = env_teardown);
+
+Test(lifecycle, tcp_state_follows_the_handshake_and_the_close)
+{
+	uint32_t pub;
+	uint16_t pp;
+
+	cr_assert_eq(tcp(1, 0x02, 2000, 0, 0), XDP_REDIRECT, "SYN out");
+	pub = pkt_saddr(out);
+	pp = pkt_sport(out);
+	cr_assert(!xcgn_tcp_established(tcp_state(2000)), "SYN alone: transitory");
+	cr_assert_eq(tcp(0, 0x12, 0, pub, pp), XDP_REDIRECT, "SYN-ACK in");
+	cr_assert(xcgn_tcp_established(tcp_state(2000)), "SYN both ways: established");
+	cr_assert_eq(tcp(1, 0x10, 2000, 0, 0), XDP_REDIRECT, "ACK out");
+	cr_assert_eq(tcp(1, 0x11, 2000, 0, 0), XDP_REDIRECT, "FIN out");
+	cr_assert(xcgn_tcp_established(tcp_state(2000)), "one FIN: still established");
+	cr_assert_eq(tcp(0, 0x11, 0, pub, pp), XDP_REDIRECT, "FIN in");
+	cr_assert(!xcgn_tcp_established(tcp_state(2000)), "FIN both ways: transitory");
+	cr_assert_eq(tcp(1, 0x02, 2000, 0, 0), XDP_REDIRECT, "a new SYN on the same port");
+	cr_assert_eq(tcp_state(2000), XCGN_TCP_SYN_OUT, "starts over");
+	cr_assert_eq(tcp(0, 0x12, 0, pub, pp), XDP_REDIRECT, "SYN-ACK in");
+	cr_assert_eq(tcp(0, 0x04, 0, pub, pp), XDP_REDIRECT, "RST in");
+	cr_assert(!xcgn_tcp_established(tcp_state(2000)), "RST: transitory");
+}
+
+static int udp_out(uint32_t src, uint16_t sport)
+{
+	struct pkt_spec s = { .proto = 17, .sport = sport, .dport = 53, .payload = 8 };
+	uint8_t in[128];
+	size_t len, l = sizeof(out);
+
+	s.saddr = src;
+	s.daddr = ip(ENV_S1);
+	len = pkt_build(in, sizeof(in), &s);
+	return env_run(env.prog_in, env.ifin, in, len, out, &l);
+}
+
+static int run_req(int fd, void *req, size_t size)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = req, .ctx_size_in = (__u32)size);
+
+	return bpf_prog_test_run_opts(fd, &o);
+}
+
+Test(lifecycle, expire_rechecks_and_removes_both_halves)
+{
+	struct xcgn_gc *gc = bpfenv_load_gc(&env);
+	struct xcgn_tuple4 k = { .addr = ip(ENV_SUB1), .port = htons(3000), .proto = 17 };
+	struct xcgn_gc_req req = { .key = k };
+	struct xcgn_map4 v;
+	struct xcgn_sub sub;
+	int fd;
+
+	cr_assert(gc, "collector programs load");
+	fd = bpf_program__fd(gc->progs.xcgn_gc_expire);
+	cr_assert_eq(udp_out(k.addr, 3000), XDP_REDIRECT, "mapping made");
+	cr_assert_eq(udp_out(k.addr, 3001), XDP_REDIRECT, "second mapping");
+	cr_assert_eq(bpf_map_lookup_elem(env.maps.map4, &k, &v), 0, "read");
+
+	req.out_seen_ns = v.out_seen_ns - 1;	/* what a stale read would hold */
+	cr_assert_eq(run_req(fd, &req, sizeof(req)), 0, "run");
+	cr_assert_eq(req.result, XCGN_GC_REFRESHED, "refreshed since read: kept");
+	cr_assert_eq(env_count(env.maps.map4), 2, "still there");
+
+	req.out_seen_ns = v.out_seen_ns;
+	cr_assert_eq(run_req(fd, &req, sizeof(req)), 0, "run");
+	cr_assert_eq(req.result, XCGN_GC_EXPIRED, "expired");
+	cr_assert_eq(req.nmaps_left, 1, "one mapping left to the subscriber");
+	cr_assert_eq(env_count(env.maps.map4), 1, "forward half gone");
+	cr_assert_eq(env_count(env.maps.rev4), 1, "reverse half gone");
+	cr_assert_eq(bpf_map_lookup_elem(env.maps.subs, &k.addr, &sub), 0, "subscriber");
+	cr_assert_eq(sub.nmaps, 1, "counted down");
+	cr_assert_eq(run_req(fd, &req, sizeof(req)), 0, "run again");
+	cr_assert_eq(req.result, XCGN_GC_GONE, "nothing to expire twice");
+	xcgn_gc__destroy(gc);
+}
+
+Test(lifecycle, release_only_an_empty_subscriber_and_dead_means_dead)
+{
+	struct xcgn_gc *gc = bpfenv_load_gc(&env);
+	struct xcgn_tuple4 k = { .addr = ip(ENV_SUB1), .port = htons(3000), .proto = 17 };
+	struct xcgn_gc_req req = { .key = k };
+	struct xcgn_gc_sub rel = { .addr = k.addr };
+	struct xcgn_map4 v;
+	struct xcgn_sub sub;
+
+	cr_assert(gc, "collector programs load");
+	cr_assert_eq(udp_out(k.addr, 3000), XDP_REDIRECT, "mapping made");
+	cr_assert_eq(run_req(bpf_program__fd(gc->progs.xcgn_gc_release), &rel, sizeof(rel)), 0,
+		     "run");
+	cr_assert_eq(rel.result, XCGN_GC_BUSY, "a subscriber with a mapping stays");
+
+	cr_assert_eq(bpf_map_lookup_elem(env.maps.map4, &k, &v), 0, "read");
+	req.out_seen_ns = v.out_seen_ns;
+	run_req(bpf_program__fd(gc->progs.xcgn_gc_expire), &req, sizeof(req));
+	cr_assert_eq(req.result, XCGN_GC_EXPIRED, "expired");
+	cr_assert_eq(run_req(bpf_program__fd(gc->progs.xcgn_gc_release), &rel, sizeof(rel)), 0,
+		     "run");
+	cr_assert_eq(rel.result, XCGN_GC_EXPIRED, "released");
+	cr_assert(rel.sub.blocks[0], "hands back what it held");
+	cr_assert_neq(bpf_map_lookup_elem(env.maps.subs, &k.addr, &sub), 0, "entry gone");
+
+	/* A subscriber caught mid-release: the datapath backs off. */
+	cr_assert_eq(udp_out(k.addr, 3000), XDP_REDIRECT, "a new subscriber entry");
+	cr_assert_eq(bpf_map_lookup_elem(env.maps.subs, &k.addr, &sub), 0, "read");
+	sub.nmaps = XCGN_SUB_DEAD;
+	cr_assert_eq(bpf_map_update_elem(env.maps.subs, &k.addr, &sub, BPF_EXIST), 0, "mark");
+	cr_assert_eq(udp_out(k.addr, 4000), XDP_DROP, "no new mapping on a dead subscriber");
+	cr_assert_eq(env_count(env.maps.map4), 1, "only the old mapping");
+	xcgn_gc__destroy(gc);
+}
+
+static void setup_deterministic(void)
+{
+	struct pool_opts o = {
+		.prefix = inet_addr("198.51.100.0"),
+		.plen = 30,
+		.port_lo = 1024,
+		.port_hi = 65535,
+		.block_size = 512,
+		.max_blocks = 2,
+		.deterministic = 1,
+		.det_prefix = inet_addr("100.64.0.0"),
+		.det_plen = 26,
+	};
+
+	env_setup(&o);
+}
+
+Test(lifecycle, deterministic_pool_allocates_by_arithmetic_and_emits_nothing,
+     .init = setup_deterministic, .fini = env_teardown)
+{
+	struct xcgn_pool p;
+	struct ring_buffer *rb;
+	uint32_t sub = ip(ENV_SUB2), pa, id = 0;
+	uint16_t lo, hi, port;
+	int i;
+
+	cr_assert_eq(bpf_map_lookup_elem(env.maps.pools, &id, &p), 0, "pool");
+	cr_assert_eq(det_forward(&p, sub, &pa, &lo, &hi), 0, "the arithmetic");
+	for (i = 0; i < 20; i++) {
+		cr_assert_eq(udp_out(sub, (uint16_t)(5000 + i)), XDP_REDIRECT, "flow %d", i);
+		cr_assert_eq(pkt_saddr(out), pa, "the computed address");
+		port = pkt_sport(out);
+		cr_assert(port >= lo && port <= hi, "port %u in the computed range %u-%u", port, lo,
+			  hi);
+	}
+	rb = ring_buffer__new(env.maps.events, NULL, NULL, NULL);
+	cr_assert(rb, "ring buffer");
+	cr_assert_eq(ring_buffer__consume(rb), 0, "no per-subscriber event");
+	ring_buffer__free(rb);
+}
+
+static int count_ev(void *ctx, void *data, size_t size)
+{
+	const struct xcgn_event *ev = data;
+
+	if (size >= sizeof(*ev) && ev->type == XCGN_EV_REFUSED)
+		(*(int *)ctx)++;
+	return 0;
+}
+
+static void setup_tiny(void)
+{
+	struct pool_opts o = {
+		.prefix = inet_addr("198.51.100.5"),
+		.plen = 32,
+		.port_lo = 1024,
+		.port_hi = 1087,
+		.block_size = 64,
+		.max_blocks = 1,
+	};
+
+	env_setup(&o);
+}
+
+Test(lifecycle, refusals_are_events_at_a_bounded_rate, .init = setup_tiny, .fini = env_teardown)
+{
+	struct ring_buffer *rb;
+	int i, refused = 0;
+
+	for (i = 0; i < 64; i++)
+		cr_assert_eq(udp_out(ip(ENV_SUB1), (uint16_t)(6000 + i)), XDP_REDIRECT, "fills");
+	for (i = 0; i < 500; i++)
+		cr_assert_eq(udp_out(ip(ENV_SUB1), (uint16_t)(7000 + i)), XDP_DROP, "refused");
+	rb = ring_buffer__new(env.maps.events, count_ev, &refused, NULL);
+	cr_assert(rb, "ring buffer");
+	ring_buffer__consume(rb);
+	ring_buffer__free(rb);
+	cr_assert_geq(refused, 1, "refusals reach the collector");
+	cr_assert_lt(refused, 500, "but not one per packet");
+	cr_assert_eq(env_stat(XCGN_STAT_REFUSAL_EV_LIMITED), (uint64_t)(500 - refused),
+		     "what the limit held back is counted");
+}

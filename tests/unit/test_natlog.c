@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: GPL-2.0
+/* user/natlog.c and the deterministic arithmetic of user/parse.c. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xcgn.h"
+
+static void rec(FILE *f, uint64_t ms, const char *ev, const char *sub, const char *pub,
+		uint16_t lo, uint16_t hi)
+{
+	struct natlog_rec r = { .ts_ms = ms, .event = ev, .port_lo = lo, .port_hi = hi };
+	char line[512];
+
+	r.sub = inet_addr(sub);
+	r.paddr = inet_addr(pub);
+	natlog_format(line, sizeof(line), &r);
+	fprintf(f, "%s\n", line);
+}
+
+Test(natlog, format_then_parse_round_trips)
+{
+	struct natlog_rec r = { .ts_ms = 1795329505592ULL, .event = "alloc", .port_lo = 1024,
+				.port_hi = 1535 };
+	struct natlog_parsed p;
+	char line[512];
+
+	r.sub = inet_addr("100.64.1.2");
+	r.paddr = inet_addr("198.51.100.9");
+	natlog_format(line, sizeof(line), &r);
+	cr_assert(strstr(line, "\"time\":\"2026-11-22T06:38:25.592Z\""), "UTC time: %s", line);
+	cr_assert(!strstr(line, "203.0.113"), "no destination in a record");
+	cr_assert_eq(natlog_parse(line, &p), 0, "parses: %s", line);
+	cr_assert_eq(p.ts_ms, r.ts_ms, "ts");
+	cr_assert_str_eq(p.event, "alloc", "event");
+	cr_assert_eq(p.sub, r.sub, "subscriber");
+	cr_assert_eq(p.paddr, r.paddr, "public");
+	cr_assert(p.port_lo == 1024 && p.port_hi == 1535, "ports");
+	cr_assert_neq(natlog_parse("{\"garbage\":1}", &p), 0, "junk refused");
+	cr_assert_neq(natlog_parse("{\"ts_ms\":5,\"event\":\"alloc\",\"public\":\"1.2.3.4\","
+				   "\"port_lo\":9,\"port_hi\":2}",
+				   &p),
+		      0, "reversed ports refused");
+}
+
+Test(natlog, who_follows_allocations_and_releases)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	struct natlog_who w;
+	FILE *f = open_memstream(&buf, &len);
+	uint32_t pub = inet_addr("198.51.100.7");
+
+	rec(f, 1000, "alloc", "100.64.0.1", "198.51.100.7", 40000, 40511);
+	rec(f, 1500, "alloc", "100.64.0.9", "198.51.100.8", 40000, 40511);	/* other address */
+	rec(f, 5000, "release", "100.64.0.1", "198.51.100.7", 40000, 40511);
+	rec(f, 9000, "alloc", "100.64.0.2", "198.51.100.7", 40000, 40511);
+	fclose(f);
+
+#define WHO(at)                                                                            \
+	do {                                                                               \
+		FILE *g = fmemopen(buf, len, "r");                                         \
+		cr_assert_eq(natlog_who(g, pub, 40123, at, &w), 0, "read");              \
+		fclose(g);                                                                 \
+	} while (0)
+	WHO(999);
+	cr_assert(!w.found, "nobody before the first allocation");
+	WHO(1000);
+	cr_assert(w.found && w.sub == inet_addr("100.64.0.1"), "first holder from its second");
+	WHO(4999);
+	cr_assert(w.found && w.sub == inet_addr("100.64.0.1"), "still the first holder");
+	cr_assert_eq(w.since_ms, 1000, "since");
+	WHO(6000);
+	cr_assert(!w.found, "nobody in quarantine");
+	cr_assert_eq(w.until_ms, 5000, "released at");
+	WHO(9001);
+	cr_assert(w.found && w.sub == inet_addr("100.64.0.2"), "the next holder");
+	free(buf);
+}
+
+Test(natlog, time_formats)
+{
+	uint64_t ms;
+
+	cr_assert_eq(parse_time_ms("2026-11-17T21:14:00Z", &ms), 0, "ISO with Z");
+	cr_assert_eq(ms, 1794950040000ULL, "value");
+	cr_assert_eq(parse_time_ms("2026-11-17 21:14:00", &ms), 0, "with a space");
+	cr_assert_eq(ms, 1794950040000ULL, "same value");
+	cr_assert_eq(parse_time_ms("@1794950040", &ms), 0, "unix seconds");
+	cr_assert_eq(ms, 1794950040000ULL, "same value");
+	cr_assert_neq(parse_time_ms("last tuesday", &ms), 0, "prose refused");
+	cr_assert_neq(parse_time_ms("2026-11-17T21:14:00+02", &ms), 0, "offsets refused");
+}
+
+/* RFC 7422: forward and reverse are inverse over every subscriber. */
+static void bijection(const char *pool, uint8_t plen, const char *subs, uint8_t slen,
+		      uint16_t bs, uint16_t mb)
+{
+	struct xcgn_pool p;
+	uint32_t n, count = 1u << (32 - slen), sub, back, pa;
+	uint16_t lo, hi, port;
+	char why[160];
+
+	memset(&p, 0, sizeof(p));
+	p.prefix = inet_addr(pool);
+	p.plen = plen;
+	p.port_lo = 1024;
+	p.port_hi = 65535;
+	p.block_size = bs;
+	p.max_blocks = mb;
+	p.flags = XCGN_POOLF_DETERMINISTIC;
+	p.det_prefix = inet_addr(subs);
+	p.det_plen = slen;
+	cr_assert_eq(pool_plan(&p, why, sizeof(why)), 0, "plan: %s", why);
+	for (n = 0; n < count; n++) {
+		sub = htonl(ntohl(p.det_prefix) + n);
+		cr_assert_eq(det_forward(&p, sub, &pa, &lo, &hi), 0, "forward %u", n);
+		cr_assert_eq(hi - lo + 1, bs * mb, "share size");
+		for (port = lo; port <= hi && port >= lo; port = (uint16_t)(port + bs / 2)) {
+			cr_assert_eq(det_reverse(&p, pa, port, &back), 0, "reverse %u", n);
+			cr_assert_eq(back, sub, "subscriber %u port %u comes back", n, port);
+		}
+	}
+	cr_assert_neq(det_forward(&p, htonl(ntohl(p.det_prefix) + count), &pa, &lo, &hi), 0,
+		      "outside the prefix");
+}
+
+Test(deterministic, bijective_over_a_22_into_a_30)
+{
+	bijection("198.51.100.0", 30, "100.64.0.0", 22, 64, 3);
+}
+
+Test(deterministic, bijective_over_a_24_into_a_32)
+{
+	bijection("198.51.100.9", 32, "100.64.8.0", 24, 128, 1);
+}
+
+Test(deterministic, plan_refuses_too_many_subscribers)
+{
+	struct xcgn_pool p;
+	char why[160];
+
+	memset(&p, 0, sizeof(p));
+	p.prefix = inet_addr("198.51.100.0");
+	p.plen = 30;
+	p.port_lo = 1024;
+	p.port_hi = 65535;
+	p.block_size = 512;
+	p.max_blocks = 2;
+	p.flags = XCGN_POOLF_DETERMINISTIC;
+	p.det_prefix = inet_addr("100.64.0.0");
+	p.det_plen = 22;	/* 1024 subscribers, room for 4 x 63 */
+	cr_assert_neq(pool_plan(&p, why, sizeof(why)), 0, "refused");
+	cr_assert(strstr(why, "deterministic"), "says why: %s", why);
+}
+
+Test(pool_plan, timers_below_the_rfc_are_refused)
+{
+	struct xcgn_pool p;
+	char why[160];
+
+	memset(&p, 0, sizeof(p));
+	p.prefix = inet_addr("198.51.100.0");
+	p.plen = 28;
+	p.port_lo = 1024;
+	p.port_hi = 65535;
+	p.block_size = 512;
+	p.max_blocks = 4;
+	p.timeout[XCGN_TIMER_UDP] = 60;
+	cr_assert_neq(pool_plan(&p, why, sizeof(why)), 0, "UDP 60 s refused");
+	cr_assert(strstr(why, "udp-timeout"), "names the timer: %s", why);
+	p.timeout[XCGN_TIMER_UDP] = 0;
+	cr_assert_eq(pool_plan(&p, why, sizeof(why)), 0, "defaults");
+	cr_assert_eq(p.timeout[XCGN_TIMER_TCP_EST], 7440, "2 h 4 min");
+	cr_assert_eq(p.timeout[XCGN_TIMER_ICMP], 60, "60 s");
+}
