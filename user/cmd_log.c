@@ -17,7 +17,7 @@ static int usage(void)
 {
 	fprintf(stderr, "Usage: xcgn log who ADDR:PORT [at TIME] [file PATH]\n"
 			"       xcgn log help\n"
-			"TIME := { YYYY-MM-DDTHH:MM:SS[Z] | \"YYYY-MM-DD HH:MM:SS\" | @UNIXSECONDS }, UTC.\n"
+			"TIME := { YYYY-MM-DDTHH:MM:SS[Z] | \"YYYY-MM-DD HH:MM:SS\" | @UNIXSECONDS[.mmm] }, UTC.\n"
 			"Without at, the answer comes from the live tables. Default file %s.\n",
 		XCGN_DEF_NATLOG);
 	return XCGN_EXIT_USAGE;

@@ -234,6 +234,7 @@ static int do_pool_show(void)
 		print_u64(PRINT_ANY, "blocks_total", "  blocks %llu", (uint64_t)p.nblocks * p.naddrs);
 		/* Taken but held by no subscriber: resting in quarantine. */
 		print_u64(PRINT_ANY, "blocks_used", "  in use %llu", held);
+		print_u64(PRINT_JSON, "blocks_taken", NULL, used);
 		print_u64(PRINT_ANY, "blocks_quarantined", "  quarantined %llu",
 			  used > held ? used - held : 0);
 		print_u64(PRINT_ANY, "blocks_free", "  free %llu",

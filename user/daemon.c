@@ -391,7 +391,10 @@ static void expire_one(struct daemon *d, const struct xcgn_tuple4 *k, const stru
 {
 	struct xcgn_gc_req req = { .key = *k, .out_seen_ns = v->out_seen_ns };
 	struct xcgn_tuple4 rk = { .addr = v->paddr, .port = v->pport, .proto = k->proto };
-	uint64_t to = mapping_timeout(d, k, v);
+	/* The datapath moves a last-seen stamp only when it is a second old
+	 * (XCGN_TOUCH_NS), so the stamp may lag the last packet by up to that:
+	 * allow it, and a mapping never goes before its timer. */
+	uint64_t to = mapping_timeout(d, k, v) + XCGN_TOUCH_NS;
 	struct xcgn_rev4 r;
 
 	if (now < v->out_seen_ns || now - v->out_seen_ns <= to)

@@ -188,9 +188,25 @@ int parse_time_ms(const char *s, uint64_t *ms)
 	size_t i;
 
 	if (s[0] == '@') {
-		if (parse_u32(s + 1, 0, UINT32_MAX, &v))
+		char secs[16];
+		const char *dot = strchr(s, '.');
+		uint32_t frac = 0;
+		size_t n = dot ? (size_t)(dot - s - 1) : strlen(s + 1);
+
+		if (n == 0 || n >= sizeof(secs))
 			return -1;
-		*ms = (uint64_t)v * 1000;
+		memcpy(secs, s + 1, n);
+		secs[n] = '\0';
+		if (parse_u32(secs, 0, UINT32_MAX, &v))
+			return -1;
+		/* Up to milliseconds: "@1795329505.592". */
+		if (dot && (strlen(dot + 1) < 1 || strlen(dot + 1) > 3 ||
+			    parse_u32(dot + 1, 0, 999, &frac)))
+			return -1;
+		if (dot)
+			for (n = strlen(dot + 1); n < 3; n++)
+				frac *= 10;
+		*ms = (uint64_t)v * 1000 + frac;
 		return 0;
 	}
 	for (i = 0; i < ARRAY_SIZE(fmts); i++) {

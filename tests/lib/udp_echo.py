@@ -2,11 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0
 """UDP echo server that also records who it saw.
 
-Usage: udp_echo.py ADDR PORT LOGFILE [LIFETIME_S]
+Usage: udp_echo.py ADDR PORT LOGFILE [LIFETIME_S [detail]]
 
 Every datagram is sent back to its sender, and the sender's address and
 port ("ip:port", as the server observes them, i.e. after NAT) is appended
-to LOGFILE once per new sender. Exits by itself after LIFETIME_S seconds
+to LOGFILE once per new sender; with "detail", every datagram gives a line
+"ip:port unix_time payload". Exits by itself after LIFETIME_S seconds
 (default 300), so a failed test never leaves it behind.
 """
 import socket
@@ -15,6 +16,7 @@ import time
 
 addr, port, log = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 lifetime = float(sys.argv[4]) if len(sys.argv) > 4 else 300.0
+detail = len(sys.argv) > 5 and sys.argv[5] == "detail"
 deadline = time.monotonic() + lifetime
 
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -30,7 +32,10 @@ with open(log, "a", buffering=1) as f:
             data, peer = s.recvfrom(65535)
         except socket.timeout:
             break
-        if peer not in seen:
+        if detail:
+            f.write("%s:%d %.3f %s\n" % (peer[0], peer[1], time.time(),
+                                         data.decode(errors="replace")))
+        elif peer not in seen:
             seen.add(peer)
             f.write("%s:%d\n" % peer)
         s.sendto(data, peer)

@@ -19,7 +19,7 @@ for i in range(n):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((src, first + i))
     s.setblocking(False)
-    s.sendto(b"flow %d" % i, (dst, port))
+    s.sendto(b"%s flow %d" % (src.encode(), i), (dst, port))
     socks.append(s)
 
 answered = set()
@@ -32,7 +32,7 @@ while time.monotonic() < deadline and len(answered) < n:
             data = s.recv(2048)
         except BlockingIOError:
             continue
-        if data == b"flow %d" % i:
+        if data == b"%s flow %d" % (src.encode(), i):
             answered.add(i)
     time.sleep(0.01)
 print(len(answered))

@@ -90,6 +90,9 @@ Test(natlog, time_formats)
 	cr_assert_eq(ms, 1794950040000ULL, "same value");
 	cr_assert_eq(parse_time_ms("@1794950040", &ms), 0, "unix seconds");
 	cr_assert_eq(ms, 1794950040000ULL, "same value");
+	cr_assert_eq(parse_time_ms("@1794950040.25", &ms), 0, "fractions of a second");
+	cr_assert_eq(ms, 1794950040250ULL, "ms");
+	cr_assert_neq(parse_time_ms("@1794950040.2500", &ms), 0, "below ms refused");
 	cr_assert_neq(parse_time_ms("last tuesday", &ms), 0, "prose refused");
 	cr_assert_neq(parse_time_ms("2026-11-17T21:14:00+02", &ms), 0, "offsets refused");
 }

@@ -1,0 +1,229 @@
+#!/bin/bash
+# shellcheck shell=bash
+# The session lifecycle with the daemon: RFC timers (scaled down for the
+# test, and the shortest one at real scale), GC under churn, the NAT log and
+# `xcgn log who`, and kill -9 in the middle of a pass.
+
+# Start `xcgn daemon` in the NAT namespace; nsenter execs it, so $! is it.
+start_daemon() {
+	nsenter --net="/run/netns/$NS_NAT" "$XCGN_BIN" daemon log-file "$TMP/nat.log" "$@" \
+		2>>"$TMP/daemon.err" &
+	DAEMON_PID=$!
+	BG_PIDS+=("$DAEMON_PID")
+	sleep 0.3
+	kill -0 "$DAEMON_PID" 2>/dev/null || { cat "$TMP/daemon.err"; fail "daemon did not start"; }
+}
+
+# Seconds (with ms) until a mapping matching a jq filter is gone; bounded.
+gone_after() {	# jq-filter max-seconds
+	local t0 now
+	t0=$(date +%s.%N)
+	while xcgn -j session show | jq -e "[.[] | select($1)] | length > 0" >/dev/null; do
+		now=$(date +%s.%N)
+		if awk -v a="$now" -v b="$t0" -v m="$2" 'BEGIN { exit !(a - b > m) }'; then
+			echo "timeout"
+			return
+		fi
+		sleep 0.05
+	done
+	now=$(date +%s.%N)
+	awk -v a="$now" -v b="$t0" 'BEGIN { printf "%.2f\n", a - b }'
+}
+
+between() {	# value lo hi message
+	awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(v >= lo && v <= hi) }' ||
+		fail "$4: $1 not within [$2, $3]"
+}
+
+# Timers divided by 100: UDP 300 s -> 3 s, ICMP 60 s -> 0.6 s,
+# TCP transitory 240 s -> 2.4 s, established 7440 s -> 74.4 s.
+test_daemon_timers_scaled() {
+	attach_default
+	start_daemon time-scale 100 gc-interval 50
+	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" 60
+	bg "$NS_INET" timeout 60 socat TCP4-LISTEN:7001,bind="$S1",reuseaddr,fork EXEC:cat
+	wait_listen "$NS_INET" "$S1:7000" u
+	wait_listen "$NS_INET" "$S1:7001" t
+
+	in_sub timeout 5 python3 "$TLIB/udp_flows.py" "$(sub_addr 1)" 30000 1 "$S1" 7000 >/dev/null
+	t=$(gone_after '.proto == "udp"' 6)
+	# Timer, plus up to 1 s of last-seen granularity, plus a GC period.
+	echo "UDP mapping lived ${t}s (timer 3 s)"
+	between "$t" 2.9 4.5 "UDP lifetime"
+
+	in_sub timeout 5 ping -q -c 1 -W 1 "$S1" >/dev/null
+	t=$(gone_after '.proto == "icmp"' 3)
+	echo "ICMP mapping lived ${t}s (timer 0.6 s)"
+	between "$t" 0.5 1.9 "ICMP lifetime"
+
+	# Outbound traffic refreshes: a keepalive every second for 6 s keeps
+	# one mapping, seen by the server as one source.
+	in_sub timeout 20 python3 - "$(sub_addr 2)" "$S1" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 31000))
+s.settimeout(1)
+for i in range(7):
+    s.sendto(b"keepalive", (sys.argv[2], 7000))
+    s.recv(100)
+    time.sleep(1)
+PY
+	n=$(grep -c "" "$TMP/seen")
+	assert_eq 2 "$n" "sources seen by the server (one per flow, the keepalive kept its mapping)"
+
+	# An established TCP connection outlives the transitory timer; once
+	# closed both ways it goes after it.
+	(sleep 5; echo bye) | in_sub timeout 20 socat -t 5 - "TCP4:$S1:7001,bind=$(sub_addr 3)" >"$TMP/tcp.out" &
+	tcp_pid=$!
+	sleep 4
+	xcgn -j session show | jq -e '[.[] | select(.proto == "tcp")] | length == 1' >/dev/null ||
+		fail "established TCP mapping gone before its timer"
+	wait "$tcp_pid"
+	assert_eq bye "$(cat "$TMP/tcp.out")" "TCP echo"
+	t=$(gone_after '.proto == "tcp"' 6)
+	echo "closed TCP mapping lived ${t}s after the close (transitory 2.4 s)"
+	between "$t" 2.2 3.9 "closed TCP lifetime"
+}
+
+# The shortest timer at real scale: an ICMP query mapping lives 60 s.
+test_daemon_icmp_timer_real_scale() {
+	attach_default
+	start_daemon gc-interval 200
+	in_sub timeout 5 ping -q -c 1 -W 1 "$S1" >/dev/null
+	sleep 57
+	assert_eq 1 "$(nmaps)" "ICMP mapping at 57 s"
+	t=$(gone_after '.proto == "icmp"' 10)
+	echo "ICMP mapping went ${t}s after the 57 s mark"
+	between "$t" 2.8 4.6 "ICMP lifetime at real scale"
+}
+
+# Thousands of short flows come and go while long-lived ones carry on.
+test_daemon_gc_under_churn_with_log() {
+	attach_default
+	start_daemon time-scale 100 gc-interval 100
+	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/churn.seen" 90 detail
+	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S2" 7000 "$TMP/long.seen" 90
+	bg "$NS_INET" timeout 90 iperf3 -s -B "$S1" -p 5201 -1
+	wait_listen "$NS_INET" "$S1:7000" u
+	wait_listen "$NS_INET" "$S2:7000" u
+	wait_listen "$NS_INET" "$S1:5201" t
+
+	# Long-lived: UDP every 0.3 s for 12 s, and a 12 s TCP transfer.
+	in_sub timeout 30 python3 - "$(sub_addr 1)" "$S2" >"$TMP/long.out" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 40000))
+s.settimeout(1)
+lost = 0
+for i in range(40):
+    s.sendto(b"long %d" % i, (sys.argv[2], 7000))
+    try:
+        s.recv(100)
+    except socket.timeout:
+        lost += 1
+    time.sleep(0.3)
+print(lost)
+PY
+	long_pid=$!
+	in_sub timeout 30 iperf3 -c "$S1" -B "$(sub_addr 2)" -p 5201 -t 12 -J >"$TMP/iperf.json" &
+	iperf_pid=$!
+
+	maxidle=0
+	churn=()
+	for round in $(seq 1 8); do
+		for i in $(seq 3 40); do
+			in_sub timeout 10 python3 "$TLIB/udp_flows.py" "$(sub_addr "$i")" $((20000 + round * 50)) 50 "$S1" 7000 >/dev/null &
+			churn+=($!)
+		done
+		sleep 1.2
+		m=$(xcgn -j session show | jq '[.[] | select(.proto == "udp") | .idle_s] | max // 0')
+		[ "$m" -gt "$maxidle" ] && maxidle=$m
+	done
+	for p in "${churn[@]}"; do
+		wait "$p" || true
+	done
+	wait "$long_pid"
+	assert_eq 0 "$(cat "$TMP/long.out")" "long-lived UDP packets lost"
+	assert_eq 1 "$(grep -c "" "$TMP/long.seen")" "long-lived UDP flow kept one mapping"
+	wait "$iperf_pid" || fail "long-lived TCP transfer broke"
+	echo "longest UDP idle seen: ${maxidle}s (timer 3 s + 1 s stamp granularity, GC every 0.1 s)"
+	[ "$maxidle" -le 4 ] || fail "a mapping outlived its timer by more than a GC period"
+	flows=$(grep -c "" "$TMP/churn.seen")
+	assert_ge "$flows" 10000 "churn flows answered"
+
+	# Traffic stops: everything comes back.
+	for _ in $(seq 1 100); do
+		[ "$(nmaps)" = 0 ] && [ "$(xcgn -j pool show | jq '.[0].blocks_taken')" = 0 ] && break
+		sleep 0.2
+	done
+	assert_eq 0 "$(nmaps)" "mappings after the churn"
+	assert_eq 0 "$(xcgn -j pool show | jq '.[0].blocks_taken')" "blocks taken after quarantine"
+	assert_eq 0 "$(xcgn -j subscriber show | jq length)" "subscribers after the churn"
+
+	# The log: every allocation has its release, no destinations in it.
+	allocs=$(grep -c '"event":"alloc"' "$TMP/nat.log")
+	releases=$(grep -c '"event":"release"' "$TMP/nat.log")
+	echo "NAT log: $allocs allocations, $releases releases for $flows flows"
+	assert_ge "$allocs" 40 "allocations logged"
+	assert_eq "$allocs" "$releases" "releases logged"
+	unmatched=$(jq -r 'select(.event=="alloc" or .event=="release") | "\(.event) \(.subscriber) \(.public) \(.port_lo)"' "$TMP/nat.log" |
+		awk '{k=$2" "$3" "$4; if ($1=="alloc") o[k]++; else if (o[k]-- <= 0) bad++} END {for (k in o) if (o[k]) bad++; print bad+0}')
+	assert_eq 0 "$unmatched" "allocations and releases that do not pair up"
+	grep -q '203\.0\.113' "$TMP/nat.log" && fail "a destination address in the NAT log"
+
+	# `xcgn log who` for a random sample of what the server saw.
+	shuf -n 25 --random-source=<(yes) "$TMP/churn.seen" | while read -r obs when src _; do
+		got=$(xcgn -j log who "$obs" at "@$(printf '%.3f' "$when")" file "$TMP/nat.log" | jq -r .subscriber)
+		[ "$got" = "$src" ] || fail "log who $obs at $when: $got, the server saw $src"
+	done
+	echo "log who: 25 of 25 observations answered with the right subscriber"
+}
+
+# kill -9 in the middle of a pass; restart; nothing leaks, nothing is freed twice.
+test_daemon_kill9_and_restart() {
+	attach_default
+	start_daemon time-scale 100 gc-interval 100 gc-batch 64
+	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" 60
+	wait_listen "$NS_INET" "$S1:7000" u
+	flows=()
+	for i in $(seq 1 40); do
+		in_sub timeout 10 python3 "$TLIB/udp_flows.py" "$(sub_addr "$i")" 20000 60 "$S1" 7000 >/dev/null &
+		flows+=($!)
+	done
+	for p in "${flows[@]}"; do
+		wait "$p" || true
+	done
+	total=$(nmaps)
+	assert_ge "$total" 2000 "mappings made"
+	# Expiry starts after 3 s; kill the collector once it is under way.
+	for _ in $(seq 1 100); do
+		n=$(nmaps)
+		[ "$n" -lt "$total" ] && break
+		sleep 0.05
+	done
+	kill -9 "$DAEMON_PID"
+	wait "$DAEMON_PID" 2>/dev/null || true
+	echo "killed with $n of $total mappings left"
+	[ "$n" -gt 0 ] || fail "the pass finished before the kill"
+	in_sub timeout 5 ping -q -c 2 -i 0.2 -W 1 "$S1" >/dev/null || fail "forwarding without the daemon"
+	check_blocks() {
+		xcgn -j pool show | jq -e '.[0] | (.blocks_used <= .blocks_taken) and
+			(.blocks_taken + .blocks_free == .blocks_total)' >/dev/null ||
+			fail "block accounting: $(xcgn -j pool show)"
+	}
+	check_blocks
+	start_daemon time-scale 100 gc-interval 100
+	for _ in $(seq 1 100); do
+		check_blocks
+		[ "$(nmaps)" = 0 ] && [ "$(xcgn -j pool show | jq '.[0].blocks_taken')" = 0 ] && break
+		sleep 0.2
+	done
+	assert_eq 0 "$(nmaps)" "mappings after restart"
+	assert_eq 0 "$(xcgn -j pool show | jq '.[0].blocks_taken')" "blocks taken: none leaked"
+	dup=$(jq -r 'select(.event=="release") | "\(.subscriber) \(.public) \(.port_lo)"' "$TMP/nat.log" | sort | uniq -d | wc -l)
+	allocs=$(grep -c '"event":"alloc"' "$TMP/nat.log")
+	releases=$(grep -c '"event":"release"' "$TMP/nat.log")
+	echo "allocations $allocs, releases $releases"
+	assert_eq 0 "$dup" "blocks released twice"
+	assert_eq "$allocs" "$releases" "every allocation released once"
+}
