@@ -52,6 +52,9 @@ static int do_session_show(void)
 		print_u64(PRINT_ANY, "public_port", ":%llu", ntohs(v.pport));
 		print_u64(PRINT_ANY, "age_s", "  age %llus", secs_since(now, v.created_ns));
 		print_u64(PRINT_ANY, "idle_s", "  idle %llus", secs_since(now, v.out_seen_ns));
+		if (key.proto == 6)
+			print_string(PRINT_ANY, "tcp_state", "  %s",
+				     xcgn_tcp_established(v.tcp) ? "established" : "transitory");
 		print_nl();
 		print_close_object();
 	}

@@ -227,3 +227,50 @@ test_daemon_kill9_and_restart() {
 	assert_eq 0 "$dup" "blocks released twice"
 	assert_eq "$allocs" "$releases" "every allocation released once"
 }
+
+# Refusals reach the log at a bounded rate; SIGHUP reopens the log file.
+test_daemon_logs_refusals_and_reopens_on_sighup() {
+	xcgn link attach inside "$DEV_I" outside "$DEV_O"
+	xcgn pool add 198.51.100.5/32 ports 1024-1087 block-size 64 max-blocks 1
+	start_daemon refusal-rate 5
+	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" 60
+	wait_listen "$NS_INET" "$S1:7000" u
+	in_sub timeout 10 python3 "$TLIB/udp_flows.py" "$(sub_addr 1)" 20000 64 "$S1" 7000 >/dev/null
+	mv "$TMP/nat.log" "$TMP/nat.log.1"
+	kill -HUP "$DAEMON_PID"
+	sleep 0.3
+	got=$(in_sub timeout 10 python3 "$TLIB/udp_flows.py" "$(sub_addr 1)" 30000 200 "$S1" 7000 1)
+	assert_eq 0 "$got" "flows past the subscriber's block"
+	in_sub timeout 10 python3 "$TLIB/udp_flows.py" "$(sub_addr 2)" 30000 1 "$S1" 7000 >/dev/null
+	sleep 1.5
+	grep -q '"event":"alloc".*"subscriber":"100.64.1.1"' "$TMP/nat.log.1" || fail "allocation before the rotation"
+	[ -s "$TMP/nat.log" ] || fail "nothing written after SIGHUP"
+	refused=$(grep -c '"event":"refused".*"subscriber":"100.64.1.1".*"reason":"subscriber_limit"' "$TMP/nat.log" || true)
+	echo "refusal records: $refused, logged; rate limit 5 a second"
+	assert_ge "$refused" 1 "refusals logged with subscriber and reason"
+	[ "$refused" -le 10 ] || fail "the refusal log is not rate limited ($refused records)"
+	grep -q '"event":"refusals_suppressed"' "$TMP/nat.log" ||
+		[ "$(stat refusal_event_limited)" -gt 0 ] || fail "no count of what the limits held back"
+}
+
+# RFC 7422: a deterministic pool logs nothing per subscriber and
+# `xcgn log who` answers by arithmetic.
+test_deterministic_pool_who_by_arithmetic() {
+	xcgn link attach inside "$DEV_I" outside "$DEV_O"
+	xcgn pool add 198.51.100.0/30 block-size 512 max-blocks 2 deterministic 100.64.1.0/26
+	start_daemon
+	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" 60 detail
+	wait_listen "$NS_INET" "$S1:7000" u
+	for i in 3 17 40; do
+		in_sub timeout 10 python3 "$TLIB/udp_flows.py" "$(sub_addr "$i")" 25000 3 "$S1" 7000 >/dev/null
+	done
+	sleep 0.5
+	assert_eq 9 "$(grep -c "" "$TMP/seen")" "flows seen"
+	while read -r obs _ src _; do
+		who=$(xcgn -j log who "$obs" | jq -r '.subscriber + " " + .source')
+		echo "$obs sent by $src -> $who"
+		assert_eq "$src deterministic arithmetic" "$who" "who had $obs"
+	done <"$TMP/seen"
+	grep -q '"event":"alloc"' "$TMP/nat.log" && fail "per-subscriber records for a deterministic pool"
+	return 0
+}
