@@ -57,6 +57,7 @@ struct daemon {
 	struct xcgn_map4 *vals;
 	uint64_t refuse_sec, refuse_in_sec, refuse_suppressed;
 	uint64_t expired, released, passes;
+	uint64_t pass_t0, pass_busy, pass_seen, pass_expired;	/* this pass */
 };
 
 static volatile sig_atomic_t stop_flag, reopen_flag;
@@ -426,11 +427,25 @@ static void gc_step(struct daemon *d)
 		return;
 	}
 	now = mono_ns();
+	if (!d->walking) {
+		d->pass_t0 = now;
+		d->pass_busy = d->pass_seen = 0;
+		d->pass_expired = d->expired;
+	}
 	for (i = 0; i < count; i++)
 		expire_one(d, &d->keys[i], &d->vals[i], now);
+	d->pass_seen += count;
 	d->walking = err != -ENOENT;
 	if (!d->walking)
 		end_of_pass(d, now);
+	d->pass_busy += mono_ns() - now;
+	if (!d->walking && xcgn_verbose && d->pass_seen)
+		fprintf(stderr,
+			"xcgn daemon: pass %llu: %llu mappings examined, %llu expired, %.3f s "
+			"wall, %.3f s busy\n",
+			(unsigned long long)d->passes, (unsigned long long)d->pass_seen,
+			(unsigned long long)(d->expired - d->pass_expired),
+			(double)(mono_ns() - d->pass_t0) / 1e9, (double)d->pass_busy / 1e9);
 }
 
 /* ---- setup --------------------------------------------------------------------- */
