@@ -176,18 +176,11 @@ Test(lifecycle, release_only_an_empty_subscriber_and_dead_means_dead)
 
 static void setup_deterministic(void)
 {
-	struct pool_opts o = {
-		.prefix = inet_addr("198.51.100.0"),
-		.plen = 30,
-		.port_lo = 1024,
-		.port_hi = 65535,
-		.block_size = 512,
-		.max_blocks = 2,
-		.deterministic = 1,
-		.det_prefix = inet_addr("100.64.0.0"),
-		.det_plen = 26,
-	};
+	struct pool_opts o = bpfenv_pool("198.51.100.0", 30, 1024, 65535, 512, 2);
 
+	o.deterministic = 1;
+	o.det_prefix = inet_addr("100.64.0.0");
+	o.det_plen = 26;
 	env_setup(&o);
 }
 
@@ -226,14 +219,7 @@ static int count_ev(void *ctx, void *data, size_t size)
 
 static void setup_tiny(void)
 {
-	struct pool_opts o = {
-		.prefix = inet_addr("198.51.100.5"),
-		.plen = 32,
-		.port_lo = 1024,
-		.port_hi = 1087,
-		.block_size = 64,
-		.max_blocks = 1,
-	};
+	struct pool_opts o = bpfenv_pool("198.51.100.5", 32, 1024, 1087, 64, 1);
 
 	env_setup(&o);
 }

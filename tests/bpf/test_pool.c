@@ -38,14 +38,7 @@ static int out_udp(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, u
 /* One /32 with two blocks of 64 ports; one block per subscriber. */
 static void setup_small(void)
 {
-	struct pool_opts o = {
-		.prefix = inet_addr("198.51.100.5"),
-		.plen = 32,
-		.port_lo = 1024,
-		.port_hi = 1151,
-		.block_size = 64,
-		.max_blocks = 1,
-	};
+	struct pool_opts o = bpfenv_pool("198.51.100.5", 32, 1024, 1151, 64, 1);
 
 	env_setup(&o);
 }
@@ -80,14 +73,7 @@ Test(pool, block_exhaustion_refuses_one_subscriber_not_another, .init = setup_sm
 
 static void setup_grow(void)
 {
-	struct pool_opts o = {
-		.prefix = inet_addr("198.51.100.5"),
-		.plen = 32,
-		.port_lo = 1024,
-		.port_hi = 1279,
-		.block_size = 64,
-		.max_blocks = 3,
-	};
+	struct pool_opts o = bpfenv_pool("198.51.100.5", 32, 1024, 1279, 64, 3);
 
 	env_setup(&o);
 }
@@ -135,16 +121,9 @@ Test(pool, full_mapping_table_is_a_counted_refusal, .init = setup_tiny_tables,
 
 static void setup_adf(void)
 {
-	struct pool_opts o = {
-		.prefix = inet_addr("198.51.100.0"),
-		.plen = 30,
-		.port_lo = 1024,
-		.port_hi = 65535,
-		.block_size = 512,
-		.max_blocks = 4,
-		.filtering = XCGN_FILTER_ADF,
-	};
+	struct pool_opts o = bpfenv_pool("198.51.100.0", 30, 1024, 65535, 512, 4);
 
+	o.filtering = XCGN_FILTER_ADF;
 	env_setup(&o);
 }
 
@@ -225,14 +204,7 @@ static void *race(void *arg)
 
 static void setup_race(void)
 {
-	struct pool_opts o = {
-		.prefix = inet_addr("198.51.100.0"),
-		.plen = 28,
-		.port_lo = 1024,
-		.port_hi = 65535,
-		.block_size = 512,
-		.max_blocks = 1,
-	};
+	struct pool_opts o = bpfenv_pool("198.51.100.0", 28, 1024, 65535, 512, 1);
 
 	env_setup(&o);
 }

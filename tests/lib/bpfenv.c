@@ -20,18 +20,24 @@ static int libbpf_warn_only(enum libbpf_print_level lvl, const char *fmt, va_lis
 	return 0;
 }
 
-struct pool_opts bpfenv_default_pool(void)
+struct pool_opts bpfenv_pool(const char *prefix, uint8_t plen, uint16_t lo, uint16_t hi,
+			     uint16_t bs, uint16_t mb)
 {
 	struct pool_opts o = {
-		.prefix = inet_addr("198.51.100.0"),
-		.plen = 30,
-		.port_lo = 1024,
-		.port_hi = 65535,
-		.block_size = 512,
-		.max_blocks = 4,
+		.prefix = inet_addr(prefix),
+		.plen = plen,
+		.port_lo = lo,
+		.port_hi = hi,
+		.block_size = bs,
+		.max_blocks = mb,
 	};
 
 	return o;
+}
+
+struct pool_opts bpfenv_default_pool(void)
+{
+	return bpfenv_pool("198.51.100.0", 30, 1024, 65535, 512, 4);
 }
 
 #define FAIL(...)                                                                          \

@@ -36,5 +36,8 @@ struct xcgn_gc *bpfenv_load_gc(struct bpfenv *e);
 /* The pool the tests use unless they say otherwise:
  * 198.51.100.0/30, ports 1024-65535, blocks of 512, 4 per subscriber. */
 struct pool_opts bpfenv_default_pool(void);
+/* A pool as `xcgn pool add PREFIX/PLEN ports LO-HI block-size BS max-blocks MB`. */
+struct pool_opts bpfenv_pool(const char *prefix, uint8_t plen, uint16_t lo, uint16_t hi,
+			     uint16_t bs, uint16_t mb);
 
 #endif

@@ -97,14 +97,10 @@ Test(natlog, time_formats)
 	cr_assert_neq(parse_time_ms("2026-11-17T21:14:00+02", &ms), 0, "offsets refused");
 }
 
-/* RFC 7422: forward and reverse are inverse over every subscriber. */
-static void bijection(const char *pool, uint8_t plen, const char *subs, uint8_t slen,
-		      uint16_t bs, uint16_t mb)
+static struct xcgn_pool det_pool(const char *pool, uint8_t plen, const char *subs, uint8_t slen,
+				 uint16_t bs, uint16_t mb)
 {
 	struct xcgn_pool p;
-	uint32_t n, count = 1u << (32 - slen), sub, back, pa;
-	uint16_t lo, hi, port;
-	char why[160];
 
 	memset(&p, 0, sizeof(p));
 	p.prefix = inet_addr(pool);
@@ -116,6 +112,18 @@ static void bijection(const char *pool, uint8_t plen, const char *subs, uint8_t 
 	p.flags = XCGN_POOLF_DETERMINISTIC;
 	p.det_prefix = inet_addr(subs);
 	p.det_plen = slen;
+	return p;
+}
+
+/* RFC 7422: forward and reverse are inverse over every subscriber. */
+static void bijection(const char *pool, uint8_t plen, const char *subs, uint8_t slen,
+		      uint16_t bs, uint16_t mb)
+{
+	struct xcgn_pool p = det_pool(pool, plen, subs, slen, bs, mb);
+	uint32_t n, count = 1u << (32 - slen), sub, back, pa;
+	uint16_t lo, hi, port;
+	char why[160];
+
 	cr_assert_eq(pool_plan(&p, why, sizeof(why)), 0, "plan: %s", why);
 	for (n = 0; n < count; n++) {
 		sub = htonl(ntohl(p.det_prefix) + n);
@@ -142,35 +150,20 @@ Test(deterministic, bijective_over_a_24_into_a_32)
 
 Test(deterministic, plan_refuses_too_many_subscribers)
 {
-	struct xcgn_pool p;
+	/* 1024 subscribers, room for 4 x 63 */
+	struct xcgn_pool p = det_pool("198.51.100.0", 30, "100.64.0.0", 22, 512, 2);
 	char why[160];
 
-	memset(&p, 0, sizeof(p));
-	p.prefix = inet_addr("198.51.100.0");
-	p.plen = 30;
-	p.port_lo = 1024;
-	p.port_hi = 65535;
-	p.block_size = 512;
-	p.max_blocks = 2;
-	p.flags = XCGN_POOLF_DETERMINISTIC;
-	p.det_prefix = inet_addr("100.64.0.0");
-	p.det_plen = 22;	/* 1024 subscribers, room for 4 x 63 */
 	cr_assert_neq(pool_plan(&p, why, sizeof(why)), 0, "refused");
 	cr_assert(strstr(why, "deterministic"), "says why: %s", why);
 }
 
 Test(pool_plan, timers_below_the_rfc_are_refused)
 {
-	struct xcgn_pool p;
+	struct xcgn_pool p = det_pool("198.51.100.0", 28, "100.64.0.0", 32, 512, 4);
 	char why[160];
 
-	memset(&p, 0, sizeof(p));
-	p.prefix = inet_addr("198.51.100.0");
-	p.plen = 28;
-	p.port_lo = 1024;
-	p.port_hi = 65535;
-	p.block_size = 512;
-	p.max_blocks = 4;
+	p.flags = 0;	/* an ordinary pool */
 	p.timeout[XCGN_TIMER_UDP] = 60;
 	cr_assert_neq(pool_plan(&p, why, sizeof(why)), 0, "UDP 60 s refused");
 	cr_assert(strstr(why, "udp-timeout"), "names the timer: %s", why);
