@@ -18,8 +18,9 @@
 #define AF_INET 2
 
 /* Worst-case headers the tc program needs linear: Ethernet, one VLAN tag,
- * IPv4 with options, and a TCP header without options. */
-#define XCGN_TC_PULL (14 + 4 + 60 + 20)
+ * IPv4 with options, and either a TCP header without options or an ICMP
+ * error's header, quoted IPv4 header with options and quoted TCP header. */
+#define XCGN_TC_PULL (14 + 4 + 60 + 8 + 60 + 20)
 
 static __always_inline int is_subscriber(__be32 a)
 {
@@ -93,7 +94,7 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 	ret = parse_l4(&p);
 	if (ret)
 		goto drop;
-	if (!translatable(&p, 1))
+	if (!translatable(&p, 1) && p.cls != L4_ICMP_ERROR)
 		goto pass;	/* tc egress stops it if it would leak */
 
 	rc = fib_lookup(ctx, &p, p.ip->saddr, p.ip->daddr, ctx->ingress_ifindex, &fib);
@@ -108,14 +109,27 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 		return XDP_PASS;
 	}
 
-	nat4_tuple(&p, 1, &in);
-	ret = nat4_snat_lookup(&in, p.ip->daddr, p.tcp_flags, &pub);
-	if (ret) {
-		pool_refusal(st, in.addr, -ret);
-		goto drop;
+	if (p.cls == L4_ICMP_ERROR) {
+		/* A subscriber reports on a packet it received from outside. */
+		struct icmp_inner q = {};
+
+		ret = parse_icmp_inner(&p, &q);
+		if (!ret)
+			ret = nat4_icmp_err_lookup(&p, &q, 0, &pub);
+		if (ret)
+			goto drop;
+		nat4_rewrite_icmp_err(&p, &q, 0, &pub);
+		stats_inc(st, XCGN_STAT_ICMP_ERR_OUT);
+	} else {
+		nat4_tuple(&p, 1, &in);
+		ret = nat4_snat_lookup(&in, p.ip->daddr, p.tcp_flags, &pub);
+		if (ret) {
+			pool_refusal(st, in.addr, -ret);
+			goto drop;
+		}
+		nat4_rewrite(&p, 1, &pub);
+		stats_inc(st, XCGN_STAT_SNAT_XDP);
 	}
-	nat4_rewrite(&p, 1, &pub);
-	stats_inc(st, XCGN_STAT_SNAT_XDP);
 	ret = xdp_forward(&p, &fib, XCGN_TX_OUTSIDE);
 	if (ret == XDP_REDIRECT)
 		stats_inc(st, XCGN_STAT_REDIRECT_OUT);
@@ -166,20 +180,29 @@ int xcgn_xdp_outside(struct xdp_md *ctx)
 		goto drop;
 	}
 	if (p.cls == L4_ICMP_ERROR) {
-		ret = -XCGN_DROP_ICMP_ERROR;
-		goto drop;
-	}
-	if (!translatable(&p, 0)) {
-		ret = -XCGN_DROP_NO_MAPPING;
-		goto drop;
-	}
+		/* About a packet we sent: back to the subscriber who sent it.
+		 * Never refreshes the mapping (RFC 5508 REQ-6). */
+		struct icmp_inner q = {};
 
-	nat4_tuple(&p, 0, &pub);
-	ret = nat4_dnat_lookup(&pub, p.ip->saddr, p.tcp_flags, &in);
-	if (ret)
-		goto drop;
-	nat4_rewrite(&p, 0, &in);
-	stats_inc(st, XCGN_STAT_DNAT_XDP);
+		ret = parse_icmp_inner(&p, &q);
+		if (!ret)
+			ret = nat4_icmp_err_lookup(&p, &q, 1, &in);
+		if (ret)
+			goto drop;
+		nat4_rewrite_icmp_err(&p, &q, 1, &in);
+		stats_inc(st, XCGN_STAT_ICMP_ERR_IN);
+	} else {
+		if (!translatable(&p, 0)) {
+			ret = -XCGN_DROP_NO_MAPPING;
+			goto drop;
+		}
+		nat4_tuple(&p, 0, &pub);
+		ret = nat4_dnat_lookup(&pub, p.ip->saddr, p.tcp_flags, &in);
+		if (ret)
+			goto drop;
+		nat4_rewrite(&p, 0, &in);
+		stats_inc(st, XCGN_STAT_DNAT_XDP);
+	}
 
 	rc = fib_lookup(ctx, &p, p.ip->saddr, in.addr, ctx->ingress_ifindex, &fib);
 	/* XXX: a packet whose TTL expires here goes up translated and the
@@ -244,10 +267,21 @@ int xcgn_tc_outside(struct __sk_buff *skb)
 	ret = parse_l4(&p);
 	if (ret)
 		goto drop;
+	if (p.cls == L4_ICMP_ERROR) {
+		/* Errors are never CHECKSUM_PARTIAL: the XDP rewrite serves. */
+		struct icmp_inner q = {};
+
+		ret = parse_icmp_inner(&p, &q);
+		if (!ret)
+			ret = nat4_icmp_err_lookup(&p, &q, 0, &pub);
+		if (ret)
+			goto drop;
+		nat4_rewrite_icmp_err(&p, &q, 0, &pub);
+		stats_inc(st, XCGN_STAT_ICMP_ERR_OUT);
+		return TC_ACT_OK;
+	}
 	if (p.cls == L4_FRAGMENT)
 		ret = -XCGN_DROP_FRAGMENT;
-	else if (p.cls == L4_ICMP_ERROR)
-		ret = -XCGN_DROP_ICMP_ERROR;
 	else if (!translatable(&p, 1))
 		ret = -XCGN_DROP_UNTRANSLATED;
 	if (ret)

@@ -278,6 +278,8 @@ enum xcgn_stat {
 	XCGN_STAT_ABORTED,		/* a helper failed */
 	XCGN_STAT_SUB_DIED,		/* a new mapping raced with a subscriber's release */
 	XCGN_STAT_REFUSAL_EV_LIMITED,	/* refusal events held back by the rate limit */
+	XCGN_STAT_ICMP_ERR_IN,		/* ICMP errors translated towards a subscriber */
+	XCGN_STAT_ICMP_ERR_OUT,		/* ICMP errors translated from a subscriber */
 	XCGN_STAT_MAX
 };
 
@@ -289,7 +291,7 @@ enum xcgn_drop {
 	XCGN_DROP_BAD_IP_CSUM,		/* IPv4 header checksum wrong */
 	XCGN_DROP_BAD_L4,		/* L4 header lengths inconsistent */
 	XCGN_DROP_FRAGMENT,		/* IP fragment (not translated yet) */
-	XCGN_DROP_ICMP_ERROR,		/* ICMP error (not translated yet) */
+	XCGN_DROP_ICMP_ERROR,		/* ICMP error quoting what we cannot translate */
 	XCGN_DROP_NO_POOL,		/* no pool address with a free block */
 	XCGN_DROP_SUB_LIMIT,		/* subscriber holds max-blocks, all ports busy */
 	XCGN_DROP_NO_PORT,		/* no free port found within the probe bound */

@@ -230,6 +230,8 @@ const char *const xcgn_stat_name[XCGN_STAT_MAX] = {
 	[XCGN_STAT_ABORTED] = "aborted",
 	[XCGN_STAT_SUB_DIED] = "subscriber_release_race",
 	[XCGN_STAT_REFUSAL_EV_LIMITED] = "refusal_event_limited",
+	[XCGN_STAT_ICMP_ERR_IN] = "icmp_error_in",
+	[XCGN_STAT_ICMP_ERR_OUT] = "icmp_error_out",
 };
 _Static_assert(ARRAY_SIZE(xcgn_stat_name) == XCGN_STAT_MAX, "stat names match enum");
 
@@ -240,7 +242,7 @@ const char *const xcgn_drop_name[XCGN_DROP_MAX] = {
 	[XCGN_DROP_BAD_IP_CSUM] = "bad_ip_csum",
 	[XCGN_DROP_BAD_L4] = "bad_l4",
 	[XCGN_DROP_FRAGMENT] = "fragment",
-	[XCGN_DROP_ICMP_ERROR] = "icmp_error",
+	[XCGN_DROP_ICMP_ERROR] = "icmp_error_untranslatable",
 	[XCGN_DROP_NO_POOL] = "no_pool",
 	[XCGN_DROP_SUB_LIMIT] = "subscriber_limit",
 	[XCGN_DROP_NO_PORT] = "no_port",

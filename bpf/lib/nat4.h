@@ -368,6 +368,99 @@ static __always_inline void nat4_rewrite(struct pkt *p, int snat, const struct x
 	}
 }
 
+/* Rewrite an ICMP error and the packet it quotes (RFC 5508 REQ-4/5, RFC
+ * 5382 REQ-9). Inbound (@inbound), the error is about a packet we sent
+ * with a public source: the outer destination and the quoted source become
+ * the subscriber's @to. Outbound, a subscriber reports on a packet it got:
+ * the outer source and the quoted destination become the public @to.
+ *
+ * Every changed word inside the ICMP message moves the ICMP checksum (no
+ * pseudo-header): the quoted address, the quoted IP checksum (which moves
+ * too), the quoted port and, when quoted, the quoted L4 checksum. Plain
+ * pointer writes, so XDP and tc (for errors, never CHECKSUM_PARTIAL) share
+ * it. Type and code are not touched (REQ-4). */
+static __always_inline void nat4_rewrite_icmp_err(struct pkt *p, struct icmp_inner *q, int inbound,
+						  const struct xcgn_tuple4 *to)
+{
+	struct iphdr *ip = p->ip, *iip = q->ip;
+	__be32 *outer = inbound ? &ip->daddr : &ip->saddr;
+	__be32 *inner = inbound ? &iip->saddr : &iip->daddr;
+	__be16 *port = inbound ? q->sport : q->dport;
+	__be32 from_addr = *inner;
+	__be16 from_port = *port;
+	__u16 ic = *p->l4_csum, old, new;
+
+	ip->check = xcgn_csum_update32(ip->check, *outer, to->addr);
+	*outer = to->addr;
+
+	old = iip->check;
+	new = xcgn_csum_update32(old, from_addr, to->addr);
+	iip->check = new;
+	*inner = to->addr;
+	ic = xcgn_csum_update32(ic, from_addr, to->addr);
+	ic = xcgn_csum_update16(ic, old, new);
+
+	*port = to->port;
+	ic = xcgn_csum_update16(ic, from_port, to->port);
+
+	if (q->l4_csum) {
+		old = *q->l4_csum;
+		new = old;
+		if (q->proto == IPPROTO_ICMP) {
+			new = xcgn_csum_update16(old, from_port, to->port);
+		} else if (q->proto == IPPROTO_TCP || old) {
+			new = xcgn_csum_update32(old, from_addr, to->addr);
+			new = xcgn_csum_update16(new, from_port, to->port);
+			if (q->proto == IPPROTO_UDP)
+				new = xcgn_csum_udp_fixup(old, new);
+		}
+		*q->l4_csum = new;
+		ic = xcgn_csum_update16(ic, old, new);
+	}
+	*p->l4_csum = ic;
+}
+
+/* The mapping an ICMP error refers to, looked up without refreshing it
+ * (RFC 5508 REQ-6): inbound through the quoted public source, outbound
+ * through the quoted subscriber destination. Fills @to with the other side. */
+static __always_inline int nat4_icmp_err_lookup(const struct pkt *p, const struct icmp_inner *q,
+						int inbound, struct xcgn_tuple4 *to)
+{
+	struct xcgn_tuple4 k = {};
+
+	k.proto = q->proto;
+	if (inbound) {
+		struct xcgn_rev4 *r;
+
+		/* It must quote what we sent: from the pool address it came to. */
+		if (q->ip->saddr != p->ip->daddr)
+			return -XCGN_DROP_ICMP_ERROR;
+		k.addr = q->ip->saddr;
+		k.port = *q->sport;
+		r = bpf_map_lookup_elem(&XCGN_MAP_REV4, &k);
+		if (!r)
+			return -XCGN_DROP_NO_MAPPING;
+		to->addr = r->saddr;
+		to->port = r->sport;
+	} else {
+		struct xcgn_map4 *m;
+
+		/* A subscriber reports on a packet it received. */
+		if (q->ip->daddr != p->ip->saddr)
+			return -XCGN_DROP_ICMP_ERROR;
+		k.addr = q->ip->daddr;
+		k.port = *q->dport;
+		m = bpf_map_lookup_elem(&XCGN_MAP_MAP4, &k);
+		if (!m)
+			return -XCGN_DROP_NO_MAPPING;
+		to->addr = m->paddr;
+		to->port = m->pport;
+	}
+	to->proto = q->proto;
+	to->_pad = 0;
+	return 0;
+}
+
 /* Forwarding decrements the TTL, as the kernel would have. */
 static __always_inline void nat4_ttl_dec(struct iphdr *ip)
 {

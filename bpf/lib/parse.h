@@ -235,4 +235,76 @@ static __always_inline int parse_l4(struct pkt *p)
 	return 0;
 }
 
+/* The packet an ICMP error quotes: its IP header and the first 8 bytes of
+ * its L4 header (RFC 792), which hold the ports or the echo identifier. */
+struct icmp_inner {
+	struct iphdr *ip;
+	__be16 *sport;		/* port or echo id (both point at the id for ICMP) */
+	__be16 *dport;
+	__sum16 *l4_csum;	/* NULL when not quoted (TCP's sits past 8 bytes) */
+	__u8 proto;
+	__u8 _pad[7];
+};
+
+/* Parse the quoted packet of an ICMP error (RFC 5508 REQ-3): a valid IPv4
+ * header (checksum included, REQ-3a) with options skipped (REQ-3b), not a
+ * non-first fragment, carrying TCP, UDP or an ICMP echo, whose first 8
+ * bytes are present. The quoted L4 checksum is not validated (REQ-3c). */
+static __always_inline int parse_icmp_inner(const struct pkt *p, struct icmp_inner *q)
+{
+	struct iphdr *iip = p->l4 + sizeof(struct icmphdr);
+	void *data_end = p->data_end, *l4;
+	__u32 ihl;
+
+	if ((void *)(iip + 1) > data_end || p->l4_len < sizeof(struct icmphdr) + sizeof(*iip))
+		return -XCGN_DROP_TRUNCATED;
+	ihl = iip->ihl;
+	if (iip->version != 4 || ihl < 5)
+		return -XCGN_DROP_BAD_IP;
+	if ((void *)iip + ihl * 4 + 8 > data_end ||
+	    p->l4_len < sizeof(struct icmphdr) + ihl * 4 + 8)
+		return -XCGN_DROP_TRUNCATED;
+	if (!ipv4_csum_ok(iip, data_end, ihl))
+		return -XCGN_DROP_BAD_IP_CSUM;
+	if (iip->frag_off & bpf_htons(0x1fff))
+		return -XCGN_DROP_ICMP_ERROR;	/* no L4 header quoted */
+	l4 = (void *)iip + ihl * 4;
+	if ((void *)l4 + 8 > data_end)
+		return -XCGN_DROP_TRUNCATED;
+	q->ip = iip;
+	q->proto = iip->protocol;
+	q->l4_csum = 0;
+	switch (iip->protocol) {
+	case IPPROTO_TCP: {
+		struct tcphdr *th = l4;
+
+		q->sport = &th->source;
+		q->dport = &th->dest;
+		if ((void *)(th + 1) <= data_end &&
+		    p->l4_len >= sizeof(struct icmphdr) + ihl * 4 + sizeof(*th))
+			q->l4_csum = &th->check;
+		return 0;
+	}
+	case IPPROTO_UDP: {
+		struct udphdr *uh = l4;
+
+		q->sport = &uh->source;
+		q->dport = &uh->dest;
+		q->l4_csum = &uh->check;
+		return 0;
+	}
+	case IPPROTO_ICMP: {
+		struct icmphdr *ih = l4;
+
+		if (ih->type != ICMP_ECHO && ih->type != ICMP_ECHOREPLY)
+			return -XCGN_DROP_ICMP_ERROR;
+		q->sport = &ih->id;
+		q->dport = &ih->id;
+		q->l4_csum = &ih->checksum;
+		return 0;
+	}
+	}
+	return -XCGN_DROP_ICMP_ERROR;	/* a protocol we never translated */
+}
+
 #endif /* XCGN_PARSE_H */

@@ -85,11 +85,11 @@ Test(tc, subscriber_source_never_leaves_untranslated)
 	gre.daddr = frag.daddr = err.daddr = reply.daddr = inet_addr(ENV_S1);
 	cr_assert_eq(tc_run(&gre), TC_ACT_SHOT, "GRE from a subscriber");
 	cr_assert_eq(tc_run(&frag), TC_ACT_SHOT, "a fragment from a subscriber");
-	cr_assert_eq(tc_run(&err), TC_ACT_SHOT, "an ICMP error from a subscriber");
+	cr_assert_eq(tc_run(&err), TC_ACT_SHOT, "an ICMP error quoting garbage");
 	cr_assert_eq(tc_run(&reply), TC_ACT_SHOT, "an echo reply from a subscriber");
 	cr_assert_eq(env_drop(XCGN_DROP_UNTRANSLATED), 2, "GRE and echo reply: untranslatable");
 	cr_assert_eq(env_drop(XCGN_DROP_FRAGMENT), 1, "fragment");
-	cr_assert_eq(env_drop(XCGN_DROP_ICMP_ERROR), 1, "ICMP error");
+	cr_assert_eq(env_drop(XCGN_DROP_BAD_IP), 1, "ICMP error quoting no IPv4 header");
 }
 
 Test(tc, other_sources_pass_untouched)

@@ -285,7 +285,7 @@ Test(xdp, unsolicited_inbound_dropped_without_state)
 	cr_assert_eq(env_count(env.maps.subs), 0, "no subscriber");
 }
 
-Test(xdp, fragments_and_icmp_errors_not_translated)
+Test(xdp, fragments_and_malformed_icmp_errors_not_translated)
 {
 	struct pkt_spec frag = spec(17, ENV_SUB1, 1700, ENV_S1, 53);
 	struct pkt_spec err_in = spec(1, ENV_S1, 0, "198.51.100.1", 0);
@@ -298,8 +298,9 @@ Test(xdp, fragments_and_icmp_errors_not_translated)
 	cr_assert_eq(inbound(&frag), XDP_DROP, "outside: fragment to the pool dropped");
 	cr_assert_eq(env_drop(XCGN_DROP_FRAGMENT), 1, "counted");
 	err_in.icmp_type = 3;
-	cr_assert_eq(inbound(&err_in), XDP_DROP, "ICMP error to the pool dropped");
-	cr_assert_eq(env_drop(XCGN_DROP_ICMP_ERROR), 1, "counted");
+	err_in.payload = 28;
+	cr_assert_eq(inbound(&err_in), XDP_DROP, "ICMP error quoting garbage dropped");
+	cr_assert_eq(env_drop(XCGN_DROP_BAD_IP), 1, "counted");
 }
 
 Test(xdp, vlan_tagged_goes_to_the_slow_path)

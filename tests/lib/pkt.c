@@ -224,3 +224,65 @@ uint16_t pkt_l4_csum(const uint8_t *frame)
 		return get16(l4 + 2);
 	}
 }
+
+size_t pkt_icmp_error(uint8_t *buf, size_t cap, uint32_t src, uint32_t dst, uint8_t type,
+		      uint8_t code, const uint8_t *orig, size_t quote)
+{
+	struct pkt_spec s = { .proto = 1, .icmp_type = type };
+	const uint8_t *oip = orig + pkt_l3_off(orig);
+	size_t len, l4;
+
+	s.saddr = src;
+	s.daddr = dst;
+	s.payload = (uint16_t)quote;
+	len = pkt_build(buf, cap, &s);
+	if (!len)
+		return 0;
+	l4 = pkt_l4_off(buf);
+	buf[l4 + 1] = code;
+	memset(buf + l4 + 4, 0, 4);	/* unused / next-hop MTU */
+	if (type == 3 && code == 4)
+		put16(buf + l4 + 6, 1280);
+	memcpy(buf + l4 + 8, oip, quote);
+	buf[l4 + 2] = buf[l4 + 3] = 0;
+	put16(buf + l4 + 2, pkt_csum(buf + l4, len - l4, 0));
+	return len;
+}
+
+const uint8_t *pkt_quoted(const uint8_t *frame)
+{
+	return frame + pkt_l4_off(frame) + 8;
+}
+
+int pkt_verify_quoted(const uint8_t *frame, size_t len, char *why, size_t whylen)
+{
+	const uint8_t *qip = pkt_quoted(frame), *l4;
+	size_t ihl = (size_t)(qip[0] & 0xf) * 4, avail = len - (size_t)(qip - frame), l4len;
+
+	if (avail < ihl || pkt_csum(qip, ihl, 0) != 0) {
+		snprintf(why, whylen, "quoted IPv4 header checksum wrong (0x%04x)", get16(qip + 10));
+		return 1;
+	}
+	if (get16(qip + 2) != avail)
+		return 0;	/* not all quoted: its L4 checksum cannot be checked */
+	l4 = qip + ihl;
+	l4len = avail - ihl;
+	switch (qip[9]) {
+	case 6:
+	case 17:
+		if (qip[9] == 17 && get16(l4 + 6) == 0)
+			return 0;
+		if (pkt_csum(l4, l4len, pseudo_sum(qip, (uint16_t)l4len)) != 0) {
+			snprintf(why, whylen, "quoted L4 checksum wrong");
+			return 2;
+		}
+		break;
+	case 1:
+		if (pkt_csum(l4, l4len, 0) != 0) {
+			snprintf(why, whylen, "quoted ICMP checksum wrong");
+			return 3;
+		}
+		break;
+	}
+	return 0;
+}

@@ -40,6 +40,19 @@ size_t pkt_l4_off(const uint8_t *frame);
  * 0 is accepted (none). */
 int pkt_verify(const uint8_t *frame, size_t len, char *why, size_t whylen);
 
+/* Build an ICMP error (@type/@code) from @src to @dst that quotes the first
+ * @quote bytes of the IP datagram in frame @orig (a frame from pkt_build).
+ * Returns the frame length, or 0. */
+size_t pkt_icmp_error(uint8_t *buf, size_t cap, uint32_t src, uint32_t dst, uint8_t type,
+		      uint8_t code, const uint8_t *orig, size_t quote);
+
+/* Check what an ICMP error quotes: the quoted IPv4 header's checksum, and
+ * the quoted TCP/UDP/ICMP checksum when the whole datagram is quoted. */
+int pkt_verify_quoted(const uint8_t *frame, size_t len, char *why, size_t whylen);
+
+/* The quoted datagram of an ICMP error frame: its addresses and ports. */
+const uint8_t *pkt_quoted(const uint8_t *frame);
+
 /* Field accessors, network order in, host order out where noted. */
 uint32_t pkt_saddr(const uint8_t *frame);
 uint32_t pkt_daddr(const uint8_t *frame);

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0
+/* ICMP errors both ways (RFC 5508 REQ-3..6, RFC 5382 REQ-9): the quoted
+ * header is rewritten too and every checksum stays right; an error without
+ * a mapping is dropped and none refreshes one. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+
+#include "env.h"
+
+static uint8_t sent[256], err[512], out[512];
+static size_t sent_len, err_len, outlen;
+
+static uint32_t qaddr(const uint8_t *f, int src)
+{
+	uint32_t a;
+
+	memcpy(&a, pkt_quoted(f) + (src ? 12 : 16), 4);
+	return a;
+}
+
+static uint16_t qport(const uint8_t *f, int src)
+{
+	const uint8_t *q = pkt_quoted(f), *l4 = q + (q[0] & 0xf) * 4;
+
+	if (q[9] == 1)
+		return (uint16_t)(l4[4] << 8 | l4[5]);
+	return src ? (uint16_t)(l4[0] << 8 | l4[1]) : (uint16_t)(l4[2] << 8 | l4[3]);
+}
+
+/* A subscriber's packet, translated by the inside program into @sent. */
+static void send_out(uint8_t proto, uint16_t sport)
+{
+	struct pkt_spec s = { .proto = proto, .sport = sport, .dport = 53, .payload = 20,
+			      .icmp_type = 8 };
+	uint8_t in[256];
+	size_t len;
+
+	s.saddr = ip(ENV_SUB1);
+	s.daddr = ip(ENV_S1);
+	len = pkt_build(in, sizeof(in), &s);
+	sent_len = sizeof(sent);
+	cr_assert_eq(env_run(env.prog_in, env.ifin, in, len, sent, &sent_len), XDP_REDIRECT,
+		     "outbound translated");
+}
+
+static int run_err(int prog, int ifindex)
+{
+	outlen = sizeof(out);
+	return env_run(prog, ifindex, err, err_len, out, &outlen);
+}
+
+static void check_all_csums(void)
+{
+	char why[128];
+
+	cr_assert_eq(pkt_verify(out, outlen, why, sizeof(why)), 0, "outer: %s", why);
+	cr_assert_eq(pkt_verify_quoted(out, outlen, why, sizeof(why)), 0, "quoted: %s", why);
+}
+
+TestSuite(icmp, .init = env_setup_default, .fini = env_teardown);
+
+static void inbound_error(uint8_t proto, size_t quote, uint8_t type, uint8_t code)
+{
+	struct xcgn_tuple4 k = { .proto = proto };
+	struct xcgn_rev4 before, after;
+	uint32_t pub;
+
+	send_out(proto, 1100);
+	pub = pkt_saddr(sent);
+	k.addr = pub;
+	k.port = htons(pkt_sport(sent));
+	cr_assert_eq(bpf_map_lookup_elem(env.maps.rev4, &k, &before), 0, "mapping");
+	if (!quote)
+		quote = sent_len - pkt_l3_off(sent);
+	err_len = pkt_icmp_error(err, sizeof(err), ip("203.0.113.2"), pub, type, code, sent, quote);
+	cr_assert(err_len, "error built");
+	cr_assert_eq(run_err(env.prog_out, env.ifout), XDP_REDIRECT, "translated and forwarded");
+	check_all_csums();
+	cr_assert_eq(pkt_daddr(out), ip(ENV_SUB1), "outer destination: the subscriber");
+	cr_assert_eq(pkt_saddr(out), ip("203.0.113.2"), "outer source untouched");
+	cr_assert_eq(qaddr(out, 1), ip(ENV_SUB1), "quoted source: the subscriber");
+	cr_assert_eq(qport(out, 1), 1100, "quoted source port: the subscriber's");
+	cr_assert_eq(qaddr(out, 0), ip(ENV_S1), "quoted destination untouched");
+	cr_assert_eq(out[pkt_l4_off(out)], type, "type unchanged");
+	cr_assert_eq(out[pkt_l4_off(out) + 1], code, "code unchanged");
+	cr_assert_eq(env_stat(XCGN_STAT_ICMP_ERR_IN), 1, "counted");
+	cr_assert_eq(bpf_map_lookup_elem(env.maps.rev4, &k, &after), 0, "mapping kept");
+	cr_assert_eq(after.in_seen_ns, before.in_seen_ns, "and not refreshed");
+}
+
+Test(icmp, frag_needed_for_udp_whole_datagram_quoted)
+{
+	inbound_error(17, 0, 3, 4);
+}
+
+Test(icmp, port_unreachable_for_tcp_28_bytes_quoted)
+{
+	inbound_error(6, 28, 3, 3);
+}
+
+Test(icmp, frag_needed_for_tcp_whole_segment_quoted)
+{
+	inbound_error(6, 0, 3, 4);
+}
+
+Test(icmp, time_exceeded_for_an_echo_request)
+{
+	inbound_error(1, 0, 11, 0);
+}
+
+Test(icmp, error_without_mapping_dropped)
+{
+	send_out(17, 1100);
+	/* Quote a port nobody has. */
+	sent[pkt_l4_off(sent)] ^= 0x40;
+	err_len = pkt_icmp_error(err, sizeof(err), ip("203.0.113.2"), pkt_saddr(sent), 3, 3, sent,
+				 28);
+	cr_assert_eq(run_err(env.prog_out, env.ifout), XDP_DROP, "dropped");
+	cr_assert_eq(env_drop(XCGN_DROP_NO_MAPPING), 1, "as no mapping");
+}
+
+Test(icmp, bad_quoted_ip_checksum_dropped)
+{
+	send_out(17, 1100);
+	sent[pkt_l3_off(sent) + 10] ^= 0x11;
+	err_len = pkt_icmp_error(err, sizeof(err), ip("203.0.113.2"), pkt_saddr(sent), 3, 3, sent,
+				 28);
+	cr_assert_eq(run_err(env.prog_out, env.ifout), XDP_DROP, "dropped");
+	cr_assert_eq(env_drop(XCGN_DROP_BAD_IP_CSUM), 1, "as a bad checksum (REQ-3a)");
+}
+
+Test(icmp, short_quotes_never_translated)
+{
+	size_t q;
+
+	send_out(17, 1100);
+	for (q = 0; q < 28; q++) {
+		err_len = pkt_icmp_error(err, sizeof(err), ip("203.0.113.2"), pkt_saddr(sent), 3, 3,
+					 sent, q);
+		cr_assert_eq(run_err(env.prog_out, env.ifout), XDP_DROP, "quote of %zu bytes", q);
+		cr_assert_eq(memcmp(out, err, err_len), 0, "untouched");
+	}
+	cr_assert_eq(env_stat(XCGN_STAT_ICMP_ERR_IN), 0, "none translated");
+}
+
+/* A subscriber answers an inbound datagram with port unreachable. */
+static void outbound_error(int prog, int ifindex, int verdict)
+{
+	struct pkt_spec r = { .proto = 17, .sport = 53, .payload = 20 };
+	uint8_t in[256];
+	size_t len;
+	uint32_t pub;
+	uint16_t pport;
+
+	send_out(17, 1100);
+	pub = pkt_saddr(sent);
+	pport = pkt_sport(sent);
+	r.saddr = ip(ENV_S1);
+	r.daddr = pub;
+	r.dport = pport;
+	len = pkt_build(in, sizeof(in), &r);
+	sent_len = sizeof(sent);
+	cr_assert_eq(env_run(env.prog_out, env.ifout, in, len, sent, &sent_len), XDP_REDIRECT,
+		     "inbound datagram delivered");
+	err_len = pkt_icmp_error(err, sizeof(err), ip(ENV_SUB1), ip(ENV_S1), 3, 3, sent,
+				 sent_len - pkt_l3_off(sent));
+	cr_assert_eq(run_err(prog, ifindex), verdict, "error translated");
+	check_all_csums();
+	cr_assert_eq(pkt_saddr(out), pub, "outer source: the public address");
+	cr_assert_eq(qaddr(out, 0), pub, "quoted destination: the public address");
+	cr_assert_eq(qport(out, 0), pport, "quoted destination port: the public port");
+	cr_assert_eq(qaddr(out, 1), ip(ENV_S1), "quoted source untouched");
+	cr_assert_eq(env_stat(XCGN_STAT_ICMP_ERR_OUT), 1, "counted");
+}
+
+Test(icmp, subscriber_port_unreachable_at_xdp)
+{
+	outbound_error(env.prog_in, env.ifin, XDP_REDIRECT);
+}
+
+Test(icmp, subscriber_port_unreachable_at_tc)
+{
+	outbound_error(env.prog_tc, 0, TC_ACT_OK);
+}

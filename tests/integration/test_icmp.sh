@@ -1,0 +1,69 @@
+#!/bin/bash
+# shellcheck shell=bash
+# ICMP errors through xcgn, with the real kernel generating them.
+
+# Path MTU discovery: a router past xcgn has a 1280-byte link; its
+# "fragmentation needed" must reach the subscriber translated, or a TCP
+# upload with DF hangs in a black hole.
+test_pmtu_discovery_through_xcgn() {
+	local far=${P}far
+	ip netns add "$far"
+	trap 'ip netns del '"$far"' 2>/dev/null; test_teardown' EXIT
+	ip -n "$NS_INET" link add "${P}m" type veth peer name "${P}f" netns "$far"
+	ip -n "$NS_INET" addr add 192.0.2.1/24 dev "${P}m"
+	ip -n "$NS_INET" link set "${P}m" mtu 1280 up
+	ip netns exec "$NS_INET" sysctl -qw net.ipv4.conf.all.forwarding=1
+	ip -n "$far" addr add 192.0.2.10/24 dev "${P}f"
+	ip -n "$far" link set lo up
+	ip -n "$far" link set "${P}f" up
+	ip -n "$far" route add default via 192.0.2.1
+	ip netns exec "$far" ethtool -K "${P}f" tx off >/dev/null
+	attach_default
+
+	out=$(in_sub timeout 10 ping -M do -s 1400 -c 3 -i 0.3 -W 1 -I "$(sub_addr 4)" 192.0.2.10 2>&1 || true)
+	echo "$out"
+	echo "$out" | grep -Eq 'mtu ?= ?1280' || fail "no fragmentation-needed reached the subscriber"
+	in_sub ip route get 192.0.2.10 from "$(sub_addr 4)" | grep -q "mtu 1280" ||
+		fail "the subscriber's kernel did not learn the path MTU"
+	assert_ge "$(stat icmp_error_in)" 1 "ICMP errors translated inwards"
+
+	head -c 2000000 /dev/urandom >"$TMP/up"
+	ip netns exec "$far" timeout 30 socat -u TCP4-LISTEN:9000,bind=192.0.2.10,reuseaddr \
+		OPEN:"$TMP/up.got",creat,trunc &
+	BG_PIDS+=($!)
+	wait_listen "$far" "192.0.2.10:9000" t
+	in_sub timeout 20 socat -u OPEN:"$TMP/up" "TCP4:192.0.2.10:9000,bind=$(sub_addr 5)" ||
+		fail "upload did not complete"
+	for _ in $(seq 1 50); do
+		cmp -s "$TMP/up" "$TMP/up.got" && break
+		sleep 0.1
+	done
+	cmp "$TMP/up" "$TMP/up.got" || fail "upload differs"
+	echo "2 MB upload over a 1280-byte hop completed, byte for byte"
+}
+
+# A subscriber's port unreachable for an inbound datagram goes out
+# translated: the server sees it about its own packet to the public port.
+test_subscriber_icmp_error_translated() {
+	attach_default
+	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" 30
+	wait_listen "$NS_INET" "$S1:7000" u
+	in_sub timeout 5 python3 "$TLIB/udp_flows.py" "$(sub_addr 6)" 33000 1 "$S1" 7000 >/dev/null
+	pub=$(cut -d: -f1 "$TMP/seen")
+	pport=$(cut -d: -f2 "$TMP/seen")
+	# Nothing listens on the subscriber's port now: its kernel answers a
+	# datagram with port unreachable.
+	bg "$NS_INET" timeout 10 tcpdump -i "$DEV_E" -n -U -c 1 -w "$TMP/icmp.pcap" icmp
+	sleep 0.5
+	echo probe | in_inet timeout 3 socat -t 0.5 - "UDP4:$pub:$pport,bind=$S1:7100" >/dev/null 2>&1 || true
+	for _ in $(seq 1 30); do
+		[ -s "$TMP/icmp.pcap" ] && [ "$(tcpdump -r "$TMP/icmp.pcap" -n 2>/dev/null | wc -l)" -ge 1 ] && break
+		sleep 0.1
+	done
+	line=$(tcpdump -r "$TMP/icmp.pcap" -n -v 2>/dev/null | tr '\n' ' ')
+	echo "$line"
+	echo "$line" | grep -q "$pub > $S1: ICMP $pub udp port $pport unreachable" ||
+		fail "the error did not leave translated"
+	echo "$line" | grep -q "100\.64\." && fail "a subscriber address leaked inside the error"
+	assert_ge "$(stat icmp_error_out)" 1 "ICMP errors translated outwards"
+}
