@@ -46,7 +46,7 @@ static int stats_sum(int fd, struct xcgn_stats *out)
 
 static int do_stats_show(void)
 {
-	struct xcgn_stats s;
+	struct xcgn_stats s = {};
 	struct xcgn_maps m;
 	uint64_t total = 0;
 	char fmt[64];

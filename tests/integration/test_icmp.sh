@@ -20,6 +20,7 @@ test_pmtu_discovery_through_xcgn() {
 	ip netns exec "$far" ethtool -K "${P}f" tx off >/dev/null
 	attach_default
 
+	# shellcheck disable=SC1010 # "-M do" is ping's option, not a loop
 	out=$(in_sub timeout 10 ping -M do -s 1400 -c 3 -i 0.3 -W 1 -I "$(sub_addr 4)" 192.0.2.10 2>&1 || true)
 	echo "$out"
 	echo "$out" | grep -Eq 'mtu ?= ?1280' || fail "no fragmentation-needed reached the subscriber"
