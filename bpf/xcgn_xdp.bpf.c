@@ -27,6 +27,14 @@ static __always_inline int is_subscriber(__be32 a)
 	return (a & xcgn_cfg.sub_mask) == xcgn_cfg.sub_prefix;
 }
 
+/* RFC 6888 REQ-6: destinations the operator wants reached untranslated. */
+static __always_inline int is_bypass(__be32 dst)
+{
+	struct xcgn_lpm4_key k = { .prefixlen = 32, .addr = dst };
+
+	return bpf_map_lookup_elem(&XCGN_MAP_BYPASS, &k) != NULL;
+}
+
 /* Only these create or use mappings: TCP, UDP, and ICMP echo in the
  * direction that opens it (request out, reply in). */
 static __always_inline int translatable(const struct pkt *p, int outbound)
@@ -91,6 +99,10 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 		goto drop;
 	if (!is_subscriber(p.ip->saddr) || is_subscriber(p.ip->daddr))
 		goto pass;
+	if (is_bypass(p.ip->daddr)) {
+		stats_inc(st, XCGN_STAT_BYPASS);
+		return XDP_PASS;
+	}
 	ret = parse_l4(&p);
 	if (ret)
 		goto drop;
@@ -264,6 +276,10 @@ int xcgn_tc_outside(struct __sk_buff *skb)
 		goto drop;
 	if (!is_subscriber(p.ip->saddr))
 		return TC_ACT_OK;
+	if (is_bypass(p.ip->daddr)) {
+		stats_inc(st, XCGN_STAT_BYPASS);
+		return TC_ACT_OK;
+	}
 	ret = parse_l4(&p);
 	if (ret)
 		goto drop;

@@ -32,6 +32,7 @@
 #define XCGN_MAP_TXPORT	xcgn_txport	/* devmap of the attached devices */
 #define XCGN_MAP_LINK	xcgn_link	/* what `xcgn link attach` set up */
 #define XCGN_MAP_RLIM	xcgn_rlim	/* per-CPU rate limit of refusal events */
+#define XCGN_MAP_BYPASS	xcgn_bypass	/* destinations that leave untranslated */
 
 /* Keys of xcgn_txport. */
 #define XCGN_TX_INSIDE	0
@@ -128,6 +129,14 @@ struct xcgn_peer4_key {
 };
 _Static_assert(sizeof(struct xcgn_peer4_key) == 16, "xcgn_peer4_key size is ABI");
 _Static_assert(offsetof(struct xcgn_peer4_key, raddr) == 8, "xcgn_peer4_key.raddr moved");
+
+/* Key of xcgn_bypass (an LPM trie): destinations reached untranslated
+ * (RFC 6888 REQ-6). */
+struct xcgn_lpm4_key {
+	__u32 prefixlen;
+	__be32 addr;
+};
+_Static_assert(sizeof(struct xcgn_lpm4_key) == 8, "xcgn_lpm4_key size is ABI");
 
 /* Filtering (RFC 4787 REQ-8). */
 enum xcgn_filtering {
@@ -280,6 +289,7 @@ enum xcgn_stat {
 	XCGN_STAT_REFUSAL_EV_LIMITED,	/* refusal events held back by the rate limit */
 	XCGN_STAT_ICMP_ERR_IN,		/* ICMP errors translated towards a subscriber */
 	XCGN_STAT_ICMP_ERR_OUT,		/* ICMP errors translated from a subscriber */
+	XCGN_STAT_BYPASS,		/* left untranslated: destination in the bypass list */
 	XCGN_STAT_MAX
 };
 

@@ -17,6 +17,7 @@
 #define XCGN_BLKS_PER_ADDR_MAX	(XCGN_BLK_WORDS * 64)	/* 1024 blocks per address */
 #define XCGN_BLOCK_SIZE_MIN	64	/* 65536 / XCGN_BLKS_PER_ADDR_MAX */
 #define XCGN_SUB_BLOCKS_MAX	8	/* blocks one subscriber may hold (max-blocks) */
+#define XCGN_BYPASS_MAX		1024	/* bypass prefixes */
 
 /* Defaults of `xcgn pool add`. */
 #define XCGN_DEF_PORT_LO	1024

@@ -18,6 +18,8 @@ static int usage(void)
 		"                     [icmp-timeout S]\n"
 		"       xcgn pool del PREFIX\n"
 		"       xcgn pool show\n"
+		"       xcgn pool bypass { add | del } PREFIX\n"
+		"       xcgn pool bypass show\n"
 		"       xcgn pool help\n"
 		"Defaults: ports %u-%u, block-size %u, max-blocks %u, filtering\n"
 		"endpoint-independent, timers %u/%u/%u/%u s (not below %u/%u/%u/%u, the RFC\n"
@@ -248,6 +250,52 @@ static int do_pool_show(void)
 	return err ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
 }
 
+/* xcgn pool bypass { add PREFIX | del PREFIX | show } (RFC 6888 REQ-6) */
+static int do_pool_bypass(int argc, char **argv)
+{
+	struct xcgn_lpm4_key k, *prev = NULL;
+	struct xcgn_maps m;
+	uint32_t prefix;
+	uint8_t plen;
+	int err, lock;
+
+	if (argc == 1 && !strcmp(*argv, "show")) {
+		if (xcgn_maps_open(&m))
+			return XCGN_EXIT_ERR;
+		print_open_array(NULL);
+		while (!bpf_map_get_next_key(m.bypass, prev, &k)) {
+			print_open_object(NULL);
+			print_ipv4(PRINT_ANY, "prefix", "bypass %s", k.addr);
+			print_u64(PRINT_ANY, "plen", "/%llu", k.prefixlen);
+			print_nl();
+			print_close_object();
+			prev = &k;
+		}
+		print_close_array();
+		xcgn_maps_close(&m);
+		return XCGN_EXIT_OK;
+	}
+	if (argc != 2 || (strcmp(argv[0], "add") && strcmp(argv[0], "del"))) {
+		xcgn_err("pool bypass needs add PREFIX, del PREFIX or show");
+		return usage();
+	}
+	if (parse_prefix(argv[1], &prefix, &plen))
+		return invarg("bypass prefix (a.b.c.d/len, host bits clear)", argv[1]);
+	lock = xcgn_lock();
+	if (lock < 0)
+		return XCGN_EXIT_ERR;
+	err = xcgn_maps_open(&m);
+	if (!err) {
+		err = !strcmp(argv[0], "add") ? bypass_add(&m, prefix, plen)
+					       : bypass_del(&m, prefix, plen);
+		xcgn_maps_close(&m);
+	}
+	xcgn_unlock(lock);
+	if (err == -EINVAL)
+		return XCGN_EXIT_USAGE;
+	return err ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
+}
+
 int do_pool(int argc, char **argv)
 {
 	if (argc < 1 || !strcmp(*argv, "help"))
@@ -256,6 +304,8 @@ int do_pool(int argc, char **argv)
 		return do_pool_add(argc - 1, argv + 1);
 	if (!strcmp(*argv, "del"))
 		return do_pool_del(argc - 1, argv + 1);
+	if (!strcmp(*argv, "bypass"))
+		return do_pool_bypass(argc - 1, argv + 1);
 	if (!strcmp(*argv, "show")) {
 		if (argc > 1) {
 			xcgn_err("unexpected argument \"%s\"", argv[1]);

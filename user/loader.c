@@ -180,6 +180,7 @@ int xcgn_maps_open(struct xcgn_maps *m)
 		{ &m->pubidx, XSTR(XCGN_MAP_PUBIDX) }, { &m->blocks, XSTR(XCGN_MAP_BLOCKS) },
 		{ &m->state, XSTR(XCGN_MAP_STATE) },   { &m->stats, XSTR(XCGN_MAP_STATS) },
 		{ &m->events, XSTR(XCGN_MAP_EVENTS) }, { &m->link, XSTR(XCGN_MAP_LINK) },
+		{ &m->bypass, XSTR(XCGN_MAP_BYPASS) },
 	};
 
 	for (i = 0; i < (int)ARRAY_SIZE(t); i++)

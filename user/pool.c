@@ -119,6 +119,19 @@ int pool_add(const struct xcgn_maps *m, const struct pool_opts *o)
 		xcgn_err("no room for another pool (at most %u)", XCGN_POOLS_MAX);
 		return -ENOSPC;
 	}
+	{
+		struct xcgn_lpm4_key bk, *bprev = NULL;
+
+		while (!bpf_map_get_next_key(m->bypass, bprev, &bk)) {
+			if (prefix_overlap(p.prefix, p.plen, bk.addr, (uint8_t)bk.prefixlen)) {
+				xcgn_err("pool %s/%u overlaps bypass %s/%u",
+					 ipv4_str(p.prefix, a, sizeof(a)), p.plen,
+					 ipv4_str(bk.addr, b, sizeof(b)), bk.prefixlen);
+				return -EINVAL;
+			}
+			bprev = &bk;
+		}
+	}
 
 	/* A contiguous run of free address slots. */
 	for (i = 0, first = 0; i < XCGN_PADDRS_MAX && run < p.naddrs; i++) {
@@ -225,4 +238,55 @@ int pool_del(const struct xcgn_maps *m, uint32_t prefix, uint8_t plen)
 	if (bpf_map_update_elem(m->pools, &id, &none, 0))
 		return -errno;
 	return hwm_update(m);
+}
+
+/* A bypass prefix may not cover a pool (replies would come to the pool) or
+ * the subscribers (they are not the internet). */
+int bypass_add(const struct xcgn_maps *m, uint32_t prefix, uint8_t plen)
+{
+	struct xcgn_lpm4_key k = { .prefixlen = plen, .addr = prefix };
+	struct xcgn_link_info li;
+	struct xcgn_pool q;
+	char a[16], b[16];
+	__u32 zero = 0, id;
+	__u8 one = 1;
+
+	if (bpf_map_lookup_elem(m->link, &zero, &li))
+		return -errno;
+	if (prefix_overlap(prefix, plen, li.sub_prefix, li.sub_plen)) {
+		xcgn_err("bypass %s/%u overlaps the subscriber range %s/%u",
+			 ipv4_str(prefix, a, sizeof(a)), plen, ipv4_str(li.sub_prefix, b, sizeof(b)),
+			 li.sub_plen);
+		return -EINVAL;
+	}
+	for (id = 0; id < XCGN_POOLS_MAX; id++) {
+		if (bpf_map_lookup_elem(m->pools, &id, &q))
+			return -errno;
+		if ((q.flags & XCGN_POOLF_ACTIVE) && prefix_overlap(prefix, plen, q.prefix, q.plen)) {
+			xcgn_err("bypass %s/%u overlaps pool %s/%u", ipv4_str(prefix, a, sizeof(a)),
+				 plen, ipv4_str(q.prefix, b, sizeof(b)), q.plen);
+			return -EINVAL;
+		}
+	}
+	if (bpf_map_update_elem(m->bypass, &k, &one, BPF_NOEXIST)) {
+		int err = -errno;
+
+		xcgn_err("bypass %s/%u: %s", ipv4_str(prefix, a, sizeof(a)), plen,
+			 err == -EEXIST ? "already there" :
+			 err == -ENOSPC ? "the bypass list is full" : strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+int bypass_del(const struct xcgn_maps *m, uint32_t prefix, uint8_t plen)
+{
+	struct xcgn_lpm4_key k = { .prefixlen = plen, .addr = prefix };
+	char a[16];
+
+	if (bpf_map_delete_elem(m->bypass, &k)) {
+		xcgn_err("no bypass %s/%u", ipv4_str(prefix, a, sizeof(a)), plen);
+		return -errno;
+	}
+	return 0;
 }

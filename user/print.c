@@ -232,6 +232,7 @@ const char *const xcgn_stat_name[XCGN_STAT_MAX] = {
 	[XCGN_STAT_REFUSAL_EV_LIMITED] = "refusal_event_limited",
 	[XCGN_STAT_ICMP_ERR_IN] = "icmp_error_in",
 	[XCGN_STAT_ICMP_ERR_OUT] = "icmp_error_out",
+	[XCGN_STAT_BYPASS] = "bypass",
 };
 _Static_assert(ARRAY_SIZE(xcgn_stat_name) == XCGN_STAT_MAX, "stat names match enum");
 

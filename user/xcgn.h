@@ -91,7 +91,8 @@ int nl_link_get(const char *name, int ifindex, struct nl_link *out);
 int xcgn_pin_dir(char *buf, size_t len);
 
 struct xcgn_maps {
-	int map4, rev4, subs, peer4, pools, paddr, pubidx, blocks, state, stats, events, link;
+	int map4, rev4, subs, peer4, pools, paddr, pubidx, blocks, state, stats, events, link,
+		bypass;
 };
 /* Open the pinned maps of this namespace's instance; -ENOENT (printed) if
  * xcgn is not attached here. */
@@ -129,6 +130,8 @@ extern const uint32_t xcgn_timer_default[XCGN_TIMER_MAX];
 extern const uint32_t xcgn_timer_min[XCGN_TIMER_MAX];
 int pool_add(const struct xcgn_maps *m, const struct pool_opts *o);
 int pool_del(const struct xcgn_maps *m, uint32_t prefix, uint8_t plen);
+int bypass_add(const struct xcgn_maps *m, uint32_t prefix, uint8_t plen);
+int bypass_del(const struct xcgn_maps *m, uint32_t prefix, uint8_t plen);
 
 /* ---- natlog.c: the NAT log ------------------------------------------- */
 struct natlog {

@@ -137,6 +137,18 @@ struct {
 	__type(value, __u64);
 } XCGN_MAP_RLIM SEC(".maps");
 
+/* destination prefix -> 1: leaves untranslated (`xcgn pool bypass`); an
+ * LPM trie, which the kernel allocates per entry (BPF_F_NO_PREALLOC is
+ * mandatory for it); userspace writes, the datapath reads. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, XCGN_BYPASS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct xcgn_lpm4_key);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} XCGN_MAP_BYPASS SEC(".maps");
+
 /* 0 -> what attach set up; userspace only (the datapath uses rodata). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -332,3 +332,21 @@ Test(xdp, no_neighbour_goes_to_the_slow_path)
 	cr_assert_eq(env_stat(XCGN_STAT_SLOW_OUT), 1, "slow path counted");
 	cr_assert_eq(env_count(env.maps.map4), 0, "no state yet");
 }
+
+Test(xdp, bypass_destinations_leave_untranslated)
+{
+	struct pkt_spec s = spec(17, ENV_SUB1, 2100, ENV_S1, 53);
+	struct pkt_spec other = spec(17, ENV_SUB1, 2100, "192.0.2.200", 53);
+
+	cr_assert_eq(bypass_add(&env.maps, ip("192.0.2.0"), 25), 0, "bypass added");
+	cr_assert_eq(outbound(&s), XDP_PASS, "to the stack, untranslated");
+	cr_assert_eq(memcmp(out, in, inlen), 0, "untouched");
+	cr_assert_eq(env_run(env.prog_tc, 0, in, inlen, out, &outlen), 0 /* TC_ACT_OK */,
+		     "tc lets it leave");
+	cr_assert_eq(memcmp(out, in, inlen), 0, "untouched by tc too");
+	cr_assert_eq(env_stat(XCGN_STAT_BYPASS), 2, "counted at both");
+	cr_assert_eq(outbound(&other), XDP_REDIRECT, "other destinations still translated");
+	cr_assert_eq(env_count(env.maps.map4), 1, "one mapping, for the other destination");
+	cr_assert_neq(bypass_add(&env.maps, ip("100.64.0.0"), 16), 0, "subscriber range refused");
+	cr_assert_neq(bypass_add(&env.maps, ip("198.51.100.0"), 24), 0, "pool overlap refused");
+}

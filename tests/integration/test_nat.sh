@@ -81,3 +81,25 @@ test_slow_path_then_fast_path() {
 	assert_ge "$(stat redirect_out)" 1 "later packet redirected at XDP"
 	assert_eq "$seen1" "$(cat "$TMP/seen")" "same mapping on both paths"
 }
+
+# RFC 6888 REQ-6: a bypass destination sees the subscriber's own address;
+# everything else still sees the pool.
+test_bypass_destination_untranslated() {
+	attach_default
+	xcgn pool bypass add "$S2/32"
+	ip -n "$NS_INET" route add 100.64.0.0/10 via "$NAT_OUT"	# S2 answers directly
+	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/s1.seen" 30
+	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S2" 7000 "$TMP/s2.seen" 30
+	wait_listen "$NS_INET" "$S1:7000" u
+	wait_listen "$NS_INET" "$S2:7000" u
+	for s in "$S1" "$S2"; do
+		got=$(in_sub timeout 5 python3 "$TLIB/udp_flows.py" "$(sub_addr 9)" 36000 1 "$s" 7000)
+		assert_eq 1 "$got" "answer from $s"
+	done
+	echo "S1 saw $(cat "$TMP/s1.seen"), S2 saw $(cat "$TMP/s2.seen")"
+	case $(cat "$TMP/s1.seen") in 198.51.100.*) ;; *) fail "S1 did not see the pool" ;; esac
+	assert_eq "$(sub_addr 9):36000" "$(cat "$TMP/s2.seen")" "S2 sees the subscriber itself"
+	assert_eq "$S2" "$(xcgn -j pool bypass show | jq -r '.[0].prefix')" "bypass listed"
+	xcgn pool bypass del "$S2/32"
+	assert_eq 0 "$(xcgn -j pool bypass show | jq length)" "bypass removed"
+}

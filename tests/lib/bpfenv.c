@@ -105,6 +105,7 @@ int bpfenv_setup(struct bpfenv *e, const struct pool_opts *pool, unsigned int ma
 		.stats = bpf_map__fd(e->skel->maps.XCGN_MAP_STATS),
 		.events = bpf_map__fd(e->skel->maps.XCGN_MAP_EVENTS),
 		.link = bpf_map__fd(e->skel->maps.XCGN_MAP_LINK),
+		.bypass = bpf_map__fd(e->skel->maps.XCGN_MAP_BYPASS),
 	};
 	k = XCGN_TX_INSIDE;
 	v = (__u32)e->ifin;
