@@ -73,6 +73,53 @@ static __always_inline int xdp_forward(struct pkt *p, const struct bpf_fib_looku
 	return bpf_redirect_map(&XCGN_MAP_TXPORT, port, 0);
 }
 
+/* Hairpinning (RFC 4787 REQ-9, RFC 5382 REQ-8): a subscriber sends to
+ * another subscriber's public address and port. Both translations happen
+ * here, so the receiver sees the sender's public address and port, and the
+ * packet turns around at XDP without any policy routing. ICMP queries to a
+ * public address reach no host and are not hairpinned. Returns the verdict,
+ * or -XCGN_DROP_* through @drop. */
+static __always_inline int xdp_hairpin(struct xdp_md *ctx, struct pkt *p, struct xcgn_stats *st,
+				       int *drop)
+{
+	struct xcgn_tuple4 in, pub, dst, to;
+	struct bpf_fib_lookup fib;
+	int ret, rc;
+
+	if (p->cls != L4_TCP && p->cls != L4_UDP) {
+		*drop = -XCGN_DROP_NO_MAPPING;
+		return XDP_DROP;
+	}
+	nat4_tuple(p, 1, &in);
+	nat4_tuple(p, 0, &dst);
+	ret = nat4_snat_lookup(&in, p->ip->daddr, p->tcp_flags, &pub);
+	if (ret) {
+		pool_refusal(st, in.addr, -ret);
+		*drop = ret;
+		return XDP_DROP;
+	}
+	ret = nat4_dnat_lookup(&dst, pub.addr, p->tcp_flags, &to);
+	if (ret) {
+		*drop = ret;
+		return XDP_DROP;
+	}
+	rc = fib_lookup(ctx, p, pub.addr, to.addr, ctx->ingress_ifindex, &fib);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS || fib.ifindex != xcgn_cfg.inside_ifindex ||
+	    p->ip->ttl <= 1 || p->vlan) {
+		/* Untranslated to the stack: tc egress translates the source and
+		 * the pool's route brings it back through the outside. */
+		stats_inc(st, XCGN_STAT_SLOW_OUT);
+		return XDP_PASS;
+	}
+	nat4_rewrite(p, 1, &pub);
+	nat4_rewrite(p, 0, &to);
+	stats_inc(st, XCGN_STAT_HAIRPIN);
+	ret = xdp_forward(p, &fib, XCGN_TX_INSIDE);
+	if (ret != XDP_REDIRECT)
+		stats_inc(st, XCGN_STAT_ABORTED);
+	return ret;
+}
+
 SEC("xdp")
 int xcgn_xdp_inside(struct xdp_md *ctx)
 {
@@ -83,7 +130,7 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 	struct bpf_fib_lookup fib;
 	struct pkt p = {};
 	__u16 proto;
-	int ret, rc;
+	int ret, rc, drop = 0;
 
 	if (!st)
 		return XDP_ABORTED;
@@ -108,6 +155,14 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 		goto drop;
 	if (!translatable(&p, 1) && p.cls != L4_ICMP_ERROR)
 		goto pass;	/* tc egress stops it if it would leak */
+	if (bpf_map_lookup_elem(&XCGN_MAP_PUBIDX, &p.ip->daddr)) {
+		ret = xdp_hairpin(ctx, &p, st, &drop);
+		if (ret == XDP_DROP) {
+			ret = drop;
+			goto drop;
+		}
+		return ret;
+	}
 
 	rc = fib_lookup(ctx, &p, p.ip->saddr, p.ip->daddr, ctx->ingress_ifindex, &fib);
 	if (fib.ifindex != xcgn_cfg.outside_ifindex)

@@ -290,6 +290,7 @@ enum xcgn_stat {
 	XCGN_STAT_ICMP_ERR_IN,		/* ICMP errors translated towards a subscriber */
 	XCGN_STAT_ICMP_ERR_OUT,		/* ICMP errors translated from a subscriber */
 	XCGN_STAT_BYPASS,		/* left untranslated: destination in the bypass list */
+	XCGN_STAT_HAIRPIN,		/* subscriber to subscriber through public addresses */
 	XCGN_STAT_MAX
 };
 

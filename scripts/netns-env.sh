@@ -64,6 +64,10 @@ env_setup() {
 	ip -n "$NS_INET" link set lo up
 	ip -n "$NS_INET" link set "$DEV_E" up
 	ip -n "$NS_INET" route add "$POOL" via "$NAT_OUT"
+	# The internet side is a router: it sends what it gets for the pool back
+	# to xcgn (which is how a hairpin's first packet, before the neighbour
+	# is known, comes back).
+	ip netns exec "$NS_INET" sysctl -qw net.ipv4.conf.all.forwarding=1
 
 	# End hosts: full checksums on the wire (no CHECKSUM_PARTIAL), and GRO
 	# on so the veth peers receive frames redirected at XDP.

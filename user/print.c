@@ -233,6 +233,7 @@ const char *const xcgn_stat_name[XCGN_STAT_MAX] = {
 	[XCGN_STAT_ICMP_ERR_IN] = "icmp_error_in",
 	[XCGN_STAT_ICMP_ERR_OUT] = "icmp_error_out",
 	[XCGN_STAT_BYPASS] = "bypass",
+	[XCGN_STAT_HAIRPIN] = "hairpin",
 };
 _Static_assert(ARRAY_SIZE(xcgn_stat_name) == XCGN_STAT_MAX, "stat names match enum");
 

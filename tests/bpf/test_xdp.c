@@ -350,3 +350,47 @@ Test(xdp, bypass_destinations_leave_untranslated)
 	cr_assert_neq(bypass_add(&env.maps, ip("100.64.0.0"), 16), 0, "subscriber range refused");
 	cr_assert_neq(bypass_add(&env.maps, ip("198.51.100.0"), 24), 0, "pool overlap refused");
 }
+
+/* RFC 4787 REQ-9 / RFC 5382 REQ-8: subscriber 2 reaches subscriber 1
+ * through 1's public address and port and is seen with its own. */
+static void hairpin(uint8_t proto)
+{
+	struct pkt_spec a = spec(proto, ENV_SUB1, 1100, ENV_S1, 53), b;
+	uint32_t pub1;
+	uint16_t port1;
+	int v;
+
+	cr_assert_eq(outbound(&a), XDP_REDIRECT, "subscriber 1 opens a mapping");
+	pub1 = pkt_saddr(out);
+	port1 = pkt_sport(out);
+	b = spec(proto, ENV_SUB2, 1200, ENV_S1, port1);
+	b.daddr = pub1;
+	v = outbound(&b);
+	cr_assert_eq(v, XDP_REDIRECT, "turned around at XDP (verdict %d)", v);
+	assert_csums("hairpinned");
+	cr_assert_eq(pkt_daddr(out), ip(ENV_SUB1), "delivered to subscriber 1");
+	cr_assert_eq(pkt_dport(out), 1100, "at its own port");
+	cr_assert(in_pool(pkt_saddr(out)), "from subscriber 2's public address");
+	cr_assert_neq(pkt_sport(out), 0, "and public port");
+	cr_assert_eq(memcmp(out, "\x02\x00\x00\x00\x00\x33", 6), 0, "to subscriber 1's MAC");
+	cr_assert_eq(env_stat(XCGN_STAT_HAIRPIN), 1, "counted");
+	cr_assert_eq(env_count(env.maps.map4), 2, "each subscriber has its mapping");
+}
+
+Test(xdp, hairpin_udp)
+{
+	hairpin(17);
+}
+
+Test(xdp, hairpin_tcp)
+{
+	hairpin(6);
+}
+
+Test(xdp, hairpin_to_an_unmapped_public_port_dropped)
+{
+	struct pkt_spec b = spec(17, ENV_SUB2, 1200, "198.51.100.1", 4444);
+
+	cr_assert_eq(outbound(&b), XDP_DROP, "no mapping there");
+	cr_assert_eq(env_drop(XCGN_DROP_NO_MAPPING), 1, "counted");
+}

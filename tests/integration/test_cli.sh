@@ -67,7 +67,8 @@ test_detach_leaves_devices_as_found() {
 	in_nat tc filter show dev "$DEV_O" egress | grep -q xcgn_tc_outside || fail "no tc program"
 	dir=$(ls -d /sys/fs/bpf/xcgn/netns-"$(nsenter --net="/run/netns/$NS_NAT" stat -L -c %i /proc/self/ns/net)")
 	[ -e "$dir/v1/xcgn_map4" ] || fail "maps not pinned under $dir"
-	bpftool map dump pinned "$dir/v1/xcgn_pools" | grep -q '"port_lo": 1024' || fail "bpftool cannot read the pool map"
+	bpftool map dump pinned "$dir/v1/xcgn_pools" >"$TMP/pools.dump"
+	grep -q '"port_lo": 1024' "$TMP/pools.dump" || fail "bpftool cannot read the pool map"
 	xcgn link detach
 	after=$(ip -n "$NS_NAT" -d link show; in_nat tc qdisc show; in_nat tc filter show dev "$DEV_O" egress)
 	assert_eq "$before" "$after" "devices after detach"

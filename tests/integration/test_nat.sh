@@ -103,3 +103,48 @@ test_bypass_destination_untranslated() {
 	xcgn pool bypass del "$S2/32"
 	assert_eq 0 "$(xcgn -j pool bypass show | jq length)" "bypass removed"
 }
+
+# RFC 4787 REQ-9: subscriber 2 reaches subscriber 1 at 1's public address
+# and port, and 1 sees 2's public address and port; no ip rule needed.
+test_hairpin_udp_between_subscribers() {
+	attach_default
+	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/s1.seen" 30
+	wait_listen "$NS_INET" "$S1:7000" u
+	# Subscriber 1 opens a mapping from its port 7000 and then serves on it.
+	cat >"$TMP/sub1.py" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 7000))
+s.sendto(b"hello", (sys.argv[2], 7000))
+s.settimeout(1)
+deadline = time.monotonic() + 20
+with open(sys.argv[3], "a", buffering=1) as log:
+    while time.monotonic() < deadline:
+        try:
+            data, peer = s.recvfrom(2048)
+        except socket.timeout:
+            continue
+        if data == b"hello":
+            continue	# the server's echo of our opening packet
+        log.write("%s:%d\n" % peer)
+        s.sendto(data, peer)
+PY
+	# (a background job's stdin is /dev/null: the script goes in a file)
+	bg "$NS_SUB" python3 "$TMP/sub1.py" "$(sub_addr 1)" "$S1" "$TMP/sub1.seen"
+	for _ in $(seq 1 30); do [ -s "$TMP/s1.seen" ] && break; sleep 0.1; done
+	pub1=$(cat "$TMP/s1.seen")
+	echo "subscriber 1 is $pub1 to the world"
+	got=$(in_sub timeout 5 python3 "$TLIB/udp_flows.py" "$(sub_addr 2)" 37000 3 "${pub1%:*}" "${pub1#*:}")
+	assert_eq 3 "$got" "echoes through the hairpin"
+	seen=$(sort -u "$TMP/sub1.seen")
+	echo "subscriber 1 saw: $seen"
+	assert_eq 3 "$(grep -c "" <<<"$seen")" "three flows"
+	grep -q '^100\.64\.' <<<"$seen" && fail "subscriber 1 saw subscriber 2's inside address"
+	grep -q '^198\.51\.100\.' <<<"$seen" || fail "not a public address"
+	# The echoes' first packet found no neighbour for subscriber 2 yet and
+	# went round through the internet side's router; the rest turn at XDP.
+	assert_ge "$(stat hairpin)" 3 "hairpinned at XDP"
+	got=$(in_sub timeout 5 python3 "$TLIB/udp_flows.py" "$(sub_addr 2)" 37000 3 "${pub1%:*}" "${pub1#*:}")
+	assert_eq 3 "$got" "echoes again, neighbours known"
+	assert_ge "$(stat hairpin)" 9 "both ways at XDP"
+}
