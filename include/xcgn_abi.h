@@ -147,6 +147,7 @@ enum xcgn_filtering {
 
 #define XCGN_POOLF_ACTIVE	0x01
 #define XCGN_POOLF_DETERMINISTIC 0x02	/* RFC 7422: block = f(subscriber) */
+#define XCGN_POOLF_PARITY	0x04	/* RFC 4787 REQ-4: public port keeps the parity */
 
 /* Mapping timers, seconds (RFC 4787 REQ-5, RFC 5382 REQ-5, RFC 5508 REQ-2). */
 enum xcgn_timer {

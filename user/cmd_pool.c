@@ -13,7 +13,7 @@ static int usage(void)
 	fprintf(stderr,
 		"Usage: xcgn pool add PREFIX [ports LO-HI] [block-size N] [max-blocks N]\n"
 		"                     [filtering { endpoint-independent | address-dependent }]\n"
-		"                     [deterministic SUBSCRIBER-PREFIX]\n"
+		"                     [deterministic SUBSCRIBER-PREFIX] [parity]\n"
 		"                     [udp-timeout S] [tcp-established S] [tcp-transitory S]\n"
 		"                     [icmp-timeout S]\n"
 		"       xcgn pool del PREFIX\n"
@@ -79,6 +79,8 @@ static int do_pool_add(int argc, char **argv)
 				o.filtering = XCGN_FILTER_ADF;
 			else
 				return invarg("filtering", *argv);
+		} else if (!strcmp(*argv, "parity")) {
+			o.parity = 1;
 		} else if (!strcmp(*argv, "deterministic")) {
 			NEXT_ARG();
 			if (parse_prefix(*argv, &o.det_prefix, &o.det_plen))
@@ -214,6 +216,8 @@ static int do_pool_show(void)
 		print_u64(PRINT_ANY, "block_size", "  block-size %llu", p.block_size);
 		print_u64(PRINT_ANY, "max_blocks", "  max-blocks %llu", p.max_blocks);
 		print_string(PRINT_ANY, "filtering", "  filtering %s", filtering_name(p.filtering));
+		print_string(PRINT_ANY, "parity", "  parity %s",
+			     (p.flags & XCGN_POOLF_PARITY) ? "kept" : "any");
 		if (p.flags & XCGN_POOLF_DETERMINISTIC) {
 			print_ipv4(PRINT_ANY, "deterministic", "  deterministic %s", p.det_prefix);
 			print_u64(PRINT_ANY, "deterministic_plen", "/%llu", p.det_plen);

@@ -65,6 +65,8 @@ int pool_add(const struct xcgn_maps *m, const struct pool_opts *o)
 	p.max_blocks = o->max_blocks;
 	p.filtering = o->filtering;
 	memcpy(p.timeout, o->timeout, sizeof(p.timeout));
+	if (o->parity)
+		p.flags |= XCGN_POOLF_PARITY;
 	if (o->deterministic) {
 		p.flags |= XCGN_POOLF_DETERMINISTIC;
 		p.det_prefix = o->det_prefix;

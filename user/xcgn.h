@@ -121,6 +121,7 @@ struct pool_opts {
 	uint16_t port_lo, port_hi, block_size, max_blocks;
 	uint8_t filtering;
 	uint8_t deterministic;	/* RFC 7422 for the subscribers in det_prefix */
+	uint8_t parity;		/* RFC 4787 REQ-4 */
 	uint8_t det_plen;
 	uint32_t det_prefix;	/* network order */
 	uint32_t timeout[XCGN_TIMER_MAX];	/* seconds; 0 = default */

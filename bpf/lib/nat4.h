@@ -42,6 +42,7 @@ struct port_probe {
 	struct xcgn_tuple4 tmpl;
 	struct xcgn_rev4 rv;
 	__u32 first, span, start, bs, lo;
+	__u32 parity;		/* 0: any port; else 1 + the parity to keep */
 	int err;
 	__be16 port;
 	__u16 _pad;
@@ -50,7 +51,7 @@ struct port_probe {
 static long nat4_port_probe_cb(__u32 i, void *data)
 {
 	struct port_probe *c = data;
-	__u32 off, slot, b;
+	__u32 off, slot, b, port;
 
 	if (!c->span || !c->bs)
 		return 1;
@@ -59,7 +60,10 @@ static long nat4_port_probe_cb(__u32 i, void *data)
 	b = c->blocks[slot & (XCGN_SUB_BLOCKS_MAX - 1)];
 	if (!b)
 		return 0;
-	c->err = nat4_port_try(&c->tmpl, c->lo + (b - 1) * c->bs + off % c->bs, &c->rv, &c->port);
+	port = c->lo + (b - 1) * c->bs + off % c->bs;
+	if (c->parity && (port & 1) != c->parity - 1)
+		return 0;
+	c->err = nat4_port_try(&c->tmpl, port, &c->rv, &c->port);
 	return c->err != -XCGN_EEXIST;	/* 1 stops the loop */
 }
 
@@ -70,7 +74,7 @@ static long nat4_port_probe_cb(__u32 i, void *data)
  * when the subscriber's blocks are nearly full. Returns 0, -XCGN_EEXIST
  * when all are taken, or a full-table error. */
 static __always_inline int nat4_port_probe(const struct xcgn_sub *sub, const struct xcgn_pool *pool,
-					   __u32 first, __u32 span,
+					   __u32 first, __u32 span, __u32 orig,
 					   const struct xcgn_tuple4 *tmpl,
 					   const struct xcgn_rev4 *rv, __be16 *out)
 {
@@ -88,6 +92,7 @@ static __always_inline int nat4_port_probe(const struct xcgn_sub *sub, const str
 	c.start = bpf_get_prandom_u32() % span;
 	c.bs = pool->block_size;
 	c.lo = pool->port_lo;
+	c.parity = (pool->flags & XCGN_POOLF_PARITY) ? 1 + (orig & 1) : 0;
 	c.err = -XCGN_EEXIST;
 	if (bpf_loop(span, nat4_port_probe_cb, &c, 0) < 0)
 		return -XCGN_EEXIST;
@@ -98,8 +103,9 @@ static __always_inline int nat4_port_probe(const struct xcgn_sub *sub, const str
 
 /* Choose a public port for subscriber port @orig (host order) and claim it.
  * The original port is kept when it lies in one of the subscriber's blocks
- * and is free; otherwise a random free port of its blocks is taken; when
- * they are all busy the subscriber gets one more block, up to max-blocks. */
+ * and is free; otherwise a random free port of its blocks is taken (of the
+ * same parity, when the pool asks for it); when they are all busy the
+ * subscriber gets one more block, up to max-blocks. */
 static __always_inline int nat4_port_pick(struct xcgn_sub *sub, const struct xcgn_pool *pool,
 					  __be32 saddr, __u32 orig, const struct xcgn_tuple4 *tmpl,
 					  const struct xcgn_rev4 *rv, struct xcgn_stats *st, __be16 *out)
@@ -120,7 +126,7 @@ static __always_inline int nat4_port_pick(struct xcgn_sub *sub, const struct xcg
 				return err ? -XCGN_DROP_MAP_FULL : 0;
 		}
 	}
-	err = nat4_port_probe(sub, pool, 0, nslots * bs, tmpl, rv, out);
+	err = nat4_port_probe(sub, pool, 0, nslots * bs, orig, tmpl, rv, out);
 	if (err != -XCGN_EEXIST)
 		return err ? -XCGN_DROP_MAP_FULL : 0;
 
@@ -129,12 +135,15 @@ static __always_inline int nat4_port_pick(struct xcgn_sub *sub, const struct xcg
 		return -XCGN_DROP_SUB_LIMIT;
 	slot = grown & (XCGN_SUB_BLOCKS_MAX - 1);
 	if (sub->blocks[slot]) {
-		err = nat4_port_try(tmpl, pool->port_lo + (sub->blocks[slot] - 1) * bs + orig % bs,
-				    rv, out);
-		if (err != -XCGN_EEXIST)
-			return err ? -XCGN_DROP_MAP_FULL : 0;
+		__u32 port = pool->port_lo + (sub->blocks[slot] - 1) * bs + orig % bs;
+
+		if (!(pool->flags & XCGN_POOLF_PARITY) || !((port ^ orig) & 1)) {
+			err = nat4_port_try(tmpl, port, rv, out);
+			if (err != -XCGN_EEXIST)
+				return err ? -XCGN_DROP_MAP_FULL : 0;
+		}
 	}
-	err = nat4_port_probe(sub, pool, slot * bs, bs, tmpl, rv, out);
+	err = nat4_port_probe(sub, pool, slot * bs, bs, orig, tmpl, rv, out);
 	if (err != -XCGN_EEXIST)
 		return err ? -XCGN_DROP_MAP_FULL : 0;
 	return -XCGN_DROP_NO_PORT;

@@ -258,3 +258,28 @@ Test(pool, concurrent_first_packets_never_double_allocate, .init = setup_race,
 		    (unsigned long)env_stat(XCGN_STAT_BLOCK_RACE),
 		    (unsigned long)env_stat(XCGN_STAT_MAP_RACE));
 }
+
+static void setup_parity(void)
+{
+	struct pool_opts o = bpfenv_pool("198.51.100.0", 30, 1024, 65535, 512, 4);
+
+	o.parity = 1;
+	env_setup(&o);
+}
+
+/* RFC 4787 REQ-4: even stays even, odd stays odd, when the port cannot be
+ * kept as it is. */
+Test(pool, parity_is_preserved_when_asked, .init = setup_parity, .fini = env_teardown)
+{
+	uint8_t out[256];
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		uint16_t sport = (uint16_t)(40000 + i);	/* outside the subscriber's block */
+
+		cr_assert_eq(out_udp(ip(ENV_SUB1), sport, ip(ENV_S1), 53, out), XDP_REDIRECT,
+			     "flow %d", i);
+		cr_assert_eq(pkt_sport(out) & 1, sport & 1, "port %u from %u keeps parity",
+			     pkt_sport(out), sport);
+	}
+}
