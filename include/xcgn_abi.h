@@ -113,8 +113,11 @@ struct xcgn_sub {
 	__u32 nmaps;		/* mappings held (atomic); XCGN_SUB_DEAD once released */
 	__u32 blocks[XCGN_SUB_BLOCKS_MAX];
 	__u64 created_ns;
+	__u64 rate_ns;		/* new-mapping rate limit: last refill */
+	__u32 rate_tokens;	/* mappings it may still open now */
+	__u32 _pad1;
 };
-_Static_assert(sizeof(struct xcgn_sub) == 56, "xcgn_sub size is ABI");
+_Static_assert(sizeof(struct xcgn_sub) == 72, "xcgn_sub size is ABI");
 _Static_assert(offsetof(struct xcgn_sub, blocks) == 16, "xcgn_sub.blocks moved");
 
 /* Set in xcgn_sub.nmaps by the collector when it takes a subscriber with no
@@ -175,8 +178,10 @@ struct xcgn_pool {
 	__u32 naddrs;
 	__be32 det_prefix;	/* deterministic: the subscribers it serves */
 	__u32 timeout[XCGN_TIMER_MAX];	/* seconds, enum xcgn_timer */
+	__u32 new_rate;		/* new mappings a second per subscriber, 0 = no cap */
+	__u32 _pad2;
 };
-_Static_assert(sizeof(struct xcgn_pool) == 48, "xcgn_pool size is ABI");
+_Static_assert(sizeof(struct xcgn_pool) == 56, "xcgn_pool size is ABI");
 _Static_assert(offsetof(struct xcgn_pool, addr_first) == 20, "xcgn_pool.addr_first moved");
 _Static_assert(offsetof(struct xcgn_pool, timeout) == 32, "xcgn_pool.timeout moved");
 
@@ -199,7 +204,7 @@ struct xcgn_gc_sub {
 	struct xcgn_sub sub;		/* out: what it held */
 };
 
-_Static_assert(sizeof(struct xcgn_gc_sub) == 64, "xcgn_gc_sub size is ABI");
+_Static_assert(sizeof(struct xcgn_gc_sub) == 80, "xcgn_gc_sub size is ABI");
 
 #define XCGN_GC_EXPIRED		1	/* removed */
 #define XCGN_GC_REFRESHED	2	/* used since it was read: kept */
@@ -313,6 +318,7 @@ enum xcgn_drop {
 	XCGN_DROP_NO_MAPPING,		/* inbound to a pool address, no mapping */
 	XCGN_DROP_FILTERED,		/* address-dependent filtering refused it */
 	XCGN_DROP_UNTRANSLATED,		/* subscriber source about to leave untranslated */
+	XCGN_DROP_SUB_RATE,		/* subscriber opens mappings faster than its cap */
 	XCGN_DROP_MAX
 };
 

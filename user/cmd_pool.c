@@ -13,7 +13,7 @@ static int usage(void)
 	fprintf(stderr,
 		"Usage: xcgn pool add PREFIX [ports LO-HI] [block-size N] [max-blocks N]\n"
 		"                     [filtering { endpoint-independent | address-dependent }]\n"
-		"                     [deterministic SUBSCRIBER-PREFIX] [parity]\n"
+		"                     [deterministic SUBSCRIBER-PREFIX] [parity] [new-rate N]\n"
 		"                     [udp-timeout S] [tcp-established S] [tcp-transitory S]\n"
 		"                     [icmp-timeout S]\n"
 		"       xcgn pool del PREFIX\n"
@@ -81,6 +81,11 @@ static int do_pool_add(int argc, char **argv)
 				return invarg("filtering", *argv);
 		} else if (!strcmp(*argv, "parity")) {
 			o.parity = 1;
+		} else if (!strcmp(*argv, "new-rate")) {
+			NEXT_ARG();
+			if (parse_u32(*argv, 1, 1000000, &v))
+				return invarg("new-rate (new mappings a second per subscriber)", *argv);
+			o.new_rate = v;
 		} else if (!strcmp(*argv, "deterministic")) {
 			NEXT_ARG();
 			if (parse_prefix(*argv, &o.det_prefix, &o.det_plen))
@@ -218,6 +223,7 @@ static int do_pool_show(void)
 		print_string(PRINT_ANY, "filtering", "  filtering %s", filtering_name(p.filtering));
 		print_string(PRINT_ANY, "parity", "  parity %s",
 			     (p.flags & XCGN_POOLF_PARITY) ? "kept" : "any");
+		print_u64(PRINT_ANY, "new_rate", "  new-rate %llu/s", p.new_rate);
 		if (p.flags & XCGN_POOLF_DETERMINISTIC) {
 			print_ipv4(PRINT_ANY, "deterministic", "  deterministic %s", p.det_prefix);
 			print_u64(PRINT_ANY, "deterministic_plen", "/%llu", p.det_plen);

@@ -67,6 +67,7 @@ int pool_add(const struct xcgn_maps *m, const struct pool_opts *o)
 	memcpy(p.timeout, o->timeout, sizeof(p.timeout));
 	if (o->parity)
 		p.flags |= XCGN_POOLF_PARITY;
+	p.new_rate = o->new_rate;
 	if (o->deterministic) {
 		p.flags |= XCGN_POOLF_DETERMINISTIC;
 		p.det_prefix = o->det_prefix;

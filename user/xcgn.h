@@ -122,6 +122,7 @@ struct pool_opts {
 	uint8_t filtering;
 	uint8_t deterministic;	/* RFC 7422 for the subscribers in det_prefix */
 	uint8_t parity;		/* RFC 4787 REQ-4 */
+	uint32_t new_rate;	/* RFC 6888 REQ-5: new mappings a second per subscriber */
 	uint8_t det_plen;
 	uint32_t det_prefix;	/* network order */
 	uint32_t timeout[XCGN_TIMER_MAX];	/* seconds; 0 = default */

@@ -171,6 +171,9 @@ __noinline int nat4_map_create(const struct xcgn_tuple4 *in)
 	err = pool_sub_get(in->addr, st, &sub, &pool);
 	if (err)
 		return err;
+	err = pool_sub_rate(sub, pool);
+	if (err)
+		return err;
 	rv.saddr = in->addr;
 	rv.sport = in->port;
 	rv.pool_id = sub->pool_id;

@@ -178,6 +178,7 @@ static __always_inline void pool_refusal(struct xcgn_stats *st, __be32 saddr, in
 	case XCGN_DROP_SUB_FULL:
 	case XCGN_DROP_MAP_FULL:
 	case XCGN_DROP_PEER_FULL:
+	case XCGN_DROP_SUB_RATE:
 		break;
 	default:
 		return;
@@ -287,6 +288,41 @@ found:
 		return -XCGN_DROP_NO_POOL;
 	*subp = sub;
 	*poolp = pool;
+	return 0;
+}
+
+/* RFC 6888 REQ-5: at most pool->new_rate new mappings a second per
+ * subscriber, with a burst of one second's worth. A token bucket in the
+ * subscriber's entry; updates from two CPUs may race and lose a token
+ * either way, so the cap holds to within a packet or two, which is what it
+ * is for: one subscriber opening flows as fast as it can gets refused while
+ * everybody else is unaffected. Returns 0 or -XCGN_DROP_SUB_RATE. */
+static __always_inline int pool_sub_rate(struct xcgn_sub *sub, const struct xcgn_pool *pool)
+{
+	__u64 now, elapsed, add;
+	__u32 rate = pool->new_rate, tokens;
+
+	if (!rate)
+		return 0;
+	now = bpf_ktime_get_coarse_ns();
+	if (!sub->rate_ns) {
+		sub->rate_ns = now;
+		sub->rate_tokens = rate;
+	}
+	elapsed = now - sub->rate_ns;
+	if (elapsed > 1000000000ULL)
+		elapsed = 1000000000ULL;
+	add = elapsed * rate / 1000000000ULL;
+	tokens = sub->rate_tokens;
+	if (add) {
+		tokens = tokens + add > rate ? rate : tokens + (__u32)add;
+		sub->rate_ns = now;
+	}
+	if (!tokens) {
+		sub->rate_tokens = 0;
+		return -XCGN_DROP_SUB_RATE;
+	}
+	sub->rate_tokens = tokens - 1;
 	return 0;
 }
 

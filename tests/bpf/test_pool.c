@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -282,4 +283,36 @@ Test(pool, parity_is_preserved_when_asked, .init = setup_parity, .fini = env_tea
 		cr_assert_eq(pkt_sport(out) & 1, sport & 1, "port %u from %u keeps parity",
 			     pkt_sport(out), sport);
 	}
+}
+
+static void setup_rate(void)
+{
+	struct pool_opts o = bpfenv_pool("198.51.100.0", 30, 1024, 65535, 512, 4);
+
+	o.new_rate = 10;
+	env_setup(&o);
+}
+
+/* RFC 6888 REQ-5: one subscriber opening flows as fast as it can is capped;
+ * its existing flows and every other subscriber carry on. */
+Test(pool, new_mapping_rate_capped_per_subscriber, .init = setup_rate, .fini = env_teardown)
+{
+	uint8_t out[256];
+	int i, ok = 0;
+
+	for (i = 0; i < 40; i++)
+		ok += out_udp(ip(ENV_SUB1), (uint16_t)(20000 + i), ip(ENV_S1), 53, out) ==
+		      XDP_REDIRECT;
+	cr_assert(ok >= 10 && ok <= 12, "a burst of about one second's worth: %d", ok);
+	cr_assert_eq(env_drop(XCGN_DROP_SUB_RATE), (uint64_t)(40 - ok), "the rest refused, counted");
+	cr_assert_eq(out_udp(ip(ENV_SUB1), 20000, ip(ENV_S2), 53, out), XDP_REDIRECT,
+		     "an existing mapping is not a new one");
+	for (i = 0; i < 10; i++)
+		cr_assert_eq(out_udp(ip(ENV_SUB2), (uint16_t)(20000 + i), ip(ENV_S1), 53, out),
+			     XDP_REDIRECT, "another subscriber's flow %d", i);
+	usleep(1100000);
+	for (i = 0, ok = 0; i < 15; i++)
+		ok += out_udp(ip(ENV_SUB1), (uint16_t)(21000 + i), ip(ENV_S1), 53, out) ==
+		      XDP_REDIRECT;
+	cr_assert(ok >= 10 && ok <= 12, "a second later, about ten more: %d", ok);
 }
