@@ -14,6 +14,7 @@
 #include "lib/parse.h"
 #include "lib/stats.h"
 #include "lib/nat4.h"
+#include "lib/icmp.h"
 
 #define AF_INET 2
 
@@ -192,7 +193,10 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 		ret = nat4_snat_lookup(&in, p.ip->daddr, p.tcp_flags, &pub);
 		if (ret) {
 			pool_refusal(st, in.addr, -ret);
-			goto drop;
+			if (!pool_is_refusal(-ret))
+				goto drop;
+			stats_drop(st, -ret);
+			return icmp_send_prohibited(ctx, &p, st);
 		}
 		nat4_rewrite(&p, 1, &pub);
 		stats_inc(st, XCGN_STAT_SNAT_XDP);

@@ -242,7 +242,7 @@ struct xcgn_cfg {
 	__be32 sub_prefix;	/* subscriber range, network order */
 	__be32 sub_mask;
 	__u32 log_level;
-	__u32 _pad;
+	__be32 inside_addr;	/* source of ICMP xcgn sends inside; 0: none sent */
 };
 _Static_assert(sizeof(struct xcgn_cfg) == 24, "xcgn_cfg size is ABI");
 
@@ -297,6 +297,7 @@ enum xcgn_stat {
 	XCGN_STAT_ICMP_ERR_OUT,		/* ICMP errors translated from a subscriber */
 	XCGN_STAT_BYPASS,		/* left untranslated: destination in the bypass list */
 	XCGN_STAT_HAIRPIN,		/* subscriber to subscriber through public addresses */
+	XCGN_STAT_ICMP_PROHIBITED,	/* ICMP 3/13 sent to a refused subscriber */
 	XCGN_STAT_MAX
 };
 

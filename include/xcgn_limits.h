@@ -46,5 +46,6 @@
 
 #define XCGN_EVENTS_BYTES	(256 * 1024)	/* ring buffer of allocation events */
 #define XCGN_REFUSAL_EV_NS	1000000ULL	/* at most one refusal event per ms per CPU */
+#define XCGN_ICMP_ERR_NS	10000000ULL	/* at most 100 ICMP errors a second per CPU */
 
 #endif /* XCGN_LIMITS_H */

@@ -405,6 +405,12 @@ int xcgn_attach(const struct attach_opts *o)
 	skel->rodata->xcgn_cfg.sub_prefix = o->sub_prefix;
 	skel->rodata->xcgn_cfg.sub_mask = prefix_mask_be(o->sub_plen);
 	skel->rodata->xcgn_cfg.log_level = (__u32)xcgn_verbose;
+	/* The source of the "administratively prohibited" errors the datapath
+	 * sends to refused subscribers; without one, it only drops. */
+	if (nl_addr_first(in.ifindex, &skel->rodata->xcgn_cfg.inside_addr))
+		fprintf(stderr, "xcgn: %s has no IPv4 address: refused subscribers get no "
+				"ICMP, only a drop\n",
+			in.name);
 	if ((err = bpf_map__set_max_entries(skel->maps.XCGN_MAP_MAP4, o->max_maps)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.XCGN_MAP_REV4, o->max_maps)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.XCGN_MAP_PEER4, o->max_maps)) ||

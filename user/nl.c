@@ -9,6 +9,7 @@
 
 #include <libmnl/libmnl.h>
 #include <linux/if_link.h>
+#include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 
 #include "xcgn.h"
@@ -89,5 +90,78 @@ int nl_link_get(const char *name, int ifindex, struct nl_link *out)
 		err = -errno;
 out:
 	mnl_socket_close(nl);
+	return err;
+}
+
+struct addr_req {
+	int ifindex;
+	uint32_t addr;
+};
+
+static int addr_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+	struct addr_req *r = data;
+	struct nlattr *attr;
+
+	if (ifa->ifa_family != AF_INET || (int)ifa->ifa_index != r->ifindex || r->addr)
+		return MNL_CB_OK;
+	mnl_attr_for_each(attr, nlh, sizeof(*ifa)) {
+		if (mnl_attr_get_type(attr) == IFA_LOCAL || mnl_attr_get_type(attr) == IFA_ADDRESS) {
+			if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
+				return MNL_CB_ERROR;
+			r->addr = mnl_attr_get_u32(attr);
+			break;
+		}
+	}
+	return MNL_CB_OK;
+}
+
+int nl_addr_first(int ifindex, uint32_t *addr_be)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct addr_req r = { .ifindex = ifindex };
+	struct mnl_socket *nl;
+	struct nlmsghdr *nlh;
+	struct ifaddrmsg *ifa;
+	unsigned int seq, portid;
+	int ret, err = 0;
+
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_GETADDR;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq = (unsigned int)time(NULL);
+	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = AF_INET;
+
+	nl = mnl_socket_open(NETLINK_ROUTE);
+	if (!nl)
+		return -errno;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	    mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		err = -errno;
+		goto out;
+	}
+	portid = mnl_socket_get_portid(nl);
+	/* A dump comes in several messages, until NLMSG_DONE. */
+	for (;;) {
+		ret = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (ret < 0) {
+			err = -errno;
+			break;
+		}
+		ret = mnl_cb_run(buf, (size_t)ret, seq, portid, addr_cb, &r);
+		if (ret <= MNL_CB_STOP) {
+			if (ret < 0)
+				err = -errno;
+			break;
+		}
+	}
+out:
+	mnl_socket_close(nl);
+	if (!err && !r.addr)
+		err = -ENOENT;
+	if (!err)
+		*addr_be = r.addr;
 	return err;
 }

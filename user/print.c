@@ -234,6 +234,7 @@ const char *const xcgn_stat_name[XCGN_STAT_MAX] = {
 	[XCGN_STAT_ICMP_ERR_OUT] = "icmp_error_out",
 	[XCGN_STAT_BYPASS] = "bypass",
 	[XCGN_STAT_HAIRPIN] = "hairpin",
+	[XCGN_STAT_ICMP_PROHIBITED] = "icmp_prohibited_sent",
 };
 _Static_assert(ARRAY_SIZE(xcgn_stat_name) == XCGN_STAT_MAX, "stat names match enum");
 

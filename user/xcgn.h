@@ -84,6 +84,8 @@ struct nl_link {
 /* Look a device up by name (@name) or by index (@ifindex when name is
  * NULL). Returns 0, -ENODEV, or another -errno. */
 int nl_link_get(const char *name, int ifindex, struct nl_link *out);
+/* The first IPv4 address of a device: -ENOENT when it has none. */
+int nl_addr_first(int ifindex, uint32_t *addr_be);
 
 /* ---- loader.c: bpffs, skeleton, attach --------------------------------- */
 /* Where this network namespace's state lives. Returns 0 or -errno with the

@@ -129,10 +129,13 @@ struct {
 	__type(value, __u32);
 } XCGN_MAP_TXPORT SEC(".maps");
 
-/* 0 -> when this CPU last emitted a refusal event (ns). */
+/* XCGN_RLIM_* -> when this CPU last emitted a refusal event or sent an
+ * ICMP error (ns). */
+#define XCGN_RLIM_EVENT	0
+#define XCGN_RLIM_ICMP	1
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, __u64);
 } XCGN_MAP_RLIM SEC(".maps");

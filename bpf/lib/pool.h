@@ -165,12 +165,8 @@ static __always_inline int pool_sub_deterministic(__be32 saddr, struct xcgn_sub 
 /* A new flow of @saddr was refused for @reason: tell the collector, at most
  * once per XCGN_REFUSAL_EV_NS per CPU, so a flood costs a counter, not the
  * ring buffer. */
-static __always_inline void pool_refusal(struct xcgn_stats *st, __be32 saddr, int reason)
+static __always_inline int pool_is_refusal(int reason)
 {
-	struct xcgn_event ev = {};
-	__u32 zero = 0;
-	__u64 *last, now;
-
 	switch (reason) {
 	case XCGN_DROP_NO_POOL:
 	case XCGN_DROP_SUB_LIMIT:
@@ -179,11 +175,20 @@ static __always_inline void pool_refusal(struct xcgn_stats *st, __be32 saddr, in
 	case XCGN_DROP_MAP_FULL:
 	case XCGN_DROP_PEER_FULL:
 	case XCGN_DROP_SUB_RATE:
-		break;
-	default:
-		return;
+		return 1;
 	}
-	last = bpf_map_lookup_elem(&XCGN_MAP_RLIM, &zero);
+	return 0;
+}
+
+static __always_inline void pool_refusal(struct xcgn_stats *st, __be32 saddr, int reason)
+{
+	struct xcgn_event ev = {};
+	__u32 key = XCGN_RLIM_EVENT;
+	__u64 *last, now;
+
+	if (!pool_is_refusal(reason))
+		return;
+	last = bpf_map_lookup_elem(&XCGN_MAP_RLIM, &key);
 	now = bpf_ktime_get_coarse_ns();
 	if (!last || now - *last < XCGN_REFUSAL_EV_NS) {
 		stats_inc(st, XCGN_STAT_REFUSAL_EV_LIMITED);

@@ -187,3 +187,54 @@ Test(icmp, subscriber_port_unreachable_at_tc)
 {
 	outbound_error(env.prog_tc, 0, TC_ACT_OK);
 }
+
+static void setup_one_block(void)
+{
+	struct pool_opts o = bpfenv_pool("198.51.100.5", 32, 1024, 1087, 64, 1);
+
+	env_setup(&o);
+}
+
+/* RFC 6888 REQ-11(b), RFC 5508 REQ-8: a refused subscriber hears ICMP
+ * "administratively prohibited" quoting its packet, at a bounded rate; no
+ * existing mapping is touched. */
+Test(icmp, refusal_answered_with_3_13, .init = setup_one_block, .fini = env_teardown)
+{
+	struct pkt_spec s = { .proto = 17, .dport = 53, .payload = 30 };
+	uint8_t in[256];
+	size_t len, l4;
+	char why[128];
+	int i, v;
+
+	s.saddr = ip(ENV_SUB1);
+	s.daddr = ip(ENV_S1);
+	for (i = 0; i < 64; i++) {
+		s.sport = (uint16_t)(20000 + i);
+		len = pkt_build(in, sizeof(in), &s);
+		outlen = sizeof(out);
+		cr_assert_eq(env_run(env.prog_in, env.ifin, in, len, out, &outlen), XDP_REDIRECT,
+			     "flow %d fits", i);
+	}
+	s.sport = 30000;
+	s.opt_words = 2;	/* the quote carries the options */
+	len = pkt_build(in, sizeof(in), &s);
+	outlen = sizeof(out);
+	v = env_run(env.prog_in, env.ifin, in, len, out, &outlen);
+	cr_assert_eq(v, XDP_REDIRECT, "refused: the error goes back out of the inside (verdict %d)",
+		     v);
+	cr_assert_eq(outlen, 14 + 20 + 8 + 28 + 8, "IPv4 + ICMP + quoted header and 8 bytes");
+	cr_assert_eq(pkt_verify(out, outlen, why, sizeof(why)), 0, "checksums: %s", why);
+	l4 = pkt_l4_off(out);
+	cr_assert_eq(out[l4], 3, "destination unreachable");
+	cr_assert_eq(out[l4 + 1], 13, "administratively prohibited");
+	cr_assert_eq(pkt_saddr(out), ip("100.64.0.1"), "from the NAT's inside address");
+	cr_assert_eq(pkt_daddr(out), ip(ENV_SUB1), "to the subscriber");
+	cr_assert_eq(memcmp(out, in + 6, 6), 0, "to the subscriber's MAC");
+	cr_assert_eq(memcmp(out + l4 + 8, in + 14, 28 + 8), 0, "quotes the refused packet");
+	cr_assert_eq(env_stat(XCGN_STAT_ICMP_PROHIBITED), 1, "counted");
+	cr_assert_eq(env_drop(XCGN_DROP_SUB_LIMIT), 1, "and the refusal too");
+	outlen = sizeof(out);
+	cr_assert_eq(env_run(env.prog_in, env.ifin, in, len, out, &outlen), XDP_DROP,
+		     "a second one right after is only dropped (rate)");
+	cr_assert_eq(env_count(env.maps.map4), 64, "no mapping evicted");
+}

@@ -92,11 +92,14 @@ static int udp_out(uint32_t src, uint16_t sport)
 	struct pkt_spec s = { .proto = 17, .sport = sport, .dport = 53, .payload = 8 };
 	uint8_t in[128];
 	size_t len, l = sizeof(out);
+	int v;
 
 	s.saddr = src;
 	s.daddr = ip(ENV_S1);
 	len = pkt_build(in, sizeof(in), &s);
-	return env_run(env.prog_in, env.ifin, in, len, out, &l);
+	v = env_run(env.prog_in, env.ifin, in, len, out, &l);
+	/* Refused and answered with ICMP 3/13: the packet itself is dropped. */
+	return v == XDP_REDIRECT && out[pkt_l3_off(out) + 9] == 1 ? XDP_DROP : v;
 }
 
 static int run_req(int fd, void *req, size_t size)

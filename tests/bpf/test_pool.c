@@ -29,11 +29,16 @@ static int send_udp(int prog, int ifindex, uint32_t src, uint16_t sport, uint32_
 	return env_run(prog, ifindex, in, len, out, outlen);
 }
 
+/* Outbound UDP; a refusal answered with ICMP 3/13 counts as XDP_DROP here
+ * (the packet itself is dropped; tests/bpf/test_icmp.c checks the answer). */
 static int out_udp(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, uint8_t *out)
 {
 	size_t l = 256;
+	int v = send_udp(env.prog_in, env.ifin, src, sport, dst, dport, out, &l);
 
-	return send_udp(env.prog_in, env.ifin, src, sport, dst, dport, out, &l);
+	if (v == XDP_REDIRECT && out[pkt_l3_off(out) + 9] == 1)
+		return XDP_DROP;
+	return v;
 }
 
 /* One /32 with two blocks of 64 ports; one block per subscriber. */

@@ -68,3 +68,19 @@ test_subscriber_icmp_error_translated() {
 	echo "$line" | grep -q "100\.64\." && fail "a subscriber address leaked inside the error"
 	assert_ge "$(stat icmp_error_out)" 1 "ICMP errors translated outwards"
 }
+
+# RFC 6888 REQ-11(b): a refused subscriber hears "administratively
+# prohibited" from xcgn's inside address; ping prints it.
+test_refused_subscriber_gets_icmp_prohibited() {
+	xcgn link attach inside "$DEV_I" outside "$DEV_O"
+	xcgn pool add "$POOL" new-rate 1
+	in_sub timeout 5 ping -q -c 1 -W 1 -I "$(sub_addr 1)" "$S1" >/dev/null || fail "first ping"
+	out=$(in_sub timeout 5 ping -c 1 -W 1 -I "$(sub_addr 1)" "$S1" 2>&1 || true)
+	echo "$out"
+	echo "$out" | grep -q "From 100.64.1.254 .*Packet filtered" ||
+		fail "no administratively-prohibited error from xcgn"
+	assert_ge "$(stat icmp_prohibited_sent)" 1 "errors sent"
+	assert_ge "$(drop subscriber_rate)" 1 "refusals counted"
+	in_sub timeout 5 ping -q -c 1 -W 1 -I "$(sub_addr 2)" "$S1" >/dev/null ||
+		fail "another subscriber is unaffected"
+}

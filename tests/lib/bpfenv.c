@@ -84,6 +84,7 @@ int bpfenv_setup(struct bpfenv *e, const struct pool_opts *pool, unsigned int ma
 	e->skel->rodata->xcgn_cfg.outside_ifindex = (__u32)e->ifout;
 	e->skel->rodata->xcgn_cfg.sub_prefix = inet_addr("100.64.0.0");
 	e->skel->rodata->xcgn_cfg.sub_mask = prefix_mask_be(10);
+	e->skel->rodata->xcgn_cfg.inside_addr = inet_addr("100.64.0.1");
 	if (bpf_map__set_max_entries(e->skel->maps.XCGN_MAP_MAP4, max_maps) ||
 	    bpf_map__set_max_entries(e->skel->maps.XCGN_MAP_REV4, max_maps) ||
 	    bpf_map__set_max_entries(e->skel->maps.XCGN_MAP_PEER4, max_maps))
