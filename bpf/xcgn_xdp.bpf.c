@@ -179,14 +179,9 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 
 	if (p.cls == L4_ICMP_ERROR) {
 		/* A subscriber reports on a packet it received from outside. */
-		struct icmp_inner q = {};
-
-		ret = parse_icmp_inner(&p, &q);
-		if (!ret)
-			ret = nat4_icmp_err_lookup(&p, &q, 0, &pub);
+		ret = nat4_icmp_err_xlate(&p, 0, &pub);
 		if (ret)
 			goto drop;
-		nat4_rewrite_icmp_err(&p, &q, 0, &pub);
 		stats_inc(st, XCGN_STAT_ICMP_ERR_OUT);
 	} else {
 		nat4_tuple(&p, 1, &in);
@@ -253,14 +248,9 @@ int xcgn_xdp_outside(struct xdp_md *ctx)
 	if (p.cls == L4_ICMP_ERROR) {
 		/* About a packet we sent: back to the subscriber who sent it.
 		 * Never refreshes the mapping (RFC 5508 REQ-6). */
-		struct icmp_inner q = {};
-
-		ret = parse_icmp_inner(&p, &q);
-		if (!ret)
-			ret = nat4_icmp_err_lookup(&p, &q, 1, &in);
+		ret = nat4_icmp_err_xlate(&p, 1, &in);
 		if (ret)
 			goto drop;
-		nat4_rewrite_icmp_err(&p, &q, 1, &in);
 		stats_inc(st, XCGN_STAT_ICMP_ERR_IN);
 	} else {
 		if (!translatable(&p, 0)) {
@@ -344,14 +334,9 @@ int xcgn_tc_outside(struct __sk_buff *skb)
 		goto drop;
 	if (p.cls == L4_ICMP_ERROR) {
 		/* Errors are never CHECKSUM_PARTIAL: the XDP rewrite serves. */
-		struct icmp_inner q = {};
-
-		ret = parse_icmp_inner(&p, &q);
-		if (!ret)
-			ret = nat4_icmp_err_lookup(&p, &q, 0, &pub);
+		ret = nat4_icmp_err_xlate(&p, 0, &pub);
 		if (ret)
 			goto drop;
-		nat4_rewrite_icmp_err(&p, &q, 0, &pub);
 		stats_inc(st, XCGN_STAT_ICMP_ERR_OUT);
 		return TC_ACT_OK;
 	}

@@ -473,6 +473,22 @@ static __always_inline int nat4_icmp_err_lookup(const struct pkt *p, const struc
 	return 0;
 }
 
+/* Translate an ICMP error in place, inbound (@inbound) or outbound: parse
+ * what it quotes, find the mapping without refreshing it, rewrite. @to
+ * gets the new outer address. Returns 0 or -XCGN_DROP_*. */
+static __always_inline int nat4_icmp_err_xlate(struct pkt *p, int inbound, struct xcgn_tuple4 *to)
+{
+	struct icmp_inner q = {};
+	int ret;
+
+	ret = parse_icmp_inner(p, &q);
+	if (!ret)
+		ret = nat4_icmp_err_lookup(p, &q, inbound, to);
+	if (!ret)
+		nat4_rewrite_icmp_err(p, &q, inbound, to);
+	return ret;
+}
+
 /* Forwarding decrements the TTL, as the kernel would have. */
 static __always_inline void nat4_ttl_dec(struct iphdr *ip)
 {
