@@ -154,9 +154,11 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 	ret = parse_l4(&p);
 	if (ret)
 		goto drop;
-	if (!translatable(&p, 1) && p.cls != L4_ICMP_ERROR)
+	if (!translatable(&p, 1) && p.cls != L4_ICMP_ERROR && p.cls != L4_FRAGMENT)
 		goto pass;	/* tc egress stops it if it would leak */
-	if (bpf_map_lookup_elem(&XCGN_MAP_PUBIDX, &p.ip->daddr)) {
+	/* XXX: fragmented datagrams are not hairpinned (their first fragment
+	 * is; the rest go round through the upstream router). */
+	if (p.cls != L4_FRAGMENT && bpf_map_lookup_elem(&XCGN_MAP_PUBIDX, &p.ip->daddr)) {
 		ret = xdp_hairpin(ctx, &p, st, &drop);
 		if (ret == XDP_DROP) {
 			ret = drop;
@@ -177,7 +179,13 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 		return XDP_PASS;
 	}
 
-	if (p.cls == L4_ICMP_ERROR) {
+	if (p.cls == L4_FRAGMENT) {
+		ret = nat4_frag_lookup(&p, &pub.addr);
+		if (ret)
+			goto drop;
+		nat4_rewrite_addr(&p, 1, pub.addr);
+		stats_inc(st, XCGN_STAT_FRAG);
+	} else if (p.cls == L4_ICMP_ERROR) {
 		/* A subscriber reports on a packet it received from outside. */
 		ret = nat4_icmp_err_xlate(&p, 0, &pub);
 		if (ret)
@@ -193,6 +201,7 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 			stats_drop(st, -ret);
 			return icmp_send_prohibited(ctx, &p, st);
 		}
+		nat4_frag_note(&p, pub.addr);
 		nat4_rewrite(&p, 1, &pub);
 		stats_inc(st, XCGN_STAT_SNAT_XDP);
 	}
@@ -242,10 +251,12 @@ int xcgn_xdp_outside(struct xdp_md *ctx)
 	if (ret)
 		goto drop;
 	if (p.cls == L4_FRAGMENT) {
-		ret = -XCGN_DROP_FRAGMENT;
-		goto drop;
-	}
-	if (p.cls == L4_ICMP_ERROR) {
+		ret = nat4_frag_lookup(&p, &in.addr);
+		if (ret)
+			goto drop;
+		nat4_rewrite_addr(&p, 0, in.addr);
+		stats_inc(st, XCGN_STAT_FRAG);
+	} else if (p.cls == L4_ICMP_ERROR) {
 		/* About a packet we sent: back to the subscriber who sent it.
 		 * Never refreshes the mapping (RFC 5508 REQ-6). */
 		ret = nat4_icmp_err_xlate(&p, 1, &in);
@@ -261,6 +272,7 @@ int xcgn_xdp_outside(struct xdp_md *ctx)
 		ret = nat4_dnat_lookup(&pub, p.ip->saddr, p.tcp_flags, &in);
 		if (ret)
 			goto drop;
+		nat4_frag_note(&p, in.addr);
 		nat4_rewrite(&p, 0, &in);
 		stats_inc(st, XCGN_STAT_DNAT_XDP);
 	}
@@ -340,12 +352,24 @@ int xcgn_tc_outside(struct __sk_buff *skb)
 		stats_inc(st, XCGN_STAT_ICMP_ERR_OUT);
 		return TC_ACT_OK;
 	}
-	if (p.cls == L4_FRAGMENT)
-		ret = -XCGN_DROP_FRAGMENT;
-	else if (!translatable(&p, 1))
+	if (p.cls == L4_FRAGMENT) {
+		__be32 from = p.ip->saddr, to;
+
+		ret = nat4_frag_lookup(&p, &to);
+		if (ret)
+			goto drop;
+		if (bpf_l3_csum_replace(skb, p.l3_off + offsetof(struct iphdr, check), from, to, 4) ||
+		    bpf_skb_store_bytes(skb, p.l3_off + offsetof(struct iphdr, saddr), &to, 4, 0)) {
+			stats_inc(st, XCGN_STAT_ABORTED);
+			return TC_ACT_SHOT;
+		}
+		stats_inc(st, XCGN_STAT_FRAG);
+		return TC_ACT_OK;
+	}
+	if (!translatable(&p, 1)) {
 		ret = -XCGN_DROP_UNTRANSLATED;
-	if (ret)
 		goto drop;
+	}
 
 	nat4_tuple(&p, 1, &in);
 	ret = nat4_snat_lookup(&in, p.ip->daddr, p.tcp_flags, &pub);
@@ -353,6 +377,7 @@ int xcgn_tc_outside(struct __sk_buff *skb)
 		pool_refusal(st, in.addr, -ret);
 		goto drop;
 	}
+	nat4_frag_note(&p, pub.addr);
 	if (nat4_rewrite_skb_src(skb, &p, &pub)) {
 		stats_inc(st, XCGN_STAT_ABORTED);
 		return TC_ACT_SHOT;

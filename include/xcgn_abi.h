@@ -33,6 +33,7 @@
 #define XCGN_MAP_LINK	xcgn_link	/* what `xcgn link attach` set up */
 #define XCGN_MAP_RLIM	xcgn_rlim	/* per-CPU rate limit of refusal events */
 #define XCGN_MAP_BYPASS	xcgn_bypass	/* destinations that leave untranslated */
+#define XCGN_MAP_FRAG4	xcgn_frag4	/* fragmented datagrams in flight */
 
 /* Keys of xcgn_txport. */
 #define XCGN_TX_INSIDE	0
@@ -140,6 +141,25 @@ struct xcgn_lpm4_key {
 	__be32 addr;
 };
 _Static_assert(sizeof(struct xcgn_lpm4_key) == 8, "xcgn_lpm4_key size is ABI");
+
+/* Key of xcgn_frag4: one fragmented datagram, as it arrived (RFC 791
+ * identifies a datagram by source, destination, protocol and id). */
+struct xcgn_frag4_key {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 id;
+	__u8 proto;
+	__u8 _pad;
+};
+_Static_assert(sizeof(struct xcgn_frag4_key) == 12, "xcgn_frag4_key size is ABI");
+
+/* Value of xcgn_frag4: the address its first fragment was translated to. */
+struct xcgn_frag4 {
+	__be32 addr;
+	__u32 _pad;
+	__u64 seen_ns;
+};
+_Static_assert(sizeof(struct xcgn_frag4) == 16, "xcgn_frag4 size is ABI");
 
 /* Filtering (RFC 4787 REQ-8). */
 enum xcgn_filtering {
@@ -298,6 +318,7 @@ enum xcgn_stat {
 	XCGN_STAT_BYPASS,		/* left untranslated: destination in the bypass list */
 	XCGN_STAT_HAIRPIN,		/* subscriber to subscriber through public addresses */
 	XCGN_STAT_ICMP_PROHIBITED,	/* ICMP 3/13 sent to a refused subscriber */
+	XCGN_STAT_FRAG,			/* later fragments translated after their first */
 	XCGN_STAT_MAX
 };
 
@@ -308,7 +329,7 @@ enum xcgn_drop {
 	XCGN_DROP_BAD_IP,		/* version, header or total length wrong */
 	XCGN_DROP_BAD_IP_CSUM,		/* IPv4 header checksum wrong */
 	XCGN_DROP_BAD_L4,		/* L4 header lengths inconsistent */
-	XCGN_DROP_FRAGMENT,		/* IP fragment (not translated yet) */
+	XCGN_DROP_FRAGMENT,		/* a later fragment whose first one was not seen */
 	XCGN_DROP_ICMP_ERROR,		/* ICMP error quoting what we cannot translate */
 	XCGN_DROP_NO_POOL,		/* no pool address with a free block */
 	XCGN_DROP_SUB_LIMIT,		/* subscriber holds max-blocks, all ports busy */

@@ -18,6 +18,8 @@
 #define XCGN_BLOCK_SIZE_MIN	64	/* 65536 / XCGN_BLKS_PER_ADDR_MAX */
 #define XCGN_SUB_BLOCKS_MAX	8	/* blocks one subscriber may hold (max-blocks) */
 #define XCGN_BYPASS_MAX		1024	/* bypass prefixes */
+#define XCGN_FRAGS_MAX		16384	/* fragmented datagrams in flight */
+#define XCGN_FRAG_NS		2000000000ULL	/* a datagram's fragments follow within 2 s */
 
 /* Defaults of `xcgn pool add`. */
 #define XCGN_DEF_PORT_LO	1024

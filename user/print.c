@@ -235,6 +235,7 @@ const char *const xcgn_stat_name[XCGN_STAT_MAX] = {
 	[XCGN_STAT_BYPASS] = "bypass",
 	[XCGN_STAT_HAIRPIN] = "hairpin",
 	[XCGN_STAT_ICMP_PROHIBITED] = "icmp_prohibited_sent",
+	[XCGN_STAT_FRAG] = "fragment_translated",
 };
 _Static_assert(ARRAY_SIZE(xcgn_stat_name) == XCGN_STAT_MAX, "stat names match enum");
 
@@ -244,7 +245,7 @@ const char *const xcgn_drop_name[XCGN_DROP_MAX] = {
 	[XCGN_DROP_BAD_IP] = "bad_ip",
 	[XCGN_DROP_BAD_IP_CSUM] = "bad_ip_csum",
 	[XCGN_DROP_BAD_L4] = "bad_l4",
-	[XCGN_DROP_FRAGMENT] = "fragment",
+	[XCGN_DROP_FRAGMENT] = "fragment_unknown",
 	[XCGN_DROP_ICMP_ERROR] = "icmp_error_untranslatable",
 	[XCGN_DROP_NO_POOL] = "no_pool",
 	[XCGN_DROP_SUB_LIMIT] = "subscriber_limit",

@@ -152,6 +152,19 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } XCGN_MAP_BYPASS SEC(".maps");
 
+/* fragmented datagram -> the address its first fragment got; the datapath
+ * writes on a first fragment and reads on the others. An LRU on purpose:
+ * this is no mapping, only the memory of a datagram in flight, and under
+ * pressure losing the oldest costs one datagram, while the size stays
+ * bounded whatever a flood of bogus fragments does (RFC 4787 REQ-14). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XCGN_FRAGS_MAX);
+	__type(key, struct xcgn_frag4_key);
+	__type(value, struct xcgn_frag4);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} XCGN_MAP_FRAG4 SEC(".maps");
+
 /* 0 -> what attach set up; userspace only (the datapath uses rodata). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

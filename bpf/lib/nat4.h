@@ -489,6 +489,59 @@ static __always_inline int nat4_icmp_err_xlate(struct pkt *p, int inbound, struc
 	return ret;
 }
 
+/* Fragments (RFC 4787 REQ-14). The first fragment is translated like any
+ * packet and leaves, keyed by the datagram as it arrived, the address it
+ * got; the later ones (no ports in them) follow it. A later fragment that
+ * comes before its first, or 2 s after, has nothing to follow and is
+ * dropped: xcgn does not reassemble. */
+static __always_inline void nat4_frag_key(const struct pkt *p, struct xcgn_frag4_key *k)
+{
+	k->saddr = p->ip->saddr;
+	k->daddr = p->ip->daddr;
+	k->id = p->ip->id;
+	k->proto = p->ip->protocol;
+	k->_pad = 0;
+}
+
+/* Call before rewriting a first fragment; @to is the address it gets. */
+static __always_inline void nat4_frag_note(const struct pkt *p, __be32 to)
+{
+	struct xcgn_frag4_key k;
+	struct xcgn_frag4 v = {};
+
+	if (!p->first_frag)
+		return;
+	nat4_frag_key(p, &k);
+	v.addr = to;
+	v.seen_ns = bpf_ktime_get_coarse_ns();
+	/* An LRU: a full table forgets its oldest datagram, not this one. */
+	bpf_map_update_elem(&XCGN_MAP_FRAG4, &k, &v, BPF_ANY);
+}
+
+/* The address a later fragment's datagram got, or -XCGN_DROP_FRAGMENT. */
+static __always_inline int nat4_frag_lookup(const struct pkt *p, __be32 *to)
+{
+	struct xcgn_frag4_key k;
+	struct xcgn_frag4 *v;
+
+	nat4_frag_key(p, &k);
+	v = bpf_map_lookup_elem(&XCGN_MAP_FRAG4, &k);
+	if (!v || bpf_ktime_get_coarse_ns() - v->seen_ns > XCGN_FRAG_NS)
+		return -XCGN_DROP_FRAGMENT;
+	*to = v->addr;
+	return 0;
+}
+
+/* Rewrite only the source (@snat) or destination address: a later
+ * fragment carries no L4 header, and the L4 checksum travels in the first. */
+static __always_inline void nat4_rewrite_addr(struct pkt *p, int snat, __be32 to)
+{
+	__be32 *a = snat ? &p->ip->saddr : &p->ip->daddr;
+
+	p->ip->check = xcgn_csum_update32(p->ip->check, *a, to);
+	*a = to;
+}
+
 /* Forwarding decrements the TTL, as the kernel would have. */
 static __always_inline void nat4_ttl_dec(struct iphdr *ip)
 {

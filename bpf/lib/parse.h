@@ -32,7 +32,8 @@
 #define ETH_P_8021AD 0x88A8
 #endif
 
-#define IP_MF_OFFSET 0x3fff	/* more-fragments flag and fragment offset */
+#define IP_MF_FLAG 0x2000	/* more fragments */
+#define IP_OFFSET 0x1fff	/* fragment offset */
 
 /* <linux/icmp.h> drags in libc headers through <linux/if.h>; the datapath
  * needs only the fixed part of an ICMP message. */
@@ -62,7 +63,7 @@ enum l4_class {
 	L4_UDP,
 	L4_ICMP_QUERY,		/* echo request/reply: the identifier is the port */
 	L4_ICMP_ERROR,		/* carries an embedded header */
-	L4_FRAGMENT,		/* an IP fragment: no L4 header to rely on */
+	L4_FRAGMENT,		/* a later IP fragment: no L4 header */
 };
 
 /* What the parser learned about a packet. Pointers are valid until the
@@ -79,7 +80,8 @@ struct pkt {
 	__u8 cls;		/* enum l4_class */
 	__u8 icmp_type;
 	__u8 tcp_flags;		/* TCP: the flags byte (FIN 0x01, SYN 0x02, RST 0x04, ACK 0x10) */
-	__u8 _pad[2];
+	__u8 first_frag;	/* the first fragment of a fragmented datagram */
+	__u8 _pad;
 	__be16 *sport;		/* port or echo id (both point at the id for ICMP) */
 	__be16 *dport;
 	__sum16 *l4_csum;
@@ -173,10 +175,13 @@ static __always_inline int parse_l4(struct pkt *p)
 	void *data_end = p->data_end;
 
 	p->l4_csum = 0;
-	if (p->ip->frag_off & bpf_htons(IP_MF_OFFSET)) {
+	if (p->ip->frag_off & bpf_htons(IP_OFFSET)) {
 		p->cls = L4_FRAGMENT;
 		return 0;
 	}
+	/* A first fragment has the L4 header; its length fields and its
+	 * checksum speak of the whole datagram. */
+	p->first_frag = !!(p->ip->frag_off & bpf_htons(IP_MF_FLAG));
 	switch (p->ip->protocol) {
 	case IPPROTO_TCP: {
 		struct tcphdr *th = l4;
@@ -199,7 +204,7 @@ static __always_inline int parse_l4(struct pkt *p)
 		if ((void *)(uh + 1) > data_end || p->l4_len < sizeof(*uh))
 			return -XCGN_DROP_TRUNCATED;
 		ulen = bpf_ntohs(uh->len);
-		if (ulen < sizeof(*uh) || ulen > p->l4_len)
+		if (ulen < sizeof(*uh) || (p->first_frag ? ulen < p->l4_len : ulen > p->l4_len))
 			return -XCGN_DROP_BAD_L4;
 		p->cls = L4_UDP;
 		p->sport = &uh->source;
@@ -266,7 +271,7 @@ static __always_inline int parse_icmp_inner(const struct pkt *p, struct icmp_inn
 		return -XCGN_DROP_TRUNCATED;
 	if (!ipv4_csum_ok(iip, data_end, ihl))
 		return -XCGN_DROP_BAD_IP_CSUM;
-	if (iip->frag_off & bpf_htons(0x1fff))
+	if (iip->frag_off & bpf_htons(IP_OFFSET))
 		return -XCGN_DROP_ICMP_ERROR;	/* no L4 header quoted */
 	l4 = (void *)iip + ihl * 4;
 	if ((void *)l4 + 8 > data_end)

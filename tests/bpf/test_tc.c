@@ -77,7 +77,7 @@ Test(tc, subscriber_source_never_leaves_untranslated)
 {
 	struct pkt_spec gre = { .proto = 47, .payload = 20 };
 	struct pkt_spec frag = { .proto = 17, .sport = 1, .dport = 2, .payload = 8,
-				 .frag_off = 0x2000 };
+				 .frag_off = 0x0010 };	/* a later fragment, no first seen */
 	struct pkt_spec err = { .proto = 1, .icmp_type = 3, .payload = 28 };
 	struct pkt_spec reply = { .proto = 1, .icmp_type = 0, .sport = 9, .payload = 8 };
 
@@ -88,7 +88,7 @@ Test(tc, subscriber_source_never_leaves_untranslated)
 	cr_assert_eq(tc_run(&err), TC_ACT_SHOT, "an ICMP error quoting garbage");
 	cr_assert_eq(tc_run(&reply), TC_ACT_SHOT, "an echo reply from a subscriber");
 	cr_assert_eq(env_drop(XCGN_DROP_UNTRANSLATED), 2, "GRE and echo reply: untranslatable");
-	cr_assert_eq(env_drop(XCGN_DROP_FRAGMENT), 1, "fragment");
+	cr_assert_eq(env_drop(XCGN_DROP_FRAGMENT), 1, "fragment without its first");
 	cr_assert_eq(env_drop(XCGN_DROP_BAD_IP), 1, "ICMP error quoting no IPv4 header");
 }
 

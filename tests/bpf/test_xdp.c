@@ -285,18 +285,98 @@ Test(xdp, unsolicited_inbound_dropped_without_state)
 	cr_assert_eq(env_count(env.maps.subs), 0, "no subscriber");
 }
 
-Test(xdp, fragments_and_malformed_icmp_errors_not_translated)
+/* Build fragment @off (in 8-byte units) of a UDP datagram of @total bytes;
+ * the first carries the UDP header with the whole datagram's length. */
+static size_t frag(uint8_t *f, const char *src, uint16_t sport, const char *dst, uint16_t dport,
+		   uint16_t id, uint16_t off, int more, uint16_t total)
 {
-	struct pkt_spec frag = spec(17, ENV_SUB1, 1700, ENV_S1, 53);
+	struct pkt_spec s = spec(17, src, sport, dst, dport);
+	size_t len, l3;
+
+	s.payload = 32;
+	s.frag_off = (uint16_t)((more ? 0x2000 : 0) | off);
+	if (off)
+		s.proto = 99;	/* build a bare payload, then call it UDP */
+	len = pkt_build(f, BUF, &s);
+	l3 = pkt_l3_off(f);
+	f[l3 + 4] = (uint8_t)(id >> 8);
+	f[l3 + 5] = (uint8_t)id;
+	f[l3 + 9] = 17;
+	if (!off) {
+		f[pkt_l4_off(f) + 4] = (uint8_t)(total >> 8);
+		f[pkt_l4_off(f) + 5] = (uint8_t)total;
+	}
+	f[l3 + 10] = f[l3 + 11] = 0;
+	{
+		uint16_t c = pkt_csum(f + l3, 20, 0);
+
+		f[l3 + 10] = (uint8_t)(c >> 8);
+		f[l3 + 11] = (uint8_t)c;
+	}
+	return len;
+}
+
+static int run_frame(int prog, int ifindex, size_t len)
+{
+	inlen = len;
+	outlen = sizeof(out);
+	return env_run(prog, ifindex, in, inlen, out, &outlen);
+}
+
+/* RFC 4787 REQ-14: a fragmented datagram goes through both ways; the later
+ * fragments follow the first. */
+Test(xdp, fragmented_udp_both_ways)
+{
+	char pubs[INET_ADDRSTRLEN];
+	uint32_t pub;
+	uint16_t pport;
+
+	cr_assert_eq(run_frame(env.prog_in, env.ifin,
+			       frag(in, ENV_SUB1, 1100, ENV_S1, 53, 0x4242, 0, 1, 80)),
+		     XDP_REDIRECT, "first fragment out");
+	assert_csums("first fragment");
+	pub = pkt_saddr(out);
+	pport = pkt_sport(out);
+	cr_assert(in_pool(pub), "translated");
+	cr_assert_eq(run_frame(env.prog_in, env.ifin,
+			       frag(in, ENV_SUB1, 0, ENV_S1, 0, 0x4242, 5, 0, 80)),
+		     XDP_REDIRECT, "last fragment out");
+	assert_csums("last fragment");
+	cr_assert_eq(pkt_saddr(out), pub, "follows its first fragment");
+	cr_assert_eq(memcmp(out + pkt_l3_off(out) + 20, in + pkt_l3_off(in) + 20, 32), 0,
+		     "payload untouched");
+
+	inet_ntop(AF_INET, &pub, pubs, sizeof(pubs));
+	cr_assert_eq(run_frame(env.prog_out, env.ifout,
+			       frag(in, ENV_S1, 53, pubs, pport, 0x5151, 0, 1, 80)),
+		     XDP_REDIRECT, "first fragment in");
+	assert_csums("first fragment in");
+	cr_assert_eq(pkt_daddr(out), ip(ENV_SUB1), "to the subscriber");
+	cr_assert_eq(pkt_dport(out), 1100, "its port");
+	cr_assert_eq(run_frame(env.prog_out, env.ifout,
+			       frag(in, ENV_S1, 0, pubs, 0, 0x5151, 5, 0, 80)),
+		     XDP_REDIRECT, "last fragment in");
+	assert_csums("last fragment in");
+	cr_assert_eq(pkt_daddr(out), ip(ENV_SUB1), "follows its first fragment");
+	cr_assert_eq(env_stat(XCGN_STAT_FRAG), 2, "counted both ways");
+}
+
+Test(xdp, later_fragment_without_its_first_dropped)
+{
+	cr_assert_eq(run_frame(env.prog_in, env.ifin,
+			       frag(in, ENV_SUB1, 0, ENV_S1, 0, 0x7777, 5, 0, 80)),
+		     XDP_DROP, "inside: nothing to follow");
+	cr_assert_eq(run_frame(env.prog_out, env.ifout,
+			       frag(in, ENV_S1, 0, "198.51.100.1", 0, 0x7777, 5, 0, 80)),
+		     XDP_DROP, "outside: nothing to follow");
+	cr_assert_eq(env_drop(XCGN_DROP_FRAGMENT), 2, "counted");
+	cr_assert_eq(env_count(env.maps.map4), 0, "no state");
+}
+
+Test(xdp, malformed_icmp_error_not_translated)
+{
 	struct pkt_spec err_in = spec(1, ENV_S1, 0, "198.51.100.1", 0);
 
-	frag.frag_off = 0x2000;	/* MF: a first fragment */
-	cr_assert_eq(outbound(&frag), XDP_PASS, "inside: to the stack, where tc guards");
-	cr_assert_eq(memcmp(out, in, inlen), 0, "untouched");
-	frag.saddr = ip(ENV_S1);
-	frag.daddr = ip("198.51.100.1");
-	cr_assert_eq(inbound(&frag), XDP_DROP, "outside: fragment to the pool dropped");
-	cr_assert_eq(env_drop(XCGN_DROP_FRAGMENT), 1, "counted");
 	err_in.icmp_type = 3;
 	err_in.payload = 28;
 	cr_assert_eq(inbound(&err_in), XDP_DROP, "ICMP error quoting garbage dropped");

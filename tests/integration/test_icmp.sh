@@ -84,3 +84,30 @@ test_refused_subscriber_gets_icmp_prohibited() {
 	in_sub timeout 5 ping -q -c 1 -W 1 -I "$(sub_addr 2)" "$S1" >/dev/null ||
 		fail "another subscriber is unaffected"
 }
+
+# RFC 4787 REQ-14: a 4000-byte UDP datagram (three fragments each way at MTU
+# 1500) goes through both ways intact; a flood of bogus later fragments is
+# dropped and disturbs nothing.
+test_fragmented_udp_both_ways() {
+	attach_default
+	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" 30
+	wait_listen "$NS_INET" "$S1:7000" u
+	head -c 4000 /dev/urandom >"$TMP/big"
+	in_sub timeout 10 socat -t 2 -b 8192 - "UDP4:$S1:7000,bind=$(sub_addr 8)" <"$TMP/big" >"$TMP/big.back"
+	cmp "$TMP/big" "$TMP/big.back" || fail "the 4000-byte datagram did not come back intact"
+	assert_ge "$(stat fragment_translated)" 4 "later fragments translated (2 out, 2 in)"
+	echo "4000-byte datagram out and back: intact"
+
+	# 10000 later fragments of datagrams nobody started, from the internet.
+	in_inet timeout 20 python3 - <<'PY'
+import socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+for i in range(10000):
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + 64, i & 0xffff, 0x0010 | 0x2000, 64, 17,
+                      0, socket.inet_aton("203.0.113.2"), socket.inet_aton("198.51.100.%d" % (i % 16)))
+    s.sendto(hdr + bytes(64), ("198.51.100.%d" % (i % 16), 0))
+PY
+	assert_ge "$(drop fragment_unknown)" 9000 "bogus fragments dropped"
+	in_sub timeout 10 socat -t 2 -b 8192 - "UDP4:$S1:7000,bind=$(sub_addr 9)" <"$TMP/big" >"$TMP/big.back2"
+	cmp "$TMP/big" "$TMP/big.back2" || fail "traffic after the flood"
+}
