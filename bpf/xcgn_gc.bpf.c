@@ -38,8 +38,17 @@ int xcgn_gc_expire(struct xcgn_gc_req *req)
 		return 0;
 	}
 	bpf_map_delete_elem(&XCGN_MAP_REV4, &rk);
+	req->nmaps_left = 0;
 	sub = bpf_map_lookup_elem(&XCGN_MAP_SUBS, &saddr);
-	req->nmaps_left = sub ? __sync_fetch_and_add(&sub->nmaps, -1) - 1 : 0;
+	if (sub && sub->addr == saddr) {
+		__u32 old = __sync_fetch_and_add(&sub->nmaps, -1);
+
+		/* Never below zero: a count that was already off stays put. */
+		if (!(old & ~XCGN_SUB_DEAD))
+			__sync_fetch_and_add(&sub->nmaps, 1);
+		else
+			req->nmaps_left = (old & ~XCGN_SUB_DEAD) - 1;
+	}
 	req->result = XCGN_GC_EXPIRED;
 	return 0;
 }
@@ -50,7 +59,7 @@ int xcgn_gc_release(struct xcgn_gc_sub *req)
 	__be32 addr = req->addr;
 	struct xcgn_sub *sub = bpf_map_lookup_elem(&XCGN_MAP_SUBS, &addr);
 
-	if (!sub) {
+	if (!sub || sub->addr != addr) {
 		req->result = XCGN_GC_GONE;
 		return 0;
 	}

@@ -81,10 +81,12 @@ static __always_inline int xdp_forward(struct pkt *p, const struct bpf_fib_looku
  * public address reach no host and are not hairpinned. Returns the verdict,
  * or -XCGN_DROP_* through @drop. */
 static __always_inline int xdp_hairpin(struct xdp_md *ctx, struct pkt *p, struct xcgn_stats *st,
-				       int *drop)
+				       int *drop, struct bpf_fib_lookup *fibp)
 {
+	/* The caller's fib struct: a second one on this stack would take the
+	 * combined stack with nat4_map_create() past the verifier's 512 bytes. */
+	struct bpf_fib_lookup *fib = fibp;
 	struct xcgn_tuple4 in, pub, dst, to;
-	struct bpf_fib_lookup fib;
 	int ret, rc;
 
 	if (p->cls != L4_TCP && p->cls != L4_UDP) {
@@ -104,8 +106,8 @@ static __always_inline int xdp_hairpin(struct xdp_md *ctx, struct pkt *p, struct
 		*drop = ret;
 		return XDP_DROP;
 	}
-	rc = fib_lookup(ctx, p, pub.addr, to.addr, ctx->ingress_ifindex, &fib);
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS || fib.ifindex != xcgn_cfg.inside_ifindex ||
+	rc = fib_lookup(ctx, p, pub.addr, to.addr, ctx->ingress_ifindex, fib);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS || fib->ifindex != xcgn_cfg.inside_ifindex ||
 	    p->ip->ttl <= 1 || p->vlan) {
 		/* Untranslated to the stack: tc egress translates the source and
 		 * the pool's route brings it back through the outside. */
@@ -115,7 +117,7 @@ static __always_inline int xdp_hairpin(struct xdp_md *ctx, struct pkt *p, struct
 	nat4_rewrite(p, 1, &pub);
 	nat4_rewrite(p, 0, &to);
 	stats_inc(st, XCGN_STAT_HAIRPIN);
-	ret = xdp_forward(p, &fib, XCGN_TX_INSIDE);
+	ret = xdp_forward(p, fib, XCGN_TX_INSIDE);
 	if (ret != XDP_REDIRECT)
 		stats_inc(st, XCGN_STAT_ABORTED);
 	return ret;
@@ -142,7 +144,7 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 		goto drop;
 	if (proto != ETH_P_IP)
 		goto pass;
-	ret = parse_ipv4(&p, data);
+	ret = parse_ipv4(&p, data, (__u32)(data_end - data));
 	if (ret)
 		goto drop;
 	if (!is_subscriber(p.ip->saddr) || is_subscriber(p.ip->daddr))
@@ -156,10 +158,14 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 		goto drop;
 	if (!translatable(&p, 1) && p.cls != L4_ICMP_ERROR && p.cls != L4_FRAGMENT)
 		goto pass;	/* tc egress stops it if it would leak */
-	/* XXX: fragmented datagrams are not hairpinned (their first fragment
-	 * is; the rest go round through the upstream router). */
-	if (p.cls != L4_FRAGMENT && bpf_map_lookup_elem(&XCGN_MAP_PUBIDX, &p.ip->daddr)) {
-		ret = xdp_hairpin(ctx, &p, st, &drop);
+	/* XXX: fragmented datagrams and ICMP errors about hairpinned packets
+	 * are not turned around here: translated outwards as usual, they go
+	 * round through the upstream router, which routes the pool back, and
+	 * the outside program translates them in. (Doing the errors here too
+	 * took the stack past the verifier's 512 bytes.) */
+	if (p.cls != L4_FRAGMENT && p.cls != L4_ICMP_ERROR &&
+	    bpf_map_lookup_elem(&XCGN_MAP_PUBIDX, &p.ip->daddr)) {
+		ret = xdp_hairpin(ctx, &p, st, &drop, &fib);
 		if (ret == XDP_DROP) {
 			ret = drop;
 			goto drop;
@@ -240,7 +246,7 @@ int xcgn_xdp_outside(struct xdp_md *ctx)
 		goto drop;
 	if (proto != ETH_P_IP)
 		goto pass;
-	ret = parse_ipv4(&p, data);
+	ret = parse_ipv4(&p, data, (__u32)(data_end - data));
 	if (ret)
 		goto drop;
 	/* Anything not addressed to the pool (the host itself, transit) is
@@ -332,11 +338,17 @@ int xcgn_tc_outside(struct __sk_buff *skb)
 		goto drop;
 	if (proto != ETH_P_IP)
 		return TC_ACT_OK;
-	ret = parse_ipv4(&p, data);
+	/* Only subscriber sources are ours here; the host's own traffic (and
+	 * whatever else leaves) passes without a look at the rest. */
+	{
+		struct iphdr *ip = data + p.l3_off;
+
+		if ((void *)(ip + 1) > data_end || !is_subscriber(ip->saddr))
+			return TC_ACT_OK;
+	}
+	ret = parse_ipv4(&p, data, skb->len);
 	if (ret)
 		goto drop;
-	if (!is_subscriber(p.ip->saddr))
-		return TC_ACT_OK;
 	if (is_bypass(p.ip->daddr)) {
 		stats_inc(st, XCGN_STAT_BYPASS);
 		return TC_ACT_OK;

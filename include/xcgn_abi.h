@@ -116,7 +116,9 @@ struct xcgn_sub {
 	__u64 created_ns;
 	__u64 rate_ns;		/* new-mapping rate limit: last refill */
 	__u32 rate_tokens;	/* mappings it may still open now */
-	__u32 _pad1;
+	__be32 addr;		/* the subscriber itself: a preallocated entry is
+				 * reused at once after a delete, so a datapath
+				 * holding a pointer checks whose it is now */
 };
 _Static_assert(sizeof(struct xcgn_sub) == 72, "xcgn_sub size is ABI");
 _Static_assert(offsetof(struct xcgn_sub, blocks) == 16, "xcgn_sub.blocks moved");
@@ -341,6 +343,7 @@ enum xcgn_drop {
 	XCGN_DROP_FILTERED,		/* address-dependent filtering refused it */
 	XCGN_DROP_UNTRANSLATED,		/* subscriber source about to leave untranslated */
 	XCGN_DROP_SUB_RATE,		/* subscriber opens mappings faster than its cap */
+	XCGN_DROP_RACE,			/* lost a race with the collector; the next packet goes */
 	XCGN_DROP_MAX
 };
 

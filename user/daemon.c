@@ -338,27 +338,49 @@ static void release_sub(struct daemon *d, __be32 addr, uint64_t now)
 	}
 }
 
+/* An address-dependent filtering entry outlives neither its mapping nor,
+ * idle, the mapping's own timer (TCP counts inbound traffic too). The clock
+ * is read here, not at the start of the pass: stamps written meanwhile are
+ * newer than a stale "now" and would wrap. */
+static bool peer_expired(struct daemon *d, const struct xcgn_peer4_key *pk)
+{
+	struct xcgn_rev4 rv;
+	struct xcgn_map4 mv;
+	struct xcgn_tuple4 k = {};
+	uint64_t seen, now;
+
+	if (bpf_map_lookup_elem(d->m.rev4, &pk->pub, &rv))
+		return true;	/* the mapping is gone */
+	k.addr = rv.saddr;
+	k.port = rv.sport;
+	k.proto = pk->pub.proto;
+	if (bpf_map_lookup_elem(d->m.map4, &k, &mv))
+		return true;
+	if (bpf_map_lookup_elem(d->m.peer4, pk, &seen))
+		return false;
+	if (k.proto == 6 && rv.in_seen_ns > seen)
+		seen = rv.in_seen_ns;
+	now = mono_ns();
+	return seen < now && now - seen > mapping_timeout(d, &k, &mv) + XCGN_TOUCH_NS;
+}
+
 /* End of a full pass: filtering entries of gone mappings, and subscribers
  * left with no mapping. */
-static void end_of_pass(struct daemon *d, uint64_t now)
+static void end_of_pass(struct daemon *d)
 {
 	struct xcgn_peer4_key pk, *pprev = NULL, pdel;
 	__be32 key, *prev = NULL, *gone = NULL;
 	size_t ngone = 0, cap = 0, i;
-	struct xcgn_rev4 rv;
 	struct xcgn_sub s;
 	bool have_del = false;
-	uint64_t seen;
+	uint64_t now;
 
 	while (!bpf_map_get_next_key(d->m.peer4, pprev, &pk)) {
 		if (have_del) {
 			bpf_map_delete_elem(d->m.peer4, &pdel);
 			have_del = false;
 		}
-		if (bpf_map_lookup_elem(d->m.rev4, &pk.pub, &rv) ||
-		    (!bpf_map_lookup_elem(d->m.peer4, &pk, &seen) &&
-		     now - seen > timer_ns(d, &d->pools[rv.pool_id % XCGN_POOLS_MAX],
-					   XCGN_TIMER_UDP))) {
+		if (peer_expired(d, &pk)) {
 			pdel = pk;	/* delete after stepping past it */
 			have_del = true;
 		}
@@ -367,9 +389,11 @@ static void end_of_pass(struct daemon *d, uint64_t now)
 	if (have_del)
 		bpf_map_delete_elem(d->m.peer4, &pdel);
 
+	now = mono_ns();
 	while (!bpf_map_get_next_key(d->m.subs, prev, &key)) {
 		prev = &key;
-		if (bpf_map_lookup_elem(d->m.subs, &key, &s) || s.nmaps ||
+		/* Young subscribers get two GC periods to map their first flow. */
+		if (bpf_map_lookup_elem(d->m.subs, &key, &s) || s.nmaps || s.created_ns >= now ||
 		    now - s.created_ns < 2ULL * d->o.interval_ms * 1000000ULL)
 			continue;
 		if (ngone == cap) {
@@ -382,7 +406,7 @@ static void end_of_pass(struct daemon *d, uint64_t now)
 		gone[ngone++] = key;
 	}
 	for (i = 0; i < ngone; i++)
-		release_sub(d, gone[i], now);
+		release_sub(d, gone[i], mono_ns());
 	free(gone);
 	d->passes++;
 }
@@ -437,7 +461,7 @@ static void gc_step(struct daemon *d)
 	d->pass_seen += count;
 	d->walking = err != -ENOENT;
 	if (!d->walking)
-		end_of_pass(d, now);
+		end_of_pass(d);
 	d->pass_busy += mono_ns() - now;
 	if (!d->walking && xcgn_verbose && d->pass_seen)
 		fprintf(stderr,

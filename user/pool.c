@@ -174,6 +174,8 @@ int pool_add(const struct xcgn_maps *m, const struct pool_opts *o)
 			err = -errno;
 			xcgn_err("add pool address %s: %s", ipv4_str(pa.addr, a, sizeof(a)),
 				 strerror(-err));
+			/* This one may be half written: undo it too. */
+			addr_clear(m, idx, pa.addr);
 			goto rollback;
 		}
 	}
@@ -204,7 +206,7 @@ int pool_del(const struct xcgn_maps *m, uint32_t prefix, uint8_t plen)
 	struct xcgn_sub sub;
 	__be32 key, *prev = NULL;
 	char a[16];
-	__u32 id, i, users = 0;
+	__u32 id, i, users = 0, resting = 0;
 	int err;
 
 	for (id = 0; id < XCGN_POOLS_MAX; id++) {
@@ -227,13 +229,30 @@ int pool_del(const struct xcgn_maps *m, uint32_t prefix, uint8_t plen)
 			users++;
 		prev = &key;
 	}
-	if (users) {
+	/* Blocks taken but held by nobody rest in the daemon's quarantine
+	 * (RFC 6888 REQ-8): a pool added again on these addresses would hand
+	 * them out at once. Wait for the quarantine to end. */
+	for (i = 0; !users && i < p.naddrs; i++) {
+		struct xcgn_blkmap bm;
+		__u32 idx = p.addr_first + i, b;
+
+		if (bpf_map_lookup_elem(m->blocks, &idx, &bm))
+			continue;
+		for (b = 0; b < p.nblocks && b < XCGN_BLKS_PER_ADDR_MAX; b++)
+			resting += (bm.w[b / 64] >> (b % 64)) & 1;
+	}
+	if (users || resting) {
 		p.flags |= XCGN_POOLF_ACTIVE;
 		if (bpf_map_update_elem(m->pools, &id, &p, 0))
 			return -errno;
-		xcgn_err("pool %s/%u is in use by %u subscriber(s); it can go once their "
-			 "mappings have expired",
-			 ipv4_str(prefix, a, sizeof(a)), plen, users);
+		if (users)
+			xcgn_err("pool %s/%u is in use by %u subscriber(s); it can go once "
+				 "their mappings have expired",
+				 ipv4_str(prefix, a, sizeof(a)), plen, users);
+		else
+			xcgn_err("pool %s/%u has %u block(s) in quarantine (RFC 6888 REQ-8); "
+				 "it can go once they are free (xcgn daemon frees them)",
+				 ipv4_str(prefix, a, sizeof(a)), plen, resting);
 		return -EBUSY;
 	}
 	for (i = 0; i < p.naddrs; i++)

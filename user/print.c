@@ -257,6 +257,7 @@ const char *const xcgn_drop_name[XCGN_DROP_MAX] = {
 	[XCGN_DROP_FILTERED] = "filtered",
 	[XCGN_DROP_UNTRANSLATED] = "untranslatable",
 	[XCGN_DROP_SUB_RATE] = "subscriber_rate",
+	[XCGN_DROP_RACE] = "transient_race",
 };
 _Static_assert(ARRAY_SIZE(xcgn_drop_name) == XCGN_DROP_MAX, "drop names match enum");
 

@@ -201,16 +201,19 @@ __noinline int nat4_map_create(const struct xcgn_tuple4 *in)
 		stats_inc(st, XCGN_STAT_MAP_RACE);
 		return 0;
 	}
-	if (__sync_fetch_and_add(&sub->nmaps, 1) & XCGN_SUB_DEAD) {
+	if ((__sync_fetch_and_add(&sub->nmaps, 1) & XCGN_SUB_DEAD) || sub->addr != in->addr) {
 		/* The collector released this subscriber while we were mapping
-		 * on its blocks: take it all back. The next packet finds the
-		 * subscriber gone and starts afresh. */
+		 * on its blocks, and the entry may even belong to another
+		 * subscriber by now: take it all back. The next packet finds
+		 * the subscriber gone and starts afresh. */
+		if (sub->addr != in->addr)
+			__sync_fetch_and_add(&sub->nmaps, -1);
 		rk = tmpl;
 		rk.port = pport;
 		bpf_map_delete_elem(&XCGN_MAP_MAP4, in);
 		bpf_map_delete_elem(&XCGN_MAP_REV4, &rk);
 		stats_inc(st, XCGN_STAT_SUB_DIED);
-		return -XCGN_DROP_NO_POOL;
+		return -XCGN_DROP_RACE;
 	}
 	stats_inc(st, XCGN_STAT_MAP_NEW);
 	return 0;
@@ -279,8 +282,8 @@ static __always_inline int nat4_snat_lookup(const struct xcgn_tuple4 *in, __be32
 		if (err)
 			return err;
 		m = bpf_map_lookup_elem(&XCGN_MAP_MAP4, in);
-		if (!m)
-			return -XCGN_DROP_MAP_FULL;
+		if (!m)	/* made by another CPU and already expired or undone */
+			return -XCGN_DROP_RACE;
 	}
 	/* Shared cache line: write only when the second moved. */
 	if (now - m->out_seen_ns >= XCGN_TOUCH_NS)

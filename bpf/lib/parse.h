@@ -138,7 +138,10 @@ static __always_inline int parse_eth(struct pkt *p, void *data, void *data_end, 
 	return 0;
 }
 
-static __always_inline int parse_ipv4(struct pkt *p, void *data)
+/* @pkt_len is the whole packet's length from the Ethernet header: in XDP
+ * all of it is at data..data_end; in tc only the headers need be linear
+ * (the tc program pulls them), and the rest may sit in page fragments. */
+static __always_inline int parse_ipv4(struct pkt *p, void *data, __u32 pkt_len)
 {
 	struct iphdr *ip = data + p->l3_off;
 	void *data_end = p->data_end;
@@ -155,7 +158,7 @@ static __always_inline int parse_ipv4(struct pkt *p, void *data)
 	if (tot < ihl * 4)
 		return -XCGN_DROP_BAD_IP;
 	/* Frames may carry link padding after the datagram, never less. */
-	if ((void *)ip + tot > data_end)
+	if (p->l3_off + tot > pkt_len)
 		return -XCGN_DROP_TRUNCATED;
 	/* XDP runs before ip_rcv(), which would have checked this. */
 	if (!ipv4_csum_ok(ip, data_end, ihl))

@@ -261,6 +261,7 @@ static __always_inline int pool_sub_get(__be32 saddr, struct xcgn_stats *st,
 	fresh.pool_id = pa->pool_id;
 	fresh.blocks[0] = blk + 1;
 publish:
+	fresh.addr = saddr;
 	fresh.paddr = pa->addr;
 	fresh.created_ns = bpf_ktime_get_coarse_ns();
 	err = bpf_map_update_elem(&XCGN_MAP_SUBS, &saddr, &fresh, BPF_NOEXIST);
@@ -284,9 +285,10 @@ publish:
 	if (!sub)
 		return -XCGN_DROP_SUB_FULL;
 found:
-	/* Being released by the collector right now: come back later. */
+	/* Being released by the collector right now: the next packet finds
+	 * it gone and starts afresh. Not a refusal: no ICMP, no log. */
 	if (sub->nmaps & XCGN_SUB_DEAD)
-		return -XCGN_DROP_NO_POOL;
+		return -XCGN_DROP_RACE;
 	pid = sub->pool_id;
 	pool = bpf_map_lookup_elem(&XCGN_MAP_POOLS, &pid);
 	if (!pool || !pool->block_size)

@@ -238,3 +238,53 @@ Test(icmp, refusal_answered_with_3_13, .init = setup_one_block, .fini = env_tear
 		     "a second one right after is only dropped (rate)");
 	cr_assert_eq(env_count(env.maps.map4), 64, "no mapping evicted");
 }
+
+/* RFC 5508 REQ-7: subscriber 2 answers a hairpinned datagram from
+ * subscriber 1 with port unreachable; 1 gets it, about its own packet,
+ * by way of the upstream router. */
+Test(icmp, hairpinned_error_translated_both_ways)
+{
+	struct pkt_spec a = { .proto = 17, .sport = 1100, .dport = 53, .payload = 20 };
+	struct pkt_spec b = { .proto = 17, .sport = 1200, .payload = 20 };
+	uint8_t in[256];
+	size_t len;
+	uint32_t pub1, pub2;
+	uint16_t port1, port2;
+
+	a.saddr = ip(ENV_SUB2);
+	a.daddr = ip(ENV_S1);
+	len = pkt_build(in, sizeof(in), &a);
+	sent_len = sizeof(sent);
+	cr_assert_eq(env_run(env.prog_in, env.ifin, in, len, sent, &sent_len), XDP_REDIRECT,
+		     "subscriber 2 has a mapping");
+	pub2 = pkt_saddr(sent);
+	port2 = pkt_sport(sent);
+	b.saddr = ip(ENV_SUB1);
+	b.daddr = pub2;
+	b.dport = port2;
+	len = pkt_build(in, sizeof(in), &b);
+	sent_len = sizeof(sent);
+	cr_assert_eq(env_run(env.prog_in, env.ifin, in, len, sent, &sent_len), XDP_REDIRECT,
+		     "subscriber 1 -> subscriber 2, hairpinned");
+	pub1 = pkt_saddr(sent);
+	port1 = pkt_sport(sent);
+	cr_assert_eq(pkt_daddr(sent), ip(ENV_SUB2), "delivered to subscriber 2");
+	err_len = pkt_icmp_error(err, sizeof(err), ip(ENV_SUB2), pub1, 3, 3, sent,
+				 sent_len - pkt_l3_off(sent));
+	/* Out through 2's mapping to the upstream router, which routes the
+	 * pool back; in through 1's mapping. */
+	cr_assert_eq(run_err(env.prog_in, env.ifin), XDP_REDIRECT, "the error goes out");
+	check_all_csums();
+	cr_assert_eq(pkt_saddr(out), pub2, "translated outwards");
+	memcpy(err, out, outlen);
+	err_len = outlen;
+	cr_assert_eq(run_err(env.prog_out, env.ifout), XDP_REDIRECT, "and comes back in");
+	check_all_csums();
+	cr_assert_eq(pkt_saddr(out), pub2, "from subscriber 2's public address");
+	cr_assert_eq(pkt_daddr(out), ip(ENV_SUB1), "to subscriber 1");
+	cr_assert_eq(qaddr(out, 1), ip(ENV_SUB1), "quoting 1's own packet: its address");
+	cr_assert_eq(qport(out, 1), 1200, "and port");
+	cr_assert_eq(qaddr(out, 0), pub2, "to 2's public address");
+	cr_assert_eq(qport(out, 0), port2, "and port");
+	(void)port1;
+}

@@ -97,3 +97,23 @@ test_namespaces_do_not_share_state() {
 	x2 link detach
 	assert_eq 1 "$(xcgn -j pool show | jq length)" "first instance unaffected"
 }
+
+# The host's own traffic leaves the outside device untouched: tc egress
+# looks only at subscriber sources, whatever the skb looks like (large
+# TSO/GSO segments keep their payload outside the linear head).
+test_host_traffic_unharmed() {
+	attach_default
+	head -c 3000000 /dev/urandom >"$TMP/host.up"
+	ip netns exec "$NS_INET" timeout 30 socat -u TCP4-LISTEN:9100,bind="$S1",reuseaddr \
+		OPEN:"$TMP/host.got",creat,trunc &
+	BG_PIDS+=($!)
+	wait_listen "$NS_INET" "$S1:9100" t
+	in_nat ethtool -K "$DEV_O" tso on gso on >/dev/null 2>&1 || true
+	in_nat timeout 20 socat -u OPEN:"$TMP/host.up" "TCP4:$S1:9100" || fail "host upload failed"
+	for _ in $(seq 1 50); do
+		cmp -s "$TMP/host.up" "$TMP/host.got" && break
+		sleep 0.1
+	done
+	cmp "$TMP/host.up" "$TMP/host.got" || fail "host upload differs"
+	assert_eq 0 "$(xcgn -j stats show | jq .drops_total)" "drops"
+}
