@@ -28,12 +28,35 @@ static __always_inline int is_subscriber(__be32 a)
 	return (a & xcgn_cfg.sub_mask) == xcgn_cfg.sub_prefix;
 }
 
+/* The runtime state: an array entry, so the lookup is a few instructions
+ * the verifier inlines; it spares the hash and trie lookups below for the
+ * packets that cannot need them. */
+static __always_inline struct xcgn_state *state_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&XCGN_MAP_STATE, &zero);
+}
+
 /* RFC 6888 REQ-6: destinations the operator wants reached untranslated. */
-static __always_inline int is_bypass(__be32 dst)
+static __always_inline int is_bypass(const struct xcgn_state *rs, __be32 dst)
 {
 	struct xcgn_lpm4_key k = { .prefixlen = 32, .addr = dst };
 
+	if (!rs->nbypass)
+		return 0;
 	return bpf_map_lookup_elem(&XCGN_MAP_BYPASS, &k) != NULL;
+}
+
+/* Is @a one of the pools' addresses? A range check first: most packets go
+ * to the internet, far from the pool. */
+static __always_inline int is_pool_addr(const struct xcgn_state *rs, __be32 a)
+{
+	__u32 h = bpf_ntohl(a);
+
+	if (h < rs->paddr_min || h > rs->paddr_max)
+		return 0;
+	return bpf_map_lookup_elem(&XCGN_MAP_PUBIDX, &a) != NULL;
 }
 
 /* Only these create or use mappings: TCP, UDP, and ICMP echo in the
@@ -129,13 +152,14 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct xcgn_stats *st = stats_get();
+	struct xcgn_state *rs = state_get();
 	struct xcgn_tuple4 in, pub;
 	struct bpf_fib_lookup fib;
 	struct pkt p = {};
 	__u16 proto;
 	int ret, rc, drop = 0;
 
-	if (!st)
+	if (!st || !rs)
 		return XDP_ABORTED;
 	stats_inc(st, XCGN_STAT_IN_RX);
 
@@ -149,7 +173,7 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 		goto drop;
 	if (!is_subscriber(p.ip->saddr) || is_subscriber(p.ip->daddr))
 		goto pass;
-	if (is_bypass(p.ip->daddr)) {
+	if (is_bypass(rs, p.ip->daddr)) {
 		stats_inc(st, XCGN_STAT_BYPASS);
 		return XDP_PASS;
 	}
@@ -164,7 +188,7 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 	 * the outside program translates them in. (Doing the errors here too
 	 * took the stack past the verifier's 512 bytes.) */
 	if (p.cls != L4_FRAGMENT && p.cls != L4_ICMP_ERROR &&
-	    bpf_map_lookup_elem(&XCGN_MAP_PUBIDX, &p.ip->daddr)) {
+	    is_pool_addr(rs, p.ip->daddr)) {
 		ret = xdp_hairpin(ctx, &p, st, &drop, &fib);
 		if (ret == XDP_DROP) {
 			ret = drop;
@@ -231,13 +255,14 @@ int xcgn_xdp_outside(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct xcgn_stats *st = stats_get();
+	struct xcgn_state *rs = state_get();
 	struct xcgn_tuple4 in, pub;
 	struct bpf_fib_lookup fib;
 	struct pkt p = {};
 	__u16 proto;
 	int ret, rc;
 
-	if (!st)
+	if (!st || !rs)
 		return XDP_ABORTED;
 	stats_inc(st, XCGN_STAT_OUT_RX);
 
@@ -251,7 +276,7 @@ int xcgn_xdp_outside(struct xdp_md *ctx)
 		goto drop;
 	/* Anything not addressed to the pool (the host itself, transit) is
 	 * not ours. */
-	if (!bpf_map_lookup_elem(&XCGN_MAP_PUBIDX, &p.ip->daddr))
+	if (!is_pool_addr(rs, p.ip->daddr))
 		goto pass;
 	ret = parse_l4(&p);
 	if (ret)
@@ -313,6 +338,7 @@ SEC("tc")
 int xcgn_tc_outside(struct __sk_buff *skb)
 {
 	struct xcgn_stats *st = stats_get();
+	struct xcgn_state *rs = state_get();
 	struct xcgn_tuple4 in, pub;
 	struct pkt p = {};
 	void *data, *data_end;
@@ -320,7 +346,7 @@ int xcgn_tc_outside(struct __sk_buff *skb)
 	__u16 proto;
 	int ret;
 
-	if (!st)
+	if (!st || !rs)
 		return TC_ACT_SHOT;
 	stats_inc(st, XCGN_STAT_TC_RX);
 
@@ -349,7 +375,7 @@ int xcgn_tc_outside(struct __sk_buff *skb)
 	ret = parse_ipv4(&p, data, skb->len);
 	if (ret)
 		goto drop;
-	if (is_bypass(p.ip->daddr)) {
+	if (is_bypass(rs, p.ip->daddr)) {
 		stats_inc(st, XCGN_STAT_BYPASS);
 		return TC_ACT_OK;
 	}

@@ -96,7 +96,8 @@ _Static_assert(offsetof(struct xcgn_map4, out_seen_ns) == 16, "xcgn_map4.out_see
 struct xcgn_rev4 {
 	__be32 saddr;		/* subscriber address */
 	__be16 sport;		/* subscriber port or echo id */
-	__u16 pool_id;
+	__u8 pool_id;
+	__u8 flags;		/* XCGN_MAPF_*: inbound needs no pool lookup */
 	__u64 in_seen_ns;	/* last inbound packet, moved >= XCGN_TOUCH_NS */
 };
 _Static_assert(sizeof(struct xcgn_rev4) == 16, "xcgn_rev4 size is ABI");
@@ -253,9 +254,11 @@ _Static_assert(sizeof(struct xcgn_blkmap) == 128, "xcgn_blkmap size is ABI");
 /* Value of xcgn_state (one entry): what changes at runtime. */
 struct xcgn_state {
 	__u32 naddrs_hwm;	/* highest used address index + 1 */
-	__u32 _pad;
+	__u32 nbypass;		/* bypass prefixes: 0 spares the trie lookup */
+	__u32 paddr_min;	/* lowest and highest pool address, host order: */
+	__u32 paddr_max;	/* outside them no lookup is needed (min > max: none) */
 };
-_Static_assert(sizeof(struct xcgn_state) == 8, "xcgn_state size is ABI");
+_Static_assert(sizeof(struct xcgn_state) == 16, "xcgn_state size is ABI");
 
 /* Load-time constants, in the programs' rodata. */
 struct xcgn_cfg {

@@ -96,20 +96,21 @@ static uint64_t timer_ns(const struct daemon *d, const struct xcgn_pool *p, enum
 	return s * 1000000000ULL / d->o.scale;
 }
 
+/* How long a mapping may stay idle. The datapath moves a last-seen stamp
+ * only when it is a second old (XCGN_TOUCH_NS), so a stamp may lag the last
+ * packet by up to that: it is allowed for here, and nothing goes before its
+ * timer. */
 static uint64_t mapping_timeout(const struct daemon *d, const struct xcgn_tuple4 *k,
 				const struct xcgn_map4 *v)
 {
 	const struct xcgn_pool *p = &d->pools[v->pool_id % XCGN_POOLS_MAX];
+	enum xcgn_timer t = XCGN_TIMER_UDP;
 
-	switch (k->proto) {
-	case 6:
-		return timer_ns(d, p, xcgn_tcp_established(v->tcp) ? XCGN_TIMER_TCP_EST
-								    : XCGN_TIMER_TCP_TRANS);
-	case 1:
-		return timer_ns(d, p, XCGN_TIMER_ICMP);
-	default:
-		return timer_ns(d, p, XCGN_TIMER_UDP);
-	}
+	if (k->proto == 6)
+		t = xcgn_tcp_established(v->tcp) ? XCGN_TIMER_TCP_EST : XCGN_TIMER_TCP_TRANS;
+	else if (k->proto == 1)
+		t = XCGN_TIMER_ICMP;
+	return timer_ns(d, p, t) + XCGN_TOUCH_NS;
 }
 
 static int pools_refresh(struct daemon *d)
@@ -361,7 +362,7 @@ static bool peer_expired(struct daemon *d, const struct xcgn_peer4_key *pk)
 	if (k.proto == 6 && rv.in_seen_ns > seen)
 		seen = rv.in_seen_ns;
 	now = mono_ns();
-	return seen < now && now - seen > mapping_timeout(d, &k, &mv) + XCGN_TOUCH_NS;
+	return seen < now && now - seen > mapping_timeout(d, &k, &mv);
 }
 
 /* End of a full pass: filtering entries of gone mappings, and subscribers
@@ -416,10 +417,7 @@ static void expire_one(struct daemon *d, const struct xcgn_tuple4 *k, const stru
 {
 	struct xcgn_gc_req req = { .key = *k, .out_seen_ns = v->out_seen_ns };
 	struct xcgn_tuple4 rk = { .addr = v->paddr, .port = v->pport, .proto = k->proto };
-	/* The datapath moves a last-seen stamp only when it is a second old
-	 * (XCGN_TOUCH_NS), so the stamp may lag the last packet by up to that:
-	 * allow it, and a mapping never goes before its timer. */
-	uint64_t to = mapping_timeout(d, k, v) + XCGN_TOUCH_NS;
+	uint64_t to = mapping_timeout(d, k, v);
 	struct xcgn_rev4 r;
 
 	if (now < v->out_seen_ns || now - v->out_seen_ns <= to)

@@ -451,9 +451,16 @@ int xcgn_attach(const struct attach_opts *o)
 		xcgn_err("devmap add %s: %s", out.name, strerror(-err));
 		goto cleanup;
 	}
-	/* A re-attach over pinned state keeps the pools' high-water mark. */
-	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.XCGN_MAP_STATE), &zero, &rs) ||
-	    bpf_map_update_elem(bpf_map__fd(skel->maps.XCGN_MAP_STATE), &zero, &rs, 0)) {
+	/* A re-attach over pinned state keeps what the pools and bypass
+	 * commands published; a fresh one starts with no pool address. */
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.XCGN_MAP_STATE), &zero, &rs)) {
+		err = -errno;
+		xcgn_err("state map: %s", strerror(-err));
+		goto cleanup;
+	}
+	if (!rs.naddrs_hwm)
+		rs.paddr_min = UINT32_MAX;
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.XCGN_MAP_STATE), &zero, &rs, 0)) {
 		err = -errno;
 		xcgn_err("state map: %s", strerror(-err));
 		goto cleanup;

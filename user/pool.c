@@ -20,7 +20,8 @@ static int pool_read(const struct xcgn_maps *m, __u32 id, struct xcgn_pool *p)
 	return 0;
 }
 
-/* Highest used address index + 1, published for the datapath. */
+/* Highest used address index + 1 and the span of the pool addresses,
+ * published for the datapath. */
 static int hwm_update(const struct xcgn_maps *m)
 {
 	struct xcgn_state rs = {};
@@ -30,9 +31,17 @@ static int hwm_update(const struct xcgn_maps *m)
 	if (bpf_map_lookup_elem(m->state, &zero, &rs))
 		return -errno;
 	rs.naddrs_hwm = 0;
-	for (i = 0; i < XCGN_PADDRS_MAX; i++)
-		if (!bpf_map_lookup_elem(m->paddr, &i, &pa) && pa.addr)
-			rs.naddrs_hwm = i + 1;
+	rs.paddr_min = UINT32_MAX;
+	rs.paddr_max = 0;
+	for (i = 0; i < XCGN_PADDRS_MAX; i++) {
+		if (bpf_map_lookup_elem(m->paddr, &i, &pa) || !pa.addr)
+			continue;
+		rs.naddrs_hwm = i + 1;
+		if (ntohl(pa.addr) < rs.paddr_min)
+			rs.paddr_min = ntohl(pa.addr);
+		if (ntohl(pa.addr) > rs.paddr_max)
+			rs.paddr_max = ntohl(pa.addr);
+	}
 	if (bpf_map_update_elem(m->state, &zero, &rs, 0))
 		return -errno;
 	return 0;
@@ -264,6 +273,24 @@ int pool_del(const struct xcgn_maps *m, uint32_t prefix, uint8_t plen)
 
 /* A bypass prefix may not cover a pool (replies would come to the pool) or
  * the subscribers (they are not the internet). */
+/* Publish how many bypass prefixes there are: with none, the datapath
+ * skips the trie. */
+static int bypass_count(const struct xcgn_maps *m)
+{
+	struct xcgn_lpm4_key k, *prev = NULL;
+	struct xcgn_state rs;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(m->state, &zero, &rs))
+		return -errno;
+	rs.nbypass = 0;
+	while (!bpf_map_get_next_key(m->bypass, prev, &k)) {
+		rs.nbypass++;
+		prev = &k;
+	}
+	return bpf_map_update_elem(m->state, &zero, &rs, 0) ? -errno : 0;
+}
+
 int bypass_add(const struct xcgn_maps *m, uint32_t prefix, uint8_t plen)
 {
 	struct xcgn_lpm4_key k = { .prefixlen = plen, .addr = prefix };
@@ -298,7 +325,7 @@ int bypass_add(const struct xcgn_maps *m, uint32_t prefix, uint8_t plen)
 			 err == -ENOSPC ? "the bypass list is full" : strerror(-err));
 		return err;
 	}
-	return 0;
+	return bypass_count(m);
 }
 
 int bypass_del(const struct xcgn_maps *m, uint32_t prefix, uint8_t plen)
@@ -310,5 +337,5 @@ int bypass_del(const struct xcgn_maps *m, uint32_t prefix, uint8_t plen)
 		xcgn_err("no bypass %s/%u", ipv4_str(prefix, a, sizeof(a)), plen);
 		return -errno;
 	}
-	return 0;
+	return bypass_count(m);
 }

@@ -176,7 +176,8 @@ __noinline int nat4_map_create(const struct xcgn_tuple4 *in)
 		return err;
 	rv.saddr = in->addr;
 	rv.sport = in->port;
-	rv.pool_id = sub->pool_id;
+	rv.pool_id = (__u8)sub->pool_id;
+	rv.flags = pool->filtering == XCGN_FILTER_ADF ? XCGN_MAPF_ADF : 0;
 	tmpl.addr = sub->paddr;
 	tmpl.proto = in->proto;
 	err = nat4_port_pick(sub, pool, in->addr, bpf_ntohs(in->port), &tmpl, &rv, st, &pport);
@@ -305,17 +306,11 @@ static __always_inline int nat4_dnat_lookup(const struct xcgn_tuple4 *pub, __be3
 					    __u8 tcp_flags, struct xcgn_tuple4 *in)
 {
 	struct xcgn_rev4 *r = bpf_map_lookup_elem(&XCGN_MAP_REV4, pub);
-	struct xcgn_pool *pool;
 	__u64 now;
-	__u32 pid;
 
 	if (!r)
 		return -XCGN_DROP_NO_MAPPING;
-	pid = r->pool_id;
-	pool = bpf_map_lookup_elem(&XCGN_MAP_POOLS, &pid);
-	if (!pool)
-		return -XCGN_DROP_NO_MAPPING;
-	if (pool->filtering == XCGN_FILTER_ADF) {
+	if (r->flags & XCGN_MAPF_ADF) {
 		struct xcgn_peer4_key k = {};
 
 		k.pub = *pub;

@@ -429,6 +429,8 @@ Test(xdp, bypass_destinations_leave_untranslated)
 	cr_assert_eq(env_count(env.maps.map4), 1, "one mapping, for the other destination");
 	cr_assert_neq(bypass_add(&env.maps, ip("100.64.0.0"), 16), 0, "subscriber range refused");
 	cr_assert_neq(bypass_add(&env.maps, ip("198.51.100.0"), 24), 0, "pool overlap refused");
+	cr_assert_eq(bypass_del(&env.maps, ip("192.0.2.0"), 25), 0, "bypass removed");
+	cr_assert_eq(outbound(&s), XDP_REDIRECT, "translated again");
 }
 
 /* RFC 4787 REQ-9 / RFC 5382 REQ-8: subscriber 2 reaches subscriber 1
