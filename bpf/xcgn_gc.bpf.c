@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The collector's hands in the kernel. `xcgn daemon` decides in userspace
+/* Control-plane programs, run with BPF_PROG_RUN.
+ *
+ * The collector's hands in the kernel. `xcgn daemon` decides in userspace
  * what has expired; these programs, run with BPF_PROG_RUN, carry it out
  * with the atomics userspace does not have: re-check that the entry is as
  * idle as it was read, remove both halves of the mapping, count the
@@ -9,6 +11,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "lib/maps.h"
+#include "lib/rpf.h"
 
 SEC("syscall")
 int xcgn_gc_expire(struct xcgn_gc_req *req)
@@ -72,6 +75,30 @@ int xcgn_gc_release(struct xcgn_gc_sub *req)
 	bpf_map_delete_elem(&XCGN_MAP_SUBS, &addr);
 	req->result = XCGN_GC_EXPIRED;
 	return 0;
+}
+
+/* `xcgn rpf explain`: the datapath's reverse-path check (rpf.h) on one
+ * source, saying which rule decided and which route matched. An XDP
+ * program never attached anywhere: the query travels as the "packet" of
+ * BPF_PROG_RUN and comes back filled in (a syscall program, sleepable,
+ * may not read an LPM trie). */
+SEC("xdp")
+int xcgn_rpf_explain(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct xcgn_rpf_query *q = data;
+	struct xcgn_rpf_dev dev;
+	struct rpf_trace tr = {};
+
+	if ((void *)(q + 1) > data_end)
+		return XDP_ABORTED;
+	dev = q->dev;
+	q->verdict = (__u32)rpf_eval(&dev, q->saddr, q->daddr, q->sub_prefix, q->sub_mask, &tr);
+	q->why = tr.why;
+	q->found = tr.found;
+	q->route = tr.route;
+	return XDP_PASS;
 }
 
 char LICENSE[] SEC("license") = "GPL";

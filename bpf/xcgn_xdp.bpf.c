@@ -15,6 +15,8 @@
 #include "lib/stats.h"
 #include "lib/nat4.h"
 #include "lib/icmp.h"
+#include "lib/state.h"
+#include "lib/rpf.h"
 
 #define AF_INET 2
 
@@ -28,35 +30,16 @@ static __always_inline int is_subscriber(__be32 a)
 	return (a & xcgn_cfg.sub_mask) == xcgn_cfg.sub_prefix;
 }
 
-/* The runtime state: an array entry, so the lookup is a few instructions
- * the verifier inlines; it spares the hash and trie lookups below for the
- * packets that cannot need them. */
-static __always_inline struct xcgn_state *state_get(void)
+/* The datapath's check of an IPv4 packet on the attached device @which
+ * (XCGN_RPF_DEV_*), before any state is looked up or created. Not inlined:
+ * its stack is its own, apart from the mapping creation's. */
+static __noinline int rpf_check(__u32 which, __be32 src, __be32 dst)
 {
-	__u32 zero = 0;
+	const struct xcgn_rpf_dev *dev = bpf_map_lookup_elem(&XCGN_MAP_RPFDEV, &which);
 
-	return bpf_map_lookup_elem(&XCGN_MAP_STATE, &zero);
-}
-
-/* RFC 6888 REQ-6: destinations the operator wants reached untranslated. */
-static __always_inline int is_bypass(const struct xcgn_state *rs, __be32 dst)
-{
-	struct xcgn_lpm4_key k = { .prefixlen = 32, .addr = dst };
-
-	if (!rs->nbypass)
-		return 0;
-	return bpf_map_lookup_elem(&XCGN_MAP_BYPASS, &k) != NULL;
-}
-
-/* Is @a one of the pools' addresses? A range check first: most packets go
- * to the internet, far from the pool. */
-static __always_inline int is_pool_addr(const struct xcgn_state *rs, __be32 a)
-{
-	__u32 h = bpf_ntohl(a);
-
-	if (h < rs->paddr_min || h > rs->paddr_max)
-		return 0;
-	return bpf_map_lookup_elem(&XCGN_MAP_PUBIDX, &a) != NULL;
+	if (!dev || !(dev->flags & XCGN_RPFD_VALID))
+		return XCGN_DROP_NONE;
+	return rpf_eval(dev, src, dst, xcgn_cfg.sub_prefix, xcgn_cfg.sub_mask, NULL);
 }
 
 /* Only these create or use mappings: TCP, UDP, and ICMP echo in the
@@ -171,6 +154,10 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 	ret = parse_ipv4(&p, data, (__u32)(data_end - data));
 	if (ret)
 		goto drop;
+	/* Spoofed sources go before any state is looked at (rpf.h). */
+	ret = -rpf_check(XCGN_RPF_DEV_INSIDE, p.ip->saddr, p.ip->daddr);
+	if (ret)
+		goto drop;
 	if (!is_subscriber(p.ip->saddr) || is_subscriber(p.ip->daddr))
 		goto pass;
 	if (is_bypass(rs, p.ip->daddr)) {
@@ -272,6 +259,9 @@ int xcgn_xdp_outside(struct xdp_md *ctx)
 	if (proto != ETH_P_IP)
 		goto pass;
 	ret = parse_ipv4(&p, data, (__u32)(data_end - data));
+	if (ret)
+		goto drop;
+	ret = -rpf_check(XCGN_RPF_DEV_OUTSIDE, p.ip->saddr, p.ip->daddr);
 	if (ret)
 		goto drop;
 	/* Anything not addressed to the pool (the host itself, transit) is

@@ -14,7 +14,7 @@
 
 #include "xcgn_limits.h"
 
-#define XCGN_ABI_VERSION 1
+#define XCGN_ABI_VERSION 2
 
 /* Map names: identifiers, so BPF declares the map with them and user code
  * stringifies them. At most 15 characters (the kernel's object-name limit). */
@@ -34,6 +34,8 @@
 #define XCGN_MAP_RLIM	xcgn_rlim	/* per-CPU rate limit of refusal events */
 #define XCGN_MAP_BYPASS	xcgn_bypass	/* destinations that leave untranslated */
 #define XCGN_MAP_FRAG4	xcgn_frag4	/* fragmented datagrams in flight */
+#define XCGN_MAP_RPF4	xcgn_rpf4	/* the FIB's local and main tables, for uRPF */
+#define XCGN_MAP_RPFDEV	xcgn_rpfdev	/* uRPF mode and sysctls of the attached devices */
 
 /* Keys of xcgn_txport. */
 #define XCGN_TX_INSIDE	0
@@ -347,6 +349,9 @@ enum xcgn_drop {
 	XCGN_DROP_UNTRANSLATED,		/* subscriber source about to leave untranslated */
 	XCGN_DROP_SUB_RATE,		/* subscriber opens mappings faster than its cap */
 	XCGN_DROP_RACE,			/* lost a race with the collector; the next packet goes */
+	XCGN_DROP_MARTIAN,		/* source the kernel calls martian (invalid or local) */
+	XCGN_DROP_RPF,			/* source fails the reverse-path check (RFC 3704) */
+	XCGN_DROP_SPOOF,		/* on the outside: a subscriber or pool source */
 	XCGN_DROP_MAX
 };
 
@@ -357,6 +362,114 @@ struct xcgn_stats {
 };
 _Static_assert(sizeof(struct xcgn_stats) == 8 * (XCGN_STAT_MAX + XCGN_DROP_MAX),
 	       "xcgn_stats size is ABI");
+
+/* Reverse-path validation (RFC 3704), with the numbers of the kernel's
+ * rp_filter sysctl. Values of xcgn_rpf_dev.mode. */
+enum xcgn_rpf_mode {
+	XCGN_RPF_OFF = 0,
+	XCGN_RPF_STRICT = 1,	/* the best route back leaves through the arrival device */
+	XCGN_RPF_LOOSE = 2,	/* there is a route back, through any device */
+	XCGN_RPF_MODE_MAX
+};
+
+/* Keys of xcgn_rpfdev: the attached devices. */
+#define XCGN_RPF_DEV_INSIDE	XCGN_TX_INSIDE
+#define XCGN_RPF_DEV_OUTSIDE	XCGN_TX_OUTSIDE
+
+/* Flags of xcgn_rpf_dev: the device's sysctls as the kernel combines them
+ * (accept_local and route_localnet: "all" or the device), and facts. */
+#define XCGN_RPFD_ACCEPT_LOCAL	0x01	/* sources that are local addresses allowed */
+#define XCGN_RPFD_ROUTE_LOCALNET 0x02	/* 127.0.0.0/8 is no martian */
+#define XCGN_RPFD_NO_ADDR	0x04	/* the device has no IPv4 address */
+#define XCGN_RPFD_LOOPBACK	0x08	/* the device is lo */
+#define XCGN_RPFD_FULL_CHECK	0x10	/* custom local routes or policy rules: no
+					 * shortcut when the mode is off */
+#define XCGN_RPFD_MERGED	0x20	/* no custom rules: the kernel merges the
+					 * local and main tables into one trie */
+#define XCGN_RPFD_OUTSIDE	0x40	/* xcgn's outside: subscriber and pool
+					 * sources are spoofed, whatever the FIB says */
+#define XCGN_RPFD_VALID		0x80	/* filled by userspace; until then: off */
+
+/* Value of xcgn_rpfdev, and the device part of an explain query. */
+struct xcgn_rpf_dev {
+	__u32 ifindex;
+	__u8 mode;		/* enum xcgn_rpf_mode */
+	__u8 flags;		/* XCGN_RPFD_* */
+	__u16 _pad;
+};
+_Static_assert(sizeof(struct xcgn_rpf_dev) == 8, "xcgn_rpf_dev size is ABI");
+
+/* The two tables of xcgn_rpf4, leading the key. */
+#define XCGN_RPF_TB_LOCAL	0
+#define XCGN_RPF_TB_MAIN	1
+
+/* Key of xcgn_rpf4 (an LPM trie): prefixlen is 32 + the route's length,
+ * so the table is matched whole and the address by the route's length. */
+struct xcgn_rpf_key {
+	__u32 prefixlen;
+	__be32 table;		/* XCGN_RPF_TB_*, network order: it leads */
+	__be32 addr;
+};
+_Static_assert(sizeof(struct xcgn_rpf_key) == 12, "xcgn_rpf_key size is ABI");
+
+#define XCGN_RPF_NH_MAX		8	/* nexthop devices kept per route */
+#define XCGN_RPFR_NH_MORE	0x01	/* more nexthops than fit: lint says so */
+
+/* Value of xcgn_rpf4: the route the kernel would pick for that prefix in
+ * that table (lowest metric), with what the reverse-path check needs. */
+struct xcgn_rpf_route {
+	__be32 prefix;
+	__u8 plen;
+	__u8 type;		/* RTN_* */
+	__u8 nnh;		/* devices in oif[] */
+	__u8 flags;		/* XCGN_RPFR_* */
+	__u32 table;		/* the kernel's table id (254 main, 255 local) */
+	__u32 metric;
+	__u32 oif[XCGN_RPF_NH_MAX];
+};
+_Static_assert(sizeof(struct xcgn_rpf_route) == 48, "xcgn_rpf_route size is ABI");
+
+/* Which rule decided, for `xcgn rpf explain` (enum xcgn_rpf_why). */
+enum xcgn_rpf_why {
+	XCGN_RPFW_NONE,
+	XCGN_RPFW_MARTIAN_BCAST,	/* multicast or limited-broadcast source */
+	XCGN_RPFW_MARTIAN_ZERONET,	/* 0.0.0.0/8 source */
+	XCGN_RPFW_MARTIAN_LOOPBACK,	/* 127.0.0.0/8 source, route_localnet off */
+	XCGN_RPFW_SPOOF_SUBSCRIBER,	/* outside: a subscriber address */
+	XCGN_RPFW_SPOOF_POOL,		/* outside: a pool address */
+	XCGN_RPFW_POOL_HAIRPIN,		/* outside: pool to pool, a hairpin the
+					 * upstream router turned around */
+	XCGN_RPFW_OFF_ACCEPT_LOCAL,	/* mode off, accept_local: no lookup */
+	XCGN_RPFW_OFF_LOCAL,		/* mode off: the source is a local address */
+	XCGN_RPFW_OFF,			/* mode off: not a local address */
+	XCGN_RPFW_NO_ROUTE,		/* no route back (or unreachable, blackhole,
+					 * prohibit) */
+	XCGN_RPFW_NOT_UNICAST,		/* the route back is broadcast, multicast, ... */
+	XCGN_RPFW_LOCAL_REFUSED,	/* the route back is local, accept_local off */
+	XCGN_RPFW_DEV_MATCH,		/* the route back leaves through this device */
+	XCGN_RPFW_LOOPBACK_LOCAL,	/* a local route, arriving on lo */
+	XCGN_RPFW_NO_ADDR,		/* route back elsewhere, device without address */
+	XCGN_RPFW_OTHER_DEV,		/* strict: the route back leaves elsewhere */
+	XCGN_RPFW_ROUTED,		/* loose (or off, checked in full): there is
+					 * a route back */
+	XCGN_RPFW_MAX
+};
+
+/* Context of xcgn_rpf_explain (BPF_PROG_RUN): the datapath's check on one
+ * source, with the rule that decided and the route it matched. */
+struct xcgn_rpf_query {
+	struct xcgn_rpf_dev dev;	/* in */
+	__be32 saddr;			/* in */
+	__be32 sub_prefix;		/* in: the subscriber range (outside rule) */
+	__be32 sub_mask;
+	__be32 daddr;			/* in: the destination (martian rules) */
+	__u32 verdict;			/* out: XCGN_DROP_NONE or the drop reason */
+	__u32 why;			/* out: enum xcgn_rpf_why */
+	__u32 found;			/* out: 1 when @route holds the route matched */
+	__u32 _pad;
+	struct xcgn_rpf_route route;	/* out */
+};
+_Static_assert(sizeof(struct xcgn_rpf_query) == 88, "xcgn_rpf_query size is ABI");
 
 enum xcgn_event_type {
 	XCGN_EV_BLOCK_ALLOC,		/* a subscriber got a block */

@@ -19,6 +19,7 @@
 #define XCGN_SUB_BLOCKS_MAX	8	/* blocks one subscriber may hold (max-blocks) */
 #define XCGN_BYPASS_MAX		1024	/* bypass prefixes */
 #define XCGN_FRAGS_MAX		16384	/* fragmented datagrams in flight */
+#define XCGN_RPF_ROUTES_MAX	65536	/* routes of the local and main tables (uRPF) */
 #define XCGN_FRAG_NS		2000000000ULL	/* a datagram's fragments follow within 2 s */
 
 /* Defaults of `xcgn pool add`. */

@@ -7,17 +7,21 @@
 #include <bpf/bpf.h>
 
 #include "xcgn.h"
+#include "rpf.h"
 
 static int usage(void)
 {
 	fprintf(stderr,
 		"Usage: xcgn link attach inside DEV outside DEV [xdp-mode { native | generic }]\n"
 		"                        [subscribers PREFIX] [max-mappings N] [max-subscribers N]\n"
+		"                        [rpf-inside MODE] [rpf-outside MODE] [force]\n"
 		"       xcgn link detach\n"
 		"       xcgn link show\n"
 		"       xcgn link help\n"
+		"MODE := { strict | loose | off }\n"
 		"Defaults: xdp-mode native, subscribers 100.64.0.0/10, max-mappings %u,\n"
-		"max-subscribers %u.\n",
+		"max-subscribers %u, rpf-inside strict, rpf-outside loose. Attach runs\n"
+		"`xcgn rpf lint` and refuses on an error unless told `force`.\n",
 		XCGN_MAPS_MAX, XCGN_SUBS_MAX);
 	return XCGN_EXIT_USAGE;
 }
@@ -28,7 +32,10 @@ static int do_link_attach(int argc, char **argv)
 		.xdp_mode = XCGN_XDP_NATIVE,
 		.max_maps = XCGN_MAPS_MAX,
 		.max_subs = XCGN_SUBS_MAX,
+		.rpf_in = XCGN_RPF_STRICT,
+		.rpf_out = XCGN_RPF_LOOSE,
 	};
+	int mode;
 
 	parse_prefix("100.64.0.0/10", &o.sub_prefix, &o.sub_plen);
 	for (; argc > 0; argc--, argv++) {
@@ -58,6 +65,19 @@ static int do_link_attach(int argc, char **argv)
 			NEXT_ARG();
 			if (parse_u32(*argv, 16, 1u << 22, &o.max_subs))
 				return invarg("max-subscribers (16..4194304)", *argv);
+		} else if (!strcmp(*argv, "rpf-inside") || !strcmp(*argv, "rpf-outside")) {
+			bool inside = !strcmp(*argv, "rpf-inside");
+
+			NEXT_ARG();
+			mode = rpf_mode_parse(*argv);
+			if (mode < 0)
+				return invarg("rpf mode (strict, loose or off)", *argv);
+			if (inside)
+				o.rpf_in = (uint8_t)mode;
+			else
+				o.rpf_out = (uint8_t)mode;
+		} else if (!strcmp(*argv, "force")) {
+			o.force = true;
 		} else {
 			xcgn_err("unknown argument \"%s\" to link attach", *argv);
 			return usage();

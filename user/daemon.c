@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 #include <bpf/libbpf.h>
 
 #include "xcgn.h"
+#include "rpf.h"
 #include "xcgn_gc.skel.h"
 
 #define GC_BATCH_DEF	16384
@@ -45,6 +47,9 @@ struct daemon {
 	struct xcgn_maps m;
 	struct xcgn_gc *gc;
 	struct ring_buffer *rb;
+	struct rpf_watch *rw;	/* route, address, device changes */
+	int ep;			/* epoll over the ring buffer and rw */
+	uint64_t rpf_due;	/* next reverse-path table sync */
 	struct natlog log;
 	struct xcgn_blkmap *bitmap;	/* the mmapped xcgn_blocks */
 	size_t bitmap_len;
@@ -472,34 +477,60 @@ static void gc_step(struct daemon *d)
 
 /* ---- setup --------------------------------------------------------------------- */
 
-static int gc_load(struct daemon *d)
+/* Follow the FIB: a netlink subscription, and one epoll over it and the
+ * event ring buffer so that either wakes the loop. */
+static int rpf_watch_setup(struct daemon *d)
 {
-	char dir[256], path[512];
-	struct bpf_map *map;
-	int err, fd;
+	struct epoll_event ev = { .events = EPOLLIN };
 
-	err = xcgn_pin_dir(dir, sizeof(dir));
-	if (err)
-		return err;
-	d->gc = xcgn_gc__open();
-	if (!d->gc)
+	d->rw = rpf_watch_open();
+	if (!d->rw) {
+		xcgn_err("subscribe to route changes: %s", strerror(errno));
 		return -errno;
-	/* Use the running instance's maps, whatever their sizes. */
-	bpf_object__for_each_map(map, d->gc->obj) {
-		bpf_map__set_pin_path(map, NULL);
-		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map));
-		fd = bpf_obj_get(path);
-		if (fd < 0)
-			continue;	/* internal or unpinned: a fresh one does */
-		err = bpf_map__reuse_fd(map, fd);
-		close(fd);
-		if (err)
-			return err;
 	}
-	err = xcgn_gc__load(d->gc);
-	if (err)
-		xcgn_err("load the collector's programs: %s", strerror(-err));
-	return err;
+	d->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (d->ep < 0) {
+		xcgn_err("epoll: %s", strerror(errno));
+		return -errno;
+	}
+	ev.data.u32 = 0;
+	if (epoll_ctl(d->ep, EPOLL_CTL_ADD, ring_buffer__epoll_fd(d->rb), &ev))
+		return -errno;
+	ev.data.u32 = 1;
+	if (epoll_ctl(d->ep, EPOLL_CTL_ADD, rpf_watch_fd(d->rw), &ev))
+		return -errno;
+	return 0;
+}
+
+/* Wait up to @ms for events or FIB changes; handle the events. A change
+ * brings the table sync forward to 50 ms from now: a burst of route
+ * updates (a routing daemon converging) costs one re-read, not one each. */
+static int daemon_wait(struct daemon *d, int ms)
+{
+	struct epoll_event evs[2];
+	uint64_t now = mono_ns();
+	int n, i, err;
+
+	if (d->rpf_due > now && d->rpf_due - now < (uint64_t)ms * 1000000ULL)
+		ms = (int)((d->rpf_due - now) / 1000000ULL) + 1;
+	n = epoll_wait(d->ep, evs, 2, ms);
+	if (n < 0 && errno != EINTR) {
+		xcgn_err("wait for events: %s", strerror(errno));
+		return -errno;
+	}
+	for (i = 0; i < n; i++) {
+		if (evs[i].data.u32 == 1 && rpf_watch_changed(d->rw)) {
+			now = mono_ns() + 50000000ULL;
+			if (d->rpf_due > now)
+				d->rpf_due = now;
+		}
+	}
+	err = ring_buffer__consume(d->rb);
+	if (err < 0 && err != -EINTR) {
+		xcgn_err("read events: %s", strerror(-err));
+		return err;
+	}
+	return 0;
 }
 
 static int daemon_run(struct daemon *d)
@@ -511,9 +542,11 @@ static int daemon_run(struct daemon *d)
 	if (xcgn_maps_open(&d->m))
 		return XCGN_EXIT_ERR;
 	libbpf_set_print(NULL);
-	err = gc_load(d);
-	if (err)
+	d->gc = xcgn_ctl_load();
+	if (!d->gc) {
+		err = -errno;
 		goto out;
+	}
 	d->bitmap_len = (size_t)XCGN_PADDRS_MAX * sizeof(struct xcgn_blkmap);
 	d->bitmap = mmap(NULL, d->bitmap_len, PROT_READ | PROT_WRITE, MAP_SHARED, d->m.blocks, 0);
 	if (d->bitmap == MAP_FAILED) {
@@ -540,6 +573,9 @@ static int daemon_run(struct daemon *d)
 	err = pools_refresh(d);
 	if (err || (err = reconcile(d)))
 		goto out;
+	err = rpf_watch_setup(d);
+	if (err)
+		goto out;
 
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
@@ -553,12 +589,9 @@ static int daemon_run(struct daemon *d)
 		uint64_t now;
 
 		/* Events first, always: a long GC never starves the log. */
-		err = ring_buffer__poll(d->rb, (int)d->o.interval_ms / 4 + 1);
-		if (err < 0 && err != -EINTR) {
-			xcgn_err("poll events: %s", strerror(-err));
+		err = daemon_wait(d, (int)d->o.interval_ms / 4 + 1);
+		if (err)
 			break;
-		}
-		err = 0;
 		if (reopen_flag) {
 			reopen_flag = 0;
 			natlog_reopen(&d->log);
@@ -571,6 +604,12 @@ static int daemon_run(struct daemon *d)
 			next_gc = now + (uint64_t)d->o.interval_ms * 1000000ULL;
 		}
 		quarantine_process(d, now);
+		if (now >= d->rpf_due) {
+			/* Also every second: accept_local and route_localnet
+			 * changes send no notification. */
+			rpf_sync(&d->m, NULL);
+			d->rpf_due = now + 1000000000ULL;
+		}
 		if (now >= next_second) {
 			flush_suppressed(d);
 			next_second = now + 1000000000ULL;
@@ -582,6 +621,9 @@ static int daemon_run(struct daemon *d)
 			"released, %zu block(s) still in quarantine\n",
 		(unsigned long long)d->expired, (unsigned long long)d->released, d->nq);
 out:
+	if (d->ep >= 0)
+		close(d->ep);
+	rpf_watch_close(d->rw);
 	ring_buffer__free(d->rb);
 	natlog_close(&d->log);
 	if (d->bitmap)
@@ -614,6 +656,7 @@ int do_daemon(int argc, char **argv)
 	struct daemon_opts *o = &d.o;
 
 	memset(&d, 0, sizeof(d));
+	d.ep = -1;
 	o->log_path = XCGN_DEF_NATLOG;
 	o->scale = 1;
 	o->interval_ms = 1000;

@@ -20,7 +20,9 @@
 #include <bpf/libbpf.h>
 
 #include "xcgn.h"
+#include "rpf.h"
 #include "xcgn_xdp.skel.h"
+#include "xcgn_gc.skel.h"
 
 #define XSTR(x) STR(x)
 #define STR(x) #x
@@ -180,7 +182,8 @@ int xcgn_maps_open(struct xcgn_maps *m)
 		{ &m->pubidx, XSTR(XCGN_MAP_PUBIDX) }, { &m->blocks, XSTR(XCGN_MAP_BLOCKS) },
 		{ &m->state, XSTR(XCGN_MAP_STATE) },   { &m->stats, XSTR(XCGN_MAP_STATS) },
 		{ &m->events, XSTR(XCGN_MAP_EVENTS) }, { &m->link, XSTR(XCGN_MAP_LINK) },
-		{ &m->bypass, XSTR(XCGN_MAP_BYPASS) },
+		{ &m->bypass, XSTR(XCGN_MAP_BYPASS) }, { &m->rpf4, XSTR(XCGN_MAP_RPF4) },
+		{ &m->rpfdev, XSTR(XCGN_MAP_RPFDEV) },
 	};
 
 	for (i = 0; i < (int)ARRAY_SIZE(t); i++)
@@ -220,22 +223,49 @@ void xcgn_maps_close(struct xcgn_maps *m)
 	}
 }
 
-/* ---- attach / detach ----------------------------------------------------- */
-
-static int sysctl_read(const char *dev, const char *key)
+/* The control programs (bpf/xcgn_gc.bpf.c) over the running instance's
+ * maps, whatever their sizes. NULL with errno set and the reason printed. */
+struct xcgn_gc *xcgn_ctl_load(void)
 {
-	char path[128], v[16] = "";
-	FILE *f;
+	char dir[256], path[512];
+	struct xcgn_gc *gc;
+	struct bpf_map *map;
+	int err, fd;
 
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/%s", dev, key);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (!fgets(v, sizeof(v), f))
-		v[0] = '\0';
-	fclose(f);
-	return atoi(v);
+	err = xcgn_pin_dir(dir, sizeof(dir));
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	gc = xcgn_gc__open();
+	if (!gc) {
+		err = -errno;
+		xcgn_err("open the control programs: %s", strerror(-err));
+		errno = -err;
+		return NULL;
+	}
+	bpf_object__for_each_map(map, gc->obj) {
+		bpf_map__set_pin_path(map, NULL);
+		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map));
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;	/* internal or unpinned: a fresh one does */
+		err = bpf_map__reuse_fd(map, fd);
+		close(fd);
+		if (err)
+			goto fail;
+	}
+	err = xcgn_gc__load(gc);
+	if (!err)
+		return gc;
+fail:
+	xcgn_err("load the control programs: %s", strerror(-err));
+	xcgn_gc__destroy(gc);
+	errno = -err;
+	return NULL;
 }
+
+/* ---- attach / detach ----------------------------------------------------- */
 
 static int link_pin(int prog_fd, int ifindex, int mode, const char *dir, const char *pin,
 		    const char *dev)
@@ -365,11 +395,27 @@ int xcgn_attach(const struct attach_opts *o)
 		xcgn_err("inside and outside are the same device (%s)", in.name);
 		return XCGN_EXIT_USAGE;
 	}
-	if (sysctl_read(in.name, "forwarding") == 0 || sysctl_read(out.name, "forwarding") == 0) {
-		xcgn_err("IPv4 forwarding is off on %s or %s, so nothing would be forwarded; "
-			 "run `sysctl -w net.ipv4.conf.all.forwarding=1`",
-			 in.name, out.name);
-		return XCGN_EXIT_ERR;
+	/* What would make this fail, or make the kernel drop what xcgn
+	 * passes: said before anything is touched. */
+	{
+		struct rpf_lint_cfg lc = {
+			.inside = in.ifindex,
+			.outside = out.ifindex,
+			.sub_prefix = o->sub_prefix,
+			.sub_plen = o->sub_plen,
+			.mode_in = o->rpf_in,
+			.mode_out = o->rpf_out,
+		};
+		long errors = rpf_lint_host(&lc, true);
+
+		if (errors < 0)
+			return XCGN_EXIT_ERR;
+		if (errors && !o->force) {
+			xcgn_err("refusing to attach: %ld error(s) above; fix them (or attach with "
+				 "`force` to go ahead anyway)",
+				 errors);
+			return XCGN_EXIT_ERR;
+		}
 	}
 	err = xcgn_pin_dir(dir, sizeof(dir));
 	if (err)
@@ -464,6 +510,38 @@ int xcgn_attach(const struct attach_opts *o)
 		err = -errno;
 		xcgn_err("state map: %s", strerror(-err));
 		goto cleanup;
+	}
+
+	/* The reverse-path tables before the programs that check with them. */
+	{
+		struct xcgn_maps m = {
+			.link = bpf_map__fd(skel->maps.XCGN_MAP_LINK),
+			.rpf4 = bpf_map__fd(skel->maps.XCGN_MAP_RPF4),
+			.rpfdev = bpf_map__fd(skel->maps.XCGN_MAP_RPFDEV),
+		};
+		struct xcgn_rpf_dev d = { .ifindex = (__u32)in.ifindex, .mode = o->rpf_in };
+
+		li.inside_ifindex = (__u32)in.ifindex;
+		li.outside_ifindex = (__u32)out.ifindex;
+		li.sub_prefix = o->sub_prefix;
+		li.sub_plen = o->sub_plen;
+		k = XCGN_RPF_DEV_INSIDE;
+		if (bpf_map_update_elem(m.link, &zero, &li, 0) ||
+		    bpf_map_update_elem(m.rpfdev, &k, &d, 0)) {
+			err = -errno;
+			xcgn_err("reverse-path device table: %s", strerror(-err));
+			goto cleanup;
+		}
+		d = (struct xcgn_rpf_dev){ .ifindex = (__u32)out.ifindex, .mode = o->rpf_out };
+		k = XCGN_RPF_DEV_OUTSIDE;
+		if (bpf_map_update_elem(m.rpfdev, &k, &d, 0)) {
+			err = -errno;
+			xcgn_err("reverse-path device table: %s", strerror(-err));
+			goto cleanup;
+		}
+		err = rpf_sync(&m, NULL);
+		if (err)
+			goto cleanup;
 	}
 
 	err = link_pin(bpf_program__fd(skel->progs.xcgn_xdp_inside), in.ifindex, o->xdp_mode, dir,

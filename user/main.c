@@ -14,14 +14,14 @@ static const struct cmd {
 } cmds[] = {
 	{ "link", do_link },	   { "pool", do_pool },	  { "subscriber", do_subscriber },
 	{ "session", do_session }, { "stats", do_stats },	  { "log", do_log },
-	{ "daemon", do_daemon },
+	{ "daemon", do_daemon },   { "rpf", do_rpf },
 };
 
 static int usage(void)
 {
 	fprintf(stderr,
 		"Usage: xcgn [OPTIONS] OBJECT { COMMAND | help }\n"
-		"OBJECT := { link | pool | subscriber | session | stats | log | daemon }\n"
+		"OBJECT := { link | pool | subscriber | session | stats | log | rpf | daemon }\n"
 		"OPTIONS := { -j[son] | -p[retty] | -v[erbose] (repeat for more) | -V[ersion] |\n"
 		"             -h[elp] }\n"
 		"State lives in bpffs under %s, one instance per network namespace.\n",

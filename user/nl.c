@@ -2,6 +2,7 @@
 /* rtnetlink over libmnl: ask the kernel about devices directly, in the
  * network namespace the process runs in. */
 #include <errno.h>
+#include <stdlib.h>
 #include <net/if.h>
 #include <string.h>
 #include <time.h>
@@ -13,6 +14,8 @@
 #include <linux/rtnetlink.h>
 
 #include "xcgn.h"
+
+#define NL_DUMP_BUF (64 * 1024)
 
 static int link_attr_cb(const struct nlattr *attr, void *data)
 {
@@ -117,48 +120,65 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-int nl_addr_first(int ifindex, uint32_t *addr_be)
+/* Send a dump request (@type with the family header @hdr) and run @cb on
+ * every answer, until NLMSG_DONE. Returns 0 or -errno. */
+int nl_dump(uint16_t type, const void *hdr, size_t hdrlen, mnl_cb_t cb, void *data)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct addr_req r = { .ifindex = ifindex };
+	char *buf;
 	struct mnl_socket *nl;
 	struct nlmsghdr *nlh;
-	struct ifaddrmsg *ifa;
 	unsigned int seq, portid;
-	int ret, err = 0;
+	ssize_t ret;
+	int err = 0;
 
+	/* A route dump message can be large; libmnl's buffer size is the
+	 * kernel's page-sized minimum. */
+	buf = malloc(NL_DUMP_BUF);
+	if (!buf)
+		return -ENOMEM;
 	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_GETADDR;
+	nlh->nlmsg_type = type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	nlh->nlmsg_seq = seq = (unsigned int)time(NULL);
-	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-	ifa->ifa_family = AF_INET;
+	memcpy(mnl_nlmsg_put_extra_header(nlh, hdrlen), hdr, hdrlen);
 
 	nl = mnl_socket_open(NETLINK_ROUTE);
-	if (!nl)
+	if (!nl) {
+		free(buf);
 		return -errno;
+	}
 	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
 	    mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
 		err = -errno;
 		goto out;
 	}
 	portid = mnl_socket_get_portid(nl);
-	/* A dump comes in several messages, until NLMSG_DONE. */
 	for (;;) {
-		ret = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		ret = mnl_socket_recvfrom(nl, buf, NL_DUMP_BUF);
 		if (ret < 0) {
 			err = -errno;
 			break;
 		}
-		ret = mnl_cb_run(buf, (size_t)ret, seq, portid, addr_cb, &r);
+		ret = mnl_cb_run(buf, (size_t)ret, seq, portid, cb, data);
 		if (ret <= MNL_CB_STOP) {
 			if (ret < 0)
-				err = -errno;
+				err = errno ? -errno : -EIO;
 			break;
 		}
 	}
 out:
 	mnl_socket_close(nl);
+	free(buf);
+	return err;
+}
+
+int nl_addr_first(int ifindex, uint32_t *addr_be)
+{
+	struct addr_req r = { .ifindex = ifindex };
+	struct ifaddrmsg ifa = { .ifa_family = AF_INET };
+	int err;
+
+	err = nl_dump(RTM_GETADDR, &ifa, sizeof(ifa), addr_cb, &r);
 	if (!err && !r.addr)
 		err = -ENOENT;
 	if (!err)

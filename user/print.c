@@ -258,6 +258,9 @@ const char *const xcgn_drop_name[XCGN_DROP_MAX] = {
 	[XCGN_DROP_UNTRANSLATED] = "untranslatable",
 	[XCGN_DROP_SUB_RATE] = "subscriber_rate",
 	[XCGN_DROP_RACE] = "transient_race",
+	[XCGN_DROP_MARTIAN] = "martian_source",
+	[XCGN_DROP_RPF] = "reverse_path",
+	[XCGN_DROP_SPOOF] = "spoofed_source",
 };
 _Static_assert(ARRAY_SIZE(xcgn_drop_name) == XCGN_DROP_MAX, "drop names match enum");
 

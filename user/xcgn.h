@@ -86,6 +86,11 @@ struct nl_link {
 int nl_link_get(const char *name, int ifindex, struct nl_link *out);
 /* The first IPv4 address of a device: -ENOENT when it has none. */
 int nl_addr_first(int ifindex, uint32_t *addr_be);
+struct nlmsghdr;
+/* A dump request of @type with family header @hdr; @cb (a libmnl mnl_cb_t)
+ * runs on every answer. Returns 0 or -errno. */
+int nl_dump(uint16_t type, const void *hdr, size_t hdrlen,
+	    int (*cb)(const struct nlmsghdr *nlh, void *data), void *data);
 
 /* ---- loader.c: bpffs, skeleton, attach --------------------------------- */
 /* Where this network namespace's state lives. Returns 0 or -errno with the
@@ -94,7 +99,7 @@ int xcgn_pin_dir(char *buf, size_t len);
 
 struct xcgn_maps {
 	int map4, rev4, subs, peer4, pools, paddr, pubidx, blocks, state, stats, events, link,
-		bypass;
+		bypass, rpf4, rpfdev;
 };
 /* Open the pinned maps of this namespace's instance; -ENOENT (printed) if
  * xcgn is not attached here. */
@@ -104,6 +109,11 @@ void xcgn_maps_close(struct xcgn_maps *m);
 int xcgn_lock(void);
 void xcgn_unlock(int fd);
 
+struct xcgn_gc;
+/* The control programs (collector, rpf explain) over the pinned maps;
+ * NULL with errno set (printed) on failure. */
+struct xcgn_gc *xcgn_ctl_load(void);
+
 struct attach_opts {
 	const char *inside;
 	const char *outside;
@@ -112,6 +122,8 @@ struct attach_opts {
 	uint8_t sub_plen;
 	uint32_t max_maps;
 	uint32_t max_subs;
+	uint8_t rpf_in, rpf_out;	/* enum xcgn_rpf_mode */
+	bool force;		/* attach despite the lint's errors */
 };
 int xcgn_attach(const struct attach_opts *o);
 int xcgn_detach(void);
@@ -184,6 +196,7 @@ int do_session(int argc, char **argv);
 int do_stats(int argc, char **argv);
 int do_log(int argc, char **argv);
 int do_daemon(int argc, char **argv);
+int do_rpf(int argc, char **argv);
 
 /* Argument walking, iproute2 style. */
 #define NEXT_ARG()                                                                   \

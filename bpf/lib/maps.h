@@ -165,6 +165,29 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } XCGN_MAP_FRAG4 SEC(".maps");
 
+/* (table, prefix) -> route: the FIB's local and main tables as the kernel
+ * would pick in each (`xcgn rpf`); userspace builds it from rtnetlink and
+ * keeps it in step, the reverse-path check reads it. An LPM trie, so not
+ * preallocated (the kernel allows no other way). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, XCGN_RPF_ROUTES_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct xcgn_rpf_key);
+	__type(value, struct xcgn_rpf_route);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} XCGN_MAP_RPF4 SEC(".maps");
+
+/* XCGN_RPF_DEV_* -> the device's uRPF mode and sysctls; userspace writes
+ * (attach, `xcgn rpf`, the daemon), the datapath reads. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct xcgn_rpf_dev);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} XCGN_MAP_RPFDEV SEC(".maps");
+
 /* 0 -> what attach set up; userspace only (the datapath uses rodata). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

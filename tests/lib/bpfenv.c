@@ -107,6 +107,8 @@ int bpfenv_setup(struct bpfenv *e, const struct pool_opts *pool, unsigned int ma
 		.events = bpf_map__fd(e->skel->maps.XCGN_MAP_EVENTS),
 		.link = bpf_map__fd(e->skel->maps.XCGN_MAP_LINK),
 		.bypass = bpf_map__fd(e->skel->maps.XCGN_MAP_BYPASS),
+		.rpf4 = bpf_map__fd(e->skel->maps.XCGN_MAP_RPF4),
+		.rpfdev = bpf_map__fd(e->skel->maps.XCGN_MAP_RPFDEV),
 	};
 	k = XCGN_TX_INSIDE;
 	v = (__u32)e->ifin;
@@ -116,6 +118,8 @@ int bpfenv_setup(struct bpfenv *e, const struct pool_opts *pool, unsigned int ma
 	v = (__u32)e->ifout;
 	if (bpf_map_update_elem(bpf_map__fd(e->skel->maps.XCGN_MAP_TXPORT), &k, &v, 0))
 		FAIL("devmap outside: %s", strerror(errno));
+	li.inside_ifindex = (__u32)e->ifin;
+	li.outside_ifindex = (__u32)e->ifout;
 	li.sub_prefix = inet_addr("100.64.0.0");
 	li.sub_plen = 10;
 	if (bpf_map_update_elem(e->maps.link, &zero, &li, 0))

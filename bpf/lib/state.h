@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The runtime state (xcgn_state) and the cheap questions it answers. */
+#ifndef XCGN_STATE_H
+#define XCGN_STATE_H
+
+#include <bpf/bpf_endian.h>
+
+#include "maps.h"
+
+/* An array entry, so the lookup is a few instructions the verifier
+ * inlines; it spares the hash and trie lookups below for the packets that
+ * cannot need them. */
+static __always_inline struct xcgn_state *state_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&XCGN_MAP_STATE, &zero);
+}
+
+/* RFC 6888 REQ-6: destinations the operator wants reached untranslated. */
+static __always_inline int is_bypass(const struct xcgn_state *rs, __be32 dst)
+{
+	struct xcgn_lpm4_key k = { .prefixlen = 32, .addr = dst };
+
+	if (!rs->nbypass)
+		return 0;
+	return bpf_map_lookup_elem(&XCGN_MAP_BYPASS, &k) != NULL;
+}
+
+/* Is @a one of the pools' addresses? A range check first: most packets go
+ * to the internet, far from the pool. */
+static __always_inline int is_pool_addr(const struct xcgn_state *rs, __be32 a)
+{
+	__u32 h = bpf_ntohl(a);
+
+	if (h < rs->paddr_min || h > rs->paddr_max)
+		return 0;
+	return bpf_map_lookup_elem(&XCGN_MAP_PUBIDX, &a) != NULL;
+}
+
+#endif /* XCGN_STATE_H */

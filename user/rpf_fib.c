@@ -1,0 +1,489 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The kernel's FIB as the reverse-path check needs it, read over rtnetlink:
+ * routes of every table, policy rules, devices with their IPv4 sysctls
+ * (IFLA_INET_CONF), addresses; and the tables built from it for the
+ * datapath (xcgn_rpf4). Reading and building are apart so the building,
+ * pure, is unit-tested. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/fib_rules.h>
+#include <linux/if_addr.h>
+#include <linux/if_link.h>
+#include <linux/ip.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include "xcgn.h"
+#include "rpf.h"
+
+/* Grow *arr (of *cap elements of @size) to hold one more than @n. */
+static void *grow(void *arr, size_t *cap, size_t n, size_t size)
+{
+	size_t ncap;
+	void *p;
+
+	if (n < *cap)
+		return arr;
+	ncap = *cap ? *cap * 2 : 64;
+	p = realloc(arr, ncap * size);
+	if (p)
+		*cap = ncap;
+	return p;
+}
+
+/* ---- routes ------------------------------------------------------------ */
+
+static int route_attr(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(attr);
+
+	if (mnl_attr_type_valid(attr, RTA_MAX) < 0)
+		return MNL_CB_OK;
+	if ((type == RTA_DST || type == RTA_OIF || type == RTA_PRIORITY || type == RTA_TABLE ||
+	     type == RTA_NH_ID) &&
+	    mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
+		return MNL_CB_ERROR;
+	tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+static void route_add_nh(struct rpf_route *r, uint32_t oif)
+{
+	if (r->nnh < XCGN_RPF_NH_MAX)
+		r->oif[r->nnh++] = oif;
+	else
+		r->nh_more = true;
+}
+
+static int route_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *tb[RTA_MAX + 1] = {};
+	struct rpf_fib *f = data;
+	struct rpf_route *r;
+
+	if (rtm->rtm_family != AF_INET || (rtm->rtm_flags & RTM_F_CLONED) || rtm->rtm_src_len)
+		return MNL_CB_OK;
+	if (mnl_attr_parse(nlh, sizeof(*rtm), route_attr, tb) < 0)
+		return MNL_CB_ERROR;
+	f->routes = grow(f->routes, &f->caproutes, f->nroutes, sizeof(*f->routes));
+	if (!f->routes) {
+		errno = ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	r = &f->routes[f->nroutes++];
+	memset(r, 0, sizeof(*r));
+	r->table = tb[RTA_TABLE] ? mnl_attr_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
+	r->prefix = tb[RTA_DST] ? mnl_attr_get_u32(tb[RTA_DST]) : 0;
+	r->plen = rtm->rtm_dst_len;
+	r->type = rtm->rtm_type;
+	r->tos = rtm->rtm_tos;
+	r->proto = rtm->rtm_protocol;
+	r->metric = tb[RTA_PRIORITY] ? mnl_attr_get_u32(tb[RTA_PRIORITY]) : 0;
+	r->nh_obj = tb[RTA_NH_ID] != NULL;
+	if (tb[RTA_OIF])
+		route_add_nh(r, mnl_attr_get_u32(tb[RTA_OIF]));
+	if (tb[RTA_MULTIPATH]) {
+		const struct rtnexthop *nh = mnl_attr_get_payload(tb[RTA_MULTIPATH]);
+		int len = mnl_attr_get_payload_len(tb[RTA_MULTIPATH]);
+
+		for (; RTNH_OK(nh, len); len -= NLMSG_ALIGN(nh->rtnh_len), nh = RTNH_NEXT(nh))
+			route_add_nh(r, (uint32_t)nh->rtnh_ifindex);
+	}
+	return MNL_CB_OK;
+}
+
+/* ---- policy rules ------------------------------------------------------ */
+
+static int rule_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct fib_rule_hdr *frh = mnl_nlmsg_get_payload(nlh);
+	struct rpf_fib *f = data;
+	const struct nlattr *attr;
+	uint32_t prio = 0, table = frh->table;
+	bool selector = frh->src_len || frh->dst_len || frh->tos;
+
+	if (frh->family != AF_INET)
+		return MNL_CB_OK;
+	mnl_attr_for_each(attr, nlh, sizeof(*frh)) {
+		switch (mnl_attr_get_type(attr)) {
+		case FRA_PRIORITY:
+			if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
+				return MNL_CB_ERROR;
+			prio = mnl_attr_get_u32(attr);
+			break;
+		case FRA_TABLE:
+			if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
+				return MNL_CB_ERROR;
+			table = mnl_attr_get_u32(attr);
+			break;
+		case FRA_IIFNAME:
+		case FRA_OIFNAME:
+		case FRA_FWMARK:
+		case FRA_UID_RANGE:
+		case FRA_IP_PROTO:
+		case FRA_SPORT_RANGE:
+		case FRA_DPORT_RANGE:
+		case FRA_L3MDEV:
+			selector = true;
+			break;
+		}
+	}
+	f->nrules++;
+	/* The three rules every namespace starts with. */
+	if (selector || frh->action != FR_ACT_TO_TBL ||
+	    !((prio == 0 && table == RT_TABLE_LOCAL) || (prio == 32766 && table == RT_TABLE_MAIN) ||
+	      (prio == 32767 && table == RT_TABLE_DEFAULT)))
+		f->custom_rules = true;
+	return MNL_CB_OK;
+}
+
+/* ---- devices ----------------------------------------------------------- */
+
+/* IFLA_INET_CONF is the device's ipv4_devconf, u32 per IPV4_DEVCONF_* - 1. */
+static void conf_from_array(struct rpf_conf *c, const uint32_t *v, size_t n)
+{
+#define CONF(field, id) \
+	if ((size_t)(id) <= n) c->field = (int)v[(id) - 1]
+	CONF(forwarding, IPV4_DEVCONF_FORWARDING);
+	CONF(rp_filter, IPV4_DEVCONF_RP_FILTER);
+	CONF(accept_local, IPV4_DEVCONF_ACCEPT_LOCAL);
+	CONF(route_localnet, IPV4_DEVCONF_ROUTE_LOCALNET);
+	CONF(log_martians, IPV4_DEVCONF_LOG_MARTIANS);
+#undef CONF
+}
+
+static int link_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
+	struct rpf_fib *f = data;
+	const struct nlattr *attr, *af, *c;
+	struct rpf_link *l;
+
+	f->links = grow(f->links, &f->caplinks, f->nlinks, sizeof(*f->links));
+	if (!f->links) {
+		errno = ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	l = &f->links[f->nlinks++];
+	memset(l, 0, sizeof(*l));
+	l->ifindex = ifm->ifi_index;
+	l->flags = ifm->ifi_flags;
+	mnl_attr_for_each(attr, nlh, sizeof(*ifm)) {
+		if (mnl_attr_get_type(attr) == IFLA_IFNAME &&
+		    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
+			snprintf(l->name, sizeof(l->name), "%s", mnl_attr_get_str(attr));
+		if (mnl_attr_get_type(attr) != IFLA_AF_SPEC)
+			continue;
+		mnl_attr_for_each_nested(af, attr) {
+			if (mnl_attr_get_type(af) != AF_INET)
+				continue;
+			mnl_attr_for_each_nested(c, af) {
+				if (mnl_attr_get_type(c) != IFLA_INET_CONF)
+					continue;
+				conf_from_array(&l->conf, mnl_attr_get_payload(c),
+						mnl_attr_get_payload_len(c) / 4);
+				l->has_conf = true;
+			}
+		}
+	}
+	return MNL_CB_OK;
+}
+
+static int addr_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+	struct rpf_fib *f = data;
+	const struct nlattr *attr;
+	uint32_t local = 0, address = 0;
+	bool have = false;
+
+	if (ifa->ifa_family != AF_INET)
+		return MNL_CB_OK;
+	mnl_attr_for_each(attr, nlh, sizeof(*ifa)) {
+		int t = mnl_attr_get_type(attr);
+
+		if ((t == IFA_LOCAL || t == IFA_ADDRESS) && mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
+			return MNL_CB_ERROR;
+		if (t == IFA_LOCAL) {
+			local = mnl_attr_get_u32(attr);
+			have = true;
+		} else if (t == IFA_ADDRESS) {
+			address = mnl_attr_get_u32(attr);
+			have = true;
+		}
+	}
+	if (!have)
+		return MNL_CB_OK;
+	f->addrs = grow(f->addrs, &f->capaddrs, f->naddrs, sizeof(*f->addrs));
+	if (!f->addrs) {
+		errno = ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	f->addrs[f->naddrs++] = (struct rpf_addr){
+		.ifindex = (int)ifa->ifa_index,
+		.addr = local ? local : address,
+		.plen = ifa->ifa_prefixlen,
+	};
+	return MNL_CB_OK;
+}
+
+/* "all" has no device to carry it over rtnetlink (RTM_GETNETCONF has no
+ * accept_local): the sysctl files, this namespace's. */
+static int sysctl_all(const char *key)
+{
+	char path[128], buf[32];
+	FILE *fp;
+	int v = 0;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/all/%s", key);
+	fp = fopen(path, "r");
+	if (!fp)
+		return 0;
+	if (fgets(buf, sizeof(buf), fp))
+		v = atoi(buf);
+	fclose(fp);
+	return v;
+}
+
+int rpf_fib_read(struct rpf_fib *f)
+{
+	struct rtmsg rtm = { .rtm_family = AF_INET };
+	struct fib_rule_hdr frh = { .family = AF_INET };
+	struct ifinfomsg ifm = { .ifi_family = AF_UNSPEC };
+	struct ifaddrmsg ifa = { .ifa_family = AF_INET };
+	size_t i, j;
+	int err;
+
+	memset(f, 0, sizeof(*f));
+	if ((err = nl_dump(RTM_GETROUTE, &rtm, sizeof(rtm), route_cb, f)) ||
+	    (err = nl_dump(RTM_GETRULE, &frh, sizeof(frh), rule_cb, f)) ||
+	    (err = nl_dump(RTM_GETLINK, &ifm, sizeof(ifm), link_cb, f)) ||
+	    (err = nl_dump(RTM_GETADDR, &ifa, sizeof(ifa), addr_cb, f))) {
+		rpf_fib_free(f);
+		return err;
+	}
+	for (i = 0; i < f->nlinks; i++)
+		for (j = 0; j < f->naddrs; j++)
+			if (f->addrs[j].ifindex == f->links[i].ifindex)
+				f->links[i].has_addr = true;
+	f->all.forwarding = sysctl_all("forwarding");
+	f->all.rp_filter = sysctl_all("rp_filter");
+	f->all.accept_local = sysctl_all("accept_local");
+	f->all.route_localnet = sysctl_all("route_localnet");
+	f->all.log_martians = sysctl_all("log_martians");
+	return 0;
+}
+
+void rpf_fib_free(struct rpf_fib *f)
+{
+	free(f->routes);
+	free(f->links);
+	free(f->addrs);
+	memset(f, 0, sizeof(*f));
+}
+
+const struct rpf_link *rpf_link_by_index(const struct rpf_fib *f, int ifindex)
+{
+	size_t i;
+
+	for (i = 0; i < f->nlinks; i++)
+		if (f->links[i].ifindex == ifindex)
+			return &f->links[i];
+	return NULL;
+}
+
+const struct rpf_link *rpf_link_by_name(const struct rpf_fib *f, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < f->nlinks; i++)
+		if (!strcmp(f->links[i].name, name))
+			return &f->links[i];
+	return NULL;
+}
+
+/* ---- what the kernel makes of it ---------------------------------------- */
+
+/* Local routes userspace added (AnyIP and the like): the kernel then
+ * never takes the shortcut of mode off. (The kernel's flag stays set once
+ * such a route was ever added; a route since deleted is not seen here.) */
+bool rpf_custom_local(const struct rpf_fib *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->nroutes; i++)
+		if (f->routes[i].type == RTN_LOCAL && f->routes[i].proto != RTPROT_KERNEL)
+			return true;
+	return false;
+}
+
+int rpf_kernel_mode(const struct rpf_fib *f, const struct rpf_link *l)
+{
+	return l->conf.rp_filter > f->all.rp_filter ? l->conf.rp_filter : f->all.rp_filter;
+}
+
+uint8_t rpf_dev_flags(const struct rpf_fib *f, const struct rpf_link *l, bool outside)
+{
+	uint8_t fl = XCGN_RPFD_VALID;
+
+	if (f->all.accept_local || l->conf.accept_local)
+		fl |= XCGN_RPFD_ACCEPT_LOCAL;
+	if (f->all.route_localnet || l->conf.route_localnet)
+		fl |= XCGN_RPFD_ROUTE_LOCALNET;
+	if (!l->has_addr)
+		fl |= XCGN_RPFD_NO_ADDR;
+	if (l->flags & IFF_LOOPBACK)
+		fl |= XCGN_RPFD_LOOPBACK;
+	if (f->custom_rules || rpf_custom_local(f))
+		fl |= XCGN_RPFD_FULL_CHECK;
+	if (!f->custom_rules)
+		fl |= XCGN_RPFD_MERGED;
+	if (outside)
+		fl |= XCGN_RPFD_OUTSIDE;
+	return fl;
+}
+
+/* ---- the tables of xcgn_rpf4 -------------------------------------------- */
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct rpf_entry *x = a, *y = b;
+
+	return memcmp(&x->key, &y->key, sizeof(x->key));
+}
+
+/* One entry per (slot, prefix): the route the kernel would pick. Routes
+ * with a TOS are for lookups that carry one, which the check does not. */
+int rpf_table_build(const struct rpf_fib *f, struct rpf_entry **out, size_t *n)
+{
+	bool merged = !f->custom_rules;
+	struct rpf_entry *e;
+	size_t i, k = 0, w;
+	int pass;
+
+	e = calloc(f->nroutes ? f->nroutes : 1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	/* Merged: main first, then local, so a local route wins a tie as in
+	 * the kernel's merged trie (aliases ordered by table id, local first). */
+	for (pass = 0; pass < 2; pass++) {
+		uint32_t want = pass == 0 ? RT_TABLE_MAIN : RT_TABLE_LOCAL;
+
+		for (i = 0; i < f->nroutes; i++) {
+			const struct rpf_route *r = &f->routes[i];
+			struct rpf_entry *x = &e[k];
+
+			if (r->table != want || r->tos || r->plen > 32)
+				continue;
+			memset(x, 0, sizeof(*x));
+			x->key.prefixlen = 32 + r->plen;
+			x->key.table = htonl(merged || want == RT_TABLE_MAIN ? XCGN_RPF_TB_MAIN
+									    : XCGN_RPF_TB_LOCAL);
+			x->key.addr = r->prefix & prefix_mask_be(r->plen);
+			x->val.prefix = x->key.addr;
+			x->val.plen = r->plen;
+			x->val.type = r->type;
+			x->val.table = r->table;
+			x->val.metric = r->metric;
+			x->val.nnh = r->nnh;
+			x->val.flags = r->nh_more ? XCGN_RPFR_NH_MORE : 0;
+			memcpy(x->val.oif, r->oif, sizeof(x->val.oif));
+			x->pass = pass;
+			k++;
+		}
+	}
+	/* Stable order of arrival within a key is lost by qsort: keep the
+	 * winner explicitly. Same key: the later pass (local) wins; in one
+	 * pass, the lowest metric (the kernel's first alias). */
+	qsort(e, k, sizeof(*e), entry_cmp);
+	for (i = 0, w = 0; i < k; i++) {
+		if (w && !entry_cmp(&e[w - 1], &e[i])) {
+			struct rpf_entry *keep = &e[w - 1];
+
+			if (e[i].pass > keep->pass ||
+			    (e[i].pass == keep->pass && e[i].val.metric < keep->val.metric))
+				*keep = e[i];
+			continue;
+		}
+		e[w++] = e[i];
+	}
+	*out = e;
+	*n = w;
+	return 0;
+}
+
+/* ---- following changes -------------------------------------------------- */
+
+struct rpf_watch {
+	struct mnl_socket *nl;
+};
+
+struct rpf_watch *rpf_watch_open(void)
+{
+	struct rpf_watch *w = calloc(1, sizeof(*w));
+	int err;
+
+	if (!w)
+		return NULL;
+	w->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (!w->nl)
+		goto fail;
+	/* Routes, addresses and devices change the tables; rules the lookup
+	 * order; netconf carries rp_filter. (accept_local and route_localnet
+	 * send nothing: the daemon also re-reads every second.) */
+	if (mnl_socket_bind(w->nl,
+			    RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE |
+				    (1u << (RTNLGRP_IPV4_RULE - 1)) |
+				    (1u << (RTNLGRP_IPV4_NETCONF - 1)),
+			    MNL_SOCKET_AUTOPID) < 0)
+		goto fail;
+	return w;
+fail:
+	err = errno;
+	rpf_watch_close(w);
+	errno = err;
+	return NULL;
+}
+
+int rpf_watch_fd(const struct rpf_watch *w)
+{
+	return mnl_socket_get_fd(w->nl);
+}
+
+bool rpf_watch_changed(struct rpf_watch *w)
+{
+	char buf[8192];
+	bool changed = false;
+	ssize_t n;
+
+	/* The content does not matter: any message means re-read. A lost one
+	 * (ENOBUFS) means the same. */
+	for (;;) {
+		n = mnl_socket_recvfrom(w->nl, buf, sizeof(buf));
+		if (n > 0) {
+			changed = true;
+			continue;
+		}
+		if (n < 0 && errno == ENOBUFS) {
+			changed = true;
+			continue;
+		}
+		return changed;
+	}
+}
+
+void rpf_watch_close(struct rpf_watch *w)
+{
+	if (!w)
+		return;
+	if (w->nl)
+		mnl_socket_close(w->nl);
+	free(w);
+}
