@@ -14,15 +14,16 @@ static int usage(void)
 	fprintf(stderr,
 		"Usage: xcgn link attach inside DEV outside DEV [xdp-mode { native | generic }]\n"
 		"                        [subscribers PREFIX] [max-mappings N] [max-subscribers N]\n"
-		"                        [rpf-inside MODE] [rpf-outside MODE] [force]\n"
+		"                        [rpf-inside MODE] [rpf-outside MODE] [max-routes N] [force]\n"
 		"       xcgn link detach\n"
 		"       xcgn link show\n"
 		"       xcgn link help\n"
 		"MODE := { strict | loose | off }\n"
 		"Defaults: xdp-mode native, subscribers 100.64.0.0/10, max-mappings %u,\n"
-		"max-subscribers %u, rpf-inside strict, rpf-outside loose. Attach runs\n"
+		"max-subscribers %u, rpf-inside strict, rpf-outside loose, max-routes %u\n"
+		"(routes of the main and local tables the reverse-path check holds). Attach runs\n"
 		"`xcgn rpf lint` and refuses on an error unless told `force`.\n",
-		XCGN_MAPS_MAX, XCGN_SUBS_MAX);
+		XCGN_MAPS_MAX, XCGN_SUBS_MAX, XCGN_RPF_ROUTES_MAX);
 	return XCGN_EXIT_USAGE;
 }
 
@@ -34,6 +35,7 @@ static int do_link_attach(int argc, char **argv)
 		.max_subs = XCGN_SUBS_MAX,
 		.rpf_in = XCGN_RPF_STRICT,
 		.rpf_out = XCGN_RPF_LOOSE,
+		.max_routes = XCGN_RPF_ROUTES_MAX,
 	};
 	int mode;
 
@@ -76,6 +78,10 @@ static int do_link_attach(int argc, char **argv)
 				o.rpf_in = (uint8_t)mode;
 			else
 				o.rpf_out = (uint8_t)mode;
+		} else if (!strcmp(*argv, "max-routes")) {
+			NEXT_ARG();
+			if (parse_u32(*argv, 16, 1u << 24, &o.max_routes))
+				return invarg("max-routes (16..16777216)", *argv);
 		} else if (!strcmp(*argv, "force")) {
 			o.force = true;
 		} else {

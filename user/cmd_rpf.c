@@ -411,7 +411,7 @@ static int do_rpf_sync(void)
 	if (xcgn_maps_open(&m))
 		return XCGN_EXIT_ERR;
 	lock = xcgn_lock();
-	err = lock < 0 ? -EBUSY : rpf_sync(&m, &st);
+	err = lock < 0 ? -EBUSY : rpf_sync(&m, &st, false);
 	xcgn_unlock(lock);
 	xcgn_maps_close(&m);
 	if (err)

@@ -50,6 +50,7 @@ struct daemon {
 	struct rpf_watch *rw;	/* route, address, device changes */
 	int ep;			/* epoll over the ring buffer and rw */
 	uint64_t rpf_due;	/* next reverse-path table sync */
+	bool rpf_failing;	/* the last sync failed (said once) */
 	struct natlog log;
 	struct xcgn_blkmap *bitmap;	/* the mmapped xcgn_blocks */
 	size_t bitmap_len;
@@ -607,7 +608,11 @@ static int daemon_run(struct daemon *d)
 		if (now >= d->rpf_due) {
 			/* Also every second: accept_local and route_localnet
 			 * changes send no notification. */
-			rpf_sync(&d->m, NULL);
+			err = rpf_sync(&d->m, NULL, d->rpf_failing);
+			if (!err && d->rpf_failing)
+				fprintf(stderr, "xcgn daemon: reverse-path tables in step again\n");
+			d->rpf_failing = err != 0;
+			err = 0;
 			d->rpf_due = now + 1000000000ULL;
 		}
 		if (now >= next_second) {

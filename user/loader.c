@@ -460,7 +460,8 @@ int xcgn_attach(const struct attach_opts *o)
 	if ((err = bpf_map__set_max_entries(skel->maps.XCGN_MAP_MAP4, o->max_maps)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.XCGN_MAP_REV4, o->max_maps)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.XCGN_MAP_PEER4, o->max_maps)) ||
-	    (err = bpf_map__set_max_entries(skel->maps.XCGN_MAP_SUBS, o->max_subs))) {
+	    (err = bpf_map__set_max_entries(skel->maps.XCGN_MAP_SUBS, o->max_subs)) ||
+	    (err = bpf_map__set_max_entries(skel->maps.XCGN_MAP_RPF4, o->max_routes))) {
 		xcgn_err("size the tables: %s", strerror(-err));
 		goto cleanup;
 	}
@@ -539,7 +540,7 @@ int xcgn_attach(const struct attach_opts *o)
 			xcgn_err("reverse-path device table: %s", strerror(-err));
 			goto cleanup;
 		}
-		err = rpf_sync(&m, NULL);
+		err = rpf_sync(&m, NULL, false);
 		if (err)
 			goto cleanup;
 	}

@@ -109,6 +109,13 @@ const char *rpf_rtn_name(uint8_t type)
 
 /* ---- sync ---------------------------------------------------------------- */
 
+/* The daemon syncs every second: a lasting failure is said once. */
+#define say(quiet, ...)                         \
+	do {                                    \
+		if (!(quiet))                   \
+			xcgn_err(__VA_ARGS__);  \
+	} while (0)
+
 static int key_in(const struct rpf_entry *e, size_t n, const struct xcgn_rpf_key *k)
 {
 	size_t lo = 0, hi = n;
@@ -127,44 +134,24 @@ static int key_in(const struct rpf_entry *e, size_t n, const struct xcgn_rpf_key
 	return 0;
 }
 
-static int sync_routes(const struct xcgn_maps *m, const struct rpf_entry *e, size_t n,
-		       struct rpf_sync_stats *st)
+/* The keys of xcgn_rpf4 not in @e (sorted), and how many keys it holds. */
+static int stale_keys(const struct xcgn_maps *m, const struct rpf_entry *e, size_t n,
+		      struct xcgn_rpf_key **out, size_t *nstale, size_t *count)
 {
 	struct xcgn_rpf_key k, next, *stale = NULL;
-	struct xcgn_rpf_route cur;
-	size_t i, nstale = 0, cap = 0;
-	int err = 0;
+	size_t cap = 0;
 
-	/* New and changed routes first, stale ones after: a prefix never
-	 * misses its route on the way. */
-	for (i = 0; i < n; i++) {
-		/* An LPM lookup answers the longest match, maybe a shorter
-		 * prefix: it is this entry only if the prefix agrees. */
-		if (!bpf_map_lookup_elem(m->rpf4, &e[i].key, &cur) && cur.plen == e[i].val.plen &&
-		    cur.prefix == e[i].val.prefix) {
-			if (!memcmp(&cur, &e[i].val, sizeof(cur)))
-				continue;
-			st->changed++;
-		} else {
-			st->added++;
-		}
-		if (bpf_map_update_elem(m->rpf4, &e[i].key, &e[i].val, BPF_ANY)) {
-			err = -errno;
-			char a[16];
-
-			xcgn_err("reverse-path table: add %s/%u: %s",
-				 ipv4_str(e[i].key.addr, a, sizeof(a)), e[i].val.plen,
-				 strerror(-err));
-			return err;
-		}
-	}
-	if (bpf_map_get_next_key(m->rpf4, NULL, &next))
+	*nstale = *count = 0;
+	if (bpf_map_get_next_key(m->rpf4, NULL, &next)) {
+		*out = NULL;
 		return errno == ENOENT ? 0 : -errno;
+	}
 	do {
 		k = next;
+		(*count)++;
 		if (key_in(e, n, &k))
 			continue;
-		if (nstale == cap) {
+		if (*nstale == cap) {
 			struct xcgn_rpf_key *p;
 
 			cap = cap ? cap * 2 : 64;
@@ -175,42 +162,129 @@ static int sync_routes(const struct xcgn_maps *m, const struct rpf_entry *e, siz
 			}
 			stale = p;
 		}
-		stale[nstale++] = k;
+		stale[(*nstale)++] = k;
 	} while (!bpf_map_get_next_key(m->rpf4, &k, &next));
-	for (i = 0; i < nstale; i++) {
-		if (bpf_map_delete_elem(m->rpf4, &stale[i]) && errno != ENOENT) {
-			err = -errno;
-			break;
-		}
+	*out = stale;
+	return 0;
+}
+
+static int delete_keys(const struct xcgn_maps *m, const struct xcgn_rpf_key *k, size_t n,
+		       struct rpf_sync_stats *st)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (bpf_map_delete_elem(m->rpf4, &k[i]) && errno != ENOENT)
+			return -errno;
 		st->removed++;
 	}
+	return 0;
+}
+
+/* Entries of @e that are new or changed, flagged in @todo; their count. */
+static size_t changes(const struct xcgn_maps *m, const struct rpf_entry *e, size_t n, bool *todo,
+		      struct rpf_sync_stats *st)
+{
+	struct xcgn_rpf_route cur;
+	size_t i, nnew = 0;
+
+	for (i = 0; i < n; i++) {
+		/* An LPM lookup answers the longest match, maybe a shorter
+		 * prefix: it is this entry only if the prefix agrees. */
+		todo[i] = true;
+		if (!bpf_map_lookup_elem(m->rpf4, &e[i].key, &cur) && cur.plen == e[i].val.plen &&
+		    cur.prefix == e[i].val.prefix) {
+			if (!memcmp(&cur, &e[i].val, sizeof(cur))) {
+				todo[i] = false;
+				continue;
+			}
+			st->changed++;
+		} else {
+			st->added++;
+			nnew++;
+		}
+	}
+	return nnew;
+}
+
+static int sync_routes(const struct xcgn_maps *m, const struct rpf_entry *e, size_t n,
+		       uint32_t max, struct rpf_sync_stats *st, bool quiet)
+{
+	struct xcgn_rpf_key *stale = NULL;
+	size_t i, nstale, count, nnew;
+	bool *todo;
+	int err;
+
+	todo = calloc(n ? n : 1, sizeof(*todo));
+	if (!todo)
+		return -ENOMEM;
+	err = stale_keys(m, e, n, &stale, &nstale, &count);
+	if (err)
+		goto out;
+	nnew = changes(m, e, n, todo, st);
+	/* New and changed routes first, stale ones after, so a prefix never
+	 * misses its route on the way; unless the table would overflow in
+	 * between: then the stale ones go first. */
+	if (count + nnew > max) {
+		err = delete_keys(m, stale, nstale, st);
+		nstale = 0;
+		if (err)
+			goto out;
+	}
+	for (i = 0; i < n; i++) {
+		char a[16];
+
+		if (!todo[i])
+			continue;
+		if (bpf_map_update_elem(m->rpf4, &e[i].key, &e[i].val, BPF_ANY)) {
+			err = -errno;
+			say(quiet, "reverse-path table: add %s/%u: %s",
+				 ipv4_str(e[i].key.addr, a, sizeof(a)), e[i].val.plen,
+				 strerror(-err));
+			goto out;
+		}
+	}
+	err = delete_keys(m, stale, nstale, st);
+out:
 	free(stale);
+	free(todo);
 	return err;
 }
 
 static int sync_dev(const struct xcgn_maps *m, const struct rpf_fib *f, __u32 which, int ifindex)
 {
-	const struct rpf_link *l = rpf_link_by_index(f, ifindex);
+	const struct rpf_link *l = f ? rpf_link_by_index(f, ifindex) : NULL;
 	struct xcgn_rpf_dev d = {}, cur = {};
 
 	if (bpf_map_lookup_elem(m->rpfdev, &which, &cur))
 		return -errno;
 	d.ifindex = (__u32)ifindex;
 	d.mode = cur.mode;
-	/* A device gone: its entry is invalid and checks nothing (nothing
-	 * arrives on it either). */
+	/* A device gone, or tables that could not be built (no FIB): the
+	 * entry is invalid and checks nothing. */
 	d.flags = l ? rpf_dev_flags(f, l, which == XCGN_RPF_DEV_OUTSIDE) : 0;
 	if (!memcmp(&d, &cur, sizeof(d)))
 		return 0;
 	return bpf_map_update_elem(m->rpfdev, &which, &d, BPF_ANY) ? -errno : 0;
 }
 
-int rpf_sync(const struct xcgn_maps *m, struct rpf_sync_stats *st)
+static uint32_t map_capacity(int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return XCGN_RPF_ROUTES_MAX;
+	return info.max_entries;
+}
+
+int rpf_sync(const struct xcgn_maps *m, struct rpf_sync_stats *st, bool quiet)
 {
 	struct xcgn_link_info li;
 	struct rpf_sync_stats dummy;
 	struct rpf_entry *e = NULL;
 	struct rpf_fib f;
+	uint32_t max;
 	__u32 zero = 0;
 	size_t n = 0;
 	int err;
@@ -222,29 +296,36 @@ int rpf_sync(const struct xcgn_maps *m, struct rpf_sync_stats *st)
 		return -errno;
 	err = rpf_fib_read(&f);
 	if (err) {
-		xcgn_err("read the FIB over rtnetlink: %s", strerror(-err));
+		say(quiet, "read the FIB over rtnetlink: %s", strerror(-err));
 		return err;
 	}
 	err = rpf_table_build(&f, &e, &n);
 	if (err)
 		goto out;
 	st->routes = n;
-	if (n > XCGN_RPF_ROUTES_MAX) {
-		/* Keep the tables as they were rather than check against half
-		 * a FIB. */
-		xcgn_err("the FIB has %zu routes in its main and local tables, more than the %u "
-			 "the reverse-path check holds; tables left as they were",
-			 n, XCGN_RPF_ROUTES_MAX);
+	max = map_capacity(m->rpf4);
+	if (n > max) {
+		say(quiet, "the FIB has %zu routes in its main and local tables, more than the %u "
+			 "the reverse-path table holds (attach with a larger max-routes)",
+			 n, max);
 		err = -E2BIG;
+	} else {
+		err = sync_routes(m, e, n, max, st, quiet);
+	}
+	if (err) {
+		/* Half a FIB would refuse good sources: check nothing until a
+		 * sync succeeds, and say so. */
+		say(quiet, "reverse-path check suspended: the tables do not match the FIB (%s)",
+			 strerror(-err));
+		sync_dev(m, NULL, XCGN_RPF_DEV_INSIDE, (int)li.inside_ifindex);
+		sync_dev(m, NULL, XCGN_RPF_DEV_OUTSIDE, (int)li.outside_ifindex);
 		goto out;
 	}
-	err = sync_routes(m, e, n, st);
-	if (!err)
-		err = sync_dev(m, &f, XCGN_RPF_DEV_INSIDE, (int)li.inside_ifindex);
+	err = sync_dev(m, &f, XCGN_RPF_DEV_INSIDE, (int)li.inside_ifindex);
 	if (!err)
 		err = sync_dev(m, &f, XCGN_RPF_DEV_OUTSIDE, (int)li.outside_ifindex);
 	if (err)
-		xcgn_err("update the reverse-path tables: %s", strerror(-err));
+		say(quiet, "update the reverse-path devices: %s", strerror(-err));
 out:
 	free(e);
 	rpf_fib_free(&f);

@@ -75,11 +75,13 @@ uint8_t rpf_dev_flags(const struct rpf_fib *f, const struct rpf_link *l, bool ou
 int rpf_table_build(const struct rpf_fib *f, struct rpf_entry **out, size_t *n);
 
 /* Bring xcgn_rpf4 and xcgn_rpfdev in step with the FIB; keeps the modes.
- * Returns 0 or -errno (printed). */
+ * Returns 0 or -errno (printed unless @quiet). When the tables cannot
+ * match the FIB (too many routes, no memory) the check is suspended: the
+ * device entries lose XCGN_RPFD_VALID until a sync succeeds. */
 struct rpf_sync_stats {
 	size_t routes, added, changed, removed;
 };
-int rpf_sync(const struct xcgn_maps *m, struct rpf_sync_stats *st);
+int rpf_sync(const struct xcgn_maps *m, struct rpf_sync_stats *st, bool quiet);
 
 /* A netlink subscription to what changes the tables. */
 struct rpf_watch;

@@ -123,6 +123,7 @@ struct attach_opts {
 	uint32_t max_maps;
 	uint32_t max_subs;
 	uint8_t rpf_in, rpf_out;	/* enum xcgn_rpf_mode */
+	uint32_t max_routes;	/* capacity of the reverse-path table */
 	bool force;		/* attach despite the lint's errors */
 };
 int xcgn_attach(const struct attach_opts *o);

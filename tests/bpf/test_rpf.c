@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 #include <linux/bpf.h>
 #include <net/if.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,7 +29,7 @@ static void sync_with(int mode_in, int mode_out)
 	d = (struct xcgn_rpf_dev){ .ifindex = (__u32)env.ifout, .mode = (__u8)mode_out };
 	k = XCGN_RPF_DEV_OUTSIDE;
 	cr_assert_eq(bpf_map_update_elem(env.maps.rpfdev, &k, &d, 0), 0);
-	cr_assert_eq(rpf_sync(&env.maps, &st), 0, "sync");
+	cr_assert_eq(rpf_sync(&env.maps, &st, false), 0, "sync");
 	cr_assert_gt(st.routes, 5, "the namespace's routes were read (%zu)", st.routes);
 }
 
@@ -123,11 +124,11 @@ Test(rpf, route_changes_followed)
 
 	assert_dropped(0, "192.0.2.77", ENV_S1, XCGN_DROP_RPF);
 	cr_assert_eq(system("ip route add 192.0.2.64/26 dev vin"), 0);
-	cr_assert_eq(rpf_sync(&env.maps, &st), 0);
+	cr_assert_eq(rpf_sync(&env.maps, &st, false), 0);
 	cr_assert_eq(st.added, 1, "one route added (%zu)", st.added);
 	assert_passed(0, "192.0.2.77", ENV_S1);
 	cr_assert_eq(system("ip route del 192.0.2.64/26 dev vin"), 0);
-	cr_assert_eq(rpf_sync(&env.maps, &st), 0);
+	cr_assert_eq(rpf_sync(&env.maps, &st, false), 0);
 	cr_assert_eq(st.removed, 1, "one route removed (%zu)", st.removed);
 	cr_assert_eq(st.added + st.changed, 0, "nothing else moved");
 	assert_dropped(0, "192.0.2.77", ENV_S1, XCGN_DROP_RPF);
@@ -204,4 +205,58 @@ Test(rpf, seed_case_loopback_local)
 Test(rpf, unsynced_checks_nothing, .init = env_setup_default, .fini = env_teardown)
 {
 	assert_passed(0, "192.0.2.77", ENV_S1);
+}
+
+/* A reverse-path table of 16 routes, for the capacity tests. */
+static void small_table(void)
+{
+	bpfenv_rpf_max = 16;
+	strict_loose();
+	bpfenv_rpf_max = 0;
+}
+
+/* A full table: stale routes leave before new ones come, or the update
+ * would not fit. */
+Test(rpf, full_table_makes_room_first, .init = small_table, .fini = env_teardown)
+{
+	struct xcgn_rpf_route junk = { .type = 1 };
+	struct xcgn_rpf_key k = { .prefixlen = 64, .table = htonl(7) };
+	struct rpf_sync_stats st;
+	uint32_t i, njunk = 0;
+
+	for (i = 1; i < 64; i++) {
+		k.addr = htonl(0x0a000000u + i);
+		if (bpf_map_update_elem(env.maps.rpf4, &k, &junk, BPF_NOEXIST))
+			break;
+		njunk++;
+	}
+	cr_assert_gt(njunk, 0, "room for junk");
+	cr_assert_neq(bpf_map_update_elem(env.maps.rpf4, &k, &junk, BPF_NOEXIST), 0, "table full");
+	cr_assert_eq(system("ip route add 192.0.2.64/26 dev vin"), 0);
+	cr_assert_eq(rpf_sync(&env.maps, &st, false), 0, "sync fits by removing stale first");
+	cr_assert_eq(st.removed, njunk, "junk removed (%zu of %u)", st.removed, njunk);
+	cr_assert_eq(st.added, 1);
+	assert_passed(0, "192.0.2.77", ENV_S1);
+	assert_dropped(0, "198.18.0.1", ENV_S1, XCGN_DROP_RPF);
+}
+
+/* More routes than the table holds: the check is suspended (a half FIB
+ * would refuse good sources), and comes back once the FIB fits again. */
+Test(rpf, too_many_routes_suspend_the_check, .init = small_table, .fini = env_teardown)
+{
+	char cmd[128];
+	int i;
+
+	assert_dropped(0, "198.18.0.1", ENV_S1, XCGN_DROP_RPF);
+	for (i = 0; i < 12; i++) {
+		snprintf(cmd, sizeof(cmd), "ip route add 198.19.%d.0/24 via 203.0.113.2", i);
+		cr_assert_eq(system(cmd), 0);
+	}
+	cr_assert_eq(rpf_sync(&env.maps, NULL, true), -E2BIG);
+	/* Not a subscriber: handed to the stack, no longer refused. */
+	i = assert_passed(0, "198.18.0.1", ENV_S1);
+	cr_assert_eq(i, XDP_PASS, "suspended: passed (verdict %d)", i);
+	cr_assert_eq(system("ip route flush root 198.19.0.0/16"), 0);
+	cr_assert_eq(rpf_sync(&env.maps, NULL, false), 0);
+	assert_dropped(0, "198.18.0.1", ENV_S1, XCGN_DROP_RPF);
 }

@@ -87,7 +87,8 @@ int bpfenv_setup(struct bpfenv *e, const struct pool_opts *pool, unsigned int ma
 	e->skel->rodata->xcgn_cfg.inside_addr = inet_addr("100.64.0.1");
 	if (bpf_map__set_max_entries(e->skel->maps.XCGN_MAP_MAP4, max_maps) ||
 	    bpf_map__set_max_entries(e->skel->maps.XCGN_MAP_REV4, max_maps) ||
-	    bpf_map__set_max_entries(e->skel->maps.XCGN_MAP_PEER4, max_maps))
+	    bpf_map__set_max_entries(e->skel->maps.XCGN_MAP_PEER4, max_maps) ||
+	    (bpfenv_rpf_max && bpf_map__set_max_entries(e->skel->maps.XCGN_MAP_RPF4, bpfenv_rpf_max)))
 		FAIL("size maps");
 	err = xcgn_xdp__load(e->skel);
 	if (err)
@@ -131,6 +132,8 @@ int bpfenv_setup(struct bpfenv *e, const struct pool_opts *pool, unsigned int ma
 	e->prog_tc = bpf_program__fd(e->skel->progs.xcgn_tc_outside);
 	return 0;
 }
+
+unsigned int bpfenv_rpf_max;
 
 struct xcgn_gc *bpfenv_load_gc(struct bpfenv *e)
 {

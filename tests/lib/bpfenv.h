@@ -31,6 +31,8 @@ struct bpfenv {
 int bpfenv_setup(struct bpfenv *e, const struct pool_opts *pool, unsigned int max_maps, char *why,
 		 size_t whylen);
 void bpfenv_teardown(struct bpfenv *e);
+/* Capacity of the reverse-path table for the next setup; 0: default. */
+extern unsigned int bpfenv_rpf_max;
 /* The collector's programs, on this environment's maps. */
 struct xcgn_gc *bpfenv_load_gc(struct bpfenv *e);
 /* The pool the tests use unless they say otherwise:
