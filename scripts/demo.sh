@@ -67,6 +67,10 @@ done
 echo "the server saw these sources (all from the pool):"
 sed 's/^/  /' "$TMP/seen"
 
+step "reverse-path check: a subscriber, and a spoof of an internet address from inside"
+run xcgn rpf explain "$(sub_addr 1)" dev "$DEV_I"
+run xcgn rpf explain 198.18.0.7 dev "$DEV_I"
+
 step "what xcgn holds"
 run xcgn subscriber show
 run xcgn session show
