@@ -24,6 +24,8 @@
  * IPv4 with options, and either a TCP header without options or an ICMP
  * error's header, quoted IPv4 header with options and quoted TCP header. */
 #define XCGN_TC_PULL (14 + 4 + 60 + 8 + 60 + 20)
+/* ICMP: the whole message, up to what icmp_csum_ok() believes. */
+#define XCGN_TC_ICMP_PULL (14 + 4 + 60 + XCGN_ICMP_CSUM_WORDS * 4 + 4)
 
 static __always_inline int is_subscriber(__be32 a)
 {
@@ -361,6 +363,20 @@ int xcgn_tc_outside(struct __sk_buff *skb)
 
 		if ((void *)(ip + 1) > data_end || !is_subscriber(ip->saddr))
 			return TC_ACT_OK;
+		/* An ICMP error's checksum covers the whole message: all of
+		 * it must be linear to be checked. */
+		if (ip->protocol == IPPROTO_ICMP && skb->len > want) {
+			want = skb->len < XCGN_TC_ICMP_PULL ? skb->len : XCGN_TC_ICMP_PULL;
+			if (bpf_skb_pull_data(skb, want)) {
+				stats_inc(st, XCGN_STAT_ABORTED);
+				return TC_ACT_SHOT;
+			}
+			data = (void *)(long)skb->data;
+			data_end = (void *)(long)skb->data_end;
+			ret = parse_eth(&p, data, data_end, &proto);
+			if (ret)
+				goto drop;
+		}
 	}
 	ret = parse_ipv4(&p, data, skb->len);
 	if (ret)

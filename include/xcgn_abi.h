@@ -338,6 +338,7 @@ enum xcgn_drop {
 	XCGN_DROP_BAD_L4,		/* L4 header lengths inconsistent */
 	XCGN_DROP_FRAGMENT,		/* a later fragment whose first one was not seen */
 	XCGN_DROP_ICMP_ERROR,		/* ICMP error quoting what we cannot translate */
+	XCGN_DROP_BAD_ICMP_CSUM,	/* ICMP error whose checksum fails (RFC 5508 REQ-3) */
 	XCGN_DROP_NO_POOL,		/* no pool address with a free block */
 	XCGN_DROP_SUB_LIMIT,		/* subscriber holds max-blocks, all ports busy */
 	XCGN_DROP_NO_PORT,		/* no free port found within the probe bound */

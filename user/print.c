@@ -247,6 +247,7 @@ const char *const xcgn_drop_name[XCGN_DROP_MAX] = {
 	[XCGN_DROP_BAD_L4] = "bad_l4",
 	[XCGN_DROP_FRAGMENT] = "fragment_unknown",
 	[XCGN_DROP_ICMP_ERROR] = "icmp_error_untranslatable",
+	[XCGN_DROP_BAD_ICMP_CSUM] = "icmp_error_bad_checksum",
 	[XCGN_DROP_NO_POOL] = "no_pool",
 	[XCGN_DROP_SUB_LIMIT] = "subscriber_limit",
 	[XCGN_DROP_NO_PORT] = "no_port",

@@ -134,6 +134,34 @@ Test(icmp, bad_quoted_ip_checksum_dropped)
 	cr_assert_eq(env_drop(XCGN_DROP_BAD_IP_CSUM), 1, "as a bad checksum (REQ-3a)");
 }
 
+/* RFC 5508 REQ-3: an error whose own checksum fails is dropped, whichever
+ * byte of the message is wrong (here: every byte of the quote in turn, so
+ * the odd tail is covered too), in both directions and in tc. */
+Test(icmp, bad_outer_icmp_checksum_dropped)
+{
+	size_t off, l4, i = 0;
+
+	send_out(17, 1100);
+	err_len = pkt_icmp_error(err, sizeof(err), ip("203.0.113.2"), pkt_saddr(sent), 3, 3, sent,
+				 31);	/* odd length: 8 + 31 bytes of ICMP */
+	l4 = pkt_l4_off(err);
+	cr_assert_eq(run_err(env.prog_out, env.ifout), XDP_REDIRECT, "intact: translated");
+	for (off = l4 + 8; off < err_len; off++, i++) {
+		err[off] ^= 0x5a;
+		cr_assert_eq(run_err(env.prog_out, env.ifout), XDP_DROP, "byte %zu flipped", off);
+		cr_assert_eq(env_drop(XCGN_DROP_BAD_ICMP_CSUM), i + 1, "counted (byte %zu)", off);
+		err[off] ^= 0x5a;
+	}
+	cr_assert_eq(env_stat(XCGN_STAT_ICMP_ERR_IN), 1, "only the intact one translated");
+	/* A subscriber's error, its checksum field itself wrong. */
+	err_len = pkt_icmp_error(err, sizeof(err), ip(ENV_SUB1), ip(ENV_S1), 3, 3, sent, 28);
+	err[pkt_l4_off(err) + 2] ^= 1;
+	cr_assert_eq(run_err(env.prog_in, env.ifin), XDP_DROP, "outbound at XDP");
+	cr_assert_eq(run_err(env.prog_tc, 0), TC_ACT_SHOT, "outbound in tc");
+	cr_assert_eq(env_drop(XCGN_DROP_BAD_ICMP_CSUM), i + 2, "both counted");
+	cr_assert_eq(env_stat(XCGN_STAT_ICMP_ERR_OUT), 0, "none translated");
+}
+
 Test(icmp, short_quotes_never_translated)
 {
 	size_t q;
