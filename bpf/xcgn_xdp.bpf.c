@@ -199,7 +199,7 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 	}
 
 	if (p.cls == L4_FRAGMENT) {
-		ret = nat4_frag_lookup(&p, &pub.addr);
+		ret = nat4_frag_lookup(&p, 1, &pub.addr);
 		if (ret)
 			goto drop;
 		nat4_rewrite_addr(&p, 1, pub.addr);
@@ -274,11 +274,15 @@ int xcgn_xdp_outside(struct xdp_md *ctx)
 	if (ret)
 		goto drop;
 	if (p.cls == L4_FRAGMENT) {
-		ret = nat4_frag_lookup(&p, &in.addr);
-		if (ret)
-			goto drop;
+		/* Before its first fragment: tc ingress holds it. */
+		if (nat4_frag_lookup(&p, 0, &in.addr))
+			goto slow;
 		nat4_rewrite_addr(&p, 0, in.addr);
 		stats_inc(st, XCGN_STAT_FRAG);
+	} else if (p.first_frag && nat4_frag_held(&p)) {
+		/* Later fragments wait in tc: it translates this one and
+		 * sends them on after it. */
+		goto slow;
 	} else if (p.cls == L4_ICMP_ERROR) {
 		/* About a packet we sent: back to the subscriber who sent it.
 		 * Never refreshes the mapping (RFC 5508 REQ-6). */
@@ -315,6 +319,9 @@ int xcgn_xdp_outside(struct xdp_md *ctx)
 	else
 		stats_inc(st, XCGN_STAT_ABORTED);
 	return ret;
+slow:
+	stats_inc(st, XCGN_STAT_SLOW_IN);
+	return XDP_PASS;
 pass:
 	stats_inc(st, XCGN_STAT_PASS);
 	return XDP_PASS;
@@ -399,7 +406,7 @@ int xcgn_tc_outside(struct __sk_buff *skb)
 	if (p.cls == L4_FRAGMENT) {
 		__be32 from = p.ip->saddr, to;
 
-		ret = nat4_frag_lookup(&p, &to);
+		ret = nat4_frag_lookup(&p, 1, &to);
 		if (ret)
 			goto drop;
 		if (bpf_l3_csum_replace(skb, p.l3_off + offsetof(struct iphdr, check), from, to, 4) ||
@@ -422,12 +429,198 @@ int xcgn_tc_outside(struct __sk_buff *skb)
 		goto drop;
 	}
 	nat4_frag_note(&p, pub.addr);
-	if (nat4_rewrite_skb_src(skb, &p, &pub)) {
+	if (nat4_rewrite_skb(skb, &p, 1, &pub)) {
 		stats_inc(st, XCGN_STAT_ABORTED);
 		return TC_ACT_SHOT;
 	}
 	stats_inc(st, XCGN_STAT_SNAT_TC);
 	return TC_ACT_OK;
+drop:
+	stats_drop(st, -ret);
+	return TC_ACT_SHOT;
+}
+
+/* ---- tc ingress on the outside: fragments out of order ------------------
+ *
+ * RFC 4787 REQ-14 with the fragments in any order. A later fragment from
+ * the internet that comes before its first cannot be placed: its ports
+ * are in the first. XDP passes it up; here it is copied into xcgn_fragq
+ * and the skb dropped. When the first fragment comes, XDP passes it up too
+ * (nat4_frag_held()), and here it is translated and releases the held
+ * ones: each is written into the skb, translated, and re-injected at this
+ * device's ingress with bpf_clone_redirect(); the kernel forwards them,
+ * now addressed to the subscriber. At most XCGN_FRAG_HELD_MAX a datagram,
+ * XCGN_FRAGQ_MAX in all (an LRU), each good for XCGN_FRAG_NS. */
+
+/* Hold the later fragment in @skb. The verdict. */
+static __always_inline int frag_hold(struct __sk_buff *skb, const struct pkt *p,
+				     struct xcgn_stats *st)
+{
+	struct xcgn_fragq_key qk = {};
+	struct xcgn_fragh nv = {}, *v;
+	struct xcgn_fragq *buf;
+	__u32 zero = 0, len, slot;
+	__u64 now = bpf_ktime_get_coarse_ns();
+
+	len = skb->len - p->l3_off;
+	if (len > XCGN_FRAG_HOLD_BYTES || len < sizeof(struct iphdr))
+		goto unknown;
+	nat4_frag_key(p, &qk.dgram);
+	v = bpf_map_lookup_elem(&XCGN_MAP_FRAGH, &qk.dgram);
+	if (v && now - v->seen_ns > XCGN_FRAG_NS) {
+		/* A datagram long given up: this id starts over. */
+		bpf_map_delete_elem(&XCGN_MAP_FRAGH, &qk.dgram);
+		v = NULL;
+	}
+	if (!v) {
+		nv.seen_ns = now;
+		/* Another CPU may have just made it: then use theirs. */
+		bpf_map_update_elem(&XCGN_MAP_FRAGH, &qk.dgram, &nv, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&XCGN_MAP_FRAGH, &qk.dgram);
+		if (!v)
+			goto unknown;
+	}
+	slot = __sync_fetch_and_add(&v->held, 1);
+	if (slot >= XCGN_FRAG_HELD_MAX)
+		goto unknown;
+	buf = bpf_map_lookup_elem(&XCGN_MAP_FRAGBUF, &zero);
+	if (!buf)
+		goto unknown;
+	if (bpf_skb_load_bytes(skb, p->l3_off, buf->data, len))
+		goto unknown;
+	buf->len = (__u16)len;
+	qk.slot = slot;
+	if (bpf_map_update_elem(&XCGN_MAP_FRAGQ, &qk, buf, BPF_ANY))
+		goto unknown;
+	stats_inc(st, XCGN_STAT_FRAG_HELD);
+	return TC_ACT_SHOT;
+unknown:
+	stats_drop(st, XCGN_DROP_FRAGMENT);
+	return TC_ACT_SHOT;
+}
+
+/* Send on the @n fragments of @dgram held before its first, translated to
+ * @to; the translated first fragment, in @skb, goes first. The skb is
+ * used as the buffer, so what is left of it is dropped. */
+static __always_inline int frag_release(struct __sk_buff *skb, const struct xcgn_frag4_key *dgram,
+					__u32 n, __be32 to, __u32 l3_off, struct xcgn_stats *st)
+{
+	struct xcgn_fragq_key qk = { .dgram = *dgram };
+	__u32 ifindex = skb->ifindex, i;
+
+	bpf_map_delete_elem(&XCGN_MAP_FRAGH, dgram);
+	if (bpf_clone_redirect(skb, ifindex, BPF_F_INGRESS))
+		return TC_ACT_OK;	/* at least the first goes on */
+	for (i = 0; i < XCGN_FRAG_HELD_MAX; i++) {
+		struct xcgn_fragq *h;
+		__u32 len;
+
+		if (i >= n)
+			break;
+		qk.slot = i;
+		h = bpf_map_lookup_elem(&XCGN_MAP_FRAGQ, &qk);
+		if (!h)
+			continue;	/* forgotten under pressure */
+		len = h->len;
+		if (len < sizeof(struct iphdr) || len > XCGN_FRAG_HOLD_BYTES ||
+		    bpf_skb_change_tail(skb, l3_off + len, 0))
+			goto bad;
+		/* The verifier wants the bound proven on the register passed. */
+		asm volatile("" : "+r"(len));
+		if (len < sizeof(struct iphdr) || len > XCGN_FRAG_HOLD_BYTES ||
+		    bpf_skb_store_bytes(skb, l3_off, h->data, len, BPF_F_RECOMPUTE_CSUM))
+			goto bad;
+		{
+			struct iphdr *ip = (struct iphdr *)h->data;
+			__be32 from = ip->daddr;
+
+			if (bpf_l3_csum_replace(skb, l3_off + offsetof(struct iphdr, check), from,
+						to, 4) ||
+			    bpf_skb_store_bytes(skb, l3_off + offsetof(struct iphdr, daddr), &to, 4,
+						BPF_F_RECOMPUTE_CSUM) ||
+			    bpf_clone_redirect(skb, ifindex, BPF_F_INGRESS))
+				stats_drop(st, XCGN_DROP_FRAGMENT);
+			else
+				stats_inc(st, XCGN_STAT_FRAG_RELEASED);
+		}
+		bpf_map_delete_elem(&XCGN_MAP_FRAGQ, &qk);
+		continue;
+bad:
+		bpf_map_delete_elem(&XCGN_MAP_FRAGQ, &qk);
+		stats_drop(st, XCGN_DROP_FRAGMENT);
+	}
+	return TC_ACT_SHOT;
+}
+
+SEC("tc")
+int xcgn_tc_outside_in(struct __sk_buff *skb)
+{
+	struct xcgn_stats *st = stats_get();
+	struct xcgn_state *rs = state_get();
+	struct xcgn_frag4_key dgram;
+	struct xcgn_tuple4 in, pub;
+	struct pkt p = {};
+	void *data, *data_end;
+	__u32 want, held;
+	__u16 proto;
+	int ret;
+
+	if (!st || !rs)
+		return TC_ACT_OK;
+	want = skb->len < XCGN_TC_PULL ? skb->len : XCGN_TC_PULL;
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	if (data + want > data_end && bpf_skb_pull_data(skb, want))
+		return TC_ACT_OK;
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	if (parse_eth(&p, data, data_end, &proto) || proto != ETH_P_IP)
+		return TC_ACT_OK;
+	/* Only fragments to the pool: XDP handled everything else. */
+	{
+		struct iphdr *ip = data + p.l3_off;
+
+		if ((void *)(ip + 1) > data_end ||
+		    !(ip->frag_off & bpf_htons(IP_MF_FLAG | IP_OFFSET)) ||
+		    !is_pool_addr(rs, ip->daddr))
+			return TC_ACT_OK;
+	}
+	ret = parse_ipv4(&p, data, skb->len);
+	if (ret)
+		goto drop;
+	ret = parse_l4(&p);
+	if (ret)
+		goto drop;
+	if (p.cls == L4_FRAGMENT) {
+		__be32 from = p.ip->daddr, to;
+
+		if (nat4_frag_lookup(&p, 0, &to))
+			return frag_hold(skb, &p, st);
+		if (bpf_l3_csum_replace(skb, p.l3_off + offsetof(struct iphdr, check), from, to, 4) ||
+		    bpf_skb_store_bytes(skb, p.l3_off + offsetof(struct iphdr, daddr), &to, 4, 0)) {
+			stats_inc(st, XCGN_STAT_ABORTED);
+			return TC_ACT_SHOT;
+		}
+		stats_inc(st, XCGN_STAT_FRAG);
+		return TC_ACT_OK;
+	}
+	if (!p.first_frag || !translatable(&p, 0))
+		return TC_ACT_OK;
+	held = nat4_frag_held(&p);
+	nat4_frag_key(&p, &dgram);
+	nat4_tuple(&p, 0, &pub);
+	ret = nat4_dnat_lookup(&pub, p.ip->saddr, p.tcp_flags, &in);
+	if (ret)
+		goto drop;
+	nat4_frag_note(&p, in.addr);
+	if (nat4_rewrite_skb(skb, &p, 0, &in)) {
+		stats_inc(st, XCGN_STAT_ABORTED);
+		return TC_ACT_SHOT;
+	}
+	stats_inc(st, XCGN_STAT_DNAT_TC);
+	if (!held)
+		return TC_ACT_OK;
+	return frag_release(skb, &dgram, held, in.addr, p.l3_off, st);
 drop:
 	stats_drop(st, -ret);
 	return TC_ACT_SHOT;

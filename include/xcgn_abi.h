@@ -34,6 +34,9 @@
 #define XCGN_MAP_RLIM	xcgn_rlim	/* per-CPU rate limit of refusal events */
 #define XCGN_MAP_BYPASS	xcgn_bypass	/* destinations that leave untranslated */
 #define XCGN_MAP_FRAG4	xcgn_frag4	/* fragmented datagrams in flight */
+#define XCGN_MAP_FRAGH	xcgn_fragh	/* datagrams with fragments held */
+#define XCGN_MAP_FRAGQ	xcgn_fragq	/* later fragments held for their first */
+#define XCGN_MAP_FRAGBUF xcgn_fragbuf	/* per-CPU room to build a held fragment */
 #define XCGN_MAP_RPF4	xcgn_rpf4	/* the FIB's local and main tables, for uRPF */
 #define XCGN_MAP_RPFDEV	xcgn_rpfdev	/* uRPF mode and sysctls of the attached devices */
 
@@ -165,6 +168,29 @@ struct xcgn_frag4 {
 	__u64 seen_ns;
 };
 _Static_assert(sizeof(struct xcgn_frag4) == 16, "xcgn_frag4 size is ABI");
+
+/* Value of xcgn_fragh: a datagram whose later fragments came first. */
+struct xcgn_fragh {
+	__u32 held;		/* slots taken in xcgn_fragq (atomic add) */
+	__u32 _pad;
+	__u64 seen_ns;
+};
+_Static_assert(sizeof(struct xcgn_fragh) == 16, "xcgn_fragh size is ABI");
+
+/* Key of xcgn_fragq: one held fragment of a datagram. */
+struct xcgn_fragq_key {
+	struct xcgn_frag4_key dgram;
+	__u32 slot;		/* 0 .. XCGN_FRAG_HELD_MAX - 1 */
+};
+_Static_assert(sizeof(struct xcgn_fragq_key) == 16, "xcgn_fragq_key size is ABI");
+
+/* Value of xcgn_fragq: the held fragment from its IPv4 header on. */
+struct xcgn_fragq {
+	__u16 len;
+	__u16 _pad;
+	__u8 data[XCGN_FRAG_HOLD_BYTES];
+};
+_Static_assert(sizeof(struct xcgn_fragq) == 4 + XCGN_FRAG_HOLD_BYTES, "xcgn_fragq size is ABI");
 
 /* Filtering (RFC 4787 REQ-8). */
 enum xcgn_filtering {
@@ -311,6 +337,8 @@ enum xcgn_stat {
 	XCGN_STAT_PASS,			/* not the NAT's business */
 	XCGN_STAT_TC_RX,		/* packets seen by tc egress on the outside */
 	XCGN_STAT_SNAT_TC,		/* translated by tc egress (slow path) */
+	XCGN_STAT_DNAT_TC,		/* translated by tc ingress (a first fragment
+					 * whose later ones came before it) */
 	XCGN_STAT_MAP_NEW,		/* mappings created */
 	XCGN_STAT_MAP_RACE,		/* mapping created concurrently elsewhere */
 	XCGN_STAT_SUB_NEW,		/* subscribers created */
@@ -326,6 +354,8 @@ enum xcgn_stat {
 	XCGN_STAT_HAIRPIN,		/* subscriber to subscriber through public addresses */
 	XCGN_STAT_ICMP_PROHIBITED,	/* ICMP 3/13 sent to a refused subscriber */
 	XCGN_STAT_FRAG,			/* later fragments translated after their first */
+	XCGN_STAT_FRAG_HELD,		/* later fragments held until their first came */
+	XCGN_STAT_FRAG_RELEASED,	/* held fragments sent on, translated */
 	XCGN_STAT_MAX
 };
 

@@ -20,6 +20,9 @@
 #define XCGN_BYPASS_MAX		1024	/* bypass prefixes */
 #define XCGN_FRAGS_MAX		16384	/* fragmented datagrams in flight */
 #define XCGN_RPF_ROUTES_MAX	65536	/* routes of the local and main tables (uRPF) */
+#define XCGN_FRAGQ_MAX		1024	/* later fragments held for their first (LRU) */
+#define XCGN_FRAG_HELD_MAX	8	/* per datagram: 8 x 1480 bytes covers 12 KB */
+#define XCGN_FRAG_HOLD_BYTES	1500	/* a held fragment, IPv4 header included */
 #define XCGN_FRAG_NS		2000000000ULL	/* a datagram's fragments follow within 2 s */
 
 /* Defaults of `xcgn pool add`. */

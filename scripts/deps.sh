@@ -7,7 +7,7 @@ PKGS=(
 	clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libmnl-dev pkg-config
 	libcriterion-dev make gcc
 	iproute2 iputils-ping ethtool socat iperf3 curl python3 nftables jq
-	procps util-linux coreutils tcpdump shellcheck
+	procps util-linux coreutils tcpdump shellcheck python3-scapy
 )
 
 missing=()

@@ -322,6 +322,8 @@ static void tc_remove(int ifindex, bool destroy_qdisc)
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = XCGN_TC_HANDLE, .priority = XCGN_TC_PRIO);
 
 	bpf_tc_detach(&hook, &opts);
+	hook.attach_point = BPF_TC_INGRESS;
+	bpf_tc_detach(&hook, &opts);
 	if (destroy_qdisc) {
 		/* Both points together make libbpf delete the clsact qdisc. */
 		hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
@@ -570,6 +572,17 @@ int xcgn_attach(const struct attach_opts *o)
 		goto cleanup;
 	}
 	tc_done = true;
+	/* Ingress: fragments that come before their first (the clsact
+	 * qdisc has both points). */
+	hook.attach_point = BPF_TC_INGRESS;
+	tco.prog_fd = bpf_program__fd(skel->progs.xcgn_tc_outside_in);
+	tco.prog_id = 0;
+	tco.flags = 0;
+	err = bpf_tc_attach(&hook, &tco);
+	if (err) {
+		xcgn_err("attach tc ingress on %s: %s", out.name, strerror(-err));
+		goto cleanup;
+	}
 
 	clock_gettime(CLOCK_REALTIME, &rt);
 	clock_gettime(CLOCK_MONOTONIC, &mono);

@@ -221,6 +221,7 @@ const char *const xcgn_stat_name[XCGN_STAT_MAX] = {
 	[XCGN_STAT_PASS] = "pass",
 	[XCGN_STAT_TC_RX] = "tc_rx",
 	[XCGN_STAT_SNAT_TC] = "snat_tc",
+	[XCGN_STAT_DNAT_TC] = "dnat_tc",
 	[XCGN_STAT_MAP_NEW] = "mapping_created",
 	[XCGN_STAT_MAP_RACE] = "mapping_race",
 	[XCGN_STAT_SUB_NEW] = "subscriber_created",
@@ -236,6 +237,8 @@ const char *const xcgn_stat_name[XCGN_STAT_MAX] = {
 	[XCGN_STAT_HAIRPIN] = "hairpin",
 	[XCGN_STAT_ICMP_PROHIBITED] = "icmp_prohibited_sent",
 	[XCGN_STAT_FRAG] = "fragment_translated",
+	[XCGN_STAT_FRAG_HELD] = "fragment_held",
+	[XCGN_STAT_FRAG_RELEASED] = "fragment_released",
 };
 _Static_assert(ARRAY_SIZE(xcgn_stat_name) == XCGN_STAT_MAX, "stat names match enum");
 

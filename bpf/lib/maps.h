@@ -188,6 +188,38 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } XCGN_MAP_RPFDEV SEC(".maps");
 
+/* datagram -> how many of its later fragments are held: apart from
+ * xcgn_frag4, so a flood of bogus fragments never pushes out the
+ * translations of real datagrams. LRU, as xcgn_fragq. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XCGN_FRAGQ_MAX);
+	__type(key, struct xcgn_frag4_key);
+	__type(value, struct xcgn_fragh);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} XCGN_MAP_FRAGH SEC(".maps");
+
+/* (datagram, slot) -> a later fragment that came before its first; tc
+ * ingress on the outside holds and releases them. An LRU for the same
+ * reason as xcgn_frag4: it is no mapping, and a flood of bogus fragments
+ * costs at most its size. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XCGN_FRAGQ_MAX);
+	__type(key, struct xcgn_fragq_key);
+	__type(value, struct xcgn_fragq);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} XCGN_MAP_FRAGQ SEC(".maps");
+
+/* 0 -> room to copy a fragment into before it is held (1.5 KB does not
+ * fit on the BPF stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xcgn_fragq);
+} XCGN_MAP_FRAGBUF SEC(".maps");
+
 /* 0 -> what attach set up; userspace only (the datapath uses rodata). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -489,9 +489,11 @@ static __always_inline int nat4_icmp_err_xlate(struct pkt *p, int inbound, struc
 
 /* Fragments (RFC 4787 REQ-14). The first fragment is translated like any
  * packet and leaves, keyed by the datagram as it arrived, the address it
- * got; the later ones (no ports in them) follow it. A later fragment that
- * comes before its first, or 2 s after, has nothing to follow and is
- * dropped: xcgn does not reassemble. */
+ * got; the later ones (no ports in them) follow it. Out of order: from a
+ * subscriber, a later fragment needs only the address, which is its
+ * subscriber's (paired pooling puts all its mappings on one address); from
+ * the internet it is held in tc until its first fragment says where the
+ * datagram goes (xcgn_tc_outside_in). */
 static __always_inline void nat4_frag_key(const struct pkt *p, struct xcgn_frag4_key *k)
 {
 	k->saddr = p->ip->saddr;
@@ -516,17 +518,43 @@ static __always_inline void nat4_frag_note(const struct pkt *p, __be32 to)
 	bpf_map_update_elem(&XCGN_MAP_FRAG4, &k, &v, BPF_ANY);
 }
 
-/* The address a later fragment's datagram got, or -XCGN_DROP_FRAGMENT. */
-static __always_inline int nat4_frag_lookup(const struct pkt *p, __be32 *to)
+/* How many later fragments of this datagram wait in tc (0 if none, or
+ * if they waited too long). */
+static __always_inline __u32 nat4_frag_held(const struct pkt *p)
+{
+	struct xcgn_frag4_key k;
+	struct xcgn_fragh *h;
+
+	if (!p->first_frag)
+		return 0;
+	nat4_frag_key(p, &k);
+	h = bpf_map_lookup_elem(&XCGN_MAP_FRAGH, &k);
+	if (!h || bpf_ktime_get_coarse_ns() - h->seen_ns > XCGN_FRAG_NS)
+		return 0;
+	return h->held;
+}
+
+/* The address a later fragment's datagram got, or -XCGN_DROP_FRAGMENT.
+ * @outbound: a subscriber's fragment, whose address is known without its
+ * first fragment when the subscriber is. */
+static __always_inline int nat4_frag_lookup(const struct pkt *p, int outbound, __be32 *to)
 {
 	struct xcgn_frag4_key k;
 	struct xcgn_frag4 *v;
+	struct xcgn_sub *sub;
 
 	nat4_frag_key(p, &k);
 	v = bpf_map_lookup_elem(&XCGN_MAP_FRAG4, &k);
-	if (!v || bpf_ktime_get_coarse_ns() - v->seen_ns > XCGN_FRAG_NS)
+	if (v && bpf_ktime_get_coarse_ns() - v->seen_ns <= XCGN_FRAG_NS) {
+		*to = v->addr;
+		return 0;
+	}
+	if (!outbound)
 		return -XCGN_DROP_FRAGMENT;
-	*to = v->addr;
+	sub = bpf_map_lookup_elem(&XCGN_MAP_SUBS, &k.saddr);
+	if (!sub || sub->addr != k.saddr || (sub->nmaps & XCGN_SUB_DEAD) || !sub->paddr)
+		return -XCGN_DROP_FRAGMENT;
+	*to = sub->paddr;
 	return 0;
 }
 
@@ -550,16 +578,18 @@ static __always_inline void nat4_ttl_dec(struct iphdr *ip)
 	ip->check = xcgn_csum_update16(ip->check, old, *w);
 }
 
-/* Rewrite the source of a packet in an skb (tc). The skb may carry a
- * partial checksum (CHECKSUM_PARTIAL), which only the kernel's helpers
+/* Rewrite the source (@snat) or destination of a packet in an skb (tc).
+ * The skb may carry a partial checksum (CHECKSUM_PARTIAL), which only the
+ * kernel's helpers
  * update correctly, so tc goes through them; BPF_F_MARK_MANGLED_0 keeps a
  * UDP checksum of 0 at 0 and sends a computed 0 as 0xFFFF. */
-static __always_inline int nat4_rewrite_skb_src(struct __sk_buff *skb, const struct pkt *p,
-						const struct xcgn_tuple4 *to)
+static __always_inline int nat4_rewrite_skb(struct __sk_buff *skb, const struct pkt *p, int snat,
+					    const struct xcgn_tuple4 *to)
 {
-	__u32 l3 = p->l3_off, l4 = p->l4_off, csum_off, port_off = l4;
-	__be32 from_addr = p->ip->saddr;
-	__be16 from_port = *p->sport;
+	__u32 l3 = p->l3_off, l4 = p->l4_off, csum_off, port_off = l4 + (snat ? 0 : 2);
+	__u32 addr_off = l3 + (snat ? offsetof(struct iphdr, saddr) : offsetof(struct iphdr, daddr));
+	__be32 from_addr = snat ? p->ip->saddr : p->ip->daddr;
+	__be16 from_port = snat ? *p->sport : *p->dport;
 	__u64 mm = 0;
 
 	switch (p->cls) {
@@ -584,7 +614,7 @@ static __always_inline int nat4_rewrite_skb_src(struct __sk_buff *skb, const str
 		return -1;
 	if (bpf_l3_csum_replace(skb, l3 + offsetof(struct iphdr, check), from_addr, to->addr, 4))
 		return -1;
-	if (bpf_skb_store_bytes(skb, l3 + offsetof(struct iphdr, saddr), &to->addr, 4, 0))
+	if (bpf_skb_store_bytes(skb, addr_off, &to->addr, 4, 0))
 		return -1;
 	if (bpf_skb_store_bytes(skb, port_off, &to->port, 2, 0))
 		return -1;

@@ -66,6 +66,20 @@ int env_run(int prog, int ifindex, const uint8_t *in, size_t len, uint8_t *out, 
 	return (int)o.retval;
 }
 
+int env_run_tc(int prog, int ifindex, const uint8_t *in, size_t len, uint8_t *out, size_t *outlen)
+{
+	struct __sk_buff ctx = { .ifindex = (__u32)ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = (__u32)len,
+		    .data_out = out, .data_size_out = (__u32)*outlen, .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = 1);
+	int err;
+
+	err = bpf_prog_test_run_opts(prog, &o);
+	cr_assert_eq(err, 0, "test_run: %s", strerror(errno));
+	*outlen = o.data_size_out;
+	return (int)o.retval;
+}
+
 static uint64_t stat_sum(int idx, int drop)
 {
 	int ncpu = libbpf_num_possible_cpus(), c;

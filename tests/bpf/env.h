@@ -23,6 +23,9 @@ uint32_t ip(const char *s);
  * XDP programs @ifindex is the arrival device. Returns the verdict. */
 int env_run(int prog, int ifindex, const uint8_t *in, size_t len, uint8_t *out, size_t *outlen);
 
+/* Run a tc program over @in as if it arrived on (or left) @ifindex. */
+int env_run_tc(int prog, int ifindex, const uint8_t *in, size_t len, uint8_t *out, size_t *outlen);
+
 /* Sum of a counter or drop reason over CPUs. */
 uint64_t env_stat(int idx);
 uint64_t env_drop(int idx);

@@ -361,16 +361,75 @@ Test(xdp, fragmented_udp_both_ways)
 	cr_assert_eq(env_stat(XCGN_STAT_FRAG), 2, "counted both ways");
 }
 
-Test(xdp, later_fragment_without_its_first_dropped)
+Test(xdp, later_fragment_without_its_first)
 {
+	/* From a subscriber nobody knows: no address to give it. */
 	cr_assert_eq(run_frame(env.prog_in, env.ifin,
 			       frag(in, ENV_SUB1, 0, ENV_S1, 0, 0x7777, 5, 0, 80)),
 		     XDP_DROP, "inside: nothing to follow");
+	cr_assert_eq(env_drop(XCGN_DROP_FRAGMENT), 1, "counted");
+	/* From the internet: up to tc, which holds it for its first. */
 	cr_assert_eq(run_frame(env.prog_out, env.ifout,
 			       frag(in, ENV_S1, 0, "198.51.100.1", 0, 0x7777, 5, 0, 80)),
-		     XDP_DROP, "outside: nothing to follow");
-	cr_assert_eq(env_drop(XCGN_DROP_FRAGMENT), 2, "counted");
-	cr_assert_eq(env_count(env.maps.map4), 0, "no state");
+		     XDP_PASS, "outside: up to tc ingress");
+	outlen = sizeof(out);
+	cr_assert_eq(env_run_tc(env.prog_tc_in, env.ifout, in, inlen, out, &outlen), TC_ACT_SHOT,
+		     "held");
+	cr_assert_eq(env_stat(XCGN_STAT_FRAG_HELD), 1, "counted as held");
+	cr_assert_eq(env_count(bpf_map__fd(env.skel->maps.XCGN_MAP_FRAGQ)), 1, "in the queue");
+	cr_assert_eq(env_count(env.maps.map4), 0, "no mapping");
+}
+
+/* RFC 4787 REQ-14, out of order: from a known subscriber a later fragment
+ * needs only its subscriber's address; from the internet it waits in tc
+ * ingress and goes on, translated, after its first fragment. */
+Test(xdp, fragments_out_of_order_both_ways)
+{
+	struct pkt_spec s = spec(17, ENV_SUB1, 1100, ENV_S1, 53);
+	char pubs[INET_ADDRSTRLEN];
+	uint32_t pub;
+	uint16_t pport;
+	int i;
+
+	cr_assert_eq(outbound(&s), XDP_REDIRECT, "the subscriber is known");
+	pub = pkt_saddr(out);
+	pport = pkt_sport(out);
+	cr_assert_eq(run_frame(env.prog_in, env.ifin,
+			       frag(in, ENV_SUB1, 0, ENV_S1, 0, 0x6161, 5, 0, 80)),
+		     XDP_REDIRECT, "last fragment out, first");
+	assert_csums("last fragment");
+	cr_assert_eq(pkt_saddr(out), pub, "the subscriber's public address");
+	cr_assert_eq(run_frame(env.prog_in, env.ifin,
+			       frag(in, ENV_SUB1, 1100, ENV_S1, 53, 0x6161, 0, 1, 80)),
+		     XDP_REDIRECT, "first fragment out, last");
+	cr_assert_eq(pkt_saddr(out), pub);
+	cr_assert_eq(pkt_sport(out), pport);
+
+	inet_ntop(AF_INET, &pub, pubs, sizeof(pubs));
+	for (i = 0; i < 2; i++) {
+		cr_assert_eq(run_frame(env.prog_out, env.ifout,
+				       frag(in, ENV_S1, 0, pubs, 0, 0x7171, (uint16_t)(5 + 4 * i),
+					    i == 0, 80)),
+			     XDP_PASS, "later fragment %d in, before the first: up to tc", i);
+		outlen = sizeof(out);
+		cr_assert_eq(env_run_tc(env.prog_tc_in, env.ifout, in, inlen, out, &outlen),
+			     TC_ACT_SHOT, "held");
+	}
+	cr_assert_eq(env_stat(XCGN_STAT_FRAG_HELD), 2);
+	cr_assert_eq(run_frame(env.prog_out, env.ifout,
+			       frag(in, ENV_S1, 53, pubs, pport, 0x7171, 0, 1, 80)),
+		     XDP_PASS, "the first fragment goes up to release them");
+	outlen = sizeof(out);
+	cr_assert_eq(env_run_tc(env.prog_tc_in, env.ifout, in, inlen, out, &outlen), TC_ACT_SHOT,
+		     "the skb served as the buffer; the fragments went on as clones");
+	cr_assert_eq(env_stat(XCGN_STAT_DNAT_TC), 1, "first fragment translated in tc");
+	cr_assert_eq(env_stat(XCGN_STAT_FRAG_RELEASED), 2, "both released");
+	cr_assert_eq(env_count(bpf_map__fd(env.skel->maps.XCGN_MAP_FRAGQ)), 0, "queue empty");
+	/* A straggler of the same datagram now follows at XDP. */
+	cr_assert_eq(run_frame(env.prog_out, env.ifout,
+			       frag(in, ENV_S1, 0, pubs, 0, 0x7171, 13, 0, 80)),
+		     XDP_REDIRECT, "straggler translated at XDP");
+	cr_assert_eq(pkt_daddr(out), ip(ENV_SUB1));
 }
 
 Test(xdp, malformed_icmp_error_not_translated)

@@ -23,7 +23,7 @@ struct bpfenv {
 	struct xcgn_xdp *skel;
 	struct xcgn_maps maps;
 	int ifin, ifout;
-	int prog_in, prog_out, prog_tc;
+	int prog_in, prog_out, prog_tc, prog_tc_in;
 };
 
 /* Enter a new network namespace, build the devices, load and seed. Returns
