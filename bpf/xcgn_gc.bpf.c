@@ -94,7 +94,15 @@ int xcgn_rpf_explain(struct xdp_md *ctx)
 	if ((void *)(q + 1) > data_end)
 		return XDP_ABORTED;
 	dev = q->dev;
-	q->verdict = (__u32)rpf_eval(&dev, q->saddr, q->daddr, q->sub_prefix, q->sub_mask, &tr);
+	if (!(dev.flags & XCGN_RPFD_VALID)) {
+		/* As rpf_check(): an entry not filled yet checks nothing. */
+		q->verdict = XCGN_DROP_NONE;
+		q->why = XCGN_RPFW_NONE;
+		q->found = 0;
+		return XDP_PASS;
+	}
+	q->verdict = (__u32)rpf_eval(&dev, q->saddr, q->daddr, q->sub_prefix, q->sub_mask,
+				     state_get(), &tr);
 	q->why = tr.why;
 	q->found = tr.found;
 	q->route = tr.route;

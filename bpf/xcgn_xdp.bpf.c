@@ -41,7 +41,8 @@ static __noinline int rpf_check(__u32 which, __be32 src, __be32 dst)
 
 	if (!dev || !(dev->flags & XCGN_RPFD_VALID))
 		return XCGN_DROP_NONE;
-	return rpf_eval(dev, src, dst, xcgn_cfg.sub_prefix, xcgn_cfg.sub_mask, NULL);
+	return rpf_eval(dev, src, dst, xcgn_cfg.sub_prefix, xcgn_cfg.sub_mask,
+			which == XCGN_RPF_DEV_OUTSIDE ? state_get() : NULL, NULL);
 }
 
 /* Only these create or use mappings: TCP, UDP, and ICMP echo in the

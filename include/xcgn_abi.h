@@ -420,19 +420,29 @@ enum xcgn_rpf_mode {
 #define XCGN_RPFD_OUTSIDE	0x40	/* xcgn's outside: subscriber and pool
 					 * sources are spoofed, whatever the FIB says */
 #define XCGN_RPFD_VALID		0x80	/* filled by userspace; until then: off */
+#define XCGN_RPFD_NO_FIB	0x100	/* the tables could not follow the FIB: its
+					 * part of the check is suspended (martian
+					 * and spoof rules still apply) */
+#define XCGN_RPFD_DEFAULT_TB	0x200	/* table default (253) has routes: look
+					 * there when main has none */
 
 /* Value of xcgn_rpfdev, and the device part of an explain query. */
 struct xcgn_rpf_dev {
 	__u32 ifindex;
 	__u8 mode;		/* enum xcgn_rpf_mode */
-	__u8 flags;		/* XCGN_RPFD_* */
-	__u16 _pad;
+	__u8 _pad;
+	__u16 flags;		/* XCGN_RPFD_* */
 };
 _Static_assert(sizeof(struct xcgn_rpf_dev) == 8, "xcgn_rpf_dev size is ABI");
 
-/* The two tables of xcgn_rpf4, leading the key. */
+/* The slots of xcgn_rpf4, leading the key: local, main and default
+ * apart (with policy rules), or local and main merged as the kernel
+ * merges them (without). Both layouts can live side by side while the
+ * daemon moves from one to the other. */
 #define XCGN_RPF_TB_LOCAL	0
 #define XCGN_RPF_TB_MAIN	1
+#define XCGN_RPF_TB_DEFAULT	2
+#define XCGN_RPF_TB_MERGED	3
 
 /* Key of xcgn_rpf4 (an LPM trie): prefixlen is 32 + the route's length,
  * so the table is matched whole and the address by the route's length. */
@@ -468,8 +478,6 @@ enum xcgn_rpf_why {
 	XCGN_RPFW_MARTIAN_LOOPBACK,	/* 127.0.0.0/8 source, route_localnet off */
 	XCGN_RPFW_SPOOF_SUBSCRIBER,	/* outside: a subscriber address */
 	XCGN_RPFW_SPOOF_POOL,		/* outside: a pool address */
-	XCGN_RPFW_POOL_HAIRPIN,		/* outside: pool to pool, a hairpin the
-					 * upstream router turned around */
 	XCGN_RPFW_OFF_ACCEPT_LOCAL,	/* mode off, accept_local: no lookup */
 	XCGN_RPFW_OFF_LOCAL,		/* mode off: the source is a local address */
 	XCGN_RPFW_OFF,			/* mode off: not a local address */
@@ -483,6 +491,8 @@ enum xcgn_rpf_why {
 	XCGN_RPFW_OTHER_DEV,		/* strict: the route back leaves elsewhere */
 	XCGN_RPFW_ROUTED,		/* loose (or off, checked in full): there is
 					 * a route back */
+	XCGN_RPFW_MCAST_ZERONET,	/* 0.0.0.0 to link-local multicast (IGMP) */
+	XCGN_RPFW_SUSPENDED,		/* the tables lag the FIB: not checked */
 	XCGN_RPFW_MAX
 };
 

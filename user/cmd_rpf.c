@@ -61,7 +61,7 @@ static int read_link(const struct xcgn_maps *m, struct xcgn_link_info *li)
 	return 0;
 }
 
-static void print_dev_flags(uint8_t fl)
+static void print_dev_flags(uint16_t fl)
 {
 	print_u64(PRINT_ANY, "accept_local", " accept_local %llu", !!(fl & XCGN_RPFD_ACCEPT_LOCAL));
 	print_u64(PRINT_ANY, "route_localnet", " route_localnet %llu",
@@ -72,6 +72,8 @@ static void print_dev_flags(uint8_t fl)
 		print_string(PRINT_ANY, "loopback", " %s", "loopback");
 	if (fl & XCGN_RPFD_FULL_CHECK)
 		print_string(PRINT_ANY, "full_check", " %s", "full-check");
+	if (fl & XCGN_RPFD_NO_FIB)
+		print_string(PRINT_ANY, "suspended", " %s", "SUSPENDED(tables lag the FIB)");
 }
 
 static int do_rpf_show(void)
@@ -212,7 +214,8 @@ static int do_rpf_explain(int argc, char **argv)
 			xcgn_err("read the device's mode: %s", strerror(errno));
 			goto out;
 		}
-		q.dev.mode = d.mode;
+		/* What the datapath uses, not what the sysctls say now. */
+		q.dev = d;
 	} else {
 		q.dev.mode = (__u8)rpf_kernel_mode(&f, l);
 	}

@@ -35,6 +35,7 @@ struct daemon_opts {
 	uint32_t quarantine_s;
 	uint32_t batch;		/* mappings examined per step */
 	uint32_t refuse_per_s;	/* refusal records per second */
+	uint32_t rpf_resync_ms;	/* full reverse-path re-read besides netlink */
 };
 
 struct qentry {
@@ -608,12 +609,21 @@ static int daemon_run(struct daemon *d)
 		if (now >= d->rpf_due) {
 			/* Also every second: accept_local and route_localnet
 			 * changes send no notification. */
-			err = rpf_sync(&d->m, NULL, d->rpf_failing);
-			if (!err && d->rpf_failing)
-				fprintf(stderr, "xcgn daemon: reverse-path tables in step again\n");
-			d->rpf_failing = err != 0;
-			err = 0;
-			d->rpf_due = now + 1000000000ULL;
+			/* Under the configuration lock, or a `xcgn rpf mode`
+			 * could be undone; when someone holds it, soon again. */
+			int lock = xcgn_trylock();
+
+			if (lock >= 0) {
+				err = rpf_sync(&d->m, NULL, d->rpf_failing);
+				xcgn_unlock(lock);
+				if (!err && d->rpf_failing)
+					fprintf(stderr, "xcgn daemon: reverse-path tables in step again\n");
+				d->rpf_failing = err != 0;
+				err = 0;
+				d->rpf_due = now + d->o.rpf_resync_ms * 1000000ULL;
+			} else {
+				d->rpf_due = now + 100000000ULL;
+			}
 		}
 		if (now >= next_second) {
 			flush_suppressed(d);
@@ -645,12 +655,13 @@ static int usage(void)
 {
 	fprintf(stderr,
 		"Usage: xcgn daemon [log-file PATH] [syslog] [gc-interval MS] [gc-batch N]\n"
-		"                   [quarantine S] [refusal-rate N] [time-scale N]\n"
+		"                   [quarantine S] [refusal-rate N] [rpf-resync MS] [time-scale N]\n"
 		"       xcgn daemon help\n"
 		"Runs in the foreground until SIGTERM or SIGINT; SIGHUP reopens the log file.\n"
 		"Defaults: log-file %s, gc-interval 1000, gc-batch %u, quarantine %u,\n"
-		"refusal-rate 100 (records a second). time-scale divides every timer and the\n"
-		"quarantine: for tests only.\n",
+		"refusal-rate 100 (records a second), rpf-resync 1000 (ms between full\n"
+		"re-reads of the FIB besides the netlink subscription: some sysctls send no\n"
+		"notice). time-scale divides every timer and the quarantine: for tests only.\n",
 		XCGN_DEF_NATLOG, GC_BATCH_DEF, XCGN_DEF_QUARANTINE);
 	return XCGN_EXIT_USAGE;
 }
@@ -668,6 +679,7 @@ int do_daemon(int argc, char **argv)
 	o->quarantine_s = XCGN_DEF_QUARANTINE;
 	o->batch = GC_BATCH_DEF;
 	o->refuse_per_s = 100;
+	o->rpf_resync_ms = 1000;
 	for (; argc > 0; argc--, argv++) {
 		if (!strcmp(*argv, "help")) {
 			return usage();
@@ -688,6 +700,10 @@ int do_daemon(int argc, char **argv)
 			NEXT_ARG();
 			if (parse_u32(*argv, 0, 86400, &o->quarantine_s))
 				return invarg("quarantine (seconds)", *argv);
+		} else if (!strcmp(*argv, "rpf-resync")) {
+			NEXT_ARG();
+			if (parse_u32(*argv, 100, 3600000, &o->rpf_resync_ms))
+				return invarg("rpf-resync (100..3600000 ms)", *argv);
 		} else if (!strcmp(*argv, "refusal-rate")) {
 			NEXT_ARG();
 			if (parse_u32(*argv, 1, 100000, &o->refuse_per_s))

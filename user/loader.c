@@ -154,6 +154,21 @@ int xcgn_lock(void)
 	return fd;
 }
 
+int xcgn_trylock(void)
+{
+	int fd = open(XCGN_PIN_ROOT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
 void xcgn_unlock(int fd)
 {
 	if (fd >= 0)

@@ -159,6 +159,7 @@ int nl_dump(uint16_t type, const void *hdr, size_t hdrlen, mnl_cb_t cb, void *da
 			err = -errno;
 			break;
 		}
+		errno = 0;
 		ret = mnl_cb_run(buf, (size_t)ret, seq, portid, cb, data);
 		if (ret <= MNL_CB_STOP) {
 			if (ret < 0)

@@ -29,13 +29,12 @@ int rpf_mode_parse(const char *s)
 }
 
 const char *const xcgn_rpf_why_name[XCGN_RPFW_MAX] = {
-	[XCGN_RPFW_NONE] = "none",
+	[XCGN_RPFW_NONE] = "not_synced",
 	[XCGN_RPFW_MARTIAN_BCAST] = "martian_broadcast",
 	[XCGN_RPFW_MARTIAN_ZERONET] = "martian_zeronet",
 	[XCGN_RPFW_MARTIAN_LOOPBACK] = "martian_loopback",
 	[XCGN_RPFW_SPOOF_SUBSCRIBER] = "spoofed_subscriber",
 	[XCGN_RPFW_SPOOF_POOL] = "spoofed_pool",
-	[XCGN_RPFW_POOL_HAIRPIN] = "pool_hairpin",
 	[XCGN_RPFW_OFF_ACCEPT_LOCAL] = "off_accept_local",
 	[XCGN_RPFW_OFF_LOCAL] = "off_local_source",
 	[XCGN_RPFW_OFF] = "off",
@@ -47,12 +46,16 @@ const char *const xcgn_rpf_why_name[XCGN_RPFW_MAX] = {
 	[XCGN_RPFW_NO_ADDR] = "device_without_address",
 	[XCGN_RPFW_OTHER_DEV] = "other_device",
 	[XCGN_RPFW_ROUTED] = "routed",
+	[XCGN_RPFW_MCAST_ZERONET] = "multicast_zeronet",
+	[XCGN_RPFW_SUSPENDED] = "suspended",
 };
 _Static_assert(ARRAY_SIZE(xcgn_rpf_why_name) == XCGN_RPFW_MAX, "rpf rule names match enum");
 
 const char *rpf_why_text(enum xcgn_rpf_why w)
 {
 	switch (w) {
+	case XCGN_RPFW_NONE:
+		return "the device's entry is not filled yet: nothing is checked";
 	case XCGN_RPFW_MARTIAN_BCAST:
 		return "a multicast or broadcast source is a martian";
 	case XCGN_RPFW_MARTIAN_ZERONET:
@@ -63,8 +66,6 @@ const char *rpf_why_text(enum xcgn_rpf_why w)
 		return "a subscriber address cannot come from the outside";
 	case XCGN_RPFW_SPOOF_POOL:
 		return "a pool address cannot come from the outside";
-	case XCGN_RPFW_POOL_HAIRPIN:
-		return "pool to pool: a hairpin the upstream router turned around";
 	case XCGN_RPFW_OFF_ACCEPT_LOCAL:
 		return "mode off and accept_local: no lookup";
 	case XCGN_RPFW_OFF_LOCAL:
@@ -88,6 +89,10 @@ const char *rpf_why_text(enum xcgn_rpf_why w)
 		return "strict: the route back leaves through another device";
 	case XCGN_RPFW_ROUTED:
 		return "there is a route back (through any device)";
+	case XCGN_RPFW_MCAST_ZERONET:
+		return "0.0.0.0 to link-local multicast is allowed (IGMP, DHCP-like)";
+	case XCGN_RPFW_SUSPENDED:
+		return "the tables could not follow the FIB: only the martian and spoof rules apply";
 	default:
 		return "?";
 	}
@@ -207,27 +212,29 @@ static size_t changes(const struct xcgn_maps *m, const struct rpf_entry *e, size
 	return nnew;
 }
 
-static int sync_routes(const struct xcgn_maps *m, const struct rpf_entry *e, size_t n,
-		       uint32_t max, struct rpf_sync_stats *st, bool quiet)
+/* Add new and changed routes. Stale ones stay (the caller removes them
+ * once the devices point at the new layout), unless the table would fill
+ * up in between: then they go first. */
+static int add_routes(const struct xcgn_maps *m, const struct rpf_entry *e, size_t n, uint32_t max,
+		      struct rpf_sync_stats *st, bool quiet, struct xcgn_rpf_key **stale,
+		      size_t *nstale)
 {
-	struct xcgn_rpf_key *stale = NULL;
-	size_t i, nstale, count, nnew;
+	size_t i, count, nnew;
 	bool *todo;
 	int err;
 
 	todo = calloc(n ? n : 1, sizeof(*todo));
 	if (!todo)
 		return -ENOMEM;
-	err = stale_keys(m, e, n, &stale, &nstale, &count);
+	err = stale_keys(m, e, n, stale, nstale, &count);
 	if (err)
 		goto out;
 	nnew = changes(m, e, n, todo, st);
-	/* New and changed routes first, stale ones after, so a prefix never
-	 * misses its route on the way; unless the table would overflow in
-	 * between: then the stale ones go first. */
-	if (count + nnew > max) {
-		err = delete_keys(m, stale, nstale, st);
-		nstale = 0;
+	/* >=: before 6.13 the kernel refuses even an in-place update of a
+	 * full trie. */
+	if (count + nnew >= max && *nstale) {
+		err = delete_keys(m, *stale, *nstale, st);
+		*nstale = 0;
 		if (err)
 			goto out;
 	}
@@ -239,19 +246,20 @@ static int sync_routes(const struct xcgn_maps *m, const struct rpf_entry *e, siz
 		if (bpf_map_update_elem(m->rpf4, &e[i].key, &e[i].val, BPF_ANY)) {
 			err = -errno;
 			say(quiet, "reverse-path table: add %s/%u: %s",
-				 ipv4_str(e[i].key.addr, a, sizeof(a)), e[i].val.plen,
-				 strerror(-err));
+			    ipv4_str(e[i].key.addr, a, sizeof(a)), e[i].val.plen, strerror(-err));
 			goto out;
 		}
 	}
-	err = delete_keys(m, stale, nstale, st);
 out:
-	free(stale);
 	free(todo);
 	return err;
 }
 
-static int sync_dev(const struct xcgn_maps *m, const struct rpf_fib *f, __u32 which, int ifindex)
+/* Write a device's entry, keeping its mode: its flags from @f, or when
+ * the tables lag the FIB (@no_fib) the same with XCGN_RPFD_NO_FIB; with
+ * no FIB at all, the flags it had plus XCGN_RPFD_NO_FIB. */
+static int sync_dev(const struct xcgn_maps *m, const struct rpf_fib *f, __u32 which, int ifindex,
+		    bool no_fib)
 {
 	const struct rpf_link *l = f ? rpf_link_by_index(f, ifindex) : NULL;
 	struct xcgn_rpf_dev d = {}, cur = {};
@@ -260,9 +268,13 @@ static int sync_dev(const struct xcgn_maps *m, const struct rpf_fib *f, __u32 wh
 		return -errno;
 	d.ifindex = (__u32)ifindex;
 	d.mode = cur.mode;
-	/* A device gone, or tables that could not be built (no FIB): the
-	 * entry is invalid and checks nothing. */
-	d.flags = l ? rpf_dev_flags(f, l, which == XCGN_RPF_DEV_OUTSIDE) : 0;
+	if (l)
+		d.flags = rpf_dev_flags(f, l, which == XCGN_RPF_DEV_OUTSIDE);
+	else if (!f)
+		d.flags = cur.flags;
+	/* else: the device is gone, the entry invalid, nothing arrives. */
+	if (no_fib && d.flags)
+		d.flags |= XCGN_RPFD_NO_FIB;
 	if (!memcmp(&d, &cur, sizeof(d)))
 		return 0;
 	return bpf_map_update_elem(m->rpfdev, &which, &d, BPF_ANY) ? -errno : 0;
@@ -278,15 +290,18 @@ static uint32_t map_capacity(int fd)
 	return info.max_entries;
 }
 
+/* Order matters to a datapath reading all along: new routes, then the
+ * devices' flags (which may switch layouts), then stale routes out. */
 int rpf_sync(const struct xcgn_maps *m, struct rpf_sync_stats *st, bool quiet)
 {
+	struct xcgn_rpf_key *stale = NULL;
 	struct xcgn_link_info li;
 	struct rpf_sync_stats dummy;
 	struct rpf_entry *e = NULL;
 	struct rpf_fib f;
+	size_t n = 0, nstale = 0;
 	uint32_t max;
 	__u32 zero = 0;
-	size_t n = 0;
 	int err;
 
 	if (!st)
@@ -297,36 +312,42 @@ int rpf_sync(const struct xcgn_maps *m, struct rpf_sync_stats *st, bool quiet)
 	err = rpf_fib_read(&f);
 	if (err) {
 		say(quiet, "read the FIB over rtnetlink: %s", strerror(-err));
+		sync_dev(m, NULL, XCGN_RPF_DEV_INSIDE, (int)li.inside_ifindex, true);
+		sync_dev(m, NULL, XCGN_RPF_DEV_OUTSIDE, (int)li.outside_ifindex, true);
 		return err;
 	}
 	err = rpf_table_build(&f, &e, &n);
 	if (err)
-		goto out;
+		goto suspend;
 	st->routes = n;
 	max = map_capacity(m->rpf4);
 	if (n > max) {
-		say(quiet, "the FIB has %zu routes in its main and local tables, more than the %u "
-			 "the reverse-path table holds (attach with a larger max-routes)",
-			 n, max);
+		say(quiet, "the FIB has %zu routes in its local, main and default tables, more than "
+			   "the %u the reverse-path table holds (attach with a larger max-routes)",
+		    n, max);
 		err = -E2BIG;
-	} else {
-		err = sync_routes(m, e, n, max, st, quiet);
+		goto suspend;
 	}
-	if (err) {
-		/* Half a FIB would refuse good sources: check nothing until a
-		 * sync succeeds, and say so. */
-		say(quiet, "reverse-path check suspended: the tables do not match the FIB (%s)",
-			 strerror(-err));
-		sync_dev(m, NULL, XCGN_RPF_DEV_INSIDE, (int)li.inside_ifindex);
-		sync_dev(m, NULL, XCGN_RPF_DEV_OUTSIDE, (int)li.outside_ifindex);
-		goto out;
-	}
-	err = sync_dev(m, &f, XCGN_RPF_DEV_INSIDE, (int)li.inside_ifindex);
-	if (!err)
-		err = sync_dev(m, &f, XCGN_RPF_DEV_OUTSIDE, (int)li.outside_ifindex);
+	err = add_routes(m, e, n, max, st, quiet, &stale, &nstale);
 	if (err)
-		say(quiet, "update the reverse-path devices: %s", strerror(-err));
+		goto suspend;
+	err = sync_dev(m, &f, XCGN_RPF_DEV_INSIDE, (int)li.inside_ifindex, false);
+	if (!err)
+		err = sync_dev(m, &f, XCGN_RPF_DEV_OUTSIDE, (int)li.outside_ifindex, false);
+	if (!err)
+		err = delete_keys(m, stale, nstale, st);
+	if (err)
+		say(quiet, "update the reverse-path tables: %s", strerror(-err));
+	goto out;
+suspend:
+	/* Half a FIB would refuse good sources: its part of the check waits
+	 * until a sync succeeds; the martian and spoof rules go on. */
+	say(quiet, "reverse-path check of routes suspended: the tables do not match the FIB (%s)",
+	    strerror(-err));
+	sync_dev(m, &f, XCGN_RPF_DEV_INSIDE, (int)li.inside_ifindex, true);
+	sync_dev(m, &f, XCGN_RPF_DEV_OUTSIDE, (int)li.outside_ifindex, true);
 out:
+	free(stale);
 	free(e);
 	rpf_fib_free(&f);
 	return err;
@@ -523,8 +544,18 @@ size_t rpf_lint(const struct rpf_fib *f, const struct rpf_lint_cfg *c, struct rp
 	for (i = 0; i < f->nroutes; i++) {
 		const struct rpf_route *r = &f->routes[i];
 
-		if ((r->table != RT_TABLE_MAIN && r->table != RT_TABLE_LOCAL) ||
-		    (!r->nh_more && !r->nh_obj))
+		if (r->table != RT_TABLE_MAIN && r->table != RT_TABLE_LOCAL &&
+		    r->table != RT_TABLE_DEFAULT)
+			continue;
+		if (r->tos) {
+			ipv4_str(r->prefix, a, sizeof(a));
+			finding(&L, RPF_WARN, "tos_route", NULL,
+				"route %s/%u tos 0x%02x: the reverse-path check looks routes up "
+				"without a TOS and leaves it out, where the kernel may match it",
+				a, r->plen, r->tos);
+			continue;
+		}
+		if (!r->nh_more && !r->nh_obj)
 			continue;
 		ipv4_str(r->prefix, a, sizeof(a));
 		finding(&L, RPF_WARN, r->nh_obj ? "nexthop_object" : "too_many_nexthops", NULL,

@@ -25,6 +25,8 @@ struct rpf_route {
 	uint8_t nnh;
 	bool nh_more;		/* more nexthops than XCGN_RPF_NH_MAX */
 	bool nh_obj;		/* a nexthop object (RTA_NH_ID): devices unknown */
+	uint32_t seq;		/* order in the dump: the kernel's order of
+				 * routes with the same prefix and metric */
 	uint32_t oif[XCGN_RPF_NH_MAX];
 };
 
@@ -51,15 +53,16 @@ struct rpf_fib {
 	struct rpf_addr *addrs;
 	size_t naddrs, capaddrs;
 	size_t nrules;
-	bool custom_rules;	/* rules beyond the three every namespace has */
+	bool custom_rules;	/* rules other than the three every namespace has */
+	bool default_table;	/* table default (253) holds routes */
 	struct rpf_conf all;
 };
 
-/* One entry of xcgn_rpf4; @pass orders local after main when merging. */
+/* One entry of xcgn_rpf4; @seq is its route's place in the dump. */
 struct rpf_entry {
 	struct xcgn_rpf_key key;
 	struct xcgn_rpf_route val;
-	int pass;
+	uint32_t seq;
 };
 
 int rpf_fib_read(struct rpf_fib *f);
@@ -70,14 +73,15 @@ bool rpf_custom_local(const struct rpf_fib *f);
 /* The device's effective rp_filter: the larger of "all" and its own. */
 int rpf_kernel_mode(const struct rpf_fib *f, const struct rpf_link *l);
 /* XCGN_RPFD_* of a device. */
-uint8_t rpf_dev_flags(const struct rpf_fib *f, const struct rpf_link *l, bool outside);
+uint16_t rpf_dev_flags(const struct rpf_fib *f, const struct rpf_link *l, bool outside);
 /* The entries of xcgn_rpf4 for this FIB, sorted by key. */
 int rpf_table_build(const struct rpf_fib *f, struct rpf_entry **out, size_t *n);
 
 /* Bring xcgn_rpf4 and xcgn_rpfdev in step with the FIB; keeps the modes.
  * Returns 0 or -errno (printed unless @quiet). When the tables cannot
- * match the FIB (too many routes, no memory) the check is suspended: the
- * device entries lose XCGN_RPFD_VALID until a sync succeeds. */
+ * match the FIB (too many routes, no memory) the route part of the check
+ * is suspended: the device entries carry XCGN_RPFD_NO_FIB until a sync
+ * succeeds. */
 struct rpf_sync_stats {
 	size_t routes, added, changed, removed;
 };

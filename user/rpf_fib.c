@@ -21,19 +21,24 @@
 #include "xcgn.h"
 #include "rpf.h"
 
-/* Grow *arr (of *cap elements of @size) to hold one more than @n. */
-static void *grow(void *arr, size_t *cap, size_t n, size_t size)
+/* Make room in *arr (of *cap elements of @size) for one more than @n.
+ * Returns 0, or -1 with *arr left as it was. */
+static int grow(void *arr, size_t *cap, size_t n, size_t size)
 {
+	void **a = arr, *p;
 	size_t ncap;
-	void *p;
 
 	if (n < *cap)
-		return arr;
+		return 0;
 	ncap = *cap ? *cap * 2 : 64;
-	p = realloc(arr, ncap * size);
-	if (p)
-		*cap = ncap;
-	return p;
+	p = realloc(*a, ncap * size);
+	if (!p) {
+		errno = ENOMEM;
+		return -1;
+	}
+	*a = p;
+	*cap = ncap;
+	return 0;
 }
 
 /* ---- routes ------------------------------------------------------------ */
@@ -68,15 +73,16 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 	struct rpf_fib *f = data;
 	struct rpf_route *r;
 
-	if (rtm->rtm_family != AF_INET || (rtm->rtm_flags & RTM_F_CLONED) || rtm->rtm_src_len)
+	/* Dead routes (their device gone or down) the kernel's lookup
+	 * skips; it falls back to a shorter prefix, and so does the trie
+	 * without them. */
+	if (rtm->rtm_family != AF_INET || (rtm->rtm_flags & (RTM_F_CLONED | RTNH_F_DEAD)) ||
+	    rtm->rtm_src_len)
 		return MNL_CB_OK;
 	if (mnl_attr_parse(nlh, sizeof(*rtm), route_attr, tb) < 0)
 		return MNL_CB_ERROR;
-	f->routes = grow(f->routes, &f->caproutes, f->nroutes, sizeof(*f->routes));
-	if (!f->routes) {
-		errno = ENOMEM;
+	if (grow(&f->routes, &f->caproutes, f->nroutes, sizeof(*f->routes)))
 		return MNL_CB_ERROR;
-	}
 	r = &f->routes[f->nroutes++];
 	memset(r, 0, sizeof(*r));
 	r->table = tb[RTA_TABLE] ? mnl_attr_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
@@ -87,15 +93,27 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 	r->proto = rtm->rtm_protocol;
 	r->metric = tb[RTA_PRIORITY] ? mnl_attr_get_u32(tb[RTA_PRIORITY]) : 0;
 	r->nh_obj = tb[RTA_NH_ID] != NULL;
+	r->seq = (uint32_t)f->nroutes;
 	if (tb[RTA_OIF])
 		route_add_nh(r, mnl_attr_get_u32(tb[RTA_OIF]));
 	if (tb[RTA_MULTIPATH]) {
 		const struct rtnexthop *nh = mnl_attr_get_payload(tb[RTA_MULTIPATH]);
 		int len = mnl_attr_get_payload_len(tb[RTA_MULTIPATH]);
+		bool any = false;
 
-		for (; RTNH_OK(nh, len); len -= NLMSG_ALIGN(nh->rtnh_len), nh = RTNH_NEXT(nh))
+		for (; RTNH_OK(nh, len); len -= NLMSG_ALIGN(nh->rtnh_len), nh = RTNH_NEXT(nh)) {
+			if (nh->rtnh_flags & RTNH_F_DEAD)
+				continue;
 			route_add_nh(r, (uint32_t)nh->rtnh_ifindex);
+			any = true;
+		}
+		if (!any) {
+			f->nroutes--;	/* every path dead */
+			return MNL_CB_OK;
+		}
 	}
+	if (r->table == RT_TABLE_DEFAULT)
+		f->default_table = true;
 	return MNL_CB_OK;
 }
 
@@ -136,7 +154,10 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 		}
 	}
 	f->nrules++;
-	/* The three rules every namespace starts with. */
+	/* The three rules every namespace starts with; anything else, or one
+	 * of them missing, is custom. (The kernel's flag also stays set
+	 * after rules were changed and put back; that history is not in a
+	 * dump.) */
 	if (selector || frh->action != FR_ACT_TO_TBL ||
 	    !((prio == 0 && table == RT_TABLE_LOCAL) || (prio == 32766 && table == RT_TABLE_MAIN) ||
 	      (prio == 32767 && table == RT_TABLE_DEFAULT)))
@@ -166,11 +187,8 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 	const struct nlattr *attr, *af, *c;
 	struct rpf_link *l;
 
-	f->links = grow(f->links, &f->caplinks, f->nlinks, sizeof(*f->links));
-	if (!f->links) {
-		errno = ENOMEM;
+	if (grow(&f->links, &f->caplinks, f->nlinks, sizeof(*f->links)))
 		return MNL_CB_ERROR;
-	}
 	l = &f->links[f->nlinks++];
 	memset(l, 0, sizeof(*l));
 	l->ifindex = ifm->ifi_index;
@@ -221,11 +239,8 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 	}
 	if (!have)
 		return MNL_CB_OK;
-	f->addrs = grow(f->addrs, &f->capaddrs, f->naddrs, sizeof(*f->addrs));
-	if (!f->addrs) {
-		errno = ENOMEM;
+	if (grow(&f->addrs, &f->capaddrs, f->naddrs, sizeof(*f->addrs)))
 		return MNL_CB_ERROR;
-	}
 	f->addrs[f->naddrs++] = (struct rpf_addr){
 		.ifindex = (int)ifa->ifa_index,
 		.addr = local ? local : address,
@@ -269,6 +284,8 @@ int rpf_fib_read(struct rpf_fib *f)
 		rpf_fib_free(f);
 		return err;
 	}
+	if (f->nrules != 3)
+		f->custom_rules = true;
 	for (i = 0; i < f->nlinks; i++)
 		for (j = 0; j < f->naddrs; j++)
 			if (f->addrs[j].ifindex == f->links[i].ifindex)
@@ -329,9 +346,9 @@ int rpf_kernel_mode(const struct rpf_fib *f, const struct rpf_link *l)
 	return l->conf.rp_filter > f->all.rp_filter ? l->conf.rp_filter : f->all.rp_filter;
 }
 
-uint8_t rpf_dev_flags(const struct rpf_fib *f, const struct rpf_link *l, bool outside)
+uint16_t rpf_dev_flags(const struct rpf_fib *f, const struct rpf_link *l, bool outside)
 {
-	uint8_t fl = XCGN_RPFD_VALID;
+	uint16_t fl = XCGN_RPFD_VALID;
 
 	if (f->all.accept_local || l->conf.accept_local)
 		fl |= XCGN_RPFD_ACCEPT_LOCAL;
@@ -347,6 +364,8 @@ uint8_t rpf_dev_flags(const struct rpf_fib *f, const struct rpf_link *l, bool ou
 		fl |= XCGN_RPFD_MERGED;
 	if (outside)
 		fl |= XCGN_RPFD_OUTSIDE;
+	if (f->default_table)
+		fl |= XCGN_RPFD_DEFAULT_TB;
 	return fl;
 }
 
@@ -359,57 +378,73 @@ static int entry_cmp(const void *a, const void *b)
 	return memcmp(&x->key, &y->key, sizeof(x->key));
 }
 
+/* The slot of xcgn_rpf4 a route of kernel table @table goes in; -1: none. */
+static int slot_of(uint32_t table, bool merged)
+{
+	switch (table) {
+	case RT_TABLE_LOCAL:
+		return merged ? XCGN_RPF_TB_MERGED : XCGN_RPF_TB_LOCAL;
+	case RT_TABLE_MAIN:
+		return merged ? XCGN_RPF_TB_MERGED : XCGN_RPF_TB_MAIN;
+	case RT_TABLE_DEFAULT:
+		return XCGN_RPF_TB_DEFAULT;
+	}
+	return -1;
+}
+
+/* Does @a beat @b for the same slot and prefix? Merged: a local route
+ * wins (the kernel orders aliases by table id, local first); then the
+ * lowest metric; then the first in the dump (the kernel's order). */
+static bool beats(const struct rpf_entry *a, const struct rpf_entry *b)
+{
+	bool al = a->val.table == RT_TABLE_LOCAL, bl = b->val.table == RT_TABLE_LOCAL;
+
+	if (al != bl)
+		return al;
+	if (a->val.metric != b->val.metric)
+		return a->val.metric < b->val.metric;
+	return a->seq < b->seq;
+}
+
 /* One entry per (slot, prefix): the route the kernel would pick. Routes
- * with a TOS are for lookups that carry one, which the check does not. */
+ * with a TOS are for lookups that carry one, which the check does not (the
+ * lint says so). */
 int rpf_table_build(const struct rpf_fib *f, struct rpf_entry **out, size_t *n)
 {
 	bool merged = !f->custom_rules;
 	struct rpf_entry *e;
 	size_t i, k = 0, w;
-	int pass;
 
 	e = calloc(f->nroutes ? f->nroutes : 1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
-	/* Merged: main first, then local, so a local route wins a tie as in
-	 * the kernel's merged trie (aliases ordered by table id, local first). */
-	for (pass = 0; pass < 2; pass++) {
-		uint32_t want = pass == 0 ? RT_TABLE_MAIN : RT_TABLE_LOCAL;
+	for (i = 0; i < f->nroutes; i++) {
+		const struct rpf_route *r = &f->routes[i];
+		struct rpf_entry *x = &e[k];
+		int slot = slot_of(r->table, merged);
 
-		for (i = 0; i < f->nroutes; i++) {
-			const struct rpf_route *r = &f->routes[i];
-			struct rpf_entry *x = &e[k];
-
-			if (r->table != want || r->tos || r->plen > 32)
-				continue;
-			memset(x, 0, sizeof(*x));
-			x->key.prefixlen = 32 + r->plen;
-			x->key.table = htonl(merged || want == RT_TABLE_MAIN ? XCGN_RPF_TB_MAIN
-									    : XCGN_RPF_TB_LOCAL);
-			x->key.addr = r->prefix & prefix_mask_be(r->plen);
-			x->val.prefix = x->key.addr;
-			x->val.plen = r->plen;
-			x->val.type = r->type;
-			x->val.table = r->table;
-			x->val.metric = r->metric;
-			x->val.nnh = r->nnh;
-			x->val.flags = r->nh_more ? XCGN_RPFR_NH_MORE : 0;
-			memcpy(x->val.oif, r->oif, sizeof(x->val.oif));
-			x->pass = pass;
-			k++;
-		}
+		if (slot < 0 || r->tos || r->plen > 32)
+			continue;
+		memset(x, 0, sizeof(*x));
+		x->key.prefixlen = 32 + r->plen;
+		x->key.table = htonl((uint32_t)slot);
+		x->key.addr = r->prefix & prefix_mask_be(r->plen);
+		x->val.prefix = x->key.addr;
+		x->val.plen = r->plen;
+		x->val.type = r->type;
+		x->val.table = r->table;
+		x->val.metric = r->metric;
+		x->val.nnh = r->nnh;
+		x->val.flags = r->nh_more ? XCGN_RPFR_NH_MORE : 0;
+		memcpy(x->val.oif, r->oif, sizeof(x->val.oif));
+		x->seq = r->seq;
+		k++;
 	}
-	/* Stable order of arrival within a key is lost by qsort: keep the
-	 * winner explicitly. Same key: the later pass (local) wins; in one
-	 * pass, the lowest metric (the kernel's first alias). */
 	qsort(e, k, sizeof(*e), entry_cmp);
 	for (i = 0, w = 0; i < k; i++) {
 		if (w && !entry_cmp(&e[w - 1], &e[i])) {
-			struct rpf_entry *keep = &e[w - 1];
-
-			if (e[i].pass > keep->pass ||
-			    (e[i].pass == keep->pass && e[i].val.metric < keep->val.metric))
-				*keep = e[i];
+			if (beats(&e[i], &e[w - 1]))
+				e[w - 1] = e[i];
 			continue;
 		}
 		e[w++] = e[i];
@@ -459,21 +494,22 @@ int rpf_watch_fd(const struct rpf_watch *w)
 
 bool rpf_watch_changed(struct rpf_watch *w)
 {
-	char buf[8192];
+	char buf[32768];
 	bool changed = false;
 	ssize_t n;
 
-	/* The content does not matter: any message means re-read. A lost one
-	 * (ENOBUFS) means the same. */
+	/* The content does not matter: any message means re-read, and so
+	 * does any error but "nothing more" (a lost or truncated message). */
 	for (;;) {
 		n = mnl_socket_recvfrom(w->nl, buf, sizeof(buf));
 		if (n > 0) {
 			changed = true;
 			continue;
 		}
-		if (n < 0 && errno == ENOBUFS) {
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 			changed = true;
-			continue;
+			if (errno == ENOBUFS)
+				continue;
 		}
 		return changed;
 	}

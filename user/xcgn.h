@@ -107,6 +107,8 @@ int xcgn_maps_open(struct xcgn_maps *m);
 void xcgn_maps_close(struct xcgn_maps *m);
 /* Take the configuration lock (flock on the pin dir): one writer at a time. */
 int xcgn_lock(void);
+/* The same without waiting or printing: -EWOULDBLOCK when it is held. */
+int xcgn_trylock(void);
 void xcgn_unlock(int fd);
 
 struct xcgn_gc;

@@ -19,7 +19,9 @@
  *     loose -> accepted.
  *
  * On the outside xcgn adds what the FIB cannot know: a subscriber or pool
- * source arriving from the internet is spoofed.
+ * source arriving from the internet is spoofed. When userspace could not
+ * make the tables follow the FIB (XCGN_RPFD_NO_FIB), the FIB part is
+ * suspended and only the rules above it apply.
  *
  * The same code answers `xcgn rpf explain` (xcgn_rpf_explain, run with
  * BPF_PROG_RUN), which passes a trace to learn which rule decided. */
@@ -46,24 +48,42 @@ struct rpf_trace {
 	struct xcgn_rpf_route route;
 };
 
-/* The route the kernel's fib_lookup() returns for @addr. Without custom
- * rules the kernel keeps local and main in one trie, and so does
- * userspace (in the main slot, local routes winning a tie): one lookup.
- * With custom rules the local table comes first, then main. */
-static __always_inline const struct xcgn_rpf_route *rpf_route(__be32 addr, __u8 dflags)
+static __always_inline int rpf_is_error(const struct xcgn_rpf_route *r)
 {
-	struct xcgn_rpf_key k = {
-		.prefixlen = 64,
-		.table = bpf_htonl((dflags & XCGN_RPFD_MERGED) ? XCGN_RPF_TB_MAIN : XCGN_RPF_TB_LOCAL),
-		.addr = addr,
-	};
-	const struct xcgn_rpf_route *r;
+	return r->type == XCGN_RTN_BLACKHOLE || r->type == XCGN_RTN_UNREACHABLE ||
+	       r->type == XCGN_RTN_PROHIBIT || r->type == XCGN_RTN_THROW;
+}
 
-	r = bpf_map_lookup_elem(&XCGN_MAP_RPF4, &k);
-	if ((dflags & XCGN_RPFD_MERGED) || (r && r->type != XCGN_RTN_THROW))
-		return r;
-	k.table = bpf_htonl(XCGN_RPF_TB_MAIN);
+static __always_inline const struct xcgn_rpf_route *rpf_slot(__u32 slot, __be32 addr)
+{
+	struct xcgn_rpf_key k = { .prefixlen = 64, .table = bpf_htonl(slot), .addr = addr };
+
 	return bpf_map_lookup_elem(&XCGN_MAP_RPF4, &k);
+}
+
+/* The route the kernel's fib_lookup() returns for @addr.
+ * Without custom rules the kernel keeps local and main in one trie (so
+ * does userspace, in the merged slot: one lookup) and tries the default
+ * table when that gives nothing usable. With rules: local, main, default,
+ * each consulted only when the one before found nothing or a throw. */
+static __always_inline const struct xcgn_rpf_route *rpf_route(__be32 addr, __u16 dflags)
+{
+	const struct xcgn_rpf_route *r, *d;
+
+	if (dflags & XCGN_RPFD_MERGED) {
+		r = rpf_slot(XCGN_RPF_TB_MERGED, addr);
+		if (!(dflags & XCGN_RPFD_DEFAULT_TB) || (r && !rpf_is_error(r)))
+			return r;
+		d = rpf_slot(XCGN_RPF_TB_DEFAULT, addr);
+		return d ? d : r;
+	}
+	r = rpf_slot(XCGN_RPF_TB_LOCAL, addr);
+	if (r && r->type != XCGN_RTN_THROW)
+		return r;
+	r = rpf_slot(XCGN_RPF_TB_MAIN, addr);
+	if ((r && r->type != XCGN_RTN_THROW) || !(dflags & XCGN_RPFD_DEFAULT_TB))
+		return r;
+	return rpf_slot(XCGN_RPF_TB_DEFAULT, addr);
 }
 
 static __always_inline int rpf_route_uses(const struct xcgn_rpf_route *r, __u32 ifindex)
@@ -85,20 +105,31 @@ static __always_inline int rpf_route_uses(const struct xcgn_rpf_route *r, __u32 
 	} while (0)
 
 /* The verdict on a packet from @src to @dst arriving on @dev: 0 accepted,
- * or the XCGN_DROP_* reason. @tr is NULL in the datapath. */
+ * or the XCGN_DROP_* reason. @rs may be NULL (no pool known). @tr is NULL
+ * in the datapath. */
 static __always_inline int rpf_eval(const struct xcgn_rpf_dev *dev, __be32 src, __be32 dst,
-				    __be32 sub_prefix, __be32 sub_mask, struct rpf_trace *tr)
+				    __be32 sub_prefix, __be32 sub_mask,
+				    const struct xcgn_state *rs, struct rpf_trace *tr)
 {
 	const __u32 hs = bpf_ntohl(src), hd = bpf_ntohl(dst);
 	const int localnet = dev->flags & XCGN_RPFD_ROUTE_LOCALNET;
 	const struct xcgn_rpf_route *r;
-	const struct xcgn_state *rs;
 	int mode = dev->mode;
 
-	/* ip_route_input_slow(): martians before any lookup. */
+	/* Martians before any lookup: ip_route_input_slow(), or for a
+	 * multicast destination ip_mc_validate_source(). */
 	if ((hs & 0xf0000000) == 0xe0000000 || hs == 0xffffffff)
 		RPF_DECIDE(XCGN_RPFW_MARTIAN_BCAST, XCGN_DROP_MARTIAN);
-	if (hd == 0xffffffff || (hs == 0 && hd == 0)) {
+	if ((hd & 0xf0000000) == 0xe0000000) {
+		if ((hs >> 24) == 127 && !localnet)
+			RPF_DECIDE(XCGN_RPFW_MARTIAN_LOOPBACK, XCGN_DROP_MARTIAN);
+		if ((hs >> 24) == 0) {
+			/* (The kernel also lets IGMP to any group through.) */
+			if ((hd & 0xffffff00) == 0xe0000000)
+				RPF_DECIDE(XCGN_RPFW_MCAST_ZERONET, XCGN_DROP_NONE);
+			RPF_DECIDE(XCGN_RPFW_MARTIAN_ZERONET, XCGN_DROP_MARTIAN);
+		}
+	} else if (hd == 0xffffffff || (hs == 0 && hd == 0)) {
 		if ((hs >> 24) == 0)
 			RPF_DECIDE(XCGN_RPFW_OFF, XCGN_DROP_NONE);	/* DHCP */
 	} else {
@@ -112,24 +143,24 @@ static __always_inline int rpf_eval(const struct xcgn_rpf_dev *dev, __be32 src, 
 		}
 	}
 
+	/* What the FIB cannot know: from the internet, a subscriber or a
+	 * pool source is spoofed. Pool to pool is a hairpin the upstream
+	 * router turned around: no spoof, the FIB decides as for anyone. */
 	if (dev->flags & XCGN_RPFD_OUTSIDE) {
 		if ((src & sub_mask) == sub_prefix)
 			RPF_DECIDE(XCGN_RPFW_SPOOF_SUBSCRIBER, XCGN_DROP_SPOOF);
-		rs = state_get();
-		if (rs && is_pool_addr(rs, src)) {
-			/* A hairpin xcgn sent round through the upstream
-			 * router comes back from the pool to the pool. */
-			if (is_pool_addr(rs, dst))
-				RPF_DECIDE(XCGN_RPFW_POOL_HAIRPIN, XCGN_DROP_NONE);
+		if (rs && is_pool_addr(rs, src) && !is_pool_addr(rs, dst))
 			RPF_DECIDE(XCGN_RPFW_SPOOF_POOL, XCGN_DROP_SPOOF);
-		}
 	}
+	if (dev->flags & XCGN_RPFD_NO_FIB)
+		RPF_DECIDE(XCGN_RPFW_SUSPENDED, XCGN_DROP_NONE);
 
-	/* fib_validate_source(): off, and no custom local routes or rules
-	 * that force the full check, refuses only a local-address source. */
+	/* fib_validate_source(): off with accept_local accepts without a
+	 * look; off otherwise refuses only a local-address source, unless
+	 * custom local routes or rules force the full check. */
+	if (mode == XCGN_RPF_OFF && (dev->flags & XCGN_RPFD_ACCEPT_LOCAL))
+		RPF_DECIDE(XCGN_RPFW_OFF_ACCEPT_LOCAL, XCGN_DROP_NONE);
 	if (mode == XCGN_RPF_OFF && !(dev->flags & XCGN_RPFD_FULL_CHECK)) {
-		if (dev->flags & XCGN_RPFD_ACCEPT_LOCAL)
-			RPF_DECIDE(XCGN_RPFW_OFF_ACCEPT_LOCAL, XCGN_DROP_NONE);
 		r = rpf_route(src, dev->flags);
 		/* An address of this host is a /32 local route, the longest
 		 * match there is (custom local routes force the full check). */
@@ -149,8 +180,7 @@ static __always_inline int rpf_eval(const struct xcgn_rpf_dev *dev, __be32 src, 
 		tr->found = 1;
 		tr->route = *r;
 	}
-	if (!r || r->type == XCGN_RTN_BLACKHOLE || r->type == XCGN_RTN_UNREACHABLE ||
-	    r->type == XCGN_RTN_PROHIBIT || r->type == XCGN_RTN_THROW)
+	if (!r || rpf_is_error(r))
 		RPF_DECIDE(XCGN_RPFW_NO_ROUTE, mode ? XCGN_DROP_RPF : XCGN_DROP_NONE);
 	if (r->type != XCGN_RTN_UNICAST) {
 		if (r->type != XCGN_RTN_LOCAL)

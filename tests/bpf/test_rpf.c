@@ -135,7 +135,7 @@ Test(rpf, route_changes_followed)
 }
 
 static struct xcgn_rpf_query explain(struct xcgn_gc *gc, uint32_t ifindex, uint8_t mode,
-				     uint8_t flags, const char *src, const char *dst)
+				     uint16_t flags, const char *src, const char *dst)
 {
 	struct xcgn_rpf_query q = {
 		.dev = { .ifindex = ifindex, .mode = mode, .flags = flags },
@@ -161,7 +161,7 @@ Test(rpf, seed_case_loopback_local)
 	struct rpf_fib f;
 	const struct rpf_link *lo, *vout;
 	struct xcgn_rpf_query q;
-	uint8_t fl;
+	uint16_t fl;
 	struct xcgn_rpf_dev d;
 	__u32 k = XCGN_RPF_DEV_INSIDE;
 
@@ -256,6 +256,9 @@ Test(rpf, too_many_routes_suspend_the_check, .init = small_table, .fini = env_te
 	/* Not a subscriber: handed to the stack, no longer refused. */
 	i = assert_passed(0, "198.18.0.1", ENV_S1);
 	cr_assert_eq(i, XDP_PASS, "suspended: passed (verdict %d)", i);
+	/* The rules that need no FIB go on. */
+	assert_dropped(0, "127.0.0.1", ENV_S1, XCGN_DROP_MARTIAN);
+	assert_dropped(1, "100.64.0.9", "198.51.100.1", XCGN_DROP_SPOOF);
 	cr_assert_eq(system("ip route flush root 198.19.0.0/16"), 0);
 	cr_assert_eq(rpf_sync(&env.maps, NULL, false), 0);
 	assert_dropped(0, "198.18.0.1", ENV_S1, XCGN_DROP_RPF);

@@ -13,7 +13,9 @@ UDP packet goes to the router namespace three ways:
   datapath  xcgn attached, inside device only: the real XDP program; did a
             reverse-path drop counter move?
 
-Prints the matrix and exits 1 when any two disagree.
+All of it twice: with the kernel's local and main tables merged (no policy
+rules), then split (one rule added). Prints the matrix and exits 1 when any
+two disagree.
 
 usage: rpf_matrix.py ROUTER_NS SENDER_NS SENDER_DEV INSIDE_DEV DUMMY_DEV DST
                      OUTSIDE_DEV XCGN_BIN
@@ -43,6 +45,9 @@ SOURCES = [
     ("subnet-bcast", "100.64.1.255"),
     ("limited-bcast", "255.255.255.255"),
     ("pool", "198.51.100.1"),
+    ("unreach-route", "198.18.5.5"),
+    ("throw-route", "198.18.6.6"),
+    ("multipath", "192.0.2.130"),
 ]
 CONFIGS = [(m, al) for m in ("strict", "loose", "off") for al in (0, 1)]
 MODE_NUM = {"off": 0, "strict": 1, "loose": 2}
@@ -112,30 +117,11 @@ def rpf_drops():
     return s["martian_source"] + s["reverse_path"] + s["spoofed_source"]
 
 
-def main():
-    dmac, smac = mac(ROUTER, IDEV), mac(SENDER, SDEV)
-    with NetNS(SENDER):
-        tx = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-        tx.bind((SDEV, 0))
-    with NetNS(ROUTER):
-        rx = {}
-        for port in PORT_DEV:
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            s.bind(("0.0.0.0", port))
-            s.setblocking(False)
-            rx[port] = s
-
-    def send(src, port):
-        tx.send(frame(dmac, smac, src, DST, port))
-
-    # Kernel: which (source, port) reach a socket.
+def kernel_phase(tx, rx, send):
+    """Which (source, port) reach a socket, per config, xcgn detached."""
     kernel = {}
-    for mode, al in CONFIGS:
-        set_kernel(mode, al)
-        for _, src in SOURCES:
-            for port in PORT_DEV:
-                send(src, port)
-        time.sleep(0.3)
+
+    def drain():
         got = set()
         for port, s in rx.items():
             while True:
@@ -144,15 +130,29 @@ def main():
                 except BlockingIOError:
                     break
                 got.add((a, port))
+        return got
+
+    for mode, al in CONFIGS:
+        set_kernel(mode, al)
+        drain()     # what the datapath phase let through before
+        for _, src in SOURCES:
+            for port in PORT_DEV:
+                send(src, port)
+        time.sleep(0.3)
+        got = drain()
         for _, src in SOURCES:
             for port in PORT_DEV:
                 kernel[(mode, al, src, port)] = "accept" if (src, port) in got else "drop"
+    return kernel
 
+
+def xcgn_phase(send):
+    """`xcgn rpf explain` for every case, and the XDP program's drop
+    counters for the inside device."""
     set_kernel("off", 0)
     r = xcgn("link", "attach", "inside", IDEV, "outside", ODEV)
     if r.returncode:
         sys.exit("attach failed: " + r.stderr)
-
     explain, datapath = {}, {}
     for mode, al in CONFIGS:
         set_kernel(mode, al)
@@ -175,26 +175,56 @@ def main():
                 if after != before:
                     break
             datapath[(mode, al, src, 4001)] = "drop" if after > before else "accept"
-
-    bad = 0
-    print("%-6s %-2s %-14s %-16s %-10s %-7s %-7s %-8s" %
-          ("mode", "al", "source", "address", "arrival", "kernel", "xcgn", "datapath"))
-    for mode, al in CONFIGS:
-        for name, src in SOURCES:
-            for port, dev in PORT_DEV.items():
-                k = (mode, al, src, port)
-                dp = datapath.get(k, "-")
-                ok = kernel[k] == explain[k] and dp in ("-", kernel[k])
-                bad += not ok
-                print("%-6s %-2d %-14s %-16s %-10s %-7s %-7s %-8s%s" %
-                      (mode, al, name, src, "lo" if dev == "lo" else
-                       "inside" if dev == IDEV else "dummy", kernel[k], explain[k], dp,
-                       "" if ok else "   <-- DISAGREE"))
-    n = len(kernel)
-    print("%d cases, %d agree, %d disagree" % (n, n - bad, bad))
-    drops = sum(v == "drop" for v in kernel.values())
-    print("kernel dropped %d, accepted %d" % (drops, n - drops))
+    show = xcgn("rpf", "show").stdout
     xcgn("link", "detach")
+    return explain, datapath, show
+
+
+def main():
+    dmac, smac = mac(ROUTER, IDEV), mac(SENDER, SDEV)
+    with NetNS(SENDER):
+        tx = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+        tx.bind((SDEV, 0))
+    with NetNS(ROUTER):
+        rx = {}
+        for port in PORT_DEV:
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind(("0.0.0.0", port))
+            s.setblocking(False)
+            rx[port] = s
+
+    def send(src, port):
+        tx.send(frame(dmac, smac, src, DST, port))
+
+    bad = n = drops = 0
+    print("%-6s %-6s %-2s %-14s %-16s %-7s %-7s %-7s %-8s" %
+          ("layout", "mode", "al", "source", "address", "arrival", "kernel", "xcgn",
+           "datapath"))
+    # Merged first: a policy rule, once added, splits the kernel's tables
+    # for good (fib_unmerge), even after it is deleted.
+    for layout in ("merged", "split"):
+        if layout == "split":
+            subprocess.run(["ip", "-n", ROUTER, "rule", "add", "pref", "1000", "from",
+                            "192.0.2.250", "lookup", "main"], check=True)
+        kernel = kernel_phase(tx, rx, send)
+        explain, datapath, show = xcgn_phase(send)
+        if layout == "split" and "local table, then main" not in show:
+            sys.exit("xcgn did not notice the policy rule:\n" + show)
+        for mode, al in CONFIGS:
+            for name, src in SOURCES:
+                for port, dev in PORT_DEV.items():
+                    k = (mode, al, src, port)
+                    dp = datapath.get(k, "-")
+                    ok = kernel[k] == explain[k] and dp in ("-", kernel[k])
+                    bad += not ok
+                    n += 1
+                    drops += kernel[k] == "drop"
+                    print("%-6s %-6s %-2d %-14s %-16s %-7s %-7s %-7s %-8s%s" %
+                          (layout, mode, al, name, src, "lo" if dev == "lo" else
+                           "inside" if dev == IDEV else "other", kernel[k], explain[k], dp,
+                           "" if ok else "   <-- DISAGREE"))
+    print("%d cases, %d agree, %d disagree" % (n, n - bad, bad))
+    print("kernel dropped %d, accepted %d" % (drops, n - drops))
     sys.exit(1 if bad else 0)
 
 

@@ -27,6 +27,7 @@ static void route(uint32_t table, const char *prefix, uint8_t plen, uint8_t type
 	r->type = type;
 	r->metric = metric;
 	r->proto = RTPROT_KERNEL;
+	r->seq = (uint32_t)(fib.nroutes - 1);
 	if (oif)
 		r->oif[r->nnh++] = (uint32_t)oif;
 }
@@ -80,7 +81,7 @@ Test(rpf_table, merged_without_rules_and_local_wins_a_tie)
 	route(RT_TABLE_MAIN, "100.64.0.1", 32, RTN_UNICAST, 0, 3);
 	cr_assert_eq(rpf_table_build(&fib, &e, &n), 0);
 	cr_assert_eq(n, 5, "five distinct prefixes (%zu)", n);
-	x = find(e, n, XCGN_RPF_TB_MAIN, "100.64.0.1", 32);
+	x = find(e, n, XCGN_RPF_TB_MERGED, "100.64.0.1", 32);
 	cr_assert(x, "local route in the merged slot");
 	cr_assert_eq(x->val.type, RTN_LOCAL, "local wins the tie");
 	cr_assert_eq(x->val.table, RT_TABLE_LOCAL);
@@ -117,18 +118,56 @@ Test(rpf_table, lowest_metric_wins_and_tos_routes_are_left_out)
 	routes[fib.nroutes - 1].tos = 0x10;
 	route(42, "198.18.0.0", 15, RTN_UNICAST, 0, 2);
 	cr_assert_eq(rpf_table_build(&fib, &e, &n), 0);
-	x = find(e, n, XCGN_RPF_TB_MAIN, "192.0.2.0", 24);
+	x = find(e, n, XCGN_RPF_TB_MERGED, "192.0.2.0", 24);
 	cr_assert(x);
 	cr_assert_eq(x->val.metric, 100);
 	cr_assert_eq(x->val.oif[0], 2);
-	cr_assert_null(find(e, n, XCGN_RPF_TB_MAIN, "198.51.100.0", 24), "TOS route left out");
-	cr_assert_null(find(e, n, XCGN_RPF_TB_MAIN, "198.18.0.0", 15), "other tables left out");
+	cr_assert_null(find(e, n, XCGN_RPF_TB_MERGED, "198.51.100.0", 24), "TOS route left out");
+	cr_assert_null(find(e, n, XCGN_RPF_TB_MERGED, "198.18.0.0", 15), "other tables left out");
+	free(e);
+}
+
+/* Same prefix, same metric (one subnet on two devices): the kernel uses
+ * the first in its list, which is the dump's order. */
+Test(rpf_table, equal_metric_tie_goes_to_the_first)
+{
+	const struct rpf_entry *x;
+	struct rpf_entry *e;
+	size_t n;
+	int i;
+
+	for (i = 0; i < 6; i++) {
+		route(RT_TABLE_MAIN, "192.0.2.0", 24, RTN_UNICAST, 0, 2 + (i & 1));
+		routes[fib.nroutes - 1].seq = (uint32_t)(10 + i);
+	}
+	cr_assert_eq(rpf_table_build(&fib, &e, &n), 0);
+	x = find(e, n, XCGN_RPF_TB_MERGED, "192.0.2.0", 24);
+	cr_assert(x);
+	cr_assert_eq(x->val.oif[0], 2, "the first one dumped");
+	free(e);
+}
+
+Test(rpf_table, default_table_has_its_slot)
+{
+	const struct rpf_entry *x;
+	struct rpf_entry *e;
+	size_t n;
+
+	route(RT_TABLE_DEFAULT, "0.0.0.0", 0, RTN_UNICAST, 0, 2);
+	fib.default_table = true;
+	cr_assert_eq(rpf_table_build(&fib, &e, &n), 0);
+	x = find(e, n, XCGN_RPF_TB_DEFAULT, "0.0.0.0", 0);
+	cr_assert(x, "in the default slot");
+	cr_assert_eq(x->val.oif[0], 2);
+	x = find(e, n, XCGN_RPF_TB_MERGED, "0.0.0.0", 0);
+	cr_assert(x && x->val.oif[0] == 3, "main's default untouched");
+	cr_assert(rpf_dev_flags(&fib, &links[1], false) & XCGN_RPFD_DEFAULT_TB);
 	free(e);
 }
 
 Test(rpf_table, device_flags_follow_the_kernel)
 {
-	uint8_t fl;
+	uint16_t fl;
 
 	fib.all.accept_local = 1;
 	links[1].conf.route_localnet = 1;
