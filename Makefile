@@ -3,12 +3,14 @@
 #
 #   make            build bpf objects, skeleton and the xcgn binary
 #   make demo       namespaces + xcgn + real traffic, on its own defaults
-#   make test       every test layer (unit, unit under ASan/UBSan, bpf, integration)
+#   make test       every test layer (unit, unit under ASan/UBSan, bpf, integration,
+#                   the RFC conformance suite)
 #   make bench      BPF_PROG_TEST_RUN and forwarding figures, xcgn beside nftables
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps test test-unit test-unit-san test-bpf test-integration demo bench check clean help
+.PHONY: all deps test test-unit test-unit-san test-bpf test-integration test-conformance \
+	conformance-table demo bench check clean help
 
 BUILD     ?= build
 ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
@@ -102,6 +104,7 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory test-unit-san
 	$(Q)$(MAKE) --no-print-directory test-bpf
 	$(Q)$(MAKE) --no-print-directory test-integration
+	$(Q)$(MAKE) --no-print-directory test-conformance
 
 test-unit: $(BUILD)/test-unit
 	$(Q)$(BUILD)/test-unit --jobs=2
@@ -117,6 +120,15 @@ test-bpf: $(BUILD)/test-bpf $(BUILD)/xcgn
 
 test-integration: $(BUILD)/xcgn
 	$(Q)tests/integration/run.sh
+
+# One test per RFC requirement; the README's table must be what it found.
+test-conformance: $(BUILD)/xcgn
+	$(Q)tests/conformance/run.sh $(BUILD)/conformance.tsv
+	$(Q)tests/conformance/table.sh --check $(BUILD)/conformance.tsv
+
+# Rewrite the README's table from the last run of the suite.
+conformance-table:
+	$(Q)tests/conformance/table.sh --write $(BUILD)/conformance.tsv
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -139,7 +151,7 @@ $(BUILD)/bench_%.bpf.o: tests/bench/bench_%.bpf.c $(BPF_HDRS) | $(BUILD)/.libbpf
 # generated open code), so that one checker is off for the files that
 # include them.
 check: deps $(BUILD)/xcgn_xdp.skel.h $(BUILD)/xcgn_gc.skel.h
-	$(Q)shellcheck -x -e SC1091,SC2034 -S warning scripts/*.sh tests/integration/*.sh .ci/run
+	$(Q)shellcheck -x -e SC1091,SC2034 -S warning scripts/*.sh tests/integration/*.sh tests/conformance/*.sh .ci/run
 	$(Q)for f in user/*.c; do \
 		x=; grep -q 'skel\.h' $$f && x="-Xanalyzer -analyzer-disable-checker=unix.Malloc"; \
 		$(CLANG) --analyze -Xanalyzer -analyzer-werror $$x -std=gnu11 -Iinclude -Iuser \

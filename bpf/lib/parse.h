@@ -141,15 +141,22 @@ static __always_inline int icmp_csum_ok(void *msg, void *data_end, __u32 len)
 	if (rest) {
 		__u32 last = 0;
 
+		/* Bytes past the message count as zeros (RFC 1071); the
+		 * frame may end right after it. */
 		asm volatile("" : "+r"(t));
-		if ((void *)(t + 3) > data_end)
+		if ((void *)(t + 1) > data_end)
 			return 0;
-		/* Bytes past the message count as zeros (RFC 1071). */
 		((__u8 *)&last)[0] = t[0];
-		if (rest > 1)
+		if (rest > 1) {
+			if ((void *)(t + 2) > data_end)
+				return 0;
 			((__u8 *)&last)[1] = t[1];
-		if (rest > 2)
+		}
+		if (rest > 2) {
+			if ((void *)(t + 3) > data_end)
+				return 0;
 			((__u8 *)&last)[2] = t[2];
+		}
 		s += last;
 	}
 	s = (s & 0xffffffff) + (s >> 32);
