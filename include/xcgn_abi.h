@@ -296,8 +296,18 @@ struct xcgn_cfg {
 	__be32 sub_mask;
 	__u32 log_level;
 	__be32 inside_addr;	/* source of ICMP xcgn sends inside; 0: none sent */
+	__u32 refusal_icmp;	/* enum xcgn_refusal_icmp */
 };
-_Static_assert(sizeof(struct xcgn_cfg) == 24, "xcgn_cfg size is ABI");
+_Static_assert(sizeof(struct xcgn_cfg) == 28, "xcgn_cfg size is ABI");
+
+/* What a subscriber refused a new mapping hears: RFC 5508 REQ-8 asks for
+ * "administratively prohibited", RFC 6888 REQ-11b for "host unreachable". */
+enum xcgn_refusal_icmp {
+	XCGN_REFUSAL_PROHIBITED = 0,	/* type 3 code 13 (the default) */
+	XCGN_REFUSAL_HOST_UNREACH = 1,	/* type 3 code 1 */
+	XCGN_REFUSAL_SILENT = 2,	/* nothing: only the drop */
+	XCGN_REFUSAL_MAX
+};
 
 enum xcgn_xdp_mode {
 	XCGN_XDP_NATIVE = 0,
@@ -315,7 +325,7 @@ struct xcgn_link_info {
 	__u8 sub_plen;
 	__u8 xdp_mode;		/* enum xcgn_xdp_mode */
 	__u8 flags;		/* XCGN_LINKF_* */
-	__u8 _pad0;
+	__u8 refusal_icmp;	/* enum xcgn_refusal_icmp */
 	__u64 attached_unix;	/* wall clock, seconds */
 	__u64 boot_offset_ns;	/* CLOCK_REALTIME - CLOCK_MONOTONIC at attach */
 	__u32 max_maps;

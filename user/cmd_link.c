@@ -14,15 +14,18 @@ static int usage(void)
 	fprintf(stderr,
 		"Usage: xcgn link attach inside DEV outside DEV [xdp-mode { native | generic }]\n"
 		"                        [subscribers PREFIX] [max-mappings N] [max-subscribers N]\n"
-		"                        [rpf-inside MODE] [rpf-outside MODE] [max-routes N] [force]\n"
+		"                        [rpf-inside MODE] [rpf-outside MODE] [max-routes N]\n"
+		"                        [refusal-icmp { prohibited | host-unreachable | none }]\n"
+		"                        [force]\n"
 		"       xcgn link detach\n"
 		"       xcgn link show\n"
 		"       xcgn link help\n"
 		"MODE := { strict | loose | off }\n"
 		"Defaults: xdp-mode native, subscribers 100.64.0.0/10, max-mappings %u,\n"
 		"max-subscribers %u, rpf-inside strict, rpf-outside loose, max-routes %u\n"
-		"(routes of the main and local tables the reverse-path check holds). Attach runs\n"
-		"`xcgn rpf lint` and refuses on an error unless told `force`.\n",
+		"(routes of the main and local tables the reverse-path check holds),\n"
+		"refusal-icmp prohibited (3/13, RFC 5508; host-unreachable is 3/1, RFC 6888).\n"
+		"Attach runs `xcgn rpf lint` and refuses on an error unless told `force`.\n",
 		XCGN_MAPS_MAX, XCGN_SUBS_MAX, XCGN_RPF_ROUTES_MAX);
 	return XCGN_EXIT_USAGE;
 }
@@ -82,6 +85,17 @@ static int do_link_attach(int argc, char **argv)
 			NEXT_ARG();
 			if (parse_u32(*argv, 16, 1u << 24, &o.max_routes))
 				return invarg("max-routes (16..16777216)", *argv);
+		} else if (!strcmp(*argv, "refusal-icmp")) {
+			NEXT_ARG();
+			if (!strcmp(*argv, "prohibited"))
+				o.refusal_icmp = XCGN_REFUSAL_PROHIBITED;
+			else if (!strcmp(*argv, "host-unreachable"))
+				o.refusal_icmp = XCGN_REFUSAL_HOST_UNREACH;
+			else if (!strcmp(*argv, "none"))
+				o.refusal_icmp = XCGN_REFUSAL_SILENT;
+			else
+				return invarg("refusal-icmp (prohibited, host-unreachable or none)",
+					      *argv);
 		} else if (!strcmp(*argv, "force")) {
 			o.force = true;
 		} else {
@@ -134,6 +148,10 @@ static int do_link_show(void)
 	print_u64(PRINT_ANY, "subscribers_plen", "/%llu", li.sub_plen);
 	print_u64(PRINT_ANY, "max_mappings", "  max-mappings %llu", li.max_maps);
 	print_u64(PRINT_ANY, "max_subscribers", "  max-subscribers %llu", li.max_subs);
+	print_string(PRINT_ANY, "refusal_icmp", "  refusal-icmp %s",
+		     li.refusal_icmp == XCGN_REFUSAL_HOST_UNREACH ? "host-unreachable"
+		     : li.refusal_icmp == XCGN_REFUSAL_SILENT	  ? "none"
+								  : "prohibited");
 	print_nl();
 	print_string(PRINT_ANY, "attached", "  attached %s", tbuf);
 	print_nl();

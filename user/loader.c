@@ -468,6 +468,7 @@ int xcgn_attach(const struct attach_opts *o)
 	skel->rodata->xcgn_cfg.sub_prefix = o->sub_prefix;
 	skel->rodata->xcgn_cfg.sub_mask = prefix_mask_be(o->sub_plen);
 	skel->rodata->xcgn_cfg.log_level = (__u32)xcgn_verbose;
+	skel->rodata->xcgn_cfg.refusal_icmp = o->refusal_icmp;
 	/* The source of the "administratively prohibited" errors the datapath
 	 * sends to refused subscribers; without one, it only drops. */
 	if (nl_addr_first(in.ifindex, &skel->rodata->xcgn_cfg.inside_addr))
@@ -607,6 +608,7 @@ int xcgn_attach(const struct attach_opts *o)
 	li.sub_plen = o->sub_plen;
 	li.xdp_mode = (__u8)o->xdp_mode;
 	li.flags = qdisc_created ? XCGN_LINKF_QDISC_CREATED : 0;
+	li.refusal_icmp = o->refusal_icmp;
 	li.attached_unix = (__u64)rt.tv_sec;
 	li.boot_offset_ns = (__u64)(rt.tv_sec - mono.tv_sec) * 1000000000ULL +
 			    (__u64)(rt.tv_nsec - mono.tv_nsec);

@@ -126,6 +126,7 @@ struct attach_opts {
 	uint32_t max_subs;
 	uint8_t rpf_in, rpf_out;	/* enum xcgn_rpf_mode */
 	uint32_t max_routes;	/* capacity of the reverse-path table */
+	uint8_t refusal_icmp;	/* enum xcgn_refusal_icmp */
 	bool force;		/* attach despite the lint's errors */
 };
 int xcgn_attach(const struct attach_opts *o);

@@ -8,11 +8,13 @@
 #include "stats.h"
 
 #define ICMP_PKT_FILTERED 13	/* destination unreachable: administratively prohibited */
+#define ICMP_HOST_UNREACH 1	/* destination unreachable: host unreachable */
 #define ICMP_QUOTE_MAX (60 + 8)	/* IPv4 header with options + 8 bytes */
 
-/* RFC 6888 REQ-11(b), RFC 5508 REQ-8: a subscriber whose new flow is refused
- * for want of resources hears "administratively prohibited" (type 3 code
- * 13), at most once per XCGN_ICMP_ERR_NS per CPU. The refused frame is
+/* RFC 5508 REQ-8, RFC 6888 REQ-11(b): a subscriber whose new flow is
+ * refused for want of resources hears "administratively prohibited" (type
+ * 3 code 13), or "host unreachable" (code 1, RFC 6888's choice) if so
+ * configured, at most once per XCGN_ICMP_ERR_NS per CPU. The refused frame is
  * turned into the error in place: cut after the quoted IPv4 header and 8
  * bytes, grown at the front by an IPv4 and an ICMP header, and sent back
  * out of the inside device through the devmap, like every other forward
@@ -32,7 +34,7 @@ static __always_inline int icmp_send_prohibited(struct xdp_md *ctx, const struct
 	__be32 sub;
 	__u64 *last, now;
 
-	if (!xcgn_cfg.inside_addr || p->vlan)
+	if (!xcgn_cfg.inside_addr || p->vlan || xcgn_cfg.refusal_icmp == XCGN_REFUSAL_SILENT)
 		return XDP_DROP;
 	last = bpf_map_lookup_elem(&XCGN_MAP_RLIM, &key);
 	now = bpf_ktime_get_coarse_ns();
@@ -78,7 +80,8 @@ static __always_inline int icmp_send_prohibited(struct xdp_md *ctx, const struct
 	ip->check = (__u16)~xcgn_csum_fold(sum);
 
 	ih->type = ICMP_DEST_UNREACH;
-	ih->code = ICMP_PKT_FILTERED;
+	ih->code = xcgn_cfg.refusal_icmp == XCGN_REFUSAL_HOST_UNREACH ? ICMP_HOST_UNREACH
+								      : ICMP_PKT_FILTERED;
 	ih->checksum = 0;
 	ih->id = 0;
 	ih->sequence = 0;

@@ -173,3 +173,19 @@ c6888_req15_unpredictable_ports() {
 	assert_eq 100 "$n" "all flows mapped"
 	[ "$seq" -le 10 ] || fail "$seq of 99 ports follow their predecessor: predictable"
 }
+
+# REQ-11b: at the quota, RFC 6888's "host unreachable" when asked for
+# (RFC 5508 REQ-8's "administratively prohibited" is the default).
+c6888_req11b_host_unreachable() {
+	xcgn link attach inside "$DEV_I" outside "$DEV_O" refusal-icmp host-unreachable
+	xcgn pool add 198.51.100.5/32 ports 1024-1087 block-size 64 max-blocks 1
+	echo_server "$S1" 3478 "$TMP/s1"
+	udp_from "$(sub_addr 12)" 5000 "$S1" 3478
+	capture "$NS_SUB" "$DEV_S" "$TMP/c.pcap" icmp
+	udp_from "$(sub_addr 13)" 5000 "$S1" 3478 && fail "a second subscriber got the only block"
+	capture_stop 1
+	p=$(packets "$TMP/c.pcap" | head -1)
+	echo "$p"
+	assert_eq "3/1" "$(echo "$p" | jq -r '"\(.type)/\(.code)"')" "host unreachable"
+	assert_eq host-unreachable "$(xcgn -j link show | jq -r .refusal_icmp)" "shown"
+}
