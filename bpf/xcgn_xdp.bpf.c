@@ -74,6 +74,21 @@ static __always_inline int fib_lookup(void *ctx, const struct pkt *p, __be32 src
 	return bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
 }
 
+/* Make the first @want bytes of @skb (or all of a shorter one) linear,
+ * which GSO and page fragments need not be. 0, or -1 when the kernel could
+ * not. Packet pointers are stale after it. */
+static __always_inline int tc_linear(struct __sk_buff *skb, __u32 want)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+
+	if (want > skb->len)
+		want = skb->len;
+	if (data + want <= data_end)
+		return 0;
+	return bpf_skb_pull_data(skb, want) ? -1 : 0;
+}
+
 /* Finish a forward at XDP: TTL, MACs, redirect through the devmap. */
 static __always_inline int xdp_forward(struct pkt *p, const struct bpf_fib_lookup *fib, __u32 port)
 {
@@ -342,7 +357,6 @@ int xcgn_tc_outside(struct __sk_buff *skb)
 	struct xcgn_tuple4 in, pub;
 	struct pkt p = {};
 	void *data, *data_end;
-	__u32 want;
 	__u16 proto;
 	int ret;
 
@@ -350,10 +364,7 @@ int xcgn_tc_outside(struct __sk_buff *skb)
 		return TC_ACT_SHOT;
 	stats_inc(st, XCGN_STAT_TC_RX);
 
-	want = skb->len < XCGN_TC_PULL ? skb->len : XCGN_TC_PULL;
-	data = (void *)(long)skb->data;
-	data_end = (void *)(long)skb->data_end;
-	if (data + want > data_end && bpf_skb_pull_data(skb, want)) {
+	if (tc_linear(skb, XCGN_TC_PULL)) {
 		stats_inc(st, XCGN_STAT_ABORTED);
 		return TC_ACT_SHOT;
 	}
@@ -373,9 +384,8 @@ int xcgn_tc_outside(struct __sk_buff *skb)
 			return TC_ACT_OK;
 		/* An ICMP error's checksum covers the whole message: all of
 		 * it must be linear to be checked. */
-		if (ip->protocol == IPPROTO_ICMP && skb->len > want) {
-			want = skb->len < XCGN_TC_ICMP_PULL ? skb->len : XCGN_TC_ICMP_PULL;
-			if (bpf_skb_pull_data(skb, want)) {
+		if (ip->protocol == IPPROTO_ICMP) {
+			if (tc_linear(skb, XCGN_TC_ICMP_PULL)) {
 				stats_inc(st, XCGN_STAT_ABORTED);
 				return TC_ACT_SHOT;
 			}
@@ -562,16 +572,13 @@ int xcgn_tc_outside_in(struct __sk_buff *skb)
 	struct xcgn_tuple4 in, pub;
 	struct pkt p = {};
 	void *data, *data_end;
-	__u32 want, held;
+	__u32 held;
 	__u16 proto;
 	int ret;
 
 	if (!st || !rs)
 		return TC_ACT_OK;
-	want = skb->len < XCGN_TC_PULL ? skb->len : XCGN_TC_PULL;
-	data = (void *)(long)skb->data;
-	data_end = (void *)(long)skb->data_end;
-	if (data + want > data_end && bpf_skb_pull_data(skb, want))
+	if (tc_linear(skb, XCGN_TC_PULL))
 		return TC_ACT_OK;
 	data = (void *)(long)skb->data;
 	data_end = (void *)(long)skb->data_end;

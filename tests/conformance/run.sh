@@ -74,15 +74,7 @@ while IFS=$'\t' read -r id level summary verdict; do
 	n=$((n + 1))
 	log=$(mktemp /tmp/xcgn-ctest.XXXXXX)
 	start=$(date +%s)
-	(
-		P=c$(( $$ % 10000 ))t$n
-		NS_SUB=${P}sub NS_NAT=${P}nat NS_INET=${P}inet
-		DEV_S=${P}s DEV_I=${P}i DEV_O=${P}o DEV_E=${P}e
-		trap test_teardown EXIT
-		set -e -o pipefail
-		test_setup
-		"$fn"
-	) </dev/null >"$log" 2>&1
+	run_isolated "c$(( $$ % 10000 ))t$n" "$fn" "$log"
 	rc=$?
 	ran[$fn]=$rc
 	secs=$(( $(date +%s) - start ))

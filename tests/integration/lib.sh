@@ -60,6 +60,20 @@ attach_default() {
 	xcgn pool add "$POOL" "$@" || fail "pool add"
 }
 
+# Run the test function FN in a topology of its own (prefix PREFIX), its
+# output to LOG; the topology goes away whatever happens. The exit status.
+run_isolated() {	# PREFIX FN LOG
+	(
+		P=$1
+		NS_SUB=${P}sub NS_NAT=${P}nat NS_INET=${P}inet
+		DEV_S=${P}s DEV_I=${P}i DEV_O=${P}o DEV_E=${P}e
+		trap test_teardown EXIT
+		set -e -o pipefail
+		test_setup
+		"$2"
+	) </dev/null >"$3" 2>&1
+}
+
 test_setup() {
 	TMP=$(mktemp -d /tmp/xcgn-test.XXXXXX)
 	env_setup

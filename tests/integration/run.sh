@@ -33,15 +33,7 @@ for t in "${tests[@]}"; do
 	n=$((n + 1))
 	log=$(mktemp /tmp/xcgn-itest.XXXXXX)
 	start=$(date +%s)
-	(
-		P=x$(( $$ % 10000 ))t$n
-		NS_SUB=${P}sub NS_NAT=${P}nat NS_INET=${P}inet
-		DEV_S=${P}s DEV_I=${P}i DEV_O=${P}o DEV_E=${P}e
-		trap test_teardown EXIT
-		set -e -o pipefail
-		test_setup
-		"$t"
-	) >"$log" 2>&1
+	run_isolated "x$(( $$ % 10000 ))t$n" "$t" "$log"
 	rc=$?
 	secs=$(( $(date +%s) - start ))
 	if [ $rc -eq 0 ]; then
