@@ -578,21 +578,24 @@ int xcgn_tc_outside_in(struct __sk_buff *skb)
 
 	if (!st || !rs)
 		return TC_ACT_OK;
+	/* Only fragments to the pool are ours: XDP handled everything else,
+	 * and what it passed up (the host's own traffic, large GRO skbs) is
+	 * looked at without being pulled. */
+	{
+		struct iphdr iph;
+
+		if (skb->protocol != bpf_htons(ETH_P_IP) ||
+		    bpf_skb_load_bytes(skb, sizeof(struct ethhdr), &iph, sizeof(iph)) ||
+		    !(iph.frag_off & bpf_htons(IP_MF_FLAG | IP_OFFSET)) ||
+		    !is_pool_addr(rs, iph.daddr))
+			return TC_ACT_OK;
+	}
 	if (tc_linear(skb, XCGN_TC_PULL))
 		return TC_ACT_OK;
 	data = (void *)(long)skb->data;
 	data_end = (void *)(long)skb->data_end;
 	if (parse_eth(&p, data, data_end, &proto) || proto != ETH_P_IP)
 		return TC_ACT_OK;
-	/* Only fragments to the pool: XDP handled everything else. */
-	{
-		struct iphdr *ip = data + p.l3_off;
-
-		if ((void *)(ip + 1) > data_end ||
-		    !(ip->frag_off & bpf_htons(IP_MF_FLAG | IP_OFFSET)) ||
-		    !is_pool_addr(rs, ip->daddr))
-			return TC_ACT_OK;
-	}
 	ret = parse_ipv4(&p, data, skb->len);
 	if (ret)
 		goto drop;
