@@ -89,6 +89,22 @@ static __always_inline int tc_linear(struct __sk_buff *skb, __u32 want)
 	return bpf_skb_pull_data(skb, want) ? -1 : 0;
 }
 
+/* tc_linear(), then the fresh packet pointers and the Ethernet header.
+ * 0, or -XCGN_DROP_*; a failed pull is no drop reason but a helper
+ * failure: counted as aborted here, and -XCGN_DROP_MAX, which
+ * stats_drop() ignores. */
+static __always_inline int tc_headers(struct __sk_buff *skb, __u32 want, struct xcgn_stats *st,
+				      struct pkt *p, void **data, void **data_end, __u16 *proto)
+{
+	if (tc_linear(skb, want)) {
+		stats_inc(st, XCGN_STAT_ABORTED);
+		return -XCGN_DROP_MAX;
+	}
+	*data = (void *)(long)skb->data;
+	*data_end = (void *)(long)skb->data_end;
+	return parse_eth(p, *data, *data_end, proto);
+}
+
 /* Finish a forward at XDP: TTL, MACs, redirect through the devmap. */
 static __always_inline int xdp_forward(struct pkt *p, const struct bpf_fib_lookup *fib, __u32 port)
 {
@@ -364,13 +380,7 @@ int xcgn_tc_outside(struct __sk_buff *skb)
 		return TC_ACT_SHOT;
 	stats_inc(st, XCGN_STAT_TC_RX);
 
-	if (tc_linear(skb, XCGN_TC_PULL)) {
-		stats_inc(st, XCGN_STAT_ABORTED);
-		return TC_ACT_SHOT;
-	}
-	data = (void *)(long)skb->data;
-	data_end = (void *)(long)skb->data_end;
-	ret = parse_eth(&p, data, data_end, &proto);
+	ret = tc_headers(skb, XCGN_TC_PULL, st, &p, &data, &data_end, &proto);
 	if (ret)
 		goto drop;
 	if (proto != ETH_P_IP)
@@ -385,13 +395,7 @@ int xcgn_tc_outside(struct __sk_buff *skb)
 		/* An ICMP error's checksum covers the whole message: all of
 		 * it must be linear to be checked. */
 		if (ip->protocol == IPPROTO_ICMP) {
-			if (tc_linear(skb, XCGN_TC_ICMP_PULL)) {
-				stats_inc(st, XCGN_STAT_ABORTED);
-				return TC_ACT_SHOT;
-			}
-			data = (void *)(long)skb->data;
-			data_end = (void *)(long)skb->data_end;
-			ret = parse_eth(&p, data, data_end, &proto);
+			ret = tc_headers(skb, XCGN_TC_ICMP_PULL, st, &p, &data, &data_end, &proto);
 			if (ret)
 				goto drop;
 		}
@@ -590,11 +594,7 @@ int xcgn_tc_outside_in(struct __sk_buff *skb)
 		    !is_pool_addr(rs, iph.daddr))
 			return TC_ACT_OK;
 	}
-	if (tc_linear(skb, XCGN_TC_PULL))
-		return TC_ACT_OK;
-	data = (void *)(long)skb->data;
-	data_end = (void *)(long)skb->data_end;
-	if (parse_eth(&p, data, data_end, &proto) || proto != ETH_P_IP)
+	if (tc_headers(skb, XCGN_TC_PULL, st, &p, &data, &data_end, &proto) || proto != ETH_P_IP)
 		return TC_ACT_OK;
 	ret = parse_ipv4(&p, data, skb->len);
 	if (ret)
