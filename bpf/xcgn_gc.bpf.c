@@ -52,6 +52,13 @@ int xcgn_gc_expire(struct xcgn_gc_req *req)
 		else
 			req->nmaps_left = (old & ~XCGN_SUB_DEAD) - 1;
 	}
+	/* A port is free again: the next new flow may look for it. */
+	{
+		struct xcgn_full *f = bpf_map_lookup_elem(&XCGN_MAP_FULL, &saddr);
+
+		if (f)
+			f->until_ns[xcgn_proto_slot(key.proto) % 3] = 0;
+	}
 	req->result = XCGN_GC_EXPIRED;
 	return 0;
 }
@@ -73,6 +80,7 @@ int xcgn_gc_release(struct xcgn_gc_sub *req)
 	}
 	__builtin_memcpy(&req->sub, sub, sizeof(req->sub));
 	bpf_map_delete_elem(&XCGN_MAP_SUBS, &addr);
+	bpf_map_delete_elem(&XCGN_MAP_FULL, &addr);
 	req->result = XCGN_GC_EXPIRED;
 	return 0;
 }

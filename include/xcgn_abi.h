@@ -37,6 +37,8 @@
 #define XCGN_MAP_FRAGH	xcgn_fragh	/* datagrams with fragments held */
 #define XCGN_MAP_FRAGQ	xcgn_fragq	/* later fragments held for their first */
 #define XCGN_MAP_FRAGBUF xcgn_fragbuf	/* per-CPU room to build a held fragment */
+#define XCGN_MAP_PROBE	xcgn_probe	/* per-CPU room for a port search */
+#define XCGN_MAP_FULL	xcgn_full	/* subscribers known to have no free port */
 #define XCGN_MAP_RPF4	xcgn_rpf4	/* the FIB's local and main tables, for uRPF */
 #define XCGN_MAP_RPFDEV	xcgn_rpfdev	/* uRPF mode and sysctls of the attached devices */
 
@@ -127,6 +129,21 @@ struct xcgn_sub {
 				 * holding a pointer checks whose it is now */
 };
 _Static_assert(sizeof(struct xcgn_sub) == 72, "xcgn_sub size is ABI");
+
+/* Value of xcgn_full: per xcgn_proto_slot(), every port taken and no block
+ * to add, known until then (or until the collector frees one). Spares a
+ * subscriber at its limit a walk of all its ports on each new flow. */
+struct xcgn_full {
+	__u64 until_ns[3];
+};
+_Static_assert(sizeof(struct xcgn_full) == 24, "xcgn_full size is ABI");
+
+/* The port spaces of a subscriber: TCP, UDP, ICMP identifiers. */
+static inline __u32 xcgn_proto_slot(__u8 proto)
+{
+	return proto == 6 ? 0 : proto == 17 ? 1 : 2;
+}
+#define XCGN_FULL_HINT_NS	1000000000ULL	/* a full subscriber re-walks after 1 s */
 _Static_assert(offsetof(struct xcgn_sub, blocks) == 16, "xcgn_sub.blocks moved");
 
 /* Set in xcgn_sub.nmaps by the collector when it takes a subscriber with no
@@ -366,6 +383,7 @@ enum xcgn_stat {
 	XCGN_STAT_FRAG,			/* later fragments translated after their first */
 	XCGN_STAT_FRAG_HELD,		/* later fragments held until their first came */
 	XCGN_STAT_FRAG_RELEASED,	/* held fragments sent on, translated */
+	XCGN_STAT_FULL_HINT,		/* refusals of a full subscriber without a port walk */
 	XCGN_STAT_MAX
 };
 

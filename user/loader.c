@@ -479,6 +479,7 @@ int xcgn_attach(const struct attach_opts *o)
 	    (err = bpf_map__set_max_entries(skel->maps.XCGN_MAP_REV4, o->max_maps)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.XCGN_MAP_PEER4, o->max_maps)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.XCGN_MAP_SUBS, o->max_subs)) ||
+	    (err = bpf_map__set_max_entries(skel->maps.XCGN_MAP_FULL, o->max_subs)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.XCGN_MAP_RPF4, o->max_routes))) {
 		xcgn_err("size the tables: %s", strerror(-err));
 		goto cleanup;

@@ -239,6 +239,7 @@ const char *const xcgn_stat_name[XCGN_STAT_MAX] = {
 	[XCGN_STAT_FRAG] = "fragment_translated",
 	[XCGN_STAT_FRAG_HELD] = "fragment_held",
 	[XCGN_STAT_FRAG_RELEASED] = "fragment_released",
+	[XCGN_STAT_FULL_HINT] = "refusal_without_walk",
 };
 _Static_assert(ARRAY_SIZE(xcgn_stat_name) == XCGN_STAT_MAX, "stat names match enum");
 

@@ -220,6 +220,32 @@ struct {
 	__type(value, struct xcgn_fragq);
 } XCGN_MAP_FRAGBUF SEC(".maps");
 
+/* 0 -> a port search's copies (nat4_port_probe()): this CPU's own, as
+ * the search runs start to end without leaving it. */
+struct xcgn_probe {
+	__u32 blocks[XCGN_SUB_BLOCKS_MAX];
+	struct xcgn_tuple4 tmpl;
+	struct xcgn_rev4 rv;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xcgn_probe);
+} XCGN_MAP_PROBE SEC(".maps");
+
+/* subscriber -> until when each of its port spaces is known to be full
+ * (xcgn_proto_slot()); the datapath writes when a search found nothing
+ * and no block could be added, the collector clears when it frees a
+ * port. Preallocated, one entry a subscriber at most. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XCGN_SUBS_MAX);
+	__type(key, __be32);
+	__type(value, struct xcgn_full);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} XCGN_MAP_FULL SEC(".maps");
+
 /* 0 -> what attach set up; userspace only (the datapath uses rodata). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

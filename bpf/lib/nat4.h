@@ -35,12 +35,11 @@ static __always_inline int nat4_port_try(const struct xcgn_tuple4 *tmpl, __u32 p
 	return err;
 }
 
-/* State of one port search, copied by value so the bpf_loop() callback
- * reads only its own stack. */
+/* State of one port search: the numbers on the stack (bpf_loop() wants
+ * its context there), the copies of the subscriber's blocks and of the
+ * entries to insert in this CPU's xcgn_probe (the mapping creation's stack
+ * has no room for them). */
 struct port_probe {
-	__u32 blocks[XCGN_SUB_BLOCKS_MAX];
-	struct xcgn_tuple4 tmpl;
-	struct xcgn_rev4 rv;
 	__u32 first, span, start, bs, lo;
 	__u32 parity;		/* 0: any port; else 1 + the parity to keep */
 	int err;
@@ -51,19 +50,21 @@ struct port_probe {
 static long nat4_port_probe_cb(__u32 i, void *data)
 {
 	struct port_probe *c = data;
-	__u32 off, slot, b, port;
+	struct xcgn_probe *sc;
+	__u32 off, slot, b, port, zero = 0;
 
-	if (!c->span || !c->bs)
+	sc = bpf_map_lookup_elem(&XCGN_MAP_PROBE, &zero);
+	if (!sc || !c->span || !c->bs)
 		return 1;
 	off = c->first + (c->start + i) % c->span;
 	slot = off / c->bs;
-	b = c->blocks[slot & (XCGN_SUB_BLOCKS_MAX - 1)];
+	b = sc->blocks[slot & (XCGN_SUB_BLOCKS_MAX - 1)];
 	if (!b)
 		return 0;
 	port = c->lo + (b - 1) * c->bs + off % c->bs;
 	if (c->parity && (port & 1) != c->parity - 1)
 		return 0;
-	c->err = nat4_port_try(&c->tmpl, port, &c->rv, &c->port);
+	c->err = nat4_port_try(&sc->tmpl, port, &sc->rv, &c->port);
 	return c->err != -XCGN_EEXIST;	/* 1 stops the loop */
 }
 
@@ -79,14 +80,17 @@ static __always_inline int nat4_port_probe(const struct xcgn_sub *sub, const str
 					   const struct xcgn_rev4 *rv, __be16 *out)
 {
 	struct port_probe c = {};
+	struct xcgn_probe *sc;
+	__u32 zero = 0;
 	int i;
 
-	if (!span || !pool->block_size)
+	sc = bpf_map_lookup_elem(&XCGN_MAP_PROBE, &zero);
+	if (!sc || !span || !pool->block_size)
 		return -XCGN_EEXIST;
 	for (i = 0; i < XCGN_SUB_BLOCKS_MAX; i++)
-		c.blocks[i] = sub->blocks[i];
-	c.tmpl = *tmpl;
-	c.rv = *rv;
+		sc->blocks[i] = sub->blocks[i];
+	sc->tmpl = *tmpl;
+	sc->rv = *rv;
 	c.first = first;
 	c.span = span;
 	c.start = bpf_get_prandom_u32() % span;
@@ -99,6 +103,31 @@ static __always_inline int nat4_port_probe(const struct xcgn_sub *sub, const str
 	if (!c.err)
 		*out = c.port;
 	return c.err;
+}
+
+/* Is subscriber @saddr known to have no free port for @proto (@set: note
+ * that it has none, for XCGN_FULL_HINT_NS or until the collector frees
+ * one)? Not inlined: the mapping creation's stack has no room left; this
+ * small frame has its own. */
+static __noinline int nat4_full_hint(__be32 saddr, __u8 proto, int set)
+{
+	__u32 slot = xcgn_proto_slot(proto) % 3;
+	struct xcgn_full *f = bpf_map_lookup_elem(&XCGN_MAP_FULL, &saddr);
+	__u64 now = bpf_ktime_get_coarse_ns();
+
+	if (!set)
+		return f && now < f->until_ns[slot];
+	if (!f) {
+		struct xcgn_full zero = {};
+
+		/* A full table only costs the walks this spares. */
+		bpf_map_update_elem(&XCGN_MAP_FULL, &saddr, &zero, BPF_NOEXIST);
+		f = bpf_map_lookup_elem(&XCGN_MAP_FULL, &saddr);
+		if (!f)
+			return 0;
+	}
+	f->until_ns[slot] = now + XCGN_FULL_HINT_NS;
+	return 0;
 }
 
 /* Choose a public port for subscriber port @orig (host order) and claim it.
@@ -174,6 +203,13 @@ __noinline int nat4_map_create(const struct xcgn_tuple4 *in)
 	err = pool_sub_rate(sub, pool);
 	if (err)
 		return err;
+	/* Known full: refuse without walking every port again (a subscriber
+	 * at its limit opening flows as fast as it can would otherwise cost a
+	 * whole walk a packet). */
+	if (nat4_full_hint(in->addr, in->proto, 0)) {
+		stats_inc(st, XCGN_STAT_FULL_HINT);
+		return -XCGN_DROP_SUB_LIMIT;
+	}
 	rv.saddr = in->addr;
 	rv.sport = in->port;
 	rv.pool_id = (__u8)sub->pool_id;
@@ -181,6 +217,8 @@ __noinline int nat4_map_create(const struct xcgn_tuple4 *in)
 	tmpl.addr = sub->paddr;
 	tmpl.proto = in->proto;
 	err = nat4_port_pick(sub, pool, in->addr, bpf_ntohs(in->port), &tmpl, &rv, st, &pport);
+	if (err == -XCGN_DROP_SUB_LIMIT)
+		nat4_full_hint(in->addr, in->proto, 1);
 	if (err)
 		return err;
 

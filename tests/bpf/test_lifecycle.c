@@ -245,3 +245,32 @@ Test(lifecycle, refusals_are_events_at_a_bounded_rate, .init = setup_tiny, .fini
 	cr_assert_eq(env_stat(XCGN_STAT_REFUSAL_EV_LIMITED), (uint64_t)(500 - refused),
 		     "what the limit held back is counted");
 }
+
+/* A subscriber at its limit is refused without a walk of all its ports on
+ * every new flow, until the collector frees one; then the next finds it. */
+Test(lifecycle, full_subscriber_refused_without_a_walk, .init = setup_tiny, .fini = env_teardown)
+{
+	struct xcgn_gc *gc = bpfenv_load_gc(&env);
+	struct xcgn_tuple4 k = { .addr = ip(ENV_SUB1), .port = htons(6000), .proto = 17 };
+	struct xcgn_gc_req req = { .key = k };
+	struct xcgn_map4 v;
+	int i;
+
+	cr_assert(gc, "collector programs load");
+	for (i = 0; i < 64; i++)
+		cr_assert_eq(udp_out(ip(ENV_SUB1), (uint16_t)(6000 + i)), XDP_REDIRECT, "fills");
+	cr_assert_neq(udp_out(ip(ENV_SUB1), 7000), XDP_REDIRECT, "refused");
+	cr_assert_eq(env_stat(XCGN_STAT_FULL_HINT), 0, "after a walk");
+	for (i = 1; i <= 10; i++)
+		cr_assert_neq(udp_out(ip(ENV_SUB1), (uint16_t)(7000 + i)), XDP_REDIRECT, "refused");
+	cr_assert_eq(env_stat(XCGN_STAT_FULL_HINT), 10, "the next ones without");
+	cr_assert_eq(env_drop(XCGN_DROP_SUB_LIMIT), 11, "all counted as the limit");
+
+	cr_assert_eq(bpf_map_lookup_elem(env.maps.map4, &k, &v), 0, "read");
+	req.out_seen_ns = v.out_seen_ns;
+	cr_assert_eq(run_req(bpf_program__fd(gc->progs.xcgn_gc_expire), &req, sizeof(req)), 0);
+	cr_assert_eq(req.result, XCGN_GC_EXPIRED, "one port freed");
+	cr_assert_eq(udp_out(ip(ENV_SUB1), 7100), XDP_REDIRECT, "found at once");
+	cr_assert_eq(env_stat(XCGN_STAT_FULL_HINT), 10, "by a walk");
+	xcgn_gc__destroy(gc);
+}
