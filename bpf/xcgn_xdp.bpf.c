@@ -35,14 +35,13 @@ static __always_inline int is_subscriber(__be32 a)
 /* The datapath's check of an IPv4 packet on the attached device @which
  * (XCGN_RPF_DEV_*), before any state is looked up or created. Not inlined:
  * its stack is its own, apart from the mapping creation's. */
-static __noinline int rpf_check(__u32 which, __be32 src, __be32 dst)
+static __noinline int rpf_check(__u32 which, __be32 src, __be32 dst, const struct xcgn_state *rs)
 {
 	const struct xcgn_rpf_dev *dev = bpf_map_lookup_elem(&XCGN_MAP_RPFDEV, &which);
 
 	if (!dev || !(dev->flags & XCGN_RPFD_VALID))
 		return XCGN_DROP_NONE;
-	return rpf_eval(dev, src, dst, xcgn_cfg.sub_prefix, xcgn_cfg.sub_mask,
-			which == XCGN_RPF_DEV_OUTSIDE ? state_get() : NULL, NULL);
+	return rpf_eval(dev, src, dst, xcgn_cfg.sub_prefix, xcgn_cfg.sub_mask, rs, NULL);
 }
 
 /* Only these create or use mappings: TCP, UDP, and ICMP echo in the
@@ -189,7 +188,7 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 	if (ret)
 		goto drop;
 	/* Spoofed sources go before any state is looked at (rpf.h). */
-	ret = -rpf_check(XCGN_RPF_DEV_INSIDE, p.ip->saddr, p.ip->daddr);
+	ret = -rpf_check(XCGN_RPF_DEV_INSIDE, p.ip->saddr, p.ip->daddr, rs);
 	if (ret)
 		goto drop;
 	if (!is_subscriber(p.ip->saddr) || is_subscriber(p.ip->daddr))
@@ -295,7 +294,7 @@ int xcgn_xdp_outside(struct xdp_md *ctx)
 	ret = parse_ipv4(&p, data, (__u32)(data_end - data));
 	if (ret)
 		goto drop;
-	ret = -rpf_check(XCGN_RPF_DEV_OUTSIDE, p.ip->saddr, p.ip->daddr);
+	ret = -rpf_check(XCGN_RPF_DEV_OUTSIDE, p.ip->saddr, p.ip->daddr, rs);
 	if (ret)
 		goto drop;
 	/* Anything not addressed to the pool (the host itself, transit) is

@@ -37,8 +37,7 @@ static void print_route(const struct xcgn_rpf_route *r, const struct rpf_fib *f)
 
 	print_ipv4(PRINT_ANY, "prefix", "%s", r->prefix);
 	print_u64(PRINT_ANY, "plen", "/%llu", r->plen);
-	print_string(PRINT_ANY, "table", " table %s",
-		     r->table == 255 ? "local" : r->table == 254 ? "main" : "?");
+	print_string(PRINT_ANY, "table", " table %s", rpf_table_name(r->table));
 	print_string(PRINT_ANY, "type", " %s", rpf_rtn_name(r->type));
 	print_u64(PRINT_ANY, "metric", " metric %llu", r->metric);
 	print_open_array("dev");
@@ -48,17 +47,6 @@ static void print_route(const struct xcgn_rpf_route *r, const struct rpf_fib *f)
 		print_string(PRINT_ANY, NULL, " dev %s", l ? l->name : "?");
 	}
 	print_close_array();
-}
-
-static int read_link(const struct xcgn_maps *m, struct xcgn_link_info *li)
-{
-	__u32 zero = 0;
-
-	if (bpf_map_lookup_elem(m->link, &zero, li)) {
-		xcgn_err("read link state: %s", strerror(errno));
-		return -errno;
-	}
-	return 0;
 }
 
 static void print_dev_flags(uint16_t fl)
@@ -84,25 +72,19 @@ static int do_rpf_show(void)
 	struct rpf_fib f;
 	size_t n = 0, cap = 0, i;
 	__u32 which;
-	int ret = XCGN_EXIT_ERR;
+	int ret = XCGN_EXIT_ERR, err;
 
 	if (xcgn_maps_open(&m))
 		return XCGN_EXIT_ERR;
-	if (rpf_fib_read(&f)) {
-		xcgn_err("read the devices over rtnetlink: %s", strerror(errno));
+	err = rpf_fib_read(&f);
+	if (err) {
+		xcgn_err("read the devices over rtnetlink: %s", strerror(-err));
 		goto out_maps;
 	}
 	for (k = (struct xcgn_rpf_key){}; !bpf_map_get_next_key(m.rpf4, n ? &k : NULL, &next);
 	     k = next) {
-		if (n == cap) {
-			struct xcgn_rpf_key *p;
-
-			cap = cap ? cap * 2 : 64;
-			p = realloc(keys, cap * sizeof(*keys));
-			if (!p)
-				goto out;
-			keys = p;
-		}
+		if (xcgn_grow(&keys, &cap, n, sizeof(*keys)))
+			goto out;
 		keys[n++] = next;
 	}
 	print_open_object(NULL);
@@ -190,7 +172,7 @@ static int do_rpf_explain(int argc, char **argv)
 	}
 	if (xcgn_maps_open(&m))
 		return XCGN_EXIT_ERR;
-	if (read_link(&m, &li))
+	if (xcgn_link_read(&m, &li))
 		goto out_maps;
 	err = rpf_fib_read(&f);
 	if (err) {
@@ -342,7 +324,7 @@ static int do_rpf_lint(int argc, char **argv)
 
 		if (xcgn_maps_open(&m))
 			return XCGN_EXIT_ERR;
-		if (read_link(&m, &li)) {
+		if (xcgn_link_read(&m, &li)) {
 			xcgn_maps_close(&m);
 			return XCGN_EXIT_ERR;
 		}

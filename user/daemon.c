@@ -52,6 +52,7 @@ struct daemon {
 	int ep;			/* epoll over the ring buffer and rw */
 	uint64_t rpf_due;	/* next reverse-path table sync */
 	bool rpf_failing;	/* the last sync failed (said once) */
+	uint64_t rpf_digest;	/* what the route tables hold (rpf_sync_cached) */
 	struct natlog log;
 	struct xcgn_blkmap *bitmap;	/* the mmapped xcgn_blocks */
 	size_t bitmap_len;
@@ -614,7 +615,7 @@ static int daemon_run(struct daemon *d)
 			int lock = xcgn_trylock();
 
 			if (lock >= 0) {
-				err = rpf_sync(&d->m, NULL, d->rpf_failing);
+				err = rpf_sync_cached(&d->m, NULL, d->rpf_failing, &d->rpf_digest);
 				xcgn_unlock(lock);
 				if (!err && d->rpf_failing)
 					fprintf(stderr, "xcgn daemon: reverse-path tables in step again\n");

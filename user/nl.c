@@ -2,6 +2,7 @@
 /* rtnetlink over libmnl: ask the kernel about devices directly, in the
  * network namespace the process runs in. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <net/if.h>
 #include <string.h>
@@ -96,6 +97,38 @@ out:
 	return err;
 }
 
+int nl_ifaddr(const struct nlmsghdr *nlh, int *ifindex, uint32_t *addr_be, uint8_t *plen)
+{
+	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *attr;
+	uint32_t local = 0, address = 0;
+	bool have = false;
+
+	if (ifa->ifa_family != AF_INET)
+		return 0;
+	mnl_attr_for_each(attr, nlh, sizeof(*ifa)) {
+		int t = mnl_attr_get_type(attr);
+
+		if (t != IFA_LOCAL && t != IFA_ADDRESS)
+			continue;
+		if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
+			return -EINVAL;
+		if (t == IFA_LOCAL)
+			local = mnl_attr_get_u32(attr);
+		else
+			address = mnl_attr_get_u32(attr);
+		have = true;
+	}
+	if (!have)
+		return 0;
+	/* IFA_LOCAL is this host's end (on a point-to-point device
+	 * IFA_ADDRESS is the peer's); without it IFA_ADDRESS is both. */
+	*addr_be = local ? local : address;
+	*ifindex = (int)ifa->ifa_index;
+	*plen = ifa->ifa_prefixlen;
+	return 1;
+}
+
 struct addr_req {
 	int ifindex;
 	uint32_t addr;
@@ -103,20 +136,18 @@ struct addr_req {
 
 static int addr_cb(const struct nlmsghdr *nlh, void *data)
 {
-	struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
 	struct addr_req *r = data;
-	struct nlattr *attr;
+	uint32_t addr;
+	uint8_t plen;
+	int ifindex, ret;
 
-	if (ifa->ifa_family != AF_INET || (int)ifa->ifa_index != r->ifindex || r->addr)
+	if (r->addr)
 		return MNL_CB_OK;
-	mnl_attr_for_each(attr, nlh, sizeof(*ifa)) {
-		if (mnl_attr_get_type(attr) == IFA_LOCAL || mnl_attr_get_type(attr) == IFA_ADDRESS) {
-			if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
-				return MNL_CB_ERROR;
-			r->addr = mnl_attr_get_u32(attr);
-			break;
-		}
-	}
+	ret = nl_ifaddr(nlh, &ifindex, &addr, &plen);
+	if (ret < 0)
+		return MNL_CB_ERROR;
+	if (ret && ifindex == r->ifindex)
+		r->addr = addr;
 	return MNL_CB_OK;
 }
 

@@ -243,3 +243,21 @@ int det_reverse(const struct xcgn_pool *p, uint32_t paddr_be, uint16_t port, uin
 	*sub_be = htonl(ntohl(p->det_prefix) + n);
 	return 0;
 }
+
+int xcgn_grow(void *arr, size_t *cap, size_t n, size_t size)
+{
+	void **a = arr, *p;
+	size_t ncap;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 64;
+	p = realloc(*a, ncap * size);
+	if (!p) {
+		errno = ENOMEM;
+		return -1;
+	}
+	*a = p;
+	*cap = ncap;
+	return 0;
+}

@@ -339,3 +339,16 @@ int bypass_del(const struct xcgn_maps *m, uint32_t prefix, uint8_t plen)
 	}
 	return bypass_count(m);
 }
+
+int xcgn_link_read(const struct xcgn_maps *m, struct xcgn_link_info *li)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(m->link, &zero, li)) {
+		int err = -errno;
+
+		xcgn_err("read link state: %s", strerror(-err));
+		return err;
+	}
+	return 0;
+}

@@ -98,6 +98,19 @@ const char *rpf_why_text(enum xcgn_rpf_why w)
 	}
 }
 
+const char *rpf_table_name(uint32_t table)
+{
+	switch (table) {
+	case RT_TABLE_LOCAL:
+		return "local";
+	case RT_TABLE_MAIN:
+		return "main";
+	case RT_TABLE_DEFAULT:
+		return "default";
+	}
+	return "?";
+}
+
 const char *rpf_rtn_name(uint8_t type)
 {
 	static const char *const n[] = {
@@ -156,16 +169,9 @@ static int stale_keys(const struct xcgn_maps *m, const struct rpf_entry *e, size
 		(*count)++;
 		if (key_in(e, n, &k))
 			continue;
-		if (*nstale == cap) {
-			struct xcgn_rpf_key *p;
-
-			cap = cap ? cap * 2 : 64;
-			p = realloc(stale, cap * sizeof(*stale));
-			if (!p) {
-				free(stale);
-				return -ENOMEM;
-			}
-			stale = p;
+		if (xcgn_grow(&stale, &cap, *nstale, sizeof(*stale))) {
+			free(stale);
+			return -ENOMEM;
 		}
 		stale[(*nstale)++] = k;
 	} while (!bpf_map_get_next_key(m->rpf4, &k, &next));
@@ -292,8 +298,27 @@ static uint32_t map_capacity(int fd)
 
 /* Order matters to a datapath reading all along: new routes, then the
  * devices' flags (which may switch layouts), then stale routes out. */
+/* FNV-1a over the built entries: what the route tables should hold. */
+static uint64_t entries_digest(const struct rpf_entry *e, size_t n)
+{
+	const unsigned char *b = (const void *)e;
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < n * sizeof(*e); i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h | 1;	/* 0 means "nothing synced yet" */
+}
+
 int rpf_sync(const struct xcgn_maps *m, struct rpf_sync_stats *st, bool quiet)
 {
+	return rpf_sync_cached(m, st, quiet, NULL);
+}
+
+int rpf_sync_cached(const struct xcgn_maps *m, struct rpf_sync_stats *st, bool quiet,
+		    uint64_t *digest)
+{
+	uint64_t want = 0;
 	struct xcgn_rpf_key *stale = NULL;
 	struct xcgn_link_info li;
 	struct rpf_sync_stats dummy;
@@ -301,14 +326,14 @@ int rpf_sync(const struct xcgn_maps *m, struct rpf_sync_stats *st, bool quiet)
 	struct rpf_fib f;
 	size_t n = 0, nstale = 0;
 	uint32_t max;
-	__u32 zero = 0;
 	int err;
 
 	if (!st)
 		st = &dummy;
 	memset(st, 0, sizeof(*st));
-	if (bpf_map_lookup_elem(m->link, &zero, &li))
-		return -errno;
+	err = xcgn_link_read(m, &li);
+	if (err)
+		return err;
 	err = rpf_fib_read(&f);
 	if (err) {
 		say(quiet, "read the FIB over rtnetlink: %s", strerror(-err));
@@ -328,9 +353,16 @@ int rpf_sync(const struct xcgn_maps *m, struct rpf_sync_stats *st, bool quiet)
 		err = -E2BIG;
 		goto suspend;
 	}
-	err = add_routes(m, e, n, max, st, quiet, &stale, &nstale);
-	if (err)
-		goto suspend;
+	/* Unchanged since the last sync that succeeded: the tables are in
+	 * step, only the devices' sysctls may have moved. */
+	want = entries_digest(e, n);
+	if (!digest || *digest != want) {
+		if (digest)
+			*digest = 0;
+		err = add_routes(m, e, n, max, st, quiet, &stale, &nstale);
+		if (err)
+			goto suspend;
+	}
 	err = sync_dev(m, &f, XCGN_RPF_DEV_INSIDE, (int)li.inside_ifindex, false);
 	if (!err)
 		err = sync_dev(m, &f, XCGN_RPF_DEV_OUTSIDE, (int)li.outside_ifindex, false);
@@ -338,6 +370,8 @@ int rpf_sync(const struct xcgn_maps *m, struct rpf_sync_stats *st, bool quiet)
 		err = delete_keys(m, stale, nstale, st);
 	if (err)
 		say(quiet, "update the reverse-path tables: %s", strerror(-err));
+	else if (digest)
+		*digest = want;
 	goto out;
 suspend:
 	/* Half a FIB would refuse good sources: its part of the check waits

@@ -34,7 +34,6 @@ struct rpf_link {
 	int ifindex;
 	char name[16];
 	unsigned int flags;	/* IFF_* */
-	bool has_conf;		/* IFLA_INET_CONF present (an in_device) */
 	bool has_addr;		/* at least one IPv4 address */
 	struct rpf_conf conf;
 };
@@ -55,6 +54,7 @@ struct rpf_fib {
 	size_t nrules;
 	bool custom_rules;	/* rules other than the three every namespace has */
 	bool default_table;	/* table default (253) holds routes */
+	bool custom_local;	/* local routes not made by the kernel */
 	struct rpf_conf all;
 };
 
@@ -66,10 +66,12 @@ struct rpf_entry {
 };
 
 int rpf_fib_read(struct rpf_fib *f);
+/* What follows from the dumps: custom rules and local routes, a default
+ * table in use, devices with addresses. rpf_fib_read() calls it. */
+void rpf_fib_derive(struct rpf_fib *f);
 void rpf_fib_free(struct rpf_fib *f);
 const struct rpf_link *rpf_link_by_index(const struct rpf_fib *f, int ifindex);
 const struct rpf_link *rpf_link_by_name(const struct rpf_fib *f, const char *name);
-bool rpf_custom_local(const struct rpf_fib *f);
 /* The device's effective rp_filter: the larger of "all" and its own. */
 int rpf_kernel_mode(const struct rpf_fib *f, const struct rpf_link *l);
 /* XCGN_RPFD_* of a device. */
@@ -86,6 +88,11 @@ struct rpf_sync_stats {
 	size_t routes, added, changed, removed;
 };
 int rpf_sync(const struct xcgn_maps *m, struct rpf_sync_stats *st, bool quiet);
+/* The same, for a caller that syncs again and again (the daemon): the
+ * route tables are diffed only when the FIB's tables changed since the
+ * sync that left *@digest. */
+int rpf_sync_cached(const struct xcgn_maps *m, struct rpf_sync_stats *st, bool quiet,
+		    uint64_t *digest);
 
 /* A netlink subscription to what changes the tables. */
 struct rpf_watch;
@@ -100,6 +107,7 @@ extern const char *const xcgn_rpf_why_name[XCGN_RPFW_MAX];
 const char *rpf_why_text(enum xcgn_rpf_why w);
 int rpf_mode_parse(const char *s);
 const char *rpf_rtn_name(uint8_t type);
+const char *rpf_table_name(uint32_t table);
 
 /* The lint: what on this host will make xcgn or the kernel drop what
  * should pass (or pass what should not), with the command that fixes it. */

@@ -21,25 +21,7 @@
 #include "xcgn.h"
 #include "rpf.h"
 
-/* Make room in *arr (of *cap elements of @size) for one more than @n.
- * Returns 0, or -1 with *arr left as it was. */
-static int grow(void *arr, size_t *cap, size_t n, size_t size)
-{
-	void **a = arr, *p;
-	size_t ncap;
-
-	if (n < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 64;
-	p = realloc(*a, ncap * size);
-	if (!p) {
-		errno = ENOMEM;
-		return -1;
-	}
-	*a = p;
-	*cap = ncap;
-	return 0;
-}
+#define grow xcgn_grow
 
 /* ---- routes ------------------------------------------------------------ */
 
@@ -112,8 +94,6 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 			return MNL_CB_OK;
 		}
 	}
-	if (r->table == RT_TABLE_DEFAULT)
-		f->default_table = true;
 	return MNL_CB_OK;
 }
 
@@ -207,7 +187,6 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 					continue;
 				conf_from_array(&l->conf, mnl_attr_get_payload(c),
 						mnl_attr_get_payload_len(c) / 4);
-				l->has_conf = true;
 			}
 		}
 	}
@@ -216,36 +195,15 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 
 static int addr_cb(const struct nlmsghdr *nlh, void *data)
 {
-	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
 	struct rpf_fib *f = data;
-	const struct nlattr *attr;
-	uint32_t local = 0, address = 0;
-	bool have = false;
+	struct rpf_addr a;
+	int ret = nl_ifaddr(nlh, &a.ifindex, &a.addr, &a.plen);
 
-	if (ifa->ifa_family != AF_INET)
-		return MNL_CB_OK;
-	mnl_attr_for_each(attr, nlh, sizeof(*ifa)) {
-		int t = mnl_attr_get_type(attr);
-
-		if ((t == IFA_LOCAL || t == IFA_ADDRESS) && mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
-			return MNL_CB_ERROR;
-		if (t == IFA_LOCAL) {
-			local = mnl_attr_get_u32(attr);
-			have = true;
-		} else if (t == IFA_ADDRESS) {
-			address = mnl_attr_get_u32(attr);
-			have = true;
-		}
-	}
-	if (!have)
-		return MNL_CB_OK;
+	if (ret <= 0)
+		return ret < 0 ? MNL_CB_ERROR : MNL_CB_OK;
 	if (grow(&f->addrs, &f->capaddrs, f->naddrs, sizeof(*f->addrs)))
 		return MNL_CB_ERROR;
-	f->addrs[f->naddrs++] = (struct rpf_addr){
-		.ifindex = (int)ifa->ifa_index,
-		.addr = local ? local : address,
-		.plen = ifa->ifa_prefixlen,
-	};
+	f->addrs[f->naddrs++] = a;
 	return MNL_CB_OK;
 }
 
@@ -267,13 +225,34 @@ static int sysctl_all(const char *key)
 	return v;
 }
 
+void rpf_fib_derive(struct rpf_fib *f)
+{
+	size_t i, j;
+
+	if (f->nrules != 3)
+		f->custom_rules = true;
+	for (i = 0; i < f->nroutes; i++) {
+		/* Local routes userspace added (AnyIP and the like): the
+		 * kernel then never takes the shortcut of mode off. (Its flag
+		 * stays set once such a route was ever added; one since
+		 * deleted is not in a dump.) */
+		if (f->routes[i].type == RTN_LOCAL && f->routes[i].proto != RTPROT_KERNEL)
+			f->custom_local = true;
+		if (f->routes[i].table == RT_TABLE_DEFAULT)
+			f->default_table = true;
+	}
+	for (i = 0; i < f->nlinks; i++)
+		for (j = 0; j < f->naddrs; j++)
+			if (f->addrs[j].ifindex == f->links[i].ifindex)
+				f->links[i].has_addr = true;
+}
+
 int rpf_fib_read(struct rpf_fib *f)
 {
 	struct rtmsg rtm = { .rtm_family = AF_INET };
 	struct fib_rule_hdr frh = { .family = AF_INET };
 	struct ifinfomsg ifm = { .ifi_family = AF_UNSPEC };
 	struct ifaddrmsg ifa = { .ifa_family = AF_INET };
-	size_t i, j;
 	int err;
 
 	memset(f, 0, sizeof(*f));
@@ -284,12 +263,7 @@ int rpf_fib_read(struct rpf_fib *f)
 		rpf_fib_free(f);
 		return err;
 	}
-	if (f->nrules != 3)
-		f->custom_rules = true;
-	for (i = 0; i < f->nlinks; i++)
-		for (j = 0; j < f->naddrs; j++)
-			if (f->addrs[j].ifindex == f->links[i].ifindex)
-				f->links[i].has_addr = true;
+	rpf_fib_derive(f);
 	f->all.forwarding = sysctl_all("forwarding");
 	f->all.rp_filter = sysctl_all("rp_filter");
 	f->all.accept_local = sysctl_all("accept_local");
@@ -328,19 +302,6 @@ const struct rpf_link *rpf_link_by_name(const struct rpf_fib *f, const char *nam
 
 /* ---- what the kernel makes of it ---------------------------------------- */
 
-/* Local routes userspace added (AnyIP and the like): the kernel then
- * never takes the shortcut of mode off. (The kernel's flag stays set once
- * such a route was ever added; a route since deleted is not seen here.) */
-bool rpf_custom_local(const struct rpf_fib *f)
-{
-	size_t i;
-
-	for (i = 0; i < f->nroutes; i++)
-		if (f->routes[i].type == RTN_LOCAL && f->routes[i].proto != RTPROT_KERNEL)
-			return true;
-	return false;
-}
-
 int rpf_kernel_mode(const struct rpf_fib *f, const struct rpf_link *l)
 {
 	return l->conf.rp_filter > f->all.rp_filter ? l->conf.rp_filter : f->all.rp_filter;
@@ -358,7 +319,7 @@ uint16_t rpf_dev_flags(const struct rpf_fib *f, const struct rpf_link *l, bool o
 		fl |= XCGN_RPFD_NO_ADDR;
 	if (l->flags & IFF_LOOPBACK)
 		fl |= XCGN_RPFD_LOOPBACK;
-	if (f->custom_rules || rpf_custom_local(f))
+	if (f->custom_rules || f->custom_local)
 		fl |= XCGN_RPFD_FULL_CHECK;
 	if (!f->custom_rules)
 		fl |= XCGN_RPFD_MERGED;

@@ -87,6 +87,9 @@ int nl_link_get(const char *name, int ifindex, struct nl_link *out);
 /* The first IPv4 address of a device: -ENOENT when it has none. */
 int nl_addr_first(int ifindex, uint32_t *addr_be);
 struct nlmsghdr;
+/* An RTM_NEWADDR message's IPv4 address (this host's end), device and
+ * prefix length: 1, 0 when it is no IPv4 address, or -EINVAL. */
+int nl_ifaddr(const struct nlmsghdr *nlh, int *ifindex, uint32_t *addr_be, uint8_t *plen);
 /* A dump request of @type with family header @hdr; @cb (a libmnl mnl_cb_t)
  * runs on every answer. Returns 0 or -errno. */
 int nl_dump(uint16_t type, const void *hdr, size_t hdrlen,
@@ -101,6 +104,14 @@ struct xcgn_maps {
 	int map4, rev4, subs, peer4, pools, paddr, pubidx, blocks, state, stats, events, link,
 		bypass, rpf4, rpfdev;
 };
+/* Make room in *@arr (an array of *@cap elements of @size) for one more
+ * than @n, doubling. 0, or -1 (ENOMEM) with *@arr left as it was. */
+int xcgn_grow(void *arr, size_t *cap, size_t n, size_t size);
+/* What `xcgn link attach` recorded; -errno (printed) when unreadable. */
+struct xcgn_maps;
+struct xcgn_link_info;
+int xcgn_link_read(const struct xcgn_maps *m, struct xcgn_link_info *li);
+
 /* Open the pinned maps of this namespace's instance; -ENOENT (printed) if
  * xcgn is not attached here. */
 int xcgn_maps_open(struct xcgn_maps *m);

@@ -25,7 +25,8 @@
 static __always_inline int icmp_send_prohibited(struct xdp_md *ctx, const struct pkt *p,
 						struct xcgn_stats *st)
 {
-	__u32 key = XCGN_RLIM_ICMP, quote, len, sum = 0, i;
+	__u32 key = XCGN_RLIM_ICMP, quote, len;
+	__u64 wsum = 0;
 	__u8 smac[ETH_ALEN], dmac[ETH_ALEN];
 	struct iphdr *ip;
 	struct icmphdr *ih;
@@ -75,9 +76,10 @@ static __always_inline int icmp_send_prohibited(struct xdp_md *ctx, const struct
 	ip->check = 0;
 	ip->saddr = xcgn_cfg.inside_addr;
 	ip->daddr = sub;
-	for (i = 0; i < sizeof(*ip) / 2; i++)
-		sum += ((__u16 *)ip)[i];
-	ip->check = (__u16)~xcgn_csum_fold(sum);
+	if (csum_words(ip, data_end, 5, 5, &wsum))
+		return XDP_DROP;
+	ip->check = (__u16)~csum_fold64(wsum);
+	wsum = 0;
 
 	ih->type = ICMP_DEST_UNREACH;
 	ih->code = xcgn_cfg.refusal_icmp == XCGN_REFUSAL_HOST_UNREACH ? ICMP_HOST_UNREACH
@@ -85,19 +87,11 @@ static __always_inline int icmp_send_prohibited(struct xdp_md *ctx, const struct
 	ih->checksum = 0;
 	ih->id = 0;
 	ih->sequence = 0;
-	sum = 0;
-	for (i = 0; i < (sizeof(*ih) + ICMP_QUOTE_MAX) / 2; i++) {
-		__u16 *w = (__u16 *)ih + i;
-
-		if (i * 2 >= sizeof(*ih) + quote)
-			break;
-		/* See ipv4_csum_ok(): keep the bound check on the pointer. */
-		asm volatile("" : "+r"(w));
-		if ((void *)(w + 1) > data_end)
-			return XDP_DROP;
-		sum += *w;
-	}
-	ih->checksum = (__u16)~xcgn_csum_fold(sum);
+	/* The quote is an IPv4 header and 8 bytes: whole 32-bit words. */
+	if (csum_words(ih, data_end, (sizeof(*ih) + quote) / 4,
+		       (sizeof(*ih) + ICMP_QUOTE_MAX) / 4, &wsum))
+		return XDP_DROP;
+	ih->checksum = (__u16)~csum_fold64(wsum);
 	stats_inc(st, XCGN_STAT_ICMP_PROHIBITED);
 	return bpf_redirect_map(&XCGN_MAP_TXPORT, XCGN_TX_INSIDE, XDP_DROP);
 }

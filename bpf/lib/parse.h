@@ -87,56 +87,58 @@ struct pkt {
 	__sum16 *l4_csum;
 };
 
-/* One's complement sum of the IPv4 header; 0xffff when it checks out. The
- * loop runs over 32-bit words with a constant bound; words past ihl are
- * skipped, not read. */
-static __always_inline int ipv4_csum_ok(struct iphdr *ip, void *data_end, __u32 ihl)
+/* Add the @n 32-bit words at @p to *@sum; @max, a constant, bounds the
+ * loop for the verifier. 0, or -1 when the words run past @data_end. Words
+ * summed in host order fold to the same one's complement sum (RFC 1071). */
+static __always_inline int csum_words(const void *p, void *data_end, __u32 n, const __u32 max,
+				      __u64 *sum)
 {
-	__u32 *w = (__u32 *)ip;
-	__u64 s = 0;
-	int i;
+	__u32 i;
 
-	for (i = 0; i < 15; i++) {
-		__u32 *wp = w + i;
+	for (i = 0; i < max; i++) {
+		const __u32 *wp = (const __u32 *)p + i;
 
-		if (i >= (int)ihl)
+		if (i >= n)
 			break;
 		/* Keep clang from folding the check into arithmetic on
 		 * data_end, which the verifier refuses. */
 		asm volatile("" : "+r"(wp));
 		if ((void *)(wp + 1) > data_end)
-			return 0;
-		s += *wp;
+			return -1;
+		*sum += *wp;
 	}
+	return 0;
+}
+
+static __always_inline __u16 csum_fold64(__u64 s)
+{
 	s = (s & 0xffffffff) + (s >> 32);
 	s = (s & 0xffffffff) + (s >> 32);
-	return xcgn_csum_fold((__u32)s) == 0xffff;
+	return xcgn_csum_fold((__u32)s);
+}
+
+/* Does the IPv4 header's checksum check out? */
+static __always_inline int ipv4_csum_ok(struct iphdr *ip, void *data_end, __u32 ihl)
+{
+	__u64 s = 0;
+
+	return !csum_words(ip, data_end, ihl, 15, &s) && csum_fold64(s) == 0xffff;
 }
 
 /* The ICMP checksum over the whole message (RFC 5508 REQ-3: an error whose
- * checksum fails is dropped). 32-bit words with a constant bound, like the
- * IPv4 header's; the 1 to 3 bytes past the last word by hand. Messages past
- * XCGN_ICMP_CSUM_WORDS words are not believed (errors are short: 576 bytes
- * from Linux, RFC 1812). */
+ * checksum fails is dropped); the 1 to 3 bytes past the last word by hand.
+ * Messages past XCGN_ICMP_CSUM_WORDS words are not believed (errors are
+ * short: 576 bytes from Linux, RFC 1812). */
 #define XCGN_ICMP_CSUM_WORDS 375
 static __always_inline int icmp_csum_ok(void *msg, void *data_end, __u32 len)
 {
-	__u32 words = len / 4, rest = len & 3, i;
+	__u32 words = len / 4, rest = len & 3;
 	__u64 s = 0;
 	__u8 *t;
 
-	if (words > XCGN_ICMP_CSUM_WORDS)
+	if (words > XCGN_ICMP_CSUM_WORDS ||
+	    csum_words(msg, data_end, words, XCGN_ICMP_CSUM_WORDS, &s))
 		return 0;
-	for (i = 0; i < XCGN_ICMP_CSUM_WORDS; i++) {
-		__u32 *wp = (__u32 *)msg + i;
-
-		if (i >= words)
-			break;
-		asm volatile("" : "+r"(wp));
-		if ((void *)(wp + 1) > data_end)
-			return 0;
-		s += *wp;
-	}
 	t = msg + words * 4;
 	if (rest) {
 		__u32 last = 0;
@@ -159,9 +161,7 @@ static __always_inline int icmp_csum_ok(void *msg, void *data_end, __u32 len)
 		}
 		s += last;
 	}
-	s = (s & 0xffffffff) + (s >> 32);
-	s = (s & 0xffffffff) + (s >> 32);
-	return xcgn_csum_fold((__u32)s) == 0xffff;
+	return csum_fold64(s) == 0xffff;
 }
 
 static __always_inline int parse_eth(struct pkt *p, void *data, void *data_end, __u16 *proto)

@@ -97,6 +97,15 @@ static __always_inline int rpf_route_uses(const struct xcgn_rpf_route *r, __u32 
 	return 0;
 }
 
+/* For explain: the route that decided. */
+static __always_inline void rpf_trace_route(struct rpf_trace *tr, const struct xcgn_rpf_route *r)
+{
+	if (tr && r) {
+		tr->found = 1;
+		tr->route = *r;
+	}
+}
+
 #define RPF_DECIDE(w, verdict)                          \
 	do {                                            \
 		if (tr)                                 \
@@ -165,10 +174,7 @@ static __always_inline int rpf_eval(const struct xcgn_rpf_dev *dev, __be32 src, 
 		/* An address of this host is a /32 local route, the longest
 		 * match there is (custom local routes force the full check). */
 		if (r && r->type == XCGN_RTN_LOCAL && r->plen == 32) {
-			if (tr) {
-				tr->found = 1;
-				tr->route = *r;
-			}
+			rpf_trace_route(tr, r);
 			RPF_DECIDE(XCGN_RPFW_OFF_LOCAL, XCGN_DROP_MARTIAN);
 		}
 		RPF_DECIDE(XCGN_RPFW_OFF, XCGN_DROP_NONE);
@@ -176,10 +182,7 @@ static __always_inline int rpf_eval(const struct xcgn_rpf_dev *dev, __be32 src, 
 
 	/* __fib_validate_source(). */
 	r = rpf_route(src, dev->flags);
-	if (r && tr) {
-		tr->found = 1;
-		tr->route = *r;
-	}
+	rpf_trace_route(tr, r);
 	if (!r || rpf_is_error(r))
 		RPF_DECIDE(XCGN_RPFW_NO_ROUTE, mode ? XCGN_DROP_RPF : XCGN_DROP_NONE);
 	if (r->type != XCGN_RTN_UNICAST) {

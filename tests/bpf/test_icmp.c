@@ -158,6 +158,16 @@ Test(icmp, bad_outer_icmp_checksum_dropped)
 		err[off] ^= 0x5a;
 	}
 	cr_assert_eq(env_stat(XCGN_STAT_ICMP_ERR_IN), 3, "only the intact ones translated");
+	/* A subscriber's errors of 4n + 1, 2 and 3 bytes, out at XDP and in
+	 * tc, intact (nothing to translate them onto: no mapping, but no
+	 * checksum drop either), then its checksum field itself wrong. */
+	for (size_t q = 29; q <= 31; q++) {
+		err_len = pkt_icmp_error(err, sizeof(err), ip(ENV_SUB1), ip(ENV_S1), 3, 3, sent, q);
+		run_err(env.prog_in, env.ifin);
+		run_err(env.prog_tc, 0);
+		cr_assert_eq(env_drop(XCGN_DROP_BAD_ICMP_CSUM), i, "%zu bytes out: checksum good",
+			     8 + q);
+	}
 	/* A subscriber's error, its checksum field itself wrong. */
 	err_len = pkt_icmp_error(err, sizeof(err), ip(ENV_SUB1), ip(ENV_S1), 3, 3, sent, 28);
 	err[pkt_l4_off(err) + 2] ^= 1;

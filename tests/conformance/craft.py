@@ -5,7 +5,7 @@
   craft.py echo SRC DST ID [COUNT]
   craft.py syn SRC SPORT DST DPORT
   craft.py udp SRC SPORT DST DPORT PAYLOAD
-  craft.py icmp-err SRC DST TYPE CODE PROTO QSRC QSPORT QDST QDPORT [badsum|badinner|options]
+  craft.py icmp-err SRC DST TYPE CODE PROTO QSRC QSPORT QDST QDPORT [badsum|badinner|badl4|options]
   craft.py gre SRC DST
   craft.py read PCAP
 
@@ -44,6 +44,8 @@ def main():
         inner = IP(bytes(inner))        # checksums computed
         if flavour == "badinner":
             inner.chksum ^= 0x1111
+        if flavour == "badl4" and UDP in inner:
+            inner[UDP].chksum ^= 0x1111     # the quoted transport checksum
         pkt = IP(src=src, dst=dst) / ICMP(type=int(typ), code=int(code)) / Raw(bytes(inner))
         pkt = IP(bytes(pkt))
         if flavour == "badsum":

@@ -73,3 +73,12 @@ seen() {	# LOG N
 udp_from() {	# SUB_ADDR SPORT DST DPORT
 	[ "$(in_sub timeout 5 python3 "$TLIB/udp_flows.py" "$1" "$2" 1 "$3" "$4" 2)" = 1 ]
 }
+
+# xcgn daemon in the NAT namespace, its log in $TMP/nat.log, once it runs.
+daemon_with_log() {	# extra daemon arguments...
+	nsenter --net="/run/netns/$NS_NAT" "$XCGN_BIN" daemon log-file "$TMP/nat.log" "$@" \
+		2>"$TMP/daemon.err" &
+	BG_PIDS+=($!)
+	for _ in $(seq 1 50); do grep -q collecting "$TMP/daemon.err" && return 0; sleep 0.1; done
+	fail "the daemon did not start"
+}

@@ -193,6 +193,9 @@ c5382_req10_icmp_no_teardown() {
 		craft "$NS_INET" icmp-err "$S1" "$1" 3 "$code" tcp "$1" "$2" "$S1" 9100
 	done
 	wait "$cl" || fail "the transfer broke"
+	assert_ge "$(stat icmp_error_in)" 4 "the errors reached the subscriber"
+	assert_eq "$1 $2" "$(xcgn -j session show | jq -r '.[] | select(.inside_port == 40100) |
+		"\(.public_addr) \(.public_port)"')" "the same mapping after them"
 	for _ in $(seq 1 30); do cmp -s "$TMP/data" "$TMP/got" && break; sleep 0.1; done
 	cmp "$TMP/data" "$TMP/got" || fail "data differs"
 }

@@ -50,6 +50,7 @@ static void host(void)
 	addrs[1] = (struct rpf_addr){ .ifindex = 3, .addr = inet_addr("203.0.113.1"), .plen = 24 };
 	fib.naddrs = 2;
 	fib.all.forwarding = 1;
+	fib.nrules = 3;	/* the three every namespace has */
 	route(RT_TABLE_LOCAL, "100.64.0.1", 32, RTN_LOCAL, 0, 2);
 	route(RT_TABLE_LOCAL, "127.0.0.0", 8, RTN_LOCAL, 0, 1);
 	route(RT_TABLE_MAIN, "100.64.0.0", 16, RTN_UNICAST, 0, 2);
@@ -154,7 +155,7 @@ Test(rpf_table, default_table_has_its_slot)
 	size_t n;
 
 	route(RT_TABLE_DEFAULT, "0.0.0.0", 0, RTN_UNICAST, 0, 2);
-	fib.default_table = true;
+	rpf_fib_derive(&fib);
 	cr_assert_eq(rpf_table_build(&fib, &e, &n), 0);
 	x = find(e, n, XCGN_RPF_TB_DEFAULT, "0.0.0.0", 0);
 	cr_assert(x, "in the default slot");
@@ -186,6 +187,7 @@ Test(rpf_table, device_flags_follow_the_kernel)
 	/* A local route userspace added forces the full check. */
 	route(RT_TABLE_LOCAL, "192.0.2.0", 24, RTN_LOCAL, 0, 1);
 	routes[fib.nroutes - 1].proto = RTPROT_BOOT;
+	rpf_fib_derive(&fib);
 	cr_assert(rpf_dev_flags(&fib, &links[1], false) & XCGN_RPFD_FULL_CHECK);
 }
 
