@@ -9,7 +9,7 @@
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps test test-unit test-unit-san test-bpf test-integration test-conformance \
+.PHONY: all deps test test-unit test-unit-san test-bpf test-abi test-integration test-conformance \
 	conformance-table demo bench check clean help
 
 BUILD     ?= build
@@ -103,6 +103,7 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory test-unit
 	$(Q)$(MAKE) --no-print-directory test-unit-san
 	$(Q)$(MAKE) --no-print-directory test-bpf
+	$(Q)$(MAKE) --no-print-directory test-abi
 	$(Q)$(MAKE) --no-print-directory test-integration
 	$(Q)$(MAKE) --no-print-directory test-conformance
 
@@ -118,7 +119,20 @@ test-unit-san:
 test-bpf: $(BUILD)/test-bpf $(BUILD)/xcgn
 	$(Q)$(BUILD)/test-bpf --jobs=1
 
-test-integration: $(BUILD)/xcgn
+# The pinned layout against the one kept for its version (tests/abi/).
+test-abi: $(BUILD)/xcgn
+	$(Q)tests/abi/check.sh
+
+# The last release of layout 2, built from git, for the live migration test.
+ABI_V2_COMMIT := $(shell cat tests/abi/v2.commit)
+$(BUILD)/abi-v2/xcgn:
+	$(call msg,BUILD,$@ from $(ABI_V2_COMMIT))
+	$(Q)rm -rf $(BUILD)/abi-v2 && mkdir -p $(BUILD)/abi-v2/src
+	$(Q)git archive $(ABI_V2_COMMIT) | tar -x -C $(BUILD)/abi-v2/src
+	$(Q)$(MAKE) --no-print-directory -C $(BUILD)/abi-v2/src BUILD=build all
+	$(Q)cp $(BUILD)/abi-v2/src/build/xcgn $@
+
+test-integration: $(BUILD)/xcgn $(BUILD)/abi-v2/xcgn
 	$(Q)tests/integration/run.sh
 
 # One test per RFC requirement; the README's table must be what it found.

@@ -22,7 +22,7 @@ int xcgn_gc_expire(struct xcgn_gc_req *req)
 	struct xcgn_sub *sub;
 	__be32 saddr = key.addr;
 
-	m = bpf_map_lookup_elem(&XCGN_MAP_MAP4, &key);
+	m = bpf_map_lookup_elem(&xcgn_map4, &key);
 	if (!m) {
 		req->result = XCGN_GC_GONE;
 		return 0;
@@ -30,19 +30,19 @@ int xcgn_gc_expire(struct xcgn_gc_req *req)
 	rk.addr = m->paddr;
 	rk.port = m->pport;
 	rk.proto = key.proto;
-	r = bpf_map_lookup_elem(&XCGN_MAP_REV4, &rk);
+	r = bpf_map_lookup_elem(&xcgn_rev4, &rk);
 	/* Refreshed since the collector read it: keep. */
 	if (m->out_seen_ns != req->out_seen_ns || (r && r->in_seen_ns != req->in_seen_ns)) {
 		req->result = XCGN_GC_REFRESHED;
 		return 0;
 	}
-	if (bpf_map_delete_elem(&XCGN_MAP_MAP4, &key)) {
+	if (bpf_map_delete_elem(&xcgn_map4, &key)) {
 		req->result = XCGN_GC_GONE;
 		return 0;
 	}
-	bpf_map_delete_elem(&XCGN_MAP_REV4, &rk);
+	bpf_map_delete_elem(&xcgn_rev4, &rk);
 	req->nmaps_left = 0;
-	sub = bpf_map_lookup_elem(&XCGN_MAP_SUBS, &saddr);
+	sub = bpf_map_lookup_elem(&xcgn_subs, &saddr);
 	if (sub && sub->addr == saddr) {
 		__u32 old = __sync_fetch_and_add(&sub->nmaps, -1);
 
@@ -54,7 +54,7 @@ int xcgn_gc_expire(struct xcgn_gc_req *req)
 	}
 	/* A port is free again: the next new flow may look for it. */
 	{
-		struct xcgn_full *f = bpf_map_lookup_elem(&XCGN_MAP_FULL, &saddr);
+		struct xcgn_full *f = bpf_map_lookup_elem(&xcgn_full, &saddr);
 
 		if (f)
 			f->until_ns[xcgn_proto_slot(key.proto) % 3] = 0;
@@ -67,7 +67,7 @@ SEC("syscall")
 int xcgn_gc_release(struct xcgn_gc_sub *req)
 {
 	__be32 addr = req->addr;
-	struct xcgn_sub *sub = bpf_map_lookup_elem(&XCGN_MAP_SUBS, &addr);
+	struct xcgn_sub *sub = bpf_map_lookup_elem(&xcgn_subs, &addr);
 
 	if (!sub || sub->addr != addr) {
 		req->result = XCGN_GC_GONE;
@@ -79,8 +79,8 @@ int xcgn_gc_release(struct xcgn_gc_sub *req)
 		return 0;
 	}
 	__builtin_memcpy(&req->sub, sub, sizeof(req->sub));
-	bpf_map_delete_elem(&XCGN_MAP_SUBS, &addr);
-	bpf_map_delete_elem(&XCGN_MAP_FULL, &addr);
+	bpf_map_delete_elem(&xcgn_subs, &addr);
+	bpf_map_delete_elem(&xcgn_full, &addr);
 	req->result = XCGN_GC_EXPIRED;
 	return 0;
 }

@@ -37,7 +37,7 @@ static __always_inline int is_subscriber(__be32 a)
  * its stack is its own, apart from the mapping creation's. */
 static __noinline int rpf_check(__u32 which, __be32 src, __be32 dst, const struct xcgn_state *rs)
 {
-	const struct xcgn_rpf_dev *dev = bpf_map_lookup_elem(&XCGN_MAP_RPFDEV, &which);
+	const struct xcgn_rpf_dev *dev = bpf_map_lookup_elem(&xcgn_rpfdev, &which);
 
 	if (!dev || !(dev->flags & XCGN_RPFD_VALID))
 		return XCGN_DROP_NONE;
@@ -110,7 +110,7 @@ static __always_inline int xdp_forward(struct pkt *p, const struct bpf_fib_looku
 	nat4_ttl_dec(p->ip);
 	__builtin_memcpy(p->eth->h_dest, fib->dmac, ETH_ALEN);
 	__builtin_memcpy(p->eth->h_source, fib->smac, ETH_ALEN);
-	return bpf_redirect_map(&XCGN_MAP_TXPORT, port, 0);
+	return bpf_redirect_map(&xcgn_txport, port, 0);
 }
 
 /* Hairpinning (RFC 4787 REQ-9, RFC 5382 REQ-8): a subscriber sends to
@@ -480,31 +480,31 @@ static __always_inline int frag_hold(struct __sk_buff *skb, const struct pkt *p,
 	if (len > XCGN_FRAG_HOLD_BYTES || len < sizeof(struct iphdr))
 		goto unknown;
 	nat4_frag_key(p, &qk.dgram);
-	v = bpf_map_lookup_elem(&XCGN_MAP_FRAGH, &qk.dgram);
+	v = bpf_map_lookup_elem(&xcgn_fragh, &qk.dgram);
 	if (v && now - v->seen_ns > XCGN_FRAG_NS) {
 		/* A datagram long given up: this id starts over. */
-		bpf_map_delete_elem(&XCGN_MAP_FRAGH, &qk.dgram);
+		bpf_map_delete_elem(&xcgn_fragh, &qk.dgram);
 		v = NULL;
 	}
 	if (!v) {
 		nv.seen_ns = now;
 		/* Another CPU may have just made it: then use theirs. */
-		bpf_map_update_elem(&XCGN_MAP_FRAGH, &qk.dgram, &nv, BPF_NOEXIST);
-		v = bpf_map_lookup_elem(&XCGN_MAP_FRAGH, &qk.dgram);
+		bpf_map_update_elem(&xcgn_fragh, &qk.dgram, &nv, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&xcgn_fragh, &qk.dgram);
 		if (!v)
 			goto unknown;
 	}
 	slot = __sync_fetch_and_add(&v->held, 1);
 	if (slot >= XCGN_FRAG_HELD_MAX)
 		goto unknown;
-	buf = bpf_map_lookup_elem(&XCGN_MAP_FRAGBUF, &zero);
+	buf = bpf_map_lookup_elem(&xcgn_fragbuf, &zero);
 	if (!buf)
 		goto unknown;
 	if (bpf_skb_load_bytes(skb, p->l3_off, buf->data, len))
 		goto unknown;
 	buf->len = (__u16)len;
 	qk.slot = slot;
-	if (bpf_map_update_elem(&XCGN_MAP_FRAGQ, &qk, buf, BPF_ANY))
+	if (bpf_map_update_elem(&xcgn_fragq, &qk, buf, BPF_ANY))
 		goto unknown;
 	stats_inc(st, XCGN_STAT_FRAG_HELD);
 	return TC_ACT_SHOT;
@@ -522,7 +522,7 @@ static __always_inline int frag_release(struct __sk_buff *skb, const struct xcgn
 	struct xcgn_fragq_key qk = { .dgram = *dgram };
 	__u32 ifindex = skb->ifindex, i;
 
-	bpf_map_delete_elem(&XCGN_MAP_FRAGH, dgram);
+	bpf_map_delete_elem(&xcgn_fragh, dgram);
 	if (bpf_clone_redirect(skb, ifindex, BPF_F_INGRESS))
 		return TC_ACT_OK;	/* at least the first goes on */
 	for (i = 0; i < XCGN_FRAG_HELD_MAX; i++) {
@@ -532,7 +532,7 @@ static __always_inline int frag_release(struct __sk_buff *skb, const struct xcgn
 		if (i >= n)
 			break;
 		qk.slot = i;
-		h = bpf_map_lookup_elem(&XCGN_MAP_FRAGQ, &qk);
+		h = bpf_map_lookup_elem(&xcgn_fragq, &qk);
 		if (!h)
 			continue;	/* forgotten under pressure */
 		len = h->len;
@@ -557,10 +557,10 @@ static __always_inline int frag_release(struct __sk_buff *skb, const struct xcgn
 			else
 				stats_inc(st, XCGN_STAT_FRAG_RELEASED);
 		}
-		bpf_map_delete_elem(&XCGN_MAP_FRAGQ, &qk);
+		bpf_map_delete_elem(&xcgn_fragq, &qk);
 		continue;
 bad:
-		bpf_map_delete_elem(&XCGN_MAP_FRAGQ, &qk);
+		bpf_map_delete_elem(&xcgn_fragq, &qk);
 		stats_drop(st, XCGN_DROP_FRAGMENT);
 	}
 	return TC_ACT_SHOT;

@@ -14,33 +14,43 @@
 
 #include "xcgn_limits.h"
 
-#define XCGN_ABI_VERSION 2
+/* The layout version: it names the pin directory (.../v3), and a change of
+ * any pinned layout, enum value or map bumps it (tests/abi/ holds each
+ * version's layout; `make test` fails when the layout moves alone). `xcgn
+ * link reload` moves live state from the versions it knows (user/migrate.c). */
+#define XCGN_ABI_VERSION 3
 
-/* Map names: identifiers, so BPF declares the map with them and user code
- * stringifies them. At most 15 characters (the kernel's object-name limit). */
-#define XCGN_MAP_MAP4	xcgn_map4	/* subscriber tuple -> public tuple */
-#define XCGN_MAP_REV4	xcgn_rev4	/* public tuple -> subscriber tuple */
-#define XCGN_MAP_SUBS	xcgn_subs	/* subscriber -> address and blocks */
-#define XCGN_MAP_PEER4	xcgn_peer4	/* (public tuple, remote) seen, for ADF */
-#define XCGN_MAP_POOLS	xcgn_pools	/* pool id -> pool */
-#define XCGN_MAP_PADDR	xcgn_paddr	/* address index -> public address */
-#define XCGN_MAP_PUBIDX	xcgn_pubidx	/* public address -> address index */
-#define XCGN_MAP_BLOCKS	xcgn_blocks	/* address index -> block bitmap (mmapable) */
-#define XCGN_MAP_STATE	xcgn_state	/* runtime state shared with userspace */
-#define XCGN_MAP_STATS	xcgn_stats	/* per-CPU counters */
-#define XCGN_MAP_EVENTS	xcgn_events	/* ring buffer of allocation events */
-#define XCGN_MAP_TXPORT	xcgn_txport	/* devmap of the attached devices */
-#define XCGN_MAP_LINK	xcgn_link	/* what `xcgn link attach` set up */
-#define XCGN_MAP_RLIM	xcgn_rlim	/* per-CPU rate limit of refusal events */
-#define XCGN_MAP_BYPASS	xcgn_bypass	/* destinations that leave untranslated */
-#define XCGN_MAP_FRAG4	xcgn_frag4	/* fragmented datagrams in flight */
-#define XCGN_MAP_FRAGH	xcgn_fragh	/* datagrams with fragments held */
-#define XCGN_MAP_FRAGQ	xcgn_fragq	/* later fragments held for their first */
-#define XCGN_MAP_FRAGBUF xcgn_fragbuf	/* per-CPU room to build a held fragment */
-#define XCGN_MAP_PROBE	xcgn_probe	/* per-CPU room for a port search */
-#define XCGN_MAP_FULL	xcgn_full	/* subscribers known to have no free port */
-#define XCGN_MAP_RPF4	xcgn_rpf4	/* the FIB's local and main tables, for uRPF */
-#define XCGN_MAP_RPFDEV	xcgn_rpfdev	/* uRPF mode and sysctls of the attached devices */
+/* The pinned maps, one list: the userspace struct of map handles (struct
+ * xcgn_maps, one fd per entry), the table that opens them and the ABI
+ * fingerprint are all made from it, and the ABI test checks that the BPF
+ * object pins exactly these. X(field) stands for the map xcgn_<field>,
+ * declared with that name in bpf/lib/maps.h. The maps left out are the
+ * programs' own (a devmap and per-CPU scratch), made afresh at each load. */
+#define XCGN_PINNED_MAPS(X)                                                      \
+	X(abi)		/* the layout stamp: version and fingerprint */          \
+	X(map4)		/* subscriber tuple -> public tuple */                  \
+	X(rev4)		/* public tuple -> subscriber tuple */                  \
+	X(subs)		/* subscriber -> address and blocks */                  \
+	X(peer4)	/* (public tuple, remote) seen, for ADF */              \
+	X(pools)	/* pool id -> pool */                                   \
+	X(paddr)	/* address index -> public address */                   \
+	X(pubidx)	/* public address -> address index */                  \
+	X(blocks)	/* address index -> block bitmap (mmapable) */          \
+	X(blkts)	/* block -> when it was taken */                        \
+	X(blklog)	/* block -> holder whose allocation the log has */      \
+	X(state)	/* runtime state shared with userspace */               \
+	X(stats)	/* per-CPU counters */                                  \
+	X(events)	/* ring buffer of block allocations, nothing else */    \
+	X(refusals)	/* ring buffer of refusals */                           \
+	X(link)		/* what `xcgn link attach` set up */                    \
+	X(dstat)	/* what the daemon is doing */                          \
+	X(bypass)	/* destinations that leave untranslated */              \
+	X(frag4)	/* fragmented datagrams in flight */                    \
+	X(fragh)	/* datagrams with fragments held */                     \
+	X(fragq)	/* later fragments held for their first */              \
+	X(full)		/* subscribers known to have no free port */            \
+	X(rpf4)		/* the FIB's local and main tables, for uRPF */         \
+	X(rpfdev)	/* uRPF mode and sysctls of the attached devices */
 
 /* Keys of xcgn_txport. */
 #define XCGN_TX_INSIDE	0
@@ -49,7 +59,6 @@
 /* Pin names of the programs' links under the pin root. */
 #define XCGN_PIN_LINK_IN	"link_xdp_inside"
 #define XCGN_PIN_LINK_OUT	"link_xdp_outside"
-#define XCGN_PIN_PROG_TC	"prog_tc_outside"
 #define XCGN_PIN_ROOT		"/sys/fs/bpf/xcgn"
 
 /* Key of the mapping tables: (address, port, protocol). In xcgn_map4 it is
@@ -222,10 +231,10 @@ enum xcgn_filtering {
 
 /* Mapping timers, seconds (RFC 4787 REQ-5, RFC 5382 REQ-5, RFC 5508 REQ-2). */
 enum xcgn_timer {
-	XCGN_TIMER_UDP,
-	XCGN_TIMER_TCP_EST,
-	XCGN_TIMER_TCP_TRANS,
-	XCGN_TIMER_ICMP,
+	XCGN_TIMER_UDP = 0,
+	XCGN_TIMER_TCP_EST = 1,
+	XCGN_TIMER_TCP_TRANS = 2,
+	XCGN_TIMER_ICMP = 3,
 	XCGN_TIMER_MAX
 };
 
@@ -353,64 +362,65 @@ _Static_assert(offsetof(struct xcgn_link_info, attached_unix) == 16, "xcgn_link_
 
 /* Counters of what happened, by slot. */
 enum xcgn_stat {
-	XCGN_STAT_IN_RX,		/* packets seen by XDP on the inside */
-	XCGN_STAT_OUT_RX,		/* packets seen by XDP on the outside */
-	XCGN_STAT_SNAT_XDP,		/* translated inside->outside at XDP */
-	XCGN_STAT_DNAT_XDP,		/* translated outside->inside at XDP */
-	XCGN_STAT_REDIRECT_OUT,		/* redirected to the outside device */
-	XCGN_STAT_REDIRECT_IN,		/* redirected to the inside device */
-	XCGN_STAT_SLOW_OUT,		/* passed to the stack untranslated (fib) */
-	XCGN_STAT_SLOW_IN,		/* passed to the stack after DNAT (fib) */
-	XCGN_STAT_PASS,			/* not the NAT's business */
-	XCGN_STAT_TC_RX,		/* packets seen by tc egress on the outside */
-	XCGN_STAT_SNAT_TC,		/* translated by tc egress (slow path) */
-	XCGN_STAT_DNAT_TC,		/* translated by tc ingress (a first fragment
+	XCGN_STAT_IN_RX = 0,		/* packets seen by XDP on the inside */
+	XCGN_STAT_OUT_RX = 1,		/* packets seen by XDP on the outside */
+	XCGN_STAT_SNAT_XDP = 2,		/* translated inside->outside at XDP */
+	XCGN_STAT_DNAT_XDP = 3,		/* translated outside->inside at XDP */
+	XCGN_STAT_REDIRECT_OUT = 4,		/* redirected to the outside device */
+	XCGN_STAT_REDIRECT_IN = 5,		/* redirected to the inside device */
+	XCGN_STAT_SLOW_OUT = 6,		/* passed to the stack untranslated (fib) */
+	XCGN_STAT_SLOW_IN = 7,		/* passed to the stack after DNAT (fib) */
+	XCGN_STAT_PASS = 8,			/* not the NAT's business */
+	XCGN_STAT_TC_RX = 9,		/* packets seen by tc egress on the outside */
+	XCGN_STAT_SNAT_TC = 10,		/* translated by tc egress (slow path) */
+	XCGN_STAT_DNAT_TC = 11,		/* translated by tc ingress (a first fragment
 					 * whose later ones came before it) */
-	XCGN_STAT_MAP_NEW,		/* mappings created */
-	XCGN_STAT_MAP_RACE,		/* mapping created concurrently elsewhere */
-	XCGN_STAT_SUB_NEW,		/* subscribers created */
-	XCGN_STAT_BLOCK_NEW,		/* blocks allocated */
-	XCGN_STAT_BLOCK_RACE,		/* block claims lost to another CPU */
-	XCGN_STAT_EVENT_LOST,		/* events the ring buffer had no room for */
-	XCGN_STAT_ABORTED,		/* a helper failed */
-	XCGN_STAT_SUB_DIED,		/* a new mapping raced with a subscriber's release */
-	XCGN_STAT_REFUSAL_EV_LIMITED,	/* refusal events held back by the rate limit */
-	XCGN_STAT_ICMP_ERR_IN,		/* ICMP errors translated towards a subscriber */
-	XCGN_STAT_ICMP_ERR_OUT,		/* ICMP errors translated from a subscriber */
-	XCGN_STAT_BYPASS,		/* left untranslated: destination in the bypass list */
-	XCGN_STAT_HAIRPIN,		/* subscriber to subscriber through public addresses */
-	XCGN_STAT_ICMP_PROHIBITED,	/* ICMP 3/13 sent to a refused subscriber */
-	XCGN_STAT_FRAG,			/* later fragments translated after their first */
-	XCGN_STAT_FRAG_HELD,		/* later fragments held until their first came */
-	XCGN_STAT_FRAG_RELEASED,	/* held fragments sent on, translated */
-	XCGN_STAT_FULL_HINT,		/* refusals of a full subscriber without a port walk */
+	XCGN_STAT_MAP_NEW = 12,		/* mappings created */
+	XCGN_STAT_MAP_RACE = 13,		/* mapping created concurrently elsewhere */
+	XCGN_STAT_SUB_NEW = 14,		/* subscribers created */
+	XCGN_STAT_BLOCK_NEW = 15,		/* blocks allocated */
+	XCGN_STAT_BLOCK_RACE = 16,		/* block claims lost to another CPU */
+	XCGN_STAT_EVENT_LOST = 17,		/* events the ring buffer had no room for */
+	XCGN_STAT_ABORTED = 18,		/* a helper failed */
+	XCGN_STAT_SUB_DIED = 19,		/* a new mapping raced with a subscriber's release */
+	XCGN_STAT_REFUSAL_EV_LIMITED = 20,	/* refusal events held back by the rate limit */
+	XCGN_STAT_ICMP_ERR_IN = 21,		/* ICMP errors translated towards a subscriber */
+	XCGN_STAT_ICMP_ERR_OUT = 22,		/* ICMP errors translated from a subscriber */
+	XCGN_STAT_BYPASS = 23,		/* left untranslated: destination in the bypass list */
+	XCGN_STAT_HAIRPIN = 24,		/* subscriber to subscriber through public addresses */
+	XCGN_STAT_ICMP_PROHIBITED = 25,	/* ICMP 3/13 sent to a refused subscriber */
+	XCGN_STAT_FRAG = 26,			/* later fragments translated after their first */
+	XCGN_STAT_FRAG_HELD = 27,		/* later fragments held until their first came */
+	XCGN_STAT_FRAG_RELEASED = 28,	/* held fragments sent on, translated */
+	XCGN_STAT_FULL_HINT = 29,		/* refusals of a full subscriber without a port walk */
+	XCGN_STAT_REFUSAL_EV_LOST = 30,	/* refusal events the refusal ring had no room for */
 	XCGN_STAT_MAX
 };
 
 /* Why a packet was dropped; the index of the per-CPU drop counters. */
 enum xcgn_drop {
-	XCGN_DROP_NONE,
-	XCGN_DROP_TRUNCATED,		/* a header ends past the packet */
-	XCGN_DROP_BAD_IP,		/* version, header or total length wrong */
-	XCGN_DROP_BAD_IP_CSUM,		/* IPv4 header checksum wrong */
-	XCGN_DROP_BAD_L4,		/* L4 header lengths inconsistent */
-	XCGN_DROP_FRAGMENT,		/* a later fragment whose first one was not seen */
-	XCGN_DROP_ICMP_ERROR,		/* ICMP error quoting what we cannot translate */
-	XCGN_DROP_BAD_ICMP_CSUM,	/* ICMP error whose checksum fails (RFC 5508 REQ-3) */
-	XCGN_DROP_NO_POOL,		/* no pool address with a free block */
-	XCGN_DROP_SUB_LIMIT,		/* subscriber holds max-blocks, all ports busy */
-	XCGN_DROP_NO_PORT,		/* no free port found within the probe bound */
-	XCGN_DROP_SUB_FULL,		/* subscriber table full */
-	XCGN_DROP_MAP_FULL,		/* mapping table full */
-	XCGN_DROP_PEER_FULL,		/* filtering table full */
-	XCGN_DROP_NO_MAPPING,		/* inbound to a pool address, no mapping */
-	XCGN_DROP_FILTERED,		/* address-dependent filtering refused it */
-	XCGN_DROP_UNTRANSLATED,		/* subscriber source about to leave untranslated */
-	XCGN_DROP_SUB_RATE,		/* subscriber opens mappings faster than its cap */
-	XCGN_DROP_RACE,			/* lost a race with the collector; the next packet goes */
-	XCGN_DROP_MARTIAN,		/* source the kernel calls martian (invalid or local) */
-	XCGN_DROP_RPF,			/* source fails the reverse-path check (RFC 3704) */
-	XCGN_DROP_SPOOF,		/* on the outside: a subscriber or pool source */
+	XCGN_DROP_NONE = 0,
+	XCGN_DROP_TRUNCATED = 1,		/* a header ends past the packet */
+	XCGN_DROP_BAD_IP = 2,		/* version, header or total length wrong */
+	XCGN_DROP_BAD_IP_CSUM = 3,		/* IPv4 header checksum wrong */
+	XCGN_DROP_BAD_L4 = 4,		/* L4 header lengths inconsistent */
+	XCGN_DROP_FRAGMENT = 5,		/* a later fragment whose first one was not seen */
+	XCGN_DROP_ICMP_ERROR = 6,		/* ICMP error quoting what we cannot translate */
+	XCGN_DROP_BAD_ICMP_CSUM = 7,	/* ICMP error whose checksum fails (RFC 5508 REQ-3) */
+	XCGN_DROP_NO_POOL = 8,		/* no pool address with a free block */
+	XCGN_DROP_SUB_LIMIT = 9,		/* subscriber holds max-blocks, all ports busy */
+	XCGN_DROP_NO_PORT = 10,		/* no free port found within the probe bound */
+	XCGN_DROP_SUB_FULL = 11,		/* subscriber table full */
+	XCGN_DROP_MAP_FULL = 12,		/* mapping table full */
+	XCGN_DROP_PEER_FULL = 13,		/* filtering table full */
+	XCGN_DROP_NO_MAPPING = 14,		/* inbound to a pool address, no mapping */
+	XCGN_DROP_FILTERED = 15,		/* address-dependent filtering refused it */
+	XCGN_DROP_UNTRANSLATED = 16,		/* subscriber source about to leave untranslated */
+	XCGN_DROP_SUB_RATE = 17,		/* subscriber opens mappings faster than its cap */
+	XCGN_DROP_RACE = 18,			/* lost a race with the collector; the next packet goes */
+	XCGN_DROP_MARTIAN = 19,		/* source the kernel calls martian (invalid or local) */
+	XCGN_DROP_RPF = 20,			/* source fails the reverse-path check (RFC 3704) */
+	XCGN_DROP_SPOOF = 21,		/* on the outside: a subscriber or pool source */
 	XCGN_DROP_MAX
 };
 
@@ -419,8 +429,8 @@ struct xcgn_stats {
 	__u64 stat[XCGN_STAT_MAX];
 	__u64 drop[XCGN_DROP_MAX];
 };
-_Static_assert(sizeof(struct xcgn_stats) == 8 * (XCGN_STAT_MAX + XCGN_DROP_MAX),
-	       "xcgn_stats size is ABI");
+_Static_assert(XCGN_STAT_MAX == 31 && XCGN_DROP_MAX == 22, "counters are appended only");
+_Static_assert(sizeof(struct xcgn_stats) == 424, "xcgn_stats size is ABI");
 
 /* Reverse-path validation (RFC 3704), with the numbers of the kernel's
  * rp_filter sysctl. Values of xcgn_rpf_dev.mode. */
@@ -500,27 +510,27 @@ _Static_assert(sizeof(struct xcgn_rpf_route) == 48, "xcgn_rpf_route size is ABI"
 
 /* Which rule decided, for `xcgn rpf explain` (enum xcgn_rpf_why). */
 enum xcgn_rpf_why {
-	XCGN_RPFW_NONE,
-	XCGN_RPFW_MARTIAN_BCAST,	/* multicast or limited-broadcast source */
-	XCGN_RPFW_MARTIAN_ZERONET,	/* 0.0.0.0/8 source */
-	XCGN_RPFW_MARTIAN_LOOPBACK,	/* 127.0.0.0/8 source, route_localnet off */
-	XCGN_RPFW_SPOOF_SUBSCRIBER,	/* outside: a subscriber address */
-	XCGN_RPFW_SPOOF_POOL,		/* outside: a pool address */
-	XCGN_RPFW_OFF_ACCEPT_LOCAL,	/* mode off, accept_local: no lookup */
-	XCGN_RPFW_OFF_LOCAL,		/* mode off: the source is a local address */
-	XCGN_RPFW_OFF,			/* mode off: not a local address */
-	XCGN_RPFW_NO_ROUTE,		/* no route back (or unreachable, blackhole,
+	XCGN_RPFW_NONE = 0,
+	XCGN_RPFW_MARTIAN_BCAST = 1,	/* multicast or limited-broadcast source */
+	XCGN_RPFW_MARTIAN_ZERONET = 2,	/* 0.0.0.0/8 source */
+	XCGN_RPFW_MARTIAN_LOOPBACK = 3,	/* 127.0.0.0/8 source, route_localnet off */
+	XCGN_RPFW_SPOOF_SUBSCRIBER = 4,	/* outside: a subscriber address */
+	XCGN_RPFW_SPOOF_POOL = 5,		/* outside: a pool address */
+	XCGN_RPFW_OFF_ACCEPT_LOCAL = 6,	/* mode off, accept_local: no lookup */
+	XCGN_RPFW_OFF_LOCAL = 7,		/* mode off: the source is a local address */
+	XCGN_RPFW_OFF = 8,			/* mode off: not a local address */
+	XCGN_RPFW_NO_ROUTE = 9,		/* no route back (or unreachable, blackhole,
 					 * prohibit) */
-	XCGN_RPFW_NOT_UNICAST,		/* the route back is broadcast, multicast, ... */
-	XCGN_RPFW_LOCAL_REFUSED,	/* the route back is local, accept_local off */
-	XCGN_RPFW_DEV_MATCH,		/* the route back leaves through this device */
-	XCGN_RPFW_LOOPBACK_LOCAL,	/* a local route, arriving on lo */
-	XCGN_RPFW_NO_ADDR,		/* route back elsewhere, device without address */
-	XCGN_RPFW_OTHER_DEV,		/* strict: the route back leaves elsewhere */
-	XCGN_RPFW_ROUTED,		/* loose (or off, checked in full): there is
+	XCGN_RPFW_NOT_UNICAST = 10,		/* the route back is broadcast, multicast, ... */
+	XCGN_RPFW_LOCAL_REFUSED = 11,	/* the route back is local, accept_local off */
+	XCGN_RPFW_DEV_MATCH = 12,		/* the route back leaves through this device */
+	XCGN_RPFW_LOOPBACK_LOCAL = 13,	/* a local route, arriving on lo */
+	XCGN_RPFW_NO_ADDR = 14,		/* route back elsewhere, device without address */
+	XCGN_RPFW_OTHER_DEV = 15,		/* strict: the route back leaves elsewhere */
+	XCGN_RPFW_ROUTED = 16,		/* loose (or off, checked in full): there is
 					 * a route back */
-	XCGN_RPFW_MCAST_ZERONET,	/* 0.0.0.0 to link-local multicast (IGMP) */
-	XCGN_RPFW_SUSPENDED,		/* the tables lag the FIB: not checked */
+	XCGN_RPFW_MCAST_ZERONET = 17,	/* 0.0.0.0 to link-local multicast (IGMP) */
+	XCGN_RPFW_SUSPENDED = 18,		/* the tables lag the FIB: not checked */
 	XCGN_RPFW_MAX
 };
 
@@ -541,8 +551,8 @@ struct xcgn_rpf_query {
 _Static_assert(sizeof(struct xcgn_rpf_query) == 88, "xcgn_rpf_query size is ABI");
 
 enum xcgn_event_type {
-	XCGN_EV_BLOCK_ALLOC,		/* a subscriber got a block */
-	XCGN_EV_REFUSED,		/* a new flow was refused; reason = enum xcgn_drop */
+	XCGN_EV_BLOCK_ALLOC = 0,		/* a subscriber got a block */
+	XCGN_EV_REFUSED = 1,		/* a new flow was refused; reason = enum xcgn_drop */
 	XCGN_EV_MAX
 };
 
@@ -558,5 +568,60 @@ struct xcgn_event {
 	__u16 _pad;
 };
 _Static_assert(sizeof(struct xcgn_event) == 24, "xcgn_event size is ABI");
+
+/* Value of xcgn_abi (one entry), written at attach and by `xcgn link
+ * reload`. This one struct never changes, whatever the version: it is how
+ * a binary tells a layout it cannot read from one it can. */
+struct xcgn_abi_stamp {
+	char magic[8];		/* XCGN_ABI_MAGIC, no terminating NUL */
+	__u32 version;		/* XCGN_ABI_VERSION of the binary that pinned */
+	__u32 _pad;
+	__u64 fingerprint;	/* of the layout (user/abi.c) */
+	char build[32];		/* that binary's version string */
+};
+#define XCGN_ABI_MAGIC		"xcgn-abi"
+_Static_assert(sizeof(struct xcgn_abi_stamp) == 56, "xcgn_abi_stamp never changes");
+_Static_assert(offsetof(struct xcgn_abi_stamp, fingerprint) == 16, "xcgn_abi_stamp never changes");
+
+/* Value of xcgn_dstat (one entry): the running daemon says what it does,
+ * for `xcgn link show`. Whether one runs is told by its lock, not here. */
+struct xcgn_dstat {
+	__u32 pid;
+	__u32 sync_ms;		/* fdatasync of the NAT log at most this often */
+	__u64 started_unix;	/* wall clock, seconds */
+	__u64 gc_end_unix_ms;	/* end of the last full GC pass */
+	__u64 gc_wall_us;	/* its duration */
+	__u64 written;		/* NAT log records written */
+	__u64 recovered;	/* of those, made up from the tables by reconcile */
+	__u64 lost;		/* records that could not be kept (queue full) */
+	__u64 write_errors;	/* failed writes (each retried from the queue) */
+	__u64 queued;		/* records waiting to be written now */
+	__s32 last_errno;	/* of the last failed write, 0 when none */
+	__u32 _pad;
+	char log_path[128];	/* "" when logging to syslog only */
+};
+_Static_assert(sizeof(struct xcgn_dstat) == 208, "xcgn_dstat size is ABI");
+
+/* Key of xcgn_blkts and xcgn_blklog: one block of one public address. */
+static inline __u32 xcgn_blk_key(__u32 addr_idx, __u32 blk)
+{
+	return addr_idx * XCGN_BLKS_PER_ADDR_MAX + blk;
+}
+
+/* Every enum that crosses the pins, and the ring buffers' record, as one
+ * type, so that the BPF object's BTF carries them and the fingerprint
+ * covers them (bpf/lib/maps.h keeps one constant of it). */
+struct xcgn_abi_anchor {
+	enum xcgn_filtering filtering;
+	enum xcgn_timer timer;
+	enum xcgn_refusal_icmp refusal_icmp;
+	enum xcgn_xdp_mode xdp_mode;
+	enum xcgn_stat stat;
+	enum xcgn_drop drop;
+	enum xcgn_rpf_mode rpf_mode;
+	enum xcgn_rpf_why rpf_why;
+	enum xcgn_event_type event_type;
+	struct xcgn_event event;
+};
 
 #endif /* XCGN_ABI_H */

@@ -51,6 +51,7 @@
 #define XCGN_TOUCH_NS		1000000000ULL
 
 #define XCGN_EVENTS_BYTES	(256 * 1024)	/* ring buffer of allocation events */
+#define XCGN_REFUSALS_BYTES	(64 * 1024)	/* ring buffer of refusal events */
 #define XCGN_REFUSAL_EV_NS	1000000ULL	/* at most one refusal event per ms per CPU */
 #define XCGN_ICMP_ERR_NS	10000000ULL	/* at most 100 ICMP errors a second per CPU */
 

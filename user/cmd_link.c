@@ -18,14 +18,20 @@ static int usage(void)
 		"                        [refusal-icmp { prohibited | host-unreachable | none }]\n"
 		"                        [force]\n"
 		"       xcgn link detach\n"
+		"       xcgn link reload\n"
 		"       xcgn link show\n"
+		"       xcgn link abi [ layout ]\n"
 		"       xcgn link help\n"
 		"MODE := { strict | loose | off }\n"
 		"Defaults: xdp-mode native, subscribers 100.64.0.0/10, max-mappings %u,\n"
 		"max-subscribers %u, rpf-inside strict, rpf-outside loose, max-routes %u\n"
 		"(routes of the main and local tables the reverse-path check holds),\n"
 		"refusal-icmp prohibited (3/13, RFC 5508; host-unreachable is 3/1, RFC 6888).\n"
-		"Attach runs `xcgn rpf lint` and refuses on an error unless told `force`.\n",
+		"Attach runs `xcgn rpf lint` and refuses on an error unless told `force`.\n"
+		"Reload replaces the running programs with this binary's, keeping every\n"
+		"session; state pinned by an older layout is moved to this one first.\n"
+		"abi prints the layout version and fingerprint this binary reads (layout:\n"
+		"the whole layout, as tests/abi/ keeps it).\n",
 		XCGN_MAPS_MAX, XCGN_SUBS_MAX, XCGN_RPF_ROUTES_MAX);
 	return XCGN_EXIT_USAGE;
 }
@@ -113,9 +119,11 @@ static int do_link_attach(int argc, char **argv)
 static int do_link_show(void)
 {
 	struct xcgn_link_info li;
+	struct xcgn_dstat ds = {};
 	struct nl_link in, out;
 	struct xcgn_maps m;
-	char tbuf[32];
+	char tbuf[32], dir[256];
+	uint32_t pid = 0;
 	__u32 zero = 0;
 	time_t t;
 	int err;
@@ -124,6 +132,11 @@ static int do_link_show(void)
 	if (err)
 		return XCGN_EXIT_ERR;
 	err = bpf_map_lookup_elem(m.link, &zero, &li);
+	if (!err && !xcgn_pin_dir(dir, sizeof(dir))) {
+		pid = xcgn_daemon_pid(dir, m.dstat);
+		if (bpf_map_lookup_elem(m.dstat, &zero, &ds))
+			memset(&ds, 0, sizeof(ds));
+	}
 	xcgn_maps_close(&m);
 	if (err) {
 		xcgn_err("read link state: %s", strerror(errno));
@@ -155,6 +168,59 @@ static int do_link_show(void)
 	print_nl();
 	print_string(PRINT_ANY, "attached", "  attached %s", tbuf);
 	print_nl();
+	print_open_object("daemon");
+	if (!pid) {
+		print_string(PRINT_ANY, "state", "daemon %s", "not running");
+		print_nl();
+	} else {
+		print_string(PRINT_ANY, "state", "daemon %s", "running");
+		print_u64(PRINT_ANY, "pid", " pid %llu", pid);
+		if (ds.gc_end_unix_ms) {
+			t = (time_t)(ds.gc_end_unix_ms / 1000);
+			strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+			print_string(PRINT_ANY, "last_gc_end", "  last GC pass ended %s", tbuf);
+			print_u64(PRINT_ANY, "last_gc_ms", " after %llu ms", ds.gc_wall_us / 1000);
+		}
+		print_nl();
+		print_string(PRINT_ANY, "log_file", "  NAT log %s", ds.log_path[0] ? ds.log_path
+										  : "(syslog)");
+		print_u64(PRINT_ANY, "written", "  records written %llu", ds.written);
+		print_u64(PRINT_ANY, "recovered", " recovered %llu", ds.recovered);
+		print_u64(PRINT_ANY, "lost", " lost %llu", ds.lost);
+		print_u64(PRINT_ANY, "queued", " queued %llu", ds.queued);
+		print_u64(PRINT_ANY, "write_errors", " write errors %llu", ds.write_errors);
+		if (ds.last_errno)
+			print_string(PRINT_ANY, "last_error", " (%s)", strerror(ds.last_errno));
+		print_nl();
+	}
+	print_close_object();
+	print_close_object();
+	return XCGN_EXIT_OK;
+}
+
+static int do_link_abi(int argc, char **argv)
+{
+	const char *text = xcgn_abi_layout();
+	char fp[24];
+
+	if (!text) {
+		xcgn_err("read this binary's layout: %s", strerror(errno));
+		return XCGN_EXIT_ERR;
+	}
+	if (argc == 1 && !strcmp(*argv, "layout")) {
+		fputs(text, stdout);
+		return XCGN_EXIT_OK;
+	}
+	if (argc) {
+		xcgn_err("unknown argument \"%s\" to link abi", *argv);
+		return usage();
+	}
+	snprintf(fp, sizeof(fp), "%016llx", (unsigned long long)xcgn_abi_fingerprint());
+	print_open_object(NULL);
+	print_string(PRINT_ANY, "version", "xcgn %s", XCGN_VERSION);
+	print_u64(PRINT_ANY, "abi", " abi %llu", XCGN_ABI_VERSION);
+	print_string(PRINT_ANY, "fingerprint", " fingerprint %s", fp);
+	print_nl();
 	print_close_object();
 	return XCGN_EXIT_OK;
 }
@@ -165,6 +231,8 @@ int do_link(int argc, char **argv)
 		return usage();
 	if (!strcmp(*argv, "attach"))
 		return do_link_attach(argc - 1, argv + 1);
+	if (!strcmp(*argv, "abi"))
+		return do_link_abi(argc - 1, argv + 1);
 	if (argc > 1) {
 		xcgn_err("unexpected argument \"%s\"", argv[1]);
 		return usage();
@@ -173,6 +241,8 @@ int do_link(int argc, char **argv)
 		return xcgn_detach();
 	if (!strcmp(*argv, "show"))
 		return do_link_show();
+	if (!strcmp(*argv, "reload"))
+		return xcgn_reload();
 	xcgn_err("unknown command \"%s\" for link", *argv);
 	return usage();
 }

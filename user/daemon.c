@@ -14,7 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,6 +40,7 @@ struct daemon_opts {
 	uint32_t batch;		/* mappings examined per step */
 	uint32_t refuse_per_s;	/* refusal records per second */
 	uint32_t rpf_resync_ms;	/* full reverse-path re-read besides netlink */
+	uint32_t sync_ms;	/* fdatasync of the NAT log at most this often */
 };
 
 struct qentry {
@@ -63,8 +68,19 @@ struct daemon {
 	uint64_t token;
 	struct xcgn_tuple4 *keys;
 	struct xcgn_map4 *vals;
-	uint64_t refuse_sec, refuse_in_sec, refuse_suppressed;
+	struct refusal_limit rl;
 	uint64_t expired, released, passes;
+	uint64_t events_lost_seen;	/* XCGN_STAT_EVENT_LOST at the last reconcile */
+	uint64_t log_lost_seen;		/* records the log lost, at the last reconcile */
+	bool reconcile_due;
+	uint32_t abi_id;		/* the map id of our xcgn_abi: a detach or a
+					 * new attach changes what is pinned there */
+	char dir[256];
+	struct xcgn_dstat ds;
+	int notify_fd;			/* systemd's NOTIFY_SOCKET, or -1 */
+	struct sockaddr_un notify_addr;
+	socklen_t notify_len;
+	uint64_t watchdog_ns;
 	uint64_t pass_t0, pass_busy, pass_seen, pass_expired;	/* this pass */
 };
 
@@ -133,12 +149,52 @@ static int pools_refresh(struct daemon *d)
 
 /* ---- the NAT log side ------------------------------------------------------ */
 
+/* What a record does to xcgn_blklog once it is in the file: the tag of
+ * natlog_write, told back by on_written. */
+#define TAG_ALLOC	(1ULL << 62)
+#define TAG_RELEASE	(2ULL << 62)
+static uint64_t tag_of(uint64_t kind, __be32 sub, __u32 key)
+{
+	return kind | (uint64_t)sub << 24 | key;
+}
+
+static void on_written(void *ctx, uint64_t tag)
+{
+	struct daemon *d = ctx;
+	__u32 key = (__u32)(tag & 0xffffff);
+	__be32 sub = (__be32)(tag >> 24), held;
+
+	if ((tag & (3ULL << 62)) == TAG_ALLOC) {
+		if (bpf_map_update_elem(d->m.blklog, &key, &sub, 0))
+			d->reconcile_due = true;	/* it will be written again, marked */
+	} else if ((tag & (3ULL << 62)) == TAG_RELEASE) {
+		if (!bpf_map_lookup_elem(d->m.blklog, &key, &held) && held == sub)
+			bpf_map_delete_elem(d->m.blklog, &key);
+	}
+}
+
+/* The block an allocation event names: its xcgn_blk_key, or -1. */
+static int64_t event_block(struct daemon *d, const struct xcgn_event *ev)
+{
+	struct xcgn_paddr pa;
+	const struct xcgn_pool *p;
+
+	if (bpf_map_lookup_elem(d->m.pubidx, &ev->paddr, &pa) || pa.pool_id >= XCGN_POOLS_MAX)
+		return -1;
+	p = &d->pools[pa.pool_id];
+	if (!p->block_size || ev->port_lo < p->port_lo || pa.idx >= XCGN_PADDRS_MAX)
+		return -1;
+	return xcgn_blk_key(pa.idx, (ev->port_lo - p->port_lo) / p->block_size);
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct daemon *d = ctx;
 	const struct xcgn_event *ev = data;
 	struct natlog_rec r = {};
-	uint64_t sec;
+	uint64_t tag = 0;
+	int64_t key;
+	__be32 held;
 
 	if (size < sizeof(*ev))
 		return 0;
@@ -146,29 +202,31 @@ static int on_event(void *ctx, void *data, size_t size)
 	r.sub = ev->sub;
 	switch (ev->type) {
 	case XCGN_EV_BLOCK_ALLOC:
+		key = event_block(d, ev);
+		if (key < 0) {
+			pools_refresh(d);	/* a pool added since */
+			key = event_block(d, ev);
+		}
+		/* Already in the log (a reconcile got there first). */
+		if (key >= 0 && !bpf_map_lookup_elem(d->m.blklog, &key, &held) && held == ev->sub)
+			return 0;
+		if (key >= 0)
+			tag = tag_of(TAG_ALLOC, ev->sub, (__u32)key);
 		r.event = "alloc";
 		r.paddr = ev->paddr;
 		r.port_lo = ev->port_lo;
 		r.port_hi = ev->port_hi;
 		break;
 	case XCGN_EV_REFUSED:
-		/* Bounded here too: a refusal storm becomes one count a second. */
-		sec = r.ts_ms / 1000;
-		if (sec != d->refuse_sec) {
-			d->refuse_sec = sec;
-			d->refuse_in_sec = 0;
-		}
-		if (d->refuse_in_sec++ >= d->o.refuse_per_s) {
-			d->refuse_suppressed++;
+		if (!refusal_admit(&d->rl, r.ts_ms))
 			return 0;
-		}
 		r.event = "refused";
 		r.reason = ev->reason < XCGN_DROP_MAX ? xcgn_drop_name[ev->reason] : "unknown";
 		break;
 	default:
 		return 0;
 	}
-	natlog_write(&d->log, &r);
+	natlog_write(&d->log, &r, tag);
 	return 0;
 }
 
@@ -176,12 +234,11 @@ static void flush_suppressed(struct daemon *d)
 {
 	struct natlog_rec r = { .event = "refusals_suppressed" };
 
-	if (!d->refuse_suppressed)
+	r.count = refusal_take_suppressed(&d->rl);
+	if (!r.count)
 		return;
 	r.ts_ms = wall_ms(mono_ns());
-	r.count = d->refuse_suppressed;
-	natlog_write(&d->log, &r);
-	d->refuse_suppressed = 0;
+	natlog_write(&d->log, &r, 0);
 }
 
 /* ---- blocks ------------------------------------------------------------------ */
@@ -274,14 +331,11 @@ static void quarantine_process(struct daemon *d, uint64_t now)
 
 /* After a restart: a taken block that nobody holds was released before the
  * crash and is resting; give it a full quarantine from now. */
-static int reconcile(struct daemon *d)
+static int reconcile_quarantine(struct daemon *d, const uint64_t *owned)
 {
-	uint64_t *owned = owned_blocks(d), due = mono_ns() + (uint64_t)d->o.quarantine_s *
-								 1000000000ULL / d->o.scale;
+	uint64_t due = mono_ns() + (uint64_t)d->o.quarantine_s * 1000000000ULL / d->o.scale;
 	unsigned int n = 0, id, a, b;
 
-	if (!owned)
-		return -ENOMEM;
 	for (id = 0; id < XCGN_POOLS_MAX; id++) {
 		const struct xcgn_pool *p = &d->pools[id];
 
@@ -298,9 +352,89 @@ static int reconcile(struct daemon *d)
 				}
 			}
 	}
-	free(owned);
 	if (n)
 		fprintf(stderr, "xcgn daemon: %u block(s) taken but unheld: quarantined\n", n);
+	return 0;
+}
+
+static void log_block(struct daemon *d, const char *event, __be32 sub, __u32 key, uint64_t ts_ms)
+{
+	const struct xcgn_pool *p;
+	struct xcgn_paddr pa;
+	__u32 idx = key / XCGN_BLKS_PER_ADDR_MAX, blk = key % XCGN_BLKS_PER_ADDR_MAX;
+	struct natlog_rec r = { .event = event, .sub = sub, .ts_ms = ts_ms, .recovered = true };
+
+	if (bpf_map_lookup_elem(d->m.paddr, &idx, &pa) || pa.pool_id >= XCGN_POOLS_MAX)
+		return;
+	p = &d->pools[pa.pool_id];
+	r.paddr = pa.addr;
+	r.port_lo = (uint16_t)(p->port_lo + blk * p->block_size);
+	r.port_hi = (uint16_t)(r.port_lo + p->block_size - 1);
+	natlog_write(&d->log, &r, tag_of(*event == 'a' ? TAG_ALLOC : TAG_RELEASE, sub, key));
+}
+
+/* The NAT log against the tables: every held block whose allocation the
+ * log lacks (xcgn_blklog) gets its record, with the time it was really
+ * taken, marked recovered; every logged block its holder no longer has
+ * gets its release. Run at start and whenever a record was lost (the ring
+ * full, the log queue full), when nothing waits in the queue: a queued
+ * record is not lost, and would be written twice. */
+static int reconcile_log(struct daemon *d)
+{
+	__be32 key, *prev = NULL, logged, *sub_of;
+	__u32 k, *kprev = NULL, (*rel)[2] = NULL;
+	size_t nrel = 0, caprel = 0, j;
+	struct xcgn_sub s;
+	uint64_t ts;
+	int i, n = 0;
+
+	/* Who holds each block now: 16 MiB for the largest pool, for a moment. */
+	sub_of = calloc((size_t)XCGN_PADDRS_MAX * XCGN_BLKS_PER_ADDR_MAX, sizeof(*sub_of));
+	if (!sub_of)
+		return -ENOMEM;
+	ring_buffer__consume(d->rb);	/* what is there is no loss */
+	while (!bpf_map_get_next_key(d->m.subs, prev, &key)) {
+		prev = &key;
+		if (bpf_map_lookup_elem(d->m.subs, &key, &s) || s.addr_idx >= XCGN_PADDRS_MAX ||
+		    s.addr != key || (s.nmaps & XCGN_SUB_DEAD) ||
+		    (d->pools[s.pool_id % XCGN_POOLS_MAX].flags & XCGN_POOLF_DETERMINISTIC))
+			continue;
+		for (i = 0; i < XCGN_SUB_BLOCKS_MAX; i++) {
+			if (!s.blocks[i] || s.blocks[i] > XCGN_BLKS_PER_ADDR_MAX)
+				continue;
+			k = xcgn_blk_key(s.addr_idx, s.blocks[i] - 1);
+			sub_of[k] = key;
+			if (!bpf_map_lookup_elem(d->m.blklog, &k, &logged) && logged == key)
+				continue;
+			ts = 0;
+			bpf_map_lookup_elem(d->m.blkts, &k, &ts);
+			ts = wall_ms(recovered_alloc_ns(ts, s.created_ns, i == 0));
+			/* A former holder whose release was lost: it ended by then. */
+			if (!bpf_map_lookup_elem(d->m.blklog, &k, &logged))
+				log_block(d, "release", logged, k, ts ? ts - 1 : ts);
+			log_block(d, "alloc", key, k, ts);
+			n++;
+		}
+	}
+	/* Gathered first: a written release deletes its key under the walk. */
+	while (!bpf_map_get_next_key(d->m.blklog, kprev, &k)) {
+		kprev = &k;
+		if (k >= XCGN_PADDRS_MAX * XCGN_BLKS_PER_ADDR_MAX ||
+		    bpf_map_lookup_elem(d->m.blklog, &k, &logged) || sub_of[k] == logged)
+			continue;
+		if (nrel == caprel && xcgn_grow(&rel, &caprel, nrel, sizeof(*rel)))
+			break;	/* the rest at the next reconcile */
+		rel[nrel][0] = k;
+		rel[nrel++][1] = logged;
+	}
+	for (j = 0; j < nrel; j++)
+		log_block(d, "release", rel[j][1], rel[j][0], wall_ms(mono_ns()));
+	n += (int)nrel;
+	free(rel);
+	free(sub_of);
+	if (n)
+		fprintf(stderr, "xcgn daemon: %d NAT log record(s) recovered from the tables\n", n);
+	d->reconcile_due = false;
 	return 0;
 }
 
@@ -339,7 +473,8 @@ static void release_sub(struct daemon *d, __be32 addr, uint64_t now)
 		r.paddr = req.sub.paddr;
 		r.port_lo = (uint16_t)(p->port_lo + blk * p->block_size);
 		r.port_hi = (uint16_t)(r.port_lo + p->block_size - 1);
-		natlog_write(&d->log, &r);
+		natlog_write(&d->log, &r,
+			     tag_of(TAG_RELEASE, addr, xcgn_blk_key(req.sub.addr_idx, blk)));
 		if (quarantine_add(d, req.sub.addr_idx, blk,
 				   now + (uint64_t)d->o.quarantine_s * 1000000000ULL / d->o.scale))
 			xcgn_err("quarantine: out of memory; block %u of address %u stays taken",
@@ -469,6 +604,10 @@ static void gc_step(struct daemon *d)
 	if (!d->walking)
 		end_of_pass(d);
 	d->pass_busy += mono_ns() - now;
+	if (!d->walking) {
+		d->ds.gc_end_unix_ms = wall_ms(mono_ns());
+		d->ds.gc_wall_us = (mono_ns() - d->pass_t0) / 1000;
+	}
 	if (!d->walking && xcgn_verbose && d->pass_seen)
 		fprintf(stderr,
 			"xcgn daemon: pass %llu: %llu mappings examined, %llu expired, %.3f s "
@@ -536,14 +675,170 @@ static int daemon_wait(struct daemon *d, int ms)
 	return 0;
 }
 
+/* ---- the instance: one daemon, told to systemd, following attach -------- */
+
+/* One daemon per instance: an flock on the version's pin directory, held
+ * for life. The holder's PID is in xcgn_dstat. */
+static int instance_lock(struct daemon *d)
+{
+	struct xcgn_dstat ds = {};
+	__u32 zero = 0;
+	int fd = open(d->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0) {
+		xcgn_err("open %s: %s", d->dir, strerror(errno));
+		return -errno;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		int err = -errno;
+
+		bpf_map_lookup_elem(d->m.dstat, &zero, &ds);
+		close(fd);
+		if (err == -EWOULDBLOCK) {
+			xcgn_err("another xcgn daemon (pid %u) runs for this instance; one is "
+				 "enough (it would split the NAT log)",
+				 ds.pid);
+			return -EEXIST;
+		}
+		xcgn_err("lock %s: %s", d->dir, strerror(-err));
+		return err;
+	}
+	return fd;	/* kept open: the lock lives as long as we do */
+}
+
+/* Is a daemon running for the instance under @dir? Its PID, or 0. */
+uint32_t xcgn_daemon_pid(const char *dir, int dstat_fd)
+{
+	struct xcgn_dstat ds = {};
+	__u32 zero = 0;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	bool held;
+
+	if (fd < 0)
+		return 0;
+	held = flock(fd, LOCK_EX | LOCK_NB) && errno == EWOULDBLOCK;
+	close(fd);
+	if (!held || bpf_map_lookup_elem(dstat_fd, &zero, &ds))
+		return 0;
+	return ds.pid ? ds.pid : 1;
+}
+
+/* The id of the map pinned as the instance's stamp: it changes (or goes)
+ * when the instance is detached or attached anew. */
+static uint32_t stamp_id(const char *dir)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, xcgn_map_names[XCGN_MI_abi]);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.id = 0;
+	close(fd);
+	return info.id;
+}
+
+/* systemd's notification protocol (sd_notify(3)): one datagram to the
+ * socket NOTIFY_SOCKET names; nothing when it is unset. */
+static void notify_setup(struct daemon *d)
+{
+	const char *path = getenv("NOTIFY_SOCKET"), *wd = getenv("WATCHDOG_USEC");
+	size_t len;
+
+	d->notify_fd = -1;
+	if (!path || (path[0] != '/' && path[0] != '@') ||
+	    (len = strlen(path)) >= sizeof(d->notify_addr.sun_path))
+		return;
+	d->notify_addr.sun_family = AF_UNIX;
+	memcpy(d->notify_addr.sun_path, path, len);
+	if (path[0] == '@')
+		d->notify_addr.sun_path[0] = '\0';	/* abstract namespace */
+	d->notify_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
+	d->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (wd)
+		d->watchdog_ns = strtoull(wd, NULL, 10) * 1000ULL / 2;	/* twice per period */
+}
+
+static void notify(struct daemon *d, const char *msg)
+{
+	if (d->notify_fd >= 0 &&
+	    sendto(d->notify_fd, msg, strlen(msg), MSG_NOSIGNAL,
+		   (const struct sockaddr *)&d->notify_addr, d->notify_len) < 0 &&
+	    xcgn_verbose)
+		fprintf(stderr, "xcgn daemon: notify systemd: %s\n", strerror(errno));
+}
+
+static void dstat_publish(struct daemon *d)
+{
+	__u32 zero = 0;
+
+	d->ds.written = d->log.st.written;
+	d->ds.recovered = d->log.st.recovered;
+	d->ds.lost = d->log.st.lost;
+	d->ds.write_errors = d->log.st.write_errors;
+	d->ds.queued = d->log.qlen;
+	d->ds.last_errno = d->log.st.last_errno;
+	bpf_map_update_elem(d->m.dstat, &zero, &d->ds, 0);
+}
+
+static uint64_t stat_sum(struct daemon *d, enum xcgn_stat which)
+{
+	int ncpu = libbpf_num_possible_cpus(), c;
+	struct xcgn_stats *v;
+	uint64_t sum = 0;
+	__u32 zero = 0;
+
+	if (ncpu <= 0 || !(v = calloc((size_t)ncpu, sizeof(*v))))
+		return 0;
+	if (!bpf_map_lookup_elem(d->m.stats, &zero, v))
+		for (c = 0; c < ncpu; c++)
+			sum += v[c].stat[which];
+	free(v);
+	return sum;
+}
+
+/* Once a second: the log's queue, its sync, losses to recover, the
+ * report, systemd, and whether the instance is still there. Returns
+ * false when it is gone. */
+static bool each_second(struct daemon *d, uint64_t now)
+{
+	uint64_t lost_ev = stat_sum(d, XCGN_STAT_EVENT_LOST);
+
+	flush_suppressed(d);
+	natlog_flush(&d->log);
+	natlog_sync(&d->log, now, false);
+	if (lost_ev != d->events_lost_seen || d->log.st.lost != d->log_lost_seen)
+		d->reconcile_due = true;
+	if (d->reconcile_due && !d->log.qlen) {
+		d->events_lost_seen = lost_ev;
+		d->log_lost_seen = d->log.st.lost;
+		if (reconcile_log(d))
+			d->reconcile_due = true;
+	}
+	dstat_publish(d);
+	return stamp_id(d->dir) == d->abi_id;
+}
+
 static int daemon_run(struct daemon *d)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
-	uint64_t next_gc = 0, next_second = 0;
-	int err;
+	uint64_t next_gc = 0, next_second = 0, next_watchdog = 0, *owned;
+	int err, lock = -1;
+	bool detached = false;
 
-	if (xcgn_maps_open(&d->m))
+	notify_setup(d);
+	if (xcgn_maps_open(&d->m) || xcgn_pin_dir(d->dir, sizeof(d->dir)))
 		return XCGN_EXIT_ERR;
+	d->abi_id = stamp_id(d->dir);
+	lock = instance_lock(d);
+	if (lock < 0) {
+		err = lock;
+		goto out;
+	}
 	libbpf_set_print(NULL);
 	d->gc = xcgn_ctl_load();
 	if (!d->gc) {
@@ -564,17 +859,37 @@ static int daemon_run(struct daemon *d)
 		err = -ENOMEM;
 		goto out;
 	}
-	err = natlog_open(&d->log, d->o.log_path, d->o.use_syslog);
+	err = natlog_open(&d->log, d->o.log_path, d->o.use_syslog, d->o.sync_ms);
 	if (err)
 		goto out;
+	d->log.on_written = on_written;
+	d->log.ctx = d;
+	d->rl.per_s = d->o.refuse_per_s;
+	d->ds.pid = (__u32)getpid();
+	d->ds.sync_ms = d->o.sync_ms;
+	d->ds.started_unix = (uint64_t)time(NULL);
+	snprintf(d->ds.log_path, sizeof(d->ds.log_path), "%s", d->o.log_path ? d->o.log_path : "");
 	d->rb = ring_buffer__new(d->m.events, on_event, d, NULL);
-	if (!d->rb) {
-		err = -errno;
-		xcgn_err("open the event ring buffer: %s", strerror(-err));
+	if (!d->rb || ring_buffer__add(d->rb, d->m.refusals, on_event, d)) {
+		err = d->rb ? -errno : -errno;
+		xcgn_err("open the event ring buffers: %s", strerror(-err));
 		goto out;
 	}
 	err = pools_refresh(d);
-	if (err || (err = reconcile(d)))
+	if (err)
+		goto out;
+	/* The log first (what the rings hold, then what they lost), then
+	 * the blocks: a block is quarantined only once its release is in. */
+	d->events_lost_seen = stat_sum(d, XCGN_STAT_EVENT_LOST);
+	err = reconcile_log(d);
+	owned = err ? NULL : owned_blocks(d);
+	if (!err && !owned)
+		err = -ENOMEM;
+	if (!err) {
+		err = reconcile_quarantine(d, owned);
+		free(owned);
+	}
+	if (err)
 		goto out;
 	err = rpf_watch_setup(d);
 	if (err)
@@ -583,10 +898,13 @@ static int daemon_run(struct daemon *d)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
-	fprintf(stderr, "xcgn daemon: collecting every %u ms, %u mappings a step, time scale 1/%u, "
-			"NAT log %s%s\n",
-		d->o.interval_ms, d->o.batch, d->o.scale, d->o.log_path ? d->o.log_path : "(none)",
-		d->o.use_syslog ? " and syslog" : "");
+	fprintf(stderr, "xcgn daemon: pid %d, collecting every %u ms, %u mappings a step, time "
+			"scale 1/%u, NAT log %s%s (fdatasync every %u ms)\n",
+		getpid(), d->o.interval_ms, d->o.batch, d->o.scale,
+		d->o.log_path ? d->o.log_path : "(none)", d->o.use_syslog ? " and syslog" : "",
+		d->o.sync_ms);
+	dstat_publish(d);
+	notify(d, "READY=1\nSTATUS=collecting");
 
 	while (!stop_flag) {
 		uint64_t now;
@@ -612,11 +930,11 @@ static int daemon_run(struct daemon *d)
 			 * changes send no notification. */
 			/* Under the configuration lock, or a `xcgn rpf mode`
 			 * could be undone; when someone holds it, soon again. */
-			int lock = xcgn_trylock();
+			int cl = xcgn_trylock();
 
-			if (lock >= 0) {
+			if (cl >= 0) {
 				err = rpf_sync_cached(&d->m, NULL, d->rpf_failing, &d->rpf_digest);
-				xcgn_unlock(lock);
+				xcgn_unlock(cl);
 				if (!err && d->rpf_failing)
 					fprintf(stderr, "xcgn daemon: reverse-path tables in step again\n");
 				d->rpf_failing = err != 0;
@@ -626,16 +944,37 @@ static int daemon_run(struct daemon *d)
 				d->rpf_due = now + 100000000ULL;
 			}
 		}
+		if (d->watchdog_ns && now >= next_watchdog) {
+			notify(d, "WATCHDOG=1");
+			next_watchdog = now + d->watchdog_ns;
+		}
 		if (now >= next_second) {
-			flush_suppressed(d);
+			if (!each_second(d, now)) {
+				detached = true;
+				break;
+			}
 			next_second = now + 1000000000ULL;
 		}
 	}
-	ring_buffer__consume(d->rb);
-	flush_suppressed(d);
+	notify(d, "STOPPING=1");
+	if (detached) {
+		/* The maps we hold are no longer the instance's: writing on
+		 * would log for nobody. A new attach gets a new daemon. */
+		fprintf(stderr, "xcgn daemon: xcgn was detached (or attached anew) in this "
+				"namespace; exiting\n");
+	} else {
+		ring_buffer__consume(d->rb);
+		flush_suppressed(d);
+		natlog_flush(&d->log);
+		dstat_publish(d);
+	}
 	fprintf(stderr, "xcgn daemon: exiting; %llu mapping(s) expired, %llu subscriber(s) "
-			"released, %zu block(s) still in quarantine\n",
-		(unsigned long long)d->expired, (unsigned long long)d->released, d->nq);
+			"released, %zu block(s) still in quarantine, NAT log: %llu written, %llu "
+			"recovered, %llu lost, %zu queued\n",
+		(unsigned long long)d->expired, (unsigned long long)d->released, d->nq,
+		(unsigned long long)d->log.st.written, (unsigned long long)d->log.st.recovered,
+		(unsigned long long)d->log.st.lost, d->log.qlen);
+	err = d->log.qlen ? -EIO : 0;	/* records that never reached the file */
 out:
 	if (d->ep >= 0)
 		close(d->ep);
@@ -649,16 +988,27 @@ out:
 	free(d->q);
 	xcgn_gc__destroy(d->gc);
 	xcgn_maps_close(&d->m);
+	if (d->notify_fd >= 0)
+		close(d->notify_fd);
+	if (lock >= 0)
+		close(lock);
 	return err ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
 }
 
 static int usage(void)
 {
 	fprintf(stderr,
-		"Usage: xcgn daemon [log-file PATH] [syslog] [gc-interval MS] [gc-batch N]\n"
-		"                   [quarantine S] [refusal-rate N] [rpf-resync MS] [time-scale N]\n"
+		"Usage: xcgn daemon [log-file PATH] [syslog] [log-sync MS] [gc-interval MS]\n"
+		"                   [gc-batch N] [quarantine S] [refusal-rate N] [rpf-resync MS]\n"
+		"                   [time-scale N]\n"
 		"       xcgn daemon help\n"
 		"Runs in the foreground until SIGTERM or SIGINT; SIGHUP reopens the log file.\n"
+		"One daemon per instance; it exits when xcgn is detached. Under systemd\n"
+		"(Type=notify) it reports readiness and keeps the watchdog.\n"
+		"The log directory is made if missing (0750), the file is 0640, each record\n"
+		"is one write; log-sync (default 1000) is the most time between fdatasyncs\n"
+		"(0: after every record). Records the disk will not take wait in memory\n"
+		"(at most 65536) and are retried; what is lost is recovered from the tables.\n"
 		"Defaults: log-file %s, gc-interval 1000, gc-batch %u, quarantine %u,\n"
 		"refusal-rate 100 (records a second), rpf-resync 1000 (ms between full\n"
 		"re-reads of the FIB besides the netlink subscription: some sysctls send no\n"
@@ -681,6 +1031,7 @@ int do_daemon(int argc, char **argv)
 	o->batch = GC_BATCH_DEF;
 	o->refuse_per_s = 100;
 	o->rpf_resync_ms = 1000;
+	o->sync_ms = 1000;
 	for (; argc > 0; argc--, argv++) {
 		if (!strcmp(*argv, "help")) {
 			return usage();
@@ -705,6 +1056,10 @@ int do_daemon(int argc, char **argv)
 			NEXT_ARG();
 			if (parse_u32(*argv, 100, 3600000, &o->rpf_resync_ms))
 				return invarg("rpf-resync (100..3600000 ms)", *argv);
+		} else if (!strcmp(*argv, "log-sync")) {
+			NEXT_ARG();
+			if (parse_u32(*argv, 0, 3600000, &o->sync_ms))
+				return invarg("log-sync (0..3600000 ms)", *argv);
 		} else if (!strcmp(*argv, "refusal-rate")) {
 			NEXT_ARG();
 			if (parse_u32(*argv, 1, 100000, &o->refuse_per_s))

@@ -27,9 +27,6 @@
 #define XSTR(x) STR(x)
 #define STR(x) #x
 
-/* tc filter identity: detach removes exactly this one. */
-#define XCGN_TC_HANDLE	0x7863	/* "xc" */
-#define XCGN_TC_PRIO	1
 
 #define BPFFS "/sys/fs/bpf"
 
@@ -175,55 +172,100 @@ void xcgn_unlock(int fd)
 		close(fd);	/* drops the flock */
 }
 
-static int map_open(const char *dir, const char *name)
+const void *xcgn_xdp_elf(size_t *len)
 {
-	char path[512];
+	return xcgn_xdp__elf_bytes(len);
+}
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	return bpf_obj_get(path);
+/* The namespace's directory above the version's (the pin root, or its
+ * netns-INODE): where other versions' pins would be. */
+static void ns_dir_of(const char *dir, char *buf, size_t len)
+{
+	char *slash;
+
+	snprintf(buf, len, "%s", dir);
+	slash = strrchr(buf, '/');
+	if (slash && slash[1] == 'v')
+		*slash = '\0';
+}
+
+/* Another layout version's pins in this namespace: its number, or 0. */
+int xcgn_pinned_version(const char *dir)
+{
+	char ns[256], path[768];
+	struct dirent *de;
+	struct stat st;
+	int v, found = 0;
+	DIR *d;
+
+	ns_dir_of(dir, ns, sizeof(ns));
+	d = opendir(ns);
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		if (sscanf(de->d_name, "v%d", &v) != 1 || v == XCGN_ABI_VERSION)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/%s", ns, de->d_name, XCGN_PIN_LINK_IN);
+		if (!stat(path, &st))
+			found = v;
+	}
+	closedir(d);
+	return found;
+}
+
+int xcgn_maps_open_dir(struct xcgn_maps *m, const char *dir)
+{
+	int *fds = (int *)m, err, old;
+	char path[512];
+	size_t i;
+
+	for (i = 0; i < XCGN_NMAPS; i++)
+		fds[i] = -1;
+	for (i = 0; i < XCGN_NMAPS; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, xcgn_map_names[i]);
+		fds[i] = bpf_obj_get(path);
+		if (fds[i] >= 0)
+			continue;
+		err = -errno;
+		if (err == -ENOENT && !i && (old = xcgn_pinned_version(dir)))
+			xcgn_err("xcgn state of layout abi %d is pinned in this network namespace; "
+				 "this binary reads abi %d. Run `xcgn link reload` with this binary "
+				 "to move the state to its layout, or use the binary that attached",
+				 old, XCGN_ABI_VERSION);
+		else if (err == -ENOENT && !i)
+			xcgn_err("xcgn is not attached in this network namespace (no %s); "
+				 "run `xcgn link attach inside DEV outside DEV` first",
+				 path);
+		else if (err == -ENOENT)
+			xcgn_err("%s is missing: the pinned state is incomplete (a map was "
+				 "removed by hand?); run `xcgn link detach` and attach again",
+				 path);
+		else if (err == -EPERM || err == -EACCES)
+			xcgn_err("open %s: %s: xcgn needs CAP_BPF, CAP_NET_ADMIN and "
+				 "CAP_SYS_ADMIN", path, strerror(-err));
+		else
+			xcgn_err("open %s: %s", path, strerror(-err));
+		xcgn_maps_close(m);
+		return err;
+	}
+	return 0;
 }
 
 int xcgn_maps_open(struct xcgn_maps *m)
 {
 	char dir[256];
-	int err, i;
-	struct {
-		int *fd;
-		const char *name;
-	} t[] = {
-		{ &m->map4, XSTR(XCGN_MAP_MAP4) },     { &m->rev4, XSTR(XCGN_MAP_REV4) },
-		{ &m->subs, XSTR(XCGN_MAP_SUBS) },     { &m->peer4, XSTR(XCGN_MAP_PEER4) },
-		{ &m->pools, XSTR(XCGN_MAP_POOLS) },   { &m->paddr, XSTR(XCGN_MAP_PADDR) },
-		{ &m->pubidx, XSTR(XCGN_MAP_PUBIDX) }, { &m->blocks, XSTR(XCGN_MAP_BLOCKS) },
-		{ &m->state, XSTR(XCGN_MAP_STATE) },   { &m->stats, XSTR(XCGN_MAP_STATS) },
-		{ &m->events, XSTR(XCGN_MAP_EVENTS) }, { &m->link, XSTR(XCGN_MAP_LINK) },
-		{ &m->bypass, XSTR(XCGN_MAP_BYPASS) }, { &m->rpf4, XSTR(XCGN_MAP_RPF4) },
-		{ &m->rpfdev, XSTR(XCGN_MAP_RPFDEV) },
-	};
+	int err;
 
-	for (i = 0; i < (int)ARRAY_SIZE(t); i++)
-		*t[i].fd = -1;
 	err = xcgn_pin_dir(dir, sizeof(dir));
 	if (err)
 		return err;
-	for (i = 0; i < (int)ARRAY_SIZE(t); i++) {
-		*t[i].fd = map_open(dir, t[i].name);
-		if (*t[i].fd >= 0)
-			continue;
-		err = -errno;
-		if (err == -ENOENT)
-			xcgn_err("xcgn is not attached in this network namespace (no %s/%s); "
-				 "run `xcgn link attach inside DEV outside DEV` first",
-				 dir, t[i].name);
-		else if (err == -EPERM || err == -EACCES)
-			xcgn_err("open %s/%s: %s: xcgn needs root (CAP_BPF, CAP_NET_ADMIN)", dir,
-				 t[i].name, strerror(-err));
-		else
-			xcgn_err("open %s/%s: %s", dir, t[i].name, strerror(-err));
-		xcgn_maps_close(m);
+	err = xcgn_maps_open_dir(m, dir);
+	if (err)
 		return err;
-	}
-	return 0;
+	err = xcgn_abi_check(m->abi, dir);
+	if (err)
+		xcgn_maps_close(m);
+	return err;
 }
 
 void xcgn_maps_close(struct xcgn_maps *m)
@@ -262,9 +304,14 @@ struct xcgn_gc *xcgn_ctl_load(void)
 	bpf_object__for_each_map(map, gc->obj) {
 		bpf_map__set_pin_path(map, NULL);
 		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map));
+		if (bpf_map__is_internal(map) || !xcgn_map_is_pinned(bpf_map__name(map)))
+			continue;	/* the control programs' own: a fresh one does */
 		fd = bpf_obj_get(path);
-		if (fd < 0)
-			continue;	/* internal or unpinned: a fresh one does */
+		if (fd < 0) {
+			err = -errno;
+			xcgn_err("%s: %s: the pinned state is incomplete", path, strerror(-err));
+			goto fail_quiet;
+		}
 		err = bpf_map__reuse_fd(map, fd);
 		close(fd);
 		if (err)
@@ -275,7 +322,117 @@ struct xcgn_gc *xcgn_ctl_load(void)
 		return gc;
 fail:
 	xcgn_err("load the control programs: %s", strerror(-err));
+fail_quiet:
 	xcgn_gc__destroy(gc);
+	errno = -err;
+	return NULL;
+}
+
+/* ---- loading the datapath ------------------------------------------------ */
+
+/* The size of the map pinned at @path, or of @fd when it is >= 0; 0 when
+ * there is none. */
+__u32 xcgn_pinned_max_entries_fd(const char *path, int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int own = fd < 0;
+
+	if (own && (fd = bpf_obj_get(path)) < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.max_entries = 0;
+	if (own)
+		close(fd);
+	return info.max_entries;
+}
+
+/* Open the datapath object, its constants from @li, and load it over the
+ * maps pinned under @dir: a pinned map is reused (at its own size), a
+ * missing one is made at the size @li says and pinned. @reuse, for a
+ * migration, gives maps of another directory to reuse by name (-1: make
+ * it). NULL with errno set and the reason (the verifier's log among it)
+ * printed. */
+struct xcgn_xdp *xcgn_datapath_load(const char *dir, const struct xcgn_link_info *li,
+				    uint32_t max_routes, const struct xcgn_maps *reuse)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo);
+	struct xcgn_xdp *skel;
+	struct bpf_map *map;
+	char path[512];
+	int err = 0, i;
+
+	libbpf_set_print(libbpf_print);
+	oo.pin_root_path = dir;
+	if (xcgn_verbose >= 2)
+		oo.kernel_log_level = 1 | 2;
+	skel = xcgn_xdp__open_opts(&oo);
+	if (!skel) {
+		err = -errno;
+		xcgn_err("open the BPF object: %s", strerror(-err));
+		errno = -err;
+		return NULL;
+	}
+	skel->rodata->xcgn_cfg.inside_ifindex = li->inside_ifindex;
+	skel->rodata->xcgn_cfg.outside_ifindex = li->outside_ifindex;
+	skel->rodata->xcgn_cfg.sub_prefix = li->sub_prefix;
+	skel->rodata->xcgn_cfg.sub_mask = prefix_mask_be(li->sub_plen);
+	skel->rodata->xcgn_cfg.log_level = (__u32)xcgn_verbose;
+	skel->rodata->xcgn_cfg.refusal_icmp = li->refusal_icmp;
+	/* The source of the "administratively prohibited" errors the datapath
+	 * sends to refused subscribers; without one, it only drops. */
+	if (nl_addr_first((int)li->inside_ifindex, &skel->rodata->xcgn_cfg.inside_addr))
+		fprintf(stderr, "xcgn: the inside device has no IPv4 address: refused "
+				"subscribers get no ICMP, only a drop\n");
+	if ((err = bpf_map__set_max_entries(skel->maps.xcgn_map4, li->max_maps)) ||
+	    (err = bpf_map__set_max_entries(skel->maps.xcgn_rev4, li->max_maps)) ||
+	    (err = bpf_map__set_max_entries(skel->maps.xcgn_peer4, li->max_maps)) ||
+	    (err = bpf_map__set_max_entries(skel->maps.xcgn_subs, li->max_subs)) ||
+	    (err = bpf_map__set_max_entries(skel->maps.xcgn_full, li->max_subs)) ||
+	    (err = bpf_map__set_max_entries(skel->maps.xcgn_blklog,
+					     li->max_subs * XCGN_SUB_BLOCKS_MAX)) ||
+	    (err = bpf_map__set_max_entries(skel->maps.xcgn_rpf4, max_routes))) {
+		xcgn_err("size the tables: %s", strerror(-err));
+		goto fail;
+	}
+	/* What is pinned (or handed over) keeps its size: libbpf reuses a
+	 * pinned map only when everything matches. */
+	bpf_object__for_each_map(map, skel->obj) {
+		int fd = -1;
+		__u32 n;
+
+		if (!xcgn_map_is_pinned(bpf_map__name(map)))
+			continue;
+		if (reuse)
+			for (i = 0; i < XCGN_NMAPS; i++)
+				if (!strcmp(xcgn_map_names[i], bpf_map__name(map)))
+					fd = ((const int *)reuse)[i];
+		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map));
+		n = xcgn_pinned_max_entries_fd(path, fd);
+		if (n && (err = bpf_map__set_max_entries(map, n))) {
+			xcgn_err("size %s: %s", bpf_map__name(map), strerror(-err));
+			goto fail;
+		}
+		if (fd >= 0 && (err = bpf_map__reuse_fd(map, fd))) {
+			xcgn_err("reuse %s: %s", bpf_map__name(map), strerror(-err));
+			goto fail;
+		}
+	}
+	err = xcgn_xdp__load(skel);
+	if (!err)
+		return skel;
+	if (err == -EPERM || err == -EACCES)
+		xcgn_err("load the BPF programs: %s: xcgn needs CAP_BPF, CAP_NET_ADMIN and "
+			 "CAP_SYS_ADMIN", strerror(-err));
+	else if (err == -ENOMEM || err == -E2BIG)
+		xcgn_err("load the BPF programs: %s: the tables do not fit; lower max-mappings "
+			 "or max-subscribers", strerror(-err));
+	else
+		xcgn_err("load the BPF programs: %s (a map pinned under %s that does not match "
+			 "this binary's layout?)", strerror(-err), dir);
+	print_log_tail(40);
+fail:
+	xcgn_xdp__destroy(skel);
 	errno = -err;
 	return NULL;
 }
@@ -346,8 +503,7 @@ static void tc_remove(int ifindex, bool destroy_qdisc)
 	}
 }
 
-/* Remove every pin in @dir, then the directories up to the pin root. */
-static void unpin_all(const char *dir)
+void xcgn_unpin_all(const char *dir)
 {
 	char path[512];
 	struct dirent *de;
@@ -383,7 +539,6 @@ static bool attached_here(const char *dir)
 
 int xcgn_attach(const struct attach_opts *o)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, oo);
 	LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_EGRESS);
 	LIBBPF_OPTS(bpf_tc_opts, tco, .handle = XCGN_TC_HANDLE, .priority = XCGN_TC_PRIO);
 	struct xcgn_link_info li = {};
@@ -453,80 +608,55 @@ int xcgn_attach(const struct attach_opts *o)
 		goto cleanup;
 	}
 
-	libbpf_set_print(libbpf_print);
-	oo.pin_root_path = dir;
-	if (xcgn_verbose >= 2)
-		oo.kernel_log_level = 1 | 2;
-	skel = xcgn_xdp__open_opts(&oo);
+	li.inside_ifindex = (__u32)in.ifindex;
+	li.outside_ifindex = (__u32)out.ifindex;
+	li.sub_prefix = o->sub_prefix;
+	li.sub_plen = o->sub_plen;
+	li.refusal_icmp = o->refusal_icmp;
+	li.max_maps = o->max_maps;
+	li.max_subs = o->max_subs;
+	skel = xcgn_datapath_load(dir, &li, o->max_routes, NULL);
 	if (!skel) {
 		err = -errno;
-		xcgn_err("open the BPF object: %s", strerror(-err));
 		goto cleanup;
 	}
-	skel->rodata->xcgn_cfg.inside_ifindex = (__u32)in.ifindex;
-	skel->rodata->xcgn_cfg.outside_ifindex = (__u32)out.ifindex;
-	skel->rodata->xcgn_cfg.sub_prefix = o->sub_prefix;
-	skel->rodata->xcgn_cfg.sub_mask = prefix_mask_be(o->sub_plen);
-	skel->rodata->xcgn_cfg.log_level = (__u32)xcgn_verbose;
-	skel->rodata->xcgn_cfg.refusal_icmp = o->refusal_icmp;
-	/* The source of the "administratively prohibited" errors the datapath
-	 * sends to refused subscribers; without one, it only drops. */
-	if (nl_addr_first(in.ifindex, &skel->rodata->xcgn_cfg.inside_addr))
-		fprintf(stderr, "xcgn: %s has no IPv4 address: refused subscribers get no "
-				"ICMP, only a drop\n",
-			in.name);
-	if ((err = bpf_map__set_max_entries(skel->maps.XCGN_MAP_MAP4, o->max_maps)) ||
-	    (err = bpf_map__set_max_entries(skel->maps.XCGN_MAP_REV4, o->max_maps)) ||
-	    (err = bpf_map__set_max_entries(skel->maps.XCGN_MAP_PEER4, o->max_maps)) ||
-	    (err = bpf_map__set_max_entries(skel->maps.XCGN_MAP_SUBS, o->max_subs)) ||
-	    (err = bpf_map__set_max_entries(skel->maps.XCGN_MAP_FULL, o->max_subs)) ||
-	    (err = bpf_map__set_max_entries(skel->maps.XCGN_MAP_RPF4, o->max_routes))) {
-		xcgn_err("size the tables: %s", strerror(-err));
-		goto cleanup;
-	}
-	err = xcgn_xdp__load(skel);
-	if (err) {
-		if (err == -EPERM || err == -EACCES)
-			xcgn_err("load the BPF programs: %s: xcgn needs root (CAP_BPF, "
-				 "CAP_NET_ADMIN)",
-				 strerror(-err));
-		else if (err == -ENOMEM || err == -E2BIG)
-			xcgn_err("load the BPF programs: %s: the tables do not fit; lower "
-				 "max-mappings or max-subscribers",
-				 strerror(-err));
-		else
-			xcgn_err("load the BPF programs: %s (pinned maps from an older layout "
-				 "under %s? run `xcgn link detach`)",
-				 strerror(-err), dir);
-		print_log_tail(40);
-		goto cleanup;
-	}
+	/* The layout stamp first: every later command checks it. */
+	{
+		struct xcgn_abi_stamp stamp;
 
+		xcgn_abi_stamp_make(&stamp);
+		if (!stamp.fingerprint ||
+		    bpf_map_update_elem(bpf_map__fd(skel->maps.xcgn_abi), &zero, &stamp, 0)) {
+			err = -EINVAL;
+			xcgn_err("write the layout stamp: %s", strerror(errno));
+			goto cleanup;
+		}
+	}
 	/* Tables first, then the programs that read them. */
 	k = XCGN_TX_INSIDE;
 	v = (__u32)in.ifindex;
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.XCGN_MAP_TXPORT), &k, &v, 0)) {
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.xcgn_txport), &k, &v, 0)) {
 		err = -errno;
 		xcgn_err("devmap add %s: %s", in.name, strerror(-err));
 		goto cleanup;
 	}
 	k = XCGN_TX_OUTSIDE;
 	v = (__u32)out.ifindex;
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.XCGN_MAP_TXPORT), &k, &v, 0)) {
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.xcgn_txport), &k, &v, 0)) {
 		err = -errno;
 		xcgn_err("devmap add %s: %s", out.name, strerror(-err));
 		goto cleanup;
 	}
 	/* A re-attach over pinned state keeps what the pools and bypass
 	 * commands published; a fresh one starts with no pool address. */
-	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.XCGN_MAP_STATE), &zero, &rs)) {
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.xcgn_state), &zero, &rs)) {
 		err = -errno;
 		xcgn_err("state map: %s", strerror(-err));
 		goto cleanup;
 	}
 	if (!rs.naddrs_hwm)
 		rs.paddr_min = UINT32_MAX;
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.XCGN_MAP_STATE), &zero, &rs, 0)) {
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.xcgn_state), &zero, &rs, 0)) {
 		err = -errno;
 		xcgn_err("state map: %s", strerror(-err));
 		goto cleanup;
@@ -535,9 +665,9 @@ int xcgn_attach(const struct attach_opts *o)
 	/* The reverse-path tables before the programs that check with them. */
 	{
 		struct xcgn_maps m = {
-			.link = bpf_map__fd(skel->maps.XCGN_MAP_LINK),
-			.rpf4 = bpf_map__fd(skel->maps.XCGN_MAP_RPF4),
-			.rpfdev = bpf_map__fd(skel->maps.XCGN_MAP_RPFDEV),
+			.link = bpf_map__fd(skel->maps.xcgn_link),
+			.rpf4 = bpf_map__fd(skel->maps.xcgn_rpf4),
+			.rpfdev = bpf_map__fd(skel->maps.xcgn_rpfdev),
 		};
 		struct xcgn_rpf_dev d = { .ifindex = (__u32)in.ifindex, .mode = o->rpf_in };
 
@@ -615,7 +745,7 @@ int xcgn_attach(const struct attach_opts *o)
 			    (__u64)(rt.tv_nsec - mono.tv_nsec);
 	li.max_maps = o->max_maps;
 	li.max_subs = o->max_subs;
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.XCGN_MAP_LINK), &zero, &li, 0)) {
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.xcgn_link), &zero, &li, 0)) {
 		err = -errno;
 		xcgn_err("link map: %s", strerror(-err));
 		goto cleanup;
@@ -630,20 +760,22 @@ cleanup:
 			link_unpin(dir, XCGN_PIN_LINK_OUT);
 		if (in_linked)
 			link_unpin(dir, XCGN_PIN_LINK_IN);
-		unpin_all(dir);
+		xcgn_unpin_all(dir);
 	}
 	xcgn_xdp__destroy(skel);
 	xcgn_unlock(lock);
 	return err ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
 }
 
+/* Detach works on any layout, this binary's or another version's, and on
+ * incomplete pins: it is the way out of every state. It reads only
+ * xcgn_link, whose layout never changed. */
 int xcgn_detach(void)
 {
 	struct xcgn_link_info li = {};
-	struct xcgn_maps m;
-	char dir[256];
+	char dir[256], path[512];
 	__u32 zero = 0;
-	int err, lock;
+	int err, lock, fd, v;
 
 	err = xcgn_pin_dir(dir, sizeof(dir));
 	if (err)
@@ -651,20 +783,33 @@ int xcgn_detach(void)
 	lock = xcgn_lock();
 	if (lock < 0)
 		return XCGN_EXIT_ERR;
-	err = xcgn_maps_open(&m);
-	if (err) {
+	if (access(dir, F_OK) && (v = xcgn_pinned_version(dir))) {
+		char *slash = strrchr(dir, '/');
+
+		snprintf(slash + 1, sizeof(dir) - (size_t)(slash + 1 - dir), "v%d", v);
+		fprintf(stderr, "xcgn: detaching the instance of layout abi %d\n", v);
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, XCGN_PIN_LINK_IN);
+	if (access(path, F_OK)) {
+		xcgn_err("xcgn is not attached in this network namespace (no %s)", path);
 		xcgn_unlock(lock);
 		return XCGN_EXIT_ERR;
 	}
-	if (bpf_map_lookup_elem(m.link, &zero, &li))
+	snprintf(path, sizeof(path), "%s/%s", dir, xcgn_map_names[XCGN_MI_link]);
+	fd = bpf_obj_get(path);
+	if (fd < 0 || bpf_map_lookup_elem(fd, &zero, &li)) {
+		xcgn_err("%s: %s: detaching XDP only; a tc filter (handle 0x%x) may stay on the "
+			 "outside device", path, strerror(errno), XCGN_TC_HANDLE);
 		memset(&li, 0, sizeof(li));
-	xcgn_maps_close(&m);
+	}
+	if (fd >= 0)
+		close(fd);
 
 	link_unpin(dir, XCGN_PIN_LINK_IN);
 	link_unpin(dir, XCGN_PIN_LINK_OUT);
 	if (li.outside_ifindex)
 		tc_remove((int)li.outside_ifindex, li.flags & XCGN_LINKF_QDISC_CREATED);
-	unpin_all(dir);
+	xcgn_unpin_all(dir);
 	xcgn_unlock(lock);
 	return XCGN_EXIT_OK;
 }

@@ -6,8 +6,6 @@
 
 #include "xcgn.h"
 
-int xcgn_verbose;
-
 static const struct cmd {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -47,7 +45,8 @@ int main(int argc, char **argv)
 		} else if (!strcmp(o, "vv")) {
 			xcgn_verbose += 2;
 		} else if (!strcmp(o, "V") || !strcmp(o, "version")) {
-			printf("xcgn abi %d\n", XCGN_ABI_VERSION);
+			printf("xcgn %s abi %d fingerprint %016llx\n", XCGN_VERSION, XCGN_ABI_VERSION,
+			       (unsigned long long)xcgn_abi_fingerprint());
 			return XCGN_EXIT_OK;
 		} else if (!strcmp(o, "h") || !strcmp(o, "help")) {
 			usage();

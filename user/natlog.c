@@ -10,17 +10,46 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
 
 #include "xcgn.h"
 
-int natlog_open(struct natlog *l, const char *path, bool use_syslog)
+/* The directory of @path, made like `mkdir -p` with mode 0750 (the NAT log
+ * names subscribers: not for everyone). */
+static int mkdir_parent(const char *path)
+{
+	char dir[256], *p;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	p = strrchr(dir, '/');
+	if (!p || p == dir)
+		return 0;
+	*p = '\0';
+	for (p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0750) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(dir, 0750) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int natlog_open(struct natlog *l, const char *path, bool use_syslog, uint32_t sync_ms)
 {
 	memset(l, 0, sizeof(*l));
+	l->fd = -1;
 	l->use_syslog = use_syslog;
+	l->sync_ms = sync_ms;
 	if (use_syslog)
 		openlog("xcgn", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	if (!path)
@@ -31,29 +60,157 @@ int natlog_open(struct natlog *l, const char *path, bool use_syslog)
 
 int natlog_reopen(struct natlog *l)
 {
-	FILE *f;
+	int fd, err;
 
 	if (!l->path[0])
 		return 0;
-	f = fopen(l->path, "a");
-	if (!f) {
-		xcgn_err("open NAT log %s: %s", l->path, strerror(errno));
-		return -errno;
+	err = mkdir_parent(l->path);
+	if (err) {
+		xcgn_err("create the directory of the NAT log %s: %s", l->path, strerror(-err));
+		return err;
 	}
-	setvbuf(f, NULL, _IOLBF, 0);	/* a record is on disk when the line is */
-	if (l->f)
-		fclose(l->f);
-	l->f = f;
+	fd = open(l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		err = -errno;
+		xcgn_err("open NAT log %s: %s", l->path, strerror(-err));
+		return err;
+	}
+	if (l->fd >= 0) {
+		fdatasync(l->fd);
+		close(l->fd);
+	}
+	l->fd = fd;
 	return 0;
 }
 
 void natlog_close(struct natlog *l)
 {
-	if (l->f)
-		fclose(l->f);
-	l->f = NULL;
+	size_t i;
+
+	if (l->fd >= 0) {
+		fdatasync(l->fd);
+		close(l->fd);
+	}
+	l->fd = -1;
+	for (i = 0; i < l->qlen; i++)
+		free(l->q[(l->qhead + i) % NATLOG_QUEUE_MAX].line);
+	free(l->q);
+	l->q = NULL;
+	l->qlen = 0;
 	if (l->use_syslog)
 		closelog();
+}
+
+/* One record, one write(2) with O_APPEND: a reader never sees half a line
+ * from us, and a write cut short (the disk full) is taken back. */
+static int write_line(struct natlog *l, const char *line)
+{
+	size_t len = strlen(line);
+	off_t end;
+	ssize_t n;
+
+	if (l->fd < 0)
+		return 0;
+	end = lseek(l->fd, 0, SEEK_END);
+	n = write(l->fd, line, len);
+	if (n == (ssize_t)len) {
+		l->dirty = true;
+		return 0;
+	}
+	if (n >= 0) {
+		if (n > 0 && end >= 0 && ftruncate(l->fd, end))
+			l->st.write_errors++;	/* counted; the reader skips a torn line */
+		errno = ENOSPC;
+	}
+	return -errno;
+}
+
+static int try_write(struct natlog *l, const char *line, uint64_t tag)
+{
+	int err = write_line(l, line);
+
+	if (err) {
+		l->st.write_errors++;
+		if (l->st.last_errno != -err || !l->failing)
+			xcgn_err("write NAT log %s: %s; records are queued (at most %u) and "
+				 "retried",
+				 l->path, strerror(-err), NATLOG_QUEUE_MAX);
+		l->st.last_errno = -err;
+		l->failing = true;
+		return err;
+	}
+	if (l->failing)
+		fprintf(stderr, "xcgn daemon: NAT log %s writable again\n", l->path);
+	l->failing = false;
+	l->st.written++;
+	if (l->on_written)
+		l->on_written(l->ctx, tag);
+	return 0;
+}
+
+int natlog_write(struct natlog *l, const struct natlog_rec *r, uint64_t tag)
+{
+	char line[512];
+	size_t n = natlog_format(line, sizeof(line) - 1, r);
+
+	line[n++] = '\n';
+	line[n] = '\0';
+	if (l->use_syslog) {
+		line[n - 1] = '\0';
+		syslog(LOG_INFO, "%s", line);
+		line[n - 1] = '\n';
+	}
+	if (r->recovered)
+		l->st.recovered++;
+	/* Behind a queue, in order: never before what waits. */
+	if (!l->qlen && !try_write(l, line, tag))
+		return 0;
+	if (l->qlen == NATLOG_QUEUE_MAX) {
+		l->st.lost++;
+		return -1;
+	}
+	if (!l->q && !(l->q = calloc(NATLOG_QUEUE_MAX, sizeof(*l->q)))) {
+		l->st.lost++;
+		return -1;
+	}
+	l->q[(l->qhead + l->qlen) % NATLOG_QUEUE_MAX].line = strdup(line);
+	if (!l->q[(l->qhead + l->qlen) % NATLOG_QUEUE_MAX].line) {
+		l->st.lost++;
+		return -1;
+	}
+	l->q[(l->qhead + l->qlen) % NATLOG_QUEUE_MAX].tag = tag;
+	l->qlen++;
+	return 1;
+}
+
+int natlog_flush(struct natlog *l)
+{
+	while (l->qlen) {
+		struct natlog_qent *e = &l->q[l->qhead];
+
+		if (try_write(l, e->line, e->tag))
+			return -1;
+		free(e->line);
+		e->line = NULL;
+		l->qhead = (l->qhead + 1) % NATLOG_QUEUE_MAX;
+		l->qlen--;
+	}
+	return 0;
+}
+
+void natlog_sync(struct natlog *l, uint64_t now_ns, bool force)
+{
+	if (l->fd < 0 || !l->dirty)
+		return;
+	if (!force && now_ns - l->synced_ns < (uint64_t)l->sync_ms * 1000000ULL)
+		return;
+	if (fdatasync(l->fd)) {
+		l->st.write_errors++;
+		l->st.last_errno = errno;
+		return;
+	}
+	l->dirty = false;
+	l->synced_ns = now_ns;
 }
 
 size_t natlog_format(char *buf, size_t len, const struct natlog_rec *r)
@@ -79,19 +236,10 @@ size_t natlog_format(char *buf, size_t len, const struct natlog_rec *r)
 	if (r->count)
 		n += snprintf(buf + n, len - (size_t)n, ",\"count\":%llu",
 			      (unsigned long long)r->count);
+	if (r->recovered)
+		n += snprintf(buf + n, len - (size_t)n, ",\"recovered\":true");
 	n += snprintf(buf + n, len - (size_t)n, "}");
 	return (size_t)n;
-}
-
-void natlog_write(struct natlog *l, const struct natlog_rec *r)
-{
-	char line[512];
-
-	natlog_format(line, sizeof(line), r);
-	if (l->f)
-		fprintf(l->f, "%s\n", line);
-	if (l->use_syslog)
-		syslog(LOG_INFO, "%s", line);
 }
 
 /* Our own records only: find "key": and read what follows. */
@@ -157,24 +305,32 @@ int natlog_who(FILE *f, uint32_t paddr, uint16_t port, uint64_t at_ms, struct na
 	struct natlog_parsed r;
 
 	memset(w, 0, sizeof(*w));
-	/* The latest allocation of the block at or before @at_ms, unless a
-	 * release of it by the same subscriber came after it, also by @at_ms. */
+	/* By time, not by place in the file: a record the daemon recovered
+	 * after a crash comes later than records of later times. First the
+	 * latest allocation of the block at or before @at_ms ... */
 	while (fgets(line, sizeof(line), f)) {
 		if (natlog_parse(line, &r) || r.paddr != paddr || port < r.port_lo ||
-		    port > r.port_hi || r.ts_ms > at_ms)
+		    port > r.port_hi || r.ts_ms > at_ms || strcmp(r.event, "alloc") ||
+		    (w->found && r.ts_ms < w->since_ms))
 			continue;
-		if (!strcmp(r.event, "alloc")) {
-			w->found = true;
-			w->sub = r.sub;
-			w->since_ms = r.ts_ms;
-			w->until_ms = 0;
-			w->port_lo = r.port_lo;
-			w->port_hi = r.port_hi;
-		} else if (!strcmp(r.event, "release") && w->found && r.sub == w->sub &&
-			   r.port_lo == w->port_lo) {
-			w->found = false;
-			w->until_ms = r.ts_ms;
-		}
+		w->found = true;
+		w->sub = r.sub;
+		w->since_ms = r.ts_ms;
+		w->port_lo = r.port_lo;
+		w->port_hi = r.port_hi;
+	}
+	if (ferror(f))
+		return -EIO;
+	if (!w->found || fseek(f, 0, SEEK_SET))
+		return 0;
+	/* ... then unless that subscriber released it since, by @at_ms. */
+	while (fgets(line, sizeof(line), f)) {
+		if (natlog_parse(line, &r) || strcmp(r.event, "release") || r.paddr != paddr ||
+		    r.sub != w->sub || r.port_lo != w->port_lo || r.ts_ms < w->since_ms ||
+		    r.ts_ms > at_ms)
+			continue;
+		w->found = false;
+		w->until_ms = r.ts_ms;
 	}
 	return ferror(f) ? -EIO : 0;
 }

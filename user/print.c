@@ -9,6 +9,8 @@
 
 #define DEPTH_MAX 16
 
+int xcgn_verbose;
+
 static struct {
 	bool json;
 	bool pretty;
@@ -240,6 +242,7 @@ const char *const xcgn_stat_name[XCGN_STAT_MAX] = {
 	[XCGN_STAT_FRAG_HELD] = "fragment_held",
 	[XCGN_STAT_FRAG_RELEASED] = "fragment_released",
 	[XCGN_STAT_FULL_HINT] = "refusal_without_walk",
+	[XCGN_STAT_REFUSAL_EV_LOST] = "refusal_event_lost",
 };
 _Static_assert(ARRAY_SIZE(xcgn_stat_name) == XCGN_STAT_MAX, "stat names match enum");
 

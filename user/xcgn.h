@@ -11,6 +11,10 @@
 
 #include "xcgn_abi.h"
 
+#ifndef XCGN_VERSION
+#define XCGN_VERSION "0.3.0"
+#endif
+
 /* Exit status: 0 success, 1 operation error, 2 usage error (xcgn.8). */
 #define XCGN_EXIT_OK	0
 #define XCGN_EXIT_ERR	1
@@ -100,9 +104,20 @@ int nl_dump(uint16_t type, const void *hdr, size_t hdrlen,
  * reason already printed. */
 int xcgn_pin_dir(char *buf, size_t len);
 
+/* One fd per pinned map, made from the one list (XCGN_PINNED_MAPS), in
+ * its order; xcgn_map_names[] has their names in the same order. */
+enum {
+#define X(f) XCGN_MI_##f,
+	XCGN_PINNED_MAPS(X)
+#undef X
+	XCGN_NMAPS
+};
+extern const char *const xcgn_map_names[XCGN_NMAPS];
+bool xcgn_map_is_pinned(const char *name);
 struct xcgn_maps {
-	int map4, rev4, subs, peer4, pools, paddr, pubidx, blocks, state, stats, events, link,
-		bypass, rpf4, rpfdev;
+#define X(f) int f;
+	XCGN_PINNED_MAPS(X)
+#undef X
 };
 /* Make room in *@arr (an array of *@cap elements of @size) for one more
  * than @n, doubling. 0, or -1 (ENOMEM) with *@arr left as it was. */
@@ -112,9 +127,26 @@ struct xcgn_maps;
 struct xcgn_link_info;
 int xcgn_link_read(const struct xcgn_maps *m, struct xcgn_link_info *li);
 
-/* Open the pinned maps of this namespace's instance; -ENOENT (printed) if
- * xcgn is not attached here. */
+/* Open the pinned maps of this namespace's instance and check their layout
+ * stamp; -ENOENT (printed) if xcgn is not attached here, -EPROTO (printed,
+ * naming both versions) if they were pinned by a binary of another layout. */
 int xcgn_maps_open(struct xcgn_maps *m);
+/* The same under @dir, without the stamp check (reload, migration). */
+int xcgn_maps_open_dir(struct xcgn_maps *m, const char *dir);
+/* Another layout version pinned in this namespace (its number), or 0. */
+int xcgn_pinned_version(const char *dir);
+
+/* ---- abi.c: the pinned layout as an ABI -------------------------------- */
+/* The datapath object embedded in this binary (the skeleton's). */
+const void *xcgn_xdp_elf(size_t *len);
+/* This binary's layout, as text (tests/abi/ keeps each version's). NULL
+ * with errno set when the embedded object cannot be read. */
+const char *xcgn_abi_layout(void);
+uint64_t xcgn_abi_fingerprint(void);
+void xcgn_abi_stamp_make(struct xcgn_abi_stamp *s);
+/* 0 when the stamp in @stamp_fd is this binary's layout; else the reason
+ * printed, naming both layouts and what to do. */
+int xcgn_abi_check(int stamp_fd, const char *dir);
 void xcgn_maps_close(struct xcgn_maps *m);
 /* Take the configuration lock (flock on the pin dir): one writer at a time. */
 int xcgn_lock(void);
@@ -141,7 +173,22 @@ struct attach_opts {
 	bool force;		/* attach despite the lint's errors */
 };
 int xcgn_attach(const struct attach_opts *o);
+struct xcgn_xdp;
+/* Load the datapath over the maps pinned under @dir (loader.c says how). */
+struct xcgn_xdp *xcgn_datapath_load(const char *dir, const struct xcgn_link_info *li,
+				    uint32_t max_routes, const struct xcgn_maps *reuse);
+/* The size of the map pinned at @path (of @fd when >= 0); 0 if none. */
+__u32 xcgn_pinned_max_entries_fd(const char *path, int fd);
+#define xcgn_pinned_max_entries(path) xcgn_pinned_max_entries_fd(path, -1)
+/* Remove every pin in @dir, then the empty directories up to the root. */
+void xcgn_unpin_all(const char *dir);
+/* The tc filters' identity: detach and reload touch exactly these. */
+#define XCGN_TC_HANDLE	0x7863	/* "xc" */
+#define XCGN_TC_PRIO	1
 int xcgn_detach(void);
+/* Replace the running programs with this binary's, keeping the pinned
+ * state (moved to this layout first when an older one is pinned). */
+int xcgn_reload(void);
 
 /* ---- pool.c ------------------------------------------------------------ */
 struct pool_opts {
@@ -165,10 +212,33 @@ int bypass_add(const struct xcgn_maps *m, uint32_t prefix, uint8_t plen);
 int bypass_del(const struct xcgn_maps *m, uint32_t prefix, uint8_t plen);
 
 /* ---- natlog.c: the NAT log ------------------------------------------- */
+/* Records wait here, in order, while the log cannot be written (a full
+ * disk); past this many the oldest waiting stay and new ones are lost
+ * (counted), to be recovered from the tables by the daemon's reconcile. */
+#define NATLOG_QUEUE_MAX	65536u
+
+struct natlog_stats {
+	uint64_t written, recovered, lost, write_errors;
+	int last_errno;
+};
+struct natlog_qent {
+	char *line;
+	uint64_t tag;
+};
 struct natlog {
-	FILE *f;
+	int fd;
 	char path[256];
 	bool use_syslog;
+	bool failing;		/* the last write failed (said once) */
+	bool dirty;		/* written since the last fdatasync */
+	uint32_t sync_ms;	/* fdatasync at most this often */
+	uint64_t synced_ns;
+	struct natlog_qent *q;	/* NATLOG_QUEUE_MAX, a ring */
+	size_t qhead, qlen;
+	/* Told of every record once it is in the file, with its tag. */
+	void (*on_written)(void *ctx, uint64_t tag);
+	void *ctx;
+	struct natlog_stats st;
 };
 struct natlog_rec {
 	uint64_t ts_ms;		/* wall clock, ms since the epoch */
@@ -177,6 +247,7 @@ struct natlog_rec {
 	uint16_t port_lo, port_hi;
 	const char *reason;	/* NULL = absent */
 	uint64_t count;		/* 0 = absent */
+	bool recovered;		/* made up from the tables after a loss */
 };
 struct natlog_parsed {
 	uint64_t ts_ms;
@@ -190,11 +261,18 @@ struct natlog_who {
 	uint64_t since_ms, until_ms;
 	uint16_t port_lo, port_hi;
 };
-int natlog_open(struct natlog *l, const char *path, bool use_syslog);
+/* Open (creating the directory, 0750, and the file, 0640) for appending. */
+int natlog_open(struct natlog *l, const char *path, bool use_syslog, uint32_t sync_ms);
 int natlog_reopen(struct natlog *l);
 void natlog_close(struct natlog *l);
 size_t natlog_format(char *buf, size_t len, const struct natlog_rec *r);
-void natlog_write(struct natlog *l, const struct natlog_rec *r);
+/* Write one record (one write(2)), or queue it behind earlier ones when
+ * the file cannot take it: 0 written, 1 queued, -1 lost (queue full). */
+int natlog_write(struct natlog *l, const struct natlog_rec *r, uint64_t tag);
+/* Retry what is queued: 0 when nothing waits any more. */
+int natlog_flush(struct natlog *l);
+/* fdatasync when written to and sync_ms passed since the last (or @force). */
+void natlog_sync(struct natlog *l, uint64_t now_ns, bool force);
 int natlog_parse(const char *line, struct natlog_parsed *r);
 /* Who held @paddr:@port at @at_ms, from the log in @f. */
 int natlog_who(FILE *f, uint32_t paddr, uint16_t port, uint64_t at_ms, struct natlog_who *w);
@@ -202,6 +280,21 @@ int natlog_who(FILE *f, uint32_t paddr, uint16_t port, uint64_t at_ms, struct na
 int parse_time_ms(const char *s, uint64_t *ms);
 
 #define XCGN_DEF_NATLOG "/var/log/xcgn/nat.log"
+
+/* The PID of the daemon running for the instance under @dir, or 0. */
+uint32_t xcgn_daemon_pid(const char *dir, int dstat_fd);
+
+/* ---- collect.c: the collector's pure decisions -------------------------- */
+/* Refusal records a second, the rest counted and said once a second. */
+struct refusal_limit {
+	uint32_t per_s;
+	uint64_t sec, in_sec, suppressed;
+};
+bool refusal_admit(struct refusal_limit *rl, uint64_t now_ms);
+uint64_t refusal_take_suppressed(struct refusal_limit *rl);
+/* The time a recovered allocation record carries: the block's stamp, or
+ * the subscriber's creation when the stamp cannot be its own. */
+uint64_t recovered_alloc_ns(uint64_t blkts_ns, uint64_t created_ns, bool first_block);
 
 /* ---- cmd_*.c ----------------------------------------------------------- */
 int do_link(int argc, char **argv);

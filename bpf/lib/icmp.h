@@ -37,7 +37,7 @@ static __always_inline int icmp_send_prohibited(struct xdp_md *ctx, const struct
 
 	if (!xcgn_cfg.inside_addr || p->vlan || xcgn_cfg.refusal_icmp == XCGN_REFUSAL_SILENT)
 		return XDP_DROP;
-	last = bpf_map_lookup_elem(&XCGN_MAP_RLIM, &key);
+	last = bpf_map_lookup_elem(&xcgn_rlim, &key);
 	now = bpf_ktime_get_coarse_ns();
 	if (!last || now - *last < XCGN_ICMP_ERR_NS)
 		return XDP_DROP;
@@ -93,7 +93,7 @@ static __always_inline int icmp_send_prohibited(struct xdp_md *ctx, const struct
 		return XDP_DROP;
 	ih->checksum = (__u16)~csum_fold64(wsum);
 	stats_inc(st, XCGN_STAT_ICMP_PROHIBITED);
-	return bpf_redirect_map(&XCGN_MAP_TXPORT, XCGN_TX_INSIDE, XDP_DROP);
+	return bpf_redirect_map(&xcgn_txport, XCGN_TX_INSIDE, XDP_DROP);
 }
 
 #endif /* XCGN_ICMP_H */

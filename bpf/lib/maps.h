@@ -17,6 +17,20 @@
 /* Load-time constants (rodata), filled by the loader before load. */
 const volatile struct xcgn_cfg xcgn_cfg = {};
 
+/* Never read: it puts every enum of the ABI and the ring buffers' record
+ * into the object's BTF, where the layout fingerprint reads them
+ * (user/abi.c). */
+const volatile struct xcgn_abi_anchor xcgn_abi_anchor = {};
+
+/* 0 -> the layout stamp; userspace writes it at attach and reload. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xcgn_abi_stamp);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xcgn_abi SEC(".maps");
+
 /* subscriber tuple -> mapping; datapath creates, GC (userspace) removes. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -24,7 +38,7 @@ struct {
 	__type(key, struct xcgn_tuple4);
 	__type(value, struct xcgn_map4);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} XCGN_MAP_MAP4 SEC(".maps");
+} xcgn_map4 SEC(".maps");
 
 /* public tuple -> subscriber tuple; inserted with BPF_NOEXIST first, which
  * is how a public port is claimed; datapath creates, GC removes. */
@@ -34,7 +48,7 @@ struct {
 	__type(key, struct xcgn_tuple4);
 	__type(value, struct xcgn_rev4);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} XCGN_MAP_REV4 SEC(".maps");
+} xcgn_rev4 SEC(".maps");
 
 /* subscriber address -> public address and blocks; datapath creates and
  * adds blocks, userspace releases them. */
@@ -44,7 +58,7 @@ struct {
 	__type(key, __be32);
 	__type(value, struct xcgn_sub);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} XCGN_MAP_SUBS SEC(".maps");
+} xcgn_subs SEC(".maps");
 
 /* (public tuple, remote address) -> last seen, only for pools with
  * address-dependent filtering; outbound creates, inbound reads. */
@@ -54,7 +68,7 @@ struct {
 	__type(key, struct xcgn_peer4_key);
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} XCGN_MAP_PEER4 SEC(".maps");
+} xcgn_peer4 SEC(".maps");
 
 /* pool id -> pool; userspace writes (`xcgn pool`), datapath reads. */
 struct {
@@ -63,7 +77,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct xcgn_pool);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} XCGN_MAP_POOLS SEC(".maps");
+} xcgn_pools SEC(".maps");
 
 /* address index -> public address; userspace writes, datapath reads when
  * it picks an address for a new subscriber. */
@@ -73,7 +87,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct xcgn_paddr);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} XCGN_MAP_PADDR SEC(".maps");
+} xcgn_paddr SEC(".maps");
 
 /* public address -> its index and pool; userspace writes, datapath reads on
  * every inbound packet (is this a pool address?). */
@@ -83,7 +97,7 @@ struct {
 	__type(key, __be32);
 	__type(value, struct xcgn_paddr);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} XCGN_MAP_PUBIDX SEC(".maps");
+} xcgn_pubidx SEC(".maps");
 
 /* address index -> block bitmap. Mmapable so userspace shares it; the
  * datapath claims blocks with atomic fetch-or, userspace frees them. */
@@ -94,7 +108,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct xcgn_blkmap);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} XCGN_MAP_BLOCKS SEC(".maps");
+} xcgn_blocks SEC(".maps");
 
 /* 0 -> runtime state; userspace writes, datapath reads. */
 struct {
@@ -103,7 +117,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct xcgn_state);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} XCGN_MAP_STATE SEC(".maps");
+} xcgn_state SEC(".maps");
 
 /* 0 -> counters, per CPU so the hot path never shares a cache line. */
 struct {
@@ -112,14 +126,59 @@ struct {
 	__type(key, __u32);
 	__type(value, struct xcgn_stats);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} XCGN_MAP_STATS SEC(".maps");
+} xcgn_stats SEC(".maps");
 
-/* Allocation events (struct xcgn_event); datapath writes, the daemon reads. */
+/* Block allocations (struct xcgn_event), nothing else: the NAT log's
+ * records never compete with refusals for room. The datapath writes, the
+ * daemon reads; what is lost here (the daemon down for long) the daemon's
+ * reconcile recovers from xcgn_subs and xcgn_blkts. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, XCGN_EVENTS_BYTES);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} XCGN_MAP_EVENTS SEC(".maps");
+} xcgn_events SEC(".maps");
+
+/* Refusals (struct xcgn_event), rate-limited per CPU; a flood fills this
+ * one and only this one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, XCGN_REFUSALS_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xcgn_refusals SEC(".maps");
+
+/* xcgn_blk_key(address index, block) -> when the block was taken
+ * (bpf_ktime_get_coarse_ns); the datapath writes it right after its claim,
+ * before the event, so a record recovered after a lost event carries the
+ * real time. 8 bytes a block: 32 MiB for 4096 addresses of 1024 blocks. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XCGN_PADDRS_MAX * XCGN_BLKS_PER_ADDR_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xcgn_blkts SEC(".maps");
+
+/* xcgn_blk_key() -> the subscriber whose allocation of the block the NAT
+ * log holds; the daemon alone writes it, after the record is written, and
+ * deletes it after the release is. What reconcile compares the tables
+ * with: in bpffs, so it outlives a daemon killed at any moment. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XCGN_SUBS_MAX * XCGN_SUB_BLOCKS_MAX);
+	__type(key, __u32);
+	__type(value, __be32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xcgn_blklog SEC(".maps");
+
+/* 0 -> what the running daemon reports; the daemon writes, `xcgn link
+ * show` reads. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xcgn_dstat);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xcgn_dstat SEC(".maps");
 
 /* XCGN_TX_INSIDE/OUTSIDE -> ifindex; a devmap so redirects are bulked. */
 struct {
@@ -127,7 +186,7 @@ struct {
 	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, __u32);
-} XCGN_MAP_TXPORT SEC(".maps");
+} xcgn_txport SEC(".maps");
 
 /* XCGN_RLIM_* -> when this CPU last emitted a refusal event or sent an
  * ICMP error (ns). */
@@ -138,7 +197,7 @@ struct {
 	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, __u64);
-} XCGN_MAP_RLIM SEC(".maps");
+} xcgn_rlim SEC(".maps");
 
 /* destination prefix -> 1: leaves untranslated (`xcgn pool bypass`); an
  * LPM trie, which the kernel allocates per entry (BPF_F_NO_PREALLOC is
@@ -150,7 +209,7 @@ struct {
 	__type(key, struct xcgn_lpm4_key);
 	__type(value, __u8);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} XCGN_MAP_BYPASS SEC(".maps");
+} xcgn_bypass SEC(".maps");
 
 /* fragmented datagram -> the address its first fragment got; the datapath
  * writes on a first fragment and reads on the others. An LRU on purpose:
@@ -163,7 +222,7 @@ struct {
 	__type(key, struct xcgn_frag4_key);
 	__type(value, struct xcgn_frag4);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} XCGN_MAP_FRAG4 SEC(".maps");
+} xcgn_frag4 SEC(".maps");
 
 /* (table, prefix) -> route: the FIB's local and main tables as the kernel
  * would pick in each (`xcgn rpf`); userspace builds it from rtnetlink and
@@ -176,7 +235,7 @@ struct {
 	__type(key, struct xcgn_rpf_key);
 	__type(value, struct xcgn_rpf_route);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} XCGN_MAP_RPF4 SEC(".maps");
+} xcgn_rpf4 SEC(".maps");
 
 /* XCGN_RPF_DEV_* -> the device's uRPF mode and sysctls; userspace writes
  * (attach, `xcgn rpf`, the daemon), the datapath reads. */
@@ -186,7 +245,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct xcgn_rpf_dev);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} XCGN_MAP_RPFDEV SEC(".maps");
+} xcgn_rpfdev SEC(".maps");
 
 /* datagram -> how many of its later fragments are held: apart from
  * xcgn_frag4, so a flood of bogus fragments never pushes out the
@@ -197,7 +256,7 @@ struct {
 	__type(key, struct xcgn_frag4_key);
 	__type(value, struct xcgn_fragh);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} XCGN_MAP_FRAGH SEC(".maps");
+} xcgn_fragh SEC(".maps");
 
 /* (datagram, slot) -> a later fragment that came before its first; tc
  * ingress on the outside holds and releases them. An LRU for the same
@@ -209,7 +268,7 @@ struct {
 	__type(key, struct xcgn_fragq_key);
 	__type(value, struct xcgn_fragq);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} XCGN_MAP_FRAGQ SEC(".maps");
+} xcgn_fragq SEC(".maps");
 
 /* 0 -> room to copy a fragment into before it is held (1.5 KB does not
  * fit on the BPF stack). */
@@ -218,7 +277,7 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct xcgn_fragq);
-} XCGN_MAP_FRAGBUF SEC(".maps");
+} xcgn_fragbuf SEC(".maps");
 
 /* 0 -> a port search's copies (nat4_port_probe()): this CPU's own, as
  * the search runs start to end without leaving it. */
@@ -232,7 +291,7 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct xcgn_probe);
-} XCGN_MAP_PROBE SEC(".maps");
+} xcgn_probe SEC(".maps");
 
 /* subscriber -> until when each of its port spaces is known to be full
  * (xcgn_proto_slot()); the datapath writes when a search found nothing
@@ -244,7 +303,7 @@ struct {
 	__type(key, __be32);
 	__type(value, struct xcgn_full);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} XCGN_MAP_FULL SEC(".maps");
+} xcgn_full SEC(".maps");
 
 /* 0 -> what attach set up; userspace only (the datapath uses rodata). */
 struct {
@@ -253,6 +312,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct xcgn_link_info);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} XCGN_MAP_LINK SEC(".maps");
+} xcgn_link SEC(".maps");
 
 #endif /* XCGN_MAPS_H */

@@ -29,7 +29,7 @@ static __always_inline int nat4_port_try(const struct xcgn_tuple4 *tmpl, __u32 p
 	int err;
 
 	k.port = bpf_htons((__u16)port);
-	err = bpf_map_update_elem(&XCGN_MAP_REV4, &k, rv, BPF_NOEXIST);
+	err = bpf_map_update_elem(&xcgn_rev4, &k, rv, BPF_NOEXIST);
 	if (!err)
 		*out = k.port;
 	return err;
@@ -53,7 +53,7 @@ static long nat4_port_probe_cb(__u32 i, void *data)
 	struct xcgn_probe *sc;
 	__u32 off, slot, b, port, zero = 0;
 
-	sc = bpf_map_lookup_elem(&XCGN_MAP_PROBE, &zero);
+	sc = bpf_map_lookup_elem(&xcgn_probe, &zero);
 	if (!sc || !c->span || !c->bs)
 		return 1;
 	off = c->first + (c->start + i) % c->span;
@@ -84,7 +84,7 @@ static __always_inline int nat4_port_probe(const struct xcgn_sub *sub, const str
 	__u32 zero = 0;
 	int i;
 
-	sc = bpf_map_lookup_elem(&XCGN_MAP_PROBE, &zero);
+	sc = bpf_map_lookup_elem(&xcgn_probe, &zero);
 	if (!sc || !span || !pool->block_size)
 		return -XCGN_EEXIST;
 	for (i = 0; i < XCGN_SUB_BLOCKS_MAX; i++)
@@ -112,7 +112,7 @@ static __always_inline int nat4_port_probe(const struct xcgn_sub *sub, const str
 static __noinline int nat4_full_hint(__be32 saddr, __u8 proto, int set)
 {
 	__u32 slot = xcgn_proto_slot(proto) % 3;
-	struct xcgn_full *f = bpf_map_lookup_elem(&XCGN_MAP_FULL, &saddr);
+	struct xcgn_full *f = bpf_map_lookup_elem(&xcgn_full, &saddr);
 	__u64 now = bpf_ktime_get_coarse_ns();
 
 	if (!set)
@@ -121,8 +121,8 @@ static __noinline int nat4_full_hint(__be32 saddr, __u8 proto, int set)
 		struct xcgn_full zero = {};
 
 		/* A full table only costs the walks this spares. */
-		bpf_map_update_elem(&XCGN_MAP_FULL, &saddr, &zero, BPF_NOEXIST);
-		f = bpf_map_lookup_elem(&XCGN_MAP_FULL, &saddr);
+		bpf_map_update_elem(&xcgn_full, &saddr, &zero, BPF_NOEXIST);
+		f = bpf_map_lookup_elem(&xcgn_full, &saddr);
 		if (!f)
 			return 0;
 	}
@@ -228,11 +228,11 @@ __noinline int nat4_map_create(const struct xcgn_tuple4 *in)
 	mv.created_ns = bpf_ktime_get_coarse_ns();
 	mv.out_seen_ns = mv.created_ns;
 	mv.flags = pool->filtering == XCGN_FILTER_ADF ? XCGN_MAPF_ADF : 0;
-	err = bpf_map_update_elem(&XCGN_MAP_MAP4, in, &mv, BPF_NOEXIST);
+	err = bpf_map_update_elem(&xcgn_map4, in, &mv, BPF_NOEXIST);
 	if (err) {
 		rk = tmpl;
 		rk.port = pport;
-		if (bpf_map_delete_elem(&XCGN_MAP_REV4, &rk))
+		if (bpf_map_delete_elem(&xcgn_rev4, &rk))
 			stats_inc(st, XCGN_STAT_ABORTED);
 		if (err != -XCGN_EEXIST)
 			return -XCGN_DROP_MAP_FULL;
@@ -249,8 +249,8 @@ __noinline int nat4_map_create(const struct xcgn_tuple4 *in)
 			__sync_fetch_and_add(&sub->nmaps, -1);
 		rk = tmpl;
 		rk.port = pport;
-		bpf_map_delete_elem(&XCGN_MAP_MAP4, in);
-		bpf_map_delete_elem(&XCGN_MAP_REV4, &rk);
+		bpf_map_delete_elem(&xcgn_map4, in);
+		bpf_map_delete_elem(&xcgn_rev4, &rk);
 		stats_inc(st, XCGN_STAT_SUB_DIED);
 		return -XCGN_DROP_RACE;
 	}
@@ -295,13 +295,13 @@ static __always_inline int nat4_peer_note(const struct xcgn_tuple4 *pub, __be32 
 
 	k.pub = *pub;
 	k.raddr = raddr;
-	seen = bpf_map_lookup_elem(&XCGN_MAP_PEER4, &k);
+	seen = bpf_map_lookup_elem(&xcgn_peer4, &k);
 	if (seen) {
 		if (now - *seen >= XCGN_TOUCH_NS)
 			*seen = now;
 		return 0;
 	}
-	err = bpf_map_update_elem(&XCGN_MAP_PEER4, &k, &now, BPF_NOEXIST);
+	err = bpf_map_update_elem(&xcgn_peer4, &k, &now, BPF_NOEXIST);
 	if (err && err != -XCGN_EEXIST)
 		return -XCGN_DROP_PEER_FULL;
 	return 0;
@@ -312,7 +312,7 @@ static __always_inline int nat4_peer_note(const struct xcgn_tuple4 *pub, __be32 
 static __always_inline int nat4_snat_lookup(const struct xcgn_tuple4 *in, __be32 raddr,
 					    __u8 tcp_flags, struct xcgn_tuple4 *pub)
 {
-	struct xcgn_map4 *m = bpf_map_lookup_elem(&XCGN_MAP_MAP4, in);
+	struct xcgn_map4 *m = bpf_map_lookup_elem(&xcgn_map4, in);
 	__u64 now = bpf_ktime_get_coarse_ns();
 	int err;
 
@@ -320,7 +320,7 @@ static __always_inline int nat4_snat_lookup(const struct xcgn_tuple4 *in, __be32
 		err = nat4_map_create(in);
 		if (err)
 			return err;
-		m = bpf_map_lookup_elem(&XCGN_MAP_MAP4, in);
+		m = bpf_map_lookup_elem(&xcgn_map4, in);
 		if (!m)	/* made by another CPU and already expired or undone */
 			return -XCGN_DROP_RACE;
 	}
@@ -343,7 +343,7 @@ static __always_inline int nat4_snat_lookup(const struct xcgn_tuple4 *in, __be32
 static __always_inline int nat4_dnat_lookup(const struct xcgn_tuple4 *pub, __be32 raddr,
 					    __u8 tcp_flags, struct xcgn_tuple4 *in)
 {
-	struct xcgn_rev4 *r = bpf_map_lookup_elem(&XCGN_MAP_REV4, pub);
+	struct xcgn_rev4 *r = bpf_map_lookup_elem(&xcgn_rev4, pub);
 	__u64 now;
 
 	if (!r)
@@ -353,7 +353,7 @@ static __always_inline int nat4_dnat_lookup(const struct xcgn_tuple4 *pub, __be3
 
 		k.pub = *pub;
 		k.raddr = raddr;
-		if (!bpf_map_lookup_elem(&XCGN_MAP_PEER4, &k))
+		if (!bpf_map_lookup_elem(&xcgn_peer4, &k))
 			return -XCGN_DROP_FILTERED;
 	}
 	now = bpf_ktime_get_coarse_ns();
@@ -365,7 +365,7 @@ static __always_inline int nat4_dnat_lookup(const struct xcgn_tuple4 *pub, __be3
 	in->_pad = 0;
 	/* Only segments that change the state cost a forward lookup. */
 	if (pub->proto == IPPROTO_TCP && (tcp_flags & (TH_SYN | TH_FIN | TH_RST))) {
-		struct xcgn_map4 *m = bpf_map_lookup_elem(&XCGN_MAP_MAP4, in);
+		struct xcgn_map4 *m = bpf_map_lookup_elem(&xcgn_map4, in);
 
 		if (m)
 			nat4_tcp_note(&m->tcp, tcp_flags, 0);
@@ -485,7 +485,7 @@ static __always_inline int nat4_icmp_err_lookup(const struct pkt *p, const struc
 			return -XCGN_DROP_ICMP_ERROR;
 		k.addr = q->ip->saddr;
 		k.port = *q->sport;
-		r = bpf_map_lookup_elem(&XCGN_MAP_REV4, &k);
+		r = bpf_map_lookup_elem(&xcgn_rev4, &k);
 		if (!r)
 			return -XCGN_DROP_NO_MAPPING;
 		to->addr = r->saddr;
@@ -498,7 +498,7 @@ static __always_inline int nat4_icmp_err_lookup(const struct pkt *p, const struc
 			return -XCGN_DROP_ICMP_ERROR;
 		k.addr = q->ip->daddr;
 		k.port = *q->dport;
-		m = bpf_map_lookup_elem(&XCGN_MAP_MAP4, &k);
+		m = bpf_map_lookup_elem(&xcgn_map4, &k);
 		if (!m)
 			return -XCGN_DROP_NO_MAPPING;
 		to->addr = m->paddr;
@@ -553,7 +553,7 @@ static __always_inline void nat4_frag_note(const struct pkt *p, __be32 to)
 	v.addr = to;
 	v.seen_ns = bpf_ktime_get_coarse_ns();
 	/* An LRU: a full table forgets its oldest datagram, not this one. */
-	bpf_map_update_elem(&XCGN_MAP_FRAG4, &k, &v, BPF_ANY);
+	bpf_map_update_elem(&xcgn_frag4, &k, &v, BPF_ANY);
 }
 
 /* How many later fragments of this datagram wait in tc (0 if none, or
@@ -566,7 +566,7 @@ static __always_inline __u32 nat4_frag_held(const struct pkt *p)
 	if (!p->first_frag)
 		return 0;
 	nat4_frag_key(p, &k);
-	h = bpf_map_lookup_elem(&XCGN_MAP_FRAGH, &k);
+	h = bpf_map_lookup_elem(&xcgn_fragh, &k);
 	if (!h || bpf_ktime_get_coarse_ns() - h->seen_ns > XCGN_FRAG_NS)
 		return 0;
 	return h->held;
@@ -582,14 +582,14 @@ static __always_inline int nat4_frag_lookup(const struct pkt *p, int outbound, _
 	struct xcgn_sub *sub;
 
 	nat4_frag_key(p, &k);
-	v = bpf_map_lookup_elem(&XCGN_MAP_FRAG4, &k);
+	v = bpf_map_lookup_elem(&xcgn_frag4, &k);
 	if (v && bpf_ktime_get_coarse_ns() - v->seen_ns <= XCGN_FRAG_NS) {
 		*to = v->addr;
 		return 0;
 	}
 	if (!outbound)
 		return -XCGN_DROP_FRAGMENT;
-	sub = bpf_map_lookup_elem(&XCGN_MAP_SUBS, &k.saddr);
+	sub = bpf_map_lookup_elem(&xcgn_subs, &k.saddr);
 	if (!sub || sub->addr != k.saddr || (sub->nmaps & XCGN_SUB_DEAD) || !sub->paddr)
 		return -XCGN_DROP_FRAGMENT;
 	*to = sub->paddr;

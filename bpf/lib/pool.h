@@ -57,6 +57,18 @@ static __always_inline __u32 pool_ctz64(__u64 x)
 	return n;
 }
 
+/* When block @blk of address @idx was taken, written as it is claimed,
+ * before any subscriber entry shows it: a record the daemon's reconcile
+ * makes up after a lost event carries this time, never an older one. */
+static __always_inline void pool_block_stamp(__u32 idx, __u32 blk)
+{
+	__u32 key = xcgn_blk_key(idx, blk);
+	__u64 *ts = bpf_map_lookup_elem(&xcgn_blkts, &key);
+
+	if (ts)
+		*ts = bpf_ktime_get_coarse_ns();
+}
+
 /* Claim a free block of address @idx. Returns the block number, or -1 when
  * the address has none.
  *
@@ -65,7 +77,7 @@ static __always_inline __u32 pool_ctz64(__u64 x)
  * otherwise multiplies past the instruction limit. */
 __noinline int pool_block_claim(__u32 idx)
 {
-	struct xcgn_blkmap *bm = bpf_map_lookup_elem(&XCGN_MAP_BLOCKS, &idx);
+	struct xcgn_blkmap *bm = bpf_map_lookup_elem(&xcgn_blocks, &idx);
 	struct xcgn_stats *st = stats_get();
 	int w, t;
 
@@ -81,8 +93,10 @@ __noinline int pool_block_claim(__u32 idx)
 			b = pool_ctz64(~v);
 			bit = 1ULL << b;
 			old = __sync_fetch_and_or(&bm->w[w], bit);
-			if (!(old & bit))
+			if (!(old & bit)) {
+				pool_block_stamp(idx, w * 64 + b);
 				return w * 64 + b;
+			}
 			stats_inc(st, XCGN_STAT_BLOCK_RACE);
 		}
 	}
@@ -92,14 +106,15 @@ __noinline int pool_block_claim(__u32 idx)
 /* Give back a block we claimed but could not use (a lost race). */
 static __always_inline void pool_block_release(__u32 idx, __u32 blk)
 {
-	struct xcgn_blkmap *bm = bpf_map_lookup_elem(&XCGN_MAP_BLOCKS, &idx);
+	struct xcgn_blkmap *bm = bpf_map_lookup_elem(&xcgn_blocks, &idx);
 
 	if (bm && blk < XCGN_BLKS_PER_ADDR_MAX)
 		__sync_fetch_and_and(&bm->w[blk / 64], ~(1ULL << (blk % 64)));
 }
 
-static __always_inline void pool_event(struct xcgn_stats *st, __u8 type, __be32 sub,
-				       __be32 paddr, const struct xcgn_pool *pool, __u32 blk)
+/* Block @blk of address @idx went to @sub: tell the NAT log. */
+static __always_inline void pool_alloc_event(struct xcgn_stats *st, __be32 sub, __be32 paddr,
+					     const struct xcgn_pool *pool, __u32 blk)
 {
 	struct xcgn_event ev = {};
 
@@ -108,8 +123,8 @@ static __always_inline void pool_event(struct xcgn_stats *st, __u8 type, __be32 
 	ev.paddr = paddr;
 	ev.port_lo = pool->port_lo + blk * pool->block_size;
 	ev.port_hi = ev.port_lo + pool->block_size - 1;
-	ev.type = type;
-	if (bpf_ringbuf_output(&XCGN_MAP_EVENTS, &ev, sizeof(ev), 0))
+	ev.type = XCGN_EV_BLOCK_ALLOC;
+	if (bpf_ringbuf_output(&xcgn_events, &ev, sizeof(ev), 0))
 		stats_inc(st, XCGN_STAT_EVENT_LOST);
 }
 
@@ -127,7 +142,7 @@ static __always_inline int pool_sub_deterministic(__be32 saddr, struct xcgn_sub 
 	__u32 id, n, per_addr, idx, first, i;
 
 	for (id = 0; id < XCGN_POOLS_MAX; id++) {
-		pool = bpf_map_lookup_elem(&XCGN_MAP_POOLS, &id);
+		pool = bpf_map_lookup_elem(&xcgn_pools, &id);
 		if (!pool || (pool->flags & (XCGN_POOLF_ACTIVE | XCGN_POOLF_DETERMINISTIC)) !=
 				     (XCGN_POOLF_ACTIVE | XCGN_POOLF_DETERMINISTIC))
 			continue;
@@ -147,7 +162,7 @@ static __always_inline int pool_sub_deterministic(__be32 saddr, struct xcgn_sub 
 
 			if (i >= pool->max_blocks)
 				break;
-			bm = bpf_map_lookup_elem(&XCGN_MAP_BLOCKS, &idx);
+			bm = bpf_map_lookup_elem(&xcgn_blocks, &idx);
 			if (!bm || b >= XCGN_BLKS_PER_ADDR_MAX)
 				return -XCGN_DROP_NO_POOL;
 			/* Ours by construction; the bit keeps the bitmap true. */
@@ -188,7 +203,7 @@ static __always_inline void pool_refusal(struct xcgn_stats *st, __be32 saddr, in
 
 	if (!pool_is_refusal(reason))
 		return;
-	last = bpf_map_lookup_elem(&XCGN_MAP_RLIM, &key);
+	last = bpf_map_lookup_elem(&xcgn_rlim, &key);
 	now = bpf_ktime_get_coarse_ns();
 	if (!last || now - *last < XCGN_REFUSAL_EV_NS) {
 		stats_inc(st, XCGN_STAT_REFUSAL_EV_LIMITED);
@@ -199,8 +214,8 @@ static __always_inline void pool_refusal(struct xcgn_stats *st, __be32 saddr, in
 	ev.sub = saddr;
 	ev.type = XCGN_EV_REFUSED;
 	ev.reason = (__u8)reason;
-	if (bpf_ringbuf_output(&XCGN_MAP_EVENTS, &ev, sizeof(ev), 0))
-		stats_inc(st, XCGN_STAT_EVENT_LOST);
+	if (bpf_ringbuf_output(&xcgn_refusals, &ev, sizeof(ev), 0))
+		stats_inc(st, XCGN_STAT_REFUSAL_EV_LOST);
 }
 
 /* The subscriber entry for @saddr, created with its first block when it has
@@ -208,7 +223,7 @@ static __always_inline void pool_refusal(struct xcgn_stats *st, __be32 saddr, in
 static __always_inline int pool_sub_get(__be32 saddr, struct xcgn_stats *st,
 					struct xcgn_sub **subp, struct xcgn_pool **poolp)
 {
-	struct xcgn_sub *sub = bpf_map_lookup_elem(&XCGN_MAP_SUBS, &saddr);
+	struct xcgn_sub *sub = bpf_map_lookup_elem(&xcgn_subs, &saddr);
 	struct xcgn_sub fresh = {};
 	struct xcgn_paddr *pa = 0;
 	struct xcgn_pool *pool = 0;
@@ -223,7 +238,7 @@ static __always_inline int pool_sub_get(__be32 saddr, struct xcgn_stats *st,
 	if (err < 0)
 		return err;
 	if (!err) {
-		pa = bpf_map_lookup_elem(&XCGN_MAP_PADDR, &fresh.addr_idx);
+		pa = bpf_map_lookup_elem(&xcgn_paddr, &fresh.addr_idx);
 		if (!pa || !pa->addr)
 			return -XCGN_DROP_NO_POOL;
 		idx = fresh.addr_idx;
@@ -231,7 +246,7 @@ static __always_inline int pool_sub_get(__be32 saddr, struct xcgn_stats *st,
 		goto publish;
 	}
 
-	rs = bpf_map_lookup_elem(&XCGN_MAP_STATE, &zero);
+	rs = bpf_map_lookup_elem(&xcgn_state, &zero);
 	if (!rs)
 		return -XCGN_DROP_NO_POOL;
 	hwm = rs->naddrs_hwm;
@@ -242,11 +257,11 @@ static __always_inline int pool_sub_get(__be32 saddr, struct xcgn_stats *st,
 	h = pool_hash32(bpf_ntohl(saddr));
 	for (i = 0; i < XCGN_ADDR_PROBES; i++) {
 		idx = (h + i) % hwm;
-		pa = bpf_map_lookup_elem(&XCGN_MAP_PADDR, &idx);
+		pa = bpf_map_lookup_elem(&xcgn_paddr, &idx);
 		if (!pa || !pa->addr)
 			continue;
 		pid = pa->pool_id;
-		pool = bpf_map_lookup_elem(&XCGN_MAP_POOLS, &pid);
+		pool = bpf_map_lookup_elem(&xcgn_pools, &pid);
 		if (!pool || (pool->flags & (XCGN_POOLF_ACTIVE | XCGN_POOLF_DETERMINISTIC)) !=
 				     XCGN_POOLF_ACTIVE)
 			continue;
@@ -264,7 +279,7 @@ publish:
 	fresh.addr = saddr;
 	fresh.paddr = pa->addr;
 	fresh.created_ns = bpf_ktime_get_coarse_ns();
-	err = bpf_map_update_elem(&XCGN_MAP_SUBS, &saddr, &fresh, BPF_NOEXIST);
+	err = bpf_map_update_elem(&xcgn_subs, &saddr, &fresh, BPF_NOEXIST);
 	if (err) {
 		/* Another CPU created it first (-EEXIST) or the table is full. */
 		if (blk >= 0)
@@ -272,7 +287,7 @@ publish:
 		if (err != -17 /* EEXIST */)
 			return -XCGN_DROP_SUB_FULL;
 		stats_inc(st, XCGN_STAT_BLOCK_RACE);
-		sub = bpf_map_lookup_elem(&XCGN_MAP_SUBS, &saddr);
+		sub = bpf_map_lookup_elem(&xcgn_subs, &saddr);
 		if (!sub)
 			return -XCGN_DROP_SUB_FULL;
 		goto found;
@@ -280,8 +295,8 @@ publish:
 	stats_inc(st, XCGN_STAT_SUB_NEW);
 	stats_inc(st, XCGN_STAT_BLOCK_NEW);
 	if (blk >= 0)	/* deterministic pools log nothing per subscriber */
-		pool_event(st, XCGN_EV_BLOCK_ALLOC, saddr, fresh.paddr, pool, blk);
-	sub = bpf_map_lookup_elem(&XCGN_MAP_SUBS, &saddr);
+		pool_alloc_event(st, saddr, fresh.paddr, pool, blk);
+	sub = bpf_map_lookup_elem(&xcgn_subs, &saddr);
 	if (!sub)
 		return -XCGN_DROP_SUB_FULL;
 found:
@@ -290,7 +305,7 @@ found:
 	if (sub->nmaps & XCGN_SUB_DEAD)
 		return -XCGN_DROP_RACE;
 	pid = sub->pool_id;
-	pool = bpf_map_lookup_elem(&XCGN_MAP_POOLS, &pid);
+	pool = bpf_map_lookup_elem(&xcgn_pools, &pid);
 	if (!pool || !pool->block_size)
 		return -XCGN_DROP_NO_POOL;
 	*subp = sub;
@@ -357,7 +372,7 @@ static __always_inline int pool_sub_grow(struct xcgn_sub *sub, const struct xcgn
 			return slot;
 		}
 		stats_inc(st, XCGN_STAT_BLOCK_NEW);
-		pool_event(st, XCGN_EV_BLOCK_ALLOC, saddr, sub->paddr, pool, blk);
+		pool_alloc_event(st, saddr, sub->paddr, pool, blk);
 		return slot;
 	}
 	return -1;

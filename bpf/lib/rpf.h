@@ -58,7 +58,7 @@ static __always_inline const struct xcgn_rpf_route *rpf_slot(__u32 slot, __be32 
 {
 	struct xcgn_rpf_key k = { .prefixlen = 64, .table = bpf_htonl(slot), .addr = addr };
 
-	return bpf_map_lookup_elem(&XCGN_MAP_RPF4, &k);
+	return bpf_map_lookup_elem(&xcgn_rpf4, &k);
 }
 
 /* The route the kernel's fib_lookup() returns for @addr.

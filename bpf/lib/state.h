@@ -14,7 +14,7 @@ static __always_inline struct xcgn_state *state_get(void)
 {
 	__u32 zero = 0;
 
-	return bpf_map_lookup_elem(&XCGN_MAP_STATE, &zero);
+	return bpf_map_lookup_elem(&xcgn_state, &zero);
 }
 
 /* RFC 6888 REQ-6: destinations the operator wants reached untranslated. */
@@ -24,7 +24,7 @@ static __always_inline int is_bypass(const struct xcgn_state *rs, __be32 dst)
 
 	if (!rs->nbypass)
 		return 0;
-	return bpf_map_lookup_elem(&XCGN_MAP_BYPASS, &k) != NULL;
+	return bpf_map_lookup_elem(&xcgn_bypass, &k) != NULL;
 }
 
 /* Is @a one of the pools' addresses? A range check first: most packets go
@@ -35,7 +35,7 @@ static __always_inline int is_pool_addr(const struct xcgn_state *rs, __be32 a)
 
 	if (h < rs->paddr_min || h > rs->paddr_max)
 		return 0;
-	return bpf_map_lookup_elem(&XCGN_MAP_PUBIDX, &a) != NULL;
+	return bpf_map_lookup_elem(&xcgn_pubidx, &a) != NULL;
 }
 
 #endif /* XCGN_STATE_H */

@@ -10,7 +10,7 @@ static __always_inline struct xcgn_stats *stats_get(void)
 {
 	__u32 zero = 0;
 
-	return bpf_map_lookup_elem(&XCGN_MAP_STATS, &zero);
+	return bpf_map_lookup_elem(&xcgn_stats, &zero);
 }
 
 static __always_inline void stats_inc(struct xcgn_stats *st, enum xcgn_stat s)

@@ -376,7 +376,7 @@ Test(xdp, later_fragment_without_its_first)
 	cr_assert_eq(env_run_tc(env.prog_tc_in, env.ifout, in, inlen, out, &outlen), TC_ACT_SHOT,
 		     "held");
 	cr_assert_eq(env_stat(XCGN_STAT_FRAG_HELD), 1, "counted as held");
-	cr_assert_eq(env_count(bpf_map__fd(env.skel->maps.XCGN_MAP_FRAGQ)), 1, "in the queue");
+	cr_assert_eq(env_count(bpf_map__fd(env.skel->maps.xcgn_fragq)), 1, "in the queue");
 	cr_assert_eq(env_count(env.maps.map4), 0, "no mapping");
 }
 
@@ -424,7 +424,7 @@ Test(xdp, fragments_out_of_order_both_ways)
 		     "the skb served as the buffer; the fragments went on as clones");
 	cr_assert_eq(env_stat(XCGN_STAT_DNAT_TC), 1, "first fragment translated in tc");
 	cr_assert_eq(env_stat(XCGN_STAT_FRAG_RELEASED), 2, "both released");
-	cr_assert_eq(env_count(bpf_map__fd(env.skel->maps.XCGN_MAP_FRAGQ)), 0, "queue empty");
+	cr_assert_eq(env_count(bpf_map__fd(env.skel->maps.xcgn_fragq)), 0, "queue empty");
 	/* A straggler of the same datagram now follows at XDP. */
 	cr_assert_eq(run_frame(env.prog_out, env.ifout,
 			       frag(in, ENV_S1, 0, pubs, 0, 0x7171, 13, 0, 80)),

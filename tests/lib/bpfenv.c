@@ -52,7 +52,7 @@ int bpfenv_setup(struct bpfenv *e, const struct pool_opts *pool, unsigned int ma
 	struct xcgn_link_info li = {};
 	struct bpf_map *map;
 	__u32 zero = 0, k, v;
-	int err;
+	int err, i;
 
 	memset(e, 0, sizeof(*e));
 	if (unshare(CLONE_NEWNET))
@@ -85,39 +85,30 @@ int bpfenv_setup(struct bpfenv *e, const struct pool_opts *pool, unsigned int ma
 	e->skel->rodata->xcgn_cfg.sub_prefix = inet_addr("100.64.0.0");
 	e->skel->rodata->xcgn_cfg.sub_mask = prefix_mask_be(10);
 	e->skel->rodata->xcgn_cfg.inside_addr = inet_addr("100.64.0.1");
-	if (bpf_map__set_max_entries(e->skel->maps.XCGN_MAP_MAP4, max_maps) ||
-	    bpf_map__set_max_entries(e->skel->maps.XCGN_MAP_REV4, max_maps) ||
-	    bpf_map__set_max_entries(e->skel->maps.XCGN_MAP_PEER4, max_maps) ||
-	    (bpfenv_rpf_max && bpf_map__set_max_entries(e->skel->maps.XCGN_MAP_RPF4, bpfenv_rpf_max)))
+	if (bpf_map__set_max_entries(e->skel->maps.xcgn_map4, max_maps) ||
+	    bpf_map__set_max_entries(e->skel->maps.xcgn_rev4, max_maps) ||
+	    bpf_map__set_max_entries(e->skel->maps.xcgn_peer4, max_maps) ||
+	    (bpfenv_rpf_max && bpf_map__set_max_entries(e->skel->maps.xcgn_rpf4, bpfenv_rpf_max)))
 		FAIL("size maps");
 	err = xcgn_xdp__load(e->skel);
 	if (err)
 		FAIL("load: %s", strerror(-err));
 
-	e->maps = (struct xcgn_maps){
-		.map4 = bpf_map__fd(e->skel->maps.XCGN_MAP_MAP4),
-		.rev4 = bpf_map__fd(e->skel->maps.XCGN_MAP_REV4),
-		.subs = bpf_map__fd(e->skel->maps.XCGN_MAP_SUBS),
-		.peer4 = bpf_map__fd(e->skel->maps.XCGN_MAP_PEER4),
-		.pools = bpf_map__fd(e->skel->maps.XCGN_MAP_POOLS),
-		.paddr = bpf_map__fd(e->skel->maps.XCGN_MAP_PADDR),
-		.pubidx = bpf_map__fd(e->skel->maps.XCGN_MAP_PUBIDX),
-		.blocks = bpf_map__fd(e->skel->maps.XCGN_MAP_BLOCKS),
-		.state = bpf_map__fd(e->skel->maps.XCGN_MAP_STATE),
-		.stats = bpf_map__fd(e->skel->maps.XCGN_MAP_STATS),
-		.events = bpf_map__fd(e->skel->maps.XCGN_MAP_EVENTS),
-		.link = bpf_map__fd(e->skel->maps.XCGN_MAP_LINK),
-		.bypass = bpf_map__fd(e->skel->maps.XCGN_MAP_BYPASS),
-		.rpf4 = bpf_map__fd(e->skel->maps.XCGN_MAP_RPF4),
-		.rpfdev = bpf_map__fd(e->skel->maps.XCGN_MAP_RPFDEV),
-	};
+	/* Every pinned map by its name, as xcgn_maps_open() has them. */
+	for (i = 0; i < XCGN_NMAPS; i++) {
+		struct bpf_map *mp = bpf_object__find_map_by_name(e->skel->obj, xcgn_map_names[i]);
+
+		if (!mp)
+			FAIL("map %s missing from the object", xcgn_map_names[i]);
+		((int *)&e->maps)[i] = bpf_map__fd(mp);
+	}
 	k = XCGN_TX_INSIDE;
 	v = (__u32)e->ifin;
-	if (bpf_map_update_elem(bpf_map__fd(e->skel->maps.XCGN_MAP_TXPORT), &k, &v, 0))
+	if (bpf_map_update_elem(bpf_map__fd(e->skel->maps.xcgn_txport), &k, &v, 0))
 		FAIL("devmap inside: %s", strerror(errno));
 	k = XCGN_TX_OUTSIDE;
 	v = (__u32)e->ifout;
-	if (bpf_map_update_elem(bpf_map__fd(e->skel->maps.XCGN_MAP_TXPORT), &k, &v, 0))
+	if (bpf_map_update_elem(bpf_map__fd(e->skel->maps.xcgn_txport), &k, &v, 0))
 		FAIL("devmap outside: %s", strerror(errno));
 	li.inside_ifindex = (__u32)e->ifin;
 	li.outside_ifindex = (__u32)e->ifout;

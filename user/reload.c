@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: GPL-2.0
+/* `xcgn link reload`: the running programs replaced with this binary's, the
+ * pinned state kept, no subscriber losing a session.
+ *
+ * The new programs are loaded over the pinned maps first; only when that
+ * worked are they switched in: bpf_link_update() on each device's XDP link
+ * (atomic per device: the old program runs until the new one does) and
+ * the tc filters replaced in place (same handle and priority). A failure
+ * before the switch leaves everything as it was.
+ *
+ * When an older layout is pinned (.../v2 while this binary reads v3), the
+ * state moves first: each map whose layout did not change is the same
+ * object, pinned again under the new version; a map whose layout changed
+ * is copied into its new form by the converter of that version step
+ * (after the switch, for counters, so that no increment of the old
+ * programs is lost); a map that is new starts empty, or seeded from the
+ * state. Then the old version's pins go. A version with no migration here
+ * is refused, and nothing is touched. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "xcgn.h"
+#include "xcgn_xdp.skel.h"
+
+#define XSTR(x) STR(x)
+#define STR(x) #x
+
+/* ---- migrations from older layouts --------------------------------------- */
+
+/* Version 2 had 30 counters and 22 drop reasons, in the order version 3
+ * keeps (3 appended refusal_event_lost): copied by index, per CPU. */
+static int convert_stats_v2(int old_fd, int new_fd)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *o, *n;
+	__u32 zero = 0;
+	int c, i, err = 0;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	o = calloc((size_t)ncpu, (30 + 22) * sizeof(__u64));
+	n = calloc((size_t)ncpu, sizeof(struct xcgn_stats));
+	if (!o || !n) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (bpf_map_lookup_elem(old_fd, &zero, o) || bpf_map_lookup_elem(new_fd, &zero, n)) {
+		err = -errno;
+		goto out;
+	}
+	for (c = 0; c < ncpu; c++) {
+		struct xcgn_stats *ns = (struct xcgn_stats *)n + c;
+		const __u64 *os = o + (size_t)c * (30 + 22);
+
+		for (i = 0; i < 30; i++)
+			ns->stat[i] += os[i];
+		for (i = 0; i < 22; i++)
+			ns->drop[i] += os[30 + i];
+	}
+	if (bpf_map_update_elem(new_fd, &zero, n, 0))
+		err = -errno;
+out:
+	free(o);
+	free(n);
+	return err;
+}
+
+/* The blocks held when the state moves were logged by the older daemon:
+ * xcgn_blklog, new in version 3, starts out saying so (else the first
+ * reconcile would write every one again, as recovered), and xcgn_blkts
+ * gets the best time known, the subscriber's creation. */
+static int seed_block_log(const struct xcgn_maps *m)
+{
+	__be32 key, *prev = NULL;
+	struct xcgn_sub s;
+	int i;
+
+	while (!bpf_map_get_next_key(m->subs, prev, &key)) {
+		prev = &key;
+		if (bpf_map_lookup_elem(m->subs, &key, &s))
+			continue;
+		for (i = 0; i < XCGN_SUB_BLOCKS_MAX; i++) {
+			__u32 k;
+
+			if (!s.blocks[i] || s.blocks[i] > XCGN_BLKS_PER_ADDR_MAX)
+				continue;
+			k = xcgn_blk_key(s.addr_idx, s.blocks[i] - 1);
+			if (bpf_map_update_elem(m->blklog, &k, &key, 0) ||
+			    bpf_map_update_elem(m->blkts, &k, &s.created_ns, 0))
+				return -errno;
+		}
+	}
+	return 0;
+}
+
+struct migration {
+	int from;
+	/* maps whose layout changed: converted after the switch */
+	struct {
+		const char *map;
+		int (*convert)(int old_fd, int new_fd);
+	} convert[4];
+	int (*seed)(const struct xcgn_maps *m);	/* new maps, before the switch */
+};
+
+static const struct migration migrations[] = {
+	{ .from = 2,
+	  .convert = { { XSTR(xcgn_stats), convert_stats_v2 } },
+	  .seed = seed_block_log },
+};
+
+static const struct migration *migration_from(int v)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(migrations); i++)
+		if (migrations[i].from == v)
+			return &migrations[i];
+	return NULL;
+}
+
+static int (*converter(const struct migration *mg, const char *name))(int, int)
+{
+	size_t i;
+
+	for (i = 0; mg && i < ARRAY_SIZE(mg->convert) && mg->convert[i].map; i++)
+		if (!strcmp(mg->convert[i].map, name))
+			return mg->convert[i].convert;
+	return NULL;
+}
+
+/* The old version's maps (by this version's names; -1 for a map it did
+ * not have or whose layout changed) to be reused as they are. Refuses a
+ * map that changed without a converter. */
+static int old_maps_open(const char *old_dir, const struct migration *mg, struct xcgn_maps *keep,
+			 struct xcgn_maps *conv)
+{
+	int *k = (int *)keep, *c = (int *)conv, i;
+	char path[512];
+
+	for (i = 0; i < XCGN_NMAPS; i++)
+		k[i] = c[i] = -1;
+	for (i = 0; i < XCGN_NMAPS; i++) {
+		snprintf(path, sizeof(path), "%s/%s", old_dir, xcgn_map_names[i]);
+		if (converter(mg, xcgn_map_names[i]))
+			c[i] = bpf_obj_get(path);
+		else
+			k[i] = bpf_obj_get(path);
+		if (k[i] < 0 && c[i] < 0 && errno != ENOENT) {
+			xcgn_err("open %s: %s", path, strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+/* ---- the switch ------------------------------------------------------------ */
+
+static int link_switch(const char *old_dir, const char *dir, const char *pin, int prog_fd)
+{
+	char path[512];
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", old_dir, pin);
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		err = -errno;
+		xcgn_err("open %s: %s", path, strerror(-err));
+		return err;
+	}
+	if (bpf_link_update(fd, prog_fd, NULL)) {
+		err = -errno;
+		xcgn_err("replace the program of %s: %s", path, strerror(-err));
+	} else if (strcmp(old_dir, dir)) {
+		snprintf(path, sizeof(path), "%s/%s", dir, pin);
+		if (bpf_obj_pin(fd, path)) {
+			err = -errno;
+			xcgn_err("pin %s: %s", path, strerror(-err));
+		}
+	}
+	close(fd);
+	return err;
+}
+
+static int tc_switch(int ifindex, enum bpf_tc_attach_point where, int prog_fd)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);
+	LIBBPF_OPTS(bpf_tc_opts, o, .handle = XCGN_TC_HANDLE, .priority = XCGN_TC_PRIO,
+		    .flags = BPF_TC_F_REPLACE, .prog_fd = prog_fd);
+	int err = bpf_tc_attach(&hook, &o);
+
+	if (err)
+		xcgn_err("replace the tc %s program: %s",
+			 where == BPF_TC_EGRESS ? "egress" : "ingress", strerror(-err));
+	return err;
+}
+
+static int txport_fill(int fd, const struct xcgn_link_info *li)
+{
+	__u32 k = XCGN_TX_INSIDE, v = li->inside_ifindex;
+
+	if (bpf_map_update_elem(fd, &k, &v, 0))
+		return -errno;
+	k = XCGN_TX_OUTSIDE;
+	v = li->outside_ifindex;
+	return bpf_map_update_elem(fd, &k, &v, 0) ? -errno : 0;
+}
+
+static int reload_locked(const char *dir)
+{
+	struct xcgn_maps keep, conv, m;
+	struct xcgn_link_info li;
+	struct xcgn_abi_stamp stamp;
+	const struct migration *mg = NULL;
+	struct xcgn_xdp *skel = NULL;
+	char old_dir[256];
+	__u32 zero = 0, max_routes;
+	int err, old = 0, i, link_fd = -1;
+	bool switched = false;
+
+	memset(&keep, -1, sizeof(keep));
+	memset(&conv, -1, sizeof(conv));
+	snprintf(old_dir, sizeof(old_dir), "%s", dir);
+	if (access(dir, F_OK)) {
+		old = xcgn_pinned_version(dir);
+		if (!old) {
+			xcgn_err("xcgn is not attached in this network namespace: nothing to "
+				 "reload");
+			return -ENOENT;
+		}
+		mg = migration_from(old);
+		if (!mg) {
+			xcgn_err("the state pinned here has layout abi %d, and this binary (abi "
+				 "%d) knows no way to move it; nothing was changed",
+				 old, XCGN_ABI_VERSION);
+			return -EPROTO;
+		}
+		snprintf(old_dir, sizeof(old_dir), "%.*s/v%d", (int)(strrchr(dir, '/') - dir),
+			 dir, old);
+		err = old_maps_open(old_dir, mg, &keep, &conv);
+		if (err)
+			goto out;
+		link_fd = keep.link;
+	} else {
+		/* Same version: the stamp must be this very layout. */
+		err = xcgn_maps_open(&m);
+		if (err)
+			return err;
+		link_fd = dup(m.link);
+		xcgn_maps_close(&m);
+	}
+	if (link_fd < 0 || bpf_map_lookup_elem(link_fd, &zero, &li)) {
+		err = -errno;
+		xcgn_err("read what attach set up: %s", strerror(-err));
+		goto out;
+	}
+	if (!old)
+		close(link_fd);
+	{
+		char path[512];
+
+		snprintf(path, sizeof(path), "%s/%s", old_dir, XSTR(xcgn_rpf4));
+		max_routes = xcgn_pinned_max_entries(path);
+	}
+	skel = xcgn_datapath_load(dir, &li, max_routes, old ? &keep : NULL);
+	if (!skel) {
+		err = -errno;
+		goto out;
+	}
+	/* Everything the new programs need, before they run. */
+	xcgn_abi_stamp_make(&stamp);
+	err = txport_fill(bpf_map__fd(skel->maps.xcgn_txport), &li);
+	if (!err && bpf_map_update_elem(bpf_map__fd(skel->maps.xcgn_abi), &zero, &stamp, 0))
+		err = -errno;
+	if (!err && old && bpf_map_update_elem(bpf_map__fd(skel->maps.xcgn_link), &zero, &li, 0))
+		err = -errno;
+	if (!err && mg && mg->seed) {
+		struct xcgn_maps nm;
+
+		err = xcgn_maps_open_dir(&nm, dir);
+		if (!err) {
+			err = mg->seed(&nm);
+			xcgn_maps_close(&nm);
+		}
+	}
+	if (err) {
+		xcgn_err("prepare the new programs: %s", strerror(-err));
+		goto out;
+	}
+
+	/* The switch: per device atomic, XDP first (where the traffic is). */
+	err = link_switch(old_dir, dir, XCGN_PIN_LINK_IN,
+			  bpf_program__fd(skel->progs.xcgn_xdp_inside));
+	if (err)
+		goto out;
+	switched = true;
+	err = link_switch(old_dir, dir, XCGN_PIN_LINK_OUT,
+			  bpf_program__fd(skel->progs.xcgn_xdp_outside));
+	if (!err)
+		err = tc_switch((int)li.outside_ifindex, BPF_TC_EGRESS,
+				bpf_program__fd(skel->progs.xcgn_tc_outside));
+	if (!err)
+		err = tc_switch((int)li.outside_ifindex, BPF_TC_INGRESS,
+				bpf_program__fd(skel->progs.xcgn_tc_outside_in));
+	if (err)
+		goto out;
+
+	/* The old programs are gone: what they counted moves now. */
+	for (i = 0; old && i < XCGN_NMAPS; i++) {
+		int (*cv)(int, int) = converter(mg, xcgn_map_names[i]);
+		struct bpf_map *map;
+
+		if (!cv || ((int *)&conv)[i] < 0)
+			continue;
+		map = bpf_object__find_map_by_name(skel->obj, xcgn_map_names[i]);
+		err = map ? cv(((int *)&conv)[i], bpf_map__fd(map)) : -ENOENT;
+		if (err) {
+			xcgn_err("move %s from abi %d: %s", xcgn_map_names[i], old, strerror(-err));
+			goto out;
+		}
+	}
+	if (old) {
+		xcgn_unpin_all(old_dir);
+		fprintf(stderr, "xcgn: state moved from layout abi %d to abi %d\n", old,
+			XCGN_ABI_VERSION);
+	}
+	err = 0;
+out:
+	if (err && !switched && old)
+		xcgn_unpin_all(dir);	/* the new version's pins only: the old ones hold */
+	if (err && switched)
+		xcgn_err("the reload stopped half way: some programs are this binary's; run "
+			 "`xcgn link reload` again");
+	xcgn_xdp__destroy(skel);
+	xcgn_maps_close(&keep);
+	xcgn_maps_close(&conv);
+	return err;
+}
+
+int xcgn_reload(void)
+{
+	char dir[256];
+	int lock, err;
+
+	if (xcgn_pin_dir(dir, sizeof(dir)))
+		return XCGN_EXIT_ERR;
+	lock = xcgn_lock();
+	if (lock < 0)
+		return XCGN_EXIT_ERR;
+	err = reload_locked(dir);
+	xcgn_unlock(lock);
+	return err ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
+}
