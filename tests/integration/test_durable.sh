@@ -1,0 +1,245 @@
+#!/bin/bash
+# shellcheck shell=bash
+# Durable state (issue 9): the pinned layout checked as an ABI, `xcgn link
+# reload` under traffic and across a layout change, one daemon per
+# instance that follows it, and a NAT log that loses nothing when the
+# daemon is killed or the disk fills.
+
+pin_dir() {	# the instance's pins, version $1 (default this binary's)
+	echo "/sys/fs/bpf/xcgn/netns-$(command stat -L -c %i "/run/netns/$NS_NAT")/v${1:-$(xcgn -j link abi | jq -r .abi)}"
+}
+
+# A stamp of another layout, or a missing pin: refused by every command
+# that reads the state, by name, with what to do; detach still works.
+test_abi_stamp_and_pins_checked_by_every_command() {
+	attach_default
+	local dir cmd out
+	dir=$(pin_dir)
+	good=$(bpftool -j map lookup pinned "$dir/xcgn_abi" key 0 0 0 0 | jq -r '.value | join(" ")')
+	# Same magic and version, another fingerprint: a build whose layout moved.
+	# shellcheck disable=SC2086
+	bad=$(echo $good | awk '{for (i = 1; i <= NF; i++) printf "%s ", (i >= 17 && i <= 24) ? "0x5a" : $i}')
+	# shellcheck disable=SC2086
+	bpftool map update pinned "$dir/xcgn_abi" key 0 0 0 0 value $bad
+	for cmd in "link show" "pool show" "stats show" "session show" "subscriber show" \
+		"rpf show" "pool add 198.51.100.64/28" "daemon log-file $TMP/x.log" "link reload"; do
+		# shellcheck disable=SC2086
+		if out=$(xcgn $cmd 2>&1); then
+			fail "xcgn $cmd accepted a pin of another layout"
+		fi
+		echo "$out" | grep -q "xcgn link reload" || fail "xcgn $cmd: no remedy named: $out"
+		echo "$out" | grep -q "abi 3/5a5a5a5a5a5a5a5a" || fail "xcgn $cmd: the pinned layout unnamed: $out"
+	done
+	echo "refused: $out"
+	# shellcheck disable=SC2086
+	bpftool map update pinned "$dir/xcgn_abi" key 0 0 0 0 value $good
+	xcgn stats show >/dev/null || fail "the right stamp back: accepted"
+
+	rm "$dir/xcgn_blkts"
+	out=$(xcgn session show 2>&1) && fail "a missing pin accepted"
+	echo "$out" | grep -q "xcgn_blkts is missing" || fail "missing pin not named: $out"
+	out=$(xcgn daemon log-file "$TMP/x.log" 2>&1) && fail "daemon over a missing pin"
+	xcgn link detach || fail "detach of incomplete pins"
+	[ ! -e "$dir" ] || fail "pins left: $(ls "$dir")"
+	nsenter --net="/run/netns/$NS_NAT" ip link show "$DEV_I" | grep -q xdp && fail "xdp left on $DEV_I"
+	true
+}
+
+# A paced TCP transfer and 1000 UDP flows through ten reloads in a row.
+test_reload_ten_times_under_traffic() {
+	attach_default
+	start_daemon
+	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" 120
+	bg "$NS_INET" python3 "$TLIB/tcp_stream.py" recv "$S2" 6000 "$TMP/tcp.got" 120
+	wait_listen "$NS_INET" "$S1:7000" u
+	wait_listen "$NS_INET" "$S2:6000" t
+	in_sub timeout 120 python3 "$TLIB/udp_hold.py" "$(sub_addr 3)" 30000 1000 "$S1" 7000 "$TMP/go" >"$TMP/hold.out" &
+	hold=$!
+	in_sub timeout 120 python3 "$TLIB/tcp_stream.py" send "$(sub_addr 2)" "$S2" 6000 48 8 >"$TMP/tcp.sent" &
+	sender=$!
+	for _ in $(seq 1 100); do
+		[ -s "$TMP/hold.out" ] && break
+		sleep 0.1
+	done
+	assert_eq 1000 "$(head -1 "$TMP/hold.out")" "UDP flows answered before"
+	before=$(xcgn -j session show | jq -c '[.[] | select(.proto == "udp") | [.inside_port, .public_addr, .public_port]] | sort')
+	blocks=$(xcgn -j pool show | jq '.[0].blocks_taken')
+	snat=$(stat snat_xdp)
+	progs=$(nsenter --net="/run/netns/$NS_NAT" ip -j link show "$DEV_I" | jq '.[0].xdp.prog.id')
+	for i in $(seq 1 10); do
+		xcgn link reload || fail "reload $i"
+		sleep 0.3
+	done
+	after_progs=$(nsenter --net="/run/netns/$NS_NAT" ip -j link show "$DEV_I" | jq '.[0].xdp.prog.id')
+	[ "$after_progs" != "$progs" ] || fail "the program was not replaced"
+	touch "$TMP/go"
+	wait "$hold"
+	wait "$sender" || fail "TCP sender broke"
+	for _ in $(seq 1 50); do
+		[ -s "$TMP/tcp.got" ] && break
+		sleep 0.1
+	done
+	assert_eq "$(cat "$TMP/tcp.sent")" "$(cat "$TMP/tcp.got")" "TCP transfer byte-exact through 10 reloads"
+	assert_eq 1000 "$(tail -1 "$TMP/hold.out")" "UDP flows answered after"
+	assert_eq 1000 "$(grep -c "" "$TMP/seen")" "senders the server saw (a new mapping would be a new one)"
+	after=$(xcgn -j session show | jq -c '[.[] | select(.proto == "udp") | [.inside_port, .public_addr, .public_port]] | sort')
+	[ "$before" = "$after" ] || fail "mappings changed over the reloads"
+	assert_eq "$blocks" "$(xcgn -j pool show | jq '.[0].blocks_taken')" "blocks taken (none leaked)"
+	assert_ge "$(stat snat_xdp)" "$snat" "counters kept"
+	kill -0 "$DAEMON_PID" || fail "the daemon did not survive the reloads"
+	xcgn link show | grep -q "daemon running pid $DAEMON_PID" || fail "link show: $(xcgn link show)"
+	echo "10 reloads: TCP $(cat "$TMP/tcp.got"), 1000 UDP mappings unchanged, $blocks blocks"
+}
+
+# The state of the last layout-2 release moves to this layout under traffic.
+test_reload_from_layout_v2() {
+	local old=$XCGN_ROOT/build/abi-v2/xcgn
+	[ -x "$old" ] || fail "no layout-2 build at $old (make build/abi-v2/xcgn)"
+	xcgn2() { nsenter --net="/run/netns/$NS_NAT" "$old" "$@"; }
+	xcgn2 link attach inside "$DEV_I" outside "$DEV_O" || fail "attach with layout 2"
+	xcgn2 pool add "$POOL" || fail "pool add with layout 2"
+	[ -d "$(pin_dir 2)" ] || fail "no layout-2 pins"
+	out=$(xcgn session show 2>&1) && fail "layout 3 read layout-2 pins"
+	echo "$out" | grep -q "abi 2 is pinned" || fail "not named: $out"
+	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" 120
+	bg "$NS_INET" python3 "$TLIB/tcp_stream.py" recv "$S2" 6000 "$TMP/tcp.got" 120
+	wait_listen "$NS_INET" "$S1:7000" u
+	wait_listen "$NS_INET" "$S2:6000" t
+	in_sub timeout 120 python3 "$TLIB/udp_hold.py" "$(sub_addr 3)" 30000 1000 "$S1" 7000 "$TMP/go" >"$TMP/hold.out" &
+	hold=$!
+	in_sub timeout 120 python3 "$TLIB/tcp_stream.py" send "$(sub_addr 2)" "$S2" 6000 24 5 >"$TMP/tcp.sent" &
+	sender=$!
+	for _ in $(seq 1 100); do
+		[ -s "$TMP/hold.out" ] && break
+		sleep 0.1
+	done
+	assert_eq 1000 "$(head -1 "$TMP/hold.out")" "UDP flows answered before"
+	before=$(xcgn2 -j session show | jq -c '[.[] | select(.proto == "udp") | [.inside_port, .public_addr, .public_port]] | sort')
+	snat=$(xcgn2 -j stats show | jq .counters.snat_xdp)
+	subs=$(xcgn2 -j subscriber show | jq length)
+	sleep 1
+	xcgn link reload 2>"$TMP/reload.err" || { cat "$TMP/reload.err"; fail "reload from layout 2"; }
+	grep -q "state moved from layout abi 2 to abi 3" "$TMP/reload.err" || fail "$(cat "$TMP/reload.err")"
+	[ ! -e "$(pin_dir 2)" ] || fail "layout-2 pins left"
+	touch "$TMP/go"
+	wait "$hold"
+	wait "$sender" || fail "TCP sender broke"
+	for _ in $(seq 1 50); do
+		[ -s "$TMP/tcp.got" ] && break
+		sleep 0.1
+	done
+	assert_eq "$(cat "$TMP/tcp.sent")" "$(cat "$TMP/tcp.got")" "TCP transfer byte-exact through the migration"
+	assert_eq 1000 "$(tail -1 "$TMP/hold.out")" "UDP flows answered after"
+	assert_eq 1000 "$(grep -c "" "$TMP/seen")" "senders the server saw"
+	after=$(xcgn -j session show | jq -c '[.[] | select(.proto == "udp") | [.inside_port, .public_addr, .public_port]] | sort')
+	[ "$before" = "$after" ] || fail "mappings changed in the migration"
+	assert_eq "$subs" "$(xcgn -j subscriber show | jq length)" "subscribers"
+	assert_ge "$(stat snat_xdp)" "$snat" "counters moved"
+	# The daemon of this layout takes over; what layout 2 held counts as logged.
+	start_daemon
+	sleep 1.5
+	assert_eq 0 "$(grep -c recovered "$TMP/nat.log")" "records recovered after a clean migration"
+	xcgn link show >/dev/null || fail "link show after the migration"
+}
+
+# One daemon per instance; it exits on detach; it makes its log directory.
+test_daemon_one_per_instance_follows_detach() {
+	attach_default
+	nsenter --net="/run/netns/$NS_NAT" "$XCGN_BIN" daemon log-file "$TMP/new/dir/nat.log" 2>"$TMP/d1.err" &
+	d1=$!
+	BG_PIDS+=("$d1")
+	for _ in $(seq 1 50); do
+		xcgn -j link show | jq -e '.daemon.pid' >/dev/null && break
+		sleep 0.1
+	done
+	assert_eq "$d1" "$(xcgn -j link show | jq .daemon.pid)" "link show names the daemon"
+	assert_eq 750 "$(command stat -c %a "$TMP/new/dir")" "log directory mode"
+	assert_eq 640 "$(command stat -c %a "$TMP/new/dir/nat.log")" "log file mode"
+	rc=0
+	out=$(timeout 10 nsenter --net="/run/netns/$NS_NAT" "$XCGN_BIN" daemon log-file "$TMP/other.log" 2>&1) || rc=$?
+	assert_eq 1 "$rc" "a second daemon's exit status"
+	echo "$out" | grep -q "another xcgn daemon (pid $d1)" || fail "second daemon: $out"
+	in_sub ping -q -c 1 -W 1 "$S1" >/dev/null || fail "forwarding"
+	xcgn link detach || fail "detach"
+	for _ in $(seq 1 50); do
+		kill -0 "$d1" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$d1" 2>/dev/null && fail "the daemon outlived the detach"
+	rc=0
+	wait "$d1" || rc=$?
+	assert_eq 0 "$rc" "daemon's exit status after detach"
+	grep -q "detached" "$TMP/d1.err" || fail "the daemon did not say why: $(cat "$TMP/d1.err")"
+	# A daemon with its defaults on a machine without /var/log/xcgn.
+	attach_default
+	saved=
+	if [ -e /var/log/xcgn ]; then
+		saved=/var/log/xcgn.saved-by-test.$$
+		mv /var/log/xcgn "$saved"
+	fi
+	nsenter --net="/run/netns/$NS_NAT" "$XCGN_BIN" daemon 2>"$TMP/d2.err" &
+	d2=$!
+	BG_PIDS+=("$d2")
+	sleep 1
+	kill -0 "$d2" || fail "daemon on its defaults: $(cat "$TMP/d2.err")"
+	[ -f /var/log/xcgn/nat.log ] || fail "/var/log/xcgn/nat.log not made"
+	kill "$d2"
+	wait "$d2"
+	rm -rf /var/log/xcgn
+	[ -n "$saved" ] && mv "$saved" /var/log/xcgn
+	true
+}
+
+# SIGKILL at random moments, twenty times, while thousands of subscribers
+# churn and some sit at their limit: afterwards every public address and
+# port the server saw is answered by `log who` with the subscriber that
+# sent it, and every allocation has its release or is still held.
+test_daemon_sigkill_twenty_times_log_complete() {
+	NSUBS_USED=200
+	for i in $(seq 51 $NSUBS_USED); do
+		ip -n "$NS_SUB" addr add "100.64.1.$i/24" dev "$DEV_S"
+	done
+	xcgn link attach inside "$DEV_I" outside "$DEV_O" || fail "attach"
+	xcgn pool add "$POOL" block-size 256 max-blocks 2 || fail "pool add"
+	start_daemon time-scale 50 gc-interval 100 quarantine 1
+	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" 180 detail
+	wait_listen "$NS_INET" "$S1:7000" u
+	# Two subscribers at their limit: a flood of refusals all along.
+	for i in 1 2; do
+		in_sub timeout 60 python3 "$TLIB/udp_flows.py" "100.64.1.$i" 10000 2000 "$S1" 7000 1 >/dev/null &
+	done
+	for k in $(seq 1 20); do
+		for i in $(seq $((3 + (k % 4) * 45)) $((47 + (k % 4) * 45))); do
+			in_sub timeout 20 python3 "$TLIB/udp_flows.py" "100.64.1.$i" $((20000 + k * 40)) 40 "$S1" 7000 1 >/dev/null &
+		done
+		sleep "0.$((RANDOM % 9 + 1))"
+		kill -9 "$DAEMON_PID"
+		wait "$DAEMON_PID" 2>/dev/null
+		sleep "0.$((RANDOM % 5))"
+		start_daemon time-scale 50 gc-interval 100 quarantine 1
+	done
+	wait_bg_quiet() { sleep 3; }
+	wait_bg_quiet
+	kill -0 "$DAEMON_PID" || fail "daemon"
+	sleep 1.5	# a last reconcile pass
+	recovered=$(grep -c '"recovered":true' "$TMP/nat.log")
+	lines=$(grep -c "" "$TMP/seen")
+	echo "log: $(grep -c '"event":"alloc"' "$TMP/nat.log") allocations, $(grep -c '"event":"release"' "$TMP/nat.log") releases, $recovered recovered; server saw $lines datagrams"
+	assert_ge "$lines" 5000 "datagrams observed"
+	# Every observation (a sample of 300, and all of the last round) is answered.
+	bad=0
+	while read -r obs when payload_src _; do
+		got=$(xcgn -j log who "$obs" at "@$(printf '%.3f' "$when")" file "$TMP/nat.log" | jq -r .subscriber)
+		[ "$got" = "$payload_src" ] || { bad=$((bad + 1)); echo "log who $obs at $when: $got, sent by $payload_src"; }
+	done < <(shuf -n 300 --random-source=<(yes) "$TMP/seen")
+	assert_eq 0 "$bad" "observations answered wrongly or not at all"
+	# Pairing: each allocation is released once, or its block is still held.
+	jq -r 'select(.event=="alloc" or .event=="release") | "\(.event) \(.subscriber) \(.public) \(.port_lo)"' "$TMP/nat.log" |
+		awk '{k=$2" "$3" "$4; if ($1=="alloc") { if (o[k]) dup++; o[k]=1 } else { if (!o[k]) bad++; o[k]=0 } }
+		     END {for (k in o) if (o[k]) print k; print "dup " dup+0 " bad " bad+0 > "/dev/stderr"}' \
+		>"$TMP/open" 2>"$TMP/pairs"
+	grep -q "dup 0 bad 0" "$TMP/pairs" || fail "allocations and releases do not pair: $(cat "$TMP/pairs")"
+	held=$(xcgn -j subscriber show | jq -r '.[] | .subscriber as $s | .public as $p | .blocks[]? | "\($s) \($p) \(.port_lo)"' | sort)
+	[ "$(sort "$TMP/open")" = "$held" ] || fail "open allocations in the log are not the held blocks: $(diff <(sort "$TMP/open") <(echo "$held") | head)"
+	echo "log who: 300 of 300 observations right after 20 kills"
+}
