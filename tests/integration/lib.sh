@@ -85,5 +85,6 @@ test_teardown() {
 	# Pins live in the host's bpffs and outlive the namespace: detach.
 	xcgn link detach >/dev/null 2>&1
 	env_teardown
+	findmnt -rn -o TARGET | grep "^$TMP/" | xargs -r umount
 	rm -rf "$TMP"
 }
