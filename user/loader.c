@@ -112,7 +112,7 @@ int xcgn_pin_dir(char *buf, size_t len)
 	return 0;
 }
 
-static int mkdir_p(const char *path)
+int xcgn_mkdir_p(const char *path, unsigned int mode)
 {
 	char tmp[256];
 	char *p;
@@ -122,11 +122,11 @@ static int mkdir_p(const char *path)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(tmp, 0700) && errno != EEXIST)
+		if (mkdir(tmp, mode) && errno != EEXIST)
 			return -errno;
 		*p = '/';
 	}
-	if (mkdir(tmp, 0700) && errno != EEXIST)
+	if (mkdir(tmp, mode) && errno != EEXIST)
 		return -errno;
 	return 0;
 }
@@ -135,7 +135,7 @@ int xcgn_lock(void)
 {
 	int fd, err;
 
-	err = mkdir_p(XCGN_PIN_ROOT);
+	err = xcgn_mkdir_p(XCGN_PIN_ROOT, 0700);
 	if (err) {
 		xcgn_err("create %s: %s", XCGN_PIN_ROOT, strerror(-err));
 		return err;
@@ -602,7 +602,7 @@ int xcgn_attach(const struct attach_opts *o)
 		err = -EEXIST;
 		goto cleanup;
 	}
-	err = mkdir_p(dir);
+	err = xcgn_mkdir_p(dir, 0700);
 	if (err) {
 		xcgn_err("create %s: %s", dir, strerror(-err));
 		goto cleanup;

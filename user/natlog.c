@@ -20,8 +20,8 @@
 
 #include "xcgn.h"
 
-/* The directory of @path, made like `mkdir -p` with mode 0750 (the NAT log
- * names subscribers: not for everyone). */
+/* The directory of @path, made with mode 0750 (the NAT log names
+ * subscribers: not for everyone). */
 static int mkdir_parent(const char *path)
 {
 	char dir[256], *p;
@@ -31,17 +31,7 @@ static int mkdir_parent(const char *path)
 	if (!p || p == dir)
 		return 0;
 	*p = '\0';
-	for (p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0750) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(dir, 0750) && errno != EEXIST)
-		return -errno;
-	return 0;
+	return xcgn_mkdir_p(dir, 0750);
 }
 
 int natlog_open(struct natlog *l, const char *path, bool use_syslog, uint32_t sync_ms)

@@ -103,6 +103,8 @@ int nl_dump(uint16_t type, const void *hdr, size_t hdrlen,
 /* Where this network namespace's state lives. Returns 0 or -errno with the
  * reason already printed. */
 int xcgn_pin_dir(char *buf, size_t len);
+/* `mkdir -p PATH` with @mode for what it makes: 0 or -errno. */
+int xcgn_mkdir_p(const char *path, unsigned int mode);
 
 /* One fd per pinned map, made from the one list (XCGN_PINNED_MAPS), in
  * its order; xcgn_map_names[] has their names in the same order. */

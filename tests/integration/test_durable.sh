@@ -45,24 +45,47 @@ test_abi_stamp_and_pins_checked_by_every_command() {
 	true
 }
 
-# A paced TCP transfer and 1000 UDP flows through ten reloads in a row.
-test_reload_ten_times_under_traffic() {
-	attach_default
-	start_daemon
+# Traffic that must come through a reload untouched: N UDP flows held open
+# (udp_hold.py) and a paced TCP transfer checked by SHA-256.
+held_traffic_start() {	# N MBYTES SECONDS
 	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" 120
 	bg "$NS_INET" python3 "$TLIB/tcp_stream.py" recv "$S2" 6000 "$TMP/tcp.got" 120
 	wait_listen "$NS_INET" "$S1:7000" u
 	wait_listen "$NS_INET" "$S2:6000" t
-	in_sub timeout 120 python3 "$TLIB/udp_hold.py" "$(sub_addr 3)" 30000 1000 "$S1" 7000 "$TMP/go" >"$TMP/hold.out" &
-	hold=$!
-	in_sub timeout 120 python3 "$TLIB/tcp_stream.py" send "$(sub_addr 2)" "$S2" 6000 48 8 >"$TMP/tcp.sent" &
-	sender=$!
+	in_sub timeout 120 python3 "$TLIB/udp_hold.py" "$(sub_addr 3)" 30000 "$1" "$S1" 7000 "$TMP/go" >"$TMP/hold.out" &
+	HOLD_PID=$!
+	in_sub timeout 120 python3 "$TLIB/tcp_stream.py" send "$(sub_addr 2)" "$S2" 6000 "$2" "$3" >"$TMP/tcp.sent" &
+	SENDER_PID=$!
 	for _ in $(seq 1 100); do
 		[ -s "$TMP/hold.out" ] && break
 		sleep 0.1
 	done
-	assert_eq 1000 "$(head -1 "$TMP/hold.out")" "UDP flows answered before"
-	before=$(xcgn -j session show | jq -c '[.[] | select(.proto == "udp") | [.inside_port, .public_addr, .public_port]] | sort')
+	assert_eq "$1" "$(head -1 "$TMP/hold.out")" "UDP flows answered before"
+}
+
+held_traffic_check() {	# N
+	touch "$TMP/go"
+	wait "$HOLD_PID"
+	wait "$SENDER_PID" || fail "TCP sender broke"
+	for _ in $(seq 1 50); do
+		[ -s "$TMP/tcp.got" ] && break
+		sleep 0.1
+	done
+	assert_eq "$(cat "$TMP/tcp.sent")" "$(cat "$TMP/tcp.got")" "TCP transfer byte-exact"
+	assert_eq "$1" "$(tail -1 "$TMP/hold.out")" "UDP flows answered after"
+	assert_eq "$1" "$(grep -c "" "$TMP/seen")" "senders the server saw (a new mapping would be a new one)"
+}
+
+udp_mappings() {	# [xcgn binary function]
+	"${1:-xcgn}" -j session show | jq -c '[.[] | select(.proto == "udp") | [.inside_port, .public_addr, .public_port]] | sort'
+}
+
+# A paced TCP transfer and 1000 UDP flows through ten reloads in a row.
+test_reload_ten_times_under_traffic() {
+	attach_default
+	start_daemon
+	held_traffic_start 1000 48 8
+	before=$(udp_mappings)
 	blocks=$(xcgn -j pool show | jq '.[0].blocks_taken')
 	snat=$(stat snat_xdp)
 	progs=$(nsenter --net="/run/netns/$NS_NAT" ip -j link show "$DEV_I" | jq '.[0].xdp.prog.id')
@@ -72,18 +95,8 @@ test_reload_ten_times_under_traffic() {
 	done
 	after_progs=$(nsenter --net="/run/netns/$NS_NAT" ip -j link show "$DEV_I" | jq '.[0].xdp.prog.id')
 	[ "$after_progs" != "$progs" ] || fail "the program was not replaced"
-	touch "$TMP/go"
-	wait "$hold"
-	wait "$sender" || fail "TCP sender broke"
-	for _ in $(seq 1 50); do
-		[ -s "$TMP/tcp.got" ] && break
-		sleep 0.1
-	done
-	assert_eq "$(cat "$TMP/tcp.sent")" "$(cat "$TMP/tcp.got")" "TCP transfer byte-exact through 10 reloads"
-	assert_eq 1000 "$(tail -1 "$TMP/hold.out")" "UDP flows answered after"
-	assert_eq 1000 "$(grep -c "" "$TMP/seen")" "senders the server saw (a new mapping would be a new one)"
-	after=$(xcgn -j session show | jq -c '[.[] | select(.proto == "udp") | [.inside_port, .public_addr, .public_port]] | sort')
-	[ "$before" = "$after" ] || fail "mappings changed over the reloads"
+	held_traffic_check 1000
+	[ "$before" = "$(udp_mappings)" ] || fail "mappings changed over the reloads"
 	assert_eq "$blocks" "$(xcgn -j pool show | jq '.[0].blocks_taken')" "blocks taken (none leaked)"
 	assert_ge "$(stat snat_xdp)" "$snat" "counters kept"
 	kill -0 "$DAEMON_PID" || fail "the daemon did not survive the reloads"
@@ -101,38 +114,16 @@ test_reload_from_layout_v2() {
 	[ -d "$(pin_dir 2)" ] || fail "no layout-2 pins"
 	out=$(xcgn session show 2>&1) && fail "layout 3 read layout-2 pins"
 	echo "$out" | grep -q "abi 2 is pinned" || fail "not named: $out"
-	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" 120
-	bg "$NS_INET" python3 "$TLIB/tcp_stream.py" recv "$S2" 6000 "$TMP/tcp.got" 120
-	wait_listen "$NS_INET" "$S1:7000" u
-	wait_listen "$NS_INET" "$S2:6000" t
-	in_sub timeout 120 python3 "$TLIB/udp_hold.py" "$(sub_addr 3)" 30000 1000 "$S1" 7000 "$TMP/go" >"$TMP/hold.out" &
-	hold=$!
-	in_sub timeout 120 python3 "$TLIB/tcp_stream.py" send "$(sub_addr 2)" "$S2" 6000 24 5 >"$TMP/tcp.sent" &
-	sender=$!
-	for _ in $(seq 1 100); do
-		[ -s "$TMP/hold.out" ] && break
-		sleep 0.1
-	done
-	assert_eq 1000 "$(head -1 "$TMP/hold.out")" "UDP flows answered before"
-	before=$(xcgn2 -j session show | jq -c '[.[] | select(.proto == "udp") | [.inside_port, .public_addr, .public_port]] | sort')
+	held_traffic_start 1000 24 5
+	before=$(udp_mappings xcgn2)
 	snat=$(xcgn2 -j stats show | jq .counters.snat_xdp)
 	subs=$(xcgn2 -j subscriber show | jq length)
 	sleep 1
 	xcgn link reload 2>"$TMP/reload.err" || { cat "$TMP/reload.err"; fail "reload from layout 2"; }
 	grep -q "state moved from layout abi 2 to abi 3" "$TMP/reload.err" || fail "$(cat "$TMP/reload.err")"
 	[ ! -e "$(pin_dir 2)" ] || fail "layout-2 pins left"
-	touch "$TMP/go"
-	wait "$hold"
-	wait "$sender" || fail "TCP sender broke"
-	for _ in $(seq 1 50); do
-		[ -s "$TMP/tcp.got" ] && break
-		sleep 0.1
-	done
-	assert_eq "$(cat "$TMP/tcp.sent")" "$(cat "$TMP/tcp.got")" "TCP transfer byte-exact through the migration"
-	assert_eq 1000 "$(tail -1 "$TMP/hold.out")" "UDP flows answered after"
-	assert_eq 1000 "$(grep -c "" "$TMP/seen")" "senders the server saw"
-	after=$(xcgn -j session show | jq -c '[.[] | select(.proto == "udp") | [.inside_port, .public_addr, .public_port]] | sort')
-	[ "$before" = "$after" ] || fail "mappings changed in the migration"
+	held_traffic_check 1000
+	[ "$before" = "$(udp_mappings)" ] || fail "mappings changed in the migration"
 	assert_eq "$subs" "$(xcgn -j subscriber show | jq length)" "subscribers"
 	assert_ge "$(stat snat_xdp)" "$snat" "counters moved"
 	# The daemon of this layout takes over; what layout 2 held counts as logged.
