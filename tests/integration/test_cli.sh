@@ -67,7 +67,7 @@ test_detach_leaves_devices_as_found() {
 	in_nat tc filter show dev "$DEV_O" egress | grep -q xcgn_tc_outside || fail "no tc program"
 	dir=$(ls -d /sys/fs/bpf/xcgn/netns-"$(nsenter --net="/run/netns/$NS_NAT" stat -L -c %i /proc/self/ns/net)")
 	local abi
-	abi=v$("$XCGN_BIN" -V | awk '{print $3}')
+	abi=v$("$XCGN_BIN" -j link abi | jq -r .abi)
 	[ -e "$dir/$abi/xcgn_map4" ] || fail "maps not pinned under $dir/$abi"
 	bpftool map dump pinned "$dir/$abi/xcgn_pools" >"$TMP/pools.dump"
 	grep -q '"port_lo": 1024' "$TMP/pools.dump" || fail "bpftool cannot read the pool map"
