@@ -6,11 +6,12 @@
 #   make test       every test layer (unit, unit under ASan/UBSan, bpf, integration,
 #                   the RFC conformance suite)
 #   make bench      BPF_PROG_TEST_RUN and forwarding figures, xcgn beside nftables
+#   make soak       an hour of churn with daemon kills and reloads (SOAK_SECONDS=N)
 
 .DELETE_ON_ERROR:
 .SECONDARY:
 .PHONY: all deps test test-unit test-unit-san test-bpf test-abi test-integration test-conformance \
-	conformance-table demo bench check clean help
+	conformance-table demo bench soak check clean help
 
 BUILD     ?= build
 ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
@@ -144,6 +145,10 @@ test-conformance: $(BUILD)/xcgn
 conformance-table:
 	$(Q)tests/conformance/table.sh --write $(BUILD)/conformance.tsv
 
+soak: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/soak/run.sh
+
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/demo.sh
@@ -165,7 +170,7 @@ $(BUILD)/bench_%.bpf.o: tests/bench/bench_%.bpf.c $(BPF_HDRS) | $(BUILD)/.libbpf
 # generated open code), so that one checker is off for the files that
 # include them.
 check: deps $(BUILD)/xcgn_xdp.skel.h $(BUILD)/xcgn_gc.skel.h
-	$(Q)shellcheck -x -e SC1091,SC2034 -S warning scripts/*.sh tests/integration/*.sh tests/conformance/*.sh .ci/run
+	$(Q)shellcheck -x -e SC1091,SC2034 -S warning scripts/*.sh tests/integration/*.sh tests/conformance/*.sh tests/abi/*.sh tests/soak/*.sh .ci/run
 	$(Q)for f in user/*.c; do \
 		x=; grep -q 'skel\.h' $$f && x="-Xanalyzer -analyzer-disable-checker=unix.Malloc"; \
 		$(CLANG) --analyze -Xanalyzer -analyzer-werror $$x -std=gnu11 -Iinclude -Iuser \

@@ -19,6 +19,7 @@ static int usage(void)
 		"                        [force]\n"
 		"       xcgn link detach\n"
 		"       xcgn link reload\n"
+		"       xcgn link check\n"
 		"       xcgn link show\n"
 		"       xcgn link abi [ layout ]\n"
 		"       xcgn link help\n"
@@ -30,6 +31,9 @@ static int usage(void)
 		"Attach runs `xcgn rpf lint` and refuses on an error unless told `force`.\n"
 		"Reload replaces the running programs with this binary's, keeping every\n"
 		"session; state pinned by an older layout is moved to this one first.\n"
+		"check reads the state for broken invariants (mapping without reverse, port\n"
+		"outside its subscriber's blocks, a block held twice or free under its\n"
+		"holder); exit 1 on any.\n"
 		"abi prints the layout version and fingerprint this binary reads (layout:\n"
 		"the whole layout, as tests/abi/ keeps it).\n",
 		XCGN_MAPS_MAX, XCGN_SUBS_MAX, XCGN_RPF_ROUTES_MAX);
@@ -243,6 +247,8 @@ int do_link(int argc, char **argv)
 		return do_link_show();
 	if (!strcmp(*argv, "reload"))
 		return xcgn_reload();
+	if (!strcmp(*argv, "check"))
+		return xcgn_check();
 	xcgn_err("unknown command \"%s\" for link", *argv);
 	return usage();
 }

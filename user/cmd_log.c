@@ -5,6 +5,7 @@
  * a time, from the NAT log; for a deterministic pool, by arithmetic. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,7 +17,11 @@
 static int usage(void)
 {
 	fprintf(stderr, "Usage: xcgn log who ADDR:PORT [at TIME] [file PATH]\n"
+			"       xcgn log who batch [file PATH]\n"
 			"       xcgn log help\n"
+			"batch reads questions \"ADDR:PORT TIME\" from standard input, one a line,\n"
+			"and answers each on a line of its own (an abuse desk's list); exit 1 when\n"
+			"one of them has no answer.\n"
 			"TIME := { YYYY-MM-DDTHH:MM:SS[Z] | \"YYYY-MM-DD HH:MM:SS\" | @UNIXSECONDS[.mmm] }, UTC.\n"
 			"Without at, the answer comes from the live tables. Default file %s.\n",
 		XCGN_DEF_NATLOG);
@@ -183,10 +188,76 @@ static int do_log_who(int argc, char **argv)
 	return XCGN_EXIT_OK;
 }
 
+/* Many questions against one reading of the log. */
+static int do_log_who_batch(int argc, char **argv)
+{
+	const char *file = XCGN_DEF_NATLOG;
+	struct natlog_parsed *recs = NULL;
+	char line[256], ep[64], when[64];
+	size_t n = 0;
+	int err, rc = XCGN_EXIT_OK;
+	FILE *f;
+
+	for (; argc > 0; argc--, argv++) {
+		if (!strcmp(*argv, "file")) {
+			NEXT_ARG();
+			file = *argv;
+		} else {
+			xcgn_err("unknown argument \"%s\" to log who batch", *argv);
+			return usage();
+		}
+	}
+	f = fopen(file, "r");
+	if (!f) {
+		xcgn_err("open NAT log %s: %s", file, strerror(errno));
+		return XCGN_EXIT_ERR;
+	}
+	err = natlog_load(f, &recs, &n);
+	fclose(f);
+	if (err) {
+		xcgn_err("read NAT log %s: %s", file, strerror(-err));
+		return XCGN_EXIT_ERR;
+	}
+	print_open_array(NULL);
+	while (fgets(line, sizeof(line), stdin)) {
+		struct natlog_who w;
+		uint32_t paddr;
+		uint16_t port;
+		uint64_t at;
+
+		if (sscanf(line, "%63s %63s", ep, when) != 2 || parse_endpoint(ep, &paddr, &port) ||
+		    parse_time_ms(when, &at)) {
+			xcgn_err("not a question (ADDR:PORT TIME): %s", line);
+			rc = XCGN_EXIT_USAGE;
+			break;
+		}
+		natlog_who_recs(recs, n, paddr, port, at, &w);
+		print_open_object(NULL);
+		print_string(PRINT_ANY, "question", "%s", ep);
+		print_string(PRINT_ANY, "at", " at %s:", when);
+		if (w.found) {
+			print_ipv4(PRINT_ANY, "subscriber", " %s", w.sub);
+			print_u64(PRINT_ANY, "port_lo", " (block %llu", w.port_lo);
+			print_u64(PRINT_ANY, "port_hi", "-%llu", w.port_hi);
+			print_ms("since", ", since %s)", w.since_ms);
+		} else {
+			print_string(PRINT_ANY, "subscriber", " %s", "nobody");
+			rc = XCGN_EXIT_ERR;
+		}
+		print_nl();
+		print_close_object();
+	}
+	print_close_array();
+	free(recs);
+	return rc;
+}
+
 int do_log(int argc, char **argv)
 {
 	if (argc < 1 || !strcmp(*argv, "help"))
 		return usage();
+	if (!strcmp(*argv, "who") && argc > 1 && !strcmp(argv[1], "batch"))
+		return do_log_who_batch(argc - 2, argv + 2);
 	if (!strcmp(*argv, "who"))
 		return do_log_who(argc - 1, argv + 1);
 	xcgn_err("unknown command \"%s\" for log", *argv);

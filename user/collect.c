@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The collector's pure decisions, apart from maps and files so that unit
  * tests drive them with a clock of their own. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "xcgn.h"
 
 bool refusal_admit(struct refusal_limit *rl, uint64_t now_ms)
@@ -35,4 +39,63 @@ uint64_t recovered_alloc_ns(uint64_t blkts_ns, uint64_t created_ns, bool first_b
 	if (first_block || blkts_ns < created_ns)
 		return created_ns;
 	return blkts_ns;
+}
+
+uint64_t mapping_timeout_ns(const struct xcgn_pool *p, uint8_t proto, uint32_t tcp, uint32_t scale)
+{
+	enum xcgn_timer t = XCGN_TIMER_UDP;
+	uint64_t s;
+
+	if (proto == 6)
+		t = xcgn_tcp_established(tcp) ? XCGN_TIMER_TCP_EST : XCGN_TIMER_TCP_TRANS;
+	else if (proto == 1)
+		t = XCGN_TIMER_ICMP;
+	s = p->timeout[t] ? p->timeout[t] : xcgn_timer_default[t];
+	/* The datapath moves a last-seen stamp only when it is a second old
+	 * (XCGN_TOUCH_NS), so a stamp may lag the last packet by up to that:
+	 * allowed for here, so nothing goes before its timer. */
+	return s * 1000000000ULL / (scale ? scale : 1) + XCGN_TOUCH_NS;
+}
+
+int quarantine_add(struct quarantine *q, uint32_t idx, uint32_t blk, uint64_t due_ns)
+{
+	if (q->head && q->head + q->n == q->cap) {
+		memmove(q->v, q->v + q->head, q->n * sizeof(*q->v));
+		q->head = 0;
+	}
+	if (q->n == q->cap && xcgn_grow(&q->v, &q->cap, q->n, sizeof(*q->v)))
+		return -ENOMEM;
+	/* In order of release: a later entry never leaves before an earlier
+	 * one, so only the head is ever looked at. */
+	if (q->n && due_ns < q->v[q->head + q->n - 1].due_ns)
+		due_ns = q->v[q->head + q->n - 1].due_ns;
+	q->v[q->head + q->n++] = (struct qentry){ .idx = idx, .blk = blk, .due_ns = due_ns };
+	return 0;
+}
+
+bool quarantine_due(const struct quarantine *q, uint64_t now_ns)
+{
+	return q->n && q->v[q->head].due_ns <= now_ns;
+}
+
+size_t quarantine_pop_due(struct quarantine *q, uint64_t now_ns,
+			  void (*fn)(void *ctx, uint32_t idx, uint32_t blk), void *ctx)
+{
+	size_t popped = 0;
+
+	while (quarantine_due(q, now_ns)) {
+		fn(ctx, q->v[q->head].idx, q->v[q->head].blk);
+		q->head++;
+		q->n--;
+		popped++;
+	}
+	if (!q->n)
+		q->head = 0;
+	return popped;
+}
+
+void quarantine_free(struct quarantine *q)
+{
+	free(q->v);
+	memset(q, 0, sizeof(*q));
 }

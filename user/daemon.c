@@ -43,11 +43,6 @@ struct daemon_opts {
 	uint32_t sync_ms;	/* fdatasync of the NAT log at most this often */
 };
 
-struct qentry {
-	uint32_t idx, blk;
-	uint64_t due_ns;
-};
-
 struct daemon {
 	struct daemon_opts o;
 	struct xcgn_maps m;
@@ -62,8 +57,8 @@ struct daemon {
 	struct xcgn_blkmap *bitmap;	/* the mmapped xcgn_blocks */
 	size_t bitmap_len;
 	struct xcgn_pool pools[XCGN_POOLS_MAX];
-	struct qentry *q;
-	size_t nq, capq;
+	struct quarantine q;
+	uint64_t *owned;		/* the held blocks, while a quarantine pops */
 	bool walking;
 	uint64_t token;
 	struct xcgn_tuple4 *keys;
@@ -113,28 +108,11 @@ static uint64_t wall_ms(uint64_t mono)
 	return (now_rt - (now_mono - (mono < now_mono ? mono : now_mono))) / 1000000ULL;
 }
 
-static uint64_t timer_ns(const struct daemon *d, const struct xcgn_pool *p, enum xcgn_timer t)
-{
-	uint64_t s = p->timeout[t] ? p->timeout[t] : xcgn_timer_default[t];
-
-	return s * 1000000000ULL / d->o.scale;
-}
-
-/* How long a mapping may stay idle. The datapath moves a last-seen stamp
- * only when it is a second old (XCGN_TOUCH_NS), so a stamp may lag the last
- * packet by up to that: it is allowed for here, and nothing goes before its
- * timer. */
 static uint64_t mapping_timeout(const struct daemon *d, const struct xcgn_tuple4 *k,
 				const struct xcgn_map4 *v)
 {
-	const struct xcgn_pool *p = &d->pools[v->pool_id % XCGN_POOLS_MAX];
-	enum xcgn_timer t = XCGN_TIMER_UDP;
-
-	if (k->proto == 6)
-		t = xcgn_tcp_established(v->tcp) ? XCGN_TIMER_TCP_EST : XCGN_TIMER_TCP_TRANS;
-	else if (k->proto == 1)
-		t = XCGN_TIMER_ICMP;
-	return timer_ns(d, p, t) + XCGN_TOUCH_NS;
+	return mapping_timeout_ns(&d->pools[v->pool_id % XCGN_POOLS_MAX], k->proto, v->tcp,
+				  d->o.scale);
 }
 
 static int pools_refresh(struct daemon *d)
@@ -173,18 +151,39 @@ static void on_written(void *ctx, uint64_t tag)
 	}
 }
 
-/* The block an allocation event names: its xcgn_blk_key, or -1. */
-static int64_t event_block(struct daemon *d, const struct xcgn_event *ev)
+/* The block a record names by public address and first port: its
+ * xcgn_blk_key, or -1. */
+static int64_t record_block(struct daemon *d, __be32 paddr, uint16_t port_lo)
 {
 	struct xcgn_paddr pa;
 	const struct xcgn_pool *p;
 
-	if (bpf_map_lookup_elem(d->m.pubidx, &ev->paddr, &pa) || pa.pool_id >= XCGN_POOLS_MAX)
+	if (bpf_map_lookup_elem(d->m.pubidx, &paddr, &pa) || pa.pool_id >= XCGN_POOLS_MAX)
 		return -1;
 	p = &d->pools[pa.pool_id];
-	if (!p->block_size || ev->port_lo < p->port_lo || pa.idx >= XCGN_PADDRS_MAX)
+	if (!p->block_size || port_lo < p->port_lo || pa.idx >= XCGN_PADDRS_MAX)
 		return -1;
-	return xcgn_blk_key(pa.idx, (ev->port_lo - p->port_lo) / p->block_size);
+	return xcgn_blk_key(pa.idx, (port_lo - p->port_lo) / p->block_size);
+}
+
+/* A daemon killed between writing a record and marking it in xcgn_blklog
+ * left that one record unmarked, and it is the file's last (records are
+ * marked one by one as they are written): mark it now, or reconcile would
+ * write it a second time. */
+static void mark_last_record(struct daemon *d)
+{
+	struct natlog_parsed r;
+	int64_t key;
+	__be32 held;
+
+	if (!d->log.path[0] || natlog_tail(d->log.path, &r) || !r.paddr ||
+	    (key = record_block(d, r.paddr, r.port_lo)) < 0)
+		return;
+	if (!strcmp(r.event, "alloc"))
+		on_written(d, tag_of(TAG_ALLOC, r.sub, (__u32)key));
+	else if (!strcmp(r.event, "release") && !bpf_map_lookup_elem(d->m.blklog, &key, &held) &&
+		 held == r.sub)
+		on_written(d, tag_of(TAG_RELEASE, r.sub, (__u32)key));
 }
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -202,10 +201,10 @@ static int on_event(void *ctx, void *data, size_t size)
 	r.sub = ev->sub;
 	switch (ev->type) {
 	case XCGN_EV_BLOCK_ALLOC:
-		key = event_block(d, ev);
+		key = record_block(d, ev->paddr, ev->port_lo);
 		if (key < 0) {
 			pools_refresh(d);	/* a pool added since */
-			key = event_block(d, ev);
+			key = record_block(d, ev->paddr, ev->port_lo);
 		}
 		/* Already in the log (a reconcile got there first). */
 		if (key >= 0 && !bpf_map_lookup_elem(d->m.blklog, &key, &held) && held == ev->sub)
@@ -256,21 +255,6 @@ static bool bit_test(const struct daemon *d, uint32_t idx, uint32_t blk)
 	return (__atomic_load_n(&d->bitmap[idx].w[blk / 64], __ATOMIC_SEQ_CST) >> (blk % 64)) & 1;
 }
 
-static int quarantine_add(struct daemon *d, uint32_t idx, uint32_t blk, uint64_t due)
-{
-	if (d->nq == d->capq) {
-		size_t cap = d->capq ? d->capq * 2 : 1024;
-		struct qentry *q = realloc(d->q, cap * sizeof(*q));
-
-		if (!q)
-			return -ENOMEM;
-		d->q = q;
-		d->capq = cap;
-	}
-	d->q[d->nq++] = (struct qentry){ .idx = idx, .blk = blk, .due_ns = due };
-	return 0;
-}
-
 /* Bitset of the blocks subscribers hold right now. */
 static uint64_t *owned_blocks(struct daemon *d)
 {
@@ -300,33 +284,26 @@ static bool is_owned(const uint64_t *owned, uint32_t idx, uint32_t blk)
 	return (owned[idx * XCGN_BLK_WORDS + blk / 64] >> (blk % 64)) & 1;
 }
 
+static void quarantine_release(void *ctx, uint32_t idx, uint32_t blk)
+{
+	struct daemon *d = ctx;
+
+	if (!is_owned(d->owned, idx, blk))
+		bit_clear(d, idx, blk);
+}
+
 /* Free the blocks whose quarantine is over, unless somebody holds one (a
  * block is never freed under a subscriber, whatever the list says). */
 static void quarantine_process(struct daemon *d, uint64_t now)
 {
-	uint64_t *owned = NULL;
-	size_t i, keep = 0;
-	bool any = false;
-
-	for (i = 0; i < d->nq; i++)
-		any |= d->q[i].due_ns <= now;
-	if (!any)
+	if (!quarantine_due(&d->q, now))
 		return;
-	owned = owned_blocks(d);
-	if (!owned)
+	d->owned = owned_blocks(d);
+	if (!d->owned)
 		return;	/* try again next tick */
-	for (i = 0; i < d->nq; i++) {
-		struct qentry *e = &d->q[i];
-
-		if (e->due_ns > now) {
-			d->q[keep++] = *e;
-			continue;
-		}
-		if (!is_owned(owned, e->idx, e->blk))
-			bit_clear(d, e->idx, e->blk);
-	}
-	d->nq = keep;
-	free(owned);
+	quarantine_pop_due(&d->q, now, quarantine_release, d);
+	free(d->owned);
+	d->owned = NULL;
 }
 
 /* After a restart: a taken block that nobody holds was released before the
@@ -347,7 +324,7 @@ static int reconcile_quarantine(struct daemon *d, const uint64_t *owned)
 					continue;
 				if (p->flags & XCGN_POOLF_DETERMINISTIC) {
 					bit_clear(d, a, b);	/* nobody else can get it */
-				} else if (quarantine_add(d, a, b, due) == 0) {
+				} else if (quarantine_add(&d->q, a, b, due) == 0) {
 					n++;
 				}
 			}
@@ -475,7 +452,7 @@ static void release_sub(struct daemon *d, __be32 addr, uint64_t now)
 		r.port_hi = (uint16_t)(r.port_lo + p->block_size - 1);
 		natlog_write(&d->log, &r,
 			     tag_of(TAG_RELEASE, addr, xcgn_blk_key(req.sub.addr_idx, blk)));
-		if (quarantine_add(d, req.sub.addr_idx, blk,
+		if (quarantine_add(&d->q, req.sub.addr_idx, blk,
 				   now + (uint64_t)d->o.quarantine_s * 1000000000ULL / d->o.scale))
 			xcgn_err("quarantine: out of memory; block %u of address %u stays taken",
 				 blk, req.sub.addr_idx);
@@ -881,6 +858,7 @@ static int daemon_run(struct daemon *d)
 	/* The log first (what the rings hold, then what they lost), then
 	 * the blocks: a block is quarantined only once its release is in. */
 	d->events_lost_seen = stat_sum(d, XCGN_STAT_EVENT_LOST);
+	mark_last_record(d);
 	err = reconcile_log(d);
 	owned = err ? NULL : owned_blocks(d);
 	if (!err && !owned)
@@ -971,7 +949,7 @@ static int daemon_run(struct daemon *d)
 	fprintf(stderr, "xcgn daemon: exiting; %llu mapping(s) expired, %llu subscriber(s) "
 			"released, %zu block(s) still in quarantine, NAT log: %llu written, %llu "
 			"recovered, %llu lost, %zu queued\n",
-		(unsigned long long)d->expired, (unsigned long long)d->released, d->nq,
+		(unsigned long long)d->expired, (unsigned long long)d->released, d->q.n,
 		(unsigned long long)d->log.st.written, (unsigned long long)d->log.st.recovered,
 		(unsigned long long)d->log.st.lost, d->log.qlen);
 	err = d->log.qlen ? -EIO : 0;	/* records that never reached the file */
@@ -985,7 +963,7 @@ out:
 		munmap(d->bitmap, d->bitmap_len);
 	free(d->keys);
 	free(d->vals);
-	free(d->q);
+	quarantine_free(&d->q);
 	xcgn_gc__destroy(d->gc);
 	xcgn_maps_close(&d->m);
 	if (d->notify_fd >= 0)

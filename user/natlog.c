@@ -289,40 +289,110 @@ int natlog_parse(const char *line, struct natlog_parsed *r)
 	return 0;
 }
 
+/* The who rule, one record at a time, in two passes over the records:
+ * first the latest allocation of the block at or before @at_ms (by time,
+ * not by place: a record the daemon recovered after a crash comes later
+ * than records of later times), then whether that subscriber released it
+ * since, by @at_ms. */
+static void who_step(struct natlog_who *w, const struct natlog_parsed *r, int pass,
+		     uint32_t paddr, uint16_t port, uint64_t at_ms)
+{
+	if (r->paddr != paddr || r->ts_ms > at_ms)
+		return;
+	if (pass == 0) {
+		if (strcmp(r->event, "alloc") || port < r->port_lo || port > r->port_hi ||
+		    (w->found && r->ts_ms < w->since_ms))
+			return;
+		w->found = true;
+		w->sub = r->sub;
+		w->since_ms = r->ts_ms;
+		w->port_lo = r->port_lo;
+		w->port_hi = r->port_hi;
+	} else if (w->found && !strcmp(r->event, "release") && r->sub == w->sub &&
+		   r->port_lo == w->port_lo && r->ts_ms >= w->since_ms) {
+		w->found = false;
+		w->until_ms = r->ts_ms;
+	}
+}
+
 int natlog_who(FILE *f, uint32_t paddr, uint16_t port, uint64_t at_ms, struct natlog_who *w)
 {
 	char line[1024];
 	struct natlog_parsed r;
+	int pass;
 
 	memset(w, 0, sizeof(*w));
-	/* By time, not by place in the file: a record the daemon recovered
-	 * after a crash comes later than records of later times. First the
-	 * latest allocation of the block at or before @at_ms ... */
-	while (fgets(line, sizeof(line), f)) {
-		if (natlog_parse(line, &r) || r.paddr != paddr || port < r.port_lo ||
-		    port > r.port_hi || r.ts_ms > at_ms || strcmp(r.event, "alloc") ||
-		    (w->found && r.ts_ms < w->since_ms))
-			continue;
-		w->found = true;
-		w->sub = r.sub;
-		w->since_ms = r.ts_ms;
-		w->port_lo = r.port_lo;
-		w->port_hi = r.port_hi;
+	for (pass = 0; pass < 2; pass++) {
+		if (pass && (!w->found || fseek(f, 0, SEEK_SET)))
+			break;
+		while (fgets(line, sizeof(line), f))
+			if (!natlog_parse(line, &r))
+				who_step(w, &r, pass, paddr, port, at_ms);
+		if (ferror(f))
+			return -EIO;
 	}
-	if (ferror(f))
+	return 0;
+}
+
+void natlog_who_recs(const struct natlog_parsed *r, size_t n, uint32_t paddr, uint16_t port,
+		     uint64_t at_ms, struct natlog_who *w)
+{
+	size_t i;
+
+	memset(w, 0, sizeof(*w));
+	for (i = 0; i < n; i++)
+		who_step(w, &r[i], 0, paddr, port, at_ms);
+	for (i = 0; w->found && i < n; i++)
+		who_step(w, &r[i], 1, paddr, port, at_ms);
+}
+
+int natlog_tail(const char *path, struct natlog_parsed *r)
+{
+	char buf[4096], *end, *start;
+	ssize_t n;
+	off_t size;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	size = lseek(fd, 0, SEEK_END);
+	if (size <= 0 || lseek(fd, size > (off_t)sizeof(buf) - 1 ? size - (off_t)sizeof(buf) + 1 : 0,
+			       SEEK_SET) < 0 || (n = read(fd, buf, sizeof(buf) - 1)) <= 0) {
+		close(fd);
+		return -ENOENT;
+	}
+	close(fd);
+	buf[n] = '\0';
+	end = strrchr(buf, '\n');	/* a record ends with its newline */
+	if (!end)
+		return -ENOENT;
+	*end = '\0';
+	start = strrchr(buf, '\n');
+	return natlog_parse(start ? start + 1 : buf, r) ? -EINVAL : 0;
+}
+
+int natlog_load(FILE *f, struct natlog_parsed **out, size_t *n)
+{
+	struct natlog_parsed r, *v = NULL;
+	char line[1024];
+	size_t cap = 0;
+
+	*n = 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (natlog_parse(line, &r) || !r.paddr)
+			continue;	/* refusals name no block */
+		if (*n == cap && xcgn_grow(&v, &cap, *n, sizeof(*v))) {
+			free(v);
+			return -ENOMEM;
+		}
+		v[(*n)++] = r;
+	}
+	if (ferror(f)) {
+		free(v);
 		return -EIO;
-	if (!w->found || fseek(f, 0, SEEK_SET))
-		return 0;
-	/* ... then unless that subscriber released it since, by @at_ms. */
-	while (fgets(line, sizeof(line), f)) {
-		if (natlog_parse(line, &r) || strcmp(r.event, "release") || r.paddr != paddr ||
-		    r.sub != w->sub || r.port_lo != w->port_lo || r.ts_ms < w->since_ms ||
-		    r.ts_ms > at_ms)
-			continue;
-		w->found = false;
-		w->until_ms = r.ts_ms;
 	}
-	return ferror(f) ? -EIO : 0;
+	*out = v;
+	return 0;
 }
 
 int parse_time_ms(const char *s, uint64_t *ms)

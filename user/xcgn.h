@@ -191,6 +191,8 @@ int xcgn_detach(void);
 /* Replace the running programs with this binary's, keeping the pinned
  * state (moved to this layout first when an older one is pinned). */
 int xcgn_reload(void);
+/* The invariants of the pinned state (check.c): exit 1 on a violation. */
+int xcgn_check(void);
 
 /* ---- pool.c ------------------------------------------------------------ */
 struct pool_opts {
@@ -276,8 +278,16 @@ int natlog_flush(struct natlog *l);
 /* fdatasync when written to and sync_ms passed since the last (or @force). */
 void natlog_sync(struct natlog *l, uint64_t now_ns, bool force);
 int natlog_parse(const char *line, struct natlog_parsed *r);
-/* Who held @paddr:@port at @at_ms, from the log in @f. */
+/* Who held @paddr:@port at @at_ms, from the log in @f (read twice). */
 int natlog_who(FILE *f, uint32_t paddr, uint16_t port, uint64_t at_ms, struct natlog_who *w);
+/* The last whole record of the log file at @path: 0, or -errno. */
+int natlog_tail(const char *path, struct natlog_parsed *r);
+/* The block records (allocations, releases) of the log in @f, for many
+ * questions: *@out to free. 0 or -errno. */
+int natlog_load(FILE *f, struct natlog_parsed **out, size_t *n);
+/* The same rule as natlog_who, over records natlog_load read. */
+void natlog_who_recs(const struct natlog_parsed *r, size_t n, uint32_t paddr, uint16_t port,
+		     uint64_t at_ms, struct natlog_who *w);
 /* "2026-11-22T21:14:00[Z]", "2026-11-22 21:14:00" (UTC) or "@UNIXSECONDS". */
 int parse_time_ms(const char *s, uint64_t *ms);
 
@@ -297,6 +307,25 @@ uint64_t refusal_take_suppressed(struct refusal_limit *rl);
 /* The time a recovered allocation record carries: the block's stamp, or
  * the subscriber's creation when the stamp cannot be its own. */
 uint64_t recovered_alloc_ns(uint64_t blkts_ns, uint64_t created_ns, bool first_block);
+/* How long a mapping of @proto (TCP state @tcp) in pool @p may stay idle,
+ * timers divided by @scale (tests). */
+uint64_t mapping_timeout_ns(const struct xcgn_pool *p, uint8_t proto, uint32_t tcp, uint32_t scale);
+/* Released blocks resting before they can be handed out again (RFC 6888
+ * REQ-8), first in, first out. */
+struct qentry {
+	uint32_t idx, blk;
+	uint64_t due_ns;
+};
+struct quarantine {
+	struct qentry *v;
+	size_t head, n, cap;
+};
+int quarantine_add(struct quarantine *q, uint32_t idx, uint32_t blk, uint64_t due_ns);
+bool quarantine_due(const struct quarantine *q, uint64_t now_ns);
+/* Hand every entry due by @now_ns to @fn, oldest first; how many. */
+size_t quarantine_pop_due(struct quarantine *q, uint64_t now_ns,
+			  void (*fn)(void *ctx, uint32_t idx, uint32_t blk), void *ctx);
+void quarantine_free(struct quarantine *q);
 
 /* ---- cmd_*.c ----------------------------------------------------------- */
 int do_link(int argc, char **argv);

@@ -15,13 +15,28 @@ bg() {
 	BG_PIDS+=($!)
 }
 
+# Reap the background processes that have finished (long runs start
+# thousands): their PIDs leave BG_PIDS once waited for.
+bg_reap() {
+	local p keep=() st
+	for p in "${BG_PIDS[@]}"; do
+		st=$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null || true)
+		if [ -z "$st" ] || [ "$st" = Z ]; then
+			wait "$p" 2>/dev/null || true
+		else
+			keep+=("$p")
+		fi
+	done
+	BG_PIDS=("${keep[@]}")
+}
+
 bg_kill() {
 	local p
 	for p in "${BG_PIDS[@]}"; do
-		kill "$p" 2>/dev/null
+		kill "$p" 2>/dev/null || true
 	done
 	for p in "${BG_PIDS[@]}"; do
-		wait "$p" 2>/dev/null
+		wait "$p" 2>/dev/null || true
 	done
 	BG_PIDS=()
 }

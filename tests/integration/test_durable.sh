@@ -46,7 +46,8 @@ test_abi_stamp_and_pins_checked_by_every_command() {
 }
 
 # Traffic that must come through a reload untouched: N UDP flows held open
-# (udp_hold.py) and a paced TCP transfer checked by SHA-256.
+# by each of two subscribers (udp_hold.py) and a paced TCP transfer checked
+# by SHA-256.
 held_traffic_start() {	# N MBYTES SECONDS
 	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" 120
 	bg "$NS_INET" python3 "$TLIB/tcp_stream.py" recv "$S2" 6000 "$TMP/tcp.got" 120
@@ -54,37 +55,41 @@ held_traffic_start() {	# N MBYTES SECONDS
 	wait_listen "$NS_INET" "$S2:6000" t
 	in_sub timeout 120 python3 "$TLIB/udp_hold.py" "$(sub_addr 3)" 30000 "$1" "$S1" 7000 "$TMP/go" >"$TMP/hold.out" &
 	HOLD_PID=$!
+	in_sub timeout 120 python3 "$TLIB/udp_hold.py" "$(sub_addr 4)" 30000 "$1" "$S1" 7000 "$TMP/go" >"$TMP/hold2.out" &
+	HOLD2_PID=$!
 	in_sub timeout 120 python3 "$TLIB/tcp_stream.py" send "$(sub_addr 2)" "$S2" 6000 "$2" "$3" >"$TMP/tcp.sent" &
 	SENDER_PID=$!
-	for _ in $(seq 1 100); do
-		[ -s "$TMP/hold.out" ] && break
+	for _ in $(seq 1 150); do
+		[ -s "$TMP/hold.out" ] && [ -s "$TMP/hold2.out" ] && break
 		sleep 0.1
 	done
-	assert_eq "$1" "$(head -1 "$TMP/hold.out")" "UDP flows answered before"
+	assert_eq "$1 $1" "$(head -qn1 "$TMP/hold.out" "$TMP/hold2.out" | xargs)" "UDP flows answered before"
 }
 
 held_traffic_check() {	# N
 	touch "$TMP/go"
 	wait "$HOLD_PID"
+	wait "$HOLD2_PID"
 	wait "$SENDER_PID" || fail "TCP sender broke"
 	for _ in $(seq 1 50); do
 		[ -s "$TMP/tcp.got" ] && break
 		sleep 0.1
 	done
 	assert_eq "$(cat "$TMP/tcp.sent")" "$(cat "$TMP/tcp.got")" "TCP transfer byte-exact"
-	assert_eq "$1" "$(tail -1 "$TMP/hold.out")" "UDP flows answered after"
-	assert_eq "$1" "$(grep -c "" "$TMP/seen")" "senders the server saw (a new mapping would be a new one)"
+	assert_eq "$1 $1" "$(tail -qn1 "$TMP/hold.out" "$TMP/hold2.out" | xargs)" "UDP flows answered after"
+	assert_eq $(($1 * 2)) "$(grep -c "" "$TMP/seen")" "senders the server saw (a new mapping would be a new one)"
+	xcgn link check || fail "invariants after"
 }
 
 udp_mappings() {	# [xcgn binary function]
 	"${1:-xcgn}" -j session show | jq -c '[.[] | select(.proto == "udp") | [.inside_port, .public_addr, .public_port]] | sort'
 }
 
-# A paced TCP transfer and 1000 UDP flows through ten reloads in a row.
+# A paced TCP transfer and 3000 UDP flows through ten reloads in a row.
 test_reload_ten_times_under_traffic() {
 	attach_default
 	start_daemon
-	held_traffic_start 1000 48 8
+	held_traffic_start 1500 48 8
 	before=$(udp_mappings)
 	blocks=$(xcgn -j pool show | jq '.[0].blocks_taken')
 	snat=$(stat snat_xdp)
@@ -95,13 +100,13 @@ test_reload_ten_times_under_traffic() {
 	done
 	after_progs=$(nsenter --net="/run/netns/$NS_NAT" ip -j link show "$DEV_I" | jq '.[0].xdp.prog.id')
 	[ "$after_progs" != "$progs" ] || fail "the program was not replaced"
-	held_traffic_check 1000
+	held_traffic_check 1500
 	[ "$before" = "$(udp_mappings)" ] || fail "mappings changed over the reloads"
 	assert_eq "$blocks" "$(xcgn -j pool show | jq '.[0].blocks_taken')" "blocks taken (none leaked)"
 	assert_ge "$(stat snat_xdp)" "$snat" "counters kept"
 	kill -0 "$DAEMON_PID" || fail "the daemon did not survive the reloads"
 	xcgn link show | grep -q "daemon running pid $DAEMON_PID" || fail "link show: $(xcgn link show)"
-	echo "10 reloads: TCP $(cat "$TMP/tcp.got"), 1000 UDP mappings unchanged, $blocks blocks"
+	echo "10 reloads: TCP $(cat "$TMP/tcp.got"), 3000 UDP mappings unchanged, $blocks blocks"
 }
 
 # The state of the last layout-2 release moves to this layout under traffic.
@@ -114,7 +119,7 @@ test_reload_from_layout_v2() {
 	[ -d "$(pin_dir 2)" ] || fail "no layout-2 pins"
 	out=$(xcgn session show 2>&1) && fail "layout 3 read layout-2 pins"
 	echo "$out" | grep -q "abi 2 is pinned" || fail "not named: $out"
-	held_traffic_start 1000 24 5
+	held_traffic_start 1500 24 5
 	before=$(udp_mappings xcgn2)
 	snat=$(xcgn2 -j stats show | jq .counters.snat_xdp)
 	subs=$(xcgn2 -j subscriber show | jq length)
@@ -122,7 +127,7 @@ test_reload_from_layout_v2() {
 	xcgn link reload 2>"$TMP/reload.err" || { cat "$TMP/reload.err"; fail "reload from layout 2"; }
 	grep -q "state moved from layout abi 2 to abi 3" "$TMP/reload.err" || fail "$(cat "$TMP/reload.err")"
 	[ ! -e "$(pin_dir 2)" ] || fail "layout-2 pins left"
-	held_traffic_check 1000
+	held_traffic_check 1500
 	[ "$before" = "$(udp_mappings)" ] || fail "mappings changed in the migration"
 	assert_eq "$subs" "$(xcgn -j subscriber show | jq length)" "subscribers"
 	assert_ge "$(stat snat_xdp)" "$snat" "counters moved"
@@ -181,58 +186,156 @@ test_daemon_one_per_instance_follows_detach() {
 	true
 }
 
-# SIGKILL at random moments, twenty times, while thousands of subscribers
-# churn and some sit at their limit: afterwards every public address and
-# port the server saw is answered by `log who` with the subscriber that
-# sent it, and every allocation has its release or is still held.
-test_daemon_sigkill_twenty_times_log_complete() {
-	NSUBS_USED=200
-	for i in $(seq 51 $NSUBS_USED); do
+# Churn with kills and reloads: subscribers 3..182 open flows in rounds,
+# two more sit at their limit flooding refusals; each round ends with the
+# daemon killed (SIGKILL) at a random moment and, every fifth, a reload.
+# $1 rounds, or until $2 seconds have passed (the soak). Afterwards: every
+# public address and port the server saw is answered by `log who` with
+# the subscriber that sent it; every allocation has its release or is
+# still held; `xcgn link check` finds nothing; and once the traffic stops
+# everything expires and every block comes back.
+durable_churn() {	# ROUNDS SECONDS
+	local k=0 t0 i
+	t0=$(date +%s)
+	for i in $(seq 51 200); do
 		ip -n "$NS_SUB" addr add "100.64.1.$i/24" dev "$DEV_S"
 	done
 	xcgn link attach inside "$DEV_I" outside "$DEV_O" || fail "attach"
 	xcgn pool add "$POOL" block-size 256 max-blocks 2 || fail "pool add"
 	start_daemon time-scale 50 gc-interval 100 quarantine 1
-	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" 180 detail
+	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" "$(($2 + 300))" detail
 	wait_listen "$NS_INET" "$S1:7000" u
-	# Two subscribers at their limit: a flood of refusals all along.
-	for i in 1 2; do
-		in_sub timeout 60 python3 "$TLIB/udp_flows.py" "100.64.1.$i" 10000 2000 "$S1" 7000 1 >/dev/null &
-	done
-	for k in $(seq 1 20); do
+	tcp_loop &
+	BG_PIDS+=($!)
+	while [ "$k" -lt "$1" ] && [ $(($(date +%s) - t0)) -lt "$2" ]; do
+		k=$((k + 1))
+		bg_reap
+		# Two subscribers at their limit: refusals all along.
+		if [ $((k % 20)) = 1 ]; then
+			for i in 1 2; do
+				bg "$NS_SUB" timeout 60 python3 "$TLIB/udp_flows.py" "100.64.1.$i" 10000 2000 "$S1" 7000 1
+			done
+		fi
 		for i in $(seq $((3 + (k % 4) * 45)) $((47 + (k % 4) * 45))); do
-			in_sub timeout 20 python3 "$TLIB/udp_flows.py" "100.64.1.$i" $((20000 + k * 40)) 40 "$S1" 7000 1 >/dev/null &
+			bg "$NS_SUB" timeout 20 python3 "$TLIB/udp_flows.py" "100.64.1.$i" $((20000 + (k % 1000) * 40)) 40 "$S1" 7000 1
 		done
 		sleep "0.$((RANDOM % 9 + 1))"
 		kill -9 "$DAEMON_PID"
 		wait "$DAEMON_PID" 2>/dev/null || true
+		[ $((k % 5)) = 0 ] && { xcgn link reload || fail "reload in round $k"; }
 		sleep "0.$((RANDOM % 5))"
 		start_daemon time-scale 50 gc-interval 100 quarantine 1
 	done
-	wait_bg_quiet() { sleep 3; }
-	wait_bg_quiet
+	touch "$TMP/tcp.stop"
+	sleep 3	# the last round's flows answered
 	kill -0 "$DAEMON_PID" || fail "daemon"
+	for _ in $(seq 1 100); do
+		[ -e "$TMP/tcp.done" ] && break
+		sleep 0.1
+	done
+	grep -q bad "$TMP/tcp.results" && fail "a TCP transfer broke: $(grep -c bad "$TMP/tcp.results")"
+	assert_ge "$(grep -c ok "$TMP/tcp.results")" 1 "TCP transfers through the kills and reloads"
 	sleep 1.5	# a last reconcile pass
+	xcgn link check || fail "invariants under churn"
 	recovered=$(grep -c '"recovered":true' "$TMP/nat.log" || true)
 	lines=$(grep -c "" "$TMP/seen")
-	echo "log: $(grep -c '"event":"alloc"' "$TMP/nat.log") allocations, $(grep -c '"event":"release"' "$TMP/nat.log") releases, $recovered recovered; server saw $lines datagrams"
+	echo "$k rounds: $(grep -c '"event":"alloc"' "$TMP/nat.log") allocations, $(grep -c '"event":"release"' "$TMP/nat.log") releases, $recovered recovered; server saw $lines datagrams"
 	assert_ge "$lines" 5000 "datagrams observed"
-	# A sample of 120 observations is answered.
-	bad=0
-	while read -r obs when payload_src _; do
-		got=$(xcgn -j log who "$obs" at "@$(printf '%.3f' "$when")" file "$TMP/nat.log" | jq -r .subscriber)
-		[ "$got" = "$payload_src" ] || { bad=$((bad + 1)); echo "log who $obs at $when: $got, sent by $payload_src"; }
-	done < <(shuf -n 120 --random-source=<(yes) "$TMP/seen")
+	# Every observation is answered, with the subscriber that sent it.
+	awk '{print $1, "@" $2}' "$TMP/seen" >"$TMP/questions"
+	awk '{print $3}' "$TMP/seen" >"$TMP/senders"
+	xcgn -j log who batch file "$TMP/nat.log" <"$TMP/questions" | jq -r '.[].subscriber' >"$TMP/answers" || true
+	bad=$(paste -d' ' "$TMP/answers" "$TMP/senders" | awk '$1 != $2' | wc -l)
+	paste -d' ' "$TMP/questions" "$TMP/answers" "$TMP/senders" | awk '$3 != $4' >"$TMP/wrong"
+	head -5 "$TMP/wrong"
+	assert_eq "$lines" "$(grep -c "" "$TMP/answers")" "answers"
 	assert_eq 0 "$bad" "observations answered wrongly or not at all"
-	# Pairing: each allocation is released once, or its block is still held.
+	log_pairs_held "allocations open in the log vs held blocks"
+	# The traffic has stopped: everything expires, every block comes back.
+	for _ in $(seq 1 150); do
+		[ "$(nmaps)" = 0 ] && [ "$(xcgn -j pool show | jq '.[0].blocks_taken')" = 0 ] && break
+		sleep 0.2
+	done
+	assert_eq 0 "$(nmaps)" "mappings after the churn"
+	assert_eq 0 "$(xcgn -j pool show | jq '.[0].blocks_taken')" "blocks taken: none leaked"
+	xcgn -j link check | jq -e '.violations == 0 and .blocks_taken_unheld == 0' >/dev/null ||
+		fail "check at rest: $(xcgn -j link check)"
+	log_pairs_held "allocations open in the log at rest"
+	echo "log who: all $lines observations right after $k rounds of kills and reloads"
+}
+
+# Paced TCP transfers (4 MiB over 2 s, SHA-256 checked) one after another
+# from subscriber 190 until $TMP/tcp.stop; "ok" or "bad" each.
+tcp_loop() {
+	local n=0
+	while [ ! -e "$TMP/tcp.stop" ] && [ "$n" -lt 100000 ]; do
+		n=$((n + 1))
+		rm -f "$TMP/t.got"
+		in_inet timeout 30 python3 "$TLIB/tcp_stream.py" recv "$S2" 6001 "$TMP/t.got" 30 &
+		r=$!
+		wait_listen "$NS_INET" "$S2:6001" t
+		in_sub timeout 30 python3 "$TLIB/tcp_stream.py" send 100.64.1.190 "$S2" 6001 4 2 >"$TMP/t.sent" || true
+		wait "$r" || true
+		if [ -s "$TMP/t.got" ] && [ "$(cat "$TMP/t.got")" = "$(cat "$TMP/t.sent")" ]; then
+			echo ok >>"$TMP/tcp.results"
+		else
+			echo "bad $n" >>"$TMP/tcp.results"
+		fi
+	done
+	touch "$TMP/tcp.done"
+}
+
+# Each allocation in the NAT log is released once, and those still open
+# are exactly the blocks held now.
+log_pairs_held() {	# message
+	local held
 	jq -r 'select(.event=="alloc" or .event=="release") | "\(.event) \(.subscriber) \(.public) \(.port_lo)"' "$TMP/nat.log" |
 		awk '{k=$2" "$3" "$4; if ($1=="alloc") { if (o[k]) dup++; o[k]=1 } else { if (!o[k]) bad++; o[k]=0 } }
 		     END {for (k in o) if (o[k]) print k; print "dup " dup+0 " bad " bad+0 > "/dev/stderr"}' \
 		>"$TMP/open" 2>"$TMP/pairs"
 	grep -q "dup 0 bad 0" "$TMP/pairs" || fail "allocations and releases do not pair: $(cat "$TMP/pairs")"
 	held=$(xcgn -j subscriber show | jq -r '.[] | .subscriber as $s | .public as $p | .blocks[]? | "\($s) \($p) \(.port_lo)"' | sort)
-	[ "$(sort "$TMP/open")" = "$held" ] || fail "open allocations in the log are not the held blocks: $(diff <(sort "$TMP/open") <(echo "$held") | head)"
-	echo "log who: 120 of 120 sampled observations right after 20 kills, $recovered records recovered"
+	[ "$(sort "$TMP/open")" = "$held" ] || fail "$1: $(diff <(sort "$TMP/open") <(echo "$held") | head)"
+}
+
+test_daemon_sigkill_twenty_times_log_complete() {
+	durable_churn 20 600
+}
+
+# systemd's notification protocol: readiness, the watchdog, stopping.
+test_daemon_tells_systemd() {
+	attach_default
+	python3 - "$TMP/notify.sock" "$TMP/notify.got" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(10)
+with open(sys.argv[2], "w", buffering=1) as f:
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        try:
+            f.write(s.recv(4096).decode().replace("\n", " ") + "\n")
+        except socket.timeout:
+            break
+PY
+	listener=$!
+	BG_PIDS+=("$listener")
+	for _ in $(seq 1 50); do
+		[ -S "$TMP/notify.sock" ] && break
+		sleep 0.05
+	done
+	NOTIFY_SOCKET=$TMP/notify.sock WATCHDOG_USEC=1000000 \
+		nsenter --net="/run/netns/$NS_NAT" "$XCGN_BIN" daemon log-file "$TMP/nat.log" 2>"$TMP/d.err" &
+	d=$!
+	BG_PIDS+=("$d")
+	sleep 2.2
+	kill "$d"
+	wait "$d" || fail "daemon exit status: $(cat "$TMP/d.err")"
+	sleep 0.2
+	cat "$TMP/notify.got"
+	grep -q "^READY=1" "$TMP/notify.got" || fail "no READY=1"
+	assert_ge "$(grep -c "^WATCHDOG=1" "$TMP/notify.got")" 3 "watchdog pings in 2 s at half of 1 s"
+	tail -1 "$TMP/notify.got" | grep -q "^STOPPING=1" || fail "no STOPPING=1 last"
 }
 
 # The log's disk fills: forwarding and GC go on, the failure is counted and

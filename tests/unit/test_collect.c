@@ -117,5 +117,101 @@ Test(collect, who_reads_recovered_records_by_time)
 	rewind(f);
 	cr_assert_eq(natlog_who(f, r.paddr, 1100, 6000, &w), 0, "read");
 	cr_assert(w.found && w.sub == 0x0b014064, "B at 6000, though A's records come later");
+
+	/* Batch answers (xcgn log who batch) follow the same rule. */
+	{
+		struct natlog_parsed *recs;
+		size_t n;
+		uint64_t at[] = { 500, 2000, 4000, 6000 };
+		struct natlog_who w2;
+		size_t i;
+
+		rewind(f);
+		cr_assert_eq(natlog_load(f, &recs, &n), 0, "load");
+		cr_assert_eq(n, 3, "three block records");
+		for (i = 0; i < 4; i++) {
+			rewind(f);
+			natlog_who(f, r.paddr, 1100, at[i], &w);
+			natlog_who_recs(recs, n, r.paddr, 1100, at[i], &w2);
+			cr_assert(w.found == w2.found && w.sub == w2.sub && w.until_ms == w2.until_ms,
+				  "the same answer at %llu", (unsigned long long)at[i]);
+		}
+		free(recs);
+	}
 	fclose(f);
+}
+
+static uint32_t popped[16];
+static int npopped;
+
+static void on_pop(void *ctx, uint32_t idx, uint32_t blk)
+{
+	(void)ctx;
+	if (npopped < 16)
+		popped[npopped++] = idx * 1000 + blk;
+}
+
+Test(collect, quarantine_first_in_first_out_on_a_test_clock)
+{
+	struct quarantine q = {};
+	uint64_t t = 1000000000ULL, rest = 120000000000ULL;
+	int i;
+
+	for (i = 0; i < 5; i++)
+		cr_assert_eq(quarantine_add(&q, 1, (uint32_t)i, t + (uint64_t)i * 1000 + rest), 0, "add");
+	cr_assert_not(quarantine_due(&q, t + rest - 1), "nothing before its rest is over");
+	cr_assert_eq(quarantine_pop_due(&q, t + rest + 2000, on_pop, NULL), 3, "three due");
+	cr_assert(popped[0] == 1000 && popped[1] == 1001 && popped[2] == 1002, "oldest first");
+	/* An entry added with an earlier due (a clock step) waits its turn. */
+	cr_assert_eq(quarantine_add(&q, 2, 7, t), 0, "add");
+	cr_assert_eq(quarantine_pop_due(&q, t + rest + 3000, on_pop, NULL), 1, "one more");
+	cr_assert_eq(quarantine_pop_due(&q, t + rest + 4000, on_pop, NULL), 2, "then the rest");
+	cr_assert_eq(popped[5], 2007, "the late one last");
+	cr_assert_eq(q.n, 0, "empty");
+	for (i = 0; i < 5000; i++)	/* grows and reuses its room */
+		cr_assert_eq(quarantine_add(&q, 3, (uint32_t)i, t), 0, "add many");
+	cr_assert_eq(q.n, 5000, "all kept");
+	quarantine_free(&q);
+}
+
+Test(collect, mapping_timeouts_by_protocol_and_tcp_state)
+{
+	struct xcgn_pool p = {};
+	uint32_t est = XCGN_TCP_SYN_OUT | XCGN_TCP_SYN_IN;
+
+	cr_assert_eq(mapping_timeout_ns(&p, 17, 0, 1), 300ULL * 1000000000ULL + XCGN_TOUCH_NS, "UDP default");
+	cr_assert_eq(mapping_timeout_ns(&p, 6, est, 1), 7440ULL * 1000000000ULL + XCGN_TOUCH_NS, "established");
+	cr_assert_eq(mapping_timeout_ns(&p, 6, est | XCGN_TCP_RST, 1), 240ULL * 1000000000ULL + XCGN_TOUCH_NS, "after a RST");
+	cr_assert_eq(mapping_timeout_ns(&p, 6, XCGN_TCP_SYN_OUT, 1), 240ULL * 1000000000ULL + XCGN_TOUCH_NS, "half open");
+	cr_assert_eq(mapping_timeout_ns(&p, 1, 0, 100), 600000000ULL + XCGN_TOUCH_NS, "ICMP at 1/100");
+	p.timeout[XCGN_TIMER_UDP] = 150;
+	cr_assert_eq(mapping_timeout_ns(&p, 17, 0, 1), 150ULL * 1000000000ULL + XCGN_TOUCH_NS, "pool's own");
+}
+
+/* A daemon killed between a write and its mark reads the file's last whole
+ * record back at start. */
+Test(collect, natlog_tail_is_the_last_whole_record)
+{
+	char path[] = "/tmp/xcgn-tail-XXXXXX";
+	struct natlog_parsed r;
+	int fd = mkstemp(path);
+	FILE *f;
+
+	cr_assert_geq(fd, 0, "temp file");
+	f = fdopen(fd, "w");
+	fprintf(f, "{\"ts_ms\":1,\"event\":\"alloc\",\"subscriber\":\"100.64.1.2\","
+		   "\"public\":\"198.51.100.9\",\"port_lo\":1024,\"port_hi\":1535}\n");
+	fprintf(f, "{\"ts_ms\":2,\"event\":\"release\",\"subscriber\":\"100.64.1.2\","
+		   "\"public\":\"198.51.100.9\",\"port_lo\":1024,\"port_hi\":1535}\n");
+	fflush(f);
+	cr_assert_eq(natlog_tail(path, &r), 0, "read");
+	cr_assert_str_eq(r.event, "release", "the last one");
+	cr_assert_eq(r.ts_ms, 2, "its time");
+	fprintf(f, "{\"ts_ms\":3,\"event\":\"al");	/* torn: no newline */
+	fflush(f);
+	cr_assert_eq(natlog_tail(path, &r), 0, "read");
+	cr_assert_eq(r.ts_ms, 2, "the last whole one");
+	fclose(f);
+	unlink(path);
+	cr_assert_neq(natlog_tail(path, &r), 0, "no file");
 }
