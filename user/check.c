@@ -133,10 +133,30 @@ static void check_reverses(struct check *c)
 	}
 }
 
+/* Does @addr hold block @blk of address @idx right now? */
+static bool sub_holds(struct check *c, __be32 addr, __u32 idx, unsigned int blk)
+{
+	struct xcgn_sub s;
+	int i;
+
+	if (bpf_map_lookup_elem(c->m->subs, &addr, &s) || s.addr_idx != idx)
+		return false;
+	for (i = 0; i < XCGN_SUB_BLOCKS_MAX; i++)
+		if (s.blocks[i] == blk + 1)
+			return true;
+	return false;
+}
+
+static bool bit_taken(struct check *c, __u32 idx, unsigned int blk)
+{
+	struct xcgn_blkmap bm;
+
+	return !bpf_map_lookup_elem(c->m->blocks, &idx, &bm) && ((bm.w[blk / 64] >> (blk % 64)) & 1);
+}
+
 static void check_blocks(struct check *c)
 {
 	__be32 key, *prev = NULL, logged;
-	struct xcgn_blkmap bm;
 	struct xcgn_sub s;
 	char a[16], b[16];
 	__u32 idx, k;
@@ -155,13 +175,15 @@ static void check_blocks(struct check *c)
 			k = xcgn_blk_key(s.addr_idx, blk);
 			idx = s.addr_idx;
 			c->held++;
-			if (c->holder[k] && c->holder[k] != key)
+			/* Released and taken again under the walk? Looked at again. */
+			if (c->holder[k] && c->holder[k] != key && (usleep(50000), 1) &&
+			    sub_holds(c, key, idx, blk) && sub_holds(c, c->holder[k], idx, blk))
 				violation(c, "block %u of address %u held by %s and %s", blk, idx,
 					  ipv4_str(key, a, sizeof(a)),
 					  ipv4_str(c->holder[k], b, sizeof(b)));
 			c->holder[k] = key;
-			if (bpf_map_lookup_elem(c->m->blocks, &idx, &bm) ||
-			    !((bm.w[blk / 64] >> (blk % 64)) & 1))
+			if (!bit_taken(c, idx, blk) && (usleep(50000), 1) &&
+			    sub_holds(c, key, idx, blk) && !bit_taken(c, idx, blk))
 				violation(c, "block %u of address %u held by %s is free in the bitmap",
 					  blk, idx, ipv4_str(key, a, sizeof(a)));
 			if (!(c->pools[s.pool_id % XCGN_POOLS_MAX].flags & XCGN_POOLF_DETERMINISTIC) &&
@@ -176,6 +198,8 @@ static void check_blocks(struct check *c)
 			continue;
 		for (idx = p->addr_first; idx < p->addr_first + p->naddrs && idx < XCGN_PADDRS_MAX;
 		     idx++) {
+			struct xcgn_blkmap bm;
+
 			if (bpf_map_lookup_elem(c->m->blocks, &idx, &bm))
 				continue;
 			for (blk = 0; blk < p->nblocks; blk++)

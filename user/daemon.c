@@ -129,6 +129,8 @@ static int pools_refresh(struct daemon *d)
 
 /* What a record does to xcgn_blklog once it is in the file: the tag of
  * natlog_write, told back by on_written. */
+_Static_assert((uint64_t)XCGN_PADDRS_MAX * XCGN_BLKS_PER_ADDR_MAX <= 1u << 24,
+	       "a block key fits the tag's 24 bits");
 #define TAG_ALLOC	(1ULL << 62)
 #define TAG_RELEASE	(2ULL << 62)
 static uint64_t tag_of(uint64_t kind, __be32 sub, __u32 key)
@@ -176,7 +178,12 @@ static void mark_last_record(struct daemon *d)
 	int64_t key;
 	__be32 held;
 
+	struct xcgn_link_info li;
+	__u32 zero = 0;
+
+	/* A record from before this attach is of another instance. */
 	if (!d->log.path[0] || natlog_tail(d->log.path, &r) || !r.paddr ||
+	    bpf_map_lookup_elem(d->m.link, &zero, &li) || r.ts_ms < li.attached_unix * 1000 ||
 	    (key = record_block(d, r.paddr, r.port_lo)) < 0)
 		return;
 	if (!strcmp(r.event, "alloc"))
@@ -206,8 +213,11 @@ static int on_event(void *ctx, void *data, size_t size)
 			pools_refresh(d);	/* a pool added since */
 			key = record_block(d, ev->paddr, ev->port_lo);
 		}
-		/* Already in the log (a reconcile got there first). */
-		if (key >= 0 && !bpf_map_lookup_elem(d->m.blklog, &key, &held) && held == ev->sub)
+		/* Already in the log (a reconcile got there first). Not while
+		 * records wait: a release of the same block by the same
+		 * subscriber may be among them, its mark not yet gone. */
+		if (key >= 0 && !d->log.qlen && !bpf_map_lookup_elem(d->m.blklog, &key, &held) &&
+		    held == ev->sub)
 			return 0;
 		if (key >= 0)
 			tag = tag_of(TAG_ALLOC, ev->sub, (__u32)key);
@@ -334,12 +344,16 @@ static int reconcile_quarantine(struct daemon *d, const uint64_t *owned)
 	return 0;
 }
 
-static void log_block(struct daemon *d, const char *event, __be32 sub, __u32 key, uint64_t ts_ms)
+/* A record of block @key for @sub: recovered from the tables, or (with a
+ * @reason) written for it. */
+static void log_block(struct daemon *d, const char *event, __be32 sub, __u32 key, uint64_t ts_ms,
+		      const char *reason)
 {
 	const struct xcgn_pool *p;
 	struct xcgn_paddr pa;
 	__u32 idx = key / XCGN_BLKS_PER_ADDR_MAX, blk = key % XCGN_BLKS_PER_ADDR_MAX;
-	struct natlog_rec r = { .event = event, .sub = sub, .ts_ms = ts_ms, .recovered = true };
+	struct natlog_rec r = { .event = event, .sub = sub, .ts_ms = ts_ms, .recovered = !reason,
+				.reason = reason };
 
 	if (bpf_map_lookup_elem(d->m.paddr, &idx, &pa) || pa.pool_id >= XCGN_POOLS_MAX)
 		return;
@@ -370,6 +384,11 @@ static int reconcile_log(struct daemon *d)
 	if (!sub_of)
 		return -ENOMEM;
 	ring_buffer__consume(d->rb);	/* what is there is no loss */
+	if (d->log.qlen) {	/* records wait: they are no loss either */
+		free(sub_of);
+		d->reconcile_due = true;
+		return 0;
+	}
 	while (!bpf_map_get_next_key(d->m.subs, prev, &key)) {
 		prev = &key;
 		if (bpf_map_lookup_elem(d->m.subs, &key, &s) || s.addr_idx >= XCGN_PADDRS_MAX ||
@@ -388,8 +407,8 @@ static int reconcile_log(struct daemon *d)
 			ts = wall_ms(recovered_alloc_ns(ts, s.created_ns, i == 0));
 			/* A former holder whose release was lost: it ended by then. */
 			if (!bpf_map_lookup_elem(d->m.blklog, &k, &logged))
-				log_block(d, "release", logged, k, ts ? ts - 1 : ts);
-			log_block(d, "alloc", key, k, ts);
+				log_block(d, "release", logged, k, ts ? ts - 1 : ts, NULL);
+			log_block(d, "alloc", key, k, ts, NULL);
 			n++;
 		}
 	}
@@ -405,7 +424,7 @@ static int reconcile_log(struct daemon *d)
 		rel[nrel++][1] = logged;
 	}
 	for (j = 0; j < nrel; j++)
-		log_block(d, "release", rel[j][1], rel[j][0], wall_ms(mono_ns()));
+		log_block(d, "release", rel[j][1], rel[j][0], wall_ms(mono_ns()), NULL);
 	n += (int)nrel;
 	free(rel);
 	free(sub_of);
@@ -413,6 +432,29 @@ static int reconcile_log(struct daemon *d)
 		fprintf(stderr, "xcgn daemon: %d NAT log record(s) recovered from the tables\n", n);
 	d->reconcile_due = false;
 	return 0;
+}
+
+/* Every block the log has as held gets its release, now (the instance
+ * was detached: nobody holds anything any more). */
+static void release_all_logged(struct daemon *d)
+{
+	__u32 k, *kprev = NULL, (*rel)[2] = NULL;
+	size_t n = 0, cap = 0, i;
+	uint64_t now = wall_ms(mono_ns());
+	__be32 held;
+
+	while (!bpf_map_get_next_key(d->m.blklog, kprev, &k)) {
+		kprev = &k;
+		if (bpf_map_lookup_elem(d->m.blklog, &k, &held))
+			continue;
+		if (n == cap && xcgn_grow(&rel, &cap, n, sizeof(*rel)))
+			break;
+		rel[n][0] = k;
+		rel[n++][1] = held;
+	}
+	for (i = 0; i < n; i++)
+		log_block(d, "release", rel[i][1], rel[i][0], now, "detached");
+	free(rel);
 }
 
 /* ---- collecting ---------------------------------------------------------------- */
@@ -660,14 +702,17 @@ static int instance_lock(struct daemon *d)
 {
 	struct xcgn_dstat ds = {};
 	__u32 zero = 0;
-	int fd = open(d->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = open(d->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), tries;
 
 	if (fd < 0) {
 		xcgn_err("open %s: %s", d->dir, strerror(errno));
 		return -errno;
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB)) {
-		int err = -errno;
+	/* `xcgn link show` probes the lock for an instant: a few tries. */
+	for (tries = 0; flock(fd, LOCK_EX | LOCK_NB) && errno == EWOULDBLOCK && tries < 10; tries++)
+		usleep(20000);
+	if (tries == 10) {
+		int err = -EWOULDBLOCK;
 
 		bpf_map_lookup_elem(d->m.dstat, &zero, &ds);
 		close(fd);
@@ -678,6 +723,13 @@ static int instance_lock(struct daemon *d)
 			return -EEXIST;
 		}
 		xcgn_err("lock %s: %s", d->dir, strerror(-err));
+		return err;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		int err = -errno;
+
+		xcgn_err("lock %s: %s", d->dir, strerror(-err));
+		close(fd);
 		return err;
 	}
 	return fd;	/* kept open: the lock lives as long as we do */
@@ -808,7 +860,7 @@ static int daemon_run(struct daemon *d)
 	bool detached = false;
 
 	notify_setup(d);
-	if (xcgn_maps_open(&d->m) || xcgn_pin_dir(d->dir, sizeof(d->dir)))
+	if (xcgn_pin_dir(d->dir, sizeof(d->dir)) || xcgn_maps_open(&d->m))
 		return XCGN_EXIT_ERR;
 	d->abi_id = stamp_id(d->dir);
 	lock = instance_lock(d);
@@ -903,6 +955,7 @@ static int daemon_run(struct daemon *d)
 			next_gc = now + (uint64_t)d->o.interval_ms * 1000000ULL;
 		}
 		quarantine_process(d, now);
+		natlog_sync(&d->log, now, false);
 		if (now >= d->rpf_due) {
 			/* Also every second: accept_local and route_localnet
 			 * changes send no notification. */
@@ -911,12 +964,13 @@ static int daemon_run(struct daemon *d)
 			int cl = xcgn_trylock();
 
 			if (cl >= 0) {
-				err = rpf_sync_cached(&d->m, NULL, d->rpf_failing, &d->rpf_digest);
+				int serr = rpf_sync_cached(&d->m, NULL, d->rpf_failing,
+							   &d->rpf_digest);
+
 				xcgn_unlock(cl);
-				if (!err && d->rpf_failing)
+				if (!serr && d->rpf_failing)
 					fprintf(stderr, "xcgn daemon: reverse-path tables in step again\n");
-				d->rpf_failing = err != 0;
-				err = 0;
+				d->rpf_failing = serr != 0;
 				d->rpf_due = now + d->o.rpf_resync_ms * 1000000ULL;
 			} else {
 				d->rpf_due = now + 100000000ULL;
@@ -935,17 +989,19 @@ static int daemon_run(struct daemon *d)
 		}
 	}
 	notify(d, "STOPPING=1");
+	ring_buffer__consume(d->rb);
 	if (detached) {
-		/* The maps we hold are no longer the instance's: writing on
-		 * would log for nobody. A new attach gets a new daemon. */
+		/* The instance is gone, and with it every block it held: each
+		 * gets its release now. A new attach gets a new daemon. */
 		fprintf(stderr, "xcgn daemon: xcgn was detached (or attached anew) in this "
-				"namespace; exiting\n");
-	} else {
-		ring_buffer__consume(d->rb);
-		flush_suppressed(d);
-		natlog_flush(&d->log);
-		dstat_publish(d);
+				"namespace; releasing what it held and exiting\n");
+		release_all_logged(d);
 	}
+	flush_suppressed(d);
+	natlog_flush(&d->log);
+	natlog_sync(&d->log, mono_ns(), true);
+	if (!detached)
+		dstat_publish(d);
 	fprintf(stderr, "xcgn daemon: exiting; %llu mapping(s) expired, %llu subscriber(s) "
 			"released, %zu block(s) still in quarantine, NAT log: %llu written, %llu "
 			"recovered, %llu lost, %zu queued\n",

@@ -528,7 +528,7 @@ void xcgn_unpin_all(const char *dir)
 	}
 }
 
-static bool attached_here(const char *dir)
+bool xcgn_attached_here(const char *dir)
 {
 	char path[512];
 	struct stat st;
@@ -548,8 +548,9 @@ int xcgn_attach(const struct attach_opts *o)
 	struct timespec rt, mono;
 	char dir[256];
 	bool qdisc_created = false, in_linked = false, out_linked = false, tc_done = false;
+	bool made_dir = false;
 	__u32 zero = 0, k, v;
-	int err, lock = -1;
+	int err, lock = -1, ov;
 
 	err = nl_link_get(o->inside, 0, &in);
 	if (err) {
@@ -595,10 +596,17 @@ int xcgn_attach(const struct attach_opts *o)
 	lock = xcgn_lock();
 	if (lock < 0)
 		return XCGN_EXIT_ERR;
-	if (attached_here(dir)) {
+	if (xcgn_attached_here(dir)) {
 		xcgn_err("xcgn is already attached in this network namespace (%s); "
 			 "run `xcgn link detach` first",
 			 dir);
+		err = -EEXIST;
+		goto cleanup;
+	}
+	if ((ov = xcgn_pinned_version(dir))) {
+		xcgn_err("xcgn of layout abi %d is attached in this network namespace: `xcgn link "
+			 "reload` moves it to this binary's layout, `xcgn link detach` ends it",
+			 ov);
 		err = -EEXIST;
 		goto cleanup;
 	}
@@ -607,6 +615,7 @@ int xcgn_attach(const struct attach_opts *o)
 		xcgn_err("create %s: %s", dir, strerror(-err));
 		goto cleanup;
 	}
+	made_dir = true;	/* from here on, a failure removes what it pinned */
 
 	li.inside_ifindex = (__u32)in.ifindex;
 	li.outside_ifindex = (__u32)out.ifindex;
@@ -752,7 +761,7 @@ int xcgn_attach(const struct attach_opts *o)
 	}
 	err = 0;
 cleanup:
-	if (err && skel) {
+	if (err && made_dir) {
 		/* Leave the devices as found. */
 		if (tc_done || qdisc_created)
 			tc_remove(out.ifindex, qdisc_created);
@@ -783,7 +792,7 @@ int xcgn_detach(void)
 	lock = xcgn_lock();
 	if (lock < 0)
 		return XCGN_EXIT_ERR;
-	if (access(dir, F_OK) && (v = xcgn_pinned_version(dir))) {
+	if (!xcgn_attached_here(dir) && (v = xcgn_pinned_version(dir))) {
 		char *slash = strrchr(dir, '/');
 
 		snprintf(slash + 1, sizeof(dir) - (size_t)(slash + 1 - dir), "v%d", v);

@@ -101,15 +101,22 @@ static int write_line(struct natlog *l, const char *line)
 
 	if (l->fd < 0)
 		return 0;
+	if (l->torn) {	/* a line cut short could not be taken back: end it */
+		if (write(l->fd, "\n", 1) != 1)
+			return -errno;
+		l->torn = false;
+	}
 	end = lseek(l->fd, 0, SEEK_END);
 	n = write(l->fd, line, len);
 	if (n == (ssize_t)len) {
 		l->dirty = true;
+		if (!l->sync_ms && fdatasync(l->fd))
+			return -errno;	/* not known to be on disk: again */
 		return 0;
 	}
 	if (n >= 0) {
-		if (n > 0 && end >= 0 && ftruncate(l->fd, end))
-			l->st.write_errors++;	/* counted; the reader skips a torn line */
+		if (n > 0 && (end < 0 || ftruncate(l->fd, end)))
+			l->torn = true;
 		errno = ENOSPC;
 	}
 	return -errno;

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -37,14 +38,15 @@
 static int convert_stats_v2(int old_fd, int new_fd)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	__u64 *o, *n;
+	struct xcgn_stats *n;
+	__u64 *o;
 	__u32 zero = 0;
 	int c, i, err = 0;
 
 	if (ncpu <= 0)
 		return -EINVAL;
 	o = calloc((size_t)ncpu, (30 + 22) * sizeof(__u64));
-	n = calloc((size_t)ncpu, sizeof(struct xcgn_stats));
+	n = calloc((size_t)ncpu, sizeof(*n));
 	if (!o || !n) {
 		err = -ENOMEM;
 		goto out;
@@ -54,7 +56,7 @@ static int convert_stats_v2(int old_fd, int new_fd)
 		goto out;
 	}
 	for (c = 0; c < ncpu; c++) {
-		struct xcgn_stats *ns = (struct xcgn_stats *)n + c;
+		struct xcgn_stats *ns = n + c;
 		const __u64 *os = o + (size_t)c * (30 + 22);
 
 		for (i = 0; i < 30; i++)
@@ -70,19 +72,25 @@ out:
 	return err;
 }
 
-/* The blocks held when the state moves were logged by the older daemon:
- * xcgn_blklog, new in version 3, starts out saying so (else the first
- * reconcile would write every one again, as recovered), and xcgn_blkts
- * gets the best time known, the subscriber's creation. */
+/* The blocks held when the state moves were logged by the older daemon
+ * (the migration refuses while its ring holds unread events): xcgn_blklog,
+ * new in version 3, starts out saying so, else the first reconcile would
+ * write every one again, and xcgn_blkts gets the subscriber's creation,
+ * the best time version 2 kept. Deterministic pools log nothing. */
 static int seed_block_log(const struct xcgn_maps *m)
 {
 	__be32 key, *prev = NULL;
 	struct xcgn_sub s;
+	struct xcgn_pool p;
+	__u32 id;
 	int i;
 
 	while (!bpf_map_get_next_key(m->subs, prev, &key)) {
 		prev = &key;
-		if (bpf_map_lookup_elem(m->subs, &key, &s))
+		if (bpf_map_lookup_elem(m->subs, &key, &s) || s.addr != key)
+			continue;
+		id = s.pool_id;
+		if (bpf_map_lookup_elem(m->pools, &id, &p) || (p.flags & XCGN_POOLF_DETERMINISTIC))
 			continue;
 		for (i = 0; i < XCGN_SUB_BLOCKS_MAX; i++) {
 			__u32 k;
@@ -98,6 +106,62 @@ static int seed_block_log(const struct xcgn_maps *m)
 	return 0;
 }
 
+/* Bytes of the ring buffer @fd that no consumer has read yet (the
+ * kernel's consumer and producer positions, on its first two pages). */
+static long ring_unread(int fd)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned long *cons, *prod;
+	long n;
+
+	cons = mmap(NULL, (size_t)page, PROT_READ, MAP_SHARED, fd, 0);
+	if (cons == MAP_FAILED)
+		return -errno;
+	prod = mmap(NULL, (size_t)page, PROT_READ, MAP_SHARED, fd, page);
+	if (prod == MAP_FAILED) {
+		n = -errno;
+		munmap(cons, (size_t)page);
+		return n;
+	}
+	n = (long)(__atomic_load_n(prod, __ATOMIC_ACQUIRE) - __atomic_load_n(cons, __ATOMIC_ACQUIRE));
+	munmap(prod, (size_t)page);
+	munmap(cons, (size_t)page);
+	return n;
+}
+
+/* Before anything moves from version 2: its allocation events all read
+ * (the seed takes the log as complete), and what its programs lost said. */
+static int check_v2(const struct xcgn_maps *keep, const struct xcgn_maps *conv)
+{
+	long unread = ring_unread(keep->events);
+	int ncpu = libbpf_num_possible_cpus(), c;
+	__u64 *o, lost = 0;
+	__u32 zero = 0;
+
+	if (unread < 0) {
+		xcgn_err("read the layout-2 event ring: %s", strerror((int)-unread));
+		return (int)unread;
+	}
+	if (unread > 0) {
+		xcgn_err("the layout-2 event ring still holds %ld bytes of allocations no daemon "
+			 "has written to the NAT log: run the layout-2 daemon until it has read them, "
+			 "stop it, then reload; nothing was changed",
+			 unread);
+		return -EBUSY;
+	}
+	o = ncpu > 0 ? calloc((size_t)ncpu, (30 + 22) * sizeof(__u64)) : NULL;
+	if (o && conv->stats >= 0 && !bpf_map_lookup_elem(conv->stats, &zero, o))
+		for (c = 0; c < ncpu; c++)
+			lost += o[(size_t)c * (30 + 22) + XCGN_STAT_EVENT_LOST];
+	free(o);
+	if (lost)
+		fprintf(stderr, "xcgn: warning: layout 2 lost %llu allocation event(s) over its "
+				"life; layout 2 kept no allocation times, so those records cannot be "
+				"recovered\n",
+			(unsigned long long)lost);
+	return 0;
+}
+
 struct migration {
 	int from;
 	/* maps whose layout changed: converted after the switch */
@@ -105,12 +169,15 @@ struct migration {
 		const char *map;
 		int (*convert)(int old_fd, int new_fd);
 	} convert[4];
+	/* before anything changes: may the state move? */
+	int (*check)(const struct xcgn_maps *keep, const struct xcgn_maps *conv);
 	int (*seed)(const struct xcgn_maps *m);	/* new maps, before the switch */
 };
 
 static const struct migration migrations[] = {
 	{ .from = 2,
 	  .convert = { { XSTR(xcgn_stats), convert_stats_v2 } },
+	  .check = check_v2,
 	  .seed = seed_block_log },
 };
 
@@ -161,30 +228,40 @@ static int old_maps_open(const char *old_dir, const struct migration *mg, struct
 
 /* ---- the switch ------------------------------------------------------------ */
 
+/* The XDP link pinned as @pin under @old_dir gets @prog_fd, atomically for
+ * its device; when the version changes it is pinned under @dir first, so
+ * a failure leaves it as it was. 1 when switched, else -errno. */
 static int link_switch(const char *old_dir, const char *dir, const char *pin, int prog_fd)
 {
-	char path[512];
+	char path[512], npath[512];
+	bool pinned = false;
 	int fd, err = 0;
 
 	snprintf(path, sizeof(path), "%s/%s", old_dir, pin);
+	snprintf(npath, sizeof(npath), "%s/%s", dir, pin);
 	fd = bpf_obj_get(path);
 	if (fd < 0) {
 		err = -errno;
 		xcgn_err("open %s: %s", path, strerror(-err));
 		return err;
 	}
+	if (strcmp(old_dir, dir)) {
+		if (bpf_obj_pin(fd, npath)) {
+			err = -errno;
+			xcgn_err("pin %s: %s", npath, strerror(-err));
+			close(fd);
+			return err;
+		}
+		pinned = true;
+	}
 	if (bpf_link_update(fd, prog_fd, NULL)) {
 		err = -errno;
 		xcgn_err("replace the program of %s: %s", path, strerror(-err));
-	} else if (strcmp(old_dir, dir)) {
-		snprintf(path, sizeof(path), "%s/%s", dir, pin);
-		if (bpf_obj_pin(fd, path)) {
-			err = -errno;
-			xcgn_err("pin %s: %s", path, strerror(-err));
-		}
+		if (pinned)
+			unlink(npath);
 	}
 	close(fd);
-	return err;
+	return err ? err : 1;
 }
 
 static int tc_switch(int ifindex, enum bpf_tc_attach_point where, int prog_fd)
@@ -214,7 +291,7 @@ static int txport_fill(int fd, const struct xcgn_link_info *li)
 static int reload_locked(const char *dir)
 {
 	struct xcgn_maps keep, conv, m;
-	struct xcgn_link_info li;
+	struct xcgn_link_info li = {};
 	struct xcgn_abi_stamp stamp;
 	const struct migration *mg = NULL;
 	struct xcgn_xdp *skel = NULL;
@@ -226,7 +303,7 @@ static int reload_locked(const char *dir)
 	memset(&keep, -1, sizeof(keep));
 	memset(&conv, -1, sizeof(conv));
 	snprintf(old_dir, sizeof(old_dir), "%s", dir);
-	if (access(dir, F_OK)) {
+	if (!xcgn_attached_here(dir)) {
 		old = xcgn_pinned_version(dir);
 		if (!old) {
 			xcgn_err("xcgn is not attached in this network namespace: nothing to "
@@ -243,6 +320,8 @@ static int reload_locked(const char *dir)
 		snprintf(old_dir, sizeof(old_dir), "%.*s/v%d", (int)(strrchr(dir, '/') - dir),
 			 dir, old);
 		err = old_maps_open(old_dir, mg, &keep, &conv);
+		if (!err && mg->check)
+			err = mg->check(&keep, &conv);
 		if (err)
 			goto out;
 		link_fd = keep.link;
@@ -254,13 +333,13 @@ static int reload_locked(const char *dir)
 		link_fd = dup(m.link);
 		xcgn_maps_close(&m);
 	}
-	if (link_fd < 0 || bpf_map_lookup_elem(link_fd, &zero, &li)) {
-		err = -errno;
+	err = link_fd < 0 || bpf_map_lookup_elem(link_fd, &zero, &li) ? -errno : 0;
+	if (!old && link_fd >= 0)
+		close(link_fd);
+	if (err) {
 		xcgn_err("read what attach set up: %s", strerror(-err));
 		goto out;
 	}
-	if (!old)
-		close(link_fd);
 	{
 		char path[512];
 
@@ -296,11 +375,12 @@ static int reload_locked(const char *dir)
 	/* The switch: per device atomic, XDP first (where the traffic is). */
 	err = link_switch(old_dir, dir, XCGN_PIN_LINK_IN,
 			  bpf_program__fd(skel->progs.xcgn_xdp_inside));
-	if (err)
+	if (err < 0)
 		goto out;
 	switched = true;
 	err = link_switch(old_dir, dir, XCGN_PIN_LINK_OUT,
 			  bpf_program__fd(skel->progs.xcgn_xdp_outside));
+	err = err < 0 ? err : 0;
 	if (!err)
 		err = tc_switch((int)li.outside_ifindex, BPF_TC_EGRESS,
 				bpf_program__fd(skel->progs.xcgn_tc_outside));
@@ -319,10 +399,9 @@ static int reload_locked(const char *dir)
 			continue;
 		map = bpf_object__find_map_by_name(skel->obj, xcgn_map_names[i]);
 		err = map ? cv(((int *)&conv)[i], bpf_map__fd(map)) : -ENOENT;
-		if (err) {
-			xcgn_err("move %s from abi %d: %s", xcgn_map_names[i], old, strerror(-err));
-			goto out;
-		}
+		if (err)	/* counters only: the switch stands */
+			fprintf(stderr, "xcgn: warning: %s not moved from abi %d: %s\n",
+				xcgn_map_names[i], old, strerror(-err));
 	}
 	if (old) {
 		xcgn_unpin_all(old_dir);

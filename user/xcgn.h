@@ -135,6 +135,8 @@ int xcgn_link_read(const struct xcgn_maps *m, struct xcgn_link_info *li);
 int xcgn_maps_open(struct xcgn_maps *m);
 /* The same under @dir, without the stamp check (reload, migration). */
 int xcgn_maps_open_dir(struct xcgn_maps *m, const char *dir);
+/* Is this version attached under @dir (its XDP link pinned)? */
+bool xcgn_attached_here(const char *dir);
 /* Another layout version pinned in this namespace (its number), or 0. */
 int xcgn_pinned_version(const char *dir);
 
@@ -235,6 +237,7 @@ struct natlog {
 	bool use_syslog;
 	bool failing;		/* the last write failed (said once) */
 	bool dirty;		/* written since the last fdatasync */
+	bool torn;		/* a write cut short is in the file: next, a newline */
 	uint32_t sync_ms;	/* fdatasync at most this often */
 	uint64_t synced_ns;
 	struct natlog_qent *q;	/* NATLOG_QUEUE_MAX, a ring */

@@ -119,11 +119,23 @@ test_reload_from_layout_v2() {
 	[ -d "$(pin_dir 2)" ] || fail "no layout-2 pins"
 	out=$(xcgn session show 2>&1) && fail "layout 3 read layout-2 pins"
 	echo "$out" | grep -q "abi 2 is pinned" || fail "not named: $out"
+	out=$(xcgn link attach inside "$DEV_I" outside "$DEV_O" 2>&1) && fail "attached over layout 2"
+	echo "$out" | grep -q "layout abi 2 is attached" || fail "attach over layout 2: $out"
 	held_traffic_start 1500 24 5
 	before=$(udp_mappings xcgn2)
 	snat=$(xcgn2 -j stats show | jq .counters.snat_xdp)
 	subs=$(xcgn2 -j subscriber show | jq length)
-	sleep 1
+	# Allocations no layout-2 daemon has read: the move would lose them.
+	out=$(xcgn link reload 2>&1) && fail "reload with unread layout-2 events"
+	echo "$out" | grep -q "still holds .* bytes of allocations" || fail "not said: $out"
+	[ -d "$(pin_dir 2)" ] && [ ! -e "$(pin_dir 3)" ] || fail "a refused reload changed something"
+	# The layout-2 daemon drains its ring into the log, stops; then the move.
+	nsenter --net="/run/netns/$NS_NAT" "$old" daemon log-file "$TMP/nat.log" 2>"$TMP/d2.err" &
+	d2=$!
+	BG_PIDS+=("$d2")
+	sleep 1.5
+	kill "$d2"
+	wait "$d2" || fail "layout-2 daemon: $(cat "$TMP/d2.err")"
 	xcgn link reload 2>"$TMP/reload.err" || { cat "$TMP/reload.err"; fail "reload from layout 2"; }
 	grep -q "state moved from layout abi 2 to abi 3" "$TMP/reload.err" || fail "$(cat "$TMP/reload.err")"
 	[ ! -e "$(pin_dir 2)" ] || fail "layout-2 pins left"
@@ -131,11 +143,18 @@ test_reload_from_layout_v2() {
 	[ "$before" = "$(udp_mappings)" ] || fail "mappings changed in the migration"
 	assert_eq "$subs" "$(xcgn -j subscriber show | jq length)" "subscribers"
 	assert_ge "$(stat snat_xdp)" "$snat" "counters moved"
-	# The daemon of this layout takes over; what layout 2 held counts as logged.
+	# The daemon of this layout takes over the same log; what layout 2
+	# logged counts as logged, and the log answers for the held flows.
 	start_daemon
 	sleep 1.5
 	assert_eq 0 "$(grep -c recovered "$TMP/nat.log")" "records recovered after a clean migration"
-	xcgn link show >/dev/null || fail "link show after the migration"
+	xcgn -j link check | jq -e '.blocks_unlogged == 0 and .violations == 0' >/dev/null ||
+		fail "check after the migration: $(xcgn -j link check)"
+	now=$(date +%s)
+	sed "s/\$/ @$now/" "$TMP/seen" | xcgn -j log who batch file "$TMP/nat.log" |
+		jq -r '.[].subscriber' | sort | uniq -c | awk '{print $2, $1}' >"$TMP/who"
+	assert_eq "$(sub_addr 3) 1500 $(sub_addr 4) 1500" "$(xargs <"$TMP/who")" \
+		"log who for the 3000 flows held through the migration"
 }
 
 # One daemon per instance; it exits on detach; it makes its log directory.
@@ -166,6 +185,10 @@ test_daemon_one_per_instance_follows_detach() {
 	wait "$d1" || rc=$?
 	assert_eq 0 "$rc" "daemon's exit status after detach"
 	grep -q "detached" "$TMP/d1.err" || fail "the daemon did not say why: $(cat "$TMP/d1.err")"
+	allocs=$(grep -c '"event":"alloc"' "$TMP/new/dir/nat.log")
+	assert_ge "$allocs" 1 "allocations logged"
+	assert_eq "$allocs" "$(grep -c '"reason":"detached"' "$TMP/new/dir/nat.log")" \
+		"releases written at detach"
 	# A daemon with its defaults on a machine without /var/log/xcgn.
 	attach_default
 	saved=
