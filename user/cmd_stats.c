@@ -47,14 +47,18 @@ static int stats_sum(int fd, struct xcgn_stats *out)
 static int do_stats_show(void)
 {
 	struct xcgn_stats s = {};
+	struct xcgn_dstat ds = {};
 	struct xcgn_maps m;
 	uint64_t total = 0;
 	char fmt[64];
+	__u32 zero = 0;
 	int i, err;
 
 	if (xcgn_maps_open(&m))
 		return XCGN_EXIT_ERR;
 	err = stats_sum(m.stats, &s);
+	if (bpf_map_lookup_elem(m.dstat, &zero, &ds))
+		memset(&ds, 0, sizeof(ds));
 	xcgn_maps_close(&m);
 	if (err) {
 		xcgn_err("read counters: %s", strerror(-err));
@@ -77,6 +81,15 @@ static int do_stats_show(void)
 	}
 	print_close_object();
 	print_u64(PRINT_ANY, "drops_total", "  total                  %llu\n", total);
+	/* What the daemon (the last one to run) did with the NAT log. */
+	print_open_object("natlog");
+	print_text("NAT log (daemon):\n");
+	print_u64(PRINT_ANY, "written", "  written                %llu\n", ds.written);
+	print_u64(PRINT_ANY, "recovered", "  recovered              %llu\n", ds.recovered);
+	print_u64(PRINT_ANY, "lost", "  lost                   %llu\n", ds.lost);
+	print_u64(PRINT_ANY, "queued", "  queued                 %llu\n", ds.queued);
+	print_u64(PRINT_ANY, "write_errors", "  write_errors           %llu\n", ds.write_errors);
+	print_close_object();
 	print_close_object();
 	return XCGN_EXIT_OK;
 }

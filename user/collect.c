@@ -99,3 +99,59 @@ void quarantine_free(struct quarantine *q)
 	free(q->v);
 	memset(q, 0, sizeof(*q));
 }
+
+static int by_key_held(const void *a, const void *b)
+{
+	const struct rc_held *x = a, *y = b;
+
+	return x->key < y->key ? -1 : x->key > y->key;
+}
+
+static int by_key_logged(const void *a, const void *b)
+{
+	const struct rc_logged *x = a, *y = b;
+
+	return x->key < y->key ? -1 : x->key > y->key;
+}
+
+size_t reconcile_plan(struct rc_held *held, size_t nh, struct rc_logged *logged, size_t nl,
+		      uint64_t now_ns, void (*emit)(void *ctx, const struct rc_action *a), void *ctx)
+{
+	size_t i = 0, j = 0, n = 0;
+
+	qsort(held, nh, sizeof(*held), by_key_held);
+	qsort(logged, nl, sizeof(*logged), by_key_logged);
+	while (i < nh || j < nl) {
+		const struct rc_held *h = i < nh ? &held[i] : NULL;
+		const struct rc_logged *l = j < nl ? &logged[j] : NULL;
+		struct rc_action a = {};
+
+		if (h && l && h->key == l->key) {
+			i++, j++;
+			if (h->sub == l->sub)
+				continue;	/* in the log as it is */
+			/* A former holder whose release was lost: it ended
+			 * before the new holder took the block. */
+			a = (struct rc_action){ .alloc = false, .sub = l->sub, .key = l->key,
+						.ts_ns = h->alloc_ns > 1000000 ? h->alloc_ns - 1000000 : 0 };
+			emit(ctx, &a);
+			a = (struct rc_action){ .alloc = true, .sub = h->sub, .key = h->key,
+						.ts_ns = h->alloc_ns };
+			emit(ctx, &a);
+			n += 2;
+		} else if (h && (!l || h->key < l->key)) {
+			i++;	/* held, and the log does not know */
+			a = (struct rc_action){ .alloc = true, .sub = h->sub, .key = h->key,
+						.ts_ns = h->alloc_ns };
+			emit(ctx, &a);
+			n++;
+		} else {
+			j++;	/* in the log as held, and nobody holds it */
+			a = (struct rc_action){ .alloc = false, .sub = l->sub, .key = l->key,
+						.ts_ns = now_ns };
+			emit(ctx, &a);
+			n++;
+		}
+	}
+	return n;
+}

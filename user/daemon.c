@@ -370,66 +370,64 @@ static void log_block(struct daemon *d, const char *event, __be32 sub, __u32 key
  * gets its release. Run at start and whenever a record was lost (the ring
  * full, the log queue full), when nothing waits in the queue: a queued
  * record is not lost, and would be written twice. */
+static void reconcile_emit(void *ctx, const struct rc_action *a)
+{
+	log_block(ctx, a->alloc ? "alloc" : "release", a->sub, a->key, wall_ms(a->ts_ns), NULL);
+}
+
 static int reconcile_log(struct daemon *d)
 {
-	__be32 key, *prev = NULL, logged, *sub_of;
-	__u32 k, *kprev = NULL, (*rel)[2] = NULL;
-	size_t nrel = 0, caprel = 0, j;
+	struct rc_held *held = NULL;
+	struct rc_logged *logged = NULL;
+	size_t nh = 0, caph = 0, nl = 0, capl = 0, n;
+	__be32 key, *prev = NULL, who;
+	__u32 k, *kprev = NULL;
 	struct xcgn_sub s;
 	uint64_t ts;
-	int i, n = 0;
+	int i, err = 0;
 
-	/* Who holds each block now: 16 MiB for the largest pool, for a moment. */
-	sub_of = calloc((size_t)XCGN_PADDRS_MAX * XCGN_BLKS_PER_ADDR_MAX, sizeof(*sub_of));
-	if (!sub_of)
-		return -ENOMEM;
 	ring_buffer__consume(d->rb);	/* what is there is no loss */
 	if (d->log.qlen) {	/* records wait: they are no loss either */
-		free(sub_of);
 		d->reconcile_due = true;
 		return 0;
 	}
-	while (!bpf_map_get_next_key(d->m.subs, prev, &key)) {
+	/* The tables: what is held, since when. */
+	while (!err && !bpf_map_get_next_key(d->m.subs, prev, &key)) {
 		prev = &key;
 		if (bpf_map_lookup_elem(d->m.subs, &key, &s) || s.addr_idx >= XCGN_PADDRS_MAX ||
 		    s.addr != key || (s.nmaps & XCGN_SUB_DEAD) ||
 		    (d->pools[s.pool_id % XCGN_POOLS_MAX].flags & XCGN_POOLF_DETERMINISTIC))
 			continue;
-		for (i = 0; i < XCGN_SUB_BLOCKS_MAX; i++) {
+		for (i = 0; i < XCGN_SUB_BLOCKS_MAX && !err; i++) {
 			if (!s.blocks[i] || s.blocks[i] > XCGN_BLKS_PER_ADDR_MAX)
 				continue;
 			k = xcgn_blk_key(s.addr_idx, s.blocks[i] - 1);
-			sub_of[k] = key;
-			if (!bpf_map_lookup_elem(d->m.blklog, &k, &logged) && logged == key)
-				continue;
 			ts = 0;
 			bpf_map_lookup_elem(d->m.blkts, &k, &ts);
-			ts = wall_ms(recovered_alloc_ns(ts, s.created_ns, i == 0));
-			/* A former holder whose release was lost: it ended by then. */
-			if (!bpf_map_lookup_elem(d->m.blklog, &k, &logged))
-				log_block(d, "release", logged, k, ts ? ts - 1 : ts, NULL);
-			log_block(d, "alloc", key, k, ts, NULL);
-			n++;
+			if (nh == caph && xcgn_grow(&held, &caph, nh, sizeof(*held)))
+				err = -ENOMEM;
+			else
+				held[nh++] = (struct rc_held){ .key = k, .sub = key,
+					.alloc_ns = recovered_alloc_ns(ts, s.created_ns, i == 0) };
 		}
 	}
-	/* Gathered first: a written release deletes its key under the walk. */
-	while (!bpf_map_get_next_key(d->m.blklog, kprev, &k)) {
+	/* The log's marks: what it has as held. */
+	while (!err && !bpf_map_get_next_key(d->m.blklog, kprev, &k)) {
 		kprev = &k;
-		if (k >= XCGN_PADDRS_MAX * XCGN_BLKS_PER_ADDR_MAX ||
-		    bpf_map_lookup_elem(d->m.blklog, &k, &logged) || sub_of[k] == logged)
+		if (bpf_map_lookup_elem(d->m.blklog, &k, &who))
 			continue;
-		if (nrel == caprel && xcgn_grow(&rel, &caprel, nrel, sizeof(*rel)))
-			break;	/* the rest at the next reconcile */
-		rel[nrel][0] = k;
-		rel[nrel++][1] = logged;
+		if (nl == capl && xcgn_grow(&logged, &capl, nl, sizeof(*logged)))
+			err = -ENOMEM;
+		else
+			logged[nl++] = (struct rc_logged){ .key = k, .sub = who };
 	}
-	for (j = 0; j < nrel; j++)
-		log_block(d, "release", rel[j][1], rel[j][0], wall_ms(mono_ns()), NULL);
-	n += (int)nrel;
-	free(rel);
-	free(sub_of);
+	n = err ? 0 : reconcile_plan(held, nh, logged, nl, mono_ns(), reconcile_emit, d);
+	free(held);
+	free(logged);
+	if (err)
+		return err;
 	if (n)
-		fprintf(stderr, "xcgn daemon: %d NAT log record(s) recovered from the tables\n", n);
+		fprintf(stderr, "xcgn daemon: %zu NAT log record(s) recovered from the tables\n", n);
 	d->reconcile_due = false;
 	return 0;
 }

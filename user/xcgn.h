@@ -329,6 +329,25 @@ bool quarantine_due(const struct quarantine *q, uint64_t now_ns);
 size_t quarantine_pop_due(struct quarantine *q, uint64_t now_ns,
 			  void (*fn)(void *ctx, uint32_t idx, uint32_t blk), void *ctx);
 void quarantine_free(struct quarantine *q);
+/* The NAT log against the tables (the daemon's reconcile): what is held
+ * (block key, holder, when taken) and what the log has as held (block
+ * key, holder); @emit gets each record to write, a release of a former
+ * holder before the new holder's allocation. Sorts both arrays; returns
+ * how many records. */
+struct rc_held {
+	uint32_t key, sub;
+	uint64_t alloc_ns;
+};
+struct rc_logged {
+	uint32_t key, sub;
+};
+struct rc_action {
+	bool alloc;		/* else a release */
+	uint32_t sub, key;
+	uint64_t ts_ns;		/* CLOCK_MONOTONIC, as the datapath's stamps */
+};
+size_t reconcile_plan(struct rc_held *held, size_t nh, struct rc_logged *logged, size_t nl,
+		      uint64_t now_ns, void (*emit)(void *ctx, const struct rc_action *a), void *ctx);
 
 /* ---- cmd_*.c ----------------------------------------------------------- */
 int do_link(int argc, char **argv);

@@ -59,6 +59,29 @@ stat() { xcgn -j stats show | jq -r ".counters.$1"; }
 drop() { xcgn -j stats show | jq -r ".drops.$1"; }
 nmaps() { xcgn -j session show | jq 'length'; }
 
+# Wait (bounded, 30 s) until every mapping has expired and every block is
+# back from quarantine.
+wait_all_expired() {
+	local i
+	for i in $(seq 1 150); do
+		[ "$(nmaps)" = 0 ] && [ "$(xcgn -j pool show | jq '.[0].blocks_taken')" = 0 ] && return 0
+		sleep 0.2
+	done
+}
+
+# Run BIN daemon ARGS in the NAT namespace for SECS seconds, stop it with
+# SIGTERM; it must exit 0. Its stderr goes to $TMP/d.err.
+daemon_for() {	# BIN SECS ARGS...
+	local bin=$1 secs=$2 d
+	shift 2
+	nsenter --net="/run/netns/$NS_NAT" "$bin" daemon "$@" 2>"$TMP/d.err" &
+	d=$!
+	BG_PIDS+=("$d")
+	sleep "$secs"
+	kill "$d"
+	wait "$d" || fail "daemon exit status: $(cat "$TMP/d.err")"
+}
+
 # Wait (bounded) until a TCP or UDP port listens in a namespace.
 wait_listen() {	# ns addr:port proto(t|u)
 	local i

@@ -152,10 +152,7 @@ PY
 	assert_ge "$flows" 10000 "churn flows answered"
 
 	# Traffic stops: everything comes back.
-	for _ in $(seq 1 100); do
-		[ "$(nmaps)" = 0 ] && [ "$(xcgn -j pool show | jq '.[0].blocks_taken')" = 0 ] && break
-		sleep 0.2
-	done
+	wait_all_expired
 	assert_eq 0 "$(nmaps)" "mappings after the churn"
 	assert_eq 0 "$(xcgn -j pool show | jq '.[0].blocks_taken')" "blocks taken after quarantine"
 	assert_eq 0 "$(xcgn -j subscriber show | jq length)" "subscribers after the churn"

@@ -215,3 +215,38 @@ Test(collect, natlog_tail_is_the_last_whole_record)
 	unlink(path);
 	cr_assert_neq(natlog_tail(path, &r), 0, "no file");
 }
+
+static struct rc_action acts[16];
+static int nacts;
+
+static void record(void *ctx, const struct rc_action *a)
+{
+	(void)ctx;
+	if (nacts < 16)
+		acts[nacts++] = *a;
+}
+
+/* Held: block 5 by A since 100 (logged), block 7 by B since 300 (the log
+ * has C there: C's release was lost, B's allocation too), block 9 by A
+ * since 400 (unlogged). The log also has D on block 2, which nobody holds
+ * (D's release lost). */
+Test(collect, reconcile_plan_writes_what_the_log_lacks)
+{
+	struct rc_held held[] = { { 9, 0xA, 400 }, { 5, 0xA, 100 }, { 7, 0xB, 3000000 } };
+	struct rc_logged logged[] = { { 7, 0xC }, { 2, 0xD }, { 5, 0xA } };
+	uint64_t now = 9000000;
+
+	nacts = 0;
+	cr_assert_eq(reconcile_plan(held, 3, logged, 3, now, record, NULL), 4, "four records");
+	cr_assert(!acts[0].alloc && acts[0].sub == 0xD && acts[0].key == 2 && acts[0].ts_ns == now,
+		  "D released now");
+	cr_assert(!acts[1].alloc && acts[1].sub == 0xC && acts[1].key == 7 &&
+			  acts[1].ts_ns == 2000000,
+		  "C released just before B took the block");
+	cr_assert(acts[2].alloc && acts[2].sub == 0xB && acts[2].key == 7 && acts[2].ts_ns == 3000000,
+		  "B's allocation at its real time");
+	cr_assert(acts[3].alloc && acts[3].sub == 0xA && acts[3].key == 9 && acts[3].ts_ns == 400,
+		  "A's second block");
+	nacts = 0;
+	cr_assert_eq(reconcile_plan(held, 0, logged, 0, now, record, NULL), 0, "nothing to do");
+}
