@@ -58,7 +58,6 @@ struct daemon {
 	size_t bitmap_len;
 	struct xcgn_pool pools[XCGN_POOLS_MAX];
 	struct quarantine q;
-	uint64_t *owned;		/* the held blocks, while a quarantine pops */
 	bool walking;
 	uint64_t token;
 	struct xcgn_tuple4 *keys;
@@ -294,26 +293,32 @@ static bool is_owned(const uint64_t *owned, uint32_t idx, uint32_t blk)
 	return (owned[idx * XCGN_BLK_WORDS + blk / 64] >> (blk % 64)) & 1;
 }
 
+struct qpop {
+	struct daemon *d;
+	const uint64_t *owned;	/* the blocks held as the quarantine pops */
+};
+
 static void quarantine_release(void *ctx, uint32_t idx, uint32_t blk)
 {
-	struct daemon *d = ctx;
+	struct qpop *qp = ctx;
 
-	if (!is_owned(d->owned, idx, blk))
-		bit_clear(d, idx, blk);
+	if (!is_owned(qp->owned, idx, blk))
+		bit_clear(qp->d, idx, blk);
 }
 
 /* Free the blocks whose quarantine is over, unless somebody holds one (a
  * block is never freed under a subscriber, whatever the list says). */
 static void quarantine_process(struct daemon *d, uint64_t now)
 {
+	uint64_t *owned;
+
 	if (!quarantine_due(&d->q, now))
 		return;
-	d->owned = owned_blocks(d);
-	if (!d->owned)
+	owned = owned_blocks(d);
+	if (!owned)
 		return;	/* try again next tick */
-	quarantine_pop_due(&d->q, now, quarantine_release, d);
-	free(d->owned);
-	d->owned = NULL;
+	quarantine_pop_due(&d->q, now, quarantine_release, &(struct qpop){ d, owned });
+	free(owned);
 }
 
 /* After a restart: a taken block that nobody holds was released before the

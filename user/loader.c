@@ -680,10 +680,6 @@ int xcgn_attach(const struct attach_opts *o)
 		};
 		struct xcgn_rpf_dev d = { .ifindex = (__u32)in.ifindex, .mode = o->rpf_in };
 
-		li.inside_ifindex = (__u32)in.ifindex;
-		li.outside_ifindex = (__u32)out.ifindex;
-		li.sub_prefix = o->sub_prefix;
-		li.sub_plen = o->sub_plen;
 		k = XCGN_RPF_DEV_INSIDE;
 		if (bpf_map_update_elem(m.link, &zero, &li, 0) ||
 		    bpf_map_update_elem(m.rpfdev, &k, &d, 0)) {
@@ -742,18 +738,12 @@ int xcgn_attach(const struct attach_opts *o)
 
 	clock_gettime(CLOCK_REALTIME, &rt);
 	clock_gettime(CLOCK_MONOTONIC, &mono);
-	li.inside_ifindex = (__u32)in.ifindex;
-	li.outside_ifindex = (__u32)out.ifindex;
-	li.sub_prefix = o->sub_prefix;
-	li.sub_plen = o->sub_plen;
+	/* What only the attach itself knows, now that it is done. */
 	li.xdp_mode = (__u8)o->xdp_mode;
 	li.flags = qdisc_created ? XCGN_LINKF_QDISC_CREATED : 0;
-	li.refusal_icmp = o->refusal_icmp;
 	li.attached_unix = (__u64)rt.tv_sec;
 	li.boot_offset_ns = (__u64)(rt.tv_sec - mono.tv_sec) * 1000000000ULL +
 			    (__u64)(rt.tv_nsec - mono.tv_nsec);
-	li.max_maps = o->max_maps;
-	li.max_subs = o->max_subs;
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.xcgn_link), &zero, &li, 0)) {
 		err = -errno;
 		xcgn_err("link map: %s", strerror(-err));

@@ -163,9 +163,7 @@ PY
 	echo "NAT log: $allocs allocations, $releases releases for $flows flows"
 	assert_ge "$allocs" 40 "allocations logged"
 	assert_eq "$allocs" "$releases" "releases logged"
-	unmatched=$(jq -r 'select(.event=="alloc" or .event=="release") | "\(.event) \(.subscriber) \(.public) \(.port_lo)"' "$TMP/nat.log" |
-		awk '{k=$2" "$3" "$4; if ($1=="alloc") o[k]++; else if (o[k]-- <= 0) bad++} END {for (k in o) if (o[k]) bad++; print bad+0}')
-	assert_eq 0 "$unmatched" "allocations and releases that do not pair up"
+	log_pairs_held "allocations left open in the log"
 	grep -q '203\.0\.113' "$TMP/nat.log" && fail "a destination address in the NAT log"
 
 	# `xcgn log who` for a random sample of what the server saw.
@@ -217,12 +215,8 @@ test_daemon_kill9_and_restart() {
 	done
 	assert_eq 0 "$(nmaps)" "mappings after restart"
 	assert_eq 0 "$(xcgn -j pool show | jq '.[0].blocks_taken')" "blocks taken: none leaked"
-	dup=$(jq -r 'select(.event=="release") | "\(.subscriber) \(.public) \(.port_lo)"' "$TMP/nat.log" | sort | uniq -d | wc -l)
-	allocs=$(grep -c '"event":"alloc"' "$TMP/nat.log")
-	releases=$(grep -c '"event":"release"' "$TMP/nat.log")
-	echo "allocations $allocs, releases $releases"
-	assert_eq 0 "$dup" "blocks released twice"
-	assert_eq "$allocs" "$releases" "every allocation released once"
+	echo "allocations $(grep -c '"event":"alloc"' "$TMP/nat.log"), releases $(grep -c '"event":"release"' "$TMP/nat.log")"
+	log_pairs_held "allocations left open after the restart"
 }
 
 # Refusals reach the log at a bounded rate; SIGHUP reopens the log file.

@@ -320,19 +320,6 @@ tcp_loop() {
 	touch "$TMP/tcp.done"
 }
 
-# Each allocation in the NAT log is released once, and those still open
-# are exactly the blocks held now.
-log_pairs_held() {	# message
-	local held
-	jq -r 'select(.event=="alloc" or .event=="release") | "\(.event) \(.subscriber) \(.public) \(.port_lo)"' "$TMP/nat.log" |
-		awk '{k=$2" "$3" "$4; if ($1=="alloc") { if (o[k]) dup++; o[k]=1 } else { if (!o[k]) bad++; o[k]=0 } }
-		     END {for (k in o) if (o[k]) print k; print "dup " dup+0 " bad " bad+0 > "/dev/stderr"}' \
-		>"$TMP/open" 2>"$TMP/pairs"
-	grep -q "dup 0 bad 0" "$TMP/pairs" || fail "allocations and releases do not pair: $(cat "$TMP/pairs")"
-	held=$(xcgn -j subscriber show | jq -r '.[] | .subscriber as $s | .public as $p | .blocks[]? | "\($s) \($p) \(.port_lo)"' | sort)
-	[ "$(sort "$TMP/open")" = "$held" ] || fail "$1: $(diff <(sort "$TMP/open") <(echo "$held") | head)"
-}
-
 test_daemon_sigkill_twenty_times_log_complete() {
 	durable_churn 20 600
 }
