@@ -11,7 +11,7 @@
 
 static int usage(void)
 {
-	fprintf(stderr,
+	fprintf(usage_fp(),
 		"Usage: xcgn link attach inside DEV outside DEV [xdp-mode { native | generic }]\n"
 		"                        [subscribers PREFIX] [max-mappings N] [max-subscribers N]\n"
 		"                        [rpf-inside MODE] [rpf-outside MODE] [max-routes N]\n"
@@ -37,87 +37,113 @@ static int usage(void)
 		"abi prints the layout version and fingerprint this binary reads (layout:\n"
 		"the whole layout, as tests/abi/ keeps it).\n",
 		XCGN_MAPS_MAX, XCGN_SUBS_MAX, XCGN_RPF_ROUTES_MAX);
-	return XCGN_EXIT_USAGE;
+	return usage_status();
 }
 
-static int do_link_attach(int argc, char **argv)
+void attach_opts_init(struct attach_opts *o)
 {
-	struct attach_opts o = {
-		.xdp_mode = XCGN_XDP_NATIVE,
-		.max_maps = XCGN_MAPS_MAX,
-		.max_subs = XCGN_SUBS_MAX,
-		.rpf_in = XCGN_RPF_STRICT,
-		.rpf_out = XCGN_RPF_LOOSE,
-		.max_routes = XCGN_RPF_ROUTES_MAX,
-	};
-	int mode;
+	memset(o, 0, sizeof(*o));
+	o->xdp_mode = XCGN_XDP_NATIVE;
+	o->max_maps = XCGN_MAPS_MAX;
+	o->max_subs = XCGN_SUBS_MAX;
+	o->rpf_in = XCGN_RPF_STRICT;
+	o->rpf_out = XCGN_RPF_LOOSE;
+	o->max_routes = XCGN_RPF_ROUTES_MAX;
+	parse_prefix(XCGN_DEF_SUBSCRIBERS, &o->sub_prefix, &o->sub_plen);
+}
 
-	parse_prefix("100.64.0.0/10", &o.sub_prefix, &o.sub_plen);
+const char *const xcgn_xdp_mode_name[] = { [XCGN_XDP_NATIVE] = "native",
+					   [XCGN_XDP_GENERIC] = "generic" };
+const char *const xcgn_refusal_name[] = { [XCGN_REFUSAL_PROHIBITED] = "prohibited",
+					  [XCGN_REFUSAL_HOST_UNREACH] = "host-unreachable",
+					  [XCGN_REFUSAL_SILENT] = "none" };
+
+/* A keyword among @names (a table indexed by value, holes NULL): its
+ * value, or -1. */
+static int name_lookup(const char *s, const char *const *names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (names[i] && !strcmp(s, names[i]))
+			return (int)i;
+	return -1;
+}
+
+int attach_opts_parse(int argc, char **argv, struct attach_opts *o)
+{
+	int v;
+
 	for (; argc > 0; argc--, argv++) {
 		if (!strcmp(*argv, "inside")) {
 			NEXT_ARG();
-			o.inside = *argv;
+			o->inside = *argv;
 		} else if (!strcmp(*argv, "outside")) {
 			NEXT_ARG();
-			o.outside = *argv;
+			o->outside = *argv;
 		} else if (!strcmp(*argv, "xdp-mode")) {
 			NEXT_ARG();
-			if (!strcmp(*argv, "native"))
-				o.xdp_mode = XCGN_XDP_NATIVE;
-			else if (!strcmp(*argv, "generic"))
-				o.xdp_mode = XCGN_XDP_GENERIC;
-			else
+			v = name_lookup(*argv, xcgn_xdp_mode_name, 2);
+			if (v < 0)
 				return invarg("xdp-mode (native or generic)", *argv);
+			o->xdp_mode = v;
 		} else if (!strcmp(*argv, "subscribers")) {
 			NEXT_ARG();
-			if (parse_prefix(*argv, &o.sub_prefix, &o.sub_plen))
-				return invarg("subscriber prefix", *argv);
+			if (parse_prefix(*argv, &o->sub_prefix, &o->sub_plen))
+				return invarg("subscriber prefix (a.b.c.d/len, host bits clear)",
+					      *argv);
 		} else if (!strcmp(*argv, "max-mappings")) {
 			NEXT_ARG();
-			if (parse_u32(*argv, 16, 1u << 24, &o.max_maps))
-				return invarg("max-mappings (16..16777216)", *argv);
+			if (arg_u32("max-mappings", *argv, 16, 1u << 24, &o->max_maps))
+				return XCGN_EXIT_USAGE;
 		} else if (!strcmp(*argv, "max-subscribers")) {
 			NEXT_ARG();
-			if (parse_u32(*argv, 16, 1u << 22, &o.max_subs))
-				return invarg("max-subscribers (16..4194304)", *argv);
+			if (arg_u32("max-subscribers", *argv, 16, 1u << 22, &o->max_subs))
+				return XCGN_EXIT_USAGE;
 		} else if (!strcmp(*argv, "rpf-inside") || !strcmp(*argv, "rpf-outside")) {
 			bool inside = !strcmp(*argv, "rpf-inside");
 
 			NEXT_ARG();
-			mode = rpf_mode_parse(*argv);
-			if (mode < 0)
+			v = rpf_mode_parse(*argv);
+			if (v < 0)
 				return invarg("rpf mode (strict, loose or off)", *argv);
 			if (inside)
-				o.rpf_in = (uint8_t)mode;
+				o->rpf_in = (uint8_t)v;
 			else
-				o.rpf_out = (uint8_t)mode;
+				o->rpf_out = (uint8_t)v;
 		} else if (!strcmp(*argv, "max-routes")) {
 			NEXT_ARG();
-			if (parse_u32(*argv, 16, 1u << 24, &o.max_routes))
-				return invarg("max-routes (16..16777216)", *argv);
+			if (arg_u32("max-routes", *argv, 16, 1u << 24, &o->max_routes))
+				return XCGN_EXIT_USAGE;
 		} else if (!strcmp(*argv, "refusal-icmp")) {
 			NEXT_ARG();
-			if (!strcmp(*argv, "prohibited"))
-				o.refusal_icmp = XCGN_REFUSAL_PROHIBITED;
-			else if (!strcmp(*argv, "host-unreachable"))
-				o.refusal_icmp = XCGN_REFUSAL_HOST_UNREACH;
-			else if (!strcmp(*argv, "none"))
-				o.refusal_icmp = XCGN_REFUSAL_SILENT;
-			else
+			v = name_lookup(*argv, xcgn_refusal_name, ARRAY_SIZE(xcgn_refusal_name));
+			if (v < 0)
 				return invarg("refusal-icmp (prohibited, host-unreachable or none)",
 					      *argv);
+			o->refusal_icmp = (uint8_t)v;
 		} else if (!strcmp(*argv, "force")) {
-			o.force = true;
+			o->force = true;
 		} else {
-			xcgn_err("unknown argument \"%s\" to link attach", *argv);
-			return usage();
+			xcgn_err("unknown argument \"%s\" to link; try \"xcgn link help\"", *argv);
+			return XCGN_EXIT_USAGE;
 		}
 	}
-	if (!o.inside || !o.outside) {
-		xcgn_err("link attach needs both inside DEV and outside DEV");
-		return usage();
+	if (!o->inside || !o->outside) {
+		xcgn_err("link needs both inside DEV and outside DEV");
+		return XCGN_EXIT_USAGE;
 	}
-	return xcgn_attach(&o);
+	return 0;
+}
+
+static int do_link_attach(int argc, char **argv)
+{
+	struct attach_opts o;
+	int ret;
+
+	attach_opts_init(&o);
+	ret = attach_opts_parse(argc, argv, &o);
+	return ret ? ret : xcgn_attach(&o);
 }
 
 static int do_link_show(void)
@@ -132,11 +158,19 @@ static int do_link_show(void)
 	time_t t;
 	int err;
 
+	/* Nothing attached is an empty answer, as `ip` gives for no match. */
+	if (xcgn_pin_dir(dir, sizeof(dir)))
+		return XCGN_EXIT_ERR;
+	if (!xcgn_attached_here(dir) && !xcgn_pinned_version(dir)) {
+		print_open_array(NULL);
+		print_close_array();
+		return XCGN_EXIT_OK;
+	}
 	err = xcgn_maps_open(&m);
 	if (err)
 		return XCGN_EXIT_ERR;
 	err = bpf_map_lookup_elem(m.link, &zero, &li);
-	if (!err && !xcgn_pin_dir(dir, sizeof(dir))) {
+	if (!err) {
 		pid = xcgn_daemon_pid(dir, m.dstat);
 		if (bpf_map_lookup_elem(m.dstat, &zero, &ds))
 			memset(&ds, 0, sizeof(ds));
@@ -153,22 +187,23 @@ static int do_link_show(void)
 	t = (time_t)li.attached_unix;
 	strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
 
+	print_open_array(NULL);
 	print_open_object(NULL);
 	print_string(PRINT_ANY, "inside", "inside %s", in.name);
 	print_u64(PRINT_ANY, "inside_ifindex", " (%llu)", li.inside_ifindex);
 	print_string(PRINT_ANY, "outside", "  outside %s", out.name);
 	print_u64(PRINT_ANY, "outside_ifindex", " (%llu)", li.outside_ifindex);
 	print_string(PRINT_ANY, "xdp_mode", "  xdp-mode %s",
-		     li.xdp_mode == XCGN_XDP_GENERIC ? "generic" : "native");
+		     xcgn_xdp_mode_name[li.xdp_mode == XCGN_XDP_GENERIC]);
 	print_nl();
 	print_ipv4(PRINT_ANY, "subscribers", "  subscribers %s", li.sub_prefix);
 	print_u64(PRINT_ANY, "subscribers_plen", "/%llu", li.sub_plen);
 	print_u64(PRINT_ANY, "max_mappings", "  max-mappings %llu", li.max_maps);
 	print_u64(PRINT_ANY, "max_subscribers", "  max-subscribers %llu", li.max_subs);
 	print_string(PRINT_ANY, "refusal_icmp", "  refusal-icmp %s",
-		     li.refusal_icmp == XCGN_REFUSAL_HOST_UNREACH ? "host-unreachable"
-		     : li.refusal_icmp == XCGN_REFUSAL_SILENT	  ? "none"
-								  : "prohibited");
+		     li.refusal_icmp < ARRAY_SIZE(xcgn_refusal_name)
+			     ? xcgn_refusal_name[li.refusal_icmp]
+			     : "prohibited");
 	print_nl();
 	print_string(PRINT_ANY, "attached", "  attached %s", tbuf);
 	print_nl();
@@ -199,6 +234,7 @@ static int do_link_show(void)
 	}
 	print_close_object();
 	print_close_object();
+	print_close_array();
 	return XCGN_EXIT_OK;
 }
 

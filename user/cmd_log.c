@@ -16,7 +16,7 @@
 
 static int usage(void)
 {
-	fprintf(stderr, "Usage: xcgn log who ADDR:PORT [at TIME] [file PATH]\n"
+	fprintf(usage_fp(), "Usage: xcgn log who ADDR:PORT [at TIME] [file PATH]\n"
 			"       xcgn log who batch [file PATH]\n"
 			"       xcgn log help\n"
 			"batch reads questions \"ADDR:PORT TIME\" from standard input, one a line,\n"
@@ -25,7 +25,7 @@ static int usage(void)
 			"TIME := { YYYY-MM-DDTHH:MM:SS[Z] | \"YYYY-MM-DD HH:MM:SS\" | @UNIXSECONDS[.mmm] }, UTC.\n"
 			"Without at, the answer comes from the live tables. Default file %s.\n",
 		XCGN_DEF_NATLOG);
-	return XCGN_EXIT_USAGE;
+	return usage_status();
 }
 
 static int parse_endpoint(const char *s, uint32_t *addr, uint16_t *port)

@@ -10,17 +10,21 @@
 
 static int usage(void)
 {
-	fprintf(stderr,
+	fprintf(usage_fp(),
 		"Usage: xcgn pool add PREFIX [ports LO-HI] [block-size N] [max-blocks N]\n"
 		"                     [filtering { endpoint-independent | address-dependent }]\n"
 		"                     [deterministic SUBSCRIBER-PREFIX] [parity] [new-rate N]\n"
 		"                     [udp-timeout S] [tcp-established S] [tcp-transitory S]\n"
 		"                     [icmp-timeout S]\n"
+		"       xcgn pool set PREFIX KEY VALUE...\n"
 		"       xcgn pool del PREFIX\n"
-		"       xcgn pool show\n"
+		"       xcgn pool show [PREFIX]\n"
 		"       xcgn pool bypass { add | del } PREFIX\n"
 		"       xcgn pool bypass show\n"
 		"       xcgn pool help\n"
+		"set changes a live pool: max-blocks (non-deterministic), filtering, parity,\n"
+		"new-rate and the timers, for new mappings and blocks at once (timers at the\n"
+		"daemon's next pass); ports, block-size and deterministic need del and add.\n"
 		"Defaults: ports %u-%u, block-size %u, max-blocks %u, filtering\n"
 		"endpoint-independent, timers %u/%u/%u/%u s (not below %u/%u/%u/%u, the RFC\n"
 		"minimums). The block size must divide the port range. A deterministic pool\n"
@@ -29,68 +33,72 @@ static int usage(void)
 		XCGN_DEF_PORT_LO, XCGN_DEF_PORT_HI, XCGN_DEF_BLOCK_SIZE, XCGN_DEF_MAX_BLOCKS,
 		XCGN_DEF_UDP_TIMEOUT, XCGN_DEF_TCP_EST, XCGN_DEF_TCP_TRANS, XCGN_DEF_ICMP_TIMEOUT,
 		XCGN_MIN_UDP_TIMEOUT, XCGN_MIN_TCP_EST, XCGN_MIN_TCP_TRANS, XCGN_MIN_ICMP_TIMEOUT);
-	return XCGN_EXIT_USAGE;
+	return usage_status();
 }
+
+static const char *const filtering_names[XCGN_FILTER_MAX] = {
+	[XCGN_FILTER_EIF] = "endpoint-independent",
+	[XCGN_FILTER_ADF] = "address-dependent",
+};
 
 static const char *filtering_name(unsigned int f)
 {
-	return f == XCGN_FILTER_ADF ? "address-dependent" : "endpoint-independent";
+	return filtering_names[f == XCGN_FILTER_ADF];
 }
 
-static int do_pool_add(int argc, char **argv)
+void pool_opts_init(struct pool_opts *o)
 {
-	struct pool_opts o = {
-		.port_lo = XCGN_DEF_PORT_LO,
-		.port_hi = XCGN_DEF_PORT_HI,
-		.block_size = XCGN_DEF_BLOCK_SIZE,
-		.max_blocks = XCGN_DEF_MAX_BLOCKS,
-		.filtering = XCGN_FILTER_EIF,
-	};
-	struct xcgn_maps m;
-	uint32_t v;
-	int err, lock;
+	memset(o, 0, sizeof(*o));
+	o->port_lo = XCGN_DEF_PORT_LO;
+	o->port_hi = XCGN_DEF_PORT_HI;
+	o->block_size = XCGN_DEF_BLOCK_SIZE;
+	o->max_blocks = XCGN_DEF_MAX_BLOCKS;
+	o->filtering = XCGN_FILTER_EIF;
+}
 
-	if (argc < 1) {
-		xcgn_err("pool add needs a PREFIX");
-		return usage();
-	}
-	if (parse_prefix(*argv, &o.prefix, &o.plen))
-		return invarg("pool prefix (a.b.c.d/len, host bits clear)", *argv);
-	for (argc--, argv++; argc > 0; argc--, argv++) {
+int pool_opts_parse(int argc, char **argv, struct pool_opts *o)
+{
+	uint32_t v;
+
+	for (; argc > 0; argc--, argv++) {
 		if (!strcmp(*argv, "ports")) {
 			NEXT_ARG();
-			if (parse_port_range(*argv, &o.port_lo, &o.port_hi))
+			if (parse_port_range(*argv, &o->port_lo, &o->port_hi))
 				return invarg("port range (LO-HI within 1-65535)", *argv);
 		} else if (!strcmp(*argv, "block-size")) {
 			NEXT_ARG();
-			if (parse_u32(*argv, XCGN_BLOCK_SIZE_MIN, 65535, &v))
-				return invarg("block-size", *argv);
-			o.block_size = (uint16_t)v;
+			if (arg_u32("block-size", *argv, XCGN_BLOCK_SIZE_MIN, 65535, &v))
+				return XCGN_EXIT_USAGE;
+			o->block_size = (uint16_t)v;
 		} else if (!strcmp(*argv, "max-blocks")) {
 			NEXT_ARG();
-			if (parse_u32(*argv, 1, XCGN_SUB_BLOCKS_MAX, &v))
-				return invarg("max-blocks", *argv);
-			o.max_blocks = (uint16_t)v;
+			if (arg_u32("max-blocks", *argv, 1, XCGN_SUB_BLOCKS_MAX, &v))
+				return XCGN_EXIT_USAGE;
+			o->max_blocks = (uint16_t)v;
 		} else if (!strcmp(*argv, "filtering")) {
 			NEXT_ARG();
-			if (!strcmp(*argv, "endpoint-independent"))
-				o.filtering = XCGN_FILTER_EIF;
-			else if (!strcmp(*argv, "address-dependent"))
-				o.filtering = XCGN_FILTER_ADF;
+			if (!strcmp(*argv, filtering_names[XCGN_FILTER_EIF]))
+				o->filtering = XCGN_FILTER_EIF;
+			else if (!strcmp(*argv, filtering_names[XCGN_FILTER_ADF]))
+				o->filtering = XCGN_FILTER_ADF;
 			else
-				return invarg("filtering", *argv);
+				return invarg("filtering (endpoint-independent or address-dependent)",
+					      *argv);
 		} else if (!strcmp(*argv, "parity")) {
-			o.parity = 1;
+			o->parity = 1;
+		} else if (!strcmp(*argv, "no-parity")) {
+			o->parity = 0;
 		} else if (!strcmp(*argv, "new-rate")) {
 			NEXT_ARG();
-			if (parse_u32(*argv, 1, 1000000, &v))
-				return invarg("new-rate (new mappings a second per subscriber)", *argv);
-			o.new_rate = v;
+			if (arg_u32("new-rate (new mappings a second per subscriber, 0: no cap)",
+				    *argv, 0, 1000000, &v))
+				return XCGN_EXIT_USAGE;
+			o->new_rate = v;
 		} else if (!strcmp(*argv, "deterministic")) {
 			NEXT_ARG();
-			if (parse_prefix(*argv, &o.det_prefix, &o.det_plen))
+			if (parse_prefix(*argv, &o->det_prefix, &o->det_plen))
 				return invarg("deterministic subscriber prefix", *argv);
-			o.deterministic = 1;
+			o->deterministic = 1;
 		} else {
 			int t;
 
@@ -98,27 +106,81 @@ static int do_pool_add(int argc, char **argv)
 				if (!strcmp(*argv, xcgn_timer_name[t]))
 					break;
 			if (t == XCGN_TIMER_MAX) {
-				xcgn_err("unknown argument \"%s\" to pool add", *argv);
-				return usage();
+				xcgn_err("unknown argument \"%s\" to pool; try \"xcgn pool help\"",
+					 *argv);
+				return XCGN_EXIT_USAGE;
 			}
 			NEXT_ARG();
-			if (parse_u32(*argv, 1, 1u << 24, &v))
-				return invarg(xcgn_timer_name[t], *argv);
-			o.timeout[t] = v;
+			if (arg_u32(xcgn_timer_name[t], *argv, xcgn_timer_min[t], 1u << 24, &v))
+				return XCGN_EXIT_USAGE;
+			o->timeout[t] = v;
 		}
 	}
+	return 0;
+}
+
+/* Run @fn on the pinned maps under the configuration lock. */
+static int pool_locked(int (*fn)(const struct xcgn_maps *m, const struct pool_opts *o),
+		       const struct pool_opts *o)
+{
+	struct xcgn_maps m;
+	int err, lock;
+
 	lock = xcgn_lock();
 	if (lock < 0)
 		return XCGN_EXIT_ERR;
 	err = xcgn_maps_open(&m);
 	if (!err) {
-		err = pool_add(&m, &o);
+		err = fn(&m, o);
 		xcgn_maps_close(&m);
 	}
 	xcgn_unlock(lock);
 	if (err == -EINVAL)
 		return XCGN_EXIT_USAGE;
 	return err ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
+}
+
+static int do_pool_add(int argc, char **argv)
+{
+	struct pool_opts o;
+	int ret;
+
+	pool_opts_init(&o);
+	if (argc < 1) {
+		xcgn_err("pool add needs a PREFIX; try \"xcgn pool help\"");
+		return XCGN_EXIT_USAGE;
+	}
+	if (parse_prefix(*argv, &o.prefix, &o.plen))
+		return invarg("pool prefix (a.b.c.d/len, host bits clear)", *argv);
+	ret = pool_opts_parse(argc - 1, argv + 1, &o);
+	return ret ? ret : pool_locked(pool_add, &o);
+}
+
+/* pool set PREFIX KEY VALUE...: the pool as it is, with these keys. */
+static int do_pool_set(int argc, char **argv)
+{
+	struct xcgn_pool cur;
+	struct pool_opts o;
+	struct xcgn_maps m;
+	uint32_t prefix;
+	uint8_t plen;
+	int ret;
+
+	if (argc < 2) {
+		xcgn_err("pool set needs a PREFIX and KEY VALUE...; try \"xcgn pool help\"");
+		return XCGN_EXIT_USAGE;
+	}
+	if (parse_prefix(*argv, &prefix, &plen))
+		return invarg("pool prefix (a.b.c.d/len, host bits clear)", *argv);
+	if (xcgn_maps_open(&m))
+		return XCGN_EXIT_ERR;
+	ret = pool_find(&m, prefix, plen, &cur);
+	xcgn_maps_close(&m);
+	if (ret < 0)
+		return XCGN_EXIT_ERR;
+	pool_opts_from(&cur, &o);
+	ret = pool_opts_parse(argc - 1, argv + 1, &o);
+	return ret ? ret : pool_locked(pool_set, &o);
 }
 
 static int do_pool_del(int argc, char **argv)
@@ -179,8 +241,12 @@ static unsigned int blocks_used(int fd, __u32 idx, unsigned int nblocks)
 	return n;
 }
 
-static int do_pool_show(void)
+/* pool show [PREFIX]: every pool, or the one at PREFIX. */
+static int do_pool_show(int argc, char **argv)
 {
+	uint32_t only = 0;
+	uint8_t only_len = 0;
+	bool filter = argc > 0;
 	struct xcgn_maps m;
 	struct xcgn_pool p;
 	__u32 id, i;
@@ -188,6 +254,12 @@ static int do_pool_show(void)
 
 	unsigned int *owned;
 
+	if (argc > 1) {
+		xcgn_err("unexpected argument \"%s\" to pool show", argv[1]);
+		return XCGN_EXIT_USAGE;
+	}
+	if (filter && parse_prefix(argv[0], &only, &only_len))
+		return invarg("pool prefix (a.b.c.d/len, host bits clear)", argv[0]);
 	err = xcgn_maps_open(&m);
 	if (err)
 		return XCGN_EXIT_ERR;
@@ -207,7 +279,8 @@ static int do_pool_show(void)
 			xcgn_err("read pool %u: %s", id, strerror(errno));
 			break;
 		}
-		if (!(p.flags & XCGN_POOLF_ACTIVE))
+		if (!(p.flags & XCGN_POOLF_ACTIVE) ||
+		    (filter && (p.prefix != only || p.plen != only_len)))
 			continue;
 		for (i = 0; i < p.naddrs && p.addr_first + i < XCGN_PADDRS_MAX; i++) {
 			used += blocks_used(m.blocks, p.addr_first + i, p.nblocks);
@@ -221,9 +294,8 @@ static int do_pool_show(void)
 		print_u64(PRINT_ANY, "block_size", "  block-size %llu", p.block_size);
 		print_u64(PRINT_ANY, "max_blocks", "  max-blocks %llu", p.max_blocks);
 		print_string(PRINT_ANY, "filtering", "  filtering %s", filtering_name(p.filtering));
-		print_string(PRINT_ANY, "parity", "  parity %s",
-			     (p.flags & XCGN_POOLF_PARITY) ? "kept" : "any");
-		print_u64(PRINT_ANY, "new_rate", "  new-rate %llu/s", p.new_rate);
+		print_bool(PRINT_ANY, "parity", "  parity", p.flags & XCGN_POOLF_PARITY);
+		print_u64(PRINT_ANY, "new_rate", "  new-rate %llu", p.new_rate);
 		if (p.flags & XCGN_POOLF_DETERMINISTIC) {
 			print_ipv4(PRINT_ANY, "deterministic", "  deterministic %s", p.det_prefix);
 			print_u64(PRINT_ANY, "deterministic_plen", "/%llu", p.det_plen);
@@ -237,7 +309,7 @@ static int do_pool_show(void)
 			snprintf(key, sizeof(key), "%s", xcgn_timer_name[t]);
 			for (k = 0; key[k]; k++)
 				key[k] = key[k] == '-' ? '_' : key[k];
-			snprintf(fmt, sizeof(fmt), " %s %%llus", xcgn_timer_name[t]);
+			snprintf(fmt, sizeof(fmt), " %s %%llu", xcgn_timer_name[t]);
 			print_u64(PRINT_ANY, key, fmt, p.timeout[t]);
 		}
 		print_nl();
@@ -314,15 +386,12 @@ int do_pool(int argc, char **argv)
 		return do_pool_add(argc - 1, argv + 1);
 	if (!strcmp(*argv, "del"))
 		return do_pool_del(argc - 1, argv + 1);
+	if (!strcmp(*argv, "set"))
+		return do_pool_set(argc - 1, argv + 1);
 	if (!strcmp(*argv, "bypass"))
 		return do_pool_bypass(argc - 1, argv + 1);
-	if (!strcmp(*argv, "show")) {
-		if (argc > 1) {
-			xcgn_err("unexpected argument \"%s\"", argv[1]);
-			return usage();
-		}
-		return do_pool_show();
-	}
+	if (!strcmp(*argv, "show"))
+		return do_pool_show(argc - 1, argv + 1);
 	xcgn_err("unknown command \"%s\" for pool", *argv);
 	return usage();
 }

@@ -18,7 +18,7 @@
 
 static int usage(void)
 {
-	fprintf(stderr,
+	fprintf(usage_fp(),
 		"Usage: xcgn rpf show\n"
 		"       xcgn rpf explain SRC dev DEV [to DST] [mode { strict | loose | off }]\n"
 		"       xcgn rpf lint [inside DEV outside DEV [subscribers PREFIX]]\n"
@@ -28,7 +28,7 @@ static int usage(void)
 		"explain: whether the datapath accepts a packet from SRC arriving on DEV, and\n"
 		"which rule and route decide (mode: the attached device's, else the kernel's\n"
 		"rp_filter of DEV). lint exits 1 when it finds an error.\n");
-	return XCGN_EXIT_USAGE;
+	return usage_status();
 }
 
 static void print_route(const struct xcgn_rpf_route *r, const struct rpf_fib *f)

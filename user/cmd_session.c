@@ -10,9 +10,9 @@
 
 static int usage(void)
 {
-	fprintf(stderr, "Usage: xcgn session show\n"
+	fprintf(usage_fp(), "Usage: xcgn session show\n"
 			"       xcgn session help\n");
-	return XCGN_EXIT_USAGE;
+	return usage_status();
 }
 
 /* The datapath stamps with bpf_ktime_get_coarse_ns(): CLOCK_MONOTONIC. */

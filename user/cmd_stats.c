@@ -11,10 +11,10 @@
 
 static int usage(void)
 {
-	fprintf(stderr, "Usage: xcgn stats show\n"
+	fprintf(usage_fp(), "Usage: xcgn stats show\n"
 			"       xcgn stats reset\n"
 			"       xcgn stats help\n");
-	return XCGN_EXIT_USAGE;
+	return usage_status();
 }
 
 /* Read the per-CPU counters into @out, summed over CPUs. */

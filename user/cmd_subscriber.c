@@ -9,9 +9,9 @@
 
 static int usage(void)
 {
-	fprintf(stderr, "Usage: xcgn subscriber show [ADDR]\n"
+	fprintf(usage_fp(), "Usage: xcgn subscriber show [ADDR]\n"
 			"       xcgn subscriber help\n");
-	return XCGN_EXIT_USAGE;
+	return usage_status();
 }
 
 static void print_sub(const struct xcgn_maps *m, __be32 addr, const struct xcgn_sub *s)

@@ -1034,11 +1034,13 @@ out:
 
 static int usage(void)
 {
-	fprintf(stderr,
-		"Usage: xcgn daemon [log-file PATH] [syslog] [log-sync MS] [gc-interval MS]\n"
-		"                   [gc-batch N] [quarantine S] [refusal-rate N] [rpf-resync MS]\n"
-		"                   [time-scale N]\n"
+	fprintf(usage_fp(),
+		"Usage: xcgn daemon [config FILE] [log-file PATH] [syslog] [log-sync MS]\n"
+		"                   [gc-interval MS] [gc-batch N] [quarantine S] [refusal-rate N]\n"
+		"                   [rpf-resync MS] [time-scale N]\n"
 		"       xcgn daemon help\n"
+		"config FILE applies the configuration file first (xcgn config apply FILE)\n"
+		"and takes the options of its daemon line; options given here come after.\n"
 		"Runs in the foreground until SIGTERM or SIGINT; SIGHUP reopens the log file.\n"
 		"One daemon per instance; it exits when xcgn is detached. Under systemd\n"
 		"(Type=notify) it reports readiness and keeps the watchdog.\n"
@@ -1051,16 +1053,12 @@ static int usage(void)
 		"re-reads of the FIB besides the netlink subscription: some sysctls send no\n"
 		"notice). time-scale divides every timer and the quarantine: for tests only.\n",
 		XCGN_DEF_NATLOG, GC_BATCH_DEF, XCGN_DEF_QUARANTINE);
-	return XCGN_EXIT_USAGE;
+	return usage_status();
 }
 
-int do_daemon(int argc, char **argv)
+static void daemon_opts_init(struct daemon_opts *o)
 {
-	static struct daemon d;
-	struct daemon_opts *o = &d.o;
-
-	memset(&d, 0, sizeof(d));
-	d.ep = -1;
+	memset(o, 0, sizeof(*o));
 	o->log_path = XCGN_DEF_NATLOG;
 	o->scale = 1;
 	o->interval_ms = 1000;
@@ -1069,46 +1067,93 @@ int do_daemon(int argc, char **argv)
 	o->refuse_per_s = 100;
 	o->rpf_resync_ms = 1000;
 	o->sync_ms = 1000;
+}
+
+/* The daemon's options over *@o; `config FILE` is taken by do_daemon. */
+static int daemon_opts_parse(int argc, char **argv, struct daemon_opts *o)
+{
 	for (; argc > 0; argc--, argv++) {
-		if (!strcmp(*argv, "help")) {
-			return usage();
-		} else if (!strcmp(*argv, "log-file")) {
+		if (!strcmp(*argv, "log-file")) {
 			NEXT_ARG();
+			if (strlen(*argv) >= sizeof(((struct natlog *)0)->path)) {
+				xcgn_err("log-file \"%s\" is longer than %zu characters", *argv,
+					 sizeof(((struct natlog *)0)->path) - 1);
+				return XCGN_EXIT_USAGE;
+			}
 			o->log_path = strcmp(*argv, "none") ? *argv : NULL;
 		} else if (!strcmp(*argv, "syslog")) {
 			o->use_syslog = true;
 		} else if (!strcmp(*argv, "gc-interval")) {
 			NEXT_ARG();
-			if (parse_u32(*argv, 10, 60000, &o->interval_ms))
-				return invarg("gc-interval (10..60000 ms)", *argv);
+			if (arg_u32("gc-interval (ms)", *argv, 10, 60000, &o->interval_ms))
+				return XCGN_EXIT_USAGE;
 		} else if (!strcmp(*argv, "gc-batch")) {
 			NEXT_ARG();
-			if (parse_u32(*argv, 16, 1u << 20, &o->batch))
-				return invarg("gc-batch", *argv);
+			if (arg_u32("gc-batch", *argv, 16, 1u << 20, &o->batch))
+				return XCGN_EXIT_USAGE;
 		} else if (!strcmp(*argv, "quarantine")) {
 			NEXT_ARG();
-			if (parse_u32(*argv, 0, 86400, &o->quarantine_s))
-				return invarg("quarantine (seconds)", *argv);
+			if (arg_u32("quarantine (seconds)", *argv, 0, 86400, &o->quarantine_s))
+				return XCGN_EXIT_USAGE;
 		} else if (!strcmp(*argv, "rpf-resync")) {
 			NEXT_ARG();
-			if (parse_u32(*argv, 100, 3600000, &o->rpf_resync_ms))
-				return invarg("rpf-resync (100..3600000 ms)", *argv);
+			if (arg_u32("rpf-resync (ms)", *argv, 100, 3600000, &o->rpf_resync_ms))
+				return XCGN_EXIT_USAGE;
 		} else if (!strcmp(*argv, "log-sync")) {
 			NEXT_ARG();
-			if (parse_u32(*argv, 0, 3600000, &o->sync_ms))
-				return invarg("log-sync (0..3600000 ms)", *argv);
+			if (arg_u32("log-sync (ms)", *argv, 0, 3600000, &o->sync_ms))
+				return XCGN_EXIT_USAGE;
 		} else if (!strcmp(*argv, "refusal-rate")) {
 			NEXT_ARG();
-			if (parse_u32(*argv, 1, 100000, &o->refuse_per_s))
-				return invarg("refusal-rate", *argv);
+			if (arg_u32("refusal-rate", *argv, 1, 100000, &o->refuse_per_s))
+				return XCGN_EXIT_USAGE;
 		} else if (!strcmp(*argv, "time-scale")) {
 			NEXT_ARG();
-			if (parse_u32(*argv, 1, 10000, &o->scale))
-				return invarg("time-scale (1..10000)", *argv);
+			if (arg_u32("time-scale", *argv, 1, 10000, &o->scale))
+				return XCGN_EXIT_USAGE;
 		} else {
-			xcgn_err("unknown argument \"%s\" to daemon", *argv);
-			return usage();
+			xcgn_err("unknown argument \"%s\" to daemon; try \"xcgn daemon help\"",
+				 *argv);
+			return XCGN_EXIT_USAGE;
 		}
 	}
-	return daemon_run(&d);
+	return 0;
+}
+
+int daemon_args_check(int argc, char **argv)
+{
+	struct daemon_opts o;
+
+	daemon_opts_init(&o);
+	return daemon_opts_parse(argc, argv, &o);
+}
+
+int do_daemon(int argc, char **argv)
+{
+	static struct daemon d;
+	static struct xcgn_config cfg;
+	struct daemon_opts *o = &d.o;
+	int ret;
+
+	memset(&d, 0, sizeof(d));
+	d.ep = -1;
+	daemon_opts_init(o);
+	if (argc > 0 && !strcmp(*argv, "help"))
+		return usage();
+	/* config FILE first: the file is applied, its daemon options are
+	 * taken, and the command line's come after them. */
+	if (argc > 1 && !strcmp(*argv, "config")) {
+		if (config_load(argv[1], &cfg))
+			return XCGN_EXIT_USAGE;
+		ret = config_apply(&cfg, false);
+		if (ret)
+			return ret;
+		ret = daemon_opts_parse(cfg.daemon_argc, cfg.daemon_argv, o);
+		if (ret)
+			return ret;
+		argc -= 2;
+		argv += 2;
+	}
+	ret = daemon_opts_parse(argc, argv, o);
+	return ret ? ret : daemon_run(&d);
 }

@@ -131,10 +131,19 @@ int xcgn_mkdir_p(const char *path, unsigned int mode)
 	return 0;
 }
 
+/* The lock is held once per process: `config apply` holds it across the
+ * attach, pool and reload steps that each take it too. */
+static int lock_fd = -1;
+static unsigned int lock_depth;
+
 int xcgn_lock(void)
 {
 	int fd, err;
 
+	if (lock_depth) {
+		lock_depth++;
+		return lock_fd;
+	}
 	err = xcgn_mkdir_p(XCGN_PIN_ROOT, 0700);
 	if (err) {
 		xcgn_err("create %s: %s", XCGN_PIN_ROOT, strerror(-err));
@@ -148,6 +157,8 @@ int xcgn_lock(void)
 			close(fd);
 		return err;
 	}
+	lock_fd = fd;
+	lock_depth = 1;
 	return fd;
 }
 
@@ -168,8 +179,14 @@ int xcgn_trylock(void)
 
 void xcgn_unlock(int fd)
 {
-	if (fd >= 0)
-		close(fd);	/* drops the flock */
+	if (fd < 0)
+		return;
+	if (fd == lock_fd && lock_depth) {
+		if (--lock_depth)
+			return;
+		lock_fd = -1;
+	}
+	close(fd);	/* drops the flock */
 }
 
 const void *xcgn_xdp_elf(size_t *len)

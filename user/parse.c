@@ -261,3 +261,20 @@ int xcgn_grow(void *arr, size_t *cap, size_t n, size_t size)
 	*cap = ncap;
 	return 0;
 }
+
+int prefix_match(const char *word, const char *const *names, size_t n)
+{
+	size_t i, len = strlen(word);
+	int found = -1;
+
+	if (!len)
+		return -1;
+	for (i = 0; i < n && names[i]; i++) {
+		if (!strcmp(word, names[i]))
+			return (int)i;
+		if (!strncmp(word, names[i], len))
+			found = found == -1 ? (int)i : -2;
+	}
+	return found;
+}
+

@@ -58,30 +58,119 @@ static void addr_clear(const struct xcgn_maps *m, __u32 idx, __be32 addr)
 	bpf_map_update_elem(m->blocks, &idx, &full, 0);
 }
 
+void pool_from_opts(const struct pool_opts *o, struct xcgn_pool *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->prefix = o->prefix;
+	p->plen = o->plen;
+	p->port_lo = o->port_lo;
+	p->port_hi = o->port_hi;
+	p->block_size = o->block_size;
+	p->max_blocks = o->max_blocks;
+	p->filtering = o->filtering;
+	memcpy(p->timeout, o->timeout, sizeof(p->timeout));
+	if (o->parity)
+		p->flags |= XCGN_POOLF_PARITY;
+	p->new_rate = o->new_rate;
+	if (o->deterministic) {
+		p->flags |= XCGN_POOLF_DETERMINISTIC;
+		p->det_prefix = o->det_prefix;
+		p->det_plen = o->det_plen;
+	}
+}
+
+void pool_opts_from(const struct xcgn_pool *p, struct pool_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->prefix = p->prefix;
+	o->plen = p->plen;
+	o->port_lo = p->port_lo;
+	o->port_hi = p->port_hi;
+	o->block_size = p->block_size;
+	o->max_blocks = p->max_blocks;
+	o->filtering = p->filtering;
+	memcpy(o->timeout, p->timeout, sizeof(o->timeout));
+	o->parity = !!(p->flags & XCGN_POOLF_PARITY);
+	o->new_rate = p->new_rate;
+	if (p->flags & XCGN_POOLF_DETERMINISTIC) {
+		o->deterministic = 1;
+		o->det_prefix = p->det_prefix;
+		o->det_plen = p->det_plen;
+	}
+}
+
+int pool_conflict(const struct xcgn_pool *p, const struct xcgn_pool *others, size_t n,
+		  uint32_t sub_prefix, uint8_t sub_plen, char *why, size_t len)
+{
+	char a[16], b[16];
+	size_t i;
+
+	if (prefix_overlap(p->prefix, p->plen, sub_prefix, sub_plen)) {
+		snprintf(why, len, "pool %s/%u overlaps the subscriber range %s/%u",
+			 ipv4_str(p->prefix, a, sizeof(a)), p->plen,
+			 ipv4_str(sub_prefix, b, sizeof(b)), sub_plen);
+		return -EINVAL;
+	}
+	if ((p->flags & XCGN_POOLF_DETERMINISTIC) &&
+	    (p->det_plen < sub_plen ||
+	     !prefix_overlap(p->det_prefix, p->det_plen, sub_prefix, sub_plen))) {
+		snprintf(why, len,
+			 "deterministic subscribers %s/%u are not inside the subscriber range %s/%u",
+			 ipv4_str(p->det_prefix, a, sizeof(a)), p->det_plen,
+			 ipv4_str(sub_prefix, b, sizeof(b)), sub_plen);
+		return -EINVAL;
+	}
+	for (i = 0; i < n; i++) {
+		const struct xcgn_pool *q = &others[i];
+
+		if ((q->flags & XCGN_POOLF_DETERMINISTIC) &&
+		    (p->flags & XCGN_POOLF_DETERMINISTIC) &&
+		    prefix_overlap(p->det_prefix, p->det_plen, q->det_prefix, q->det_plen)) {
+			snprintf(why, len, "deterministic subscribers %s/%u are already served by "
+				 "pool %s/%u", ipv4_str(p->det_prefix, a, sizeof(a)), p->det_plen,
+				 ipv4_str(q->prefix, b, sizeof(b)), q->plen);
+			return -EEXIST;
+		}
+		if (prefix_overlap(p->prefix, p->plen, q->prefix, q->plen)) {
+			snprintf(why, len, "pool %s/%u overlaps pool %s/%u",
+				 ipv4_str(p->prefix, a, sizeof(a)), p->plen,
+				 ipv4_str(q->prefix, b, sizeof(b)), q->plen);
+			return -EEXIST;
+		}
+	}
+	return 0;
+}
+
+/* The active pools (up to XCGN_POOLS_MAX into @out): how many, and the
+ * first free id in *@free_id (XCGN_POOLS_MAX: none); -errno. */
+static int pools_active(const struct xcgn_maps *m, struct xcgn_pool *out, __u32 *free_id)
+{
+	struct xcgn_pool q;
+	__u32 id;
+	int n = 0, err;
+
+	*free_id = XCGN_POOLS_MAX;
+	for (id = 0; id < XCGN_POOLS_MAX; id++) {
+		err = pool_read(m, id, &q);
+		if (err)
+			return err;
+		if (q.flags & XCGN_POOLF_ACTIVE)
+			out[n++] = q;
+		else if (*free_id == XCGN_POOLS_MAX)
+			*free_id = id;
+	}
+	return n;
+}
+
 int pool_add(const struct xcgn_maps *m, const struct pool_opts *o)
 {
-	struct xcgn_pool p = {}, q;
+	struct xcgn_pool p, q, act[XCGN_POOLS_MAX] = {};
 	struct xcgn_link_info li;
-	char why[160], a[16], b[16];
-	__u32 zero = 0, id, free_id = XCGN_POOLS_MAX, i, first, run = 0, done = 0;
-	int err;
+	char why[200], a[16], b[16];
+	__u32 zero = 0, free_id, i, first, run = 0, done = 0;
+	int err, nact;
 
-	p.prefix = o->prefix;
-	p.plen = o->plen;
-	p.port_lo = o->port_lo;
-	p.port_hi = o->port_hi;
-	p.block_size = o->block_size;
-	p.max_blocks = o->max_blocks;
-	p.filtering = o->filtering;
-	memcpy(p.timeout, o->timeout, sizeof(p.timeout));
-	if (o->parity)
-		p.flags |= XCGN_POOLF_PARITY;
-	p.new_rate = o->new_rate;
-	if (o->deterministic) {
-		p.flags |= XCGN_POOLF_DETERMINISTIC;
-		p.det_prefix = o->det_prefix;
-		p.det_plen = o->det_plen;
-	}
+	pool_from_opts(o, &p);
 	if (pool_plan(&p, why, sizeof(why))) {
 		xcgn_err("pool %s/%u: %s", ipv4_str(o->prefix, a, sizeof(a)), o->plen, why);
 		return -EINVAL;
@@ -90,42 +179,13 @@ int pool_add(const struct xcgn_maps *m, const struct pool_opts *o)
 		xcgn_err("read link state: %s", strerror(errno));
 		return -errno;
 	}
-	if (prefix_overlap(p.prefix, p.plen, li.sub_prefix, li.sub_plen)) {
-		xcgn_err("pool %s/%u overlaps the subscriber range %s/%u",
-			 ipv4_str(p.prefix, a, sizeof(a)), p.plen,
-			 ipv4_str(li.sub_prefix, b, sizeof(b)), li.sub_plen);
-		return -EINVAL;
-	}
-	if (o->deterministic &&
-	    (o->det_plen < li.sub_plen ||
-	     !prefix_overlap(o->det_prefix, o->det_plen, li.sub_prefix, li.sub_plen))) {
-		xcgn_err("deterministic subscribers %s/%u are not inside the subscriber range %s/%u",
-			 ipv4_str(o->det_prefix, a, sizeof(a)), o->det_plen,
-			 ipv4_str(li.sub_prefix, b, sizeof(b)), li.sub_plen);
-		return -EINVAL;
-	}
-	for (id = 0; id < XCGN_POOLS_MAX; id++) {
-		err = pool_read(m, id, &q);
-		if (err)
-			return err;
-		if ((q.flags & XCGN_POOLF_ACTIVE) && (q.flags & XCGN_POOLF_DETERMINISTIC) &&
-		    o->deterministic &&
-		    prefix_overlap(o->det_prefix, o->det_plen, q.det_prefix, q.det_plen)) {
-			xcgn_err("deterministic subscribers %s/%u are already served by pool %s/%u",
-				 ipv4_str(o->det_prefix, a, sizeof(a)), o->det_plen,
-				 ipv4_str(q.prefix, b, sizeof(b)), q.plen);
-			return -EEXIST;
-		}
-		if (!(q.flags & XCGN_POOLF_ACTIVE)) {
-			if (free_id == XCGN_POOLS_MAX)
-				free_id = id;
-			continue;
-		}
-		if (prefix_overlap(p.prefix, p.plen, q.prefix, q.plen)) {
-			xcgn_err("pool %s/%u overlaps pool %s/%u", ipv4_str(p.prefix, a, sizeof(a)),
-				 p.plen, ipv4_str(q.prefix, b, sizeof(b)), q.plen);
-			return -EEXIST;
-		}
+	nact = pools_active(m, act, &free_id);
+	if (nact < 0)
+		return nact;
+	err = pool_conflict(&p, act, (size_t)nact, li.sub_prefix, li.sub_plen, why, sizeof(why));
+	if (err) {
+		xcgn_err("%s", why);
+		return err;
 	}
 	if (free_id == XCGN_POOLS_MAX) {
 		xcgn_err("no room for another pool (at most %u)", XCGN_POOLS_MAX);
@@ -216,19 +276,12 @@ int pool_del(const struct xcgn_maps *m, uint32_t prefix, uint8_t plen)
 	__be32 key, *prev = NULL;
 	char a[16];
 	__u32 id, i, users = 0, resting = 0;
-	int err;
+	int ret;
 
-	for (id = 0; id < XCGN_POOLS_MAX; id++) {
-		err = pool_read(m, id, &p);
-		if (err)
-			return err;
-		if ((p.flags & XCGN_POOLF_ACTIVE) && p.prefix == prefix && p.plen == plen)
-			break;
-	}
-	if (id == XCGN_POOLS_MAX) {
-		xcgn_err("no pool %s/%u", ipv4_str(prefix, a, sizeof(a)), plen);
-		return -ENOENT;
-	}
+	ret = pool_find(m, prefix, plen, &p);
+	if (ret < 0)
+		return ret;
+	id = (__u32)ret;
 	/* Inactive first, so no new subscriber lands on it while we count. */
 	p.flags &= (__u8)~XCGN_POOLF_ACTIVE;
 	if (bpf_map_update_elem(m->pools, &id, &p, 0))
@@ -269,6 +322,74 @@ int pool_del(const struct xcgn_maps *m, uint32_t prefix, uint8_t plen)
 	if (bpf_map_update_elem(m->pools, &id, &none, 0))
 		return -errno;
 	return hwm_update(m);
+}
+
+/* The keys `pool set` may change while subscribers hold blocks: those
+ * the datapath reads per packet or per new mapping, never the geometry
+ * (prefix, ports, block size, deterministic range) that places blocks. */
+bool pool_same_geometry(const struct xcgn_pool *a, const struct xcgn_pool *b)
+{
+	return a->prefix == b->prefix && a->plen == b->plen && a->port_lo == b->port_lo &&
+	       a->port_hi == b->port_hi && a->block_size == b->block_size &&
+	       (a->flags & XCGN_POOLF_DETERMINISTIC) == (b->flags & XCGN_POOLF_DETERMINISTIC) &&
+	       (!(a->flags & XCGN_POOLF_DETERMINISTIC) ||
+		(a->det_prefix == b->det_prefix && a->det_plen == b->det_plen &&
+		 a->max_blocks == b->max_blocks));
+}
+
+int pool_find(const struct xcgn_maps *m, uint32_t prefix, uint8_t plen, struct xcgn_pool *p)
+{
+	__u32 id;
+	char a[16];
+	int err;
+
+	for (id = 0; id < XCGN_POOLS_MAX; id++) {
+		err = pool_read(m, id, p);
+		if (err)
+			return err;
+		if ((p->flags & XCGN_POOLF_ACTIVE) && p->prefix == prefix && p->plen == plen)
+			return (int)id;
+	}
+	xcgn_err("no pool %s/%u", ipv4_str(prefix, a, sizeof(a)), plen);
+	return -ENOENT;
+}
+
+int pool_set(const struct xcgn_maps *m, const struct pool_opts *o)
+{
+	struct xcgn_pool cur, p;
+	char why[200], a[16];
+	__u32 id;
+	int ret;
+
+	ret = pool_find(m, o->prefix, o->plen, &cur);
+	if (ret < 0)
+		return ret;
+	id = (__u32)ret;
+	pool_from_opts(o, &p);
+	if (pool_plan(&p, why, sizeof(why))) {
+		xcgn_err("pool %s/%u: %s", ipv4_str(o->prefix, a, sizeof(a)), o->plen, why);
+		return -EINVAL;
+	}
+	if (!pool_same_geometry(&cur, &p)) {
+		xcgn_err("pool %s/%u: ports, block-size and deterministic (with its max-blocks) "
+			 "place the blocks and cannot change in place; delete the pool and add "
+			 "it again",
+			 ipv4_str(o->prefix, a, sizeof(a)), o->plen);
+		return -EINVAL;
+	}
+	p.flags |= XCGN_POOLF_ACTIVE;
+	p.addr_first = cur.addr_first;
+	p.naddrs = cur.naddrs;
+	/* One update of a 56-byte value: the datapath may read a mix of old
+	 * and new fields for a moment, each of them valid on its own. */
+	if (bpf_map_update_elem(m->pools, &id, &p, BPF_EXIST)) {
+		int err = -errno;
+
+		xcgn_err("set pool %s/%u: %s", ipv4_str(o->prefix, a, sizeof(a)), o->plen,
+			 strerror(-err));
+		return err;
+	}
+	return 0;
 }
 
 /* A bypass prefix may not cover a pool (replies would come to the pool) or

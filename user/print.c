@@ -158,6 +158,16 @@ void print_u64(enum output_type t, const char *key, const char *fmt, uint64_t v)
 
 #pragma GCC diagnostic pop
 
+void print_bool(enum output_type t, const char *key, const char *text, bool v)
+{
+	if (pr.json && (t & PRINT_JSON)) {
+		member(key);
+		fputs(v ? "true" : "false", out());
+	} else if (!pr.json && (t & PRINT_FP) && v && text) {
+		fputs(text, out());
+	}
+}
+
 void print_ipv4(enum output_type t, const char *key, const char *fmt, uint32_t addr_be)
 {
 	char buf[INET_ADDRSTRLEN];
@@ -187,13 +197,35 @@ void print_finish(void)
 	fflush(out());
 }
 
+const char *xcgn_err_where;
+
+static bool help_asked;
+
+void usage_asked(bool asked)
+{
+	help_asked = asked;
+}
+
+FILE *usage_fp(void)
+{
+	return help_asked ? stdout : stderr;
+}
+
+int usage_status(void)
+{
+	return help_asked ? XCGN_EXIT_OK : XCGN_EXIT_USAGE;
+}
+
 void xcgn_err(const char *fmt, ...)
 {
 	char msg[512];
+	size_t at = 0;
 	va_list ap;
 
+	if (xcgn_err_where)
+		at = (size_t)snprintf(msg, sizeof(msg), "%s: ", xcgn_err_where) % sizeof(msg);
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(msg + at, sizeof(msg) - at, fmt, ap);
 	va_end(ap);
 	if (pr.json) {
 		/* A machine reading -j gets a machine-readable error too. */
@@ -208,6 +240,14 @@ void xcgn_err(const char *fmt, ...)
 int invarg(const char *what, const char *arg)
 {
 	xcgn_err("invalid %s \"%s\"", what, arg);
+	return XCGN_EXIT_USAGE;
+}
+
+int arg_u32(const char *what, const char *s, uint32_t min, uint32_t max, uint32_t *out)
+{
+	if (!parse_u32(s, min, max, out))
+		return 0;
+	xcgn_err("invalid %s \"%s\" (must be %u..%u)", what, s, min, max);
 	return XCGN_EXIT_USAGE;
 }
 

@@ -41,6 +41,8 @@ void print_open_array(const char *key);
 void print_close_array(void);
 void print_string(enum output_type t, const char *key, const char *fmt, const char *v);
 void print_u64(enum output_type t, const char *key, const char *fmt, uint64_t v);
+/* JSON true/false; in text, @text when true. */
+void print_bool(enum output_type t, const char *key, const char *text, bool v);
 void print_ipv4(enum output_type t, const char *key, const char *fmt, uint32_t addr_be);
 void print_text(const char *fmt, ...) __printf(1, 2);
 void print_nl(void);
@@ -52,6 +54,23 @@ void print_json_str(FILE *f, const char *s);
 void xcgn_err(const char *fmt, ...) __printf(1, 2);
 /* Print `xcgn: invalid WHAT "ARG"` and return XCGN_EXIT_USAGE. */
 int invarg(const char *what, const char *arg);
+/* Parse @s into @out within @min..@max, or say `invalid WHAT "S" (must
+ * be MIN..MAX)` and return XCGN_EXIT_USAGE. */
+int arg_u32(const char *what, const char *s, uint32_t min, uint32_t max, uint32_t *out);
+/* Where an error was found ("FILE:LINE"), put before every message while
+ * set (the configuration file's reader sets it). */
+extern const char *xcgn_err_where;
+/* Usage text goes to stdout with status 0 when help was asked for, to
+ * stderr with status 2 after a usage error. */
+void usage_asked(bool asked);
+FILE *usage_fp(void);
+int usage_status(void);
+/* @word as a unique prefix of one of the @n @names (stops at a NULL):
+ * its index, -1 when none, -2 when ambiguous (an exact match wins). */
+int prefix_match(const char *word, const char *const *names, size_t n);
+/* The capabilities xcgn works with (CAP_BPF or CAP_SYS_ADMIN, and
+ * CAP_NET_ADMIN): 0, or -EPERM with what is missing said for @what. */
+int xcgn_need_caps(const char *what);
 
 extern const char *const xcgn_stat_name[XCGN_STAT_MAX];
 extern const char *const xcgn_drop_name[XCGN_DROP_MAX];
@@ -177,6 +196,13 @@ struct attach_opts {
 	bool force;		/* attach despite the lint's errors */
 };
 int xcgn_attach(const struct attach_opts *o);
+void attach_opts_init(struct attach_opts *o);
+/* `link attach` arguments (or a configuration file's `link`) over *@o:
+ * 0, or XCGN_EXIT_USAGE with the reason said. */
+int attach_opts_parse(int argc, char **argv, struct attach_opts *o);
+extern const char *const xcgn_xdp_mode_name[2];
+extern const char *const xcgn_refusal_name[XCGN_REFUSAL_MAX];
+#define XCGN_DEF_SUBSCRIBERS "100.64.0.0/10"
 struct xcgn_xdp;
 /* Load the datapath over the maps pinned under @dir (loader.c says how). */
 struct xcgn_xdp *xcgn_datapath_load(const char *dir, const struct xcgn_link_info *li,
@@ -212,10 +238,100 @@ struct pool_opts {
 extern const char *const xcgn_timer_name[XCGN_TIMER_MAX];
 extern const uint32_t xcgn_timer_default[XCGN_TIMER_MAX];
 extern const uint32_t xcgn_timer_min[XCGN_TIMER_MAX];
+void pool_opts_init(struct pool_opts *o);
+/* The options after `pool add PREFIX` (or a configuration file's `pool
+ * PREFIX`) over *@o: 0, or XCGN_EXIT_USAGE with the reason said. */
+int pool_opts_parse(int argc, char **argv, struct pool_opts *o);
+void pool_from_opts(const struct pool_opts *o, struct xcgn_pool *p);
+void pool_opts_from(const struct xcgn_pool *p, struct pool_opts *o);
+/* Can pool @p (planned) join the @n pools @others under the subscriber
+ * range? 0, or -EINVAL/-EEXIST with the reason in @why. Pure: pool add
+ * and the configuration file's check share it. */
+int pool_conflict(const struct xcgn_pool *p, const struct xcgn_pool *others, size_t n,
+		  uint32_t sub_prefix, uint8_t sub_plen, char *why, size_t len);
+/* Same prefix, ports, block size and deterministic range: what pool set
+ * may not change. */
+bool pool_same_geometry(const struct xcgn_pool *a, const struct xcgn_pool *b);
+/* The active pool PREFIX/PLEN into *@p: its id, or -ENOENT (said). */
+int pool_find(const struct xcgn_maps *m, uint32_t prefix, uint8_t plen, struct xcgn_pool *p);
 int pool_add(const struct xcgn_maps *m, const struct pool_opts *o);
+/* Change a live pool's timers, limits, rate, filtering and parity. */
+int pool_set(const struct xcgn_maps *m, const struct pool_opts *o);
 int pool_del(const struct xcgn_maps *m, uint32_t prefix, uint8_t plen);
 int bypass_add(const struct xcgn_maps *m, uint32_t prefix, uint8_t plen);
 int bypass_del(const struct xcgn_maps *m, uint32_t prefix, uint8_t plen);
+
+/* ---- config.c: the configuration file (xcgn.conf(5)) --------------------- */
+struct cfg_pool {
+	struct pool_opts o;
+	int line;
+};
+struct cfg_bypass {
+	uint32_t prefix;	/* network order */
+	uint8_t plen;
+	int line;
+};
+struct xcgn_config {
+	char name[256];		/* the file, for messages */
+	bool has_link, has_daemon;
+	int link_line, daemon_line;
+	struct attach_opts link;	/* inside, outside point at the names below */
+	char inside[16], outside[16];
+	struct cfg_pool pools[XCGN_POOLS_MAX];
+	size_t npools;
+	struct cfg_bypass *bypass;
+	size_t nbypass, bypcap;
+	int daemon_argc;	/* the daemon statement's options */
+	char **daemon_argv;
+	size_t daemon_first;
+	char *text;		/* the words point into this copy */
+	char **tok;
+	size_t ntok, tokcap;
+};
+/* Read @text (named @name in messages) completely: every error said with
+ * NAME:LINE. 0, or -EINVAL when any. Touches nothing outside @c. */
+int config_parse(const char *name, const char *text, struct xcgn_config *c);
+int config_load(const char *path, struct xcgn_config *c);
+void config_free(struct xcgn_config *c);
+/* The canonical form, every key spelled out: config show prints it. */
+void config_print(FILE *f, const struct xcgn_config *c);
+/* The running instance as a configuration (no daemon statement). */
+int config_running(const struct xcgn_maps *m, struct xcgn_config *c);
+enum cstep_kind {
+	CS_ATTACH,
+	CS_RPF_IN,
+	CS_RPF_OUT,
+	CS_REFUSAL,
+	CS_POOL_SET,
+	CS_BYPASS_DEL,
+	CS_POOL_DEL,
+	CS_POOL_ADD,
+	CS_BYPASS_ADD,
+};
+extern const char *const cstep_name[];
+struct cstep {
+	enum cstep_kind kind;
+	const struct pool_opts *from, *to;	/* pools: as running, as wanted */
+	uint32_t prefix;			/* bypass */
+	uint8_t plen;
+};
+struct config_plan {
+	struct cstep *v;
+	size_t n, cap;
+	bool restart;		/* the link changes: detach, then all from nothing */
+	char why[200];		/* what makes the restart needed */
+};
+/* The steps from @run (NULL: not attached) to @want, in the order they
+ * are safe to take: link modes, pool changes in place, bypass removals,
+ * pool removals, pool additions, bypass additions. Pure. 0 or -ENOMEM. */
+int config_diff(const struct xcgn_config *run, const struct xcgn_config *want,
+		struct config_plan *p);
+void config_plan_free(struct config_plan *p);
+/* Bring this namespace's instance to @want, all or nothing; a change of
+ * devices or table sizes only with @restart_ok. An exit status. */
+int config_apply(const struct xcgn_config *want, bool restart_ok);
+/* The daemon statement's options, checked (daemon.c). */
+int daemon_args_check(int argc, char **argv);
 
 /* ---- natlog.c: the NAT log ------------------------------------------- */
 /* Records wait here, in order, while the log cannot be written (a full
@@ -295,6 +411,7 @@ void natlog_who_recs(const struct natlog_parsed *r, size_t n, uint32_t paddr, ui
 int parse_time_ms(const char *s, uint64_t *ms);
 
 #define XCGN_DEF_NATLOG "/var/log/xcgn/nat.log"
+#define XCGN_DEF_CONFIG "/etc/xcgn/xcgn.conf"
 
 /* The PID of the daemon running for the instance under @dir, or 0. */
 uint32_t xcgn_daemon_pid(const char *dir, int dstat_fd);
@@ -358,6 +475,7 @@ int do_stats(int argc, char **argv);
 int do_log(int argc, char **argv);
 int do_daemon(int argc, char **argv);
 int do_rpf(int argc, char **argv);
+int do_config(int argc, char **argv);
 
 /* Argument walking, iproute2 style. */
 #define NEXT_ARG()                                                                   \

@@ -88,7 +88,7 @@ c6888_req10_manageable() {
 	xcgn -j session show | jq -e 'length >= 1' >/dev/null
 	xcgn -j subscriber show | jq -e 'length >= 1' >/dev/null
 	xcgn -j pool show | jq -e '.[0].blocks_used >= 1' >/dev/null
-	xcgn -j link show | jq -e '.inside' >/dev/null
+	xcgn -j link show | jq -e '.[0].inside' >/dev/null
 }
 
 # REQ-11: at the quota: the packet dropped (a), the refusal logged (c),
@@ -180,5 +180,5 @@ c6888_req11b_host_unreachable() {
 	p=$(packets "$TMP/c.pcap" | head -1)
 	echo "$p"
 	assert_eq "3/1" "$(echo "$p" | jq -r '"\(.type)/\(.code)"')" "host unreachable"
-	assert_eq host-unreachable "$(xcgn -j link show | jq -r .refusal_icmp)" "shown"
+	assert_eq host-unreachable "$(xcgn -j link show | jq -r '.[0].refusal_icmp')" "shown"
 }

@@ -45,7 +45,7 @@ test_bad_input_is_refused_and_harmless() {
 		"$XCGN_BIN" stats show 2>"$TMP/err" || rc=$?
 	cat "$TMP/err"
 	assert_eq 1 "$rc" "exit status without root"
-	grep -q "needs root" "$TMP/err" || fail "no word on privileges"
+	grep -q "needs CAP_BPF (or CAP_SYS_ADMIN) and CAP_NET_ADMIN" "$TMP/err" || fail "no word on privileges"
 	# `ip netns exec` hides bpffs: say so, and how to do it instead.
 	rc=0
 	ip netns exec "$NS_NAT" "$XCGN_BIN" stats show 2>"$TMP/err" || rc=$?

@@ -159,10 +159,10 @@ test_daemon_one_per_instance_follows_detach() {
 	d1=$!
 	BG_PIDS+=("$d1")
 	for _ in $(seq 1 50); do
-		xcgn -j link show | jq -e '.daemon.pid' >/dev/null && break
+		xcgn -j link show | jq -e '.[0].daemon.pid' >/dev/null && break
 		sleep 0.1
 	done
-	assert_eq "$d1" "$(xcgn -j link show | jq .daemon.pid)" "link show names the daemon"
+	assert_eq "$d1" "$(xcgn -j link show | jq '.[0].daemon.pid')" "link show names the daemon"
 	assert_eq 750 "$(command stat -c %a "$TMP/new/dir")" "log directory mode"
 	assert_eq 640 "$(command stat -c %a "$TMP/new/dir/nat.log")" "log file mode"
 	rc=0
@@ -377,15 +377,15 @@ test_natlog_disk_full_and_back() {
 	done
 	assert_eq 100 "$(grep -c "" "$TMP/seen")" "flows forwarded with the log's disk full"
 	sleep 1.5
-	xcgn -j link show | jq -e '.daemon.write_errors > 0 and .daemon.queued >= 20' >/dev/null ||
-		fail "the failure is not reported: $(xcgn -j link show | jq -c .daemon)"
+	xcgn -j link show | jq -e '.[0].daemon | .write_errors > 0 and .queued >= 20' >/dev/null ||
+		fail "the failure is not reported: $(xcgn -j link show | jq -c '.[0].daemon')"
 	xcgn -j stats show | jq -e '.natlog.write_errors > 0 and .natlog.queued >= 20' >/dev/null ||
 		fail "not in stats: $(xcgn -j stats show | jq -c .natlog)"
 	grep -q "No space left on device" "$TMP/d.err" || fail "not said: $(cat "$TMP/d.err")"
 	rm "$TMP/small/filler"
 	sleep 1.5
-	xcgn -j link show | jq -e '.daemon.queued == 0 and .daemon.lost == 0' >/dev/null ||
-		fail "not written when space came back: $(xcgn -j link show | jq -c .daemon)"
+	xcgn -j link show | jq -e '.[0].daemon | .queued == 0 and .lost == 0' >/dev/null ||
+		fail "not written when space came back: $(xcgn -j link show | jq -c '.[0].daemon')"
 	assert_eq 20 "$(grep -c '"event":"alloc"' "$TMP/small/nat.log")" "allocations in the log"
 	kill "$d"
 	wait "$d" || true

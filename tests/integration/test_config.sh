@@ -1,0 +1,208 @@
+#!/bin/bash
+# shellcheck shell=bash
+# The configuration file: check touches nothing and names every bad line;
+# apply attaches, changes in place and is all or nothing; the same file
+# twice changes nothing; config show prints what config apply takes back.
+
+conf() { cat >"$TMP/$1"; }
+
+# Pins and programs of the instance, to compare before and after.
+instance_state() {
+	xcgn -j pool show | jq -c '[.[] | del(.blocks_used, .blocks_taken, .blocks_quarantined, .blocks_free)]'
+	xcgn -j pool bypass show
+	nsenter --net="/run/netns/$NS_NAT" ip -j link show "$DEV_I" | jq -c '.[0].xdp.prog.id'
+	xcgn -j rpf show | jq -c '[.devices[]? | .mode]' 2>/dev/null || true
+}
+
+test_config_check_names_every_bad_line() {
+	conf bad.conf <<EOF2
+# a comment line
+link inside $DEV_I outside $DEV_O max-mappings 8
+pool 198.51.100.0/28 block-size 1000
+pool 198.51.100.8/29
+bypass 100.64.0.0/16
+frobnicate now
+daemon gc-interval 5
+EOF2
+	rc=0
+	xcgn config check "$TMP/bad.conf" 2>"$TMP/err" || rc=$?
+	cat "$TMP/err"
+	assert_eq 1 "$rc" "config check status on a bad file"
+	grep -q "bad.conf:2: invalid max-mappings \"8\" (must be 16..16777216)" "$TMP/err" ||
+		fail "line 2 not named with its range"
+	grep -q "bad.conf:6: unknown statement \"frobnicate\"" "$TMP/err" || fail "line 6 not named"
+	grep -q "bad.conf:7: invalid gc-interval" "$TMP/err" || fail "line 7 not named"
+	# A file whose statements each read but do not fit together.
+	conf clash.conf <<EOF2
+link inside $DEV_I \\
+     outside $DEV_O
+pool 198.51.100.0/28 block-size 1000
+pool 198.51.100.8/29
+bypass 100.64.0.0/16
+EOF2
+	rc=0
+	xcgn config check "$TMP/clash.conf" 2>"$TMP/err" || rc=$?
+	cat "$TMP/err"
+	assert_eq 1 "$rc" "config check status on clashing statements"
+	grep -q "clash.conf:3: pool 198.51.100.0/28: block size 1000 does not divide" "$TMP/err" ||
+		fail "line 3 not named"
+	grep -q "clash.conf:4: pool 198.51.100.8/29 overlaps pool 198.51.100.0/28" "$TMP/err" ||
+		fail "line 4 not named"
+	grep -q "clash.conf:5: bypass 100.64.0.0/16 overlaps the subscriber range" "$TMP/err" ||
+		fail "line 5 not named"
+	conf nodev.conf <<EOF2
+link inside nosuchdev0 outside $DEV_O
+EOF2
+	rc=0
+	xcgn config check "$TMP/nodev.conf" 2>"$TMP/err" || rc=$?
+	assert_eq 1 "$rc" "config check with a missing device"
+	grep -q "nodev.conf:1: inside device \"nosuchdev0\" does not exist" "$TMP/err" ||
+		fail "missing device not named: $(cat "$TMP/err")"
+	rc=0
+	xcgn config check "$TMP/nosuchfile" 2>"$TMP/err" || rc=$?
+	assert_eq 1 "$rc" "config check of a missing file"
+	# Nothing was touched: nothing is attached.
+	assert_eq "[]" "$(xcgn -j link show)" "link show after checks"
+	assert_eq "" "$(xcgn link show)" "link show text after checks"
+}
+
+test_config_apply_show_and_reapply() {
+	conf a.conf <<EOF2
+link inside $DEV_I outside $DEV_O max-mappings 65536 rpf-outside loose
+pool $POOL max-blocks 4 udp-timeout 200
+bypass 192.0.2.128/25
+daemon gc-interval 500 log-file $TMP/nat.log
+EOF2
+	xcgn config check "$TMP/a.conf" || fail "config check of a good file"
+	xcgn config apply "$TMP/a.conf" || fail "config apply"
+	in_sub timeout 5 ping -q -c 1 -W 2 "$S1" >/dev/null || fail "traffic after apply"
+	xcgn -j pool show | jq -e ".[0] | .max_blocks == 4 and .udp_timeout == 200" >/dev/null ||
+		fail "pool not as the file says: $(xcgn -j pool show)"
+	assert_eq 1 "$(xcgn -j pool bypass show | jq length)" "bypass prefixes"
+	# The same file again: nothing changes, nothing is said.
+	before=$(instance_state)
+	xcgn config apply "$TMP/a.conf" >"$TMP/out" 2>&1 || fail "second apply"
+	assert_eq "" "$(cat "$TMP/out")" "output of the second apply"
+	assert_eq "$before" "$(instance_state)" "state after the second apply"
+	# show, then apply what it printed: nothing changes.
+	xcgn config show >"$TMP/shown.conf"
+	cat "$TMP/shown.conf"
+	grep -q "^link inside $DEV_I outside $DEV_O" "$TMP/shown.conf" || fail "no link statement"
+	xcgn config check "$TMP/shown.conf" || fail "config show is no valid file"
+	xcgn -v config apply "$TMP/shown.conf" >"$TMP/out" 2>&1 || fail "apply of config show"
+	assert_eq "" "$(cat "$TMP/out")" "steps applying config show's output"
+	assert_eq "$before" "$(instance_state)" "state after applying config show"
+	# In place while a flow lives: timers, limits, filtering, modes,
+	# refusal-icmp (a reload), a bypass swapped, a second pool.
+	in_sub timeout 5 ping -q -c 1 -W 2 "$S1" >/dev/null
+	maps=$(nmaps)
+	conf b.conf <<EOF2
+link inside $DEV_I outside $DEV_O max-mappings 65536 rpf-outside strict refusal-icmp none
+pool $POOL max-blocks 6 udp-timeout 400 filtering address-dependent new-rate 50
+pool 198.51.100.64/28
+bypass 192.0.2.0/25
+EOF2
+	xcgn -v config apply "$TMP/b.conf" 2>&1 | tee "$TMP/out"
+	grep -q "pool set $POOL" "$TMP/out" || fail "the pool was not changed in place"
+	grep -q "pool del" "$TMP/out" && fail "a pool was deleted for a settable change"
+	xcgn -j pool show | jq -e '.[0] | .max_blocks == 6 and .udp_timeout == 400 and
+		.filtering == "address-dependent" and .new_rate == 50' >/dev/null ||
+		fail "pool not changed: $(xcgn -j pool show | jq -c '.[0]')"
+	assert_eq 2 "$(xcgn -j pool show | jq length)" "pools after the second file"
+	assert_eq "192.0.2.0" "$(xcgn -j pool bypass show | jq -r '.[0].prefix')" "bypass swapped"
+	assert_eq none "$(xcgn -j link show | jq -r '.[0].refusal_icmp')" "refusal-icmp in place"
+	assert_ge "$(nmaps)" "$maps" "mappings kept through the changes"
+	in_sub timeout 5 ping -q -c 1 -W 2 "$S1" >/dev/null || fail "traffic after the changes"
+	xcgn config apply "$TMP/b.conf" >"$TMP/out" 2>&1 || fail "b again"
+	assert_eq "" "$(cat "$TMP/out")" "b applied twice"
+}
+
+test_config_apply_is_all_or_nothing() {
+	conf a.conf <<EOF2
+link inside $DEV_I outside $DEV_O
+pool $POOL
+pool 198.51.100.64/28
+EOF2
+	xcgn config apply "$TMP/a.conf" || fail "config apply"
+	in_sub timeout 5 ping -q -c 1 -W 2 "$S1" >/dev/null
+	before=$(instance_state)
+	# Settable changes, a new pool, and the removal of a pool in use:
+	# the removal fails, so none of it may stay.
+	conf b.conf <<EOF2
+link inside $DEV_I outside $DEV_O rpf-inside loose
+pool 198.51.100.64/28 max-blocks 2
+pool 198.51.100.128/28
+bypass 192.0.2.0/24
+EOF2
+	rc=0
+	xcgn config apply "$TMP/b.conf" 2>"$TMP/err" || rc=$?
+	cat "$TMP/err"
+	assert_eq 1 "$rc" "apply that cannot be done"
+	grep -q "in use" "$TMP/err" || fail "the reason is not said"
+	grep -q "not applied; the instance is as it was" "$TMP/err" || fail "no word of the undo"
+	assert_eq "$before" "$(instance_state)" "state after a failed apply"
+	in_sub timeout 5 ping -q -c 1 -W 2 "$S1" >/dev/null || fail "traffic after a failed apply"
+	# A table size needs a re-attach: refused without restart.
+	conf c.conf <<EOF2
+link inside $DEV_I outside $DEV_O max-subscribers 1024
+pool $POOL
+pool 198.51.100.64/28
+EOF2
+	rc=0
+	xcgn config apply "$TMP/c.conf" 2>"$TMP/err" || rc=$?
+	cat "$TMP/err"
+	assert_eq 1 "$rc" "apply that needs a restart"
+	grep -q "max-subscribers 16384 becomes 1024.*restart" "$TMP/err" || fail "restart not named"
+	assert_eq "$before" "$(instance_state)" "state after a refused restart"
+	xcgn config apply "$TMP/c.conf" restart || fail "apply with restart"
+	assert_eq 1024 "$(xcgn -j link show | jq '.[0].max_subscribers')" "re-attached"
+	in_sub timeout 5 ping -q -c 1 -W 2 "$S1" >/dev/null || fail "traffic after the restart"
+}
+
+test_pool_set_in_place_keeps_flows() {
+	attach_default
+	in_sub timeout 5 ping -q -c 1 -W 2 "$S1" >/dev/null
+	maps=$(nmaps)
+	xcgn pool set "$POOL" max-blocks 8 tcp-established 8000 || fail "pool set"
+	xcgn -j pool show "$POOL" | jq -e '.[0] | .max_blocks == 8 and .tcp_established == 8000' \
+		>/dev/null || fail "pool show PREFIX: $(xcgn -j pool show "$POOL")"
+	assert_eq "$maps" "$(nmaps)" "mappings after pool set"
+	rc=0
+	xcgn pool set "$POOL" block-size 256 2>"$TMP/err" || rc=$?
+	assert_eq 2 "$rc" "geometry change refused"
+	grep -q "cannot change in place" "$TMP/err" || fail "no reason: $(cat "$TMP/err")"
+	rc=0
+	xcgn pool set "$POOL" udp-timeout 10 2>"$TMP/err" || rc=$?
+	assert_eq 2 "$rc" "timer below the RFC minimum"
+	grep -q "must be 120\.\." "$TMP/err" || fail "range not named: $(cat "$TMP/err")"
+	in_sub timeout 5 ping -q -c 1 -W 2 "$S1" >/dev/null || fail "traffic after pool set"
+}
+
+test_cli_conventions() {
+	local out rc
+	# help on stdout, status 0, for every object
+	for ob in link pool subscriber session stats log rpf config daemon; do
+		out=$(xcgn "$ob" help) || fail "xcgn $ob help status"
+		grep -q "^Usage: xcgn $ob" <<<"$out" || fail "xcgn $ob help not on stdout"
+	done
+	xcgn help | grep -q "^Usage: xcgn" || fail "xcgn help not on stdout"
+	# unknown words: one line, status 2
+	rc=0
+	xcgn pool frob >"$TMP/out" 2>"$TMP/err" || rc=$?
+	assert_eq 2 "$rc" "unknown verb"
+	assert_eq 1 "$(wc -l <"$TMP/err")" "lines for an unknown verb"
+	grep -q 'unknown command "frob" for pool; try "xcgn pool help"' "$TMP/err" || fail "message"
+	rc=0
+	xcgn s show 2>"$TMP/err" || rc=$?
+	assert_eq 2 "$rc" "ambiguous object"
+	grep -q 'ambiguous object "s"' "$TMP/err" || fail "ambiguity not said"
+	# nothing attached: empty answers
+	assert_eq "" "$(xcgn l s)" "xcgn l s with nothing attached"
+	assert_eq "[]" "$(xcgn -jp link)" "xcgn -jp link"
+	attach_default
+	# prefixes, default verb, combined flags
+	assert_eq "$DEV_I" "$(xcgn -jp l | jq -r '.[0].inside')" "xcgn -jp l"
+	assert_eq "$POOL" "$(xcgn -j po sh | jq -r '.[0] | "\(.prefix)/\(.plen)"')" "xcgn po sh"
+	xcgn -j stats | jq -e .counters >/dev/null || fail "xcgn stats shows"
+	xcgn -V | grep -q "abi $(xcgn -j link abi | jq .abi)" || fail "-V names the abi"
+}

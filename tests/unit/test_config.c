@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The configuration file's reader and the diff that config apply runs:
+ * pure, so every case is a string in and a struct or a plan out. */
+#include <criterion/criterion.h>
+#include <criterion/redirect.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xcgn.h"
+
+static void parse_ok(const char *text, struct xcgn_config *c)
+{
+	cr_assert_eq(config_parse("t.conf", text, c), 0, "rejected:\n%s", text);
+}
+
+Test(config, statements_comments_and_continuations)
+{
+	struct xcgn_config c;
+
+	parse_ok("# the instance\n"
+		 "link inside in0 \\\n"
+		 "     outside out0 max-mappings 4096   # trailing comment\n"
+		 "\n"
+		 "pool 198.51.100.0/28 max-blocks 4 udp-timeout 600 parity\n"
+		 "pool 198.51.100.64/29 deterministic 100.64.0.0/24 max-blocks 1 ports 1024-65535\n"
+		 "bypass 192.0.2.0/24\n"
+		 "daemon gc-interval 500 log-file /tmp/x.log\n",
+		 &c);
+	cr_assert(c.has_link);
+	cr_assert_str_eq(c.inside, "in0");
+	cr_assert_str_eq(c.outside, "out0");
+	cr_assert_eq(c.link.max_maps, 4096);
+	cr_assert_eq(c.link.max_subs, XCGN_SUBS_MAX, "defaults fill the rest");
+	cr_assert_eq(c.npools, 2);
+	cr_assert_eq(c.pools[0].line, 5);
+	cr_assert_eq(c.pools[0].o.max_blocks, 4);
+	cr_assert_eq(c.pools[0].o.timeout[XCGN_TIMER_UDP], 600);
+	cr_assert_eq(c.pools[0].o.timeout[XCGN_TIMER_TCP_EST], XCGN_DEF_TCP_EST,
+		     "defaults are written in");
+	cr_assert(c.pools[0].o.parity);
+	cr_assert(c.pools[1].o.deterministic);
+	cr_assert_eq(c.nbypass, 1);
+	cr_assert_eq(c.bypass[0].line, 7);
+	cr_assert_eq(c.daemon_argc, 4);
+	cr_assert_str_eq(c.daemon_argv[3], "/tmp/x.log");
+	config_free(&c);
+}
+
+Test(config, every_error_named_with_its_line, .init = cr_redirect_stderr)
+{
+	struct xcgn_config c;
+	char buf[4096] = "";
+	FILE *f;
+
+	cr_assert_eq(config_parse("t.conf",
+				  "link inside a outside b max-subscribers 2\n"
+				  "pool 198.51.100.0/28 ports 70-60\n"
+				  "whatever\n"
+				  "daemon bogus\n"
+				  "link inside a outside b\n",
+				  &c),
+		     -EINVAL);
+	config_free(&c);
+	fflush(stderr);
+	f = cr_get_redirected_stderr();
+	cr_assert_neq(fread(buf, 1, sizeof(buf) - 1, f), 0);
+	cr_assert(strstr(buf, "t.conf:1: invalid max-subscribers \"2\" (must be 16..4194304)"),
+		  "%s", buf);
+	cr_assert(strstr(buf, "t.conf:2: invalid port range"), "%s", buf);
+	cr_assert(strstr(buf, "t.conf:3: unknown statement \"whatever\""), "%s", buf);
+	cr_assert(strstr(buf, "t.conf:4: unknown argument \"bogus\" to daemon"), "%s", buf);
+	cr_assert(strstr(buf, "t.conf:5: a second link statement (the first is on line 1)"), "%s",
+		  buf);
+}
+
+Test(config, statements_that_clash, .init = cr_redirect_stderr)
+{
+	static const char *const bad[] = {
+		"pool 198.51.100.0/28\n",	/* no link */
+		"link inside a outside b\npool 198.51.100.0/28\npool 198.51.100.0/27\n",
+		"link inside a outside b\npool 100.64.1.0/28\n",
+		"link inside a outside b\npool 198.51.100.0/28\nbypass 198.51.100.0/24\n",
+		"link inside a outside b\nbypass 192.0.2.0/24\nbypass 192.0.2.0/24\n",
+		"link inside a outside b\npool 198.51.100.0/28 deterministic 100.64.0.0/16\n",
+		"link inside a outside b subscribers 100.64.0.0/24\n"
+		"pool 198.51.100.0/28 deterministic 100.65.0.0/24\n",
+		"link inside a outside b\npool 10.0.0.0/15\n",
+		"link inside a outside b\npool 198.51.100.0/28 udp-timeout 5\n",
+		"link inside abcdefghijklmnopq outside b\n",
+		"link inside a\n",
+		"bypass\n",
+		"link inside a outside b\npool 198.51.100.0/28 max-blocks 0\n",
+	};
+	struct xcgn_config c;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		cr_assert_eq(config_parse("t.conf", bad[i], &c), -EINVAL, "accepted:\n%s", bad[i]);
+		config_free(&c);
+	}
+}
+
+/* The file printed and read back is the same configuration. */
+Test(config, printed_form_reads_back_the_same)
+{
+	struct xcgn_config a, b;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	parse_ok("link inside in0 outside out0 rpf-inside loose refusal-icmp none\n"
+		 "pool 198.51.100.0/28 max-blocks 4 parity new-rate 20 filtering address-dependent\n"
+		 "pool 198.51.100.64/29 deterministic 100.64.0.0/24 max-blocks 1\n"
+		 "bypass 192.0.2.0/24\n",
+		 &a);
+	f = open_memstream(&buf, &len);
+	cr_assert_not_null(f);
+	config_print(f, &a);
+	fclose(f);
+	parse_ok(buf, &b);
+	cr_assert_eq(b.npools, a.npools);
+	cr_assert_eq(memcmp(&a.pools[0].o, &b.pools[0].o, sizeof(a.pools[0].o)), 0);
+	cr_assert_eq(memcmp(&a.pools[1].o, &b.pools[1].o, sizeof(a.pools[1].o)), 0);
+	cr_assert_eq(b.link.rpf_in, XCGN_RPF_LOOSE);
+	cr_assert_eq(b.link.refusal_icmp, XCGN_REFUSAL_SILENT);
+	{
+		struct config_plan p = {};
+
+		cr_assert_eq(config_diff(&a, &b, &p), 0);
+		cr_assert_eq(p.n, 0, "a printed configuration differs from itself by %zu", p.n);
+		config_plan_free(&p);
+	}
+	free(buf);
+	config_free(&a);
+	config_free(&b);
+}
+
+static const char *kinds(const struct config_plan *p, char *buf, size_t len)
+{
+	size_t i, at = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < p->n && at < len; i++)
+		at += (size_t)snprintf(buf + at, len - at, "%s%s", i ? "," : "",
+				       cstep_name[p->v[i].kind]);
+	return buf;
+}
+
+Test(config, diff_orders_steps_safely)
+{
+	struct xcgn_config run, want;
+	struct config_plan p = {};
+	char buf[512];
+
+	parse_ok("link inside a outside b\n"
+		 "pool 198.51.100.0/28\n"
+		 "pool 198.51.100.16/28\n"
+		 "pool 198.51.100.32/28 ports 2048-65535 block-size 1024\n"
+		 "bypass 192.0.2.0/24\n",
+		 &run);
+	/* .0 changes in place, .16 goes, .32 changes its ports (del, add),
+	 * .48 is new, the bypass moves, rpf-inside changes. */
+	parse_ok("link inside a outside b rpf-inside loose\n"
+		 "pool 198.51.100.0/28 max-blocks 2 udp-timeout 900\n"
+		 "pool 198.51.100.32/28\n"
+		 "pool 198.51.100.48/28\n"
+		 "bypass 192.0.2.0/25\n",
+		 &want);
+	cr_assert_eq(config_diff(&run, &want, &p), 0);
+	cr_assert_not(p.restart);
+	cr_assert_str_eq(kinds(&p, buf, sizeof(buf)),
+			 "rpf-inside,pool set,bypass del,pool del,pool del,pool add,pool add,"
+			 "bypass add");
+	cr_assert_eq(p.v[3].from->prefix, run.pools[1].o.prefix);
+	cr_assert_eq(p.v[5].to->prefix, want.pools[1].o.prefix);
+	config_plan_free(&p);
+
+	/* From nothing: attach, then everything. */
+	cr_assert_eq(config_diff(NULL, &want, &p), 0);
+	cr_assert_str_eq(kinds(&p, buf, sizeof(buf)),
+			 "attach,pool add,pool add,pool add,bypass add");
+	config_plan_free(&p);
+	config_free(&want);
+
+	/* A table size: a restart, said, and all from nothing. */
+	parse_ok("link inside a outside b max-mappings 1024\npool 198.51.100.0/28\n", &want);
+	cr_assert_eq(config_diff(&run, &want, &p), 0);
+	cr_assert(p.restart);
+	cr_assert(strstr(p.why, "max-mappings 262144 becomes 1024"), "%s", p.why);
+	cr_assert_str_eq(kinds(&p, buf, sizeof(buf)), "attach,pool add");
+	config_plan_free(&p);
+	config_free(&want);
+	config_free(&run);
+}
