@@ -8,6 +8,7 @@ PKGS=(
 	libcriterion-dev make gcc
 	iproute2 iputils-ping ethtool socat iperf3 curl python3 nftables jq
 	procps util-linux coreutils tcpdump shellcheck python3-scapy
+	debhelper dpkg-dev fakeroot lintian man-db groff-base bash-completion systemd git
 )
 
 missing=()

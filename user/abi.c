@@ -292,7 +292,7 @@ void xcgn_abi_stamp_make(struct xcgn_abi_stamp *s)
 	memcpy(s->magic, XCGN_ABI_MAGIC, sizeof(s->magic));
 	s->version = XCGN_ABI_VERSION;
 	s->fingerprint = xcgn_abi_fingerprint();
-	snprintf(s->build, sizeof(s->build), "%s", XCGN_VERSION);
+	snprintf(s->build, sizeof(s->build), "%s", xcgn_version);
 }
 
 int xcgn_abi_check(int stamp_fd, const char *dir)
@@ -317,7 +317,7 @@ int xcgn_abi_check(int stamp_fd, const char *dir)
 			 "link reload` with this binary to move the state to its layout, or use "
 			 "the binary that attached",
 			 dir, s.version, (unsigned long long)s.fingerprint, s.build, mine.version,
-			 (unsigned long long)mine.fingerprint, XCGN_VERSION);
+			 (unsigned long long)mine.fingerprint, xcgn_version);
 		return -EPROTO;
 	}
 	return 0;

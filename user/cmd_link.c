@@ -257,7 +257,7 @@ static int do_link_abi(int argc, char **argv)
 	}
 	snprintf(fp, sizeof(fp), "%016llx", (unsigned long long)xcgn_abi_fingerprint());
 	print_open_object(NULL);
-	print_string(PRINT_ANY, "version", "xcgn %s", XCGN_VERSION);
+	print_string(PRINT_ANY, "version", "xcgn %s", xcgn_version);
 	print_u64(PRINT_ANY, "abi", " abi %llu", XCGN_ABI_VERSION);
 	print_string(PRINT_ANY, "fingerprint", " fingerprint %s", fp);
 	print_nl();

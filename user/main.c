@@ -113,7 +113,7 @@ static int parse_flags(const char *arg, bool *json, bool *pretty)
 			xcgn_verbose++;
 			break;
 		case 'V':
-			printf("xcgn %s abi %d fingerprint %016llx\n", XCGN_VERSION,
+			printf("xcgn %s abi %d fingerprint %016llx\n", xcgn_version,
 			       XCGN_ABI_VERSION, (unsigned long long)xcgn_abi_fingerprint());
 			return -1;
 		case 'h':

@@ -1,0 +1,26 @@
+#!/bin/bash
+# Build the Debian package of the committed tree: git archive into OUT/src,
+# a changelog naming VERSION, dpkg-buildpackage (debhelper). The .deb lands
+# in OUT.
+set -euo pipefail
+out=${1:?usage: deb.sh OUTDIR VERSION}
+version=${2:?usage: deb.sh OUTDIR VERSION}
+version=${version%.dirty}	# the package holds what is committed
+cd "$(dirname "$0")/.."
+rm -rf "$out"
+mkdir -p "$out/src"
+git archive HEAD | tar -x -C "$out/src"
+cat >"$out/src/debian/changelog" <<EOT
+xcgn ($version) unstable; urgency=medium
+
+  * Built from commit $(git rev-parse HEAD).
+
+ -- xcgn developers <xcgn-dev@lists.example.org>  $(date -R)
+EOT
+cd "$out/src"
+dpkg-buildpackage -b -us -uc >../build.log 2>&1 || {
+	tail -40 ../build.log >&2
+	echo "deb: dpkg-buildpackage failed (whole log: $out/build.log)" >&2
+	exit 1
+}
+ls "$out"/xcgn_*.deb
