@@ -199,7 +199,8 @@ $(BUILD)/bench_%.bpf.o: tests/bench/bench_%.bpf.c $(BPF_HDRS) | $(BUILD)/.libbpf
 # generated open code), so that one checker is off for the files that
 # include them.
 check: deps $(BUILD)/xcgn_xdp.skel.h $(BUILD)/xcgn_gc.skel.h
-	$(Q)shellcheck -x -e SC1091,SC2034 -S warning scripts/*.sh tests/integration/*.sh tests/conformance/*.sh tests/abi/*.sh .ci/run
+	$(Q)shellcheck -x -e SC1091,SC2034 -S warning scripts/*.sh tests/integration/*.sh tests/conformance/*.sh tests/abi/*.sh tests/dist/*.sh .ci/run
+	$(Q)shellcheck -s bash -S warning dist/xcgn.bash-completion
 	$(Q)for f in user/*.c; do \
 		x=; grep -q 'skel\.h' $$f && x="-Xanalyzer -analyzer-disable-checker=unix.Malloc"; \
 		$(CLANG) --analyze -Xanalyzer -analyzer-werror $$x -std=gnu11 -Iinclude -Iuser \

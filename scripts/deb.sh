@@ -3,10 +3,11 @@
 # a changelog naming VERSION, dpkg-buildpackage (debhelper). The .deb lands
 # in OUT.
 set -euo pipefail
-out=${1:?usage: deb.sh OUTDIR VERSION}
+out=$(realpath -m "${1:?usage: deb.sh OUTDIR VERSION}")
 version=${2:?usage: deb.sh OUTDIR VERSION}
 version=${version%.dirty}	# the package holds what is committed
 cd "$(dirname "$0")/.."
+[ -e .git ] || { echo "deb: needs a git checkout (it packages the committed tree)" >&2; exit 1; }
 rm -rf "$out"
 mkdir -p "$out/src"
 git archive HEAD | tar -x -C "$out/src"

@@ -206,3 +206,76 @@ test_cli_conventions() {
 	xcgn -j stats | jq -e .counters >/dev/null || fail "xcgn stats shows"
 	xcgn -V | grep -q "abi $(xcgn -j link abi | jq .abi)" || fail "-V names the abi"
 }
+
+# The unit's own command lines, as systemd would run them (this machine
+# has no systemd as init): ExecStartPre checks, ExecStart applies and
+# reports READY=1 only once attached and applied, ExecReload applies a
+# changed file in place, SIGTERM ends the daemon with status 0 and the
+# datapath goes on.
+test_service_start_and_reload() {
+	local unit=$XCGN_ROOT/dist/xcgn.service.in pre start reload d rc
+	conf xcgn.conf <<EOF2
+link inside $DEV_I outside $DEV_O
+pool $POOL
+daemon log-file $TMP/nat.log gc-interval 200
+EOF2
+	cmd_of() {	# KEY: the unit's command line, on this test's file and binary
+		sed -n "s/^$1=//p" "$unit" | sed -e "s|@SBINDIR@/xcgn|$XCGN_BIN|" \
+			-e "s|@SYSCONFDIR@/xcgn/xcgn.conf|$TMP/xcgn.conf|"
+	}
+	pre=$(cmd_of ExecStartPre) start=$(cmd_of ExecStart) reload=$(cmd_of ExecReload)
+	python3 - "$TMP/notify.sock" "$TMP/notify.got" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(15)
+with open(sys.argv[2], "w", buffering=1) as f:
+    end = time.monotonic() + 15
+    while time.monotonic() < end:
+        try:
+            f.write(s.recv(4096).decode().replace("\n", " ") + "\n")
+        except socket.timeout:
+            break
+PY
+	BG_PIDS+=($!)
+	for _ in $(seq 1 50); do
+		[ -S "$TMP/notify.sock" ] && break
+		sleep 0.05
+	done
+	# shellcheck disable=SC2086 # the unit's words
+	nsenter --net="/run/netns/$NS_NAT" $pre || fail "ExecStartPre: $pre"
+	# shellcheck disable=SC2086
+	NOTIFY_SOCKET=$TMP/notify.sock nsenter --net="/run/netns/$NS_NAT" $start 2>"$TMP/d.err" &
+	d=$!
+	BG_PIDS+=("$d")
+	for _ in $(seq 1 100); do
+		grep -q "^READY=1" "$TMP/notify.got" 2>/dev/null && break
+		sleep 0.05
+	done
+	grep -q "^READY=1" "$TMP/notify.got" || fail "no READY=1: $(cat "$TMP/d.err")"
+	# Ready means attached and applied.
+	assert_eq "$POOL" "$(xcgn -j pool show | jq -r '.[0] | "\(.prefix)/\(.plen)"')" "pool at READY"
+	in_sub timeout 5 ping -q -c 1 -W 2 "$S1" >/dev/null || fail "traffic under the service"
+	sed -i "s|^pool $POOL|pool $POOL max-blocks 2 udp-timeout 600|" "$TMP/xcgn.conf"
+	# shellcheck disable=SC2086
+	nsenter --net="/run/netns/$NS_NAT" $reload || fail "ExecReload: $reload"
+	xcgn -j pool show | jq -e '.[0] | .max_blocks == 2 and .udp_timeout == 600' >/dev/null ||
+		fail "reload did not apply: $(xcgn -j pool show | jq -c '.[0]')"
+	assert_eq "running" "$(xcgn -j link show | jq -r '.[0].daemon.state')" "daemon after reload"
+	kill -TERM "$d"
+	rc=0
+	wait "$d" || rc=$?
+	assert_eq 0 "$rc" "daemon exit status on SIGTERM"
+	in_sub timeout 5 ping -q -c 1 -W 2 "$S1" >/dev/null || fail "forwarding after the service stopped"
+	# A broken file: ExecStartPre says where, and ExecStart does not start.
+	echo "pool 198.51.100.0/33" >>"$TMP/xcgn.conf"
+	rc=0
+	# shellcheck disable=SC2086
+	nsenter --net="/run/netns/$NS_NAT" $pre 2>"$TMP/err" || rc=$?
+	assert_eq 1 "$rc" "ExecStartPre on a broken file"
+	grep -q "xcgn.conf:4: invalid pool prefix" "$TMP/err" || fail "line not named: $(cat "$TMP/err")"
+	rc=0
+	# shellcheck disable=SC2086
+	nsenter --net="/run/netns/$NS_NAT" $start 2>"$TMP/err" || rc=$?
+	assert_eq 2 "$rc" "ExecStart on a broken file"
+}
