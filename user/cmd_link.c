@@ -253,7 +253,7 @@ static int do_link_abi(int argc, char **argv)
 	}
 	if (argc) {
 		xcgn_err("unknown argument \"%s\" to link abi", *argv);
-		return usage();
+		return XCGN_EXIT_USAGE;
 	}
 	snprintf(fp, sizeof(fp), "%016llx", (unsigned long long)xcgn_abi_fingerprint());
 	print_open_object(NULL);
@@ -275,7 +275,7 @@ int do_link(int argc, char **argv)
 		return do_link_abi(argc - 1, argv + 1);
 	if (argc > 1) {
 		xcgn_err("unexpected argument \"%s\"", argv[1]);
-		return usage();
+		return XCGN_EXIT_USAGE;
 	}
 	if (!strcmp(*argv, "detach"))
 		return xcgn_detach();
@@ -286,5 +286,5 @@ int do_link(int argc, char **argv)
 	if (!strcmp(*argv, "check"))
 		return xcgn_check();
 	xcgn_err("unknown command \"%s\" for link", *argv);
-	return usage();
+	return XCGN_EXIT_USAGE;
 }

@@ -146,7 +146,7 @@ static int do_log_who(int argc, char **argv)
 			file = *argv;
 		} else {
 			xcgn_err("unknown argument \"%s\" to log who", *argv);
-			return usage();
+			return XCGN_EXIT_USAGE;
 		}
 	}
 	/* Deterministic pools and the live tables need the running instance;
@@ -204,7 +204,7 @@ static int do_log_who_batch(int argc, char **argv)
 			file = *argv;
 		} else {
 			xcgn_err("unknown argument \"%s\" to log who batch", *argv);
-			return usage();
+			return XCGN_EXIT_USAGE;
 		}
 	}
 	f = fopen(file, "r");
@@ -261,5 +261,5 @@ int do_log(int argc, char **argv)
 	if (!strcmp(*argv, "who"))
 		return do_log_who(argc - 1, argv + 1);
 	xcgn_err("unknown command \"%s\" for log", *argv);
-	return usage();
+	return XCGN_EXIT_USAGE;
 }

@@ -192,7 +192,7 @@ static int do_pool_del(int argc, char **argv)
 
 	if (argc != 1) {
 		xcgn_err("pool del needs exactly one PREFIX");
-		return usage();
+		return XCGN_EXIT_USAGE;
 	}
 	if (parse_prefix(*argv, &prefix, &plen))
 		return invarg("pool prefix", *argv);
@@ -359,7 +359,7 @@ static int do_pool_bypass(int argc, char **argv)
 	}
 	if (argc != 2 || (strcmp(argv[0], "add") && strcmp(argv[0], "del"))) {
 		xcgn_err("pool bypass needs add PREFIX, del PREFIX or show");
-		return usage();
+		return XCGN_EXIT_USAGE;
 	}
 	if (parse_prefix(argv[1], &prefix, &plen))
 		return invarg("bypass prefix (a.b.c.d/len, host bits clear)", argv[1]);
@@ -393,5 +393,5 @@ int do_pool(int argc, char **argv)
 	if (!strcmp(*argv, "show"))
 		return do_pool_show(argc - 1, argv + 1);
 	xcgn_err("unknown command \"%s\" for pool", *argv);
-	return usage();
+	return XCGN_EXIT_USAGE;
 }

@@ -162,13 +162,14 @@ static int do_rpf_explain(int argc, char **argv)
 			if (mode < 0)
 				return invarg("mode (strict, loose or off)", *argv);
 		} else {
-			xcgn_err("unknown argument \"%s\" to rpf explain", *argv);
-			return usage();
+			xcgn_err("unknown argument \"%s\" to rpf explain; try \"xcgn rpf help\"",
+				 *argv);
+			return XCGN_EXIT_USAGE;
 		}
 	}
 	if (!devname) {
 		xcgn_err("rpf explain needs dev DEV");
-		return usage();
+		return XCGN_EXIT_USAGE;
 	}
 	if (xcgn_maps_open(&m))
 		return XCGN_EXIT_ERR;
@@ -205,10 +206,10 @@ static int do_rpf_explain(int argc, char **argv)
 		q.dev.mode = (__u8)mode;
 	if (q.dev.mode >= XCGN_RPF_MODE_MAX)
 		q.dev.mode = XCGN_RPF_LOOSE;	/* the kernel treats any other value as 2 */
-	if (!dst)
-		dst = htonl(RPF_DUMMY_DST);
+	/* The check needs some destination; without `to` it is one that
+	 * decides nothing (not local, not broadcast) and is not shown. */
 	q.saddr = src;
-	q.daddr = dst;
+	q.daddr = dst ? dst : htonl(RPF_DUMMY_DST);
 	q.sub_prefix = li.sub_prefix;
 	q.sub_mask = prefix_mask_be(li.sub_plen);
 
@@ -232,7 +233,8 @@ static int do_rpf_explain(int argc, char **argv)
 
 	print_open_object(NULL);
 	print_ipv4(PRINT_ANY, "source", "%s", src);
-	print_ipv4(PRINT_ANY, "destination", " to %s", dst);
+	if (dst)
+		print_ipv4(PRINT_ANY, "destination", " to %s", dst);
 	print_string(PRINT_ANY, "dev", " dev %s", l->name);
 	print_string(PRINT_ANY, "role", " (%s", role);
 	print_string(PRINT_ANY, "mode", ", %s)", xcgn_rpf_mode_name[q.dev.mode]);
@@ -296,12 +298,12 @@ static int do_rpf_lint(int argc, char **argv)
 			sub = *argv;
 		} else {
 			xcgn_err("unknown argument \"%s\" to rpf lint", *argv);
-			return usage();
+			return XCGN_EXIT_USAGE;
 		}
 	}
 	if (!!in != !!out) {
 		xcgn_err("rpf lint needs both inside DEV and outside DEV, or neither");
-		return usage();
+		return XCGN_EXIT_USAGE;
 	}
 	parse_prefix("100.64.0.0/10", &c.sub_prefix, &c.sub_plen);
 	if (sub && parse_prefix(sub, &c.sub_prefix, &c.sub_plen))
@@ -426,5 +428,5 @@ int do_rpf(int argc, char **argv)
 	if (!strcmp(*argv, "sync") && argc == 1)
 		return do_rpf_sync();
 	xcgn_err("unknown command \"%s\" to rpf", *argv);
-	return usage();
+	return XCGN_EXIT_USAGE;
 }

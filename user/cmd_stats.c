@@ -52,7 +52,7 @@ static int do_stats_show(void)
 	uint64_t total = 0;
 	char fmt[64];
 	__u32 zero = 0;
-	int i, err;
+	int i, err, w = 5;
 
 	if (xcgn_maps_open(&m))
 		return XCGN_EXIT_ERR;
@@ -64,31 +64,45 @@ static int do_stats_show(void)
 		xcgn_err("read counters: %s", strerror(-err));
 		return XCGN_EXIT_ERR;
 	}
+	/* One column for the values, past the longest name. */
+	for (i = 0; i < XCGN_STAT_MAX; i++)
+		if (xcgn_stat_name[i] && (int)strlen(xcgn_stat_name[i]) > w)
+			w = (int)strlen(xcgn_stat_name[i]);
+	for (i = 1; i < XCGN_DROP_MAX; i++)
+		if (xcgn_drop_name[i] && (int)strlen(xcgn_drop_name[i]) > w)
+			w = (int)strlen(xcgn_drop_name[i]);
 	print_open_object(NULL);
 	print_open_object("counters");
 	print_text("counters:\n");
 	for (i = 0; i < XCGN_STAT_MAX; i++) {
-		snprintf(fmt, sizeof(fmt), "  %-22s %%llu\n", xcgn_stat_name[i]);
+		snprintf(fmt, sizeof(fmt), "  %-*s %%llu\n", w, xcgn_stat_name[i]);
 		print_u64(PRINT_ANY, xcgn_stat_name[i], fmt, s.stat[i]);
 	}
 	print_close_object();
 	print_open_object("drops");
 	print_text("drops:\n");
 	for (i = 1; i < XCGN_DROP_MAX; i++) {
-		snprintf(fmt, sizeof(fmt), "  %-22s %%llu\n", xcgn_drop_name[i]);
+		snprintf(fmt, sizeof(fmt), "  %-*s %%llu\n", w, xcgn_drop_name[i]);
 		print_u64(PRINT_ANY, xcgn_drop_name[i], fmt, s.drop[i]);
 		total += s.drop[i];
 	}
 	print_close_object();
-	print_u64(PRINT_ANY, "drops_total", "  total                  %llu\n", total);
+	snprintf(fmt, sizeof(fmt), "  %-*s %%llu\n", w, "total");
+	print_u64(PRINT_ANY, "drops_total", fmt, total);
 	/* What the daemon (the last one to run) did with the NAT log. */
 	print_open_object("natlog");
 	print_text("NAT log (daemon):\n");
-	print_u64(PRINT_ANY, "written", "  written                %llu\n", ds.written);
-	print_u64(PRINT_ANY, "recovered", "  recovered              %llu\n", ds.recovered);
-	print_u64(PRINT_ANY, "lost", "  lost                   %llu\n", ds.lost);
-	print_u64(PRINT_ANY, "queued", "  queued                 %llu\n", ds.queued);
-	print_u64(PRINT_ANY, "write_errors", "  write_errors           %llu\n", ds.write_errors);
+	{
+		const char *const name[] = { "written", "recovered", "lost", "queued",
+					     "write_errors" };
+		const uint64_t val[] = { ds.written, ds.recovered, ds.lost, ds.queued,
+					 ds.write_errors };
+
+		for (i = 0; i < (int)ARRAY_SIZE(name); i++) {
+			snprintf(fmt, sizeof(fmt), "  %-*s %%llu\n", w, name[i]);
+			print_u64(PRINT_ANY, name[i], fmt, val[i]);
+		}
+	}
 	print_close_object();
 	print_close_object();
 	return XCGN_EXIT_OK;
@@ -123,12 +137,12 @@ int do_stats(int argc, char **argv)
 		return usage();
 	if (argc > 1) {
 		xcgn_err("unexpected argument \"%s\"", argv[1]);
-		return usage();
+		return XCGN_EXIT_USAGE;
 	}
 	if (!strcmp(*argv, "show"))
 		return do_stats_show();
 	if (!strcmp(*argv, "reset"))
 		return do_stats_reset();
 	xcgn_err("unknown command \"%s\" for stats", *argv);
-	return usage();
+	return XCGN_EXIT_USAGE;
 }

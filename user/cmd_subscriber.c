@@ -10,7 +10,10 @@
 static int usage(void)
 {
 	fprintf(usage_fp(), "Usage: xcgn subscriber show [ADDR]\n"
-			"       xcgn subscriber help\n");
+			    "       xcgn subscriber flush ADDR\n"
+			    "       xcgn subscriber help\n"
+			    "flush removes every mapping of the subscriber; the daemon then\n"
+			    "releases its blocks (quarantine, release records) at its next pass.\n");
 	return usage_status();
 }
 
@@ -52,7 +55,7 @@ static int do_subscriber_show(int argc, char **argv)
 
 	if (argc > 1) {
 		xcgn_err("unexpected argument \"%s\"", argv[1]);
-		return usage();
+		return XCGN_EXIT_USAGE;
 	}
 	if (argc == 1 && parse_ipv4(*argv, &want))
 		return invarg("subscriber address", *argv);
@@ -88,6 +91,16 @@ int do_subscriber(int argc, char **argv)
 		return usage();
 	if (!strcmp(*argv, "show"))
 		return do_subscriber_show(argc - 1, argv + 1);
-	xcgn_err("unknown command \"%s\" for subscriber", *argv);
-	return usage();
+	if (!strcmp(*argv, "flush")) {
+		char *fl[] = { "flush", "subscriber", argc == 2 ? argv[1] : NULL, NULL };
+		uint32_t a;
+
+		if (argc != 2 || parse_ipv4(argv[1], &a)) {
+			xcgn_err("subscriber flush needs one subscriber ADDR");
+			return XCGN_EXIT_USAGE;
+		}
+		return do_session(3, fl);
+	}
+	xcgn_err("unknown command \"%s\" for subscriber; try \"xcgn subscriber help\"", *argv);
+	return XCGN_EXIT_USAGE;
 }

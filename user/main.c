@@ -17,8 +17,8 @@
 static const char *const link_verbs[] = { "attach", "detach", "reload", "check", "show", "abi",
 					  "help", NULL };
 static const char *const pool_verbs[] = { "add", "del", "set", "show", "bypass", "help", NULL };
-static const char *const sub_verbs[] = { "show", "help", NULL };
-static const char *const session_verbs[] = { "show", "help", NULL };
+static const char *const sub_verbs[] = { "show", "flush", "help", NULL };
+static const char *const session_verbs[] = { "show", "flush", "help", NULL };
 static const char *const stats_verbs[] = { "show", "reset", "help", NULL };
 static const char *const log_verbs[] = { "who", "help", NULL };
 static const char *const rpf_verbs[] = { "show", "explain", "lint", "mode", "sync", "help", NULL };

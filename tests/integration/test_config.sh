@@ -279,3 +279,39 @@ PY
 	nsenter --net="/run/netns/$NS_NAT" $start 2>"$TMP/err" || rc=$?
 	assert_eq 2 "$rc" "ExecStart on a broken file"
 }
+
+# Filters pick mappings; flush removes them on purpose and the daemon then
+# releases the subscriber's blocks with a release record.
+test_session_filters_and_flush() {
+	attach_default
+	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" 60
+	wait_listen "$NS_INET" "$S1:7000" u
+	in_sub timeout 10 python3 "$TLIB/udp_flows.py" "$(sub_addr 1)" 20000 3 "$S1" 7000 >/dev/null
+	in_sub timeout 10 python3 "$TLIB/udp_flows.py" "$(sub_addr 2)" 20000 2 "$S1" 7000 >/dev/null
+	assert_eq 3 "$(xcgn -j session show subscriber "$(sub_addr 1)" | jq length)" "filter subscriber"
+	assert_eq 5 "$(xcgn -j session show proto udp | jq length)" "filter proto"
+	assert_eq 0 "$(xcgn -j session show proto tcp | jq length)" "filter proto tcp"
+	assert_eq 0 "$(xcgn -j session show state established | jq length)" "filter state"
+	xcgn -j session show proto udp | jq -e 'all(.[]; .left_s > 250 and .left_s <= 301)' >/dev/null ||
+		fail "time left: $(xcgn -j session show proto udp | jq -c '[.[].left_s]')"
+	pub=$(xcgn -j session show subscriber "$(sub_addr 2)" | jq -r '.[0].public_addr')
+	assert_ge "$(xcgn -j session show public "$pub" | jq length)" 2 "filter public"
+	daemon_for "$XCGN_BIN" 4 log-file "$TMP/nat.log" gc-interval 100 quarantine 1 &
+	d=$!
+	sleep 0.5
+	assert_eq 3 "$(xcgn -j subscriber flush "$(sub_addr 1)" | jq .flushed)" "subscriber flush"
+	assert_eq 0 "$(xcgn -j session show subscriber "$(sub_addr 1)" | jq length)" "after the flush"
+	assert_eq 2 "$(xcgn -j session show subscriber "$(sub_addr 2)" | jq length)" "others kept"
+	for _ in $(seq 1 40); do
+		grep -q "\"event\":\"release\".*\"subscriber\":\"$(sub_addr 1)\"" "$TMP/nat.log" 2>/dev/null && break
+		sleep 0.1
+	done
+	grep -q "\"event\":\"release\".*\"subscriber\":\"$(sub_addr 1)\"" "$TMP/nat.log" ||
+		fail "no release record after the flush: $(cat "$TMP/nat.log")"
+	xcgn session flush >/dev/null
+	assert_eq 0 "$(nmaps)" "session flush without filter"
+	wait "$d" || true
+	rc=0
+	xcgn session show state sideways 2>/dev/null || rc=$?
+	assert_eq 2 "$rc" "bad state filter"
+}
