@@ -153,16 +153,16 @@ test-bpf: $(BUILD)/test-bpf $(BUILD)/xcgn
 test-abi: $(BUILD)/xcgn
 	$(Q)tests/abi/check.sh
 
-# The last release of layout 2, built from git, for the live migration test.
-ABI_V2_COMMIT := $(shell cat tests/abi/v2.commit)
-$(BUILD)/abi-v2/xcgn:
-	$(call msg,BUILD,$@ from $(ABI_V2_COMMIT))
-	$(Q)rm -rf $(BUILD)/abi-v2 && mkdir -p $(BUILD)/abi-v2/src
-	$(Q)git archive $(ABI_V2_COMMIT) | tar -x -C $(BUILD)/abi-v2/src
-	$(Q)$(MAKE) --no-print-directory -C $(BUILD)/abi-v2/src BUILD=build all
-	$(Q)cp $(BUILD)/abi-v2/src/build/xcgn $@
+# The last release of each older layout, built from git (tests/abi/vN.commit),
+# for the live migration tests.
+$(BUILD)/abi-v%/xcgn: tests/abi/v%.commit
+	$(call msg,BUILD,$@ from $$(cat $<))
+	$(Q)rm -rf $(BUILD)/abi-v$* && mkdir -p $(BUILD)/abi-v$*/src
+	$(Q)git archive $$(cat $<) | tar -x -C $(BUILD)/abi-v$*/src
+	$(Q)$(MAKE) --no-print-directory -C $(BUILD)/abi-v$*/src BUILD=build all
+	$(Q)cp $(BUILD)/abi-v$*/src/build/xcgn $@
 
-test-integration: $(BUILD)/xcgn $(BUILD)/abi-v2/xcgn
+test-integration: $(BUILD)/xcgn $(BUILD)/abi-v2/xcgn $(BUILD)/abi-v3/xcgn
 	$(Q)tests/integration/run.sh
 
 # One test per RFC requirement; the README's table must be what it found.

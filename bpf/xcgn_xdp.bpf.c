@@ -179,6 +179,9 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 		return XDP_ABORTED;
 	stats_inc(st, XCGN_STAT_IN_RX);
 
+	/* Stepped aside (`link set bypass-all on`): the kernel's own rules. */
+	if (rs->switches & XCGN_SW_BYPASS_ALL)
+		goto pass;
 	ret = parse_eth(&p, data, data_end, &proto);
 	if (ret)
 		goto drop;
@@ -249,7 +252,7 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 			if (!pool_is_refusal(-ret))
 				goto drop;
 			stats_drop(st, -ret);
-			return icmp_send_prohibited(ctx, &p, st);
+			return icmp_send_prohibited(ctx, &p, st, rs);
 		}
 		nat4_frag_note(&p, pub.addr);
 		nat4_rewrite(&p, 1, &pub);
@@ -285,6 +288,8 @@ int xcgn_xdp_outside(struct xdp_md *ctx)
 	if (!st || !rs)
 		return XDP_ABORTED;
 	stats_inc(st, XCGN_STAT_OUT_RX);
+	if (rs->switches & XCGN_SW_BYPASS_ALL)
+		return XDP_PASS;
 
 	ret = parse_eth(&p, data, data_end, &proto);
 	if (ret)
@@ -378,6 +383,8 @@ int xcgn_tc_outside(struct __sk_buff *skb)
 	if (!st || !rs)
 		return TC_ACT_SHOT;
 	stats_inc(st, XCGN_STAT_TC_RX);
+	if (rs->switches & XCGN_SW_BYPASS_ALL)
+		return TC_ACT_OK;	/* the guard too: the operator said so */
 
 	ret = tc_headers(skb, XCGN_TC_PULL, st, &p, &data, &data_end, &proto);
 	if (ret)
@@ -579,7 +586,7 @@ int xcgn_tc_outside_in(struct __sk_buff *skb)
 	__u16 proto;
 	int ret;
 
-	if (!st || !rs)
+	if (!st || !rs || (rs->switches & XCGN_SW_BYPASS_ALL))
 		return TC_ACT_OK;
 	/* Only fragments to the pool are ours: XDP handled everything else,
 	 * and what it passed up (the host's own traffic, large GRO skbs) is

@@ -18,7 +18,7 @@
  * any pinned layout, enum value or map bumps it (tests/abi/ holds each
  * version's layout; `make test` fails when the layout moves alone). `xcgn
  * link reload` moves live state from the versions it knows (user/migrate.c). */
-#define XCGN_ABI_VERSION 3
+#define XCGN_ABI_VERSION 4
 
 /* The pinned maps, one list: the userspace struct of map handles (struct
  * xcgn_maps, one fd per entry), the table that opens them and the ABI
@@ -293,8 +293,13 @@ struct xcgn_paddr {
 	__be32 addr;		/* 0: slot unused */
 	__u32 idx;		/* index in xcgn_paddr and xcgn_blocks */
 	__u16 pool_id;
-	__u16 _pad;
+	__u16 flags;		/* XCGN_PADDRF_* (layout 3: always 0) */
 };
+/* No new subscriber lands on the address (`xcgn pool drain`); those on it
+ * keep it, and their further blocks. */
+#define XCGN_PADDRF_DRAINED	0x0001
+/* Not the pool's (`exclude`): every block taken, not in xcgn_pubidx. */
+#define XCGN_PADDRF_EXCLUDED	0x0002
 _Static_assert(sizeof(struct xcgn_paddr) == 12, "xcgn_paddr size is ABI");
 
 /* Value of xcgn_blocks: bit b set = block b of the address is taken (or
@@ -305,14 +310,27 @@ struct xcgn_blkmap {
 };
 _Static_assert(sizeof(struct xcgn_blkmap) == 128, "xcgn_blkmap size is ABI");
 
-/* Value of xcgn_state (one entry): what changes at runtime. */
+/* Value of xcgn_state (one entry): what changes at runtime. Every program
+ * reads it once a packet, so the runtime switches live here too. */
 struct xcgn_state {
 	__u32 naddrs_hwm;	/* highest used address index + 1 */
 	__u32 nbypass;		/* bypass prefixes: 0 spares the trie lookup */
 	__u32 paddr_min;	/* lowest and highest pool address, host order: */
 	__u32 paddr_max;	/* outside them no lookup is needed (min > max: none) */
+	__u32 switches;		/* XCGN_SW_*, `xcgn link set` */
+	__u8 refusal_icmp;	/* enum xcgn_refusal_icmp */
+	__u8 _pad[3];
 };
-_Static_assert(sizeof(struct xcgn_state) == 16, "xcgn_state size is ABI");
+_Static_assert(sizeof(struct xcgn_state) == 24, "xcgn_state size is ABI");
+_Static_assert(offsetof(struct xcgn_state, switches) == 16, "xcgn_state.switches moved");
+
+/* Runtime switches, effective with the next packet. */
+#define XCGN_SW_BYPASS_ALL	0x01	/* xcgn steps aside: every packet goes to the
+					 * kernel as it came, tc lets all through */
+#define XCGN_SW_FILTER_EIF	0x02	/* endpoint-independent filtering for every
+					 * mapping, whatever its pool says */
+#define XCGN_SW_REFUSAL_LOG_OFF	0x04	/* no refusal events (allocations and
+					 * releases are always logged) */
 
 /* Load-time constants, in the programs' rodata. */
 struct xcgn_cfg {
@@ -322,9 +340,8 @@ struct xcgn_cfg {
 	__be32 sub_mask;
 	__u32 log_level;
 	__be32 inside_addr;	/* source of ICMP xcgn sends inside; 0: none sent */
-	__u32 refusal_icmp;	/* enum xcgn_refusal_icmp */
 };
-_Static_assert(sizeof(struct xcgn_cfg) == 28, "xcgn_cfg size is ABI");
+_Static_assert(sizeof(struct xcgn_cfg) == 24, "xcgn_cfg size");
 
 /* What a subscriber refused a new mapping hears: RFC 5508 REQ-8 asks for
  * "administratively prohibited", RFC 6888 REQ-11b for "host unreachable". */

@@ -11,8 +11,10 @@
 #define XCGN_PEERS_MAX		262144	/* (mapping, remote) pairs for address-dependent filtering */
 
 /* Pools. */
-#define XCGN_POOLS_MAX		16	/* pools (prefixes) */
-#define XCGN_PADDRS_MAX		4096	/* public addresses over all pools */
+#define XCGN_POOLS_MAX		64	/* pools (prefixes); layouts before 4 pinned 16 */
+#define XCGN_PADDRS_MAX		65536	/* public addresses over all pools: the most
+					 * `max-addresses` may be */
+#define XCGN_ADDRS_DEF		4096	/* the default of `max-addresses` */
 #define XCGN_BLK_WORDS		16	/* 64-bit words in one address's block bitmap */
 #define XCGN_BLKS_PER_ADDR_MAX	(XCGN_BLK_WORDS * 64)	/* 1024 blocks per address */
 #define XCGN_BLOCK_SIZE_MIN	64	/* 65536 / XCGN_BLKS_PER_ADDR_MAX */

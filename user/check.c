@@ -28,6 +28,7 @@
 
 struct check {
 	const struct xcgn_maps *m;
+	__u32 npools, naddrs;
 	struct xcgn_pool pools[XCGN_POOLS_MAX];
 	__be32 *holder;			/* xcgn_blk_key -> subscriber */
 	uint64_t maps, revs, subs, held, taken_unheld, unlogged, violations;
@@ -165,7 +166,7 @@ static void check_blocks(struct check *c)
 
 	while (!bpf_map_get_next_key(c->m->subs, prev, &key)) {
 		prev = &key;
-		if (bpf_map_lookup_elem(c->m->subs, &key, &s) || s.addr_idx >= XCGN_PADDRS_MAX)
+		if (bpf_map_lookup_elem(c->m->subs, &key, &s) || s.addr_idx >= c->naddrs)
 			continue;
 		c->subs++;
 		for (i = 0; i < XCGN_SUB_BLOCKS_MAX; i++) {
@@ -191,16 +192,20 @@ static void check_blocks(struct check *c)
 				c->unlogged++;
 		}
 	}
-	for (id = 0; id < XCGN_POOLS_MAX; id++) {
+	for (id = 0; id < c->npools; id++) {
 		const struct xcgn_pool *p = &c->pools[id];
 
 		if (!(p->flags & XCGN_POOLF_ACTIVE))
 			continue;
-		for (idx = p->addr_first; idx < p->addr_first + p->naddrs && idx < XCGN_PADDRS_MAX;
+		for (idx = p->addr_first; idx < p->addr_first + p->naddrs && idx < c->naddrs;
 		     idx++) {
 			struct xcgn_blkmap bm;
+			struct xcgn_paddr pa;
 
-			if (bpf_map_lookup_elem(c->m->blocks, &idx, &bm))
+			/* An excluded address has every block taken, by nobody. */
+			if (bpf_map_lookup_elem(c->m->blocks, &idx, &bm) ||
+			    bpf_map_lookup_elem(c->m->paddr, &idx, &pa) ||
+			    (pa.flags & XCGN_PADDRF_EXCLUDED))
 				continue;
 			for (blk = 0; blk < p->nblocks; blk++)
 				if (((bm.w[blk / 64] >> (blk % 64)) & 1) &&
@@ -218,13 +223,15 @@ int xcgn_check(void)
 
 	if (xcgn_maps_open(&m))
 		return XCGN_EXIT_ERR;
-	c.holder = calloc((size_t)XCGN_PADDRS_MAX * XCGN_BLKS_PER_ADDR_MAX, sizeof(*c.holder));
+	c.npools = xcgn_npools(&m);
+	c.naddrs = xcgn_naddrs(&m);
+	c.holder = calloc((size_t)c.naddrs * XCGN_BLKS_PER_ADDR_MAX, sizeof(*c.holder));
 	if (!c.holder) {
 		xcgn_err("check: %s", strerror(ENOMEM));
 		xcgn_maps_close(&m);
 		return XCGN_EXIT_ERR;
 	}
-	for (id = 0; id < XCGN_POOLS_MAX; id++)
+	for (id = 0; id < c.npools; id++)
 		if (bpf_map_lookup_elem(m.pools, &id, &c.pools[id]))
 			memset(&c.pools[id], 0, sizeof(c.pools[id]));
 	check_blocks(&c);

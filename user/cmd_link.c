@@ -16,7 +16,9 @@ static int usage(void)
 		"                        [subscribers PREFIX] [max-mappings N] [max-subscribers N]\n"
 		"                        [rpf-inside MODE] [rpf-outside MODE] [max-routes N]\n"
 		"                        [refusal-icmp { prohibited | host-unreachable | none }]\n"
-		"                        [force]\n"
+		"                        [max-addresses N] [SWITCH]... [force]\n"
+		"       xcgn link set { SWITCH | refusal-icmp KIND | rpf-inside MODE |\n"
+		"                       rpf-outside MODE }...\n"
 		"       xcgn link detach\n"
 		"       xcgn link reload\n"
 		"       xcgn link check\n"
@@ -24,10 +26,20 @@ static int usage(void)
 		"       xcgn link abi [ layout ]\n"
 		"       xcgn link help\n"
 		"MODE := { strict | loose | off }\n"
+		"SWITCH := { bypass-all { on | off } | filtering { pool | endpoint-independent } |\n"
+		"            refusal-log { on | off } }\n"
 		"Defaults: xdp-mode native, subscribers 100.64.0.0/10, max-mappings %u,\n"
 		"max-subscribers %u, rpf-inside strict, rpf-outside loose, max-routes %u\n"
 		"(routes of the main and local tables the reverse-path check holds),\n"
-		"refusal-icmp prohibited (3/13, RFC 5508; host-unreachable is 3/1, RFC 6888).\n"
+		"refusal-icmp prohibited (3/13, RFC 5508; host-unreachable is 3/1, RFC 6888),\n"
+		"max-addresses %u (public addresses over all pools, at most %u; each costs\n"
+		"8.2 KiB of kernel memory, mostly the allocation times of its 1024 possible\n"
+		"blocks), bypass-all off, filtering pool, refusal-log on.\n"
+		"set takes effect with the next packet, sessions kept: bypass-all on hands\n"
+		"every packet to the kernel untranslated (xcgn steps aside, its tc guard\n"
+		"too); filtering endpoint-independent lets anyone reach every mapping,\n"
+		"whatever its pool says; refusal-log off stops refusal records (block\n"
+		"allocations and releases are always logged: the NAT log is the record).\n"
 		"Attach runs `xcgn rpf lint` and refuses on an error unless told `force`.\n"
 		"Reload replaces the running programs with this binary's, keeping every\n"
 		"session; state pinned by an older layout is moved to this one first.\n"
@@ -36,7 +48,7 @@ static int usage(void)
 		"holder); exit 1 on any.\n"
 		"abi prints the layout version and fingerprint this binary reads (layout:\n"
 		"the whole layout, as tests/abi/ keeps it).\n",
-		XCGN_MAPS_MAX, XCGN_SUBS_MAX, XCGN_RPF_ROUTES_MAX);
+		XCGN_MAPS_MAX, XCGN_SUBS_MAX, XCGN_RPF_ROUTES_MAX, XCGN_ADDRS_DEF, XCGN_PADDRS_MAX);
 	return usage_status();
 }
 
@@ -49,6 +61,7 @@ void attach_opts_init(struct attach_opts *o)
 	o->rpf_in = XCGN_RPF_STRICT;
 	o->rpf_out = XCGN_RPF_LOOSE;
 	o->max_routes = XCGN_RPF_ROUTES_MAX;
+	o->max_addrs = XCGN_ADDRS_DEF;
 	parse_prefix(XCGN_DEF_SUBSCRIBERS, &o->sub_prefix, &o->sub_plen);
 }
 
@@ -69,6 +82,9 @@ static int name_lookup(const char *s, const char *const *names, size_t n)
 			return (int)i;
 	return -1;
 }
+
+static const char *const onoff[] = { "off", "on" };
+static const char *const filter_sw[] = { "pool", "endpoint-independent" };
 
 int attach_opts_parse(int argc, char **argv, struct attach_opts *o)
 {
@@ -111,6 +127,10 @@ int attach_opts_parse(int argc, char **argv, struct attach_opts *o)
 				o->rpf_in = (uint8_t)v;
 			else
 				o->rpf_out = (uint8_t)v;
+		} else if (!strcmp(*argv, "max-addresses")) {
+			NEXT_ARG();
+			if (arg_u32("max-addresses", *argv, 16, XCGN_PADDRS_MAX, &o->max_addrs))
+				return XCGN_EXIT_USAGE;
 		} else if (!strcmp(*argv, "max-routes")) {
 			NEXT_ARG();
 			if (arg_u32("max-routes", *argv, 16, 1u << 24, &o->max_routes))
@@ -122,6 +142,30 @@ int attach_opts_parse(int argc, char **argv, struct attach_opts *o)
 				return invarg("refusal-icmp (prohibited, host-unreachable or none)",
 					      *argv);
 			o->refusal_icmp = (uint8_t)v;
+		} else if (!strcmp(*argv, "bypass-all") || !strcmp(*argv, "refusal-log")) {
+			uint32_t bit = **argv == 'b' ? XCGN_SW_BYPASS_ALL : XCGN_SW_REFUSAL_LOG_OFF;
+			const char *what = *argv;
+
+			NEXT_ARG();
+			v = name_lookup(*argv, onoff, 2);
+			if (v < 0) {
+				xcgn_err("invalid %s \"%s\" (on or off)", what, *argv);
+				return XCGN_EXIT_USAGE;
+			}
+			/* refusal-log on is the bit clear */
+			if (v == (bit == XCGN_SW_BYPASS_ALL))
+				o->switches |= bit;
+			else
+				o->switches &= ~bit;
+		} else if (!strcmp(*argv, "filtering")) {
+			NEXT_ARG();
+			v = name_lookup(*argv, filter_sw, 2);
+			if (v < 0)
+				return invarg("filtering (pool or endpoint-independent)", *argv);
+			if (v)
+				o->switches |= XCGN_SW_FILTER_EIF;
+			else
+				o->switches &= ~(uint32_t)XCGN_SW_FILTER_EIF;
 		} else if (!strcmp(*argv, "force")) {
 			o->force = true;
 		} else {
@@ -134,6 +178,49 @@ int attach_opts_parse(int argc, char **argv, struct attach_opts *o)
 		return XCGN_EXIT_USAGE;
 	}
 	return 0;
+}
+
+/* link set KEY VALUE...: the running instance's options with these. */
+static int do_link_set(int argc, char **argv)
+{
+	struct attach_opts cur, o;
+	char in[16], out[16];
+	struct xcgn_maps m;
+	int ret, lock, i;
+
+	if (argc < 2) {
+		xcgn_err("link set needs KEY VALUE...; try \"xcgn link help\"");
+		return XCGN_EXIT_USAGE;
+	}
+	/* Only what changes in place: refuse the rest by name. */
+	for (i = 0; i < argc; i += 2) {
+		static const char *const settable[] = { "bypass-all", "filtering", "refusal-log",
+							"refusal-icmp", "rpf-inside",
+							"rpf-outside" };
+
+		if (prefix_match(argv[i], settable, ARRAY_SIZE(settable)) < 0 ||
+		    strcmp(argv[i], settable[prefix_match(argv[i], settable,
+							   ARRAY_SIZE(settable))])) {
+			xcgn_err("\"%s\" cannot be set on a running instance (bypass-all, filtering, "
+				 "refusal-log, refusal-icmp, rpf-inside, rpf-outside can; the rest "
+				 "needs `xcgn config apply FILE restart`)",
+				 argv[i]);
+			return XCGN_EXIT_USAGE;
+		}
+	}
+	if (xcgn_maps_open(&m))
+		return XCGN_EXIT_ERR;
+	lock = xcgn_lock();
+	ret = lock < 0 || link_running(&m, &cur, in, out) ? XCGN_EXIT_ERR : 0;
+	if (!ret) {
+		o = cur;
+		ret = attach_opts_parse(argc, argv, &o);
+	}
+	if (!ret && link_set(&m, &o))
+		ret = XCGN_EXIT_ERR;
+	xcgn_unlock(lock);
+	xcgn_maps_close(&m);
+	return ret;
 }
 
 static int do_link_attach(int argc, char **argv)
@@ -150,9 +237,10 @@ static int do_link_show(void)
 {
 	struct xcgn_link_info li;
 	struct xcgn_dstat ds = {};
+	struct attach_opts lo = { 0 };
 	struct nl_link in, out;
 	struct xcgn_maps m;
-	char tbuf[32], dir[256];
+	char tbuf[32], dir[256], inb[16], outb[16];
 	uint32_t pid = 0;
 	__u32 zero = 0;
 	time_t t;
@@ -169,7 +257,7 @@ static int do_link_show(void)
 	err = xcgn_maps_open(&m);
 	if (err)
 		return XCGN_EXIT_ERR;
-	err = bpf_map_lookup_elem(m.link, &zero, &li);
+	err = bpf_map_lookup_elem(m.link, &zero, &li) ? -errno : link_running(&m, &lo, inb, outb);
 	if (!err) {
 		pid = xcgn_daemon_pid(dir, m.dstat);
 		if (bpf_map_lookup_elem(m.dstat, &zero, &ds))
@@ -177,7 +265,7 @@ static int do_link_show(void)
 	}
 	xcgn_maps_close(&m);
 	if (err) {
-		xcgn_err("read link state: %s", strerror(errno));
+		xcgn_err("read link state: %s", strerror(-err));
 		return XCGN_EXIT_ERR;
 	}
 	if (nl_link_get(NULL, (int)li.inside_ifindex, &in))
@@ -200,10 +288,22 @@ static int do_link_show(void)
 	print_u64(PRINT_ANY, "subscribers_plen", "/%llu", li.sub_plen);
 	print_u64(PRINT_ANY, "max_mappings", "  max-mappings %llu", li.max_maps);
 	print_u64(PRINT_ANY, "max_subscribers", "  max-subscribers %llu", li.max_subs);
+	print_u64(PRINT_ANY, "max_addresses", "  max-addresses %llu", lo.max_addrs);
+	print_u64(PRINT_ANY, "max_routes", "  max-routes %llu", lo.max_routes);
+	print_nl();
+	/* What `link set` changes, as it takes it. */
+	print_string(PRINT_ANY, "rpf_inside", "  rpf-inside %s", xcgn_rpf_mode_name[lo.rpf_in % XCGN_RPF_MODE_MAX]);
+	print_string(PRINT_ANY, "rpf_outside", "  rpf-outside %s",
+		     xcgn_rpf_mode_name[lo.rpf_out % XCGN_RPF_MODE_MAX]);
 	print_string(PRINT_ANY, "refusal_icmp", "  refusal-icmp %s",
-		     li.refusal_icmp < ARRAY_SIZE(xcgn_refusal_name)
-			     ? xcgn_refusal_name[li.refusal_icmp]
-			     : "prohibited");
+		     xcgn_refusal_name[lo.refusal_icmp % XCGN_REFUSAL_MAX]);
+	print_nl();
+	print_string(PRINT_ANY, "bypass_all", "  bypass-all %s",
+		     lo.switches & XCGN_SW_BYPASS_ALL ? "on" : "off");
+	print_string(PRINT_ANY, "filtering", "  filtering %s",
+		     lo.switches & XCGN_SW_FILTER_EIF ? "endpoint-independent" : "pool");
+	print_string(PRINT_ANY, "refusal_log", "  refusal-log %s",
+		     lo.switches & XCGN_SW_REFUSAL_LOG_OFF ? "off" : "on");
 	print_nl();
 	print_string(PRINT_ANY, "attached", "  attached %s", tbuf);
 	print_nl();
@@ -273,6 +373,8 @@ int do_link(int argc, char **argv)
 		return do_link_attach(argc - 1, argv + 1);
 	if (!strcmp(*argv, "abi"))
 		return do_link_abi(argc - 1, argv + 1);
+	if (!strcmp(*argv, "set"))
+		return do_link_set(argc - 1, argv + 1);
 	if (argc > 1) {
 		xcgn_err("unexpected argument \"%s\"", argv[1]);
 		return XCGN_EXIT_USAGE;

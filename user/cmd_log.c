@@ -73,7 +73,7 @@ static int who_deterministic(const struct xcgn_maps *m, uint32_t paddr, uint16_t
 	uint32_t id, sub, pa;
 	uint16_t lo, hi;
 
-	for (id = 0; id < XCGN_POOLS_MAX; id++) {
+	for (id = 0; id < xcgn_npools(m); id++) {
 		if (bpf_map_lookup_elem(m->pools, &id, &p) || !(p.flags & XCGN_POOLF_ACTIVE) ||
 		    !(p.flags & XCGN_POOLF_DETERMINISTIC) ||
 		    !prefix_overlap(paddr, 32, p.prefix, p.plen))

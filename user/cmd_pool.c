@@ -15,16 +15,22 @@ static int usage(void)
 		"                     [filtering { endpoint-independent | address-dependent }]\n"
 		"                     [deterministic SUBSCRIBER-PREFIX] [parity] [new-rate N]\n"
 		"                     [udp-timeout S] [tcp-established S] [tcp-transitory S]\n"
-		"                     [icmp-timeout S]\n"
+		"                     [icmp-timeout S] [exclude ADDR|PREFIX]...\n"
 		"       xcgn pool set PREFIX KEY VALUE...\n"
 		"       xcgn pool del PREFIX\n"
 		"       xcgn pool show [PREFIX]\n"
+		"       xcgn pool drain ADDR\n"
+		"       xcgn pool undrain ADDR\n"
 		"       xcgn pool bypass { add | del } PREFIX\n"
 		"       xcgn pool bypass show\n"
 		"       xcgn pool help\n"
 		"set changes a live pool: max-blocks (non-deterministic), filtering, parity,\n"
 		"new-rate and the timers, for new mappings and blocks at once (timers at the\n"
 		"daemon's next pass); ports, block-size and deterministic need del and add.\n"
+		"exclude keeps addresses of the prefix out of the pool (not deterministic\n"
+		"pools); it is part of what places the blocks, like ports. drain stops new\n"
+		"subscribers landing on a public address (those on it keep it); undrain\n"
+		"undoes it.\n"
 		"Defaults: ports %u-%u, block-size %u, max-blocks %u, filtering\n"
 		"endpoint-independent, timers %u/%u/%u/%u s (not below %u/%u/%u/%u, the RFC\n"
 		"minimums). The block size must divide the port range. A deterministic pool\n"
@@ -94,6 +100,18 @@ int pool_opts_parse(int argc, char **argv, struct pool_opts *o)
 				    *argv, 0, 1000000, &v))
 				return XCGN_EXIT_USAGE;
 			o->new_rate = v;
+		} else if (!strcmp(*argv, "exclude")) {
+			uint32_t ex;
+			uint8_t exlen;
+			char why[160];
+
+			NEXT_ARG();
+			if (parse_prefix(*argv, &ex, &exlen))
+				return invarg("exclude (an address or a prefix of the pool)", *argv);
+			if (excl_add(o, ex, exlen, why, sizeof(why))) {
+				xcgn_err("%s", why);
+				return XCGN_EXIT_USAGE;
+			}
 		} else if (!strcmp(*argv, "deterministic")) {
 			NEXT_ARG();
 			if (parse_prefix(*argv, &o->det_prefix, &o->det_plen))
@@ -156,6 +174,26 @@ static int do_pool_add(int argc, char **argv)
 	return ret ? ret : pool_locked(pool_add, &o);
 }
 
+/* pool { drain | undrain } ADDR */
+static int do_pool_drain(int argc, char **argv, bool on)
+{
+	struct xcgn_maps m;
+	uint32_t addr;
+	int lock, err;
+
+	if (argc != 1 || parse_ipv4(argv[0], &addr)) {
+		xcgn_err("pool %s needs one public ADDR", on ? "drain" : "undrain");
+		return XCGN_EXIT_USAGE;
+	}
+	if (xcgn_maps_open(&m))
+		return XCGN_EXIT_ERR;
+	lock = xcgn_lock();
+	err = lock < 0 ? -EBUSY : pool_addr_drain(&m, addr, on);
+	xcgn_unlock(lock);
+	xcgn_maps_close(&m);
+	return err ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
+}
+
 /* pool set PREFIX KEY VALUE...: the pool as it is, with these keys. */
 static int do_pool_set(int argc, char **argv)
 {
@@ -175,10 +213,13 @@ static int do_pool_set(int argc, char **argv)
 	if (xcgn_maps_open(&m))
 		return XCGN_EXIT_ERR;
 	ret = pool_find(&m, prefix, plen, &cur);
-	xcgn_maps_close(&m);
-	if (ret < 0)
+	if (ret < 0) {
+		xcgn_maps_close(&m);
 		return XCGN_EXIT_ERR;
+	}
 	pool_opts_from(&cur, &o);
+	pool_excl_read(&m, &cur, &o);
+	xcgn_maps_close(&m);
 	ret = pool_opts_parse(argc - 1, argv + 1, &o);
 	return ret ? ret : pool_locked(pool_set, &o);
 }
@@ -211,7 +252,7 @@ static int do_pool_del(int argc, char **argv)
 /* Blocks held by subscribers, per address index (scan of xcgn_subs). */
 static unsigned int *blocks_owned(const struct xcgn_maps *m)
 {
-	unsigned int *owned = calloc(XCGN_PADDRS_MAX, sizeof(*owned));
+	unsigned int *owned = calloc(xcgn_naddrs(m), sizeof(*owned));
 	__be32 key, *prev = NULL;
 	struct xcgn_sub s;
 	int i;
@@ -220,7 +261,7 @@ static unsigned int *blocks_owned(const struct xcgn_maps *m)
 		return NULL;
 	while (!bpf_map_get_next_key(m->subs, prev, &key)) {
 		prev = &key;
-		if (bpf_map_lookup_elem(m->subs, &key, &s) || s.addr_idx >= XCGN_PADDRS_MAX)
+		if (bpf_map_lookup_elem(m->subs, &key, &s) || s.addr_idx >= xcgn_naddrs(m))
 			continue;
 		for (i = 0; i < XCGN_SUB_BLOCKS_MAX; i++)
 			owned[s.addr_idx] += s.blocks[i] != 0;
@@ -270,8 +311,10 @@ static int do_pool_show(int argc, char **argv)
 		return XCGN_EXIT_ERR;
 	}
 	print_open_array(NULL);
-	for (id = 0; id < XCGN_POOLS_MAX; id++) {
-		unsigned int used = 0, held = 0;
+	for (id = 0; id < xcgn_npools(&m); id++) {
+		unsigned int used = 0, held = 0, excluded = 0, drained = 0;
+		struct pool_opts ex = {};
+		struct xcgn_paddr pa;
 		int t;
 
 		if (bpf_map_lookup_elem(m.pools, &id, &p)) {
@@ -282,10 +325,21 @@ static int do_pool_show(int argc, char **argv)
 		if (!(p.flags & XCGN_POOLF_ACTIVE) ||
 		    (filter && (p.prefix != only || p.plen != only_len)))
 			continue;
-		for (i = 0; i < p.naddrs && p.addr_first + i < XCGN_PADDRS_MAX; i++) {
-			used += blocks_used(m.blocks, p.addr_first + i, p.nblocks);
-			held += owned[p.addr_first + i];
+		for (i = 0; i < p.naddrs && p.addr_first + i < xcgn_naddrs(&m); i++) {
+			__u32 idx = p.addr_first + i;
+
+			if (!bpf_map_lookup_elem(m.paddr, &idx, &pa) &&
+			    (pa.flags & XCGN_PADDRF_EXCLUDED)) {
+				excluded++;	/* its blocks are no pool's */
+				continue;
+			}
+			drained += !!(pa.flags & XCGN_PADDRF_DRAINED);
+			used += blocks_used(m.blocks, idx, p.nblocks);
+			held += owned[idx];
 		}
+		ex.prefix = p.prefix;
+		ex.plen = p.plen;
+		pool_excl_read(&m, &p, &ex);
 		print_open_object(NULL);
 		print_ipv4(PRINT_ANY, "prefix", "pool %s", p.prefix);
 		print_u64(PRINT_ANY, "plen", "/%llu", p.plen);
@@ -300,6 +354,15 @@ static int do_pool_show(int argc, char **argv)
 			print_ipv4(PRINT_ANY, "deterministic", "  deterministic %s", p.det_prefix);
 			print_u64(PRINT_ANY, "deterministic_plen", "/%llu", p.det_plen);
 		}
+		print_open_array("exclude");
+		for (t = 0; t < ex.nexcl; t++) {
+			char pfx[24], a[16];
+
+			snprintf(pfx, sizeof(pfx), "%s/%u", ipv4_str(ex.excl[t].prefix, a, sizeof(a)),
+				 ex.excl[t].plen);
+			print_string(PRINT_ANY, NULL, "  exclude %s", pfx);
+		}
+		print_close_array();
 		print_nl();
 		print_text(" ");
 		for (t = 0; t < XCGN_TIMER_MAX; t++) {
@@ -313,16 +376,21 @@ static int do_pool_show(int argc, char **argv)
 			print_u64(PRINT_ANY, key, fmt, p.timeout[t]);
 		}
 		print_nl();
-		print_u64(PRINT_ANY, "addresses", "  addresses %llu", p.naddrs);
+		print_u64(PRINT_ANY, "addresses", "  addresses %llu", p.naddrs - excluded);
+		if (drained)
+			print_u64(PRINT_ANY, "drained", " (drained %llu)", drained);
+		else
+			print_u64(PRINT_JSON, "drained", NULL, 0);
 		print_u64(PRINT_ANY, "blocks_per_address", "  blocks/address %llu", p.nblocks);
-		print_u64(PRINT_ANY, "blocks_total", "  blocks %llu", (uint64_t)p.nblocks * p.naddrs);
+		print_u64(PRINT_ANY, "blocks_total", "  blocks %llu",
+			  (uint64_t)p.nblocks * (p.naddrs - excluded));
 		/* Taken but held by no subscriber: resting in quarantine. */
 		print_u64(PRINT_ANY, "blocks_used", "  in use %llu", held);
 		print_u64(PRINT_JSON, "blocks_taken", NULL, used);
 		print_u64(PRINT_ANY, "blocks_quarantined", "  quarantined %llu",
 			  used > held ? used - held : 0);
 		print_u64(PRINT_ANY, "blocks_free", "  free %llu",
-			  (uint64_t)p.nblocks * p.naddrs - (used > held ? used : held));
+			  (uint64_t)p.nblocks * (p.naddrs - excluded) - (used > held ? used : held));
 		print_nl();
 		print_close_object();
 	}
@@ -388,6 +456,8 @@ int do_pool(int argc, char **argv)
 		return do_pool_del(argc - 1, argv + 1);
 	if (!strcmp(*argv, "set"))
 		return do_pool_set(argc - 1, argv + 1);
+	if (!strcmp(*argv, "drain") || !strcmp(*argv, "undrain"))
+		return do_pool_drain(argc - 1, argv + 1, !strcmp(*argv, "drain"));
 	if (!strcmp(*argv, "bypass"))
 		return do_pool_bypass(argc - 1, argv + 1);
 	if (!strcmp(*argv, "show"))

@@ -123,7 +123,7 @@ static int do_session_show(int argc, char **argv)
 		return ret;
 	if (xcgn_maps_open(&m))
 		return XCGN_EXIT_ERR;
-	for (id = 0; id < XCGN_POOLS_MAX; id++)
+	for (id = 0; id < xcgn_npools(&m); id++)
 		bpf_map_lookup_elem(m.pools, &id, &pools[id]);
 	print_open_array(NULL);
 	while (!bpf_map_get_next_key(m.map4, prev, &key)) {

@@ -150,7 +150,8 @@ static int config_validate(struct xcgn_config *c, char *where, size_t wlen)
 
 		snprintf(where, wlen, "%s:%d", c->name, cp->line);
 		pool_from_opts(&cp->o, &planned[i]);
-		if (pool_plan(&planned[i], why, sizeof(why))) {
+		if (pool_plan(&planned[i], why, sizeof(why)) ||
+		    pool_opts_check(&cp->o, why, sizeof(why))) {
 			xcgn_err("pool %s/%u: %s", ipv4_str(cp->o.prefix, a, sizeof(a)), cp->o.plen,
 				 why);
 			errors++;
@@ -165,10 +166,10 @@ static int config_validate(struct xcgn_config *c, char *where, size_t wlen)
 		}
 		naddrs += planned[i].naddrs;
 	}
-	if (naddrs > XCGN_PADDRS_MAX) {
-		snprintf(where, wlen, "%s", c->name);
-		xcgn_err("the pools hold %u addresses, more than the %u xcgn has room for", naddrs,
-			 XCGN_PADDRS_MAX);
+	if (naddrs > c->link.max_addrs) {
+		snprintf(where, wlen, "%s:%d", c->name, c->link_line);
+		xcgn_err("the pools hold %u addresses, more than max-addresses %u (at most %u)",
+			 naddrs, c->link.max_addrs, XCGN_PADDRS_MAX);
 		errors++;
 	}
 	for (i = 0; i < c->nbypass; i++) {
@@ -344,6 +345,13 @@ static void print_pool(FILE *f, const struct pool_opts *o)
 	if (o->deterministic)
 		fprintf(f, " deterministic %s/%u", ipv4_str(o->det_prefix, a, sizeof(a)),
 			o->det_plen);
+	for (t = 0; t < o->nexcl; t++) {
+		if (o->excl[t].plen == 32)
+			fprintf(f, " exclude %s", ipv4_str(o->excl[t].prefix, a, sizeof(a)));
+		else
+			fprintf(f, " exclude %s/%u", ipv4_str(o->excl[t].prefix, a, sizeof(a)),
+				o->excl[t].plen);
+	}
 	fputs(" \\\n    ", f);
 	for (t = 0; t < XCGN_TIMER_MAX; t++)
 		fprintf(f, "%s%s %u", t ? " " : "", xcgn_timer_name[t], o->timeout[t]);
@@ -360,13 +368,17 @@ void config_print(FILE *f, const struct xcgn_config *c)
 		return;
 	fprintf(f,
 		"link inside %s outside %s xdp-mode %s subscribers %s/%u \\\n"
-		"    max-mappings %u max-subscribers %u max-routes %u \\\n"
-		"    rpf-inside %s rpf-outside %s refusal-icmp %s\n",
+		"    max-mappings %u max-subscribers %u max-routes %u max-addresses %u \\\n"
+		"    rpf-inside %s rpf-outside %s refusal-icmp %s \\\n"
+		"    bypass-all %s filtering %s refusal-log %s\n",
 		c->inside, c->outside, xcgn_xdp_mode_name[l->xdp_mode == XCGN_XDP_GENERIC],
 		ipv4_str(l->sub_prefix, a, sizeof(a)), l->sub_plen, l->max_maps, l->max_subs,
-		l->max_routes, xcgn_rpf_mode_name[l->rpf_in % XCGN_RPF_MODE_MAX],
+		l->max_routes, l->max_addrs, xcgn_rpf_mode_name[l->rpf_in % XCGN_RPF_MODE_MAX],
 		xcgn_rpf_mode_name[l->rpf_out % XCGN_RPF_MODE_MAX],
-		xcgn_refusal_name[l->refusal_icmp % XCGN_REFUSAL_MAX]);
+		xcgn_refusal_name[l->refusal_icmp % XCGN_REFUSAL_MAX],
+		l->switches & XCGN_SW_BYPASS_ALL ? "on" : "off",
+		l->switches & XCGN_SW_FILTER_EIF ? "endpoint-independent" : "pool",
+		l->switches & XCGN_SW_REFUSAL_LOG_OFF ? "off" : "on");
 	for (i = 0; i < c->npools; i++)
 		print_pool(f, &c->pools[i].o);
 	for (i = 0; i < c->nbypass; i++)
@@ -387,49 +399,17 @@ void config_print(FILE *f, const struct xcgn_config *c)
 int config_running(const struct xcgn_maps *m, struct xcgn_config *c)
 {
 	struct xcgn_lpm4_key k, *prev = NULL;
-	struct xcgn_link_info li;
-	struct xcgn_rpf_dev d;
-	struct nl_link nl;
 	struct xcgn_pool p;
-	__u32 id, which;
+	__u32 id, npools = xcgn_npools(m);
 	int err;
 
 	memset(c, 0, sizeof(*c));
 	snprintf(c->name, sizeof(c->name), "(running)");
-	err = xcgn_link_read(m, &li);
+	err = link_running(m, &c->link, c->inside, c->outside);
 	if (err)
 		return err;
-	attach_opts_init(&c->link);
-	if (nl_link_get(NULL, (int)li.inside_ifindex, &nl))
-		snprintf(c->inside, sizeof(c->inside), "(gone)");
-	else
-		snprintf(c->inside, sizeof(c->inside), "%s", nl.name);
-	if (nl_link_get(NULL, (int)li.outside_ifindex, &nl))
-		snprintf(c->outside, sizeof(c->outside), "(gone)");
-	else
-		snprintf(c->outside, sizeof(c->outside), "%s", nl.name);
-	c->link.inside = c->inside;
-	c->link.outside = c->outside;
-	c->link.xdp_mode = li.xdp_mode;
-	c->link.sub_prefix = li.sub_prefix;
-	c->link.sub_plen = li.sub_plen;
-	c->link.max_maps = li.max_maps;
-	c->link.max_subs = li.max_subs;
-	c->link.refusal_icmp = li.refusal_icmp;
-	c->link.max_routes = xcgn_pinned_max_entries_fd(NULL, m->rpf4);
-	for (which = XCGN_RPF_DEV_INSIDE; which <= XCGN_RPF_DEV_OUTSIDE; which++) {
-		if (bpf_map_lookup_elem(m->rpfdev, &which, &d)) {
-			err = -errno;
-			xcgn_err("read the reverse-path modes: %s", strerror(-err));
-			return err;
-		}
-		if (which == XCGN_RPF_DEV_INSIDE)
-			c->link.rpf_in = d.mode;
-		else
-			c->link.rpf_out = d.mode;
-	}
 	c->has_link = true;
-	for (id = 0; id < XCGN_POOLS_MAX; id++) {
+	for (id = 0; id < npools && c->npools < XCGN_POOLS_MAX; id++) {
 		if (bpf_map_lookup_elem(m->pools, &id, &p)) {
 			err = -errno;
 			xcgn_err("read pool %u: %s", id, strerror(-err));
@@ -438,6 +418,7 @@ int config_running(const struct xcgn_maps *m, struct xcgn_config *c)
 		if (!(p.flags & XCGN_POOLF_ACTIVE))
 			continue;
 		pool_opts_from(&p, &c->pools[c->npools].o);
+		pool_excl_read(m, &p, &c->pools[c->npools].o);
 		c->npools++;
 	}
 	while (!bpf_map_get_next_key(m->bypass, prev, &k)) {
@@ -452,9 +433,14 @@ int config_running(const struct xcgn_maps *m, struct xcgn_config *c)
 
 /* ---- the difference, as steps -------------------------------------------- */
 
+static bool excl_same(const struct pool_opts *a, const struct pool_opts *b)
+{
+	return a->nexcl == b->nexcl && !memcmp(a->excl, b->excl, sizeof(a->excl[0]) * a->nexcl);
+}
+
 static bool pool_same(const struct pool_opts *a, const struct pool_opts *b)
 {
-	return a->prefix == b->prefix && a->plen == b->plen && a->port_lo == b->port_lo &&
+	return excl_same(a, b) && a->prefix == b->prefix && a->plen == b->plen && a->port_lo == b->port_lo &&
 	       a->port_hi == b->port_hi && a->block_size == b->block_size &&
 	       a->max_blocks == b->max_blocks && a->filtering == b->filtering &&
 	       a->deterministic == b->deterministic && a->parity == b->parity &&
@@ -468,7 +454,7 @@ static bool pool_settable(const struct pool_opts *a, const struct pool_opts *b)
 
 	pool_from_opts(a, &pa);
 	pool_from_opts(b, &pb);
-	return pool_same_geometry(&pa, &pb);
+	return pool_same_geometry(&pa, &pb) && excl_same(a, b);
 }
 
 static const struct pool_opts *pool_in(const struct xcgn_config *c, uint32_t prefix, uint8_t plen)
@@ -522,6 +508,8 @@ static bool link_needs_restart(const struct attach_opts *r, const struct attach_
 		snprintf(why, len, "max-subscribers %u becomes %u", r->max_subs, w->max_subs);
 	else if (r->max_routes != w->max_routes)
 		snprintf(why, len, "max-routes %u becomes %u", r->max_routes, w->max_routes);
+	else if (r->max_addrs != w->max_addrs)
+		snprintf(why, len, "max-addresses %u becomes %u", r->max_addrs, w->max_addrs);
 	else
 		return false;
 	return true;
@@ -550,12 +538,10 @@ int config_diff(const struct xcgn_config *run, const struct xcgn_config *want,
 				   want->bypass[i].plen);
 		return err;
 	}
-	if (run->link.rpf_in != want->link.rpf_in)
-		err = err ?: step(p, CS_RPF_IN, NULL, NULL, 0, 0);
-	if (run->link.rpf_out != want->link.rpf_out)
-		err = err ?: step(p, CS_RPF_OUT, NULL, NULL, 0, 0);
-	if (run->link.refusal_icmp != want->link.refusal_icmp)
-		err = err ?: step(p, CS_REFUSAL, NULL, NULL, 0, 0);
+	if (run->link.rpf_in != want->link.rpf_in || run->link.rpf_out != want->link.rpf_out ||
+	    run->link.refusal_icmp != want->link.refusal_icmp ||
+	    run->link.switches != want->link.switches)
+		err = step(p, CS_LINK_SET, NULL, NULL, 0, 0);
 	for (i = 0; !err && i < want->npools; i++) {
 		o = pool_in(run, want->pools[i].o.prefix, want->pools[i].o.plen);
 		if (o && !pool_same(o, &want->pools[i].o) && pool_settable(o, &want->pools[i].o))
@@ -590,50 +576,15 @@ void config_plan_free(struct config_plan *p)
 
 /* ---- applying ------------------------------------------------------------ */
 
-static int rpf_mode_write(const struct xcgn_maps *m, __u32 which, uint8_t mode)
-{
-	struct xcgn_rpf_dev d;
-
-	if (bpf_map_lookup_elem(m->rpfdev, &which, &d))
-		return -errno;
-	d.mode = mode;
-	return bpf_map_update_elem(m->rpfdev, &which, &d, BPF_EXIST) ? -errno : 0;
-}
-
-/* The refusal ICMP is a constant of the loaded program: the link record
- * gets it and the programs are reloaded over the same state. */
-static int refusal_write(const struct xcgn_maps *m, uint8_t v)
-{
-	struct xcgn_link_info li;
-	__u32 zero = 0;
-
-	if (xcgn_link_read(m, &li))
-		return -EIO;
-	li.refusal_icmp = v;
-	if (bpf_map_update_elem(m->link, &zero, &li, BPF_EXIST))
-		return -errno;
-	return xcgn_reload() ? -EIO : 0;
-}
-
 /* Do (@undo false) or undo one step. 0 or -errno (said). */
 static int step_run(const struct xcgn_maps *m, const struct cstep *s, const struct xcgn_config *run,
 		    const struct xcgn_config *want, bool undo)
 {
-	const struct attach_opts *l = undo ? &run->link : &want->link;
-	int err = 0;
-
 	switch (s->kind) {
 	case CS_ATTACH:
 		return 0;	/* done (and undone) by config_apply itself */
-	case CS_RPF_IN:
-		err = rpf_mode_write(m, XCGN_RPF_DEV_INSIDE, l->rpf_in);
-		break;
-	case CS_RPF_OUT:
-		err = rpf_mode_write(m, XCGN_RPF_DEV_OUTSIDE, l->rpf_out);
-		break;
-	case CS_REFUSAL:
-		err = refusal_write(m, l->refusal_icmp);
-		break;
+	case CS_LINK_SET:
+		return link_set(m, undo ? &run->link : &want->link);
 	case CS_POOL_SET:
 		return pool_set(m, undo ? s->from : s->to);
 	case CS_POOL_DEL:
@@ -645,15 +596,11 @@ static int step_run(const struct xcgn_maps *m, const struct cstep *s, const stru
 	case CS_BYPASS_ADD:
 		return undo ? bypass_del(m, s->prefix, s->plen) : bypass_add(m, s->prefix, s->plen);
 	}
-	if (err)
-		xcgn_err("%s: %s", s->kind == CS_REFUSAL ? "refusal-icmp" : "rpf mode",
-			 strerror(-err));
-	return err;
+	return -EINVAL;
 }
 
 const char *const cstep_name[] = {
-	[CS_ATTACH] = "attach",		[CS_RPF_IN] = "rpf-inside",
-	[CS_RPF_OUT] = "rpf-outside",	[CS_REFUSAL] = "refusal-icmp",
+	[CS_ATTACH] = "attach",		[CS_LINK_SET] = "link set",
 	[CS_POOL_SET] = "pool set",	[CS_POOL_DEL] = "pool del",
 	[CS_POOL_ADD] = "pool add",	[CS_BYPASS_DEL] = "bypass del",
 	[CS_BYPASS_ADD] = "bypass add",

@@ -57,6 +57,7 @@ struct daemon {
 	struct xcgn_blkmap *bitmap;	/* the mmapped xcgn_blocks */
 	size_t bitmap_len;
 	struct xcgn_pool pools[XCGN_POOLS_MAX];
+	__u32 npools, naddrs;	/* the instance's sizes (its pinned maps') */
 	struct quarantine q;
 	bool walking;
 	uint64_t token;
@@ -118,7 +119,7 @@ static int pools_refresh(struct daemon *d)
 {
 	__u32 id;
 
-	for (id = 0; id < XCGN_POOLS_MAX; id++)
+	for (id = 0; id < d->npools; id++)
 		if (bpf_map_lookup_elem(d->m.pools, &id, &d->pools[id]))
 			return -errno;
 	return 0;
@@ -128,20 +129,22 @@ static int pools_refresh(struct daemon *d)
 
 /* What a record does to xcgn_blklog once it is in the file: the tag of
  * natlog_write, told back by on_written. */
-_Static_assert((uint64_t)XCGN_PADDRS_MAX * XCGN_BLKS_PER_ADDR_MAX <= 1u << 24,
-	       "a block key fits the tag's 24 bits");
+#define TAG_KEY_BITS	26
+_Static_assert((uint64_t)XCGN_PADDRS_MAX * XCGN_BLKS_PER_ADDR_MAX <= 1u << TAG_KEY_BITS,
+	       "a block key fits the tag's key bits");
+_Static_assert(TAG_KEY_BITS + 32 <= 62, "the subscriber fits below the tag's kind");
 #define TAG_ALLOC	(1ULL << 62)
 #define TAG_RELEASE	(2ULL << 62)
 static uint64_t tag_of(uint64_t kind, __be32 sub, __u32 key)
 {
-	return kind | (uint64_t)sub << 24 | key;
+	return kind | (uint64_t)sub << TAG_KEY_BITS | key;
 }
 
 static void on_written(void *ctx, uint64_t tag)
 {
 	struct daemon *d = ctx;
-	__u32 key = (__u32)(tag & 0xffffff);
-	__be32 sub = (__be32)(tag >> 24), held;
+	__u32 key = (__u32)(tag & ((1u << TAG_KEY_BITS) - 1));
+	__be32 sub = (__be32)(tag >> TAG_KEY_BITS), held;
 
 	if ((tag & (3ULL << 62)) == TAG_ALLOC) {
 		if (bpf_map_update_elem(d->m.blklog, &key, &sub, 0))
@@ -162,7 +165,7 @@ static int64_t record_block(struct daemon *d, __be32 paddr, uint16_t port_lo)
 	if (bpf_map_lookup_elem(d->m.pubidx, &paddr, &pa) || pa.pool_id >= XCGN_POOLS_MAX)
 		return -1;
 	p = &d->pools[pa.pool_id];
-	if (!p->block_size || port_lo < p->port_lo || pa.idx >= XCGN_PADDRS_MAX)
+	if (!p->block_size || port_lo < p->port_lo || pa.idx >= d->naddrs)
 		return -1;
 	return xcgn_blk_key(pa.idx, (port_lo - p->port_lo) / p->block_size);
 }
@@ -253,7 +256,7 @@ static void flush_suppressed(struct daemon *d)
 
 static void bit_clear(struct daemon *d, uint32_t idx, uint32_t blk)
 {
-	if (idx >= XCGN_PADDRS_MAX || blk >= XCGN_BLKS_PER_ADDR_MAX)
+	if (idx >= d->naddrs || blk >= XCGN_BLKS_PER_ADDR_MAX)
 		return;
 	/* The datapath claims with an atomic or; we give back with an atomic and. */
 	__atomic_fetch_and(&d->bitmap[idx].w[blk / 64], ~(1ULL << (blk % 64)), __ATOMIC_SEQ_CST);
@@ -261,13 +264,15 @@ static void bit_clear(struct daemon *d, uint32_t idx, uint32_t blk)
 
 static bool bit_test(const struct daemon *d, uint32_t idx, uint32_t blk)
 {
+	if (idx >= d->naddrs || blk >= XCGN_BLKS_PER_ADDR_MAX)
+		return false;
 	return (__atomic_load_n(&d->bitmap[idx].w[blk / 64], __ATOMIC_SEQ_CST) >> (blk % 64)) & 1;
 }
 
 /* Bitset of the blocks subscribers hold right now. */
 static uint64_t *owned_blocks(struct daemon *d)
 {
-	uint64_t *owned = calloc(XCGN_PADDRS_MAX * XCGN_BLK_WORDS, sizeof(uint64_t));
+	uint64_t *owned = calloc((size_t)d->naddrs * XCGN_BLK_WORDS, sizeof(uint64_t));
 	__be32 key, *prev = NULL;
 	struct xcgn_sub s;
 	int i;
@@ -276,7 +281,7 @@ static uint64_t *owned_blocks(struct daemon *d)
 		return NULL;
 	while (!bpf_map_get_next_key(d->m.subs, prev, &key)) {
 		prev = &key;
-		if (bpf_map_lookup_elem(d->m.subs, &key, &s) || s.addr_idx >= XCGN_PADDRS_MAX)
+		if (bpf_map_lookup_elem(d->m.subs, &key, &s) || s.addr_idx >= d->naddrs)
 			continue;
 		for (i = 0; i < XCGN_SUB_BLOCKS_MAX; i++) {
 			uint32_t b = s.blocks[i] - 1;
@@ -328,12 +333,18 @@ static int reconcile_quarantine(struct daemon *d, const uint64_t *owned)
 	uint64_t due = mono_ns() + (uint64_t)d->o.quarantine_s * 1000000000ULL / d->o.scale;
 	unsigned int n = 0, id, a, b;
 
-	for (id = 0; id < XCGN_POOLS_MAX; id++) {
+	for (id = 0; id < d->npools; id++) {
 		const struct xcgn_pool *p = &d->pools[id];
 
 		if (!(p->flags & XCGN_POOLF_ACTIVE))
 			continue;
-		for (a = p->addr_first; a < p->addr_first + p->naddrs && a < XCGN_PADDRS_MAX; a++)
+		for (a = p->addr_first; a < p->addr_first + p->naddrs && a < d->naddrs; a++) {
+			struct xcgn_paddr pa;
+
+			/* An excluded address: all taken, by design, forever. */
+			if (bpf_map_lookup_elem(d->m.paddr, &a, &pa) ||
+			    (pa.flags & XCGN_PADDRF_EXCLUDED))
+				continue;
 			for (b = 0; b < p->nblocks; b++) {
 				if (!bit_test(d, a, b) || is_owned(owned, a, b))
 					continue;
@@ -343,6 +354,7 @@ static int reconcile_quarantine(struct daemon *d, const uint64_t *owned)
 					n++;
 				}
 			}
+		}
 	}
 	if (n)
 		fprintf(stderr, "xcgn daemon: %u block(s) taken but unheld: quarantined\n", n);
@@ -399,7 +411,7 @@ static int reconcile_log(struct daemon *d)
 	/* The tables: what is held, since when. */
 	while (!err && !bpf_map_get_next_key(d->m.subs, prev, &key)) {
 		prev = &key;
-		if (bpf_map_lookup_elem(d->m.subs, &key, &s) || s.addr_idx >= XCGN_PADDRS_MAX ||
+		if (bpf_map_lookup_elem(d->m.subs, &key, &s) || s.addr_idx >= d->naddrs ||
 		    s.addr != key || (s.nmaps & XCGN_SUB_DEAD) ||
 		    (d->pools[s.pool_id % XCGN_POOLS_MAX].flags & XCGN_POOLF_DETERMINISTIC))
 			continue;
@@ -877,7 +889,9 @@ static int daemon_run(struct daemon *d)
 		err = -errno;
 		goto out;
 	}
-	d->bitmap_len = (size_t)XCGN_PADDRS_MAX * sizeof(struct xcgn_blkmap);
+	d->npools = xcgn_npools(&d->m);
+	d->naddrs = xcgn_naddrs(&d->m);
+	d->bitmap_len = (size_t)d->naddrs * sizeof(struct xcgn_blkmap);
 	d->bitmap = mmap(NULL, d->bitmap_len, PROT_READ | PROT_WRITE, MAP_SHARED, d->m.blocks, 0);
 	if (d->bitmap == MAP_FAILED) {
 		d->bitmap = NULL;

@@ -370,8 +370,23 @@ __u32 xcgn_pinned_max_entries_fd(const char *path, int fd)
  * migration, gives maps of another directory to reuse by name (-1: make
  * it). NULL with errno set and the reason (the verifier's log among it)
  * printed. */
+__u32 xcgn_npools(const struct xcgn_maps *m)
+{
+	__u32 n = xcgn_pinned_max_entries_fd(NULL, m->pools);
+
+	return n < XCGN_POOLS_MAX ? n : XCGN_POOLS_MAX;
+}
+
+__u32 xcgn_naddrs(const struct xcgn_maps *m)
+{
+	__u32 n = xcgn_pinned_max_entries_fd(NULL, m->paddr);
+
+	return n < XCGN_PADDRS_MAX ? n : XCGN_PADDRS_MAX;
+}
+
 struct xcgn_xdp *xcgn_datapath_load(const char *dir, const struct xcgn_link_info *li,
-				    uint32_t max_routes, const struct xcgn_maps *reuse)
+				    uint32_t max_routes, uint32_t max_addrs,
+				    const struct xcgn_maps *reuse)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo);
 	struct xcgn_xdp *skel;
@@ -395,7 +410,6 @@ struct xcgn_xdp *xcgn_datapath_load(const char *dir, const struct xcgn_link_info
 	skel->rodata->xcgn_cfg.sub_prefix = li->sub_prefix;
 	skel->rodata->xcgn_cfg.sub_mask = prefix_mask_be(li->sub_plen);
 	skel->rodata->xcgn_cfg.log_level = (__u32)xcgn_verbose;
-	skel->rodata->xcgn_cfg.refusal_icmp = li->refusal_icmp;
 	/* The source of the "administratively prohibited" errors the datapath
 	 * sends to refused subscribers; without one, it only drops. */
 	if (nl_addr_first((int)li->inside_ifindex, &skel->rodata->xcgn_cfg.inside_addr))
@@ -408,7 +422,12 @@ struct xcgn_xdp *xcgn_datapath_load(const char *dir, const struct xcgn_link_info
 	    (err = bpf_map__set_max_entries(skel->maps.xcgn_full, li->max_subs)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.xcgn_blklog,
 					     li->max_subs * XCGN_SUB_BLOCKS_MAX)) ||
-	    (err = bpf_map__set_max_entries(skel->maps.xcgn_rpf4, max_routes))) {
+	    (err = bpf_map__set_max_entries(skel->maps.xcgn_rpf4, max_routes)) ||
+	    (err = bpf_map__set_max_entries(skel->maps.xcgn_paddr, max_addrs)) ||
+	    (err = bpf_map__set_max_entries(skel->maps.xcgn_pubidx, max_addrs)) ||
+	    (err = bpf_map__set_max_entries(skel->maps.xcgn_blocks, max_addrs)) ||
+	    (err = bpf_map__set_max_entries(skel->maps.xcgn_blkts,
+					     max_addrs * XCGN_BLKS_PER_ADDR_MAX))) {
 		xcgn_err("size the tables: %s", strerror(-err));
 		goto fail;
 	}
@@ -442,8 +461,8 @@ struct xcgn_xdp *xcgn_datapath_load(const char *dir, const struct xcgn_link_info
 		xcgn_err("load the BPF programs: %s: xcgn needs CAP_BPF, CAP_NET_ADMIN and "
 			 "CAP_SYS_ADMIN", strerror(-err));
 	else if (err == -ENOMEM || err == -E2BIG)
-		xcgn_err("load the BPF programs: %s: the tables do not fit; lower max-mappings "
-			 "or max-subscribers", strerror(-err));
+		xcgn_err("load the BPF programs: %s: the tables do not fit; lower max-mappings, "
+			 "max-subscribers or max-addresses", strerror(-err));
 	else
 		xcgn_err("load the BPF programs: %s (a map pinned under %s that does not match "
 			 "this binary's layout?)", strerror(-err), dir);
@@ -641,7 +660,7 @@ int xcgn_attach(const struct attach_opts *o)
 	li.refusal_icmp = o->refusal_icmp;
 	li.max_maps = o->max_maps;
 	li.max_subs = o->max_subs;
-	skel = xcgn_datapath_load(dir, &li, o->max_routes, NULL);
+	skel = xcgn_datapath_load(dir, &li, o->max_routes, o->max_addrs, NULL);
 	if (!skel) {
 		err = -errno;
 		goto cleanup;
@@ -682,6 +701,8 @@ int xcgn_attach(const struct attach_opts *o)
 	}
 	if (!rs.naddrs_hwm)
 		rs.paddr_min = UINT32_MAX;
+	rs.switches = o->switches;
+	rs.refusal_icmp = o->refusal_icmp;
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.xcgn_state), &zero, &rs, 0)) {
 		err = -errno;
 		xcgn_err("state map: %s", strerror(-err));

@@ -14,9 +14,10 @@
 
 /* Verbs of an object; NULL-terminated. An object without a list takes
  * options, not verbs (daemon). */
-static const char *const link_verbs[] = { "attach", "detach", "reload", "check", "show", "abi",
-					  "help", NULL };
-static const char *const pool_verbs[] = { "add", "del", "set", "show", "bypass", "help", NULL };
+static const char *const link_verbs[] = { "attach", "detach", "reload", "check", "show", "set",
+					  "abi", "help", NULL };
+static const char *const pool_verbs[] = { "add",    "del",	   "set",  "show",
+					  "drain",  "undrain", "bypass", "help", NULL };
 static const char *const sub_verbs[] = { "show", "flush", "help", NULL };
 static const char *const session_verbs[] = { "show", "flush", "help", NULL };
 static const char *const stats_verbs[] = { "show", "reset", "help", NULL };

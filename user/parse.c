@@ -134,16 +134,14 @@ int pool_plan(struct xcgn_pool *p, char *why, size_t whylen)
 
 	uint32_t span, nblocks;
 
+	/* A /16 is 65536 addresses, the most an instance holds (max-addresses):
+	 * the two limits say the same. */
 	if (p->plen < 16 || p->plen > 32) {
-		snprintf(why, whylen, "pool prefix length must be 16..32 (at most %u addresses)",
-			 XCGN_PADDRS_MAX);
+		snprintf(why, whylen, "pool prefix length must be 16..32 (a /16 is %u addresses, "
+			 "the most max-addresses may be)", XCGN_PADDRS_MAX);
 		return -1;
 	}
-	if ((1u << (32 - p->plen)) > XCGN_PADDRS_MAX) {
-		snprintf(why, whylen, "a /%u holds more than %u addresses", p->plen,
-			 XCGN_PADDRS_MAX);
-		return -1;
-	}
+	_Static_assert(1u << 16 == XCGN_PADDRS_MAX, "a /16 is the most addresses an instance holds");
 	if (!p->port_lo || p->port_lo > p->port_hi) {
 		snprintf(why, whylen, "port range %u-%u is empty or starts at 0", p->port_lo,
 			 p->port_hi);
@@ -278,3 +276,76 @@ int prefix_match(const char *word, const char *const *names, size_t n)
 	return found;
 }
 
+
+/* ---- pool exclusions: pure, over the pool's address offsets ------------- */
+
+bool excl_has(const struct pool_opts *o, uint32_t addr)
+{
+	unsigned int i;
+
+	for (i = 0; i < o->nexcl; i++)
+		if (prefix_overlap(addr, 32, o->excl[i].prefix, o->excl[i].plen))
+			return true;
+	return false;
+}
+
+int excl_add(struct pool_opts *o, uint32_t prefix, uint8_t plen, char *why, size_t len)
+{
+	char a[16], b[16];
+
+	if (plen < o->plen || !prefix_overlap(prefix, plen, o->prefix, o->plen)) {
+		snprintf(why, len, "exclude %s/%u is not inside the pool %s/%u",
+			 ipv4_str(prefix, a, sizeof(a)), plen, ipv4_str(o->prefix, b, sizeof(b)),
+			 o->plen);
+		return -1;
+	}
+	if (o->nexcl == XCGN_EXCL_MAX) {
+		snprintf(why, len, "more than %u exclude prefixes", XCGN_EXCL_MAX);
+		return -1;
+	}
+	o->excl[o->nexcl].prefix = prefix;
+	o->excl[o->nexcl++].plen = plen;
+	return 0;
+}
+
+int excl_normalize(struct pool_opts *o, char *why, size_t len)
+{
+	uint32_t n = 1u << (32 - o->plen), base = ntohl(o->prefix), i, kept = 0, size;
+	struct pool_opts out = *o;
+	uint8_t *ex;
+
+	if (!o->nexcl)
+		return 0;
+	ex = calloc(n, 1);
+	if (!ex) {
+		snprintf(why, len, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		ex[i] = excl_has(o, htonl(base + i));
+		kept += !ex[i];
+	}
+	out.nexcl = 0;
+	for (i = 0; i < n; i += size) {
+		/* The largest aligned run of excluded addresses starting at i. */
+		size = 1;
+		if (!ex[i])
+			continue;
+		while (!(i & (size * 2 - 1)) && i + size * 2 <= n && !memchr(ex + i, 0, size * 2))
+			size *= 2;
+		if (out.nexcl == XCGN_EXCL_MAX) {
+			snprintf(why, len, "the exclusions need more than %u prefixes", XCGN_EXCL_MAX);
+			free(ex);
+			return -1;
+		}
+		out.excl[out.nexcl].prefix = htonl(base + i);
+		out.excl[out.nexcl++].plen = (uint8_t)(32 - __builtin_ctz(size));
+	}
+	free(ex);
+	if (!kept) {
+		snprintf(why, len, "the exclusions leave the pool no address");
+		return -1;
+	}
+	*o = out;
+	return 0;
+}

@@ -11,6 +11,9 @@
 
 #include "xcgn.h"
 
+#define XSTR(x) STR(x)
+#define STR(x) #x
+
 static int pool_read(const struct xcgn_maps *m, __u32 id, struct xcgn_pool *p)
 {
 	if (bpf_map_lookup_elem(m->pools, &id, p)) {
@@ -26,14 +29,14 @@ static int hwm_update(const struct xcgn_maps *m)
 {
 	struct xcgn_state rs = {};
 	struct xcgn_paddr pa;
-	__u32 zero = 0, i;
+	__u32 zero = 0, i, n = xcgn_naddrs(m);
 
 	if (bpf_map_lookup_elem(m->state, &zero, &rs))
 		return -errno;
 	rs.naddrs_hwm = 0;
 	rs.paddr_min = UINT32_MAX;
 	rs.paddr_max = 0;
-	for (i = 0; i < XCGN_PADDRS_MAX; i++) {
+	for (i = 0; i < n; i++) {
 		if (bpf_map_lookup_elem(m->paddr, &i, &pa) || !pa.addr)
 			continue;
 		rs.naddrs_hwm = i + 1;
@@ -146,11 +149,11 @@ int pool_conflict(const struct xcgn_pool *p, const struct xcgn_pool *others, siz
 static int pools_active(const struct xcgn_maps *m, struct xcgn_pool *out, __u32 *free_id)
 {
 	struct xcgn_pool q;
-	__u32 id;
+	__u32 id, npools = xcgn_npools(m);
 	int n = 0, err;
 
 	*free_id = XCGN_POOLS_MAX;
-	for (id = 0; id < XCGN_POOLS_MAX; id++) {
+	for (id = 0; id < npools; id++) {
 		err = pool_read(m, id, &q);
 		if (err)
 			return err;
@@ -162,16 +165,27 @@ static int pools_active(const struct xcgn_maps *m, struct xcgn_pool *out, __u32 
 	return n;
 }
 
-int pool_add(const struct xcgn_maps *m, const struct pool_opts *o)
+int pool_opts_check(struct pool_opts *o, char *why, size_t len)
 {
+	if (o->nexcl && o->deterministic) {
+		snprintf(why, len, "a deterministic pool cannot exclude addresses (its arithmetic "
+			 "uses every one)");
+		return -1;
+	}
+	return excl_normalize(o, why, len);
+}
+
+int pool_add(const struct xcgn_maps *m, const struct pool_opts *opts)
+{
+	struct pool_opts ob = *opts, *o = &ob;
 	struct xcgn_pool p, q, act[XCGN_POOLS_MAX] = {};
 	struct xcgn_link_info li;
 	char why[200], a[16], b[16];
-	__u32 zero = 0, free_id, i, first, run = 0, done = 0;
+	__u32 zero = 0, free_id, i, first, run = 0, done = 0, naddrs = xcgn_naddrs(m);
 	int err, nact;
 
 	pool_from_opts(o, &p);
-	if (pool_plan(&p, why, sizeof(why))) {
+	if (pool_plan(&p, why, sizeof(why)) || pool_opts_check(o, why, sizeof(why))) {
 		xcgn_err("pool %s/%u: %s", ipv4_str(o->prefix, a, sizeof(a)), o->plen, why);
 		return -EINVAL;
 	}
@@ -188,7 +202,9 @@ int pool_add(const struct xcgn_maps *m, const struct pool_opts *o)
 		return err;
 	}
 	if (free_id == XCGN_POOLS_MAX) {
-		xcgn_err("no room for another pool (at most %u)", XCGN_POOLS_MAX);
+		xcgn_err("no room for another pool (this instance holds %u%s)", xcgn_npools(m),
+			 xcgn_npools(m) < XCGN_POOLS_MAX ? "; an attach of this version holds "
+							   XSTR(XCGN_POOLS_MAX) : "");
 		return -ENOSPC;
 	}
 	{
@@ -206,7 +222,7 @@ int pool_add(const struct xcgn_maps *m, const struct pool_opts *o)
 	}
 
 	/* A contiguous run of free address slots. */
-	for (i = 0, first = 0; i < XCGN_PADDRS_MAX && run < p.naddrs; i++) {
+	for (i = 0, first = 0; i < naddrs && run < p.naddrs; i++) {
 		struct xcgn_paddr pa;
 
 		if (bpf_map_lookup_elem(m->paddr, &i, &pa))
@@ -219,8 +235,8 @@ int pool_add(const struct xcgn_maps *m, const struct pool_opts *o)
 		}
 	}
 	if (run < p.naddrs) {
-		xcgn_err("no room for %u more pool addresses (at most %u in all)", p.naddrs,
-			 XCGN_PADDRS_MAX);
+		xcgn_err("no room for %u more pool addresses in a row (this instance holds "
+			 "max-addresses %u; at most %u)", p.naddrs, naddrs, XCGN_PADDRS_MAX);
 		return -ENOSPC;
 	}
 	p.addr_first = first;
@@ -237,8 +253,14 @@ int pool_add(const struct xcgn_maps *m, const struct pool_opts *o)
 		pa.addr = htonl(ntohl(p.prefix) + done);
 		pa.idx = idx;
 		pa.pool_id = (__u16)free_id;
+		/* Excluded: every block taken, and no inbound lookup finds it
+		 * (its traffic is the host's, or another box's). */
+		if (excl_has(o, pa.addr)) {
+			memset(&bm, 0xff, sizeof(bm));
+			pa.flags = XCGN_PADDRF_EXCLUDED;
+		}
 		if (bpf_map_update_elem(m->blocks, &idx, &bm, 0) ||
-		    bpf_map_update_elem(m->pubidx, &pa.addr, &pa, BPF_NOEXIST) ||
+		    (!pa.flags && bpf_map_update_elem(m->pubidx, &pa.addr, &pa, BPF_NOEXIST)) ||
 		    bpf_map_update_elem(m->paddr, &idx, &pa, 0)) {
 			err = -errno;
 			xcgn_err("add pool address %s: %s", ipv4_str(pa.addr, a, sizeof(a)),
@@ -324,6 +346,60 @@ int pool_del(const struct xcgn_maps *m, uint32_t prefix, uint8_t plen)
 	return hwm_update(m);
 }
 
+void pool_excl_read(const struct xcgn_maps *m, const struct xcgn_pool *p, struct pool_opts *o)
+{
+	char why[128];
+	__u32 i, idx;
+
+	o->nexcl = 0;
+	for (i = 0; i < p->naddrs; i++) {
+		struct xcgn_paddr pa;
+
+		idx = p->addr_first + i;
+		if (bpf_map_lookup_elem(m->paddr, &idx, &pa) || !(pa.flags & XCGN_PADDRF_EXCLUDED))
+			continue;
+		/* One at a time, folded as it fills (the pool had them fit). */
+		if (o->nexcl == XCGN_EXCL_MAX && excl_normalize(o, why, sizeof(why)))
+			break;
+		excl_add(o, pa.addr, 32, why, sizeof(why));
+	}
+	excl_normalize(o, why, sizeof(why));
+}
+
+int pool_addr_drain(const struct xcgn_maps *m, uint32_t addr, bool on)
+{
+	struct xcgn_paddr pa;
+	struct xcgn_pool p;
+	__u32 id;
+	char a[16];
+
+	if (bpf_map_lookup_elem(m->pubidx, &addr, &pa)) {
+		xcgn_err("%s is no address of a pool (or it is excluded)",
+			 ipv4_str(addr, a, sizeof(a)));
+		return -ENOENT;
+	}
+	id = pa.pool_id;
+	if (!bpf_map_lookup_elem(m->pools, &id, &p) && (p.flags & XCGN_POOLF_DETERMINISTIC)) {
+		xcgn_err("%s is in a deterministic pool, whose subscribers it serves by arithmetic: "
+			 "it cannot be drained", ipv4_str(addr, a, sizeof(a)));
+		return -EINVAL;
+	}
+	if (on)
+		pa.flags |= XCGN_PADDRF_DRAINED;
+	else
+		pa.flags &= (__u16)~XCGN_PADDRF_DRAINED;
+	/* The slot is what the datapath reads when it picks; the index copy
+	 * says the same. */
+	if (bpf_map_update_elem(m->paddr, &pa.idx, &pa, BPF_EXIST) ||
+	    bpf_map_update_elem(m->pubidx, &addr, &pa, BPF_EXIST)) {
+		int err = -errno;
+
+		xcgn_err("drain %s: %s", ipv4_str(addr, a, sizeof(a)), strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
 /* The keys `pool set` may change while subscribers hold blocks: those
  * the datapath reads per packet or per new mapping, never the geometry
  * (prefix, ports, block size, deterministic range) that places blocks. */
@@ -343,7 +419,7 @@ int pool_find(const struct xcgn_maps *m, uint32_t prefix, uint8_t plen, struct x
 	char a[16];
 	int err;
 
-	for (id = 0; id < XCGN_POOLS_MAX; id++) {
+	for (id = 0; id < xcgn_npools(m); id++) {
 		err = pool_read(m, id, p);
 		if (err)
 			return err;
@@ -369,6 +445,19 @@ int pool_set(const struct xcgn_maps *m, const struct pool_opts *o)
 	if (pool_plan(&p, why, sizeof(why))) {
 		xcgn_err("pool %s/%u: %s", ipv4_str(o->prefix, a, sizeof(a)), o->plen, why);
 		return -EINVAL;
+	}
+	{
+		struct pool_opts now, want = *o;
+
+		pool_opts_from(&cur, &now);
+		pool_excl_read(m, &cur, &now);
+		if (excl_normalize(&want, why, sizeof(why)) || now.nexcl != want.nexcl ||
+		    memcmp(now.excl, want.excl, sizeof(now.excl[0]) * now.nexcl)) {
+			xcgn_err("pool %s/%u: exclude places the blocks too and cannot change in "
+				 "place (pool drain ADDR stops new subscribers on one at once)",
+				 ipv4_str(o->prefix, a, sizeof(a)), o->plen);
+			return -EINVAL;
+		}
 	}
 	if (!pool_same_geometry(&cur, &p)) {
 		xcgn_err("pool %s/%u: ports, block-size and deterministic (with its max-blocks) "
@@ -429,7 +518,7 @@ int bypass_add(const struct xcgn_maps *m, uint32_t prefix, uint8_t plen)
 			 li.sub_plen);
 		return -EINVAL;
 	}
-	for (id = 0; id < XCGN_POOLS_MAX; id++) {
+	for (id = 0; id < xcgn_npools(m); id++) {
 		if (bpf_map_lookup_elem(m->pools, &id, &q))
 			return -errno;
 		if ((q.flags & XCGN_POOLF_ACTIVE) && prefix_overlap(prefix, plen, q.prefix, q.plen)) {

@@ -162,13 +162,43 @@ static int check_v2(const struct xcgn_maps *keep, const struct xcgn_maps *conv)
 	return 0;
 }
 
+/* Layouts 2 and 3 had a 16-byte xcgn_state; 4 appends the runtime
+ * switches (off) and the live refusal-icmp (what attach recorded). Only
+ * userspace writes it, under the lock the reload holds: copied before the
+ * switch, exactly. */
+static int prepare_state_v3(int old_fd, int new_fd, const struct xcgn_link_info *li)
+{
+	struct {
+		__u32 naddrs_hwm, nbypass, paddr_min, paddr_max;
+	} o;
+	struct xcgn_state n = {};
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(old_fd, &zero, &o))
+		return -errno;
+	n.naddrs_hwm = o.naddrs_hwm;
+	n.nbypass = o.nbypass;
+	n.paddr_min = o.paddr_min;
+	n.paddr_max = o.paddr_max;
+	n.refusal_icmp = li->refusal_icmp;
+	return bpf_map_update_elem(new_fd, &zero, &n, 0) ? -errno : 0;
+}
+
 struct migration {
 	int from;
-	/* maps whose layout changed: converted after the switch */
+	/* maps whose layout changed: converted after the switch (counters,
+	 * which the old programs still move until then) */
 	struct {
 		const char *map;
 		int (*convert)(int old_fd, int new_fd);
 	} convert[4];
+	/* maps whose layout changed that the new programs need from their
+	 * first packet: converted before the switch (written by userspace
+	 * only) */
+	struct {
+		const char *map;
+		int (*convert)(int old_fd, int new_fd, const struct xcgn_link_info *li);
+	} prepare[4];
 	/* before anything changes: may the state move? */
 	int (*check)(const struct xcgn_maps *keep, const struct xcgn_maps *conv);
 	int (*seed)(const struct xcgn_maps *m);	/* new maps, before the switch */
@@ -177,8 +207,12 @@ struct migration {
 static const struct migration migrations[] = {
 	{ .from = 2,
 	  .convert = { { XSTR(xcgn_stats), convert_stats_v2 } },
+	  .prepare = { { XSTR(xcgn_state), prepare_state_v3 } },
 	  .check = check_v2,
 	  .seed = seed_block_log },
+	/* 3 to 4: xcgn_state grew; xcgn_paddr's padding became its flags
+	 * (always 0 before: reused as it is). */
+	{ .from = 3, .prepare = { { XSTR(xcgn_state), prepare_state_v3 } } },
 };
 
 static const struct migration *migration_from(int v)
@@ -201,6 +235,17 @@ static int (*converter(const struct migration *mg, const char *name))(int, int)
 	return NULL;
 }
 
+static int (*preparer(const struct migration *mg,
+		      const char *name))(int, int, const struct xcgn_link_info *)
+{
+	size_t i;
+
+	for (i = 0; mg && i < ARRAY_SIZE(mg->prepare) && mg->prepare[i].map; i++)
+		if (!strcmp(mg->prepare[i].map, name))
+			return mg->prepare[i].convert;
+	return NULL;
+}
+
 /* The old version's maps (by this version's names; -1 for a map it did
  * not have or whose layout changed) to be reused as they are. Refuses a
  * map that changed without a converter. */
@@ -214,7 +259,7 @@ static int old_maps_open(const char *old_dir, const struct migration *mg, struct
 		k[i] = c[i] = -1;
 	for (i = 0; i < XCGN_NMAPS; i++) {
 		snprintf(path, sizeof(path), "%s/%s", old_dir, xcgn_map_names[i]);
-		if (converter(mg, xcgn_map_names[i]))
+		if (converter(mg, xcgn_map_names[i]) || preparer(mg, xcgn_map_names[i]))
 			c[i] = bpf_obj_get(path);
 		else
 			k[i] = bpf_obj_get(path);
@@ -296,7 +341,7 @@ static int reload_locked(const char *dir)
 	const struct migration *mg = NULL;
 	struct xcgn_xdp *skel = NULL;
 	char old_dir[256];
-	__u32 zero = 0, max_routes;
+	__u32 zero = 0, max_routes, max_addrs;
 	int err, old = 0, i, link_fd = -1;
 	bool switched = false;
 
@@ -345,8 +390,10 @@ static int reload_locked(const char *dir)
 
 		snprintf(path, sizeof(path), "%s/%s", old_dir, XSTR(xcgn_rpf4));
 		max_routes = xcgn_pinned_max_entries(path);
+		snprintf(path, sizeof(path), "%s/%s", old_dir, XSTR(xcgn_paddr));
+		max_addrs = xcgn_pinned_max_entries(path);
 	}
-	skel = xcgn_datapath_load(dir, &li, max_routes, old ? &keep : NULL);
+	skel = xcgn_datapath_load(dir, &li, max_routes, max_addrs, old ? &keep : NULL);
 	if (!skel) {
 		err = -errno;
 		goto out;
@@ -366,6 +413,17 @@ static int reload_locked(const char *dir)
 			err = mg->seed(&nm);
 			xcgn_maps_close(&nm);
 		}
+	}
+	/* Maps the new programs read from their first packet. */
+	for (i = 0; !err && old && i < XCGN_NMAPS; i++) {
+		int (*pv)(int, int, const struct xcgn_link_info *) =
+			preparer(mg, xcgn_map_names[i]);
+		struct bpf_map *map;
+
+		if (!pv || ((int *)&conv)[i] < 0)
+			continue;
+		map = bpf_object__find_map_by_name(skel->obj, xcgn_map_names[i]);
+		err = map ? pv(((int *)&conv)[i], bpf_map__fd(map), &li) : -ENOENT;
 	}
 	if (err) {
 		xcgn_err("prepare the new programs: %s", strerror(-err));

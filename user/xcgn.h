@@ -191,7 +191,9 @@ struct attach_opts {
 	uint32_t max_subs;
 	uint8_t rpf_in, rpf_out;	/* enum xcgn_rpf_mode */
 	uint32_t max_routes;	/* capacity of the reverse-path table */
+	uint32_t max_addrs;	/* public addresses over all pools */
 	uint8_t refusal_icmp;	/* enum xcgn_refusal_icmp */
+	uint32_t switches;	/* XCGN_SW_* */
 	bool force;		/* attach despite the lint's errors */
 };
 int xcgn_attach(const struct attach_opts *o);
@@ -200,12 +202,25 @@ void attach_opts_init(struct attach_opts *o);
  * 0, or XCGN_EXIT_USAGE with the reason said. */
 int attach_opts_parse(int argc, char **argv, struct attach_opts *o);
 extern const char *const xcgn_xdp_mode_name[2];
+/* What `link set` (and config apply, in place) may change of @o while
+ * traffic flows: the switches, refusal-icmp, the reverse-path modes. */
+int link_set(const struct xcgn_maps *m, const struct attach_opts *o);
+/* The attach options of a running instance (devices by name, sizes from
+ * the pinned maps, the live switches and modes). */
+int link_running(const struct xcgn_maps *m, struct attach_opts *o, char *inside,
+		 char *outside);
 extern const char *const xcgn_refusal_name[XCGN_REFUSAL_MAX];
 #define XCGN_DEF_SUBSCRIBERS "100.64.0.0/10"
 struct xcgn_xdp;
 /* Load the datapath over the maps pinned under @dir (loader.c says how). */
 struct xcgn_xdp *xcgn_datapath_load(const char *dir, const struct xcgn_link_info *li,
-				    uint32_t max_routes, const struct xcgn_maps *reuse);
+				    uint32_t max_routes, uint32_t max_addrs,
+				    const struct xcgn_maps *reuse);
+/* Pools and public addresses this instance has room for: its pinned
+ * maps' sizes (a layout before 4 pinned 16 pools; max-addresses sizes the
+ * addresses), never more than the compiled bounds. */
+__u32 xcgn_npools(const struct xcgn_maps *m);
+__u32 xcgn_naddrs(const struct xcgn_maps *m);
 /* The size of the map pinned at @path (of @fd when >= 0); 0 if none. */
 __u32 xcgn_pinned_max_entries_fd(const char *path, int fd);
 #define xcgn_pinned_max_entries(path) xcgn_pinned_max_entries_fd(path, -1)
@@ -222,6 +237,7 @@ int xcgn_reload(void);
 int xcgn_check(void);
 
 /* ---- pool.c ------------------------------------------------------------ */
+#define XCGN_EXCL_MAX	32	/* exclusion prefixes a pool may have */
 struct pool_opts {
 	uint32_t prefix;	/* network order */
 	uint8_t plen;
@@ -233,7 +249,27 @@ struct pool_opts {
 	uint8_t det_plen;
 	uint32_t det_prefix;	/* network order */
 	uint32_t timeout[XCGN_TIMER_MAX];	/* seconds; 0 = default */
+	/* Addresses of the prefix that are not the pool's (`exclude`): the
+	 * fewest aligned prefixes, in order (excl_normalize). */
+	uint8_t nexcl;
+	struct pool_excl {
+		uint32_t prefix;	/* network order */
+		uint8_t plen;
+	} excl[XCGN_EXCL_MAX];
 };
+/* Add ADDR/PLEN to @o's exclusions: 0, or -1 with the reason in @why (not
+ * inside the pool, too many). */
+int excl_add(struct pool_opts *o, uint32_t prefix, uint8_t plen, char *why, size_t len);
+/* Is @addr (network order) excluded? */
+bool excl_has(const struct pool_opts *o, uint32_t addr);
+/* Rewrite the exclusions as the fewest aligned prefixes, in address
+ * order, so two ways of saying the same compare equal. -1 (@why) when the
+ * pool would keep no address or the result does not fit. */
+int excl_normalize(struct pool_opts *o, char *why, size_t len);
+/* Set or clear an address's drain (`xcgn pool drain ADDR`). */
+int pool_addr_drain(const struct xcgn_maps *m, uint32_t addr, bool on);
+/* @o's exclusions as the pinned addresses of pool @p say. */
+void pool_excl_read(const struct xcgn_maps *m, const struct xcgn_pool *p, struct pool_opts *o);
 extern const char *const xcgn_timer_name[XCGN_TIMER_MAX];
 extern const uint32_t xcgn_timer_default[XCGN_TIMER_MAX];
 extern const uint32_t xcgn_timer_min[XCGN_TIMER_MAX];
@@ -253,6 +289,9 @@ int pool_conflict(const struct xcgn_pool *p, const struct xcgn_pool *others, siz
 bool pool_same_geometry(const struct xcgn_pool *a, const struct xcgn_pool *b);
 /* The active pool PREFIX/PLEN into *@p: its id, or -ENOENT (said). */
 int pool_find(const struct xcgn_maps *m, uint32_t prefix, uint8_t plen, struct xcgn_pool *p);
+/* What a pool's options say together, before any map is touched: the
+ * exclusions normalized (in *@o) and allowed. 0, or -1 with @why. */
+int pool_opts_check(struct pool_opts *o, char *why, size_t len);
 int pool_add(const struct xcgn_maps *m, const struct pool_opts *o);
 /* Change a live pool's timers, limits, rate, filtering and parity. */
 int pool_set(const struct xcgn_maps *m, const struct pool_opts *o);
@@ -298,9 +337,7 @@ void config_print(FILE *f, const struct xcgn_config *c);
 int config_running(const struct xcgn_maps *m, struct xcgn_config *c);
 enum cstep_kind {
 	CS_ATTACH,
-	CS_RPF_IN,
-	CS_RPF_OUT,
-	CS_REFUSAL,
+	CS_LINK_SET,
 	CS_POOL_SET,
 	CS_BYPASS_DEL,
 	CS_POOL_DEL,

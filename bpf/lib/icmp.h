@@ -23,7 +23,7 @@
  * inside address as source (rodata); without it, or for a tagged frame, the
  * packet is just dropped. Returns XDP_REDIRECT or XDP_DROP. */
 static __always_inline int icmp_send_prohibited(struct xdp_md *ctx, const struct pkt *p,
-						struct xcgn_stats *st)
+						struct xcgn_stats *st, const struct xcgn_state *rs)
 {
 	__u32 key = XCGN_RLIM_ICMP, quote, len;
 	__u64 wsum = 0;
@@ -35,7 +35,8 @@ static __always_inline int icmp_send_prohibited(struct xdp_md *ctx, const struct
 	__be32 sub;
 	__u64 *last, now;
 
-	if (!xcgn_cfg.inside_addr || p->vlan || xcgn_cfg.refusal_icmp == XCGN_REFUSAL_SILENT)
+	/* rs->refusal_icmp is live: `xcgn link set refusal-icmp`. */
+	if (!xcgn_cfg.inside_addr || p->vlan || rs->refusal_icmp == XCGN_REFUSAL_SILENT)
 		return XDP_DROP;
 	last = bpf_map_lookup_elem(&xcgn_rlim, &key);
 	now = bpf_ktime_get_coarse_ns();
@@ -82,7 +83,7 @@ static __always_inline int icmp_send_prohibited(struct xdp_md *ctx, const struct
 	wsum = 0;
 
 	ih->type = ICMP_DEST_UNREACH;
-	ih->code = xcgn_cfg.refusal_icmp == XCGN_REFUSAL_HOST_UNREACH ? ICMP_HOST_UNREACH
+	ih->code = rs->refusal_icmp == XCGN_REFUSAL_HOST_UNREACH ? ICMP_HOST_UNREACH
 								      : ICMP_PKT_FILTERED;
 	ih->checksum = 0;
 	ih->id = 0;

@@ -83,7 +83,7 @@ struct {
  * it picks an address for a new subscriber. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, XCGN_PADDRS_MAX);
+	__uint(max_entries, XCGN_ADDRS_DEF);
 	__type(key, __u32);
 	__type(value, struct xcgn_paddr);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -93,7 +93,7 @@ struct {
  * every inbound packet (is this a pool address?). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, XCGN_PADDRS_MAX);
+	__uint(max_entries, XCGN_ADDRS_DEF);
 	__type(key, __be32);
 	__type(value, struct xcgn_paddr);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -103,7 +103,7 @@ struct {
  * datapath claims blocks with atomic fetch-or, userspace frees them. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, XCGN_PADDRS_MAX);
+	__uint(max_entries, XCGN_ADDRS_DEF);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct xcgn_blkmap);
@@ -152,7 +152,7 @@ struct {
  * real time. 8 bytes a block: 32 MiB for 4096 addresses of 1024 blocks. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, XCGN_PADDRS_MAX * XCGN_BLKS_PER_ADDR_MAX);
+	__uint(max_entries, XCGN_ADDRS_DEF * XCGN_BLKS_PER_ADDR_MAX);
 	__type(key, __u32);
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

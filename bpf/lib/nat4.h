@@ -14,6 +14,7 @@
 #include "maps.h"
 #include "parse.h"
 #include "pool.h"
+#include "state.h"
 #include "stats.h"
 
 #define XCGN_EEXIST 17
@@ -348,7 +349,7 @@ static __always_inline int nat4_dnat_lookup(const struct xcgn_tuple4 *pub, __be3
 
 	if (!r)
 		return -XCGN_DROP_NO_MAPPING;
-	if (r->flags & XCGN_MAPF_ADF) {
+	if ((r->flags & XCGN_MAPF_ADF) && !state_filter_eif()) {
 		struct xcgn_peer4_key k = {};
 
 		k.pub = *pub;

@@ -13,6 +13,7 @@
 #define XCGN_POOL_H
 
 #include "maps.h"
+#include "state.h"
 #include "stats.h"
 
 /* A well-mixed 32-bit hash (lowbias32), to spread subscribers over the
@@ -200,8 +201,9 @@ static __always_inline void pool_refusal(struct xcgn_stats *st, __be32 saddr, in
 	struct xcgn_event ev = {};
 	__u32 key = XCGN_RLIM_EVENT;
 	__u64 *last, now;
+	struct xcgn_state *rs = state_get();
 
-	if (!pool_is_refusal(reason))
+	if (!pool_is_refusal(reason) || !rs || (rs->switches & XCGN_SW_REFUSAL_LOG_OFF))
 		return;
 	last = bpf_map_lookup_elem(&xcgn_rlim, &key);
 	now = bpf_ktime_get_coarse_ns();
@@ -258,7 +260,7 @@ static __always_inline int pool_sub_get(__be32 saddr, struct xcgn_stats *st,
 	for (i = 0; i < XCGN_ADDR_PROBES; i++) {
 		idx = (h + i) % hwm;
 		pa = bpf_map_lookup_elem(&xcgn_paddr, &idx);
-		if (!pa || !pa->addr)
+		if (!pa || !pa->addr || (pa->flags & (XCGN_PADDRF_DRAINED | XCGN_PADDRF_EXCLUDED)))
 			continue;
 		pid = pa->pool_id;
 		pool = bpf_map_lookup_elem(&xcgn_pools, &pid);

@@ -17,6 +17,15 @@ static __always_inline struct xcgn_state *state_get(void)
 	return bpf_map_lookup_elem(&xcgn_state, &zero);
 }
 
+/* `xcgn link set filtering endpoint-independent`: address-dependent
+ * mappings let anyone in while it is on (asked only for those). */
+static __always_inline int state_filter_eif(void)
+{
+	struct xcgn_state *rs = state_get();
+
+	return rs && (rs->switches & XCGN_SW_FILTER_EIF);
+}
+
 /* RFC 6888 REQ-6: destinations the operator wants reached untranslated. */
 static __always_inline int is_bypass(const struct xcgn_state *rs, __be32 dst)
 {

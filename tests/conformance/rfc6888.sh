@@ -181,4 +181,11 @@ c6888_req11b_host_unreachable() {
 	echo "$p"
 	assert_eq "3/1" "$(echo "$p" | jq -r '"\(.type)/\(.code)"')" "host unreachable"
 	assert_eq host-unreachable "$(xcgn -j link show | jq -r '.[0].refusal_icmp')" "shown"
+	# Switched on the running instance: the next refusal says the other.
+	xcgn link set refusal-icmp prohibited
+	capture "$NS_SUB" "$DEV_S" "$TMP/c2.pcap" icmp
+	udp_from "$(sub_addr 14)" 5000 "$S1" 3478 && fail "a third subscriber got the only block"
+	capture_stop 1
+	p=$(packets "$TMP/c2.pcap" | head -1)
+	assert_eq "3/13" "$(echo "$p" | jq -r '"\(.type)/\(.code)"')" "prohibited, switched live"
 }

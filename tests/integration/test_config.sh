@@ -315,3 +315,121 @@ test_session_filters_and_flush() {
 	xcgn session show state sideways 2>/dev/null || rc=$?
 	assert_eq 2 "$rc" "bad state filter"
 }
+
+# Runtime switches: each takes effect with the next packet, sessions kept,
+# and link show says it.
+test_link_set_switches_at_once() {
+	attach_default filtering address-dependent
+	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" 60
+	wait_listen "$NS_INET" "$S1:7000" u
+	in_sub timeout 10 python3 "$TLIB/udp_flows.py" "$(sub_addr 1)" 20000 1 "$S1" 7000 >/dev/null
+	pub=$(xcgn -j session show proto udp | jq -r '.[0] | "\(.public_addr) \(.public_port)"')
+	# From a host the subscriber never sent to: filtered, then, with the
+	# switch, let in (the mapping was made address-dependent).
+	poke() { in_inet python3 -c "import socket,sys; s=socket.socket(2,2); s.bind(('$S2',0)); s.sendto(b'x',(sys.argv[1],int(sys.argv[2])))" $pub; sleep 0.2; }
+	f0=$(drop filtered)
+	poke
+	assert_eq $((f0 + 1)) "$(drop filtered)" "an outsider filtered"
+	xcgn link set filtering endpoint-independent || fail "link set filtering"
+	assert_eq endpoint-independent "$(xcgn -j link show | jq -r '.[0].filtering')" "shown"
+	d0=$(stat dnat_xdp)
+	poke
+	assert_eq "$((f0 + 1))" "$(drop filtered)" "filtered with the switch on"
+	assert_ge "$(stat dnat_xdp)" $((d0 + 1)) "let in with the switch on"
+	xcgn link set filtering pool
+	poke
+	assert_eq $((f0 + 2)) "$(drop filtered)" "filtered again with the switch off"
+	# bypass-all: xcgn steps aside; nothing is translated, the flow's
+	# mapping stays, and it works again when the switch is off.
+	maps=$(nmaps)
+	s0=$(stat snat_xdp)
+	xcgn link set bypass-all on
+	assert_eq on "$(xcgn -j link show | jq -r '.[0].bypass_all')" "bypass-all shown"
+	in_sub timeout 3 ping -q -c 1 -W 1 "$S1" >/dev/null && fail "translated with bypass-all on"
+	assert_eq "$s0" "$(stat snat_xdp)" "snat with bypass-all on"
+	xcgn link set bypass-all off
+	in_sub timeout 5 ping -q -c 1 -W 2 "$S1" >/dev/null || fail "traffic after bypass-all off"
+	assert_ge "$(nmaps)" "$maps" "mappings kept through the switch"
+	# What cannot change in place is refused, by name.
+	rc=0
+	xcgn link set max-mappings 1024 2>"$TMP/err" || rc=$?
+	assert_eq 2 "$rc" "link set of a size"
+	grep -q "cannot be set on a running instance" "$TMP/err" || fail "$(cat "$TMP/err")"
+	rc=0
+	xcgn link set bypass-all maybe 2>"$TMP/err" || rc=$?
+	assert_eq 2 "$rc" "bad switch value"
+	grep -q 'invalid bypass-all "maybe" (on or off)' "$TMP/err" || fail "$(cat "$TMP/err")"
+}
+
+# drain keeps new subscribers off an address, those on it keep it; exclude
+# keeps addresses out of a pool; both show in pool show and config show.
+test_pool_drain_and_exclude() {
+	xcgn link attach inside "$DEV_I" outside "$DEV_O" || fail "attach"
+	xcgn pool add 198.51.100.0/30 exclude 198.51.100.0 max-blocks 1 block-size 4096 \
+		ports 4096-65535 || fail "pool add with exclude"
+	xcgn -j pool show | jq -e '.[0] | .addresses == 3 and .exclude == ["198.51.100.0/32"]' \
+		>/dev/null || fail "pool show: $(xcgn -j pool show | jq -c '.[0]')"
+	xcgn config show | grep -q "exclude 198.51.100.0$\|exclude 198.51.100.0 " ||
+		fail "config show lacks the exclusion: $(xcgn config show)"
+	for i in $(seq 1 12); do
+		in_sub timeout 5 ping -q -c 1 -W 2 -I "$(sub_addr "$i")" "$S1" >/dev/null ||
+			fail "subscriber $i"
+	done
+	xcgn -j subscriber show | jq -e 'all(.[]; .public != "198.51.100.0")' >/dev/null ||
+		fail "an excluded address handed out: $(xcgn -j subscriber show | jq -c '[.[].public]')"
+	first=$(xcgn -j subscriber show "$(sub_addr 1)" | jq -r '.[0].public')
+	# Drain every address but one that is not the first subscriber's.
+	keep=$(for a in 198.51.100.1 198.51.100.2 198.51.100.3; do
+		[ "$a" != "$first" ] && echo "$a"; done | head -1)
+	for a in 198.51.100.1 198.51.100.2 198.51.100.3; do
+		[ "$a" = "$keep" ] || xcgn pool drain "$a" || fail "drain $a"
+	done
+	assert_eq 2 "$(xcgn -j pool show | jq '.[0].drained')" "drained addresses"
+	in_sub timeout 5 ping -q -c 1 -W 2 -I "$(sub_addr 1)" "$S1" >/dev/null || fail "old subscriber"
+	assert_eq "$first" "$(xcgn -j subscriber show "$(sub_addr 1)" | jq -r '.[0].public')" \
+		"a subscriber on a drained address keeps it"
+	for i in $(seq 20 27); do
+		in_sub timeout 5 ping -q -c 1 -W 2 -I "$(sub_addr "$i")" "$S1" >/dev/null ||
+			fail "new subscriber $i"
+		assert_eq "$keep" "$(xcgn -j subscriber show "$(sub_addr "$i")" | jq -r '.[0].public')" \
+			"new subscriber $i on the one address not drained"
+	done
+	rc=0
+	xcgn pool drain 198.51.100.0 2>"$TMP/err" || rc=$?
+	assert_eq 1 "$rc" "drain of an excluded address"
+	for a in 198.51.100.1 198.51.100.2 198.51.100.3; do
+		xcgn pool undrain "$a" || fail "undrain $a"
+	done
+	assert_eq 0 "$(xcgn -j pool show | jq '.[0].drained')" "undrained"
+	rc=0
+	xcgn pool set 198.51.100.0/30 exclude 198.51.100.1 2>"$TMP/err" || rc=$?
+	assert_eq 2 "$rc" "an exclusion changed in place"
+	rc=0
+	xcgn pool add 198.51.100.16/28 deterministic 100.64.2.0/28 exclude 198.51.100.17 \
+		2>"$TMP/err" || rc=$?
+	assert_eq 2 "$rc" "exclude in a deterministic pool"
+	grep -q "deterministic pool cannot exclude" "$TMP/err" || fail "$(cat "$TMP/err")"
+	xcgn link check >/dev/null || fail "link check with exclusions: $(xcgn link check)"
+}
+
+# 65,536 public addresses (from the subscriber-side test range, the only
+# one this large): attach sized for them, a /16 pool, and the memory it
+# costs as bpftool reports it.
+test_max_addresses_65536() {
+	xcgn link attach inside "$DEV_I" outside "$DEV_O" subscribers 100.64.0.0/12 \
+		max-addresses 65536 || fail "attach with max-addresses 65536"
+	xcgn pool add 100.112.0.0/16 || fail "a /16 pool"
+	assert_eq 65536 "$(xcgn -j pool show | jq '.[0].addresses')" "addresses"
+	assert_eq 65536 "$(xcgn -j link show | jq '.[0].max_addresses')" "max-addresses shown"
+	rc=0
+	xcgn pool add 198.51.100.0/30 2>"$TMP/err" || rc=$?
+	assert_eq 1 "$rc" "a pool past max-addresses"
+	grep -q "max-addresses 65536" "$TMP/err" || fail "limit not named: $(cat "$TMP/err")"
+	mem=$(bpftool -j map show | jq '[.[] | select(.name | test("^xcgn_(paddr|pubidx|blocks|blkts)$")) |
+		.bytes_memlock] | add')
+	echo "kernel memory of the address tables at 65536 addresses: $((mem / 1048576)) MiB"
+	ip -n "$NS_INET" route add 100.112.0.0/16 via "$NAT_OUT"
+	in_sub timeout 5 ping -q -c 1 -W 2 "$S1" >/dev/null || fail "traffic through the /16"
+	xcgn -j subscriber show | jq -e '.[0].public | startswith("100.112.")' >/dev/null ||
+		fail "not on the /16: $(xcgn -j subscriber show | jq -c .)"
+}

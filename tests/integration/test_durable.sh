@@ -28,7 +28,8 @@ test_abi_stamp_and_pins_checked_by_every_command() {
 			fail "xcgn $cmd accepted a pin of another layout"
 		fi
 		echo "$out" | grep -q "xcgn link reload" || fail "xcgn $cmd: no remedy named: $out"
-		echo "$out" | grep -q "abi 3/5a5a5a5a5a5a5a5a" || fail "xcgn $cmd: the pinned layout unnamed: $out"
+		echo "$out" | grep -q "abi $(xcgn -j link abi | jq .abi)/5a5a5a5a5a5a5a5a" ||
+			fail "xcgn $cmd: the pinned layout unnamed: $out"
 	done
 	echo "refused: $out"
 	# shellcheck disable=SC2086
@@ -117,7 +118,7 @@ test_reload_from_layout_v2() {
 	xcgn2 link attach inside "$DEV_I" outside "$DEV_O" || fail "attach with layout 2"
 	xcgn2 pool add "$POOL" || fail "pool add with layout 2"
 	[ -d "$(pin_dir 2)" ] || fail "no layout-2 pins"
-	out=$(xcgn session show 2>&1) && fail "layout 3 read layout-2 pins"
+	out=$(xcgn session show 2>&1) && fail "this layout read layout-2 pins"
 	echo "$out" | grep -q "abi 2 is pinned" || fail "not named: $out"
 	out=$(xcgn link attach inside "$DEV_I" outside "$DEV_O" 2>&1) && fail "attached over layout 2"
 	echo "$out" | grep -q "layout abi 2 is attached" || fail "attach over layout 2: $out"
@@ -128,11 +129,12 @@ test_reload_from_layout_v2() {
 	# Allocations no layout-2 daemon has read: the move would lose them.
 	out=$(xcgn link reload 2>&1) && fail "reload with unread layout-2 events"
 	echo "$out" | grep -q "still holds .* bytes of allocations" || fail "not said: $out"
-	[ -d "$(pin_dir 2)" ] && [ ! -e "$(pin_dir 3)" ] || fail "a refused reload changed something"
+	[ -d "$(pin_dir 2)" ] && [ ! -e "$(pin_dir)" ] || fail "a refused reload changed something"
 	# The layout-2 daemon drains its ring into the log, stops; then the move.
 	daemon_for "$old" 1.5 log-file "$TMP/nat.log"
 	xcgn link reload 2>"$TMP/reload.err" || { cat "$TMP/reload.err"; fail "reload from layout 2"; }
-	grep -q "state moved from layout abi 2 to abi 3" "$TMP/reload.err" || fail "$(cat "$TMP/reload.err")"
+	grep -q "state moved from layout abi 2 to abi $(xcgn -j link abi | jq .abi)" "$TMP/reload.err" ||
+		fail "$(cat "$TMP/reload.err")"
 	[ ! -e "$(pin_dir 2)" ] || fail "layout-2 pins left"
 	held_traffic_check 1500
 	[ "$before" = "$(udp_mappings)" ] || fail "mappings changed in the migration"
@@ -150,6 +152,55 @@ test_reload_from_layout_v2() {
 		jq -r '.[].subscriber' | sort | uniq -c | awk '{print $2, $1}' >"$TMP/who"
 	assert_eq "$(sub_addr 3) 1500 $(sub_addr 4) 1500" "$(xargs <"$TMP/who")" \
 		"log who for the 3000 flows held through the migration"
+}
+
+# The state of the last layout-3 release moves to this layout under
+# traffic, its log taken over as it is, refusal-icmp kept (layout 4 made it
+# a runtime switch in xcgn_state), nothing recovered, nothing lost.
+test_reload_from_layout_v3() {
+	local old=$XCGN_ROOT/build/abi-v3/xcgn
+	[ -x "$old" ] || fail "no layout-3 build at $old (make build/abi-v3/xcgn)"
+	xcgn3() { nsenter --net="/run/netns/$NS_NAT" "$old" "$@"; }
+	xcgn3 link attach inside "$DEV_I" outside "$DEV_O" refusal-icmp host-unreachable ||
+		fail "attach with layout 3"
+	xcgn3 pool add "$POOL" || fail "pool add with layout 3"
+	[ -d "$(pin_dir 3)" ] || fail "no layout-3 pins"
+	out=$(xcgn session show 2>&1) && fail "this layout read layout-3 pins"
+	echo "$out" | grep -q "abi 3 is pinned" || fail "not named: $out"
+	nsenter --net="/run/netns/$NS_NAT" "$old" daemon log-file "$TMP/nat.log" 2>"$TMP/d3.err" &
+	d3=$!
+	BG_PIDS+=("$d3")
+	held_traffic_start 1500 24 5
+	before=$(udp_mappings xcgn3)
+	subs=$(xcgn3 -j subscriber show | jq length)
+	sleep 1.5
+	kill "$d3"
+	wait "$d3" || fail "layout-3 daemon: $(cat "$TMP/d3.err")"
+	xcgn link reload 2>"$TMP/reload.err" || { cat "$TMP/reload.err"; fail "reload from layout 3"; }
+	grep -q "state moved from layout abi 3 to abi $(xcgn -j link abi | jq .abi)" "$TMP/reload.err" ||
+		fail "$(cat "$TMP/reload.err")"
+	[ ! -e "$(pin_dir 3)" ] || fail "layout-3 pins left"
+	held_traffic_check 1500
+	[ "$before" = "$(udp_mappings)" ] || fail "mappings changed in the migration"
+	assert_eq "$subs" "$(xcgn -j subscriber show | jq length)" "subscribers"
+	xcgn -j link show | jq -e '.[0] | .refusal_icmp == "host-unreachable" and
+		.bypass_all == "off" and .filtering == "pool" and .max_addresses == 4096' >/dev/null ||
+		fail "link after the move: $(xcgn -j link show | jq -c '.[0]')"
+	# New subscribers still get blocks (xcgn_state moved before the switch).
+	in_sub timeout 5 ping -q -c 1 -W 2 -I "$(sub_addr 9)" "$S1" >/dev/null ||
+		fail "a new subscriber after the move"
+	start_daemon
+	sleep 1.5
+	assert_eq 0 "$(grep -c recovered "$TMP/nat.log")" "records recovered after a clean migration"
+	xcgn -j link check | jq -e '.blocks_unlogged == 0 and .violations == 0' >/dev/null ||
+		fail "check after the migration: $(xcgn -j link check)"
+	# A layout-3 pool holds 16 pools: said when the seventeenth comes.
+	for i in $(seq 1 15); do
+		xcgn pool add "198.51.100.$((64 + i))/32" >/dev/null || fail "pool $i"
+	done
+	out=$(xcgn pool add 198.51.100.127/32 2>&1) && fail "a seventeenth pool in a layout-3 table"
+	echo "$out" | grep -q "this instance holds 16; an attach of this version holds 64" ||
+		fail "the limit not said: $out"
 }
 
 # One daemon per instance; it exits on detach; it makes its log directory.

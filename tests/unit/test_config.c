@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The configuration file's reader and the diff that config apply runs:
  * pure, so every case is a string in and a struct or a plan out. */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
 #include <errno.h>
@@ -110,8 +111,10 @@ Test(config, printed_form_reads_back_the_same)
 	size_t len = 0;
 	FILE *f;
 
-	parse_ok("link inside in0 outside out0 rpf-inside loose refusal-icmp none\n"
-		 "pool 198.51.100.0/28 max-blocks 4 parity new-rate 20 filtering address-dependent\n"
+	parse_ok("link inside in0 outside out0 rpf-inside loose refusal-icmp none bypass-all on \\\n"
+		 "     filtering endpoint-independent refusal-log off max-addresses 8192\n"
+		 "pool 198.51.100.0/28 max-blocks 4 parity new-rate 20 filtering address-dependent \\\n"
+		 "     exclude 198.51.100.0 exclude 198.51.100.15 exclude 198.51.100.8/30\n"
 		 "pool 198.51.100.64/29 deterministic 100.64.0.0/24 max-blocks 1\n"
 		 "bypass 192.0.2.0/24\n",
 		 &a);
@@ -125,6 +128,10 @@ Test(config, printed_form_reads_back_the_same)
 	cr_assert_eq(memcmp(&a.pools[1].o, &b.pools[1].o, sizeof(a.pools[1].o)), 0);
 	cr_assert_eq(b.link.rpf_in, XCGN_RPF_LOOSE);
 	cr_assert_eq(b.link.refusal_icmp, XCGN_REFUSAL_SILENT);
+	cr_assert_eq(b.link.switches,
+		     XCGN_SW_BYPASS_ALL | XCGN_SW_FILTER_EIF | XCGN_SW_REFUSAL_LOG_OFF);
+	cr_assert_eq(b.link.max_addrs, 8192);
+	cr_assert_eq(b.pools[0].o.nexcl, 3);
 	{
 		struct config_plan p = {};
 
@@ -171,7 +178,7 @@ Test(config, diff_orders_steps_safely)
 	cr_assert_eq(config_diff(&run, &want, &p), 0);
 	cr_assert_not(p.restart);
 	cr_assert_str_eq(kinds(&p, buf, sizeof(buf)),
-			 "rpf-inside,pool set,bypass del,pool del,pool del,pool add,pool add,"
+			 "link set,pool set,bypass del,pool del,pool del,pool add,pool add,"
 			 "bypass add");
 	cr_assert_eq(p.v[3].from->prefix, run.pools[1].o.prefix);
 	cr_assert_eq(p.v[5].to->prefix, want.pools[1].o.prefix);
@@ -193,4 +200,40 @@ Test(config, diff_orders_steps_safely)
 	config_plan_free(&p);
 	config_free(&want);
 	config_free(&run);
+}
+
+/* Exclusions: the same addresses said two ways compare equal; the fewest
+ * aligned prefixes; a pool left empty, or one out of the prefix, refused. */
+Test(config, exclusions_normalized)
+{
+	struct pool_opts o = {}, p = {};
+	char why[160];
+	uint32_t a;
+	int i;
+
+	parse_prefix("198.51.100.0/28", &o.prefix, &o.plen);
+	p = o;
+	for (i = 4; i < 8; i++) {	/* .4 .5 .6 .7 one by one */
+		parse_ipv4(i == 4 ? "198.51.100.4" : i == 5 ? "198.51.100.5" :
+			   i == 6 ? "198.51.100.6" : "198.51.100.7", &a);
+		cr_assert_eq(excl_add(&o, a, 32, why, sizeof(why)), 0);
+	}
+	parse_ipv4("198.51.100.9", &a);
+	cr_assert_eq(excl_add(&o, a, 32, why, sizeof(why)), 0);
+	cr_assert_eq(excl_normalize(&o, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(o.nexcl, 2, "one /30 and one /32, not %u", o.nexcl);
+	cr_assert_eq(o.excl[0].plen, 30);
+	parse_prefix("198.51.100.4/30", &a, &p.plen);
+	cr_assert_eq(o.excl[0].prefix, a);
+	cr_assert_eq(o.excl[1].plen, 32);
+	cr_assert(excl_has(&o, htonl(ntohl(a) + 3)));
+	cr_assert_not(excl_has(&o, htonl(ntohl(a) + 4)));
+
+	p.plen = 28;
+	parse_prefix("198.51.100.0/28", &a, &p.plen);
+	cr_assert_neq(excl_add(&p, htonl(ntohl(a) + 16), 32, why, sizeof(why)), 0,
+		      "an address outside the pool");
+	cr_assert_eq(excl_add(&p, a, 28, why, sizeof(why)), 0);
+	cr_assert_neq(excl_normalize(&p, why, sizeof(why)), 0, "a pool left with nothing");
+	cr_assert(strstr(why, "no address"), "%s", why);
 }
