@@ -129,8 +129,13 @@ int pool_opts_parse(int argc, char **argv, struct pool_opts *o)
 				return XCGN_EXIT_USAGE;
 			}
 			NEXT_ARG();
-			if (arg_u32(xcgn_timer_name[t], *argv, xcgn_timer_min[t], 1u << 24, &v))
+			if (parse_u32(*argv, xcgn_timer_min[t], 1u << 24, &v)) {
+				xcgn_err("invalid %s \"%s\" (must be %u..%u, not below the RFC minimum "
+					 "%u)",
+					 xcgn_timer_name[t], *argv, xcgn_timer_min[t], 1u << 24,
+					 xcgn_timer_min[t]);
 				return XCGN_EXIT_USAGE;
+			}
 			o->timeout[t] = v;
 		}
 	}

@@ -105,6 +105,40 @@ wait_listen() {	# ns addr:port proto(t|u)
 	fail "nothing listens on $2 in $1"
 }
 
+# Run xcgn expecting exit status $1 and a message matching $2.
+expect_err() {
+	local want=$1 pat=$2 rc=0
+	shift 2
+	xcgn "$@" >"$TMP/out" 2>"$TMP/err" || rc=$?
+	echo "xcgn $* -> $rc: $(cat "$TMP/err")"
+	assert_eq "$want" "$rc" "exit status of: xcgn $*"
+	grep -qi -- "$pat" "$TMP/err" || fail "message of 'xcgn $*' lacks '$pat'"
+}
+
+# Listen as systemd would on a notify socket (sd_notify(3)) for SECS
+# seconds, each datagram a line of OUT; returns once the socket exists.
+notify_listen() {	# SOCK OUT SECS
+	python3 - "$1" "$2" "$3" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(float(sys.argv[3]))
+with open(sys.argv[2], "w", buffering=1) as f:
+    end = time.monotonic() + float(sys.argv[3])
+    while time.monotonic() < end:
+        try:
+            f.write(s.recv(4096).decode().replace("\n", " ") + "\n")
+        except socket.timeout:
+            break
+PY
+	BG_PIDS+=($!)
+	for _ in $(seq 1 50); do
+		[ -S "$1" ] && return 0
+		sleep 0.05
+	done
+	fail "no notify socket at $1"
+}
+
 # Attach xcgn and add the default pool; extra pool arguments may follow.
 attach_default() {
 	xcgn link attach inside "$DEV_I" outside "$DEV_O" || fail "attach"

@@ -4,16 +4,6 @@
 # exit and harms nothing running; detach leaves devices as found; namespaces
 # do not see each other.
 
-# Run xcgn expecting exit status $1 and a message matching $2.
-expect_err() {
-	local want=$1 pat=$2 rc=0
-	shift 2
-	xcgn "$@" >"$TMP/out" 2>"$TMP/err" || rc=$?
-	echo "xcgn $* -> $rc: $(cat "$TMP/err")"
-	assert_eq "$want" "$rc" "exit status of: xcgn $*"
-	grep -qi -- "$pat" "$TMP/err" || fail "message of 'xcgn $*' lacks '$pat'"
-}
-
 test_bad_input_is_refused_and_harmless() {
 	attach_default
 	in_sub timeout 5 ping -q -c 1 -W 2 "$S1" >/dev/null

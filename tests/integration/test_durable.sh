@@ -110,6 +110,21 @@ test_reload_ten_times_under_traffic() {
 	echo "10 reloads: TCP $(cat "$TMP/tcp.got"), 3000 UDP mappings unchanged, $blocks blocks"
 }
 
+# After a move from an older layout: the held flows went on, the mappings
+# and subscribers are the same; this layout's daemon takes over the same
+# log, what the older one logged counts as logged (nothing recovered), and
+# the state's invariants hold.
+moved_intact() {	# MAPPINGS_BEFORE SUBSCRIBERS_BEFORE
+	held_traffic_check 1500
+	[ "$1" = "$(udp_mappings)" ] || fail "mappings changed in the migration"
+	assert_eq "$2" "$(xcgn -j subscriber show | jq length)" "subscribers"
+	start_daemon
+	sleep 1.5
+	assert_eq 0 "$(grep -c recovered "$TMP/nat.log")" "records recovered after a clean migration"
+	xcgn -j link check | jq -e '.blocks_unlogged == 0 and .violations == 0' >/dev/null ||
+		fail "check after the migration: $(xcgn -j link check)"
+}
+
 # The state of the last layout-2 release moves to this layout under traffic.
 test_reload_from_layout_v2() {
 	local old=$XCGN_ROOT/build/abi-v2/xcgn
@@ -136,17 +151,8 @@ test_reload_from_layout_v2() {
 	grep -q "state moved from layout abi 2 to abi $(xcgn -j link abi | jq .abi)" "$TMP/reload.err" ||
 		fail "$(cat "$TMP/reload.err")"
 	[ ! -e "$(pin_dir 2)" ] || fail "layout-2 pins left"
-	held_traffic_check 1500
-	[ "$before" = "$(udp_mappings)" ] || fail "mappings changed in the migration"
-	assert_eq "$subs" "$(xcgn -j subscriber show | jq length)" "subscribers"
+	moved_intact "$before" "$subs"
 	assert_ge "$(stat snat_xdp)" "$snat" "counters moved"
-	# The daemon of this layout takes over the same log; what layout 2
-	# logged counts as logged, and the log answers for the held flows.
-	start_daemon
-	sleep 1.5
-	assert_eq 0 "$(grep -c recovered "$TMP/nat.log")" "records recovered after a clean migration"
-	xcgn -j link check | jq -e '.blocks_unlogged == 0 and .violations == 0' >/dev/null ||
-		fail "check after the migration: $(xcgn -j link check)"
 	now=$(date +%s)
 	sed "s/\$/ @$now/" "$TMP/seen" | xcgn -j log who batch file "$TMP/nat.log" |
 		jq -r '.[].subscriber' | sort | uniq -c | awk '{print $2, $1}' >"$TMP/who"
@@ -180,20 +186,13 @@ test_reload_from_layout_v3() {
 	grep -q "state moved from layout abi 3 to abi $(xcgn -j link abi | jq .abi)" "$TMP/reload.err" ||
 		fail "$(cat "$TMP/reload.err")"
 	[ ! -e "$(pin_dir 3)" ] || fail "layout-3 pins left"
-	held_traffic_check 1500
-	[ "$before" = "$(udp_mappings)" ] || fail "mappings changed in the migration"
-	assert_eq "$subs" "$(xcgn -j subscriber show | jq length)" "subscribers"
+	moved_intact "$before" "$subs"
 	xcgn -j link show | jq -e '.[0] | .refusal_icmp == "host-unreachable" and
 		.bypass_all == "off" and .filtering == "pool" and .max_addresses == 4096' >/dev/null ||
 		fail "link after the move: $(xcgn -j link show | jq -c '.[0]')"
 	# New subscribers still get blocks (xcgn_state moved before the switch).
 	in_sub timeout 5 ping -q -c 1 -W 2 -I "$(sub_addr 9)" "$S1" >/dev/null ||
 		fail "a new subscriber after the move"
-	start_daemon
-	sleep 1.5
-	assert_eq 0 "$(grep -c recovered "$TMP/nat.log")" "records recovered after a clean migration"
-	xcgn -j link check | jq -e '.blocks_unlogged == 0 and .violations == 0' >/dev/null ||
-		fail "check after the migration: $(xcgn -j link check)"
 	# A layout-3 pool holds 16 pools: said when the seventeenth comes.
 	for i in $(seq 1 15); do
 		xcgn pool add "198.51.100.$((64 + i))/32" >/dev/null || fail "pool $i"
@@ -383,25 +382,7 @@ soak_durable_churn() {
 # systemd's notification protocol: readiness, the watchdog, stopping.
 test_daemon_tells_systemd() {
 	attach_default
-	python3 - "$TMP/notify.sock" "$TMP/notify.got" <<'PY' &
-import socket, sys, time
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-s.settimeout(10)
-with open(sys.argv[2], "w", buffering=1) as f:
-    end = time.monotonic() + 10
-    while time.monotonic() < end:
-        try:
-            f.write(s.recv(4096).decode().replace("\n", " ") + "\n")
-        except socket.timeout:
-            break
-PY
-	listener=$!
-	BG_PIDS+=("$listener")
-	for _ in $(seq 1 50); do
-		[ -S "$TMP/notify.sock" ] && break
-		sleep 0.05
-	done
+	notify_listen "$TMP/notify.sock" "$TMP/notify.got" 10
 	NOTIFY_SOCKET=$TMP/notify.sock WATCHDOG_USEC=1000000 daemon_for "$XCGN_BIN" 2.2 log-file "$TMP/nat.log"
 	sleep 0.2
 	cat "$TMP/notify.got"
