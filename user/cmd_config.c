@@ -112,16 +112,14 @@ static int do_config_show(int argc, char **argv)
 	return err ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
 }
 
-int do_config(int argc, char **argv)
-{
-	if (argc < 1 || !strcmp(*argv, "help"))
-		return usage();
-	if (!strcmp(*argv, "check"))
-		return do_config_check(argc - 1, argv + 1);
-	if (!strcmp(*argv, "apply"))
-		return do_config_apply(argc - 1, argv + 1);
-	if (!strcmp(*argv, "show"))
-		return do_config_show(argc - 1, argv + 1);
-	xcgn_err("unknown command \"%s\" for config; try \"xcgn config help\"", *argv);
-	return XCGN_EXIT_USAGE;
-}
+const struct xcgn_object xcgn_obj_config = {
+	.name = "config",
+	.usage = usage,
+	.def_verb = "show",
+	.cmds = (const struct xcgn_cmd[]){
+		{ "check", do_config_check, CMD_OPEN },
+		{ "apply", do_config_apply, 0 },
+		{ "show", do_config_show, 0 },
+		{ NULL, NULL, 0 },
+	},
+};

@@ -233,7 +233,7 @@ static int do_link_attach(int argc, char **argv)
 	return ret ? ret : xcgn_attach(&o);
 }
 
-static int do_link_show(void)
+static int do_link_show(int argc __unused, char **argv __unused)
 {
 	struct xcgn_link_info li;
 	struct xcgn_dstat ds = {};
@@ -365,28 +365,33 @@ static int do_link_abi(int argc, char **argv)
 	return XCGN_EXIT_OK;
 }
 
-int do_link(int argc, char **argv)
+static int do_link_detach(int argc __unused, char **argv __unused)
 {
-	if (argc < 1 || !strcmp(*argv, "help"))
-		return usage();
-	if (!strcmp(*argv, "attach"))
-		return do_link_attach(argc - 1, argv + 1);
-	if (!strcmp(*argv, "abi"))
-		return do_link_abi(argc - 1, argv + 1);
-	if (!strcmp(*argv, "set"))
-		return do_link_set(argc - 1, argv + 1);
-	if (argc > 1) {
-		xcgn_err("unexpected argument \"%s\"", argv[1]);
-		return XCGN_EXIT_USAGE;
-	}
-	if (!strcmp(*argv, "detach"))
-		return xcgn_detach();
-	if (!strcmp(*argv, "show"))
-		return do_link_show();
-	if (!strcmp(*argv, "reload"))
-		return xcgn_reload();
-	if (!strcmp(*argv, "check"))
-		return xcgn_check();
-	xcgn_err("unknown command \"%s\" for link", *argv);
-	return XCGN_EXIT_USAGE;
+	return xcgn_detach();
 }
+
+static int do_link_reload(int argc __unused, char **argv __unused)
+{
+	return xcgn_reload();
+}
+
+static int do_link_check(int argc __unused, char **argv __unused)
+{
+	return xcgn_check();
+}
+
+const struct xcgn_object xcgn_obj_link = {
+	.name = "link",
+	.usage = usage,
+	.def_verb = "show",
+	.cmds = (const struct xcgn_cmd[]){
+		{ "attach", do_link_attach, 0 },
+		{ "detach", do_link_detach, CMD_NOARGS },
+		{ "reload", do_link_reload, CMD_NOARGS },
+		{ "check", do_link_check, CMD_NOARGS },
+		{ "show", do_link_show, CMD_NOARGS },
+		{ "set", do_link_set, 0 },
+		{ "abi", do_link_abi, CMD_OPEN },
+		{ NULL, NULL, 0 },
+	},
+};

@@ -121,7 +121,7 @@ static int who_live(const struct xcgn_maps *m, uint32_t paddr, uint16_t port)
 	return 0;
 }
 
-static int do_log_who(int argc, char **argv)
+static int log_who(int argc, char **argv)
 {
 	const char *file = XCGN_DEF_NATLOG, *what = argc > 0 ? *argv : "";
 	struct xcgn_maps m;
@@ -252,14 +252,19 @@ static int do_log_who_batch(int argc, char **argv)
 	return rc;
 }
 
-int do_log(int argc, char **argv)
+/* log who ADDR:PORT ..., or log who batch ... */
+static int do_log_who(int argc, char **argv)
 {
-	if (argc < 1 || !strcmp(*argv, "help"))
-		return usage();
-	if (!strcmp(*argv, "who") && argc > 1 && !strcmp(argv[1], "batch"))
-		return do_log_who_batch(argc - 2, argv + 2);
-	if (!strcmp(*argv, "who"))
-		return do_log_who(argc - 1, argv + 1);
-	xcgn_err("unknown command \"%s\" for log", *argv);
-	return XCGN_EXIT_USAGE;
+	if (argc > 0 && !strcmp(argv[0], "batch"))
+		return do_log_who_batch(argc - 1, argv + 1);
+	return log_who(argc, argv);
 }
+
+const struct xcgn_object xcgn_obj_log = {
+	.name = "log",
+	.usage = usage,
+	.cmds = (const struct xcgn_cmd[]){
+		{ "who", do_log_who, CMD_OPEN },
+		{ NULL, NULL, 0 },
+	},
+};

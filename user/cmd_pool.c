@@ -180,7 +180,7 @@ static int do_pool_add(int argc, char **argv)
 }
 
 /* pool { drain | undrain } ADDR */
-static int do_pool_drain(int argc, char **argv, bool on)
+static int pool_drain(int argc, char **argv, bool on)
 {
 	struct xcgn_maps m;
 	uint32_t addr;
@@ -451,22 +451,28 @@ static int do_pool_bypass(int argc, char **argv)
 	return err ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
 }
 
-int do_pool(int argc, char **argv)
+static int do_pool_drain(int argc, char **argv)
 {
-	if (argc < 1 || !strcmp(*argv, "help"))
-		return usage();
-	if (!strcmp(*argv, "add"))
-		return do_pool_add(argc - 1, argv + 1);
-	if (!strcmp(*argv, "del"))
-		return do_pool_del(argc - 1, argv + 1);
-	if (!strcmp(*argv, "set"))
-		return do_pool_set(argc - 1, argv + 1);
-	if (!strcmp(*argv, "drain") || !strcmp(*argv, "undrain"))
-		return do_pool_drain(argc - 1, argv + 1, !strcmp(*argv, "drain"));
-	if (!strcmp(*argv, "bypass"))
-		return do_pool_bypass(argc - 1, argv + 1);
-	if (!strcmp(*argv, "show"))
-		return do_pool_show(argc - 1, argv + 1);
-	xcgn_err("unknown command \"%s\" for pool", *argv);
-	return XCGN_EXIT_USAGE;
+	return pool_drain(argc, argv, true);
 }
+
+static int do_pool_undrain(int argc, char **argv)
+{
+	return pool_drain(argc, argv, false);
+}
+
+const struct xcgn_object xcgn_obj_pool = {
+	.name = "pool",
+	.usage = usage,
+	.def_verb = "show",
+	.cmds = (const struct xcgn_cmd[]){
+		{ "add", do_pool_add, 0 },
+		{ "del", do_pool_del, 0 },
+		{ "set", do_pool_set, 0 },
+		{ "show", do_pool_show, 0 },
+		{ "drain", do_pool_drain, 0 },
+		{ "undrain", do_pool_undrain, 0 },
+		{ "bypass", do_pool_bypass, 0 },
+		{ NULL, NULL, 0 },
+	},
+};

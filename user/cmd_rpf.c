@@ -64,7 +64,7 @@ static void print_dev_flags(uint16_t fl)
 		print_string(PRINT_ANY, "suspended", " %s", "SUSPENDED(tables lag the FIB)");
 }
 
-static int do_rpf_show(void)
+static int do_rpf_show(int argc __unused, char **argv __unused)
 {
 	struct xcgn_rpf_key k, next, *keys = NULL;
 	struct xcgn_rpf_route r;
@@ -389,7 +389,7 @@ out:
 	return ret;
 }
 
-static int do_rpf_sync(void)
+static int do_rpf_sync(int argc __unused, char **argv __unused)
 {
 	struct rpf_sync_stats st;
 	struct xcgn_maps m;
@@ -413,20 +413,16 @@ static int do_rpf_sync(void)
 	return XCGN_EXIT_OK;
 }
 
-int do_rpf(int argc, char **argv)
-{
-	if (argc < 1 || !strcmp(*argv, "help"))
-		return usage();
-	if (!strcmp(*argv, "show") && argc == 1)
-		return do_rpf_show();
-	if (!strcmp(*argv, "explain"))
-		return do_rpf_explain(argc - 1, argv + 1);
-	if (!strcmp(*argv, "lint"))
-		return do_rpf_lint(argc - 1, argv + 1);
-	if (!strcmp(*argv, "mode"))
-		return do_rpf_mode(argc - 1, argv + 1);
-	if (!strcmp(*argv, "sync") && argc == 1)
-		return do_rpf_sync();
-	xcgn_err("unknown command \"%s\" to rpf", *argv);
-	return XCGN_EXIT_USAGE;
-}
+const struct xcgn_object xcgn_obj_rpf = {
+	.name = "rpf",
+	.usage = usage,
+	.def_verb = "show",
+	.cmds = (const struct xcgn_cmd[]){
+		{ "show", do_rpf_show, CMD_NOARGS },
+		{ "explain", do_rpf_explain, 0 },
+		{ "lint", do_rpf_lint, 0 },
+		{ "mode", do_rpf_mode, 0 },
+		{ "sync", do_rpf_sync, CMD_NOARGS },
+		{ NULL, NULL, 0 },
+	},
+};

@@ -164,7 +164,7 @@ static int do_session_show(int argc, char **argv)
 
 /* Remove the matching mappings through the collector's own program, so a
  * subscriber's mapping count and the reverse half go with each. */
-static int do_session_flush(int argc, char **argv)
+int session_flush(int argc, char **argv)
 {
 	struct xcgn_tuple4 key, *prev = NULL, *keys = NULL;
 	struct sess_filter f;
@@ -245,14 +245,13 @@ static int do_session_flush(int argc, char **argv)
 	return ret;
 }
 
-int do_session(int argc, char **argv)
-{
-	if (argc < 1 || !strcmp(*argv, "help"))
-		return usage();
-	if (!strcmp(*argv, "show"))
-		return do_session_show(argc - 1, argv + 1);
-	if (!strcmp(*argv, "flush"))
-		return do_session_flush(argc - 1, argv + 1);
-	xcgn_err("unknown command \"%s\" for session; try \"xcgn session help\"", *argv);
-	return XCGN_EXIT_USAGE;
-}
+const struct xcgn_object xcgn_obj_session = {
+	.name = "session",
+	.usage = usage,
+	.def_verb = "show",
+	.cmds = (const struct xcgn_cmd[]){
+		{ "show", do_session_show, 0 },
+		{ "flush", session_flush, 0 },
+		{ NULL, NULL, 0 },
+	},
+};

@@ -44,7 +44,7 @@ static int stats_sum(int fd, struct xcgn_stats *out)
 	return 0;
 }
 
-static int do_stats_show(void)
+static int do_stats_show(int argc __unused, char **argv __unused)
 {
 	struct xcgn_stats s = {};
 	struct xcgn_dstat ds = {};
@@ -108,7 +108,7 @@ static int do_stats_show(void)
 	return XCGN_EXIT_OK;
 }
 
-static int do_stats_reset(void)
+static int do_stats_reset(int argc __unused, char **argv __unused)
 {
 	int ncpu = libbpf_num_possible_cpus(), err = 0;
 	struct xcgn_stats *v;
@@ -131,18 +131,13 @@ static int do_stats_reset(void)
 	return err ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
 }
 
-int do_stats(int argc, char **argv)
-{
-	if (argc < 1 || !strcmp(*argv, "help"))
-		return usage();
-	if (argc > 1) {
-		xcgn_err("unexpected argument \"%s\"", argv[1]);
-		return XCGN_EXIT_USAGE;
-	}
-	if (!strcmp(*argv, "show"))
-		return do_stats_show();
-	if (!strcmp(*argv, "reset"))
-		return do_stats_reset();
-	xcgn_err("unknown command \"%s\" for stats", *argv);
-	return XCGN_EXIT_USAGE;
-}
+const struct xcgn_object xcgn_obj_stats = {
+	.name = "stats",
+	.usage = usage,
+	.def_verb = "show",
+	.cmds = (const struct xcgn_cmd[]){
+		{ "show", do_stats_show, CMD_NOARGS },
+		{ "reset", do_stats_reset, CMD_NOARGS },
+		{ NULL, NULL, 0 },
+	},
+};

@@ -85,22 +85,26 @@ static int do_subscriber_show(int argc, char **argv)
 	return XCGN_EXIT_OK;
 }
 
-int do_subscriber(int argc, char **argv)
+/* subscriber flush ADDR: session flush subscriber ADDR. */
+static int do_subscriber_flush(int argc, char **argv)
 {
-	if (argc < 1 || !strcmp(*argv, "help"))
-		return usage();
-	if (!strcmp(*argv, "show"))
-		return do_subscriber_show(argc - 1, argv + 1);
-	if (!strcmp(*argv, "flush")) {
-		char *fl[] = { "flush", "subscriber", argc == 2 ? argv[1] : NULL, NULL };
-		uint32_t a;
+	char *fl[] = { "subscriber", argc == 1 ? argv[0] : NULL, NULL };
+	uint32_t a;
 
-		if (argc != 2 || parse_ipv4(argv[1], &a)) {
-			xcgn_err("subscriber flush needs one subscriber ADDR");
-			return XCGN_EXIT_USAGE;
-		}
-		return do_session(3, fl);
+	if (argc != 1 || parse_ipv4(argv[0], &a)) {
+		xcgn_err("subscriber flush needs one subscriber ADDR");
+		return XCGN_EXIT_USAGE;
 	}
-	xcgn_err("unknown command \"%s\" for subscriber; try \"xcgn subscriber help\"", *argv);
-	return XCGN_EXIT_USAGE;
+	return session_flush(2, fl);
 }
+
+const struct xcgn_object xcgn_obj_subscriber = {
+	.name = "subscriber",
+	.usage = usage,
+	.def_verb = "show",
+	.cmds = (const struct xcgn_cmd[]){
+		{ "show", do_subscriber_show, 0 },
+		{ "flush", do_subscriber_flush, 0 },
+		{ NULL, NULL, 0 },
+	},
+};

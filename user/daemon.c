@@ -1142,7 +1142,7 @@ int daemon_args_check(int argc, char **argv)
 	return daemon_opts_parse(argc, argv, &o);
 }
 
-int do_daemon(int argc, char **argv)
+static int do_daemon(int argc, char **argv)
 {
 	static struct daemon d;
 	static struct xcgn_config cfg;
@@ -1152,8 +1152,6 @@ int do_daemon(int argc, char **argv)
 	memset(&d, 0, sizeof(d));
 	d.ep = -1;
 	daemon_opts_init(o);
-	if (argc > 0 && !strcmp(*argv, "help"))
-		return usage();
 	/* config FILE first: the file is applied, its daemon options are
 	 * taken, and the command line's come after them. */
 	if (argc > 1 && !strcmp(*argv, "config")) {
@@ -1171,3 +1169,9 @@ int do_daemon(int argc, char **argv)
 	ret = daemon_opts_parse(argc, argv, o);
 	return ret ? ret : daemon_run(&d);
 }
+
+const struct xcgn_object xcgn_obj_daemon = {
+	.name = "daemon",
+	.usage = usage,
+	.fn = do_daemon,
+};

@@ -2,50 +2,20 @@
 /* xcgn: the control plane of the xcgn carrier-grade NAT44.
  * xcgn [OPTIONS] OBJECT { COMMAND | help }
  *
- * One dispatcher for every object: unique prefixes of objects and verbs
- * (as iproute2 accepts `ip l s`), `show` when no verb is given, help on
- * stdout with status 0 when asked for, one line naming an unknown word
- * (status 2), and the capability check. The objects' modules get the
- * verb spelled out in full. */
+ * The one dispatcher: every object's module gives its verbs as a table
+ * (struct xcgn_object), and here, once, are unique prefixes of objects
+ * and verbs (as iproute2 accepts `ip l s`), `show` when no verb is given,
+ * help on stdout with status 0 when asked for, one line naming an unknown
+ * or ambiguous word (status 2), the extra-argument error of a verb that
+ * takes none, and the capability check. */
 #include <string.h>
 #include <unistd.h>
 
 #include "xcgn.h"
 
-/* Verbs of an object; NULL-terminated. An object without a list takes
- * options, not verbs (daemon). */
-static const char *const link_verbs[] = { "attach", "detach", "reload", "check", "show", "set",
-					  "abi", "help", NULL };
-static const char *const pool_verbs[] = { "add",    "del",	   "set",  "show",
-					  "drain",  "undrain", "bypass", "help", NULL };
-static const char *const sub_verbs[] = { "show", "flush", "help", NULL };
-static const char *const session_verbs[] = { "show", "flush", "help", NULL };
-static const char *const stats_verbs[] = { "show", "reset", "help", NULL };
-static const char *const log_verbs[] = { "who", "help", NULL };
-static const char *const rpf_verbs[] = { "show", "explain", "lint", "mode", "sync", "help", NULL };
-static const char *const config_verbs[] = { "check", "apply", "show", "help", NULL };
-
-static const char *const log_open[] = { "who", NULL };
-static const char *const link_open[] = { "abi", NULL };
-static const char *const config_open[] = { "check", NULL };
-
-static const struct object {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-	const char *const *verbs;
-	const char *def_verb;	/* when none is given */
-	const char *const *open;	/* verbs that need no capability (touch no
-				 * pinned state) */
-} objects[] = {
-	{ "link", do_link, link_verbs, "show", link_open },
-	{ "pool", do_pool, pool_verbs, "show", NULL },
-	{ "subscriber", do_subscriber, sub_verbs, "show", NULL },
-	{ "session", do_session, session_verbs, "show", NULL },
-	{ "stats", do_stats, stats_verbs, "show", NULL },
-	{ "log", do_log, log_verbs, NULL, log_open },
-	{ "rpf", do_rpf, rpf_verbs, "show", NULL },
-	{ "config", do_config, config_verbs, "show", config_open },
-	{ "daemon", do_daemon, NULL, NULL, NULL },
+static const struct xcgn_object *const objects[] = {
+	&xcgn_obj_link,	 &xcgn_obj_pool, &xcgn_obj_subscriber, &xcgn_obj_session, &xcgn_obj_stats,
+	&xcgn_obj_log,	 &xcgn_obj_rpf,	 &xcgn_obj_config,     &xcgn_obj_daemon,
 };
 
 static int usage(void)
@@ -57,19 +27,10 @@ static int usage(void)
 		"OPTIONS := { -j[son] | -p[retty] | -v[erbose] (repeat for more) | -V[ersion] |\n"
 		"             -h[elp] }\n"
 		"Objects and commands may be shortened to a unique prefix (xcgn po sh; l is\n"
-		"link); a bare OBJECT shows. State lives in bpffs under %s, one instance per network\n"
-		"namespace; the configuration file is %s (xcgn.conf(5)).\n",
+		"link); a bare OBJECT shows. State lives in bpffs under %s, one instance per\n"
+		"network namespace; the configuration file is %s (xcgn.conf(5)).\n",
 		XCGN_PIN_ROOT, XCGN_DEF_CONFIG);
 	return usage_status();
-}
-
-static size_t nverbs(const char *const *v)
-{
-	size_t n = 0;
-
-	while (v[n])
-		n++;
-	return n;
 }
 
 /* Short flags, combined as in `-jp`, or one long one (a unique prefix of
@@ -129,11 +90,60 @@ static int parse_flags(const char *arg, bool *json, bool *pretty)
 	return 0;
 }
 
+/* @word among @ob's verbs: the command, or NULL with the error said. */
+static const struct xcgn_cmd *verb_find(const struct xcgn_object *ob, const char *word)
+{
+	const char *names[32];
+	size_t n = 0;
+	int i;
+
+	while (ob->cmds[n].verb && n < ARRAY_SIZE(names)) {
+		names[n] = ob->cmds[n].verb;
+		n++;
+	}
+	i = prefix_match(word, names, n);
+	if (i >= 0)
+		return &ob->cmds[i];
+	xcgn_err("%s command \"%s\" for %s; try \"xcgn %s help\"", i == -2 ? "ambiguous" : "unknown",
+		 word, ob->name, ob->name);
+	return NULL;
+}
+
+/* The object's verb (or options), dispatched with what it needs checked. */
+static int run(const struct xcgn_object *ob, int argc, char **argv)
+{
+	const struct xcgn_cmd *c;
+
+	if (argc > 0 && !strcmp(argv[0], "help")) {
+		usage_asked(true);
+		return ob->usage();
+	}
+	if (!ob->cmds)
+		return xcgn_need_caps(ob->name) ? XCGN_EXIT_ERR : ob->fn(argc, argv);
+	if (argc < 1 && !ob->def_verb) {
+		xcgn_err("%s needs a command; try \"xcgn %s help\"", ob->name, ob->name);
+		return XCGN_EXIT_USAGE;
+	}
+	c = verb_find(ob, argc > 0 ? argv[0] : ob->def_verb);
+	if (!c)
+		return XCGN_EXIT_USAGE;
+	if (argc > 0) {
+		argc--;
+		argv++;
+	}
+	if ((c->flags & CMD_NOARGS) && argc > 0) {
+		xcgn_err("unexpected argument \"%s\" to %s %s", argv[0], ob->name, c->verb);
+		return XCGN_EXIT_USAGE;
+	}
+	if (!(c->flags & CMD_OPEN) && xcgn_need_caps(ob->name))
+		return XCGN_EXIT_ERR;
+	return c->fn(argc, argv);
+}
+
 int main(int argc, char **argv)
 {
 	bool json = false, pretty = false;
-	const struct object *ob;
-	char *def[2];
+	const char *names[ARRAY_SIZE(objects)];
 	int i, ret;
 
 	print_init(false, false, stdout);
@@ -151,46 +161,16 @@ int main(int argc, char **argv)
 		usage_asked(true);
 		return usage();
 	}
-	{
-		const char *names[ARRAY_SIZE(objects)];
-
-		for (i = 0; i < (int)ARRAY_SIZE(objects); i++)
-			names[i] = objects[i].name;
-		/* `l` is link, as in `ip l` (log is spelled out further). */
-		i = !strcmp(argv[0], "l") ? 0 : prefix_match(argv[0], names, ARRAY_SIZE(objects));
-	}
+	for (i = 0; i < (int)ARRAY_SIZE(objects); i++)
+		names[i] = objects[i]->name;
+	/* `l` is link, as in `ip l` (log is spelled out further). */
+	i = !strcmp(argv[0], "l") ? 0 : prefix_match(argv[0], names, ARRAY_SIZE(objects));
 	if (i < 0) {
 		xcgn_err("%s object \"%s\"; try \"xcgn help\"", i == -2 ? "ambiguous" : "unknown",
 			 argv[0]);
 		return XCGN_EXIT_USAGE;
 	}
-	ob = &objects[i];
-	argc--;
-	argv++;
-	if (ob->verbs) {
-		if (argc < 1 && ob->def_verb) {
-			def[0] = (char *)ob->def_verb;
-			def[1] = NULL;
-			argv = def;
-			argc = 1;
-		} else if (argc < 1) {
-			xcgn_err("%s needs a command; try \"xcgn %s help\"", ob->name, ob->name);
-			return XCGN_EXIT_USAGE;
-		}
-		i = prefix_match(argv[0], ob->verbs, nverbs(ob->verbs));
-		if (i < 0) {
-			xcgn_err("%s command \"%s\" for %s; try \"xcgn %s help\"",
-				 i == -2 ? "ambiguous" : "unknown", argv[0], ob->name, ob->name);
-			return XCGN_EXIT_USAGE;
-		}
-		argv[0] = (char *)ob->verbs[i];
-	}
-	if (argc > 0 && !strcmp(argv[0], "help"))
-		usage_asked(true);
-	else if (!(ob->open && argc > 0 && prefix_match(argv[0], ob->open, nverbs(ob->open)) >= 0) &&
-		 xcgn_need_caps(ob->name))
-		return XCGN_EXIT_ERR;
-	ret = ob->fn(argc, argv);
+	ret = run(objects[i], argc - 1, argv + 1);
 	print_finish();
 	return ret;
 }

@@ -21,6 +21,7 @@ extern const char xcgn_version[];
 
 #define __printf(a, b) __attribute__((format(printf, a, b)))
 #define ARRAY_SIZE(x) (sizeof(x) / sizeof((x)[0]))
+#define __unused __attribute__((unused))
 
 /* Global options (main.c sets them). */
 extern int xcgn_verbose;
@@ -502,16 +503,31 @@ struct rc_action {
 size_t reconcile_plan(struct rc_held *held, size_t nh, struct rc_logged *logged, size_t nl,
 		      uint64_t now_ns, void (*emit)(void *ctx, const struct rc_action *a), void *ctx);
 
-/* ---- cmd_*.c ----------------------------------------------------------- */
-int do_link(int argc, char **argv);
-int do_pool(int argc, char **argv);
-int do_subscriber(int argc, char **argv);
-int do_session(int argc, char **argv);
-int do_stats(int argc, char **argv);
-int do_log(int argc, char **argv);
-int do_daemon(int argc, char **argv);
-int do_rpf(int argc, char **argv);
-int do_config(int argc, char **argv);
+/* ---- the command framework: main.c dispatches --------------------------- */
+#define CMD_NOARGS	0x1	/* takes no argument: an extra one is a usage error */
+#define CMD_OPEN	0x2	/* needs no capability (touches no pinned state) */
+/* One verb of an object, and what it needs. @fn gets the arguments after
+ * the verb. */
+struct xcgn_cmd {
+	const char *verb;
+	int (*fn)(int argc, char **argv);
+	unsigned int flags;
+};
+/* An object: its usage text (on stdout with status 0 for `help`), its
+ * verbs (ending with a NULL verb), the verb a bare object means; or,
+ * without verbs, @fn taking the options itself (daemon). */
+struct xcgn_object {
+	const char *name;
+	int (*usage)(void);
+	const struct xcgn_cmd *cmds;
+	int (*fn)(int argc, char **argv);
+	const char *def_verb;
+};
+extern const struct xcgn_object xcgn_obj_link, xcgn_obj_pool, xcgn_obj_subscriber,
+	xcgn_obj_session, xcgn_obj_stats, xcgn_obj_log, xcgn_obj_rpf, xcgn_obj_config,
+	xcgn_obj_daemon;
+/* session flush [FILTER] (subscriber flush is one). */
+int session_flush(int argc, char **argv);
 
 /* Argument walking, iproute2 style. */
 #define NEXT_ARG()                                                                   \
