@@ -573,43 +573,44 @@ bool xcgn_attached_here(const char *dir)
 	return !stat(path, &st);
 }
 
-int xcgn_attach(const struct attach_opts *o)
-{
-	LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_EGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, tco, .handle = XCGN_TC_HANDLE, .priority = XCGN_TC_PRIO);
-	struct xcgn_link_info li = {};
-	struct xcgn_state rs = {};
+/* An attach, in steps (validate, load, seed, hook, record), and what it
+ * has done so far, which its one undo path reads. */
+struct attach {
+	const struct attach_opts *o;
 	struct nl_link in, out;
-	struct xcgn_xdp *skel = NULL;
-	struct timespec rt, mono;
 	char dir[256];
-	bool qdisc_created = false, in_linked = false, out_linked = false, tc_done = false;
-	bool made_dir = false;
-	__u32 zero = 0, k, v;
-	int err, lock = -1, ov;
+	struct xcgn_link_info li;
+	struct xcgn_xdp *skel;
+	bool made_dir, in_linked, out_linked, tc_done, qdisc_created;
+};
 
-	err = nl_link_get(o->inside, 0, &in);
+/* The devices, and what would make this fail or make the kernel drop what
+ * xcgn passes: said before anything is touched. An exit status. */
+static int attach_validate(struct attach *a)
+{
+	const struct attach_opts *o = a->o;
+	int err;
+
+	err = nl_link_get(o->inside, 0, &a->in);
 	if (err) {
 		xcgn_err("inside device \"%s\": %s", o->inside,
 			 err == -ENODEV ? "no such device" : strerror(-err));
 		return XCGN_EXIT_ERR;
 	}
-	err = nl_link_get(o->outside, 0, &out);
+	err = nl_link_get(o->outside, 0, &a->out);
 	if (err) {
 		xcgn_err("outside device \"%s\": %s", o->outside,
 			 err == -ENODEV ? "no such device" : strerror(-err));
 		return XCGN_EXIT_ERR;
 	}
-	if (in.ifindex == out.ifindex) {
-		xcgn_err("inside and outside are the same device (%s)", in.name);
+	if (a->in.ifindex == a->out.ifindex) {
+		xcgn_err("inside and outside are the same device (%s)", a->in.name);
 		return XCGN_EXIT_USAGE;
 	}
-	/* What would make this fail, or make the kernel drop what xcgn
-	 * passes: said before anything is touched. */
 	{
 		struct rpf_lint_cfg lc = {
-			.inside = in.ifindex,
-			.outside = out.ifindex,
+			.inside = a->in.ifindex,
+			.outside = a->out.ifindex,
 			.sub_prefix = o->sub_prefix,
 			.sub_plen = o->sub_plen,
 			.mode_in = o->rpf_in,
@@ -626,180 +627,221 @@ int xcgn_attach(const struct attach_opts *o)
 			return XCGN_EXIT_ERR;
 		}
 	}
-	err = xcgn_pin_dir(dir, sizeof(dir));
-	if (err)
-		return XCGN_EXIT_ERR;
-	lock = xcgn_lock();
-	if (lock < 0)
-		return XCGN_EXIT_ERR;
-	if (xcgn_attached_here(dir)) {
+	return xcgn_pin_dir(a->dir, sizeof(a->dir)) ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
+}
+
+/* Nothing of xcgn here yet; the pin directory made, the datapath loaded
+ * over it and the layout stamp written first (every command checks it). */
+static int attach_load(struct attach *a)
+{
+	struct xcgn_abi_stamp stamp;
+	__u32 zero = 0;
+	int err, ov;
+
+	if (xcgn_attached_here(a->dir)) {
 		xcgn_err("xcgn is already attached in this network namespace (%s); "
 			 "run `xcgn link detach` first",
-			 dir);
-		err = -EEXIST;
-		goto cleanup;
+			 a->dir);
+		return -EEXIST;
 	}
-	if ((ov = xcgn_pinned_version(dir))) {
+	if ((ov = xcgn_pinned_version(a->dir))) {
 		xcgn_err("xcgn of layout abi %d is attached in this network namespace: `xcgn link "
 			 "reload` moves it to this binary's layout, `xcgn link detach` ends it",
 			 ov);
-		err = -EEXIST;
-		goto cleanup;
+		return -EEXIST;
 	}
-	err = xcgn_mkdir_p(dir, 0700);
+	err = xcgn_mkdir_p(a->dir, 0700);
 	if (err) {
-		xcgn_err("create %s: %s", dir, strerror(-err));
-		goto cleanup;
+		xcgn_err("create %s: %s", a->dir, strerror(-err));
+		return err;
 	}
-	made_dir = true;	/* from here on, a failure removes what it pinned */
+	a->made_dir = true;	/* from here on, a failure removes what it pinned */
+	a->li.inside_ifindex = (__u32)a->in.ifindex;
+	a->li.outside_ifindex = (__u32)a->out.ifindex;
+	a->li.sub_prefix = a->o->sub_prefix;
+	a->li.sub_plen = a->o->sub_plen;
+	a->li.refusal_icmp = a->o->refusal_icmp;
+	a->li.max_maps = a->o->max_maps;
+	a->li.max_subs = a->o->max_subs;
+	a->skel = xcgn_datapath_load(a->dir, &a->li, a->o->max_routes, a->o->max_addrs, NULL);
+	if (!a->skel)
+		return -errno;
+	xcgn_abi_stamp_make(&stamp);
+	if (!stamp.fingerprint ||
+	    bpf_map_update_elem(bpf_map__fd(a->skel->maps.xcgn_abi), &zero, &stamp, 0)) {
+		xcgn_err("write the layout stamp: %s", strerror(errno));
+		return -EINVAL;
+	}
+	return 0;
+}
 
-	li.inside_ifindex = (__u32)in.ifindex;
-	li.outside_ifindex = (__u32)out.ifindex;
-	li.sub_prefix = o->sub_prefix;
-	li.sub_plen = o->sub_plen;
-	li.refusal_icmp = o->refusal_icmp;
-	li.max_maps = o->max_maps;
-	li.max_subs = o->max_subs;
-	skel = xcgn_datapath_load(dir, &li, o->max_routes, o->max_addrs, NULL);
-	if (!skel) {
-		err = -errno;
-		goto cleanup;
-	}
-	/* The layout stamp first: every later command checks it. */
-	{
-		struct xcgn_abi_stamp stamp;
+/* The tables the programs read, before any program runs: the devmap, the
+ * runtime state (a re-attach over pinned state keeps what the pool and
+ * bypass commands published), the link record and the reverse-path
+ * tables. */
+static int attach_seed(struct attach *a)
+{
+	struct xcgn_xdp *skel = a->skel;
+	struct xcgn_state rs = {};
+	__u32 zero = 0, k, v;
+	int err;
 
-		xcgn_abi_stamp_make(&stamp);
-		if (!stamp.fingerprint ||
-		    bpf_map_update_elem(bpf_map__fd(skel->maps.xcgn_abi), &zero, &stamp, 0)) {
-			err = -EINVAL;
-			xcgn_err("write the layout stamp: %s", strerror(errno));
-			goto cleanup;
-		}
-	}
-	/* Tables first, then the programs that read them. */
 	k = XCGN_TX_INSIDE;
-	v = (__u32)in.ifindex;
+	v = (__u32)a->in.ifindex;
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.xcgn_txport), &k, &v, 0)) {
 		err = -errno;
-		xcgn_err("devmap add %s: %s", in.name, strerror(-err));
-		goto cleanup;
+		xcgn_err("devmap add %s: %s", a->in.name, strerror(-err));
+		return err;
 	}
 	k = XCGN_TX_OUTSIDE;
-	v = (__u32)out.ifindex;
+	v = (__u32)a->out.ifindex;
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.xcgn_txport), &k, &v, 0)) {
 		err = -errno;
-		xcgn_err("devmap add %s: %s", out.name, strerror(-err));
-		goto cleanup;
+		xcgn_err("devmap add %s: %s", a->out.name, strerror(-err));
+		return err;
 	}
-	/* A re-attach over pinned state keeps what the pools and bypass
-	 * commands published; a fresh one starts with no pool address. */
 	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.xcgn_state), &zero, &rs)) {
 		err = -errno;
 		xcgn_err("state map: %s", strerror(-err));
-		goto cleanup;
+		return err;
 	}
 	if (!rs.naddrs_hwm)
 		rs.paddr_min = UINT32_MAX;
-	rs.switches = o->switches;
-	rs.refusal_icmp = o->refusal_icmp;
+	rs.switches = a->o->switches;
+	rs.refusal_icmp = a->o->refusal_icmp;
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.xcgn_state), &zero, &rs, 0)) {
 		err = -errno;
 		xcgn_err("state map: %s", strerror(-err));
-		goto cleanup;
+		return err;
 	}
-
-	/* The reverse-path tables before the programs that check with them. */
 	{
 		struct xcgn_maps m = {
 			.link = bpf_map__fd(skel->maps.xcgn_link),
 			.rpf4 = bpf_map__fd(skel->maps.xcgn_rpf4),
 			.rpfdev = bpf_map__fd(skel->maps.xcgn_rpfdev),
 		};
-		struct xcgn_rpf_dev d = { .ifindex = (__u32)in.ifindex, .mode = o->rpf_in };
+		struct xcgn_rpf_dev d = { .ifindex = (__u32)a->in.ifindex, .mode = a->o->rpf_in };
 
 		k = XCGN_RPF_DEV_INSIDE;
-		if (bpf_map_update_elem(m.link, &zero, &li, 0) ||
+		if (bpf_map_update_elem(m.link, &zero, &a->li, 0) ||
 		    bpf_map_update_elem(m.rpfdev, &k, &d, 0)) {
 			err = -errno;
 			xcgn_err("reverse-path device table: %s", strerror(-err));
-			goto cleanup;
+			return err;
 		}
-		d = (struct xcgn_rpf_dev){ .ifindex = (__u32)out.ifindex, .mode = o->rpf_out };
+		d = (struct xcgn_rpf_dev){ .ifindex = (__u32)a->out.ifindex, .mode = a->o->rpf_out };
 		k = XCGN_RPF_DEV_OUTSIDE;
 		if (bpf_map_update_elem(m.rpfdev, &k, &d, 0)) {
 			err = -errno;
 			xcgn_err("reverse-path device table: %s", strerror(-err));
-			goto cleanup;
+			return err;
 		}
-		err = rpf_sync(&m, NULL, false);
-		if (err)
-			goto cleanup;
+		return rpf_sync(&m, NULL, false);
 	}
+}
 
-	err = link_pin(bpf_program__fd(skel->progs.xcgn_xdp_inside), in.ifindex, o->xdp_mode, dir,
-		       XCGN_PIN_LINK_IN, in.name);
-	if (err)
-		goto cleanup;
-	in_linked = true;
-	err = link_pin(bpf_program__fd(skel->progs.xcgn_xdp_outside), out.ifindex, o->xdp_mode,
-		       dir, XCGN_PIN_LINK_OUT, out.name);
-	if (err)
-		goto cleanup;
-	out_linked = true;
+/* The programs onto the devices: XDP on both (pinned links), tc egress
+ * and ingress on the outside (ingress: fragments that come before their
+ * first; the clsact qdisc has both points). */
+static int attach_hook(struct attach *a)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, tco, .handle = XCGN_TC_HANDLE, .priority = XCGN_TC_PRIO);
+	struct xcgn_xdp *skel = a->skel;
+	int err;
 
-	hook.ifindex = out.ifindex;
+	err = link_pin(bpf_program__fd(skel->progs.xcgn_xdp_inside), a->in.ifindex,
+		       a->o->xdp_mode, a->dir, XCGN_PIN_LINK_IN, a->in.name);
+	if (err)
+		return err;
+	a->in_linked = true;
+	err = link_pin(bpf_program__fd(skel->progs.xcgn_xdp_outside), a->out.ifindex,
+		       a->o->xdp_mode, a->dir, XCGN_PIN_LINK_OUT, a->out.name);
+	if (err)
+		return err;
+	a->out_linked = true;
+
+	hook.ifindex = a->out.ifindex;
 	err = bpf_tc_hook_create(&hook);
 	if (err && err != -EEXIST) {
-		xcgn_err("create clsact qdisc on %s: %s", out.name, strerror(-err));
-		goto cleanup;
+		xcgn_err("create clsact qdisc on %s: %s", a->out.name, strerror(-err));
+		return err;
 	}
-	qdisc_created = !err;
+	a->qdisc_created = !err;
 	tco.prog_fd = bpf_program__fd(skel->progs.xcgn_tc_outside);
 	err = bpf_tc_attach(&hook, &tco);
 	if (err) {
-		xcgn_err("attach tc egress on %s: %s", out.name, strerror(-err));
-		goto cleanup;
+		xcgn_err("attach tc egress on %s: %s", a->out.name, strerror(-err));
+		return err;
 	}
-	tc_done = true;
-	/* Ingress: fragments that come before their first (the clsact
-	 * qdisc has both points). */
+	a->tc_done = true;
 	hook.attach_point = BPF_TC_INGRESS;
 	tco.prog_fd = bpf_program__fd(skel->progs.xcgn_tc_outside_in);
 	tco.prog_id = 0;
 	tco.flags = 0;
 	err = bpf_tc_attach(&hook, &tco);
-	if (err) {
-		xcgn_err("attach tc ingress on %s: %s", out.name, strerror(-err));
-		goto cleanup;
-	}
+	if (err)
+		xcgn_err("attach tc ingress on %s: %s", a->out.name, strerror(-err));
+	return err;
+}
+
+/* What only the attach itself knows, now that it is done. */
+static int attach_record(struct attach *a)
+{
+	struct timespec rt, mono;
+	__u32 zero = 0;
+	int err;
 
 	clock_gettime(CLOCK_REALTIME, &rt);
 	clock_gettime(CLOCK_MONOTONIC, &mono);
-	/* What only the attach itself knows, now that it is done. */
-	li.xdp_mode = (__u8)o->xdp_mode;
-	li.flags = qdisc_created ? XCGN_LINKF_QDISC_CREATED : 0;
-	li.attached_unix = (__u64)rt.tv_sec;
-	li.boot_offset_ns = (__u64)(rt.tv_sec - mono.tv_sec) * 1000000000ULL +
-			    (__u64)(rt.tv_nsec - mono.tv_nsec);
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.xcgn_link), &zero, &li, 0)) {
+	a->li.xdp_mode = (__u8)a->o->xdp_mode;
+	a->li.flags = a->qdisc_created ? XCGN_LINKF_QDISC_CREATED : 0;
+	a->li.attached_unix = (__u64)rt.tv_sec;
+	a->li.boot_offset_ns = (__u64)(rt.tv_sec - mono.tv_sec) * 1000000000ULL +
+			       (__u64)(rt.tv_nsec - mono.tv_nsec);
+	if (bpf_map_update_elem(bpf_map__fd(a->skel->maps.xcgn_link), &zero, &a->li, 0)) {
 		err = -errno;
 		xcgn_err("link map: %s", strerror(-err));
-		goto cleanup;
+		return err;
 	}
-	err = 0;
-cleanup:
-	if (err && made_dir) {
-		/* Leave the devices as found. */
-		if (tc_done || qdisc_created)
-			tc_remove(out.ifindex, qdisc_created);
-		if (out_linked)
-			link_unpin(dir, XCGN_PIN_LINK_OUT);
-		if (in_linked)
-			link_unpin(dir, XCGN_PIN_LINK_IN);
-		xcgn_unpin_all(dir);
-	}
-	xcgn_xdp__destroy(skel);
+	return 0;
+}
+
+/* The one undo path: the devices as found, every pin of this attach gone. */
+static void attach_undo(struct attach *a)
+{
+	if (!a->made_dir)
+		return;
+	if (a->tc_done || a->qdisc_created)
+		tc_remove(a->out.ifindex, a->qdisc_created);
+	if (a->out_linked)
+		link_unpin(a->dir, XCGN_PIN_LINK_OUT);
+	if (a->in_linked)
+		link_unpin(a->dir, XCGN_PIN_LINK_IN);
+	xcgn_unpin_all(a->dir);
+}
+
+int xcgn_attach(const struct attach_opts *o)
+{
+	struct attach a = { .o = o };
+	int ret, err, lock;
+
+	ret = attach_validate(&a);
+	if (ret)
+		return ret;
+	lock = xcgn_lock();
+	if (lock < 0)
+		return XCGN_EXIT_ERR;
+	err = attach_load(&a);
+	if (!err)
+		err = attach_seed(&a);
+	if (!err)
+		err = attach_hook(&a);
+	if (!err)
+		err = attach_record(&a);
+	if (err)
+		attach_undo(&a);
+	xcgn_xdp__destroy(a.skel);
 	xcgn_unlock(lock);
 	return err ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
 }
