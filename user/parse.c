@@ -276,7 +276,6 @@ int prefix_match(const char *word, const char *const *names, size_t n)
 	return found;
 }
 
-
 /* ---- pool exclusions: pure, over the pool's address offsets ------------- */
 
 bool excl_has(const struct pool_opts *o, uint32_t addr)
@@ -310,12 +309,17 @@ int excl_add(struct pool_opts *o, uint32_t prefix, uint8_t plen, char *why, size
 
 int excl_normalize(struct pool_opts *o, char *why, size_t len)
 {
-	uint32_t n = 1u << (32 - o->plen), base = ntohl(o->prefix), i, kept = 0, size;
+	uint32_t n = o->plen >= 16 && o->plen <= 32 ? 1u << (32 - o->plen) : 0;
+	uint32_t base = ntohl(o->prefix), i, kept = 0, size;
 	struct pool_opts out = *o;
 	uint8_t *ex;
 
 	if (!o->nexcl)
 		return 0;
+	if (o->plen < 16 || o->plen > 32) {	/* pool_plan says why; no 1 << 32 here */
+		snprintf(why, len, "pool prefix length must be 16..32");
+		return -1;
+	}
 	ex = calloc(n, 1);
 	if (!ex) {
 		snprintf(why, len, "out of memory");
