@@ -39,7 +39,8 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 WFLAGS := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
 CFLAGS ?= -O2 -g
 XCFLAGS := -std=gnu11 $(CPPFLAGS) $(CFLAGS) $(WFLAGS) -Iinclude -I$(BUILD) -Iuser
-LDLIBS := $(shell pkg-config --libs libbpf libmnl 2>/dev/null || echo -lbpf -lelf -lz -lmnl)
+LDLIBS := $(shell pkg-config --libs libbpf libmnl libmicrohttpd 2>/dev/null || \
+	echo -lbpf -lelf -lz -lmnl -lmicrohttpd)
 ifeq ($(SANITIZE),1)
 XCFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined

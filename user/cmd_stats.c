@@ -12,37 +12,15 @@
 static int usage(void)
 {
 	fprintf(usage_fp(), "Usage: xcgn stats show\n"
-			"       xcgn stats reset\n"
-			"       xcgn stats help\n");
+			    "       xcgn stats metrics\n"
+			    "       xcgn stats reset\n"
+			    "       xcgn stats help\n"
+			    "metrics prints the Prometheus text exposition (as `xcgn daemon metrics\n"
+			    "ADDR:PORT` serves it, without the daemon's own figures): for a\n"
+			    "textfile collector.\n");
 	return usage_status();
 }
 
-/* Read the per-CPU counters into @out, summed over CPUs. */
-static int stats_sum(int fd, struct xcgn_stats *out)
-{
-	int ncpu = libbpf_num_possible_cpus(), c, i;
-	struct xcgn_stats *v;
-	__u32 zero = 0;
-
-	if (ncpu <= 0)
-		return ncpu ? ncpu : -EINVAL;
-	v = calloc((size_t)ncpu, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(fd, &zero, v)) {
-		free(v);
-		return -errno;
-	}
-	memset(out, 0, sizeof(*out));
-	for (c = 0; c < ncpu; c++) {
-		for (i = 0; i < XCGN_STAT_MAX; i++)
-			out->stat[i] += v[c].stat[i];
-		for (i = 0; i < XCGN_DROP_MAX; i++)
-			out->drop[i] += v[c].drop[i];
-	}
-	free(v);
-	return 0;
-}
 
 static int do_stats_show(int argc __unused, char **argv __unused)
 {
@@ -56,7 +34,7 @@ static int do_stats_show(int argc __unused, char **argv __unused)
 
 	if (xcgn_maps_open(&m))
 		return XCGN_EXIT_ERR;
-	err = stats_sum(m.stats, &s);
+	err = xcgn_stats_read(m.stats, &s);
 	if (bpf_map_lookup_elem(m.dstat, &zero, &ds))
 		memset(&ds, 0, sizeof(ds));
 	xcgn_maps_close(&m);
@@ -131,12 +109,27 @@ static int do_stats_reset(int argc __unused, char **argv __unused)
 	return err ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
 }
 
+static int do_stats_metrics(int argc __unused, char **argv __unused)
+{
+	struct xcgn_maps m;
+	int err;
+
+	if (xcgn_maps_open(&m))
+		return XCGN_EXIT_ERR;
+	err = metrics_write(stdout, &m, NULL);
+	xcgn_maps_close(&m);
+	if (err)
+		xcgn_err("read the state: %s", strerror(-err));
+	return err ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
+}
+
 const struct xcgn_object xcgn_obj_stats = {
 	.name = "stats",
 	.usage = usage,
 	.def_verb = "show",
 	.cmds = (const struct xcgn_cmd[]){
 		{ "show", do_stats_show, CMD_NOARGS },
+		{ "metrics", do_stats_metrics, CMD_NOARGS },
 		{ "reset", do_stats_reset, CMD_NOARGS },
 		{ NULL, NULL, 0 },
 	},

@@ -41,6 +41,10 @@ struct daemon_opts {
 	uint32_t refuse_per_s;	/* refusal records per second */
 	uint32_t rpf_resync_ms;	/* full reverse-path re-read besides netlink */
 	uint32_t sync_ms;	/* fdatasync of the NAT log at most this often */
+	const char *metrics;	/* ADDR:PORT of the Prometheus endpoint, or NULL */
+	const char *ipfix[IPFIX_COLLECTORS_MAX];	/* collectors, ADDR:PORT */
+	int nipfix;
+	uint32_t ipfix_domain;	/* observation domain id */
 };
 
 struct daemon {
@@ -77,6 +81,11 @@ struct daemon {
 	socklen_t notify_len;
 	uint64_t watchdog_ns;
 	uint64_t pass_t0, pass_busy, pass_seen, pass_expired;	/* this pass */
+	uint64_t last_pass_seen;	/* mappings the last full pass walked */
+	bool pass_done;
+	uint64_t rpf_routes, rpf_sync_ms;	/* the last good sync: its size, when */
+	struct metrics_http *http;	/* GET /metrics, or NULL */
+	struct ipfix_exporter ipfix;
 };
 
 static volatile sig_atomic_t stop_flag, reopen_flag;
@@ -195,6 +204,26 @@ static void mark_last_record(struct daemon *d)
 		on_written(d, tag_of(TAG_RELEASE, r.sub, (__u32)key));
 }
 
+/* A record for the NAT log, and the same event for the IPFIX collectors:
+ * every event the one gets, the other gets too (@reason: the refusal's). */
+static void record(struct daemon *d, const struct natlog_rec *r, uint64_t tag, int reason)
+{
+	natlog_write(&d->log, r, tag);
+	if (!d->o.nipfix)
+		return;
+	if (!strcmp(r->event, "alloc") || !strcmp(r->event, "release")) {
+		ipfix_block(&d->ipfix, r->ts_ms, *r->event == 'a', r->sub, r->paddr, r->port_lo,
+			    r->port_hi);
+	} else if (!strcmp(r->event, "refused")) {
+		struct xcgn_sub s;
+		uint32_t max_blocks = 0;
+
+		if (!bpf_map_lookup_elem(d->m.subs, &r->sub, &s) && s.pool_id < XCGN_POOLS_MAX)
+			max_blocks = d->pools[s.pool_id].max_blocks;
+		ipfix_refusal(&d->ipfix, r->ts_ms, r->sub, reason, max_blocks);
+	}
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct daemon *d = ctx;
@@ -237,7 +266,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	default:
 		return 0;
 	}
-	natlog_write(&d->log, &r, tag);
+	record(d, &r, tag, ev->type == XCGN_EV_REFUSED ? ev->reason : 0);
 	return 0;
 }
 
@@ -249,7 +278,7 @@ static void flush_suppressed(struct daemon *d)
 	if (!r.count)
 		return;
 	r.ts_ms = wall_ms(mono_ns());
-	natlog_write(&d->log, &r, 0);
+	record(d, &r, 0, 0);	/* a count: no IPFIX event says it */
 }
 
 /* ---- blocks ------------------------------------------------------------------ */
@@ -378,7 +407,7 @@ static void log_block(struct daemon *d, const char *event, __be32 sub, __u32 key
 	r.paddr = pa.addr;
 	r.port_lo = (uint16_t)(p->port_lo + blk * p->block_size);
 	r.port_hi = (uint16_t)(r.port_lo + p->block_size - 1);
-	natlog_write(&d->log, &r, tag_of(*event == 'a' ? TAG_ALLOC : TAG_RELEASE, sub, key));
+	record(d, &r, tag_of(*event == 'a' ? TAG_ALLOC : TAG_RELEASE, sub, key), 0);
 }
 
 /* The NAT log against the tables: every held block whose allocation the
@@ -507,8 +536,7 @@ static void release_sub(struct daemon *d, __be32 addr, uint64_t now)
 		r.paddr = req.sub.paddr;
 		r.port_lo = (uint16_t)(p->port_lo + blk * p->block_size);
 		r.port_hi = (uint16_t)(r.port_lo + p->block_size - 1);
-		natlog_write(&d->log, &r,
-			     tag_of(TAG_RELEASE, addr, xcgn_blk_key(req.sub.addr_idx, blk)));
+		record(d, &r, tag_of(TAG_RELEASE, addr, xcgn_blk_key(req.sub.addr_idx, blk)), 0);
 		if (quarantine_add(&d->q, req.sub.addr_idx, blk,
 				   now + (uint64_t)d->o.quarantine_s * 1000000000ULL / d->o.scale))
 			xcgn_err("quarantine: out of memory; block %u of address %u stays taken",
@@ -641,6 +669,8 @@ static void gc_step(struct daemon *d)
 	if (!d->walking) {
 		d->ds.gc_end_unix_ms = wall_ms(mono_ns());
 		d->ds.gc_wall_us = (mono_ns() - d->pass_t0) / 1000;
+		d->last_pass_seen = d->pass_seen;
+		d->pass_done = true;
 	}
 	if (!d->walking && xcgn_verbose && d->pass_seen)
 		fprintf(stderr,
@@ -678,18 +708,73 @@ static int rpf_watch_setup(struct daemon *d)
 	return 0;
 }
 
+/* The scrape: the pins, and what only this daemon knows. */
+static int metrics_render(void *ctx, FILE *f)
+{
+	struct daemon *d = ctx;
+	struct metrics_daemon md = {
+		.started_unix = d->ds.started_unix,
+		.passes = d->passes,
+		.expired = d->expired,
+		.released = d->released,
+		.gc_end_unix_ms = d->ds.gc_end_unix_ms,
+		.gc_wall_us = d->ds.gc_wall_us,
+		.maps_seen = d->last_pass_seen,
+		.maps_seen_valid = d->pass_done,
+		.routes = d->rpf_routes,
+		.routes_valid = d->rpf_sync_ms != 0,
+		.rpf_failing = d->rpf_failing,
+		.rpf_sync_unix_ms = d->rpf_sync_ms,
+		.log = d->log.st,
+		.queued = d->log.qlen,
+	};
+
+	return metrics_write(f, &d->m, &md);
+}
+
+static int ipfix_setup(struct daemon *d)
+{
+	int i, err;
+
+	if (!d->o.nipfix)
+		return 0;
+	err = ipfix_open(&d->ipfix, d->o.ipfix_domain);
+	for (i = 0; !err && i < d->o.nipfix; i++)
+		err = ipfix_add_collector(&d->ipfix, d->o.ipfix[i]);
+	return err;
+}
+
+static int metrics_setup(struct daemon *d)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = 2 };
+	int fd;
+
+	if (!d->o.metrics)
+		return 0;
+	d->http = metrics_http_start(d->o.metrics, metrics_render, d);
+	if (!d->http)
+		return -errno;
+	fd = metrics_http_fd(d->http);
+	if (fd < 0 || epoll_ctl(d->ep, EPOLL_CTL_ADD, fd, &ev)) {
+		xcgn_err("poll the metrics endpoint: %s", strerror(errno));
+		return -EIO;
+	}
+	fprintf(stderr, "xcgn daemon: metrics on http://%s/metrics\n", d->o.metrics);
+	return 0;
+}
+
 /* Wait up to @ms for events or FIB changes; handle the events. A change
  * brings the table sync forward to 50 ms from now: a burst of route
  * updates (a routing daemon converging) costs one re-read, not one each. */
 static int daemon_wait(struct daemon *d, int ms)
 {
-	struct epoll_event evs[2];
+	struct epoll_event evs[3];
 	uint64_t now = mono_ns();
 	int n, i, err;
 
 	if (d->rpf_due > now && d->rpf_due - now < (uint64_t)ms * 1000000ULL)
 		ms = (int)((d->rpf_due - now) / 1000000ULL) + 1;
-	n = epoll_wait(d->ep, evs, 2, ms);
+	n = epoll_wait(d->ep, evs, 3, ms);
 	if (n < 0 && errno != EINTR) {
 		xcgn_err("wait for events: %s", strerror(errno));
 		return -errno;
@@ -701,6 +786,8 @@ static int daemon_wait(struct daemon *d, int ms)
 				d->rpf_due = now;
 		}
 	}
+	metrics_http_run(d->http);	/* its requests and its timeouts */
+	ipfix_flush(&d->ipfix);		/* what the last turn recorded */
 	err = ring_buffer__consume(d->rb);
 	if (err < 0 && err != -EINTR) {
 		xcgn_err("read events: %s", strerror(-err));
@@ -939,6 +1026,10 @@ static int daemon_run(struct daemon *d)
 	if (err)
 		goto out;
 	err = rpf_watch_setup(d);
+	if (!err)
+		err = metrics_setup(d);
+	if (!err)
+		err = ipfix_setup(d);
 	if (err)
 		goto out;
 
@@ -981,8 +1072,14 @@ static int daemon_run(struct daemon *d)
 			int cl = xcgn_trylock();
 
 			if (cl >= 0) {
-				int serr = rpf_sync_cached(&d->m, NULL, d->rpf_failing,
+				struct rpf_sync_stats sst;
+				int serr = rpf_sync_cached(&d->m, &sst, d->rpf_failing,
 							   &d->rpf_digest);
+
+				if (!serr) {
+					d->rpf_routes = sst.routes;
+					d->rpf_sync_ms = wall_ms(mono_ns());
+				}
 
 				xcgn_unlock(cl);
 				if (!serr && d->rpf_failing)
@@ -1029,6 +1126,9 @@ static int daemon_run(struct daemon *d)
 out:
 	if (d->ep >= 0)
 		close(d->ep);
+	metrics_http_stop(d->http);
+	if (d->o.nipfix)
+		ipfix_close(&d->ipfix);
 	rpf_watch_close(d->rw);
 	ring_buffer__free(d->rb);
 	natlog_close(&d->log);
@@ -1051,7 +1151,8 @@ static int usage(void)
 	fprintf(usage_fp(),
 		"Usage: xcgn daemon [config FILE] [log-file PATH] [syslog] [log-sync MS]\n"
 		"                   [gc-interval MS] [gc-batch N] [quarantine S] [refusal-rate N]\n"
-		"                   [rpf-resync MS] [time-scale N]\n"
+		"                   [rpf-resync MS] [metrics ADDR:PORT] [ipfix ADDR:PORT]...\n"
+		"                   [ipfix-domain N] [time-scale N]\n"
 		"       xcgn daemon help\n"
 		"config FILE applies the configuration file first (xcgn config apply FILE)\n"
 		"and takes the options of its daemon line; options given here come after.\n"
@@ -1065,7 +1166,14 @@ static int usage(void)
 		"Defaults: log-file %s, gc-interval 1000, gc-batch %u, quarantine %u,\n"
 		"refusal-rate 100 (records a second), rpf-resync 1000 (ms between full\n"
 		"re-reads of the FIB besides the netlink subscription: some sysctls send no\n"
-		"notice). time-scale divides every timer and the quarantine: for tests only.\n",
+		"notice). metrics serves the Prometheus text exposition at\n"
+		"http://ADDR:PORT/metrics (xcgn stats metrics prints the same, less the\n"
+		"daemon's own figures). ipfix sends every NAT event the log gets to the\n"
+		"collector over UDP (RFC 7011/8158: port block allocation and de-allocation,\n"
+		"quota exceeded, addresses exhausted; up to 4 collectors; templates every\n"
+		"60 s; ipfix-domain is the observation domain, default 0).\n"
+		"time-scale divides every timer and the quarantine:\n"
+		"for tests only.\n",
 		XCGN_DEF_NATLOG, GC_BATCH_DEF, XCGN_DEF_QUARANTINE);
 	return usage_status();
 }
@@ -1097,6 +1205,30 @@ static int daemon_opts_parse(int argc, char **argv, struct daemon_opts *o)
 			o->log_path = strcmp(*argv, "none") ? *argv : NULL;
 		} else if (!strcmp(*argv, "syslog")) {
 			o->use_syslog = true;
+		} else if (!strcmp(*argv, "ipfix")) {
+			uint32_t a;
+			uint16_t port;
+
+			NEXT_ARG();
+			if (parse_addr_port(*argv, &a, &port))
+				return invarg("ipfix collector (ADDR:PORT, an IPv4 address)", *argv);
+			if (o->nipfix == IPFIX_COLLECTORS_MAX) {
+				xcgn_err("at most %d ipfix collectors", IPFIX_COLLECTORS_MAX);
+				return XCGN_EXIT_USAGE;
+			}
+			o->ipfix[o->nipfix++] = *argv;
+		} else if (!strcmp(*argv, "ipfix-domain")) {
+			NEXT_ARG();
+			if (arg_u32("ipfix-domain", *argv, 0, UINT32_MAX, &o->ipfix_domain))
+				return XCGN_EXIT_USAGE;
+		} else if (!strcmp(*argv, "metrics")) {
+			uint32_t a;
+			uint16_t port;
+
+			NEXT_ARG();
+			if (parse_addr_port(*argv, &a, &port))
+				return invarg("metrics (ADDR:PORT, an IPv4 address)", *argv);
+			o->metrics = *argv;
 		} else if (!strcmp(*argv, "gc-interval")) {
 			NEXT_ARG();
 			if (arg_u32("gc-interval (ms)", *argv, 10, 60000, &o->interval_ms))
@@ -1151,6 +1283,7 @@ static int do_daemon(int argc, char **argv)
 
 	memset(&d, 0, sizeof(d));
 	d.ep = -1;
+	d.ipfix.fd = -1;
 	daemon_opts_init(o);
 	/* config FILE first: the file is applied, its daemon options are
 	 * taken, and the command line's come after them. */

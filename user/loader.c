@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <time.h>
@@ -891,4 +892,27 @@ int xcgn_detach(void)
 	xcgn_unpin_all(dir);
 	xcgn_unlock(lock);
 	return XCGN_EXIT_OK;
+}
+
+/* Bytes of the ring buffer @fd that no consumer has read yet (the
+ * kernel's consumer and producer positions, on its first two pages). */
+long xcgn_ring_unread(int fd)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned long *cons, *prod;
+	long n;
+
+	cons = mmap(NULL, (size_t)page, PROT_READ, MAP_SHARED, fd, 0);
+	if (cons == MAP_FAILED)
+		return -errno;
+	prod = mmap(NULL, (size_t)page, PROT_READ, MAP_SHARED, fd, page);
+	if (prod == MAP_FAILED) {
+		n = -errno;
+		munmap(cons, (size_t)page);
+		return n;
+	}
+	n = (long)(__atomic_load_n(prod, __ATOMIC_ACQUIRE) - __atomic_load_n(cons, __ATOMIC_ACQUIRE));
+	munmap(prod, (size_t)page);
+	munmap(cons, (size_t)page);
+	return n;
 }

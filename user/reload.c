@@ -19,7 +19,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -106,34 +105,12 @@ static int seed_block_log(const struct xcgn_maps *m)
 	return 0;
 }
 
-/* Bytes of the ring buffer @fd that no consumer has read yet (the
- * kernel's consumer and producer positions, on its first two pages). */
-static long ring_unread(int fd)
-{
-	long page = sysconf(_SC_PAGESIZE);
-	unsigned long *cons, *prod;
-	long n;
-
-	cons = mmap(NULL, (size_t)page, PROT_READ, MAP_SHARED, fd, 0);
-	if (cons == MAP_FAILED)
-		return -errno;
-	prod = mmap(NULL, (size_t)page, PROT_READ, MAP_SHARED, fd, page);
-	if (prod == MAP_FAILED) {
-		n = -errno;
-		munmap(cons, (size_t)page);
-		return n;
-	}
-	n = (long)(__atomic_load_n(prod, __ATOMIC_ACQUIRE) - __atomic_load_n(cons, __ATOMIC_ACQUIRE));
-	munmap(prod, (size_t)page);
-	munmap(cons, (size_t)page);
-	return n;
-}
 
 /* Before anything moves from version 2: its allocation events all read
  * (the seed takes the log as complete), and what its programs lost said. */
 static int check_v2(const struct xcgn_maps *keep, const struct xcgn_maps *conv)
 {
-	long unread = ring_unread(keep->events);
+	long unread = xcgn_ring_unread(keep->events);
 	int ncpu = libbpf_num_possible_cpus(), c;
 	__u64 *o, lost = 0;
 	__u32 zero = 0;

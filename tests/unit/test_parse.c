@@ -115,3 +115,21 @@ Test(pool_plan, limits)
 	cr_assert_eq(pool_plan(&p, why, sizeof(why)), 0, "one address, one block: %s", why);
 	cr_assert_eq(p.nblocks, 1, "one block");
 }
+
+Test(parse, addr_port)
+{
+	uint32_t a;
+	uint16_t p;
+
+	cr_assert_eq(parse_addr_port("127.0.0.1:9800", &a, &p), 0);
+	cr_assert_eq(p, 9800);
+	cr_assert_eq(a, htonl(0x7f000001));
+	cr_assert_neq(parse_addr_port("127.0.0.1", &a, &p), 0, "no port");
+	cr_assert_neq(parse_addr_port("127.0.0.1:0", &a, &p), 0, "port 0");
+	cr_assert_neq(parse_addr_port("127.0.0.1:65536", &a, &p), 0, "port too big");
+	cr_assert_neq(parse_addr_port("localhost:80", &a, &p), 0, "a name");
+	cr_assert_neq(parse_addr_port(":80", &a, &p), 0, "no address");
+	cr_assert_neq(parse_addr_port("1.2.3.4:80x", &a, &p), 0, "trailing junk");
+	cr_assert_neq(parse_addr_port("1111111111111111111111111111111111111:1", &a, &p), 0,
+		      "too long");
+}

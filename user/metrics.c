@@ -1,0 +1,360 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The Prometheus text exposition (format 0.0.4) of an instance: every
+ * counter of the datapath (drop reasons as a label), each pool's use,
+ * each table's entries against its capacity, the daemon's own figures,
+ * build information. Names in base units, `_total` on counters; labels
+ * are bounded (pools, tables, reasons: no per-subscriber series).
+ *
+ * One writer serves `xcgn stats metrics` (for a textfile collector, and
+ * the tests) and the daemon's HTTP endpoint (http.c), which adds what
+ * only the daemon knows. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "xcgn.h"
+
+int xcgn_stats_read(int fd, struct xcgn_stats *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), c, i;
+	struct xcgn_stats *v;
+	__u32 zero = 0;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	v = calloc((size_t)ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &zero, v)) {
+		free(v);
+		return -errno;
+	}
+	memset(out, 0, sizeof(*out));
+	for (c = 0; c < ncpu; c++) {
+		for (i = 0; i < XCGN_STAT_MAX; i++)
+			out->stat[i] += v[c].stat[i];
+		for (i = 0; i < XCGN_DROP_MAX; i++)
+			out->drop[i] += v[c].drop[i];
+	}
+	free(v);
+	return 0;
+}
+
+/* What each datapath counter counts, for HELP. */
+static const char *const stat_help[XCGN_STAT_MAX] = {
+	[XCGN_STAT_IN_RX] = "Packets seen by XDP on the inside device.",
+	[XCGN_STAT_OUT_RX] = "Packets seen by XDP on the outside device.",
+	[XCGN_STAT_SNAT_XDP] = "Packets translated inside to outside at XDP.",
+	[XCGN_STAT_DNAT_XDP] = "Packets translated outside to inside at XDP.",
+	[XCGN_STAT_REDIRECT_OUT] = "Packets redirected to the outside device.",
+	[XCGN_STAT_REDIRECT_IN] = "Packets redirected to the inside device.",
+	[XCGN_STAT_SLOW_OUT] = "Packets passed to the stack untranslated (slow path out).",
+	[XCGN_STAT_SLOW_IN] = "Packets passed to the stack after DNAT (slow path in).",
+	[XCGN_STAT_PASS] = "Packets that were not the NAT's business.",
+	[XCGN_STAT_TC_RX] = "Packets seen by tc egress on the outside device.",
+	[XCGN_STAT_SNAT_TC] = "Packets translated by tc egress.",
+	[XCGN_STAT_DNAT_TC] = "Packets translated by tc ingress.",
+	[XCGN_STAT_MAP_NEW] = "Mappings created.",
+	[XCGN_STAT_MAP_RACE] = "Mappings created concurrently on another CPU.",
+	[XCGN_STAT_SUB_NEW] = "Subscribers created.",
+	[XCGN_STAT_BLOCK_NEW] = "Port blocks allocated.",
+	[XCGN_STAT_BLOCK_RACE] = "Block claims lost to another CPU.",
+	[XCGN_STAT_EVENT_LOST] = "Allocation events the ring buffer had no room for.",
+	[XCGN_STAT_ABORTED] = "Packets aborted because a helper failed.",
+	[XCGN_STAT_SUB_DIED] = "New mappings that raced with their subscriber's release.",
+	[XCGN_STAT_REFUSAL_EV_LIMITED] = "Refusal events held back by the rate limit.",
+	[XCGN_STAT_ICMP_ERR_IN] = "ICMP errors translated towards a subscriber.",
+	[XCGN_STAT_ICMP_ERR_OUT] = "ICMP errors translated from a subscriber.",
+	[XCGN_STAT_BYPASS] = "Packets left untranslated for a bypass destination.",
+	[XCGN_STAT_HAIRPIN] = "Packets hairpinned between subscribers.",
+	[XCGN_STAT_ICMP_PROHIBITED] = "ICMP errors sent to refused subscribers.",
+	[XCGN_STAT_FRAG] = "Later fragments translated after their first.",
+	[XCGN_STAT_FRAG_HELD] = "Later fragments held until their first came.",
+	[XCGN_STAT_FRAG_RELEASED] = "Held fragments sent on, translated.",
+	[XCGN_STAT_FULL_HINT] = "Refusals of a full subscriber without a port walk.",
+	[XCGN_STAT_REFUSAL_EV_LOST] = "Refusal events the refusal ring had no room for.",
+};
+_Static_assert(ARRAY_SIZE(stat_help) == XCGN_STAT_MAX, "a HELP per counter");
+
+static void family(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void sample(FILE *f, const char *name, const char *labels, double v)
+{
+	if (labels && *labels)
+		fprintf(f, "%s{%s} %.17g\n", name, labels, v);
+	else
+		fprintf(f, "%s %.17g\n", name, v);
+}
+
+/* A table's fill: entries counted with batch lookups (a hash map keeps no
+ * count the kernel gives out). -1 when the map cannot be walked. */
+static long map_count(int fd, __u32 key_size, __u32 value_size)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
+	__u32 batch = 4096, count, in = 0, out = 0;
+	void *keys, *vals;
+	bool first = true;
+	long n = 0;
+	int err;
+
+	if (!key_size || !value_size)
+		return -1;
+	keys = calloc(batch, key_size);
+	vals = calloc(batch, value_size);
+	if (!keys || !vals) {
+		free(keys);
+		free(vals);
+		return -1;
+	}
+	do {
+		count = batch;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, vals, &count, &bo);
+		if (err && err != -ENOENT) {
+			n = -1;
+			break;
+		}
+		n += count;
+		in = out;
+		first = false;
+	} while (!err);
+	free(keys);
+	free(vals);
+	return n;
+}
+
+static __u32 map_value_size(int fd, __u32 *key_size)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	*key_size = 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return 0;
+	*key_size = info.key_size;
+	return info.value_size;
+}
+
+struct table_use {
+	const char *name;
+	long used;		/* -1: not known here */
+	__u32 capacity;
+};
+
+/* Two families, each sample of one family together, as the format asks. */
+static void tables(FILE *f, const struct table_use *t, size_t n)
+{
+	char lab[64];
+	size_t i;
+
+	family(f, "xcgn_table_entries", "gauge", "Entries in a table of the datapath.");
+	for (i = 0; i < n; i++) {
+		snprintf(lab, sizeof(lab), "table=\"%s\"", t[i].name);
+		if (t[i].used >= 0)
+			sample(f, "xcgn_table_entries", lab, (double)t[i].used);
+	}
+	family(f, "xcgn_table_capacity_entries", "gauge", "What a table of the datapath holds.");
+	for (i = 0; i < n; i++) {
+		snprintf(lab, sizeof(lab), "table=\"%s\"", t[i].name);
+		sample(f, "xcgn_table_capacity_entries", lab, (double)t[i].capacity);
+	}
+}
+
+struct pool_use {
+	uint64_t addrs, drained, blocks, taken, held, subs;
+};
+
+/* Per pool: addresses (excluded ones are no pool's), drained, blocks in
+ * all, taken in the bitmaps, held by subscribers; subscribers. */
+static int pools_use(const struct xcgn_maps *m, const struct xcgn_pool *pools, __u32 npools,
+		     struct pool_use *u, uint64_t *nsubs)
+{
+	__u32 naddrs = xcgn_naddrs(m), id, i, idx, b;
+	__be32 key, *prev = NULL;
+	struct xcgn_sub s;
+
+	memset(u, 0, sizeof(*u) * npools);
+	for (id = 0; id < npools; id++) {
+		const struct xcgn_pool *p = &pools[id];
+
+		if (!(p->flags & XCGN_POOLF_ACTIVE))
+			continue;
+		for (i = 0; i < p->naddrs; i++) {
+			struct xcgn_paddr pa;
+			struct xcgn_blkmap bm;
+
+			idx = p->addr_first + i;
+			if (idx >= naddrs || bpf_map_lookup_elem(m->paddr, &idx, &pa) ||
+			    (pa.flags & XCGN_PADDRF_EXCLUDED))
+				continue;
+			u[id].addrs++;
+			u[id].drained += !!(pa.flags & XCGN_PADDRF_DRAINED);
+			u[id].blocks += p->nblocks;
+			if (bpf_map_lookup_elem(m->blocks, &idx, &bm))
+				continue;
+			for (b = 0; b < p->nblocks && b < XCGN_BLKS_PER_ADDR_MAX; b++)
+				u[id].taken += (bm.w[b / 64] >> (b % 64)) & 1;
+		}
+	}
+	*nsubs = 0;
+	while (!bpf_map_get_next_key(m->subs, prev, &key)) {
+		prev = &key;
+		if (bpf_map_lookup_elem(m->subs, &key, &s) || s.pool_id >= npools)
+			continue;
+		(*nsubs)++;
+		u[s.pool_id].subs++;
+		for (i = 0; i < XCGN_SUB_BLOCKS_MAX; i++)
+			u[s.pool_id].held += s.blocks[i] != 0;
+	}
+	return 0;
+}
+
+int metrics_write(FILE *f, const struct xcgn_maps *m, const struct metrics_daemon *md)
+{
+	struct xcgn_pool pools[XCGN_POOLS_MAX] = {};
+	struct pool_use use[XCGN_POOLS_MAX];
+	struct xcgn_link_info li;
+	struct xcgn_stats st = {};
+	char name[96], lab[96], a[16];
+	__u32 npools = xcgn_npools(m), id;
+	uint64_t nsubs;
+	long ring;
+	int i, err;
+
+	err = xcgn_stats_read(m->stats, &st);
+	if (!err)
+		err = xcgn_link_read(m, &li);
+	if (err)
+		return err;
+	for (id = 0; id < npools; id++)
+		if (bpf_map_lookup_elem(m->pools, &id, &pools[id]))
+			memset(&pools[id], 0, sizeof(pools[id]));
+	pools_use(m, pools, npools, use, &nsubs);
+
+	family(f, "xcgn_build_info", "gauge", "The xcgn build and the layout of its pinned state.");
+	snprintf(lab, sizeof(lab), "version=\"%s\",abi=\"%d\"", xcgn_version, XCGN_ABI_VERSION);
+	sample(f, "xcgn_build_info", lab, 1);
+
+	for (i = 0; i < XCGN_STAT_MAX; i++) {
+		snprintf(name, sizeof(name), "xcgn_%s_total", xcgn_stat_name[i]);
+		family(f, name, "counter", stat_help[i]);
+		sample(f, name, NULL, (double)st.stat[i]);
+	}
+	family(f, "xcgn_drops_total", "counter", "Packets dropped, by reason.");
+	for (i = 1; i < XCGN_DROP_MAX; i++) {
+		snprintf(lab, sizeof(lab), "reason=\"%s\"", xcgn_drop_name[i]);
+		sample(f, "xcgn_drops_total", lab, (double)st.drop[i]);
+	}
+
+	family(f, "xcgn_pool_addresses", "gauge", "Public addresses of the pool.");
+	for (id = 0; id < npools; id++)
+		if (pools[id].flags & XCGN_POOLF_ACTIVE) {
+			snprintf(lab, sizeof(lab), "pool=\"%s/%u\"",
+				 ipv4_str(pools[id].prefix, a, sizeof(a)), pools[id].plen);
+			sample(f, "xcgn_pool_addresses", lab, (double)use[id].addrs);
+		}
+	family(f, "xcgn_pool_addresses_drained", "gauge",
+	       "Public addresses of the pool no new subscriber lands on.");
+	for (id = 0; id < npools; id++)
+		if (pools[id].flags & XCGN_POOLF_ACTIVE) {
+			snprintf(lab, sizeof(lab), "pool=\"%s/%u\"",
+				 ipv4_str(pools[id].prefix, a, sizeof(a)), pools[id].plen);
+			sample(f, "xcgn_pool_addresses_drained", lab, (double)use[id].drained);
+		}
+	family(f, "xcgn_pool_blocks", "gauge",
+	       "Port blocks of the pool: in use (held by a subscriber), quarantined (released, "
+	       "resting), free.");
+	for (id = 0; id < npools; id++) {
+		const struct pool_use *u = &use[id];
+		uint64_t quar = u->taken > u->held ? u->taken - u->held : 0;
+		uint64_t busy = u->taken > u->held ? u->taken : u->held;
+
+		if (!(pools[id].flags & XCGN_POOLF_ACTIVE))
+			continue;
+		ipv4_str(pools[id].prefix, a, sizeof(a));
+		snprintf(lab, sizeof(lab), "pool=\"%s/%u\",state=\"in_use\"", a, pools[id].plen);
+		sample(f, "xcgn_pool_blocks", lab, (double)u->held);
+		snprintf(lab, sizeof(lab), "pool=\"%s/%u\",state=\"quarantined\"", a, pools[id].plen);
+		sample(f, "xcgn_pool_blocks", lab, (double)quar);
+		snprintf(lab, sizeof(lab), "pool=\"%s/%u\",state=\"free\"", a, pools[id].plen);
+		sample(f, "xcgn_pool_blocks", lab, (double)(u->blocks > busy ? u->blocks - busy : 0));
+	}
+	family(f, "xcgn_pool_subscribers", "gauge", "Subscribers holding blocks of the pool.");
+	for (id = 0; id < npools; id++)
+		if (pools[id].flags & XCGN_POOLF_ACTIVE) {
+			snprintf(lab, sizeof(lab), "pool=\"%s/%u\"",
+				 ipv4_str(pools[id].prefix, a, sizeof(a)), pools[id].plen);
+			sample(f, "xcgn_pool_subscribers", lab, (double)use[id].subs);
+		}
+
+	{
+		struct table_use t[7];
+		__u32 ks = 0, vs;
+
+		/* Mappings: as the daemon's last full pass counted them when
+		 * it runs (a scrape must not walk a million entries twice). */
+		vs = map_value_size(m->map4, &ks);
+		t[0] = (struct table_use){ "mappings",
+					   md && md->maps_seen_valid ? (long)md->maps_seen
+								     : map_count(m->map4, ks, vs),
+					   li.max_maps };
+		t[1] = (struct table_use){ "subscribers", (long)nsubs, li.max_subs };
+		vs = map_value_size(m->peer4, &ks);
+		t[2] = (struct table_use){ "peers", map_count(m->peer4, ks, vs),
+					   xcgn_pinned_max_entries_fd(NULL, m->peer4) };
+		vs = map_value_size(m->frag4, &ks);
+		t[3] = (struct table_use){ "fragments", map_count(m->frag4, ks, vs),
+					   xcgn_pinned_max_entries_fd(NULL, m->frag4) };
+		t[4] = (struct table_use){ "routes", md && md->routes_valid ? (long)md->routes : -1,
+					   xcgn_pinned_max_entries_fd(NULL, m->rpf4) };
+		t[5] = (struct table_use){ "addresses", -1, xcgn_naddrs(m) };
+		t[6] = (struct table_use){ "pools", -1, npools };
+		tables(f, t, ARRAY_SIZE(t));
+	}
+
+	ring = xcgn_ring_unread(m->events);
+	family(f, "xcgn_event_ring_fill_ratio", "gauge",
+	       "Share of the allocation event ring buffer not yet read by the daemon.");
+	sample(f, "xcgn_event_ring_fill_ratio", NULL,
+	       ring < 0 ? 0 : (double)ring / XCGN_EVENTS_BYTES);
+
+	if (!md)
+		return 0;
+	family(f, "xcgn_daemon_start_time_seconds", "gauge", "When the daemon started (Unix time).");
+	sample(f, "xcgn_daemon_start_time_seconds", NULL, (double)md->started_unix);
+	family(f, "xcgn_gc_passes_total", "counter", "Full passes of the collector over the mappings.");
+	sample(f, "xcgn_gc_passes_total", NULL, (double)md->passes);
+	family(f, "xcgn_gc_last_pass_end_time_seconds", "gauge",
+	       "When the collector's last full pass ended (Unix time).");
+	sample(f, "xcgn_gc_last_pass_end_time_seconds", NULL, (double)md->gc_end_unix_ms / 1e3);
+	family(f, "xcgn_gc_last_pass_duration_seconds", "gauge",
+	       "How long the collector's last full pass took.");
+	sample(f, "xcgn_gc_last_pass_duration_seconds", NULL, (double)md->gc_wall_us / 1e6);
+	family(f, "xcgn_mappings_expired_total", "counter", "Mappings the collector expired.");
+	sample(f, "xcgn_mappings_expired_total", NULL, (double)md->expired);
+	family(f, "xcgn_blocks_released_total", "counter", "Port blocks released to quarantine.");
+	sample(f, "xcgn_blocks_released_total", NULL, (double)md->released);
+	family(f, "xcgn_natlog_records_total", "counter",
+	       "NAT log records: written (recovered ones among them), recovered from the tables "
+	       "after a loss, lost.");
+	sample(f, "xcgn_natlog_records_total", "outcome=\"written\"", (double)md->log.written);
+	sample(f, "xcgn_natlog_records_total", "outcome=\"recovered\"", (double)md->log.recovered);
+	sample(f, "xcgn_natlog_records_total", "outcome=\"lost\"", (double)md->log.lost);
+	family(f, "xcgn_natlog_write_errors_total", "counter", "NAT log writes that failed.");
+	sample(f, "xcgn_natlog_write_errors_total", NULL, (double)md->log.write_errors);
+	family(f, "xcgn_natlog_queued_records", "gauge", "NAT log records waiting to be written.");
+	sample(f, "xcgn_natlog_queued_records", NULL, (double)md->queued);
+	family(f, "xcgn_fib_sync_time_seconds", "gauge",
+	       "When the reverse-path tables last matched the FIB (Unix time).");
+	sample(f, "xcgn_fib_sync_time_seconds", NULL, (double)md->rpf_sync_unix_ms / 1e3);
+	family(f, "xcgn_fib_sync_failing", "gauge",
+	       "1 while the reverse-path tables cannot follow the FIB.");
+	sample(f, "xcgn_fib_sync_failing", NULL, md->rpf_failing ? 1 : 0);
+	return 0;
+}
