@@ -95,3 +95,83 @@ test_metrics_promtool_and_prometheus() {
 	assert_eq 1 "$rc" "daemon on a taken metrics port"
 	grep -q "serve metrics on 127.0.0.1:9801" "$TMP/err" || fail "$(cat "$TMP/err")"
 }
+
+# IPFIX: a thousand subscribers take blocks and, flushed, give them back;
+# every allocation and release of the JSON log is found, field for field,
+# in what ipfixDump (libfixbuf) and nfcapd/nfdump decode, exported to both
+# at once; the header's sequence numbers count the data records.
+test_ipfix_export_decoded_by_two_collectors() {
+	local n=1000 i
+	for i in $(seq 0 $((n - 1))); do
+		echo "addr add 100.64.$((8 + i / 256)).$((i % 256))/32 dev $DEV_S"
+	done | ip -n "$NS_SUB" -batch -
+	ip -n "$NS_NAT" route add 100.64.8.0/21 via "$(sub_addr 1)" dev "$DEV_I"
+	xcgn link attach inside "$DEV_I" outside "$DEV_O" || fail "attach"
+	xcgn pool add "$POOL" block-size 256 max-blocks 1 || fail "pool add"
+	mkdir -p "$TMP/nf"
+	bg "$NS_NAT" nfcapd -b 127.0.0.1 -p 4739 -w "$TMP/nf" -t 3600
+	nfc=${BG_PIDS[-1]}
+	bg "$NS_NAT" python3 "$TLIB/udp_sink.py" 127.0.0.1 4740 "$TMP/ipfix.raw" "$TMP/stop" 120
+	wait_listen "$NS_NAT" 127.0.0.1:4739 u
+	wait_listen "$NS_NAT" 127.0.0.1:4740 u
+	nsenter --net="/run/netns/$NS_NAT" "$XCGN_BIN" daemon log-file "$TMP/nat.log" \
+		ipfix 127.0.0.1:4739 ipfix 127.0.0.1:4740 ipfix-domain 7 time-scale 50 \
+		gc-interval 100 quarantine 1 2>"$TMP/d.err" &
+	d=$!
+	BG_PIDS+=("$d")
+	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" 120
+	wait_listen "$NS_INET" "$S1:7000" u
+	in_sub timeout 60 python3 "$TLIB/udp_many.py" 100.64.8.0 "$n" 1 20000 "$S1" 7000 2 >/dev/null
+	# Three refused (the pool's 16 addresses of 252 blocks would take them
+	# all, so a quota: max-blocks 1 and a second block wanted).
+	in_sub timeout 20 python3 "$TLIB/udp_flows.py" 100.64.8.1 30000 300 "$S1" 7000 1 >/dev/null || true
+	xcgn session flush >/dev/null
+	for _ in $(seq 1 100); do
+		[ "$(grep -c '"event":"release"' "$TMP/nat.log")" -ge "$n" ] && break
+		sleep 0.2
+	done
+	kill "$d"
+	wait "$d" || fail "daemon: $(cat "$TMP/d.err")"
+	touch "$TMP/stop"
+	kill "$nfc"
+	wait "$nfc" 2>/dev/null || true
+	bg_reap
+	allocs=$(grep -c '"event":"alloc"' "$TMP/nat.log")
+	releases=$(grep -c '"event":"release"' "$TMP/nat.log")
+	echo "log: $allocs allocations, $releases releases"
+	assert_ge "$allocs" "$n" "allocations logged"
+	assert_eq "$allocs" "$releases" "every block released"
+	# The log's block records, one line each: event sub public lo hi.
+	jq -r 'select(.event == "alloc" or .event == "release") |
+		"\(.event) \(.subscriber) \(.public) \(.port_lo) \(.port_hi)"' "$TMP/nat.log" |
+		sort >"$TMP/log.recs"
+	# ipfixDump: the same, from the data records of template 256.
+	ipfixDump --in "$TMP/ipfix.raw" >"$TMP/dump.txt" 2>&1 || fail "ipfixDump: $(tail -3 "$TMP/dump.txt")"
+	awk '/natEvent :/ {ev = $NF == 16 ? "alloc" : $NF == 17 ? "release" : ""}
+	     / sourceIPv4Address :/ {sa = $NF}
+	     /postNATSourceIPv4Address :/ {pa = $NF}
+	     /portRangeStart :/ {lo = $NF}
+	     /portRangeEnd :/ {if (ev != "") print ev, sa, pa, lo, $NF}' "$TMP/dump.txt" |
+		sort >"$TMP/ipfix.recs"
+	cmp -s "$TMP/log.recs" "$TMP/ipfix.recs" ||
+		fail "ipfixDump differs from the log: $(diff "$TMP/log.recs" "$TMP/ipfix.recs" | head -5)"
+	grep -q "observation domain id: 7" "$TMP/dump.txt" || fail "observation domain"
+	assert_ge "$(grep -c 'natEvent : 13' "$TMP/dump.txt")" 1 "quota exceeded exported"
+	# Sequence numbers: each message's is the data records sent before it.
+	# (ipfixDump prints "sequence number: N (0xN)")
+	awk '/sequence number:/ {seq = $(NF - 1); if (seq != recs + 0) bad++}
+	     /^--- data record/ {recs++}
+	     END {print bad + 0}' "$TMP/dump.txt" | grep -qx 0 ||
+		fail "sequence numbers do not count the data records"
+	# nfdump (nfcapd): event, subscriber, public address and time.
+	nfdump -R "$TMP/nf" -o raw >"$TMP/nf.txt" 2>&1 || fail "nfdump: $(tail -3 "$TMP/nf.txt")"
+	awk '/^Flow Record/ {if (ev != "") print ev, sa, pa; ev = ""}
+	     /nat event/ {ev = $4 == "16:" ? "alloc" : $4 == "17:" ? "release" : ""}
+	     /^  src addr/ {sa = $NF}
+	     /src xlt ip/ {pa = $NF}
+	     END {if (ev != "") print ev, sa, pa}' "$TMP/nf.txt" | sort >"$TMP/nf.recs"
+	cut -d' ' -f1-3 "$TMP/log.recs" | sort >"$TMP/log3.recs"
+	cmp -s "$TMP/log3.recs" "$TMP/nf.recs" ||
+		fail "nfdump differs from the log: $(diff "$TMP/log3.recs" "$TMP/nf.recs" | head -5)"
+	echo "ipfixDump and nfdump: $(wc -l <"$TMP/ipfix.recs") block records each, as logged"
+}
