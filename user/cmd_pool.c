@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* xcgn pool { add | del | show | help } */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,7 @@ static int usage(void)
 		"                     [icmp-timeout S] [exclude ADDR|PREFIX]...\n"
 		"       xcgn pool set PREFIX KEY VALUE...\n"
 		"       xcgn pool del PREFIX\n"
-		"       xcgn pool show [PREFIX]\n"
+		"       xcgn pool show [PREFIX [detail]]\n"
 		"       xcgn pool drain ADDR\n"
 		"       xcgn pool undrain ADDR\n"
 		"       xcgn pool bypass { add | del } PREFIX\n"
@@ -287,12 +288,48 @@ static unsigned int blocks_used(int fd, __u32 idx, unsigned int nblocks)
 	return n;
 }
 
-/* pool show [PREFIX]: every pool, or the one at PREFIX. */
+/* Each address of @p: blocks in use, quarantined, free; drained or
+ * excluded. */
+static void pool_detail(const struct xcgn_maps *m, const struct xcgn_pool *p,
+			const unsigned int *owned)
+{
+	__u32 i, idx;
+
+	print_open_array("addresses_detail");
+	for (i = 0; i < p->naddrs; i++) {
+		struct xcgn_paddr pa = {};
+		unsigned int used, held;
+
+		idx = p->addr_first + i;
+		if (idx >= xcgn_naddrs(m) || bpf_map_lookup_elem(m->paddr, &idx, &pa))
+			continue;
+		used = blocks_used(m->blocks, idx, p->nblocks);
+		held = owned[idx];
+		print_open_object(NULL);
+		print_ipv4(PRINT_ANY, "address", "    %-15s", htonl(ntohl(p->prefix) + i));
+		if (pa.flags & XCGN_PADDRF_EXCLUDED) {
+			print_string(PRINT_ANY, "state", "  %s", "excluded");
+		} else {
+			print_string(PRINT_ANY, "state", "  %-8s",
+				     pa.flags & XCGN_PADDRF_DRAINED ? "drained" : "active");
+			print_u64(PRINT_ANY, "in_use", "  in use %llu", held);
+			print_u64(PRINT_ANY, "quarantined", "  quarantined %llu",
+				  used > held ? used - held : 0);
+			print_u64(PRINT_ANY, "free", "  free %llu",
+				  p->nblocks - (used > held ? used : held));
+		}
+		print_nl();
+		print_close_object();
+	}
+	print_close_array();
+}
+
+/* pool show [PREFIX [detail]]: every pool, or the one at PREFIX. */
 static int do_pool_show(int argc, char **argv)
 {
 	uint32_t only = 0;
 	uint8_t only_len = 0;
-	bool filter = argc > 0;
+	bool filter = argc > 0, detail = argc > 1 && !strcmp(argv[1], "detail");
 	struct xcgn_maps m;
 	struct xcgn_pool p;
 	__u32 id, i;
@@ -300,8 +337,8 @@ static int do_pool_show(int argc, char **argv)
 
 	unsigned int *owned;
 
-	if (argc > 1) {
-		xcgn_err("unexpected argument \"%s\" to pool show", argv[1]);
+	if (argc > 2 || (argc == 2 && !detail)) {
+		xcgn_err("unexpected argument \"%s\" to pool show", argv[argc - 1]);
 		return XCGN_EXIT_USAGE;
 	}
 	if (filter && parse_prefix(argv[0], &only, &only_len))
@@ -396,7 +433,16 @@ static int do_pool_show(int argc, char **argv)
 			  used > held ? used - held : 0);
 		print_u64(PRINT_ANY, "blocks_free", "  free %llu",
 			  (uint64_t)p.nblocks * (p.naddrs - excluded) - (used > held ? used : held));
+		/* In use and resting, of what the pool has. */
+		{
+			double all = (double)p.nblocks * (p.naddrs - excluded);
+
+			print_double(PRINT_ANY, "utilisation_pct", "  utilisation %.1f%%",
+				     all > 0 ? 100.0 * (used > held ? used : held) / all : 0.0);
+		}
 		print_nl();
+		if (detail)
+			pool_detail(&m, &p, owned);
 		print_close_object();
 	}
 	print_close_array();

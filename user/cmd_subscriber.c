@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* xcgn subscriber { show [ADDR] | help } */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <bpf/bpf.h>
@@ -9,7 +10,7 @@
 
 static int usage(void)
 {
-	fprintf(usage_fp(), "Usage: xcgn subscriber show [ADDR]\n"
+	fprintf(usage_fp(), "Usage: xcgn subscriber show [ADDR | top N [by { ports | mappings }]]\n"
 			    "       xcgn subscriber flush ADDR\n"
 			    "       xcgn subscriber help\n"
 			    "flush removes every mapping of the subscriber; the daemon then\n"
@@ -27,7 +28,14 @@ static void print_sub(const struct xcgn_maps *m, __be32 addr, const struct xcgn_
 	print_open_object(NULL);
 	print_ipv4(PRINT_ANY, "subscriber", "%s", addr);
 	print_ipv4(PRINT_ANY, "public", "  public %s", s->paddr);
-	print_u64(PRINT_ANY, "mappings", "  mappings %llu", s->nmaps);
+	print_u64(PRINT_ANY, "mappings", "  mappings %llu", s->nmaps & ~XCGN_SUB_DEAD);
+	{
+		uint64_t ports = 0;
+
+		for (i = 0; i < XCGN_SUB_BLOCKS_MAX; i++)
+			ports += s->blocks[i] ? p.block_size : 0;
+		print_u64(PRINT_ANY, "ports", "  ports %llu", ports);
+	}
 	print_text("  blocks");
 	print_open_array("blocks");
 	for (i = 0; i < XCGN_SUB_BLOCKS_MAX; i++) {
@@ -46,6 +54,85 @@ static void print_sub(const struct xcgn_maps *m, __be32 addr, const struct xcgn_
 	print_close_object();
 }
 
+struct ranked {
+	__be32 addr;
+	struct xcgn_sub s;
+	uint64_t ports;
+};
+
+static int by_ports(const void *a, const void *b)
+{
+	const struct ranked *x = a, *y = b;
+
+	return x->ports != y->ports ? (x->ports < y->ports ? 1 : -1)
+				    : (x->s.nmaps < y->s.nmaps) - (x->s.nmaps > y->s.nmaps);
+}
+
+static int by_mappings(const void *a, const void *b)
+{
+	const struct ranked *x = a, *y = b;
+
+	return x->s.nmaps != y->s.nmaps ? (x->s.nmaps < y->s.nmaps ? 1 : -1)
+					: (x->ports < y->ports) - (x->ports > y->ports);
+}
+
+/* subscriber show top N [by { ports | mappings }]: who holds the most. */
+static int subscriber_top(int argc, char **argv)
+{
+	static const char *const keys[] = { "ports", "mappings" };
+	struct ranked *r = NULL;
+	size_t n = 0, cap = 0, i;
+	__be32 key, *prev = NULL;
+	struct xcgn_pool pools[XCGN_POOLS_MAX] = {};
+	struct xcgn_maps m;
+	uint32_t top;
+	__u32 id;
+	int by = 0, b;
+
+	if (argc < 1) {
+		xcgn_err("subscriber show top needs N");
+		return XCGN_EXIT_USAGE;
+	}
+	if (arg_u32("top", argv[0], 1, 1u << 24, &top))
+		return XCGN_EXIT_USAGE;
+	if (argc == 3 && !strcmp(argv[1], "by"))
+		by = prefix_match(argv[2], keys, 2);
+	if ((argc != 1 && argc != 3) || by < 0 || (argc == 3 && strcmp(argv[1], "by"))) {
+		xcgn_err("subscriber show top N [by ports|mappings]");
+		return XCGN_EXIT_USAGE;
+	}
+	if (xcgn_maps_open(&m))
+		return XCGN_EXIT_ERR;
+	for (id = 0; id < xcgn_npools(&m); id++)
+		bpf_map_lookup_elem(m.pools, &id, &pools[id]);
+	while (!bpf_map_get_next_key(m.subs, prev, &key)) {
+		prev = &key;
+		if (n == cap && xcgn_grow(&r, &cap, n, sizeof(*r))) {
+			xcgn_err("out of memory");
+			free(r);
+			xcgn_maps_close(&m);
+			return XCGN_EXIT_ERR;
+		}
+		if (bpf_map_lookup_elem(m.subs, &key, &r[n].s))
+			continue;
+		r[n].addr = key;
+		r[n].ports = 0;
+		for (b = 0; b < XCGN_SUB_BLOCKS_MAX; b++)
+			r[n].ports += r[n].s.blocks[b] ? pools[r[n].s.pool_id % XCGN_POOLS_MAX].block_size
+						       : 0;
+		n++;
+	}
+	if (n)
+		qsort(r, n, sizeof(*r), by ? by_mappings : by_ports);
+	print_open_array(NULL);
+	for (i = 0; i < n && i < top; i++)
+		print_sub(&m, r[i].addr, &r[i].s);
+	print_close_array();
+	free(r);
+	xcgn_maps_close(&m);
+	return XCGN_EXIT_OK;
+}
+
 static int do_subscriber_show(int argc, char **argv)
 {
 	struct xcgn_maps m;
@@ -53,6 +140,8 @@ static int do_subscriber_show(int argc, char **argv)
 	__be32 key, *prev = NULL, want = 0;
 	int err = 0;
 
+	if (argc > 0 && !strcmp(argv[0], "top"))
+		return subscriber_top(argc - 1, argv + 1);
 	if (argc > 1) {
 		xcgn_err("unexpected argument \"%s\"", argv[1]);
 		return XCGN_EXIT_USAGE;

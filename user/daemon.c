@@ -86,6 +86,7 @@ struct daemon {
 	uint64_t rpf_routes, rpf_sync_ms;	/* the last good sync: its size, when */
 	struct metrics_http *http;	/* GET /metrics, or NULL */
 	struct ipfix_exporter ipfix;
+	struct monitor_hub mon;
 };
 
 static volatile sig_atomic_t stop_flag, reopen_flag;
@@ -209,6 +210,12 @@ static void mark_last_record(struct daemon *d)
 static void record(struct daemon *d, const struct natlog_rec *r, uint64_t tag, int reason)
 {
 	natlog_write(&d->log, r, tag);
+	if (d->mon.fd >= 0) {
+		char line[512];
+		size_t n = natlog_format(line, sizeof(line), r);
+
+		monitor_send(&d->mon, line, n < sizeof(line) ? n : sizeof(line) - 1);
+	}
 	if (!d->o.nipfix)
 		return;
 	if (!strcmp(r->event, "alloc") || !strcmp(r->event, "release")) {
@@ -732,6 +739,17 @@ static int metrics_render(void *ctx, FILE *f)
 	return metrics_write(f, &d->m, &md);
 }
 
+static void monitor_setup(struct daemon *d)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = 3 };
+
+	if (monitor_listen(&d->mon) ||
+	    epoll_ctl(d->ep, EPOLL_CTL_ADD, d->mon.fd, &ev)) {
+		fprintf(stderr, "xcgn daemon: no monitor socket: xcgn monitor will not work\n");
+		monitor_close(&d->mon);
+	}
+}
+
 static int ipfix_setup(struct daemon *d)
 {
 	int i, err;
@@ -768,18 +786,20 @@ static int metrics_setup(struct daemon *d)
  * updates (a routing daemon converging) costs one re-read, not one each. */
 static int daemon_wait(struct daemon *d, int ms)
 {
-	struct epoll_event evs[3];
+	struct epoll_event evs[4];
 	uint64_t now = mono_ns();
 	int n, i, err;
 
 	if (d->rpf_due > now && d->rpf_due - now < (uint64_t)ms * 1000000ULL)
 		ms = (int)((d->rpf_due - now) / 1000000ULL) + 1;
-	n = epoll_wait(d->ep, evs, 3, ms);
+	n = epoll_wait(d->ep, evs, 4, ms);
 	if (n < 0 && errno != EINTR) {
 		xcgn_err("wait for events: %s", strerror(errno));
 		return -errno;
 	}
 	for (i = 0; i < n; i++) {
+		if (evs[i].data.u32 == 3)
+			monitor_accept(&d->mon);
 		if (evs[i].data.u32 == 1 && rpf_watch_changed(d->rw)) {
 			now = mono_ns() + 50000000ULL;
 			if (d->rpf_due > now)
@@ -1030,6 +1050,8 @@ static int daemon_run(struct daemon *d)
 		err = metrics_setup(d);
 	if (!err)
 		err = ipfix_setup(d);
+	if (!err)
+		monitor_setup(d);	/* without it the daemon still does its work */
 	if (err)
 		goto out;
 
@@ -1080,6 +1102,19 @@ static int daemon_run(struct daemon *d)
 					d->rpf_routes = sst.routes;
 					d->rpf_sync_ms = wall_ms(mono_ns());
 				}
+				if (!serr && d->mon.fd >= 0 &&
+				    sst.added + sst.changed + sst.removed) {
+					char line[160];
+					int n = snprintf(line, sizeof(line),
+							 "{\"ts_ms\":%llu,\"event\":\"rpf\","
+							 "\"routes\":%zu,\"added\":%zu,\"changed\":"
+							 "%zu,\"removed\":%zu}",
+							 (unsigned long long)d->rpf_sync_ms,
+							 sst.routes, sst.added, sst.changed,
+							 sst.removed);
+
+					monitor_send(&d->mon, line, (size_t)n);
+				}
 
 				xcgn_unlock(cl);
 				if (!serr && d->rpf_failing)
@@ -1129,6 +1164,7 @@ out:
 	metrics_http_stop(d->http);
 	if (d->o.nipfix)
 		ipfix_close(&d->ipfix);
+	monitor_close(&d->mon);
 	rpf_watch_close(d->rw);
 	ring_buffer__free(d->rb);
 	natlog_close(&d->log);
@@ -1284,6 +1320,9 @@ static int do_daemon(int argc, char **argv)
 	memset(&d, 0, sizeof(d));
 	d.ep = -1;
 	d.ipfix.fd = -1;
+	d.mon.fd = -1;
+	for (int i = 0; i < MONITOR_CLIENTS_MAX; i++)
+		d.mon.client[i] = -1;
 	daemon_opts_init(o);
 	/* config FILE first: the file is applied, its daemon options are
 	 * taken, and the command line's come after them. */

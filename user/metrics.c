@@ -141,12 +141,6 @@ static __u32 map_value_size(int fd, __u32 *key_size)
 	return info.value_size;
 }
 
-struct table_use {
-	const char *name;
-	long used;		/* -1: not known here */
-	__u32 capacity;
-};
-
 /* Two families, each sample of one family together, as the format asks. */
 static void tables(FILE *f, const struct table_use *t, size_t n)
 {
@@ -213,6 +207,31 @@ static int pools_use(const struct xcgn_maps *m, const struct xcgn_pool *pools, _
 			u[s.pool_id].held += s.blocks[i] != 0;
 	}
 	return 0;
+}
+
+void xcgn_tables(const struct xcgn_maps *m, const struct xcgn_link_info *li,
+		 const struct metrics_daemon *md, uint64_t nsubs, struct table_use t[XCGN_TABLES])
+{
+	__u32 ks = 0, vs;
+
+	/* Mappings: as the daemon's last full pass counted them when it runs
+	 * (a scrape must not walk a million entries twice). */
+	vs = map_value_size(m->map4, &ks);
+	t[0] = (struct table_use){ "mappings",
+				   md && md->maps_seen_valid ? (long)md->maps_seen
+							     : map_count(m->map4, ks, vs),
+				   li->max_maps };
+	t[1] = (struct table_use){ "subscribers", (long)nsubs, li->max_subs };
+	vs = map_value_size(m->peer4, &ks);
+	t[2] = (struct table_use){ "peers", map_count(m->peer4, ks, vs),
+				   xcgn_pinned_max_entries_fd(NULL, m->peer4) };
+	vs = map_value_size(m->frag4, &ks);
+	t[3] = (struct table_use){ "fragments", map_count(m->frag4, ks, vs),
+				   xcgn_pinned_max_entries_fd(NULL, m->frag4) };
+	t[4] = (struct table_use){ "routes", md && md->routes_valid ? (long)md->routes : -1,
+				   xcgn_pinned_max_entries_fd(NULL, m->rpf4) };
+	t[5] = (struct table_use){ "addresses", -1, xcgn_naddrs(m) };
+	t[6] = (struct table_use){ "pools", -1, xcgn_npools(m) };
 }
 
 int metrics_write(FILE *f, const struct xcgn_maps *m, const struct metrics_daemon *md)
@@ -294,28 +313,10 @@ int metrics_write(FILE *f, const struct xcgn_maps *m, const struct metrics_daemo
 		}
 
 	{
-		struct table_use t[7];
-		__u32 ks = 0, vs;
+		struct table_use t[XCGN_TABLES];
 
-		/* Mappings: as the daemon's last full pass counted them when
-		 * it runs (a scrape must not walk a million entries twice). */
-		vs = map_value_size(m->map4, &ks);
-		t[0] = (struct table_use){ "mappings",
-					   md && md->maps_seen_valid ? (long)md->maps_seen
-								     : map_count(m->map4, ks, vs),
-					   li.max_maps };
-		t[1] = (struct table_use){ "subscribers", (long)nsubs, li.max_subs };
-		vs = map_value_size(m->peer4, &ks);
-		t[2] = (struct table_use){ "peers", map_count(m->peer4, ks, vs),
-					   xcgn_pinned_max_entries_fd(NULL, m->peer4) };
-		vs = map_value_size(m->frag4, &ks);
-		t[3] = (struct table_use){ "fragments", map_count(m->frag4, ks, vs),
-					   xcgn_pinned_max_entries_fd(NULL, m->frag4) };
-		t[4] = (struct table_use){ "routes", md && md->routes_valid ? (long)md->routes : -1,
-					   xcgn_pinned_max_entries_fd(NULL, m->rpf4) };
-		t[5] = (struct table_use){ "addresses", -1, xcgn_naddrs(m) };
-		t[6] = (struct table_use){ "pools", -1, npools };
-		tables(f, t, ARRAY_SIZE(t));
+		xcgn_tables(m, &li, md, nsubs, t);
+		tables(f, t, XCGN_TABLES);
 	}
 
 	ring = xcgn_ring_unread(m->events);

@@ -156,6 +156,16 @@ void print_u64(enum output_type t, const char *key, const char *fmt, uint64_t v)
 	}
 }
 
+void print_double(enum output_type t, const char *key, const char *fmt, double v)
+{
+	if (pr.json && (t & PRINT_JSON)) {
+		member(key);
+		fprintf(out(), "%.3f", v);
+	} else if (!pr.json && (t & PRINT_FP)) {
+		fprintf(out(), fmt ? fmt : "%.1f", v);
+	}
+}
+
 #pragma GCC diagnostic pop
 
 void print_bool(enum output_type t, const char *key, const char *text, bool v)

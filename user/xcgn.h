@@ -43,6 +43,7 @@ void print_open_array(const char *key);
 void print_close_array(void);
 void print_string(enum output_type t, const char *key, const char *fmt, const char *v);
 void print_u64(enum output_type t, const char *key, const char *fmt, uint64_t v);
+void print_double(enum output_type t, const char *key, const char *fmt, double v);
 /* JSON true/false; in text, @text when true. */
 void print_bool(enum output_type t, const char *key, const char *text, bool v);
 void print_ipv4(enum output_type t, const char *key, const char *fmt, uint32_t addr_be);
@@ -469,6 +470,16 @@ struct metrics_daemon {
 	struct natlog_stats log;
 	uint64_t queued;
 };
+/* A table of the datapath: entries against capacity. */
+struct table_use {
+	const char *name;
+	long used;		/* -1: not known here */
+	__u32 capacity;
+};
+#define XCGN_TABLES	7
+/* Every table's use (@nsubs: subscribers, counted by the caller). */
+void xcgn_tables(const struct xcgn_maps *m, const struct xcgn_link_info *li,
+		 const struct metrics_daemon *md, uint64_t nsubs, struct table_use t[XCGN_TABLES]);
 /* The counters of the per-CPU xcgn_stats @fd, summed. 0 or -errno. */
 int xcgn_stats_read(int fd, struct xcgn_stats *out);
 /* The exposition of the instance behind @m (and the daemon's figures when
@@ -543,6 +554,19 @@ void ipfix_refusal(struct ipfix_exporter *x, uint64_t ts_ms, uint32_t sub_be, in
 void ipfix_flush(struct ipfix_exporter *x);
 void ipfix_close(struct ipfix_exporter *x);
 
+/* ---- monitor.c: events fanned out to `xcgn monitor` ----------------------- */
+#define MONITOR_CLIENTS_MAX	16
+struct monitor_hub {
+	int fd;				/* listening, abstract @xcgn-monitor */
+	int client[MONITOR_CLIENTS_MAX];	/* -1: free */
+	uint64_t lost[MONITOR_CLIENTS_MAX];	/* events a slow one missed */
+};
+int monitor_listen(struct monitor_hub *h);
+void monitor_accept(struct monitor_hub *h);
+/* One event (a JSON object) to every monitor, never blocking. */
+void monitor_send(struct monitor_hub *h, const char *line, size_t len);
+void monitor_close(struct monitor_hub *h);
+
 /* ---- collect.c: the collector's pure decisions -------------------------- */
 /* Refusal records a second, the rest counted and said once a second. */
 struct refusal_limit {
@@ -615,7 +639,7 @@ struct xcgn_object {
 };
 extern const struct xcgn_object xcgn_obj_link, xcgn_obj_pool, xcgn_obj_subscriber,
 	xcgn_obj_session, xcgn_obj_stats, xcgn_obj_log, xcgn_obj_rpf, xcgn_obj_config,
-	xcgn_obj_daemon;
+	xcgn_obj_daemon, xcgn_obj_monitor;
 /* session flush [FILTER] (subscriber flush is one). */
 int session_flush(int argc, char **argv);
 

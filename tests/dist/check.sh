@@ -12,7 +12,7 @@ trap 'rm -rf "$TMP"' EXIT
 errors=0
 fail() { echo "FAIL: $*" >&2; errors=$((errors + 1)); }
 
-OBJECTS="link pool subscriber session stats log rpf config daemon"
+OBJECTS="link pool subscriber session stats log rpf config daemon monitor"
 
 # ---- man pages render cleanly ------------------------------------------------
 for page in man/xcgn.8 man/xcgn.conf.5; do
@@ -37,7 +37,7 @@ for ob in $OBJECTS; do
 done
 grep -o 'xcgn [a-z]\+ [a-z]\+' "$TMP/man8" | sort -u | while read -r _ ob verb; do
 	case " $OBJECTS " in *" $ob "*) ;; *) continue ;; esac
-	[ "$ob" = daemon ] && continue
+	case $ob in daemon | monitor) continue ;; esac
 	grep -q "xcgn $ob $verb" "$TMP/help.$ob" ||
 		echo "\"xcgn $ob $verb\" (xcgn(8)) is not in xcgn $ob help" >>"$TMP/missing"
 done
@@ -59,7 +59,7 @@ complete_words() {	# words of the command line, the last one being completed
 [ "$(complete_words xcgn "" | sort | tr '\n' ' ')" = \
 	"$(printf '%s\n' $OBJECTS help | sort | tr '\n' ' ')" ] || fail "completion of objects"
 for ob in $OBJECTS; do
-	[ "$ob" = daemon ] && continue
+	case $ob in daemon | monitor) continue ;; esac
 	want=$(sed -n "s/^ *\(Usage:\)\? *xcgn $ob \([a-z]\+\).*/\2/p" "$TMP/help.$ob" | sort -u)
 	got=$(complete_words xcgn "$ob" "" | sort -u)
 	for v in $want; do

@@ -154,7 +154,7 @@ test_pool_set_in_place_keeps_flows() {
 test_cli_conventions() {
 	local out rc
 	# help on stdout, status 0, for every object
-	for ob in link pool subscriber session stats log rpf config daemon; do
+	for ob in link pool subscriber session stats log rpf config daemon monitor; do
 		out=$(xcgn "$ob" help) || fail "xcgn $ob help status"
 		grep -q "^Usage: xcgn $ob" <<<"$out" || fail "xcgn $ob help not on stdout"
 	done

@@ -175,3 +175,74 @@ test_ipfix_export_decoded_by_two_collectors() {
 		fail "nfdump differs from the log: $(diff "$TMP/log3.recs" "$TMP/nf.recs" | head -5)"
 	echo "ipfixDump and nfdump: $(wc -l <"$TMP/ipfix.recs") block records each, as logged"
 }
+
+# xcgn monitor: the events as the daemon writes them, to every monitor,
+# the log losing none of them; route changes too.
+test_monitor_streams_events() {
+	attach_default
+	expect_err 1 "no xcgn daemon to monitor" monitor count 1
+	start_daemon gc-interval 100 time-scale 50 quarantine 1
+	nsenter --net="/run/netns/$NS_NAT" "$XCGN_BIN" -j monitor count 11 >"$TMP/mon.json" &
+	m1=$!
+	nsenter --net="/run/netns/$NS_NAT" "$XCGN_BIN" monitor count 10 >"$TMP/mon.txt" &
+	m2=$!
+	BG_PIDS+=("$m1" "$m2")
+	sleep 0.5
+	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" 60
+	wait_listen "$NS_INET" "$S1:7000" u
+	for i in 1 2 3 4 5; do
+		in_sub timeout 5 python3 "$TLIB/udp_flows.py" "$(sub_addr "$i")" 20000 1 "$S1" 7000 >/dev/null
+	done
+	xcgn session flush >/dev/null
+	for _ in $(seq 1 50); do
+		[ "$(grep -c '"event":"release"' "$TMP/nat.log")" -ge 5 ] && break
+		sleep 0.2
+	done
+	ip -n "$NS_NAT" route add 192.0.2.0/24 via "$S1" dev "$DEV_O"
+	wait "$m1" || fail "monitor -j"
+	wait "$m2" || fail "monitor"
+	cat "$TMP/mon.txt"
+	# The same records as the log, in the same order.
+	grep -E '"event":"(alloc|release)"' "$TMP/nat.log" >"$TMP/log.blk"
+	grep -E '"event":"(alloc|release)"' "$TMP/mon.json" >"$TMP/mon.blk"
+	cmp -s "$TMP/log.blk" "$TMP/mon.blk" || fail "monitor and log differ: $(diff "$TMP/log.blk" "$TMP/mon.blk")"
+	assert_eq 10 "$(wc -l <"$TMP/mon.blk")" "allocations and releases seen"
+	grep -q '"event":"rpf".*"added":1' "$TMP/mon.json" || fail "no route change seen: $(tail -1 "$TMP/mon.json")"
+	assert_eq 5 "$(grep -c " alloc .* -> 198\.51\.100\.[0-9]*:[0-9]*-[0-9]*$" "$TMP/mon.txt")" \
+		"text allocations"
+}
+
+# Utilisation at a glance: pool percent and per address, the top
+# subscribers, gauges and rates beside the counters.
+test_utilisation_at_a_glance() {
+	attach_default max-blocks 4 block-size 512
+	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" 60
+	wait_listen "$NS_INET" "$S1:7000" u
+	# Subscriber 3 takes two blocks (600 ports), 1 and 2 one each.
+	in_sub timeout 20 python3 "$TLIB/udp_flows.py" "$(sub_addr 3)" 20000 600 "$S1" 7000 >/dev/null
+	in_sub timeout 10 python3 "$TLIB/udp_flows.py" "$(sub_addr 1)" 20000 5 "$S1" 7000 >/dev/null
+	in_sub timeout 10 python3 "$TLIB/udp_flows.py" "$(sub_addr 2)" 20000 9 "$S1" 7000 >/dev/null
+	# 16 addresses of 126 blocks; 4 in use: 4/2016.
+	xcgn -j pool show | jq -e '.[0] | .blocks_used == 4 and
+		(.utilisation_pct * 1000 | round) == (4 * 100000 / 2016 | round)' >/dev/null ||
+		fail "pool utilisation: $(xcgn -j pool show | jq -c '.[0] | [.blocks_used, .utilisation_pct]')"
+	xcgn pool show | grep -q "utilisation 0.2%" || fail "utilisation in text: $(xcgn pool show)"
+	xcgn -j pool show "$POOL" detail | jq -e '.[0].addresses_detail | length == 16 and
+		(map(.in_use) | add) == 4' >/dev/null ||
+		fail "pool detail: $(xcgn -j pool show "$POOL" detail | jq -c '.[0].addresses_detail')"
+	assert_eq "$(sub_addr 3) $(sub_addr 2)" \
+		"$(xcgn -j subscriber show top 2 | jq -r '[.[].subscriber] | join(" ")')" "top by ports"
+	assert_eq 1024 "$(xcgn -j subscriber show top 1 | jq '.[0].ports')" "ports held"
+	assert_eq "$(sub_addr 3) $(sub_addr 2) $(sub_addr 1)" \
+		"$(xcgn -j subscriber show top 3 by mappings | jq -r '[.[].subscriber] | join(" ")')" \
+		"top by mappings"
+	xcgn -j stats show | jq -e '.tables.mappings.used == 614 and .tables.mappings.capacity == 262144
+		and .tables.subscribers.used == 3' >/dev/null ||
+		fail "gauges: $(xcgn -j stats show | jq -c .tables)"
+	# Rates over an interval, while pings run.
+	bg "$NS_SUB" ping -q -i 0.05 -c 60 "$S1"
+	xcgn -j stats show interval 2 >"$TMP/rate.json"
+	jq -e '.counters.inside_rx_per_s >= 10 and .counters.inside_rx_per_s <= 40' "$TMP/rate.json" \
+		>/dev/null || fail "rate: $(jq -c '.counters.inside_rx_per_s' "$TMP/rate.json")"
+	expect_err 2 "must be 1..3600" stats show interval 0
+}
