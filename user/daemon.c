@@ -87,6 +87,7 @@ struct daemon {
 	struct metrics_http *http;	/* GET /metrics, or NULL */
 	struct ipfix_exporter ipfix;
 	struct monitor_hub mon;
+	bool det_exported[XCGN_POOLS_MAX];	/* its static bindings sent (IPFIX) */
 };
 
 static volatile sig_atomic_t stop_flag, reopen_flag;
@@ -125,13 +126,43 @@ static uint64_t mapping_timeout(const struct daemon *d, const struct xcgn_tuple4
 				  d->o.scale);
 }
 
+/* RFC 7422 pools map subscribers by arithmetic and log nothing per
+ * subscriber; the IPFIX collectors get each subscriber's static binding
+ * (a port block allocation record) once per configuration: at start and
+ * whenever a deterministic pool changes. */
+static void ipfix_deterministic(struct daemon *d, const struct xcgn_pool *p)
+{
+	uint64_t n = 1ULL << (32 - p->det_plen), i, now = wall_ms(mono_ns());
+	uint32_t sub, paddr;
+	uint16_t lo, hi;
+
+	for (i = 0; i < n; i++) {
+		sub = htonl(ntohl(p->det_prefix) + (uint32_t)i);
+		if (det_forward(p, sub, &paddr, &lo, &hi))
+			continue;
+		ipfix_block(&d->ipfix, now, true, sub, paddr, lo, hi);
+	}
+	ipfix_flush(&d->ipfix);
+}
+
 static int pools_refresh(struct daemon *d)
 {
+	struct xcgn_pool p;
 	__u32 id;
 
-	for (id = 0; id < d->npools; id++)
-		if (bpf_map_lookup_elem(d->m.pools, &id, &d->pools[id]))
+	for (id = 0; id < d->npools; id++) {
+		if (bpf_map_lookup_elem(d->m.pools, &id, &p))
 			return -errno;
+		if (d->o.nipfix && d->ipfix.fd >= 0 && (p.flags & XCGN_POOLF_ACTIVE) &&
+		    (p.flags & XCGN_POOLF_DETERMINISTIC) &&
+		    (!d->det_exported[id] || memcmp(&p, &d->pools[id], sizeof(p)))) {
+			ipfix_deterministic(d, &p);
+			d->det_exported[id] = true;
+		}
+		if (!(p.flags & XCGN_POOLF_ACTIVE))
+			d->det_exported[id] = false;
+		d->pools[id] = p;
+	}
 	return 0;
 }
 
@@ -1050,6 +1081,8 @@ static int daemon_run(struct daemon *d)
 		err = metrics_setup(d);
 	if (!err)
 		err = ipfix_setup(d);
+	if (!err && d->o.nipfix)
+		err = pools_refresh(d);	/* the deterministic bindings, now there is a socket */
 	if (!err)
 		monitor_setup(d);	/* without it the daemon still does its work */
 	if (err)
