@@ -28,22 +28,6 @@ static int usage(void)
 	return usage_status();
 }
 
-static int parse_endpoint(const char *s, uint32_t *addr, uint16_t *port)
-{
-	char buf[32];
-	const char *colon = strrchr(s, ':');
-	uint32_t p;
-
-	if (!colon || (size_t)(colon - s) >= sizeof(buf))
-		return -1;
-	memcpy(buf, s, (size_t)(colon - s));
-	buf[colon - s] = '\0';
-	if (parse_ipv4(buf, addr) || parse_u32(colon + 1, 1, 65535, &p))
-		return -1;
-	*port = (uint16_t)p;
-	return 0;
-}
-
 static void print_ms(const char *key, const char *fmt, uint64_t ms)
 {
 	char buf[32];
@@ -133,7 +117,7 @@ static int log_who(int argc, char **argv)
 	int found = 0, err;
 	FILE *f;
 
-	if (argc < 1 || parse_endpoint(*argv, &paddr, &port))
+	if (argc < 1 || parse_addr_port(*argv, &paddr, &port))
 		return argc < 1 ? usage() : invarg("public ADDR:PORT", *argv);
 	for (argc--, argv++; argc > 0; argc--, argv++) {
 		if (!strcmp(*argv, "at")) {
@@ -225,7 +209,7 @@ static int do_log_who_batch(int argc, char **argv)
 		uint16_t port;
 		uint64_t at;
 
-		if (sscanf(line, "%63s %63s", ep, when) != 2 || parse_endpoint(ep, &paddr, &port) ||
+		if (sscanf(line, "%63s %63s", ep, when) != 2 || parse_addr_port(ep, &paddr, &port) ||
 		    parse_time_ms(when, &at)) {
 			xcgn_err("not a question (ADDR:PORT TIME): %s", line);
 			rc = XCGN_EXIT_USAGE;

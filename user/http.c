@@ -29,22 +29,6 @@ struct metrics_http {
 	uint64_t served, refused;
 };
 
-int parse_addr_port(const char *s, uint32_t *addr_be, uint16_t *port)
-{
-	char buf[32];
-	const char *colon = strrchr(s, ':');
-	uint32_t p;
-
-	if (!colon || (size_t)(colon - s) >= sizeof(buf))
-		return -1;
-	memcpy(buf, s, (size_t)(colon - s));
-	buf[colon - s] = '\0';
-	if (parse_ipv4(buf, addr_be) || parse_u32(colon + 1, 1, 65535, &p))
-		return -1;
-	*port = (uint16_t)p;
-	return 0;
-}
-
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status, const char *text)
 {
 	struct MHD_Response *r =

@@ -9,6 +9,7 @@
  * the tests) and the daemon's HTTP endpoint (http.c), which adds what
  * only the daemon knows. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -234,6 +235,23 @@ void xcgn_tables(const struct xcgn_maps *m, const struct xcgn_link_info *li,
 	t[6] = (struct table_use){ "pools", -1, xcgn_npools(m) };
 }
 
+/* A gauge of every active pool: the field at @off of its use. */
+static void pool_gauge(FILE *f, const char *name, const char *help, const struct xcgn_pool *pools,
+		       __u32 npools, const struct pool_use *use, size_t off)
+{
+	char lab[64], a[16];
+	__u32 id;
+
+	family(f, name, "gauge", help);
+	for (id = 0; id < npools; id++) {
+		if (!(pools[id].flags & XCGN_POOLF_ACTIVE))
+			continue;
+		snprintf(lab, sizeof(lab), "pool=\"%s/%u\"", ipv4_str(pools[id].prefix, a, sizeof(a)),
+			 pools[id].plen);
+		sample(f, name, lab, (double)*(const uint64_t *)((const char *)&use[id] + off));
+	}
+}
+
 int metrics_write(FILE *f, const struct xcgn_maps *m, const struct metrics_daemon *md)
 {
 	struct xcgn_pool pools[XCGN_POOLS_MAX] = {};
@@ -271,21 +289,11 @@ int metrics_write(FILE *f, const struct xcgn_maps *m, const struct metrics_daemo
 		sample(f, "xcgn_drops_total", lab, (double)st.drop[i]);
 	}
 
-	family(f, "xcgn_pool_addresses", "gauge", "Public addresses of the pool.");
-	for (id = 0; id < npools; id++)
-		if (pools[id].flags & XCGN_POOLF_ACTIVE) {
-			snprintf(lab, sizeof(lab), "pool=\"%s/%u\"",
-				 ipv4_str(pools[id].prefix, a, sizeof(a)), pools[id].plen);
-			sample(f, "xcgn_pool_addresses", lab, (double)use[id].addrs);
-		}
-	family(f, "xcgn_pool_addresses_drained", "gauge",
-	       "Public addresses of the pool no new subscriber lands on.");
-	for (id = 0; id < npools; id++)
-		if (pools[id].flags & XCGN_POOLF_ACTIVE) {
-			snprintf(lab, sizeof(lab), "pool=\"%s/%u\"",
-				 ipv4_str(pools[id].prefix, a, sizeof(a)), pools[id].plen);
-			sample(f, "xcgn_pool_addresses_drained", lab, (double)use[id].drained);
-		}
+	pool_gauge(f, "xcgn_pool_addresses", "Public addresses of the pool.", pools, npools, use,
+		   offsetof(struct pool_use, addrs));
+	pool_gauge(f, "xcgn_pool_addresses_drained",
+		   "Public addresses of the pool no new subscriber lands on.", pools, npools, use,
+		   offsetof(struct pool_use, drained));
 	family(f, "xcgn_pool_blocks", "gauge",
 	       "Port blocks of the pool: in use (held by a subscriber), quarantined (released, "
 	       "resting), free.");
@@ -304,13 +312,8 @@ int metrics_write(FILE *f, const struct xcgn_maps *m, const struct metrics_daemo
 		snprintf(lab, sizeof(lab), "pool=\"%s/%u\",state=\"free\"", a, pools[id].plen);
 		sample(f, "xcgn_pool_blocks", lab, (double)(u->blocks > busy ? u->blocks - busy : 0));
 	}
-	family(f, "xcgn_pool_subscribers", "gauge", "Subscribers holding blocks of the pool.");
-	for (id = 0; id < npools; id++)
-		if (pools[id].flags & XCGN_POOLF_ACTIVE) {
-			snprintf(lab, sizeof(lab), "pool=\"%s/%u\"",
-				 ipv4_str(pools[id].prefix, a, sizeof(a)), pools[id].plen);
-			sample(f, "xcgn_pool_subscribers", lab, (double)use[id].subs);
-		}
+	pool_gauge(f, "xcgn_pool_subscribers", "Subscribers holding blocks of the pool.", pools,
+		   npools, use, offsetof(struct pool_use, subs));
 
 	{
 		struct table_use t[XCGN_TABLES];

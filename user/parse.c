@@ -353,3 +353,19 @@ int excl_normalize(struct pool_opts *o, char *why, size_t len)
 	*o = out;
 	return 0;
 }
+
+int parse_addr_port(const char *s, uint32_t *addr_be, uint16_t *port)
+{
+	char buf[32];
+	const char *colon = strrchr(s, ':');
+	uint32_t p;
+
+	if (!colon || (size_t)(colon - s) >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, (size_t)(colon - s));
+	buf[colon - s] = '\0';
+	if (parse_ipv4(buf, addr_be) || parse_u32(colon + 1, 1, 65535, &p))
+		return -1;
+	*port = (uint16_t)p;
+	return 0;
+}
