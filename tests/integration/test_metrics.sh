@@ -96,12 +96,12 @@ test_metrics_promtool_and_prometheus() {
 	grep -q "serve metrics on 127.0.0.1:9801" "$TMP/err" || fail "$(cat "$TMP/err")"
 }
 
-# IPFIX: a thousand subscribers take blocks and, flushed, give them back;
+# IPFIX: two thousand subscribers take blocks and, flushed, give them back;
 # every allocation and release of the JSON log is found, field for field,
 # in what ipfixDump (libfixbuf) and nfcapd/nfdump decode, exported to both
 # at once; the header's sequence numbers count the data records.
 test_ipfix_export_decoded_by_two_collectors() {
-	local n=1000 i
+	local n=2000 i
 	for i in $(seq 0 $((n - 1))); do
 		echo "addr add 100.64.$((8 + i / 256)).$((i % 256))/32 dev $DEV_S"
 	done | ip -n "$NS_SUB" -batch -
