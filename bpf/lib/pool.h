@@ -230,7 +230,7 @@ static __always_inline int pool_sub_get(__be32 saddr, struct xcgn_stats *st,
 	struct xcgn_paddr *pa = 0;
 	struct xcgn_pool *pool = 0;
 	struct xcgn_state *rs;
-	__u32 zero = 0, h, hwm, i, idx = 0, pid;
+	__u32 zero = 0, h, hwm, i, idx = 0, pid, stride;
 	int blk = -1, err;
 
 	if (sub)
@@ -255,10 +255,17 @@ static __always_inline int pool_sub_get(__be32 saddr, struct xcgn_stats *st,
 	if (!hwm || hwm > XCGN_PADDRS_MAX)
 		return -XCGN_DROP_NO_POOL;
 	/* The subscriber's address is a function of its own address, so it
-	 * comes back to the same one while that has room. */
+	 * comes back to the same one while that has room. The probes are
+	 * spread over the whole index space (a stride of hwm / probes), not
+	 * consecutive: deterministic pools' slots lie in the same space, and
+	 * a run of them must not hide the dynamic addresses from a probe
+	 * that starts at its head. */
 	h = pool_hash32(bpf_ntohl(saddr));
+	stride = hwm / XCGN_ADDR_PROBES;
+	if (!stride)
+		stride = 1;
 	for (i = 0; i < XCGN_ADDR_PROBES; i++) {
-		idx = (h + i) % hwm;
+		idx = (h + i * stride) % hwm;
 		pa = bpf_map_lookup_elem(&xcgn_paddr, &idx);
 		if (!pa || !pa->addr || (pa->flags & (XCGN_PADDRF_DRAINED | XCGN_PADDRF_EXCLUDED)))
 			continue;

@@ -108,10 +108,7 @@ test_ipfix_export_decoded_by_two_collectors() {
 	ip -n "$NS_NAT" route add 100.64.8.0/21 via "$(sub_addr 1)" dev "$DEV_I"
 	xcgn link attach inside "$DEV_I" outside "$DEV_O" || fail "attach"
 	xcgn pool add "$POOL" block-size 256 max-blocks 1 || fail "pool add"
-	# A deterministic pool: its 16 static bindings are exported once. (Kept
-	# small: a new subscriber's address probe walks 16 consecutive address
-	# slots and skips deterministic ones, so a run of 16 of them refuses
-	# the subscribers whose hash lands at its start; see the note.)
+	# A deterministic pool: its 16 static bindings are exported once.
 	xcgn pool add 198.51.100.64/30 deterministic 100.64.2.0/28 max-blocks 2 || fail "det pool"
 	mkdir -p "$TMP/nf"
 	bg "$NS_NAT" nfcapd -b 127.0.0.1 -p 4739 -w "$TMP/nf" -t 3600
