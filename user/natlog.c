@@ -441,7 +441,15 @@ int parse_time_ms(const char *s, uint64_t *ms)
 			end++;
 		if (*end)
 			return -1;
-		*ms = (uint64_t)timegm(&tm) * 1000;
+		{
+			time_t t = timegm(&tm);
+
+			/* Before 1970 (or not a time): no record can be that
+			 * old, and as unsigned it would wrap to the latest. */
+			if (t < 0)
+				return -1;
+			*ms = (uint64_t)t * 1000;
+		}
 		return 0;
 	}
 	return -1;

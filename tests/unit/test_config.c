@@ -237,3 +237,18 @@ Test(config, exclusions_normalized)
 	cr_assert_neq(excl_normalize(&p, why, sizeof(why)), 0, "a pool left with nothing");
 	cr_assert(strstr(why, "no address"), "%s", why);
 }
+
+/* A NAT log path longer than the log's buffer is refused, not cut. */
+Test(config, long_log_path_refused, .init = cr_redirect_stderr)
+{
+	char *argv[2], path[400];
+
+	memset(path, 'a', sizeof(path) - 1);
+	path[0] = '/';
+	path[sizeof(path) - 1] = '\0';
+	argv[0] = "log-file";
+	argv[1] = path;
+	cr_assert_eq(daemon_args_check(2, argv), XCGN_EXIT_USAGE);
+	path[200] = '\0';
+	cr_assert_eq(daemon_args_check(2, argv), 0, "a path that fits");
+}

@@ -95,6 +95,12 @@ Test(natlog, time_formats)
 	cr_assert_neq(parse_time_ms("@1794950040.2500", &ms), 0, "below ms refused");
 	cr_assert_neq(parse_time_ms("last tuesday", &ms), 0, "prose refused");
 	cr_assert_neq(parse_time_ms("2026-11-17T21:14:00+02", &ms), 0, "offsets refused");
+	/* Before 1970: refused, not wrapped to a time after every record. */
+	cr_assert_neq(parse_time_ms("1969-12-31T23:59:59Z", &ms), 0, "before the epoch");
+	cr_assert_neq(parse_time_ms("1900-01-01 00:00:00", &ms), 0, "long before");
+	cr_assert_neq(parse_time_ms("@-1", &ms), 0, "negative seconds");
+	cr_assert_eq(parse_time_ms("1970-01-01T00:00:00Z", &ms), 0, "the epoch itself");
+	cr_assert_eq(ms, 0);
 }
 
 static struct xcgn_pool det_pool(const char *pool, uint8_t plen, const char *subs, uint8_t slen,
