@@ -233,6 +233,7 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 	}
 
 	if (p.cls == L4_FRAGMENT) {
+		in.addr = p.ip->saddr;	/* the subscriber, for its accounting */
 		ret = nat4_frag_lookup(&p, 1, &pub.addr);
 		if (ret)
 			goto drop;
@@ -240,6 +241,7 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 		stats_inc(st, XCGN_STAT_FRAG);
 	} else if (p.cls == L4_ICMP_ERROR) {
 		/* A subscriber reports on a packet it received from outside. */
+		in.addr = p.ip->saddr;
 		ret = nat4_icmp_err_xlate(&p, 0, &pub);
 		if (ret)
 			goto drop;
@@ -259,9 +261,12 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 		stats_inc(st, XCGN_STAT_SNAT_XDP);
 	}
 	ret = xdp_forward(&p, &fib, XCGN_TX_OUTSIDE);
-	if (ret == XDP_REDIRECT)
+	if (ret == XDP_REDIRECT) {
 		stats_inc(st, XCGN_STAT_REDIRECT_OUT);
-	else
+		/* The subscriber's bytes (its own address, as it came; the
+		 * length read again from ctx, nothing kept). */
+		acct_add(in.addr, ctx->data_end - ctx->data, 1);
+	} else
 		stats_inc(st, XCGN_STAT_ABORTED);
 	return ret;
 pass:
@@ -339,6 +344,9 @@ int xcgn_xdp_outside(struct xdp_md *ctx)
 		nat4_rewrite(&p, 0, &in);
 		stats_inc(st, XCGN_STAT_DNAT_XDP);
 	}
+	/* Translated (a flow, a fragment or an error): the subscriber's
+	 * bytes in, whichever path it takes from here. */
+	acct_add(in.addr, ctx->data_end - ctx->data, 0);
 
 	rc = fib_lookup(ctx, &p, p.ip->saddr, in.addr, ctx->ingress_ifindex, &fib);
 	/* XXX: a packet whose TTL expires here goes up translated and the

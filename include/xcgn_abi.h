@@ -50,7 +50,8 @@
 	X(fragq)	/* later fragments held for their first */              \
 	X(full)		/* subscribers known to have no free port */            \
 	X(rpf4)		/* the FIB's local and main tables, for uRPF */         \
-	X(rpfdev)	/* uRPF mode and sysctls of the attached devices */
+	X(rpfdev)	/* uRPF mode and sysctls of the attached devices */       \
+	X(acct)		/* per-subscriber packets and bytes (when switched on) */
 
 /* Keys of xcgn_txport. */
 #define XCGN_TX_INSIDE	0
@@ -331,6 +332,15 @@ _Static_assert(offsetof(struct xcgn_state, switches) == 16, "xcgn_state.switches
 					 * mapping, whatever its pool says */
 #define XCGN_SW_REFUSAL_LOG_OFF	0x04	/* no refusal events (allocations and
 					 * releases are always logged) */
+#define XCGN_SW_ACCOUNTING	0x08	/* per-subscriber packets and bytes */
+
+/* Value of xcgn_acct (per CPU), keyed by subscriber: what crossed the
+ * fast path each way while accounting was on. */
+struct xcgn_acct {
+	__u64 pkts_out, bytes_out;	/* subscriber to internet */
+	__u64 pkts_in, bytes_in;
+};
+_Static_assert(sizeof(struct xcgn_acct) == 32, "xcgn_acct size is ABI");
 
 /* Load-time constants, in the programs' rodata. */
 struct xcgn_cfg {

@@ -27,19 +27,21 @@ static int usage(void)
 		"       xcgn link help\n"
 		"MODE := { strict | loose | off }\n"
 		"SWITCH := { bypass-all { on | off } | filtering { pool | endpoint-independent } |\n"
-		"            refusal-log { on | off } }\n"
+		"            refusal-log { on | off } | accounting { on | off } }\n"
 		"Defaults: xdp-mode native, subscribers 100.64.0.0/10, max-mappings %u,\n"
 		"max-subscribers %u, rpf-inside strict, rpf-outside loose, max-routes %u\n"
 		"(routes of the main and local tables the reverse-path check holds),\n"
 		"refusal-icmp prohibited (3/13, RFC 5508; host-unreachable is 3/1, RFC 6888),\n"
 		"max-addresses %u (public addresses over all pools, at most %u; each costs\n"
 		"8.2 KiB of kernel memory, mostly the allocation times of its 1024 possible\n"
-		"blocks), bypass-all off, filtering pool, refusal-log on.\n"
+		"blocks), bypass-all off, filtering pool, refusal-log on, accounting off.\n"
 		"set takes effect with the next packet, sessions kept: bypass-all on hands\n"
 		"every packet to the kernel untranslated (xcgn steps aside, its tc guard\n"
 		"too); filtering endpoint-independent lets anyone reach every mapping,\n"
 		"whatever its pool says; refusal-log off stops refusal records (block\n"
-		"allocations and releases are always logged: the NAT log is the record).\n"
+		"allocations and releases are always logged: the NAT log is the record);\n"
+		"accounting on counts each subscriber's packets and bytes each way on the\n"
+		"fast path (subscriber show; its cost is in make bench).\n"
 		"Attach runs `xcgn rpf lint` and refuses on an error unless told `force`.\n"
 		"Reload replaces the running programs with this binary's, keeping every\n"
 		"session; state pinned by an older layout is moved to this one first.\n"
@@ -142,8 +144,11 @@ int attach_opts_parse(int argc, char **argv, struct attach_opts *o)
 				return invarg("refusal-icmp (prohibited, host-unreachable or none)",
 					      *argv);
 			o->refusal_icmp = (uint8_t)v;
-		} else if (!strcmp(*argv, "bypass-all") || !strcmp(*argv, "refusal-log")) {
-			uint32_t bit = **argv == 'b' ? XCGN_SW_BYPASS_ALL : XCGN_SW_REFUSAL_LOG_OFF;
+		} else if (!strcmp(*argv, "bypass-all") || !strcmp(*argv, "refusal-log") ||
+			   !strcmp(*argv, "accounting")) {
+			uint32_t bit = **argv == 'b'   ? XCGN_SW_BYPASS_ALL
+				       : **argv == 'a' ? XCGN_SW_ACCOUNTING
+						       : XCGN_SW_REFUSAL_LOG_OFF;
 			const char *what = *argv;
 
 			NEXT_ARG();
@@ -153,7 +158,7 @@ int attach_opts_parse(int argc, char **argv, struct attach_opts *o)
 				return XCGN_EXIT_USAGE;
 			}
 			/* refusal-log on is the bit clear */
-			if (v == (bit == XCGN_SW_BYPASS_ALL))
+			if (v == (bit != XCGN_SW_REFUSAL_LOG_OFF))
 				o->switches |= bit;
 			else
 				o->switches &= ~bit;
@@ -194,16 +199,16 @@ static int do_link_set(int argc, char **argv)
 	}
 	/* Only what changes in place: refuse the rest by name. */
 	for (i = 0; i < argc; i += 2) {
-		static const char *const settable[] = { "bypass-all", "filtering", "refusal-log",
-							"refusal-icmp", "rpf-inside",
+		static const char *const settable[] = { "bypass-all",  "filtering",  "refusal-log",
+							"accounting",  "refusal-icmp", "rpf-inside",
 							"rpf-outside" };
 
 		if (prefix_match(argv[i], settable, ARRAY_SIZE(settable)) < 0 ||
 		    strcmp(argv[i], settable[prefix_match(argv[i], settable,
 							   ARRAY_SIZE(settable))])) {
 			xcgn_err("\"%s\" cannot be set on a running instance (bypass-all, filtering, "
-				 "refusal-log, refusal-icmp, rpf-inside, rpf-outside can; the rest "
-				 "needs `xcgn config apply FILE restart`)",
+				 "refusal-log, accounting, refusal-icmp, rpf-inside, rpf-outside can; "
+				 "the rest needs `xcgn config apply FILE restart`)",
 				 argv[i]);
 			return XCGN_EXIT_USAGE;
 		}
@@ -304,6 +309,8 @@ static int do_link_show(int argc __unused, char **argv __unused)
 		     lo.switches & XCGN_SW_FILTER_EIF ? "endpoint-independent" : "pool");
 	print_string(PRINT_ANY, "refusal_log", "  refusal-log %s",
 		     lo.switches & XCGN_SW_REFUSAL_LOG_OFF ? "off" : "on");
+	print_string(PRINT_ANY, "accounting", "  accounting %s",
+		     lo.switches & XCGN_SW_ACCOUNTING ? "on" : "off");
 	print_nl();
 	print_string(PRINT_ANY, "attached", "  attached %s", tbuf);
 	print_nl();

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "xcgn.h"
 
@@ -18,8 +19,33 @@ static int usage(void)
 	return usage_status();
 }
 
+/* The subscriber's accounting, summed over CPUs: 0, or -1 when it has
+ * none (accounting off, or not yet counted). */
+static int acct_read(const struct xcgn_maps *m, __be32 addr, struct xcgn_acct *sum)
+{
+	int ncpu = libbpf_num_possible_cpus(), c;
+	struct xcgn_acct *v;
+	int ret = -1;
+
+	memset(sum, 0, sizeof(*sum));
+	if (ncpu <= 0 || !(v = calloc((size_t)ncpu, sizeof(*v))))
+		return -1;
+	if (!bpf_map_lookup_elem(m->acct, &addr, v)) {
+		for (c = 0; c < ncpu; c++) {
+			sum->pkts_out += v[c].pkts_out;
+			sum->bytes_out += v[c].bytes_out;
+			sum->pkts_in += v[c].pkts_in;
+			sum->bytes_in += v[c].bytes_in;
+		}
+		ret = 0;
+	}
+	free(v);
+	return ret;
+}
+
 static void print_sub(const struct xcgn_maps *m, __be32 addr, const struct xcgn_sub *s)
 {
+	struct xcgn_acct acct;
 	struct xcgn_pool p = {};
 	__u32 id = s->pool_id;
 	int i;
@@ -50,6 +76,14 @@ static void print_sub(const struct xcgn_maps *m, __be32 addr, const struct xcgn_
 		print_close_object();
 	}
 	print_close_array();
+	if (!acct_read(m, addr, &acct)) {
+		print_open_object("accounting");
+		print_u64(PRINT_ANY, "packets_out", "  out %llu pkts", acct.pkts_out);
+		print_u64(PRINT_ANY, "bytes_out", " %llu bytes", acct.bytes_out);
+		print_u64(PRINT_ANY, "packets_in", "  in %llu pkts", acct.pkts_in);
+		print_u64(PRINT_ANY, "bytes_in", " %llu bytes", acct.bytes_in);
+		print_close_object();
+	}
 	print_nl();
 	print_close_object();
 }

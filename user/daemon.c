@@ -558,6 +558,8 @@ static void release_sub(struct daemon *d, __be32 addr, uint64_t now)
 	    req.result != XCGN_GC_EXPIRED)
 		return;
 	d->released++;
+	/* Its accounting goes with it (the table is sized like xcgn_subs). */
+	bpf_map_delete_elem(d->m.acct, &addr);
 	p = &d->pools[req.sub.pool_id % XCGN_POOLS_MAX];
 	for (i = 0; i < XCGN_SUB_BLOCKS_MAX; i++) {
 		struct natlog_rec r = { .event = "release" };

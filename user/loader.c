@@ -421,6 +421,7 @@ struct xcgn_xdp *xcgn_datapath_load(const char *dir, const struct xcgn_link_info
 	    (err = bpf_map__set_max_entries(skel->maps.xcgn_peer4, li->max_maps)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.xcgn_subs, li->max_subs)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.xcgn_full, li->max_subs)) ||
+	    (err = bpf_map__set_max_entries(skel->maps.xcgn_acct, li->max_subs)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.xcgn_blklog,
 					     li->max_subs * XCGN_SUB_BLOCKS_MAX)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.xcgn_rpf4, max_routes)) ||

@@ -305,6 +305,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xcgn_full SEC(".maps");
 
+/* subscriber -> packets and bytes each way, per CPU; the datapath adds
+ * while `link set accounting on`, the collector removes a subscriber's
+ * entry when it releases it, `subscriber show` sums. Sized like xcgn_subs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, XCGN_SUBS_MAX);
+	__type(key, __be32);
+	__type(value, struct xcgn_acct);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xcgn_acct SEC(".maps");
+
 /* 0 -> what attach set up; userspace only (the datapath uses rodata). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -353,3 +353,62 @@ Test(pool, deterministic_addresses_do_not_hide_dynamic_ones, .init = setup_mixed
 		     refused);
 	cr_assert_eq(env_drop(XCGN_DROP_NO_POOL), 0);
 }
+
+static void acct_sum(uint32_t sub, struct xcgn_acct *sum)
+{
+	int ncpu = libbpf_num_possible_cpus(), c;
+	struct xcgn_acct v[ncpu];
+
+	memset(sum, 0, sizeof(*sum));
+	if (bpf_map_lookup_elem(env.maps.acct, &sub, v))
+		return;
+	for (c = 0; c < ncpu; c++) {
+		sum->pkts_out += v[c].pkts_out;
+		sum->bytes_out += v[c].bytes_out;
+		sum->pkts_in += v[c].pkts_in;
+		sum->bytes_in += v[c].bytes_in;
+	}
+}
+
+static void switches(uint32_t sw)
+{
+	struct xcgn_state rs;
+	__u32 zero = 0;
+
+	cr_assert_eq(bpf_map_lookup_elem(env.maps.state, &zero, &rs), 0);
+	rs.switches = sw;
+	cr_assert_eq(bpf_map_update_elem(env.maps.state, &zero, &rs, 0), 0);
+}
+
+/* Accounting: off by default (nothing counted), on: each subscriber's
+ * packets and bytes each way, frames as they came. */
+Test(pool, per_subscriber_accounting, .init = env_setup_default, .fini = env_teardown)
+{
+	struct xcgn_acct a;
+	uint8_t out[256];
+	uint32_t pub;
+	uint16_t pport;
+	int i;
+
+	cr_assert_eq(out_udp(ip(ENV_SUB1), 4000, ip(ENV_S1), 53, out), XDP_REDIRECT);
+	pub = pkt_saddr(out);
+	pport = pkt_sport(out);
+	acct_sum(ip(ENV_SUB1), &a);
+	cr_assert_eq(a.pkts_out + a.pkts_in, 0, "nothing counted while off");
+	switches(XCGN_SW_ACCOUNTING);
+	for (i = 0; i < 3; i++)
+		cr_assert_eq(out_udp(ip(ENV_SUB1), 4000, ip(ENV_S1), 53, out), XDP_REDIRECT);
+	for (i = 0; i < 2; i++)
+		cr_assert_eq(in_udp(ip(ENV_S1), 53, pub, pport), XDP_REDIRECT);
+	acct_sum(ip(ENV_SUB1), &a);
+	cr_assert_eq(a.pkts_out, 3);
+	cr_assert_eq(a.pkts_in, 2);
+	cr_assert_eq(a.bytes_out, 3 * 50, "three 50-byte frames out");
+	cr_assert_eq(a.bytes_in, 2 * 50, "two in");
+	acct_sum(ip(ENV_SUB2), &a);
+	cr_assert_eq(a.pkts_out, 0, "another subscriber has nothing");
+	switches(0);
+	cr_assert_eq(out_udp(ip(ENV_SUB1), 4000, ip(ENV_S1), 53, out), XDP_REDIRECT);
+	acct_sum(ip(ENV_SUB1), &a);
+	cr_assert_eq(a.pkts_out, 3, "off again: not counted");
+}

@@ -313,6 +313,14 @@ test_link_set_switches_at_once() {
 	xcgn link set bypass-all off
 	in_sub timeout 5 ping -q -c 1 -W 2 "$S1" >/dev/null || fail "traffic after bypass-all off"
 	assert_ge "$(nmaps)" "$maps" "mappings kept through the switch"
+	# Accounting: each subscriber's packets and bytes, while on.
+	xcgn link set accounting on
+	in_sub timeout 5 ping -q -c 3 -i 0.2 -W 2 "$S1" >/dev/null || fail "ping with accounting"
+	xcgn -j subscriber show "$(sub_addr 1)" | jq -e '.[0].accounting |
+		.packets_out == 3 and .packets_in == 3 and .bytes_out == 294' >/dev/null ||
+		fail "accounting: $(xcgn -j subscriber show "$(sub_addr 1)" | jq -c '.[0].accounting')"
+	xcgn link set accounting off
+	assert_eq off "$(xcgn -j link show | jq -r '.[0].accounting')" "accounting off again"
 	# What cannot change in place is refused, by name.
 	expect_err 2 "cannot be set on a running instance" link set max-mappings 1024
 	expect_err 2 'invalid bypass-all "maybe" (on or off)' link set bypass-all maybe
