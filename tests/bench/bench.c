@@ -105,13 +105,47 @@ static int acct_set(struct bpfenv *e, int on)
 	return bpf_map_update_elem(e->maps.state, &zero, &rs, 0) ? -errno : 0;
 }
 
+/* SNAT and DNAT of an established flow with a feature off and on
+ * (@set), alternating, ten rounds: the best of five each. */
+static int off_on(struct bench_pass *h, struct bpfenv *e, const uint8_t *pkt,
+		  const uint8_t *reply, unsigned int repeat, int (*set)(struct bpfenv *e, int on),
+		  unsigned int *snat_off, unsigned int *dnat_off, unsigned int *snat_on,
+		  unsigned int *dnat_on, unsigned int *v)
+{
+	unsigned int round, a, b;
+	int err = 0;
+
+	*snat_off = *dnat_off = *snat_on = *dnat_on = ~0u;
+	for (round = 0; !err && round < 10; round++) {
+		int on = round & 1;
+
+		err = set(e, on);
+		err = err ?: ns_per_pkt(h, e->prog_in, e->ifin, pkt, repeat, &a, v);
+		if (!err && *v != XDP_REDIRECT)
+			err = -EPROTO;
+		err = err ?: ns_per_pkt(h, e->prog_out, e->ifout, reply, repeat, &b, v);
+		if (!err && *v != XDP_REDIRECT)
+			err = -EPROTO;
+		if (err)
+			break;
+		if (on) {
+			*snat_on = a < *snat_on ? a : *snat_on;
+			*dnat_on = b < *dnat_on ? b : *dnat_on;
+		} else {
+			*snat_off = a < *snat_off ? a : *snat_off;
+			*dnat_off = b < *dnat_off ? b : *dnat_off;
+		}
+	}
+	return err;
+}
+
 static int do_testrun(unsigned int repeat)
 {
 	struct pool_opts pool = bpfenv_default_pool();
 	struct pkt_spec s = { .proto = 17, .sport = 1100, .dport = 53, .payload = 18 };
 	struct pkt_spec r = { .proto = 17, .sport = 53, .payload = 18 };
-	unsigned int t_pass, t_snat, t_dnat, t_snat_rpf, t_dnat_rpf, v = 0, round;
-	unsigned int a_snat = ~0u, a_dnat = ~0u, n_snat = ~0u, n_dnat = ~0u;
+	unsigned int t_pass, t_snat, t_dnat, t_snat_rpf, t_dnat_rpf, v = 0;
+	unsigned int a_snat, a_dnat, n_snat, n_dnat;
 	struct bench_pass *h = NULL;
 	uint8_t pkt[128], reply[128], out[128];
 	struct bpfenv e;
@@ -159,50 +193,14 @@ static int do_testrun(unsigned int repeat)
 	if (!err && v != XDP_PASS)
 		err = -EPROTO;
 	/* Without and with the reverse-path check (strict inside, loose
-	 * outside, over this namespace's FIB), alternating, the best of
-	 * five: the difference is smaller than this VM's noise otherwise. */
-	t_snat = t_dnat = t_snat_rpf = t_dnat_rpf = ~0u;
-	for (round = 0; !err && round < 10; round++) {
-		int on = round & 1;
-		unsigned int a, b;
-
-		err = rpf_set(&e, on);
-		err = err ?: ns_per_pkt(h, e.prog_in, e.ifin, pkt, repeat, &a, &v);
-		if (!err && v != XDP_REDIRECT)
-			err = -EPROTO;
-		err = err ?: ns_per_pkt(h, e.prog_out, e.ifout, reply, repeat, &b, &v);
-		if (!err && v != XDP_REDIRECT)
-			err = -EPROTO;
-		if (on) {
-			t_snat_rpf = a < t_snat_rpf ? a : t_snat_rpf;
-			t_dnat_rpf = b < t_dnat_rpf ? b : t_dnat_rpf;
-		} else {
-			t_snat = a < t_snat ? a : t_snat;
-			t_dnat = b < t_dnat ? b : t_dnat;
-		}
-	}
-	/* Per-subscriber accounting off and on, alternating, best of five
-	 * (the reverse-path check off, as by default outside). */
+	 * outside, over this namespace's FIB), then without and with the
+	 * accounting (the check off), each alternating, the best of five:
+	 * the difference is smaller than this VM's noise otherwise. */
+	err = err ?: off_on(h, &e, pkt, reply, repeat, rpf_set, &t_snat, &t_dnat, &t_snat_rpf,
+			    &t_dnat_rpf, &v);
 	err = err ?: rpf_set(&e, 0);
-	for (round = 0; !err && round < 10; round++) {
-		int on = round & 1;
-		unsigned int a, b;
-
-		err = acct_set(&e, on);
-		err = err ?: ns_per_pkt(h, e.prog_in, e.ifin, pkt, repeat, &a, &v);
-		if (!err && v != XDP_REDIRECT)
-			err = -EPROTO;
-		err = err ?: ns_per_pkt(h, e.prog_out, e.ifout, reply, repeat, &b, &v);
-		if (!err && v != XDP_REDIRECT)
-			err = -EPROTO;
-		if (on) {
-			a_snat = a < a_snat ? a : a_snat;
-			a_dnat = b < a_dnat ? b : a_dnat;
-		} else {
-			n_snat = a < n_snat ? a : n_snat;
-			n_dnat = b < n_dnat ? b : n_dnat;
-		}
-	}
+	err = err ?: off_on(h, &e, pkt, reply, repeat, acct_set, &n_snat, &n_dnat, &a_snat, &a_dnat,
+			    &v);
 	err = err ?: acct_set(&e, 0);
 	if (err)
 		goto out;
