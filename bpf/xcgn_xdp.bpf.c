@@ -265,7 +265,8 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 		stats_inc(st, XCGN_STAT_REDIRECT_OUT);
 		/* The subscriber's bytes (its own address, as it came; the
 		 * length read again from ctx, nothing kept). */
-		acct_add(in.addr, ctx->data_end - ctx->data, 1);
+		if (rs->switches & XCGN_SW_ACCOUNTING)	/* off: no call at all */
+			acct_add(in.addr, ctx->data_end - ctx->data, 1);
 	} else
 		stats_inc(st, XCGN_STAT_ABORTED);
 	return ret;
@@ -346,7 +347,8 @@ int xcgn_xdp_outside(struct xdp_md *ctx)
 	}
 	/* Translated (a flow, a fragment or an error): the subscriber's
 	 * bytes in, whichever path it takes from here. */
-	acct_add(in.addr, ctx->data_end - ctx->data, 0);
+	if (rs->switches & XCGN_SW_ACCOUNTING)
+		acct_add(in.addr, ctx->data_end - ctx->data, 0);
 
 	rc = fib_lookup(ctx, &p, p.ip->saddr, in.addr, ctx->ingress_ifindex, &fib);
 	/* XXX: a packet whose TTL expires here goes up translated and the

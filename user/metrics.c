@@ -330,35 +330,48 @@ int metrics_write(FILE *f, const struct xcgn_maps *m, const struct metrics_daemo
 
 	if (!md)
 		return 0;
-	family(f, "xcgn_daemon_start_time_seconds", "gauge", "When the daemon started (Unix time).");
-	sample(f, "xcgn_daemon_start_time_seconds", NULL, (double)md->started_unix);
-	family(f, "xcgn_gc_passes_total", "counter", "Full passes of the collector over the mappings.");
-	sample(f, "xcgn_gc_passes_total", NULL, (double)md->passes);
-	family(f, "xcgn_gc_last_pass_end_time_seconds", "gauge",
-	       "When the collector's last full pass ended (Unix time).");
-	sample(f, "xcgn_gc_last_pass_end_time_seconds", NULL, (double)md->gc_end_unix_ms / 1e3);
-	family(f, "xcgn_gc_last_pass_duration_seconds", "gauge",
-	       "How long the collector's last full pass took.");
-	sample(f, "xcgn_gc_last_pass_duration_seconds", NULL, (double)md->gc_wall_us / 1e6);
-	family(f, "xcgn_mappings_expired_total", "counter", "Mappings the collector expired.");
-	sample(f, "xcgn_mappings_expired_total", NULL, (double)md->expired);
-	family(f, "xcgn_blocks_released_total", "counter", "Port blocks released to quarantine.");
-	sample(f, "xcgn_blocks_released_total", NULL, (double)md->released);
+	{
+		/* The daemon's own figures, one sample a family. */
+		const struct {
+			const char *name, *type, *help;
+			double v;
+		} dm[] = {
+			{ "xcgn_daemon_start_time_seconds", "gauge",
+			  "When the daemon started (Unix time).", (double)md->started_unix },
+			{ "xcgn_gc_passes_total", "counter",
+			  "Full passes of the collector over the mappings.", (double)md->passes },
+			{ "xcgn_gc_last_pass_end_time_seconds", "gauge",
+			  "When the collector's last full pass ended (Unix time).",
+			  (double)md->gc_end_unix_ms / 1e3 },
+			{ "xcgn_gc_last_pass_duration_seconds", "gauge",
+			  "How long the collector's last full pass took.", (double)md->gc_wall_us / 1e6 },
+			{ "xcgn_mappings_expired_total", "counter", "Mappings the collector expired.",
+			  (double)md->expired },
+			{ "xcgn_blocks_released_total", "counter", "Port blocks released to quarantine.",
+			  (double)md->released },
+			{ "xcgn_natlog_write_errors_total", "counter", "NAT log writes that failed.",
+			  (double)md->log.write_errors },
+			{ "xcgn_natlog_queued_records", "gauge", "NAT log records waiting to be written.",
+			  (double)md->queued },
+			{ "xcgn_fib_sync_time_seconds", "gauge",
+			  "When the reverse-path tables last matched the FIB (Unix time).",
+			  (double)md->rpf_sync_unix_ms / 1e3 },
+			{ "xcgn_fib_sync_failing", "gauge",
+			  "1 while the reverse-path tables cannot follow the FIB.",
+			  md->rpf_failing ? 1 : 0 },
+		};
+		size_t k;
+
+		for (k = 0; k < ARRAY_SIZE(dm); k++) {
+			family(f, dm[k].name, dm[k].type, dm[k].help);
+			sample(f, dm[k].name, NULL, dm[k].v);
+		}
+	}
 	family(f, "xcgn_natlog_records_total", "counter",
 	       "NAT log records: written (recovered ones among them), recovered from the tables "
 	       "after a loss, lost.");
 	sample(f, "xcgn_natlog_records_total", "outcome=\"written\"", (double)md->log.written);
 	sample(f, "xcgn_natlog_records_total", "outcome=\"recovered\"", (double)md->log.recovered);
 	sample(f, "xcgn_natlog_records_total", "outcome=\"lost\"", (double)md->log.lost);
-	family(f, "xcgn_natlog_write_errors_total", "counter", "NAT log writes that failed.");
-	sample(f, "xcgn_natlog_write_errors_total", NULL, (double)md->log.write_errors);
-	family(f, "xcgn_natlog_queued_records", "gauge", "NAT log records waiting to be written.");
-	sample(f, "xcgn_natlog_queued_records", NULL, (double)md->queued);
-	family(f, "xcgn_fib_sync_time_seconds", "gauge",
-	       "When the reverse-path tables last matched the FIB (Unix time).");
-	sample(f, "xcgn_fib_sync_time_seconds", NULL, (double)md->rpf_sync_unix_ms / 1e3);
-	family(f, "xcgn_fib_sync_failing", "gauge",
-	       "1 while the reverse-path tables cannot follow the FIB.");
-	sample(f, "xcgn_fib_sync_failing", NULL, md->rpf_failing ? 1 : 0);
 	return 0;
 }

@@ -28,15 +28,15 @@ static __always_inline int state_filter_eif(void)
 
 static const struct xcgn_acct acct_zero;
 
-/* Per-subscriber accounting (`link set accounting on`): a subprogram of
- * its own, so its stack frame is not added to the deepest call chain of
+/* Per-subscriber accounting, called while `link set accounting on`: a
+ * subprogram of its own, so its stack frame is not added to the deepest call chain of
  * the entry points (the allocation path). */
 static __noinline __attribute__((unused)) int acct_add(__be32 sub, __u32 len, int out)
 {
-	struct xcgn_state *rs = state_get();
 	struct xcgn_acct *a;
 
-	if (!sub || !rs || !(rs->switches & XCGN_SW_ACCOUNTING))
+	/* The caller asked the switch (no call at all while it is off). */
+	if (!sub)
 		return 0;
 	a = bpf_map_lookup_elem(&xcgn_acct, &sub);
 	if (!a) {
