@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include <bpf/bpf.h>
+#include <linux/rtnetlink.h>
 
 #include "xcgn.h"
 #include "rpf.h"
@@ -16,9 +17,9 @@ static int usage(void)
 		"                        [subscribers PREFIX] [max-mappings N] [max-subscribers N]\n"
 		"                        [rpf-inside MODE] [rpf-outside MODE] [max-routes N]\n"
 		"                        [refusal-icmp { prohibited | host-unreachable | none }]\n"
-		"                        [max-addresses N] [SWITCH]... [force]\n"
+		"                        [max-addresses N] [route-table TABLE] [SWITCH]... [force]\n"
 		"       xcgn link set { SWITCH | refusal-icmp KIND | rpf-inside MODE |\n"
-		"                       rpf-outside MODE }...\n"
+		"                       rpf-outside MODE | route-table TABLE }...\n"
 		"       xcgn link detach\n"
 		"       xcgn link reload\n"
 		"       xcgn link check\n"
@@ -42,6 +43,10 @@ static int usage(void)
 		"allocations and releases are always logged: the NAT log is the record);\n"
 		"accounting on counts each subscriber's packets and bytes each way on the\n"
 		"fast path (subscriber show; its cost is in make bench).\n"
+		"route-table TABLE (a number, or none: the default) keeps in that routing\n"
+		"table a blackhole route for each pool and the default route, protocol xcgn\n"
+		"(%u), while the datapath is attached: what a routing daemon announces for\n"
+		"this node (a cluster, xcgn.conf(5)). No rule points at the table.\n"
 		"Attach runs `xcgn rpf lint` and refuses on an error unless told `force`.\n"
 		"Reload replaces the running programs with this binary's, keeping every\n"
 		"session; state pinned by an older layout is moved to this one first.\n"
@@ -50,7 +55,8 @@ static int usage(void)
 		"holder); exit 1 on any.\n"
 		"abi prints the layout version and fingerprint this binary reads (layout:\n"
 		"the whole layout, as tests/abi/ keeps it).\n",
-		XCGN_MAPS_MAX, XCGN_SUBS_MAX, XCGN_RPF_ROUTES_MAX, XCGN_ADDRS_DEF, XCGN_PADDRS_MAX);
+		XCGN_MAPS_MAX, XCGN_SUBS_MAX, XCGN_RPF_ROUTES_MAX, XCGN_ADDRS_DEF, XCGN_PADDRS_MAX,
+		XCGN_RTPROT);
 	return usage_status();
 }
 
@@ -171,6 +177,17 @@ int attach_opts_parse(int argc, char **argv, struct attach_opts *o)
 				o->switches |= XCGN_SW_FILTER_EIF;
 			else
 				o->switches &= ~(uint32_t)XCGN_SW_FILTER_EIF;
+		} else if (!strcmp(*argv, "route-table")) {
+			NEXT_ARG();
+			if (!strcmp(*argv, "none"))
+				o->route_table = 0;
+			else if (parse_u32(*argv, 1, UINT32_MAX, &o->route_table) ||
+				 (o->route_table >= RT_TABLE_DEFAULT &&
+				  o->route_table <= RT_TABLE_LOCAL)) {
+				xcgn_err("invalid route-table \"%s\" (1 to 4294967295 but not "
+					 "253-255, which are the kernel's; or none)", *argv);
+				return XCGN_EXIT_USAGE;
+			}
 		} else if (!strcmp(*argv, "force")) {
 			o->force = true;
 		} else {
@@ -201,13 +218,14 @@ static int do_link_set(int argc, char **argv)
 	for (i = 0; i < argc; i += 2) {
 		static const char *const settable[] = { "bypass-all",  "filtering",  "refusal-log",
 							"accounting",  "refusal-icmp", "rpf-inside",
-							"rpf-outside" };
+							"rpf-outside", "route-table" };
 
 		if (prefix_match(argv[i], settable, ARRAY_SIZE(settable)) < 0 ||
 		    strcmp(argv[i], settable[prefix_match(argv[i], settable,
 							   ARRAY_SIZE(settable))])) {
 			xcgn_err("\"%s\" cannot be set on a running instance (bypass-all, filtering, "
-				 "refusal-log, accounting, refusal-icmp, rpf-inside, rpf-outside can; "
+				 "refusal-log, accounting, refusal-icmp, rpf-inside, rpf-outside, "
+				 "route-table can; "
 				 "the rest needs `xcgn config apply FILE restart`)",
 				 argv[i]);
 			return XCGN_EXIT_USAGE;
@@ -311,6 +329,11 @@ static int do_link_show(int argc __unused, char **argv __unused)
 		     lo.switches & XCGN_SW_REFUSAL_LOG_OFF ? "off" : "on");
 	print_string(PRINT_ANY, "accounting", "  accounting %s",
 		     lo.switches & XCGN_SW_ACCOUNTING ? "on" : "off");
+	print_nl();
+	if (lo.route_table)
+		print_u64(PRINT_ANY, "route_table", "  route-table %llu", lo.route_table);
+	else
+		print_string(PRINT_ANY, "route_table", "  route-table %s", "none");
 	print_nl();
 	print_string(PRINT_ANY, "attached", "  attached %s", tbuf);
 	print_nl();

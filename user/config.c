@@ -370,7 +370,7 @@ void config_print(FILE *f, const struct xcgn_config *c)
 		"link inside %s outside %s xdp-mode %s subscribers %s/%u \\\n"
 		"    max-mappings %u max-subscribers %u max-routes %u max-addresses %u \\\n"
 		"    rpf-inside %s rpf-outside %s refusal-icmp %s \\\n"
-		"    bypass-all %s filtering %s refusal-log %s accounting %s\n",
+		"    bypass-all %s filtering %s refusal-log %s accounting %s",
 		c->inside, c->outside, xcgn_xdp_mode_name[l->xdp_mode == XCGN_XDP_GENERIC],
 		ipv4_str(l->sub_prefix, a, sizeof(a)), l->sub_plen, l->max_maps, l->max_subs,
 		l->max_routes, l->max_addrs, xcgn_rpf_mode_name[l->rpf_in % XCGN_RPF_MODE_MAX],
@@ -380,6 +380,9 @@ void config_print(FILE *f, const struct xcgn_config *c)
 		l->switches & XCGN_SW_FILTER_EIF ? "endpoint-independent" : "pool",
 		l->switches & XCGN_SW_REFUSAL_LOG_OFF ? "off" : "on",
 		l->switches & XCGN_SW_ACCOUNTING ? "on" : "off");
+	if (l->route_table)
+		fprintf(f, " \\\n    route-table %u", l->route_table);
+	fputc('\n', f);
 	for (i = 0; i < c->npools; i++)
 		print_pool(f, &c->pools[i].o);
 	for (i = 0; i < c->nbypass; i++)
@@ -541,7 +544,8 @@ int config_diff(const struct xcgn_config *run, const struct xcgn_config *want,
 	}
 	if (run->link.rpf_in != want->link.rpf_in || run->link.rpf_out != want->link.rpf_out ||
 	    run->link.refusal_icmp != want->link.refusal_icmp ||
-	    run->link.switches != want->link.switches)
+	    run->link.switches != want->link.switches ||
+	    run->link.route_table != want->link.route_table)
 		err = step(p, CS_LINK_SET, NULL, NULL, 0, 0);
 	for (i = 0; !err && i < want->npools; i++) {
 		o = pool_in(run, want->pools[i].o.prefix, want->pools[i].o.plen);

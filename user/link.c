@@ -43,6 +43,11 @@ int link_running(const struct xcgn_maps *m, struct attach_opts *o, char *inside,
 	o->max_addrs = xcgn_naddrs(m);
 	o->refusal_icmp = rs.refusal_icmp;
 	o->switches = rs.switches;
+	err = announce_table(&o->route_table);
+	if (err) {
+		xcgn_err("read xcgn's routes: %s", strerror(-err));
+		return err;
+	}
 	for (which = XCGN_RPF_DEV_INSIDE; which <= XCGN_RPF_DEV_OUTSIDE; which++) {
 		if (bpf_map_lookup_elem(m->rpfdev, &which, &d)) {
 			err = -errno;
@@ -95,7 +100,9 @@ int link_set(const struct xcgn_maps *m, const struct attach_opts *o)
 		err = rpf_mode_write(m, XCGN_RPF_DEV_INSIDE, o->rpf_in);
 	if (!err)
 		err = rpf_mode_write(m, XCGN_RPF_DEV_OUTSIDE, o->rpf_out);
-	if (err)
+	if (err) {
 		xcgn_err("link set: %s", strerror(-err));
-	return err;
+		return err;
+	}
+	return announce_sync(m, o->route_table);
 }

@@ -841,6 +841,8 @@ int xcgn_attach(const struct attach_opts *o)
 		err = attach_hook(&a);
 	if (!err)
 		err = attach_record(&a);
+	if (!err)	/* no pool yet: the default route; stale ones go */
+		err = announce_sync(NULL, o->route_table);
 	if (err)
 		attach_undo(&a);
 	xcgn_xdp__destroy(a.skel);
@@ -886,6 +888,8 @@ int xcgn_detach(void)
 	if (fd >= 0)
 		close(fd);
 
+	/* Withdrawn first: no traffic is drawn here once it is not served. */
+	announce_sync(NULL, 0);
 	link_unpin(dir, XCGN_PIN_LINK_IN);
 	link_unpin(dir, XCGN_PIN_LINK_OUT);
 	if (li.outside_ifindex)

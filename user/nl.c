@@ -217,3 +217,37 @@ int nl_addr_first(int ifindex, uint32_t *addr_be)
 		*addr_be = r.addr;
 	return err;
 }
+
+/* Send one request @nlh (flags: NLM_F_REQUEST | NLM_F_ACK are added) and
+ * read the kernel's answer: 0 or the -errno it gave. */
+int nl_request(struct nlmsghdr *nlh)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct mnl_socket *nl;
+	unsigned int seq, portid;
+	ssize_t ret;
+	int err = 0;
+
+	nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_seq = seq = (unsigned int)time(NULL);
+	nl = mnl_socket_open(NETLINK_ROUTE);
+	if (!nl)
+		return -errno;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	    mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		err = -errno;
+		goto out;
+	}
+	portid = mnl_socket_get_portid(nl);
+	ret = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+	if (ret < 0) {
+		err = -errno;
+		goto out;
+	}
+	errno = 0;
+	if (mnl_cb_run(buf, (size_t)ret, seq, portid, NULL, NULL) < 0)
+		err = errno ? -errno : -EIO;
+out:
+	mnl_socket_close(nl);
+	return err;
+}

@@ -281,6 +281,9 @@ int pool_add(const struct xcgn_maps *m, const struct pool_opts *opts)
 		xcgn_err("publish pool: %s", strerror(-err));
 		goto rollback;
 	}
+	err = announce_refresh(m);	/* announced once it is served */
+	if (err)
+		goto rollback;
 	return 0;
 rollback:
 	memset(&q, 0, sizeof(q));
@@ -288,6 +291,7 @@ rollback:
 	while (done-- > 0)
 		addr_clear(m, first + done, htonl(ntohl(p.prefix) + done));
 	hwm_update(m);
+	announce_refresh(m);
 	return err;
 }
 
@@ -343,7 +347,8 @@ int pool_del(const struct xcgn_maps *m, uint32_t prefix, uint8_t plen)
 		addr_clear(m, p.addr_first + i, htonl(ntohl(p.prefix) + i));
 	if (bpf_map_update_elem(m->pools, &id, &none, 0))
 		return -errno;
-	return hwm_update(m);
+	ret = hwm_update(m);
+	return ret ? ret : announce_refresh(m);
 }
 
 void pool_excl_read(const struct xcgn_maps *m, const struct xcgn_pool *p, struct pool_opts *o)

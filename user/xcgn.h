@@ -120,6 +120,22 @@ int nl_ifaddr(const struct nlmsghdr *nlh, int *ifindex, uint32_t *addr_be, uint8
  * runs on every answer. Returns 0 or -errno. */
 int nl_dump(uint16_t type, const void *hdr, size_t hdrlen,
 	    int (*cb)(const struct nlmsghdr *nlh, void *data), void *data);
+/* One request, acknowledged: 0 or the kernel's -errno. */
+int nl_request(struct nlmsghdr *nlh);
+
+/* ---- announce.c: the routes that say what this node offers ------------- */
+/* The routing protocol number of xcgn's routes (dist/rt_protos.d names it
+ * "xcgn" for ip-route(8)). */
+#define XCGN_RTPROT 244
+struct xcgn_maps;
+/* The table xcgn keeps its routes in, from the kernel: 0 when none. */
+int announce_table(uint32_t *table);
+/* Make xcgn's routes exactly: in @table (0: none at all), a blackhole
+ * route for each active pool of @m (NULL: none) and the default route.
+ * 0 or -errno (said). */
+int announce_sync(const struct xcgn_maps *m, uint32_t table);
+/* After a pool change: the same, in the table already in use (if any). */
+int announce_refresh(const struct xcgn_maps *m);
 
 /* ---- loader.c: bpffs, skeleton, attach --------------------------------- */
 /* Where this network namespace's state lives. Returns 0 or -errno with the
@@ -198,6 +214,7 @@ struct attach_opts {
 	uint32_t max_addrs;	/* public addresses over all pools */
 	uint8_t refusal_icmp;	/* enum xcgn_refusal_icmp */
 	uint32_t switches;	/* XCGN_SW_* */
+	uint32_t route_table;	/* xcgn's routes (announce.c); 0 = none */
 	bool force;		/* attach despite the lint's errors */
 };
 int xcgn_attach(const struct attach_opts *o);
