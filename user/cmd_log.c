@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <dirent.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -16,16 +19,87 @@
 
 static int usage(void)
 {
-	fprintf(usage_fp(), "Usage: xcgn log who ADDR:PORT [at TIME] [file PATH]\n"
-			"       xcgn log who batch [file PATH]\n"
+	fprintf(usage_fp(), "Usage: xcgn log who ADDR:PORT [at TIME] [file PATH]...\n"
+			"       xcgn log who batch [file PATH]...\n"
 			"       xcgn log help\n"
 			"batch reads questions \"ADDR:PORT TIME\" from standard input, one a line,\n"
 			"and answers each on a line of its own (an abuse desk's list); exit 1 when\n"
 			"one of them has no answer.\n"
 			"TIME := { YYYY-MM-DDTHH:MM:SS[Z] | \"YYYY-MM-DD HH:MM:SS\" | @UNIXSECONDS[.mmm] }, UTC.\n"
-			"Without at, the answer comes from the live tables. Default file %s.\n",
+			"Without at, the answer comes from the live tables. Default file %s.\n"
+			"file may be given again, and a PATH that is a directory means every file\n"
+			"in it: the logs of a cluster's nodes answer together (each record names\n"
+			"its node; deterministic pools answer from their binding records).\n",
 		XCGN_DEF_NATLOG);
 	return usage_status();
+}
+
+#define LOG_FILES_MAX 64
+
+/* The records of every log named (a directory: each regular file in it,
+ * by name), into one list: 0, or an exit status with the reason said. */
+static int logs_load(const char *const *paths, int npaths, struct natlog_parsed **recs,
+		     size_t *n)
+{
+	int i, err;
+
+	*recs = NULL;
+	*n = 0;
+	for (i = 0; i < npaths; i++) {
+		struct dirent **ents = NULL;
+		struct stat st;
+		int k, nent = 1;
+		bool dir;
+
+		if (stat(paths[i], &st)) {
+			xcgn_err("open NAT log %s: %s", paths[i], strerror(errno));
+			return XCGN_EXIT_ERR;
+		}
+		dir = S_ISDIR(st.st_mode);
+		if (dir && (nent = scandir(paths[i], &ents, NULL, alphasort)) < 0) {
+			xcgn_err("read directory %s: %s", paths[i], strerror(errno));
+			return XCGN_EXIT_ERR;
+		}
+		for (k = 0, err = 0; k < nent; k++) {
+			char path[PATH_MAX];
+			FILE *f;
+
+			snprintf(path, sizeof(path), "%s%s%s", paths[i], dir ? "/" : "",
+				 dir ? ents[k]->d_name : "");
+			if (dir && (stat(path, &st) || !S_ISREG(st.st_mode)))
+				continue;	/* ".", "..", what is no log */
+			f = fopen(path, "r");
+			if (!f) {
+				xcgn_err("open NAT log %s: %s", path, strerror(errno));
+				err = XCGN_EXIT_ERR;
+				break;
+			}
+			err = natlog_load(f, recs, n);
+			fclose(f);
+			if (err) {
+				xcgn_err("read NAT log %s: %s", path, strerror(-err));
+				err = XCGN_EXIT_ERR;
+				break;
+			}
+		}
+		for (k = 0; dir && k < nent; k++)
+			free(ents[k]);
+		free(ents);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* file PATH, as often as given: 0, or a usage exit status. */
+static int file_arg(const char **paths, int *npaths, const char *path)
+{
+	if (*npaths == LOG_FILES_MAX) {
+		xcgn_err("at most %d files", LOG_FILES_MAX);
+		return XCGN_EXIT_USAGE;
+	}
+	paths[(*npaths)++] = path;
+	return 0;
 }
 
 static void print_ms(const char *key, const char *fmt, uint64_t ms)
@@ -105,17 +179,24 @@ static int who_live(const struct xcgn_maps *m, uint32_t paddr, uint16_t port)
 	return 0;
 }
 
+static void print_node(uint32_t node)
+{
+	if (node)
+		print_u64(PRINT_ANY, "node", " on node %llu", node);
+}
+
 static int log_who(int argc, char **argv)
 {
-	const char *file = XCGN_DEF_NATLOG, *what = argc > 0 ? *argv : "";
+	const char *files[LOG_FILES_MAX] = { XCGN_DEF_NATLOG }, *what = argc > 0 ? *argv : "";
+	struct natlog_parsed *recs;
 	struct xcgn_maps m;
 	struct natlog_who w;
 	uint64_t at = 0;
 	uint32_t paddr;
 	uint16_t port;
 	bool have_at = false;
-	int found = 0, err;
-	FILE *f;
+	int found = 0, err, nfiles = 0;
+	size_t n;
 
 	if (argc < 1 || parse_addr_port(*argv, &paddr, &port))
 		return argc < 1 ? usage() : invarg("public ADDR:PORT", *argv);
@@ -127,7 +208,8 @@ static int log_who(int argc, char **argv)
 			have_at = true;
 		} else if (!strcmp(*argv, "file")) {
 			NEXT_ARG();
-			file = *argv;
+			if (file_arg(files, &nfiles, *argv))
+				return XCGN_EXIT_USAGE;
 		} else {
 			xcgn_err("unknown argument \"%s\" to log who", *argv);
 			return XCGN_EXIT_USAGE;
@@ -149,24 +231,22 @@ static int log_who(int argc, char **argv)
 		xcgn_err("nobody holds %s now", what);
 		return XCGN_EXIT_ERR;
 	}
-	f = fopen(file, "r");
-	if (!f) {
-		xcgn_err("open NAT log %s: %s", file, strerror(errno));
-		return XCGN_EXIT_ERR;
-	}
-	err = natlog_who(f, paddr, port, at, &w);
-	fclose(f);
-	if (err) {
-		xcgn_err("read NAT log %s: %s", file, strerror(-err));
-		return XCGN_EXIT_ERR;
-	}
+	err = logs_load(files, nfiles ? nfiles : 1, &recs, &n);
+	if (!err)
+		natlog_who_recs(recs, n, paddr, port, at, &w);
+	free(recs);
+	if (err)
+		return err;
 	if (!w.found) {
-		xcgn_err("nobody held %s at that time according to %s", what, file);
+		xcgn_err("nobody held %s at that time according to %s%s", what, files[0],
+			 nfiles > 1 ? " and the other logs" : "");
 		return XCGN_EXIT_ERR;
 	}
 	print_open_object(NULL);
-	print_answer("NAT log", paddr, port, w.sub, w.port_lo, w.port_hi);
+	print_answer(w.deterministic ? "NAT log, deterministic arithmetic" : "NAT log", paddr,
+		     port, w.sub, w.port_lo, w.port_hi);
 	print_ms("since", ", since %s", w.since_ms);
+	print_node(w.node);
 	print_nl();
 	print_close_object();
 	return XCGN_EXIT_OK;
@@ -175,32 +255,26 @@ static int log_who(int argc, char **argv)
 /* Many questions against one reading of the log. */
 static int do_log_who_batch(int argc, char **argv)
 {
-	const char *file = XCGN_DEF_NATLOG;
+	const char *files[LOG_FILES_MAX] = { XCGN_DEF_NATLOG };
 	struct natlog_parsed *recs = NULL;
 	char line[256], ep[64], when[64];
 	size_t n = 0;
-	int err, rc = XCGN_EXIT_OK;
-	FILE *f;
+	int rc = XCGN_EXIT_OK, nfiles = 0;
 
 	for (; argc > 0; argc--, argv++) {
 		if (!strcmp(*argv, "file")) {
 			NEXT_ARG();
-			file = *argv;
+			if (file_arg(files, &nfiles, *argv))
+				return XCGN_EXIT_USAGE;
 		} else {
 			xcgn_err("unknown argument \"%s\" to log who batch", *argv);
 			return XCGN_EXIT_USAGE;
 		}
 	}
-	f = fopen(file, "r");
-	if (!f) {
-		xcgn_err("open NAT log %s: %s", file, strerror(errno));
-		return XCGN_EXIT_ERR;
-	}
-	err = natlog_load(f, &recs, &n);
-	fclose(f);
-	if (err) {
-		xcgn_err("read NAT log %s: %s", file, strerror(-err));
-		return XCGN_EXIT_ERR;
+	rc = logs_load(files, nfiles ? nfiles : 1, &recs, &n);
+	if (rc) {
+		free(recs);
+		return rc;
 	}
 	print_open_array(NULL);
 	while (fgets(line, sizeof(line), stdin)) {
@@ -223,7 +297,9 @@ static int do_log_who_batch(int argc, char **argv)
 			print_ipv4(PRINT_ANY, "subscriber", " %s", w.sub);
 			print_u64(PRINT_ANY, "port_lo", " (block %llu", w.port_lo);
 			print_u64(PRINT_ANY, "port_hi", "-%llu", w.port_hi);
-			print_ms("since", ", since %s)", w.since_ms);
+			print_ms("since", ", since %s", w.since_ms);
+			print_node(w.node);
+			print_string(PRINT_FP, NULL, "%s", ")");
 		} else {
 			print_string(PRINT_ANY, "subscriber", " %s", "nobody");
 			rc = XCGN_EXIT_ERR;

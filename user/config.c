@@ -123,8 +123,11 @@ static int statement(struct xcgn_config *c, int argc, char **argv, int line, siz
 			return ret;
 		c->daemon_first = first_tok + 1;
 		c->daemon_argc = argc - 1;
+	} else if (!strcmp(argv[0], "cluster")) {
+		return cluster_statement(c, argc, argv, line);
 	} else {
-		xcgn_err("unknown statement \"%s\" (link, pool, bypass or daemon)", argv[0]);
+		xcgn_err("unknown statement \"%s\" (link, pool, bypass, daemon or cluster)",
+			 argv[0]);
 		return XCGN_EXIT_USAGE;
 	}
 	return 0;
@@ -199,7 +202,7 @@ static int config_validate(struct xcgn_config *c, char *where, size_t wlen)
 				errors++;
 			}
 	}
-	return errors;
+	return errors + cluster_validate(c, where, wlen);
 }
 
 int config_parse(const char *name, const char *text, struct xcgn_config *c)
@@ -388,6 +391,7 @@ void config_print(FILE *f, const struct xcgn_config *c)
 	for (i = 0; i < c->nbypass; i++)
 		fprintf(f, "bypass %s/%u\n", ipv4_str(c->bypass[i].prefix, a, sizeof(a)),
 			c->bypass[i].plen);
+	cluster_print(f, &c->cluster);
 	if (c->has_daemon) {
 		int k;
 

@@ -45,6 +45,7 @@ struct daemon_opts {
 	const char *ipfix[IPFIX_COLLECTORS_MAX];	/* collectors, ADDR:PORT */
 	int nipfix;
 	uint32_t ipfix_domain;	/* observation domain id */
+	uint32_t node;		/* the cluster node id the NAT log names; 0 = none */
 };
 
 struct daemon {
@@ -88,6 +89,7 @@ struct daemon {
 	struct ipfix_exporter ipfix;
 	struct monitor_hub mon;
 	bool det_exported[XCGN_POOLS_MAX];	/* its static bindings sent (IPFIX) */
+	bool det_logged[XCGN_POOLS_MAX];	/* its binding record in the NAT log */
 };
 
 static volatile sig_atomic_t stop_flag, reopen_flag;
@@ -145,14 +147,40 @@ static void ipfix_deterministic(struct daemon *d, const struct xcgn_pool *p)
 	ipfix_flush(&d->ipfix);
 }
 
+static void record(struct daemon *d, const struct natlog_rec *r, uint64_t tag, int reason);
+
+/* A deterministic pool's binding as one NAT log record (at start, when it
+ * comes or changes: "deterministic"; when it goes: "deterministic_end"):
+ * the log answers for it by arithmetic, on any node's log. */
+static void log_deterministic(struct daemon *d, const struct xcgn_pool *p, bool on)
+{
+	struct natlog_rec r = { .event = on ? "deterministic" : "deterministic_end",
+				.ts_ms = wall_ms(mono_ns()), .paddr = p->prefix, .plen = p->plen,
+				.sub = p->det_prefix, .det_plen = p->det_plen,
+				.port_lo = p->port_lo, .port_hi = p->port_hi,
+				.block_size = p->block_size, .blocks = p->max_blocks };
+
+	record(d, &r, 0, 0);
+}
+
 static int pools_refresh(struct daemon *d)
 {
 	struct xcgn_pool p;
 	__u32 id;
+	bool det;
 
 	for (id = 0; id < d->npools; id++) {
 		if (bpf_map_lookup_elem(d->m.pools, &id, &p))
 			return -errno;
+		det = (p.flags & XCGN_POOLF_ACTIVE) && (p.flags & XCGN_POOLF_DETERMINISTIC);
+		if (d->det_logged[id] && (!det || memcmp(&p, &d->pools[id], sizeof(p)))) {
+			log_deterministic(d, &d->pools[id], false);
+			d->det_logged[id] = false;
+		}
+		if (det && !d->det_logged[id]) {
+			log_deterministic(d, &p, true);
+			d->det_logged[id] = true;
+		}
 		if (d->o.nipfix && d->ipfix.fd >= 0 && (p.flags & XCGN_POOLF_ACTIVE) &&
 		    (p.flags & XCGN_POOLF_DETERMINISTIC) &&
 		    (!d->det_exported[id] || memcmp(&p, &d->pools[id], sizeof(p)))) {
@@ -238,8 +266,11 @@ static void mark_last_record(struct daemon *d)
 
 /* A record for the NAT log, and the same event for the IPFIX collectors:
  * every event the one gets, the other gets too (@reason: the refusal's). */
-static void record(struct daemon *d, const struct natlog_rec *r, uint64_t tag, int reason)
+static void record(struct daemon *d, const struct natlog_rec *rec, uint64_t tag, int reason)
 {
+	struct natlog_rec nr = *rec, *r = &nr;
+
+	nr.node = d->o.node;	/* every record names its node */
 	natlog_write(&d->log, r, tag);
 	if (d->mon.fd >= 0) {
 		char line[512];
@@ -1223,7 +1254,7 @@ static int usage(void)
 		"Usage: xcgn daemon [config FILE] [log-file PATH] [syslog] [log-sync MS]\n"
 		"                   [gc-interval MS] [gc-batch N] [quarantine S] [refusal-rate N]\n"
 		"                   [rpf-resync MS] [metrics ADDR:PORT] [ipfix ADDR:PORT]...\n"
-		"                   [ipfix-domain N] [time-scale N]\n"
+		"                   [ipfix-domain N] [node N] [time-scale N]\n"
 		"       xcgn daemon help\n"
 		"config FILE applies the configuration file first (xcgn config apply FILE)\n"
 		"and takes the options of its daemon line; options given here come after.\n"
@@ -1243,9 +1274,11 @@ static int usage(void)
 		"collector over UDP (RFC 7011/8158: port block allocation and de-allocation,\n"
 		"quota exceeded, addresses exhausted; up to 4 collectors; templates every\n"
 		"60 s; ipfix-domain is the observation domain, default 0).\n"
+		"node N (1 to %u; in a configuration file, its cluster node) is written in\n"
+		"every NAT log record: xcgn log who answers from the logs of all nodes.\n"
 		"time-scale divides every timer and the quarantine:\n"
 		"for tests only.\n",
-		XCGN_DEF_NATLOG, GC_BATCH_DEF, XCGN_DEF_QUARANTINE);
+		XCGN_DEF_NATLOG, GC_BATCH_DEF, XCGN_DEF_QUARANTINE, XCGN_NODE_MAX);
 	return usage_status();
 }
 
@@ -1324,6 +1357,10 @@ static int daemon_opts_parse(int argc, char **argv, struct daemon_opts *o)
 			NEXT_ARG();
 			if (arg_u32("refusal-rate", *argv, 1, 100000, &o->refuse_per_s))
 				return XCGN_EXIT_USAGE;
+		} else if (!strcmp(*argv, "node")) {
+			NEXT_ARG();
+			if (arg_u32("node", *argv, 1, XCGN_NODE_MAX, &o->node))
+				return XCGN_EXIT_USAGE;
 		} else if (!strcmp(*argv, "time-scale")) {
 			NEXT_ARG();
 			if (arg_u32("time-scale", *argv, 1, 10000, &o->scale))
@@ -1367,6 +1404,7 @@ static int do_daemon(int argc, char **argv)
 		ret = config_apply(&cfg, false);
 		if (ret)
 			return ret;
+		o->node = cfg.cluster.node;
 		ret = daemon_opts_parse(cfg.daemon_argc, cfg.daemon_argv, o);
 		if (ret)
 			return ret;

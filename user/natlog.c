@@ -221,10 +221,19 @@ size_t natlog_format(char *buf, size_t len, const struct natlog_rec *r)
 	strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%S", &tm);
 	n = snprintf(buf, len, "{\"time\":\"%s.%03uZ\",\"ts_ms\":%llu,\"event\":\"%s\"", tbuf,
 		     (unsigned int)(r->ts_ms % 1000), (unsigned long long)r->ts_ms, r->event);
-	if (r->sub)
+	if (r->sub && !r->block_size)
 		n += snprintf(buf + n, len - (size_t)n, ",\"subscriber\":\"%s\"",
 			      ipv4_str(r->sub, a, sizeof(a)));
-	if (r->paddr)
+	if (r->node)
+		n += snprintf(buf + n, len - (size_t)n, ",\"node\":%u", r->node);
+	if (r->block_size)	/* a deterministic binding: a pool, not one address */
+		n += snprintf(buf + n, len - (size_t)n,
+			      ",\"pool\":\"%s/%u\",\"subscribers\":\"%s/%u\",\"port_lo\":%u,"
+			      "\"port_hi\":%u,\"block_size\":%u,\"blocks\":%u",
+			      ipv4_str(r->paddr, b, sizeof(b)), r->plen,
+			      ipv4_str(r->sub, a, sizeof(a)), r->det_plen, r->port_lo, r->port_hi,
+			      r->block_size, r->blocks);
+	else if (r->paddr)
 		n += snprintf(buf + n, len - (size_t)n,
 			      ",\"public\":\"%s\",\"port_lo\":%u,\"port_hi\":%u",
 			      ipv4_str(r->paddr, b, sizeof(b)), r->port_lo, r->port_hi);
@@ -275,25 +284,72 @@ static int field_str(const char *line, const char *key, char *buf, size_t len)
 	return 0;
 }
 
+static int field_ports(const char *line, struct natlog_parsed *r)
+{
+	uint64_t lo, hi;
+
+	if (field_u64(line, "port_lo", &lo) || field_u64(line, "port_hi", &hi) || lo > 65535 ||
+	    hi > 65535 || lo > hi)
+		return -1;
+	r->port_lo = (uint16_t)lo;
+	r->port_hi = (uint16_t)hi;
+	return 0;
+}
+
+/* A deterministic binding: the pool, its subscribers, the geometry. */
+static int field_det(const char *line, struct natlog_parsed *r)
+{
+	char pool[24], subs[24];
+	uint64_t bs, nb;
+
+	if (field_str(line, "pool", pool, sizeof(pool)) ||
+	    field_str(line, "subscribers", subs, sizeof(subs)) ||
+	    parse_prefix(pool, &r->paddr, &r->plen) || parse_prefix(subs, &r->sub, &r->det_plen) ||
+	    field_ports(line, r) || field_u64(line, "block_size", &bs) ||
+	    field_u64(line, "blocks", &nb) || !bs || bs > 65535 || !nb || nb > 65535)
+		return -1;
+	r->block_size = (uint16_t)bs;
+	r->blocks = (uint16_t)nb;
+	return 0;
+}
+
 int natlog_parse(const char *line, struct natlog_parsed *r)
 {
 	char s[16], pub[16];
-	uint64_t lo = 0, hi = 0;
+	uint64_t node = 0;
 
 	memset(r, 0, sizeof(*r));
 	if (field_u64(line, "ts_ms", &r->ts_ms) || field_str(line, "event", r->event,
 							       sizeof(r->event)))
 		return -1;
+	if (field(line, "node") && (field_u64(line, "node", &node) || node > UINT32_MAX))
+		return -1;
+	r->node = (uint32_t)node;
+	if (!strncmp(r->event, "deterministic", 13))
+		return field_det(line, r);
 	if (!field_str(line, "subscriber", s, sizeof(s)) && parse_ipv4(s, &r->sub))
 		return -1;
-	if (!field_str(line, "public", pub, sizeof(pub))) {
-		if (parse_ipv4(pub, &r->paddr) || field_u64(line, "port_lo", &lo) ||
-		    field_u64(line, "port_hi", &hi) || lo > 65535 || hi > 65535 || lo > hi)
-			return -1;
-		r->port_lo = (uint16_t)lo;
-		r->port_hi = (uint16_t)hi;
-	}
+	if (!field_str(line, "public", pub, sizeof(pub)) &&
+	    (parse_ipv4(pub, &r->paddr) || field_ports(line, r)))
+		return -1;
 	return 0;
+}
+
+/* The pool a deterministic record describes, as det_forward takes it. */
+static void det_pool(const struct natlog_parsed *r, struct xcgn_pool *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->prefix = r->paddr;
+	p->plen = r->plen;
+	p->flags = XCGN_POOLF_ACTIVE | XCGN_POOLF_DETERMINISTIC;
+	p->det_prefix = r->sub;
+	p->det_plen = r->det_plen;
+	p->port_lo = r->port_lo;
+	p->port_hi = r->port_hi;
+	p->block_size = r->block_size;
+	p->nblocks = (uint16_t)((r->port_hi - r->port_lo + 1u) / r->block_size);
+	p->max_blocks = r->blocks;
+	p->naddrs = r->plen ? 1u << (32 - r->plen) : 0;
 }
 
 /* The who rule, one record at a time, in two passes over the records:
@@ -304,7 +360,7 @@ int natlog_parse(const char *line, struct natlog_parsed *r)
 static void who_step(struct natlog_who *w, const struct natlog_parsed *r, int pass,
 		     uint32_t paddr, uint16_t port, uint64_t at_ms)
 {
-	if (r->paddr != paddr || r->ts_ms > at_ms)
+	if (r->block_size || r->paddr != paddr || r->ts_ms > at_ms)
 		return;
 	if (pass == 0) {
 		if (strcmp(r->event, "alloc") || port < r->port_lo || port > r->port_hi ||
@@ -312,11 +368,12 @@ static void who_step(struct natlog_who *w, const struct natlog_parsed *r, int pa
 			return;
 		w->found = true;
 		w->sub = r->sub;
+		w->node = r->node;
 		w->since_ms = r->ts_ms;
 		w->port_lo = r->port_lo;
 		w->port_hi = r->port_hi;
 	} else if (w->found && !strcmp(r->event, "release") && r->sub == w->sub &&
-		   r->port_lo == w->port_lo && r->ts_ms >= w->since_ms) {
+		   r->node == w->node && r->port_lo == w->port_lo && r->ts_ms >= w->since_ms) {
 		w->found = false;
 		w->until_ms = r->ts_ms;
 	}
@@ -324,21 +381,41 @@ static void who_step(struct natlog_who *w, const struct natlog_parsed *r, int pa
 
 int natlog_who(FILE *f, uint32_t paddr, uint16_t port, uint64_t at_ms, struct natlog_who *w)
 {
-	char line[1024];
-	struct natlog_parsed r;
-	int pass;
+	struct natlog_parsed *r = NULL;
+	size_t n = 0;
+	int err = natlog_load(f, &r, &n);
 
-	memset(w, 0, sizeof(*w));
-	for (pass = 0; pass < 2; pass++) {
-		if (pass && (!w->found || fseek(f, 0, SEEK_SET)))
-			break;
-		while (fgets(line, sizeof(line), f))
-			if (!natlog_parse(line, &r))
-				who_step(w, &r, pass, paddr, port, at_ms);
-		if (ferror(f))
-			return -EIO;
-	}
-	return 0;
+	if (!err)
+		natlog_who_recs(r, n, paddr, port, at_ms, w);
+	free(r);
+	return err;
+}
+
+/* A deterministic pool holding @paddr at @at_ms answers by arithmetic:
+ * its latest binding record by then, unless that pool ended since. */
+static bool who_det(const struct natlog_parsed *r, size_t n, uint32_t paddr, uint16_t port,
+		    uint64_t at_ms, struct natlog_who *w)
+{
+	const struct natlog_parsed *best = NULL;
+	struct xcgn_pool p;
+	uint32_t pa;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (r[i].block_size && r[i].ts_ms <= at_ms &&
+		    prefix_overlap(paddr, 32, r[i].paddr, r[i].plen) &&
+		    (!best || r[i].ts_ms >= best->ts_ms))
+			best = &r[i];
+	if (!best || strcmp(best->event, "deterministic"))
+		return false;	/* none, or the latest says it ended */
+	det_pool(best, &p);
+	if (det_reverse(&p, paddr, port, &w->sub) ||
+	    det_forward(&p, w->sub, &pa, &w->port_lo, &w->port_hi))
+		return false;
+	w->found = w->deterministic = true;
+	w->node = best->node;
+	w->since_ms = best->ts_ms;
+	return true;
 }
 
 void natlog_who_recs(const struct natlog_parsed *r, size_t n, uint32_t paddr, uint16_t port,
@@ -347,6 +424,8 @@ void natlog_who_recs(const struct natlog_parsed *r, size_t n, uint32_t paddr, ui
 	size_t i;
 
 	memset(w, 0, sizeof(*w));
+	if (who_det(r, n, paddr, port, at_ms, w))
+		return;
 	for (i = 0; i < n; i++)
 		who_step(w, &r[i], 0, paddr, port, at_ms);
 	for (i = 0; w->found && i < n; i++)
@@ -380,26 +459,21 @@ int natlog_tail(const char *path, struct natlog_parsed *r)
 
 int natlog_load(FILE *f, struct natlog_parsed **out, size_t *n)
 {
-	struct natlog_parsed r, *v = NULL;
+	struct natlog_parsed r, *v = *out;
 	char line[1024];
-	size_t cap = 0;
+	size_t cap = *n;	/* at least what is there: xcgn_grow doubles it */
 
-	*n = 0;
 	while (fgets(line, sizeof(line), f)) {
 		if (natlog_parse(line, &r) || !r.paddr)
 			continue;	/* refusals name no block */
-		if (*n == cap && xcgn_grow(&v, &cap, *n, sizeof(*v))) {
-			free(v);
+		if (xcgn_grow(&v, &cap, *n, sizeof(*v))) {
+			*out = v;
 			return -ENOMEM;
 		}
 		v[(*n)++] = r;
 	}
-	if (ferror(f)) {
-		free(v);
-		return -EIO;
-	}
 	*out = v;
-	return 0;
+	return ferror(f) ? -EIO : 0;
 }
 
 int parse_time_ms(const char *s, uint64_t *ms)

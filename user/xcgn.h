@@ -330,8 +330,39 @@ struct cfg_bypass {
 	uint8_t plen;
 	int line;
 };
+/* A configuration's cluster section (cluster.c). */
+#define XCGN_NODE_MAX 65535
+#define CLUSTER_PEERS_MAX 16
+#define CLUSTER_TABLE_DEF 100
+enum cluster_role { CLUSTER_UPSTREAM, CLUSTER_ACCESS };
+struct cluster_peer {
+	uint32_t addr;		/* network order */
+	uint32_t asn;
+	uint8_t role;		/* enum cluster_role */
+	int line;
+};
+struct cluster_cfg {
+	uint32_t node;		/* 0: no cluster section */
+	int node_line;
+	uint32_t asn, router_id, table;
+	struct cluster_peer peer[CLUSTER_PEERS_MAX];
+	size_t npeers;
+	bool bfd;		/* on by default */
+	uint32_t bfd_ms, bfd_mult;
+};
+struct xcgn_config;
+/* One `cluster ...` statement (argv[0] is "cluster"): 0 or an exit status
+ * with the reason said. */
+int cluster_statement(struct xcgn_config *c, int argc, char **argv, int line);
+/* The section against the rest of the file (the link's route-table
+ * follows the node's table): the number of errors, each said. */
+int cluster_validate(struct xcgn_config *c, char *where, size_t wlen);
+/* The section in the file's form (config show). */
+void cluster_print(FILE *f, const struct cluster_cfg *k);
+
 struct xcgn_config {
 	char name[256];		/* the file, for messages */
+	struct cluster_cfg cluster;
 	bool has_link, has_daemon;
 	int link_line, daemon_line;
 	struct attach_opts link;	/* inside, outside point at the names below */
@@ -428,16 +459,27 @@ struct natlog_rec {
 	const char *reason;	/* NULL = absent */
 	uint64_t count;		/* 0 = absent */
 	bool recovered;		/* made up from the tables after a loss */
+	uint32_t node;		/* the cluster node that wrote it; 0 = absent */
+	/* "deterministic" and "deterministic_end": an RFC 7422 pool's whole
+	 * binding, so that the log alone answers for it by arithmetic:
+	 * paddr/plen the pool, sub/det_plen its subscribers, the ports. */
+	uint8_t plen, det_plen;
+	uint16_t block_size, blocks;
 };
 struct natlog_parsed {
 	uint64_t ts_ms;
 	char event[24];
 	uint32_t sub, paddr;
 	uint16_t port_lo, port_hi;
+	uint32_t node;
+	uint8_t plen, det_plen;		/* a deterministic record's */
+	uint16_t block_size, blocks;
 };
 struct natlog_who {
 	bool found;		/* held at the time asked */
+	bool deterministic;	/* by arithmetic, from a deterministic record */
 	uint32_t sub;
+	uint32_t node;
 	uint64_t since_ms, until_ms;
 	uint16_t port_lo, port_hi;
 };
@@ -458,8 +500,10 @@ int natlog_parse(const char *line, struct natlog_parsed *r);
 int natlog_who(FILE *f, uint32_t paddr, uint16_t port, uint64_t at_ms, struct natlog_who *w);
 /* The last whole record of the log file at @path: 0, or -errno. */
 int natlog_tail(const char *path, struct natlog_parsed *r);
-/* The block records (allocations, releases) of the log in @f, for many
- * questions: *@out to free. 0 or -errno. */
+/* The block records (allocations, releases, deterministic bindings) of
+ * the log in @f, for many questions, added to *@out (*@n of them; start
+ * with NULL and 0; free it). Several logs (a cluster's) load into one.
+ * 0 or -errno. */
 int natlog_load(FILE *f, struct natlog_parsed **out, size_t *n);
 /* The same rule as natlog_who, over records natlog_load read. */
 void natlog_who_recs(const struct natlog_parsed *r, size_t n, uint32_t paddr, uint16_t port,
@@ -656,7 +700,7 @@ struct xcgn_object {
 };
 extern const struct xcgn_object xcgn_obj_link, xcgn_obj_pool, xcgn_obj_subscriber,
 	xcgn_obj_session, xcgn_obj_stats, xcgn_obj_log, xcgn_obj_rpf, xcgn_obj_config,
-	xcgn_obj_daemon, xcgn_obj_monitor;
+	xcgn_obj_daemon, xcgn_obj_monitor, xcgn_obj_cluster;
 /* session flush [FILTER] (subscriber flush is one). */
 int session_flush(int argc, char **argv);
 

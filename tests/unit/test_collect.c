@@ -120,8 +120,8 @@ Test(collect, who_reads_recovered_records_by_time)
 
 	/* Batch answers (xcgn log who batch) follow the same rule. */
 	{
-		struct natlog_parsed *recs;
-		size_t n;
+		struct natlog_parsed *recs = NULL;
+		size_t n = 0;
 		uint64_t at[] = { 500, 2000, 4000, 6000 };
 		struct natlog_who w2;
 		size_t i;

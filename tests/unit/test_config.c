@@ -252,3 +252,64 @@ Test(config, long_log_path_refused, .init = cr_redirect_stderr)
 	path[200] = '\0';
 	cr_assert_eq(daemon_args_check(2, argv), 0, "a path that fits");
 }
+
+Test(config, cluster_section_reads_and_checks, .init = cr_redirect_stderr)
+{
+	struct xcgn_config c;
+	const char *base = "link inside in0 outside out0\npool 198.51.100.32/28\n";
+	char text[1024];
+
+	snprintf(text, sizeof(text),
+		 "%scluster node 2 as 65002 router-id 192.0.2.18\n"
+		 "cluster peer 203.0.113.17 as 65000 upstream\n"
+		 "cluster peer 192.0.2.17 as 65100 access\n"
+		 "cluster bfd interval 200 multiplier 4\n", base);
+	parse_ok(text, &c);
+	cr_assert_eq(c.cluster.node, 2);
+	cr_assert_eq(c.cluster.asn, 65002);
+	cr_assert_eq(c.cluster.npeers, 2);
+	cr_assert_eq(c.cluster.peer[1].role, CLUSTER_ACCESS);
+	cr_assert(c.cluster.bfd && c.cluster.bfd_ms == 200 && c.cluster.bfd_mult == 4);
+	cr_assert_eq(c.link.route_table, CLUSTER_TABLE_DEF, "the link's routes are the node's");
+	config_free(&c);
+
+	/* Each of these is refused, with its line. */
+	static const struct {
+		const char *stmts, *msg;
+	} bad[] = {
+		{ "cluster peer 203.0.113.17 as 65000 upstream\n", "without a cluster node" },
+		{ "cluster node 2 as 65002\n", "needs an upstream peer" },
+		{ "cluster node 0 as 65002\n", "invalid node \"0\"" },
+		{ "cluster node 2\n", "needs its AS number" },
+		{ "cluster node 2 as 23456\n", "invalid AS number" },
+		{ "cluster node 2 as 65002 table 254\n", "253-255 are the kernel's" },
+		{ "cluster node 2 as 65002\ncluster peer 203.0.113.17 as 65000\n",
+		  "needs as ASN and upstream or access" },
+		{ "cluster node 2 as 65002\ncluster peer 203.0.113.17 as 65000 upstream\n"
+		  "cluster peer 203.0.113.17 as 65001 upstream\n", "already on line 4" },
+		{ "cluster node 2 as 65002\ncluster node 3 as 65003\n", "a second cluster node" },
+		{ "cluster bfd interval 5\n", "invalid bfd interval" },
+		{ "cluster frob\n", "unknown cluster statement" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		snprintf(text, sizeof(text), "%s%s", base, bad[i].stmts);
+		cr_assert_neq(config_parse("t.conf", text, &c), 0, "accepted:\n%s", text);
+		config_free(&c);
+	}
+	fflush(stderr);
+	{
+		char err[8192] = "";
+		FILE *f = cr_get_redirected_stderr();
+		size_t n = fread(err, 1, sizeof(err) - 1, f);
+
+		err[n] = '\0';
+		for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+			cr_assert(strstr(err, bad[i].msg), "no \"%s\" in:\n%s", bad[i].msg, err);
+	}
+	/* The link's own route-table must agree with the node's. */
+	snprintf(text, sizeof(text),
+		 "link inside in0 outside out0 route-table 7\ncluster node 1 as 65001\n"
+		 "cluster peer 203.0.113.9 as 65000 upstream\n");
+	cr_assert_neq(config_parse("t.conf", text, &c), 0, "a second table accepted");
+	config_free(&c);
+}

@@ -178,3 +178,67 @@ Test(pool_plan, timers_below_the_rfc_are_refused)
 	cr_assert_eq(p.timeout[XCGN_TIMER_TCP_EST], 7440, "2 h 4 min");
 	cr_assert_eq(p.timeout[XCGN_TIMER_ICMP], 60, "60 s");
 }
+
+/* A cluster: each node's log names the node; one who over all the logs
+ * answers for dynamic blocks and, by arithmetic, for deterministic pools
+ * split across the nodes by subscriber range. */
+Test(natlog, who_over_a_cluster_of_logs)
+{
+	struct natlog_rec d1 = { .ts_ms = 1000, .event = "deterministic", .node = 1,
+				 .plen = 30, .det_plen = 26, .port_lo = 1024, .port_hi = 65535,
+				 .block_size = 1000, .blocks = 4 };
+	struct natlog_rec d3 = d1, a = { .ts_ms = 2000, .event = "alloc", .node = 3,
+					 .port_lo = 4096, .port_hi = 4607 };
+	struct natlog_parsed *recs = NULL;
+	struct natlog_who w;
+	char line[512], *b1 = NULL, *b3 = NULL;
+	size_t l1 = 0, l3 = 0, n = 0;
+	FILE *f1 = open_memstream(&b1, &l1), *f3 = open_memstream(&b3, &l3);
+
+	d1.paddr = inet_addr("198.51.100.16");
+	d1.sub = inet_addr("100.64.0.0");
+	d3.node = 3;
+	d3.paddr = inet_addr("198.51.100.48");
+	d3.sub = inet_addr("100.64.0.128");
+	a.sub = inet_addr("100.64.0.70");
+	a.paddr = inet_addr("198.51.100.60");
+	natlog_format(line, sizeof(line), &d1);
+	cr_assert(strstr(line, "\"node\":1") && strstr(line, "\"pool\":\"198.51.100.16/30\"") &&
+		  strstr(line, "\"subscribers\":\"100.64.0.0/26\""), "%s", line);
+	fprintf(f1, "%s\n", line);
+	natlog_format(line, sizeof(line), &d3);
+	fprintf(f3, "%s\n", line);
+	natlog_format(line, sizeof(line), &a);
+	fprintf(f3, "%s\n", line);
+	d3.event = "deterministic_end";
+	d3.ts_ms = 9000;
+	natlog_format(line, sizeof(line), &d3);
+	fprintf(f3, "%s\n", line);
+	fclose(f1);
+	fclose(f3);
+	f1 = fmemopen(b1, l1, "r");
+	f3 = fmemopen(b3, l3, "r");
+	cr_assert_eq(natlog_load(f1, &recs, &n), 0);
+	cr_assert_eq(natlog_load(f3, &recs, &n), 0, "a second log adds to the first");
+	cr_assert_eq(n, 4);
+	/* 16 subscribers an address (64 blocks of 1000, 4 each): port 9024
+	 * of the second address is subscriber 16 + 2 of node 1's range. */
+	natlog_who_recs(recs, n, inet_addr("198.51.100.17"), 9024, 5000, &w);
+	cr_assert(w.found && w.deterministic && w.node == 1, "node 1 by arithmetic");
+	cr_assert_eq(w.sub, inet_addr("100.64.0.18"));
+	cr_assert(w.port_lo == 9024 && w.port_hi == 13023, "%u-%u", w.port_lo, w.port_hi);
+	natlog_who_recs(recs, n, inet_addr("198.51.100.48"), 1024, 5000, &w);
+	cr_assert(w.found && w.node == 3 && w.sub == inet_addr("100.64.0.128"), "node 3");
+	natlog_who_recs(recs, n, inet_addr("198.51.100.48"), 1024, 9500, &w);
+	cr_assert(!w.found, "the pool ended: no arithmetic after");
+	natlog_who_recs(recs, n, inet_addr("198.51.100.17"), 9024, 500, &w);
+	cr_assert(!w.found, "none before the binding existed");
+	natlog_who_recs(recs, n, inet_addr("198.51.100.60"), 4100, 5000, &w);
+	cr_assert(w.found && !w.deterministic && w.node == 3 && w.sub == a.sub,
+		  "a dynamic block on node 3");
+	fclose(f1);
+	fclose(f3);
+	free(b1);
+	free(b3);
+	free(recs);
+}
