@@ -7,13 +7,15 @@
 #                   the RFC conformance suite)
 #   make bench      BPF_PROG_TEST_RUN and forwarding figures, xcgn beside nftables
 #   make soak       an hour of churn with daemon kills and reloads (SOAK_SECONDS=N)
+#   make cluster-demo  three nodes, BIRD, BGP and BFD; node 2 fails and comes back
 #   make install    binary, unit, man pages, completion, example (PREFIX, DESTDIR)
 #   make deb        a Debian package in build/deb/ (debhelper)
 
 .DELETE_ON_ERROR:
 .SECONDARY:
 .PHONY: all deps test test-unit test-unit-san test-bpf test-abi test-integration test-conformance \
-	test-dist test-package conformance-table demo bench soak check clean help install deb FORCE
+	test-dist test-package conformance-table demo cluster-demo bench soak check clean help \
+	install deb FORCE
 
 BUILD     ?= build
 ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
@@ -182,6 +184,11 @@ soak: deps
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/demo.sh
+
+# PER_NODE=N subscribers a node (20), FAIL_MODE=silent|links.
+cluster-demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/cluster-demo.sh
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/xcgn-bench

@@ -179,6 +179,13 @@ static int who_live(const struct xcgn_maps *m, uint32_t paddr, uint16_t port)
 	return 0;
 }
 
+static bool attached_here(void)
+{
+	char dir[256];
+
+	return !xcgn_pin_dir(dir, sizeof(dir)) && xcgn_attached_here(dir);
+}
+
 static void print_node(uint32_t node)
 {
 	if (node)
@@ -216,8 +223,9 @@ static int log_who(int argc, char **argv)
 		}
 	}
 	/* Deterministic pools and the live tables need the running instance;
-	 * the log alone answers for the past without it. */
-	if ((!have_at || geteuid() == 0) && !xcgn_maps_open(&m)) {
+	 * the log alone answers for the past without it (a cluster's logs,
+	 * read anywhere: nothing attached there is no error). */
+	if ((!have_at || (geteuid() == 0 && attached_here())) && !xcgn_maps_open(&m)) {
 		found = who_deterministic(&m, paddr, port);
 		if (!found && !have_at)
 			found = who_live(&m, paddr, port);

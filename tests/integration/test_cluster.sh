@@ -37,3 +37,49 @@ test_cluster_routes_follow_the_datapath() {
 	xcgn link detach || fail "detach"
 	assert_eq "" "$(routes 102)" "routes after detach"
 }
+
+# make cluster-demo, smaller: three nodes with BIRD, BGP and BFD between
+# an access and an upstream router; node 2 fails and comes back. The
+# scenario checks what it measures (exit 1 otherwise); here, that every
+# one of node 2's subscribers moved and every other flow stayed whole.
+cluster_scenario() {	# FAIL_MODE
+	P="${P}k" FAIL_MODE=$1 PER_NODE=4 STEADY=2 OUTAGE=3 AFTER=3 \
+		bash "$XCGN_ROOT/scripts/cluster-demo.sh" | tee "$TMP/cluster.out" ||
+		fail "the cluster scenario failed"
+	local last
+	last=$(tail -n 1 "$TMP/cluster.out")
+	[[ $last =~ ^failover:\ 4\ subscribers\ re-homed\ in\ [0-9.]+\ s,\ 16\ of\ 16\ surviving\ flows\ intact$ ]] ||
+		fail "last line: $last"
+	grep -q "named the right subscriber (and node) 19 of 19 times" "$TMP/cluster.out" ||
+		fail "log who across the nodes"
+	grep -q "returned: 4 of 4 subscribers of node 2 back on it" "$TMP/cluster.out" ||
+		fail "node 2's subscribers did not return"
+}
+
+# Node 2 stops answering, its links up: BFD finds out.
+test_cluster_failover_silent() { cluster_scenario silent; }
+# Node 2's links go down.
+test_cluster_failover_links() { cluster_scenario links; }
+
+test_cluster_bird_config() {
+	cat >"$TMP/node.conf" <<EOF2
+link inside $DEV_I outside $DEV_O
+pool $POOL
+cluster node 7 as 64707 table 42
+cluster peer 203.0.113.2 as 64700 upstream
+cluster bfd off
+EOF2
+	xcgn cluster bird-config "$TMP/node.conf" >"$TMP/node.bird" || fail "bird-config"
+	bird -p -c "$TMP/node.bird" || fail "BIRD refuses what bird-config made"
+	grep -q "kernel table 42;" "$TMP/node.bird" || fail "not the node's table"
+	grep -q "bfd off;" "$TMP/node.bird" || fail "bfd off not carried"
+	cat >"$TMP/plain.conf" <<EOF2
+link inside $DEV_I outside $DEV_O
+EOF2
+	expect_err 1 "has no cluster section" cluster bird-config "$TMP/plain.conf"
+	expect_err 1 "nosuch.conf" cluster bird-config "$TMP/nosuch.conf"
+	# The node's table is the link's route-table when the file is applied.
+	xcgn config apply "$TMP/node.conf" || fail "config apply"
+	assert_eq "blackhole $POOL blackhole default " "$(routes 42)" "routes of the applied node"
+	xcgn config show | grep -q "route-table 42" || fail "config show lacks the table"
+}
