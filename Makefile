@@ -228,6 +228,7 @@ install: $(BUILD)/xcgn
 	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/xcgn.service
 	$(Q)install -D -m 0644 dist/xcgn.bash-completion $(DESTDIR)$(COMPDIR)/xcgn
 	$(Q)install -D -m 0644 dist/xcgn.conf.example $(DESTDIR)$(DOCDIR)/examples/xcgn.conf
+	$(Q)install -D -m 0644 dist/rt_protos.xcgn $(DESTDIR)$(SYSCONFDIR)/iproute2/rt_protos.d/xcgn.conf
 
 # debhelper builds from a copy of the tree made by git archive, so the
 # package holds what is committed; the version names the commit.

@@ -12,7 +12,7 @@ trap 'rm -rf "$TMP"' EXIT
 errors=0
 fail() { echo "FAIL: $*" >&2; errors=$((errors + 1)); }
 
-OBJECTS="link pool subscriber session stats log rpf config daemon monitor"
+OBJECTS="link pool subscriber session stats log rpf config daemon monitor cluster"
 
 # ---- man pages render cleanly ------------------------------------------------
 for page in man/xcgn.8 man/xcgn.conf.5; do
@@ -60,7 +60,7 @@ complete_words() {	# words of the command line, the last one being completed
 	"$(printf '%s\n' $OBJECTS help | sort | tr '\n' ' ')" ] || fail "completion of objects"
 for ob in $OBJECTS; do
 	case $ob in daemon | monitor) continue ;; esac
-	want=$(sed -n "s/^ *\(Usage:\)\? *xcgn $ob \([a-z]\+\).*/\2/p" "$TMP/help.$ob" | sort -u)
+	want=$(sed -n "s/^ *\(Usage:\)\? *xcgn $ob \([a-z][a-z-]*\).*/\2/p" "$TMP/help.$ob" | sort -u)
 	got=$(complete_words xcgn "$ob" "" | sort -u)
 	for v in $want; do
 		grep -qx "$v" <<<"$got" || fail "completion of \"xcgn $ob\" lacks $v"
