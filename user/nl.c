@@ -151,33 +151,21 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-/* Send a dump request (@type with the family header @hdr) and run @cb on
- * every answer, until NLMSG_DONE. Returns 0 or -errno. */
-int nl_dump(uint16_t type, const void *hdr, size_t hdrlen, mnl_cb_t cb, void *data)
+/* Send @nlh (its flags set, NLM_F_REQUEST added) and read the answers
+ * into @buf until the last (NLMSG_DONE, or the acknowledgement), running
+ * @cb on each. 0, or -errno (the kernel's, for a refused request). */
+static int nl_talk(struct nlmsghdr *nlh, char *buf, size_t len, mnl_cb_t cb, void *data)
 {
-	char *buf;
 	struct mnl_socket *nl;
-	struct nlmsghdr *nlh;
 	unsigned int seq, portid;
 	ssize_t ret;
 	int err = 0;
 
-	/* A route dump message can be large; libmnl's buffer size is the
-	 * kernel's page-sized minimum. */
-	buf = malloc(NL_DUMP_BUF);
-	if (!buf)
-		return -ENOMEM;
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = type;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_flags |= NLM_F_REQUEST;
 	nlh->nlmsg_seq = seq = (unsigned int)time(NULL);
-	memcpy(mnl_nlmsg_put_extra_header(nlh, hdrlen), hdr, hdrlen);
-
 	nl = mnl_socket_open(NETLINK_ROUTE);
-	if (!nl) {
-		free(buf);
+	if (!nl)
 		return -errno;
-	}
 	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
 	    mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
 		err = -errno;
@@ -185,7 +173,7 @@ int nl_dump(uint16_t type, const void *hdr, size_t hdrlen, mnl_cb_t cb, void *da
 	}
 	portid = mnl_socket_get_portid(nl);
 	for (;;) {
-		ret = mnl_socket_recvfrom(nl, buf, NL_DUMP_BUF);
+		ret = mnl_socket_recvfrom(nl, buf, len);
 		if (ret < 0) {
 			err = -errno;
 			break;
@@ -200,6 +188,27 @@ int nl_dump(uint16_t type, const void *hdr, size_t hdrlen, mnl_cb_t cb, void *da
 	}
 out:
 	mnl_socket_close(nl);
+	return err;
+}
+
+/* Send a dump request (@type with the family header @hdr) and run @cb on
+ * every answer, until NLMSG_DONE. Returns 0 or -errno. */
+int nl_dump(uint16_t type, const void *hdr, size_t hdrlen, mnl_cb_t cb, void *data)
+{
+	struct nlmsghdr *nlh;
+	char *buf;
+	int err;
+
+	/* A route dump message can be large; libmnl's buffer size is the
+	 * kernel's page-sized minimum. */
+	buf = malloc(NL_DUMP_BUF);
+	if (!buf)
+		return -ENOMEM;
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_DUMP;
+	memcpy(mnl_nlmsg_put_extra_header(nlh, hdrlen), hdr, hdrlen);
+	err = nl_talk(nlh, buf, NL_DUMP_BUF, cb, data);
 	free(buf);
 	return err;
 }
@@ -218,36 +227,12 @@ int nl_addr_first(int ifindex, uint32_t *addr_be)
 	return err;
 }
 
-/* Send one request @nlh (flags: NLM_F_REQUEST | NLM_F_ACK are added) and
- * read the kernel's answer: 0 or the -errno it gave. */
+/* Send one request @nlh (NLM_F_REQUEST | NLM_F_ACK are added to its
+ * flags) and read the kernel's answer: 0 or the -errno it gave. */
 int nl_request(struct nlmsghdr *nlh)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct mnl_socket *nl;
-	unsigned int seq, portid;
-	ssize_t ret;
-	int err = 0;
 
-	nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
-	nlh->nlmsg_seq = seq = (unsigned int)time(NULL);
-	nl = mnl_socket_open(NETLINK_ROUTE);
-	if (!nl)
-		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
-	    mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		err = -errno;
-		goto out;
-	}
-	portid = mnl_socket_get_portid(nl);
-	ret = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-	if (ret < 0) {
-		err = -errno;
-		goto out;
-	}
-	errno = 0;
-	if (mnl_cb_run(buf, (size_t)ret, seq, portid, NULL, NULL) < 0)
-		err = errno ? -errno : -EIO;
-out:
-	mnl_socket_close(nl);
-	return err;
+	nlh->nlmsg_flags |= NLM_F_ACK;
+	return nl_talk(nlh, buf, sizeof(buf), NULL, NULL);
 }
