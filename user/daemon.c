@@ -45,6 +45,7 @@ struct daemon_opts {
 	const char *ipfix[IPFIX_COLLECTORS_MAX];	/* collectors, ADDR:PORT */
 	int nipfix;
 	uint32_t ipfix_domain;	/* observation domain id */
+	bool ipfix_domain_set;	/* else the node's id */
 	uint32_t node;		/* the cluster node id the NAT log names; 0 = none */
 };
 
@@ -820,7 +821,7 @@ static int ipfix_setup(struct daemon *d)
 
 	if (!d->o.nipfix)
 		return 0;
-	err = ipfix_open(&d->ipfix, d->o.ipfix_domain);
+	err = ipfix_open(&d->ipfix, d->o.ipfix_domain_set ? d->o.ipfix_domain : d->o.node);
 	for (i = 0; !err && i < d->o.nipfix; i++)
 		err = ipfix_add_collector(&d->ipfix, d->o.ipfix[i]);
 	return err;
@@ -1273,7 +1274,7 @@ static int usage(void)
 		"daemon's own figures). ipfix sends every NAT event the log gets to the\n"
 		"collector over UDP (RFC 7011/8158: port block allocation and de-allocation,\n"
 		"quota exceeded, addresses exhausted; up to 4 collectors; templates every\n"
-		"60 s; ipfix-domain is the observation domain, default 0).\n"
+		"60 s; ipfix-domain is the observation domain, default the node's id, else 0).\n"
 		"node N (1 to %u; in a configuration file, its cluster node) is written in\n"
 		"every NAT log record: xcgn log who answers from the logs of all nodes.\n"
 		"time-scale divides every timer and the quarantine:\n"
@@ -1325,6 +1326,7 @@ static int daemon_opts_parse(int argc, char **argv, struct daemon_opts *o)
 			NEXT_ARG();
 			if (arg_u32("ipfix-domain", *argv, 0, UINT32_MAX, &o->ipfix_domain))
 				return XCGN_EXIT_USAGE;
+			o->ipfix_domain_set = true;
 		} else if (!strcmp(*argv, "metrics")) {
 			uint32_t a;
 			uint16_t port;
