@@ -29,19 +29,52 @@ static int usage(void)
 	return usage_status();
 }
 
-/* The devices exist: the part of `check` that asks the host. */
-static int devices_check(const struct xcgn_config *c)
+static bool on_dev(uint32_t addr __unused, int ifindex, const void *inside)
+{
+	return ifindex == *(const int *)inside;
+}
+
+/* The part of `check` that asks the host: the devices exist, and no
+ * address of this host is in a pool or (but the inside device's own) in
+ * the subscriber range, unless the statement says force. */
+static int host_check(const struct xcgn_config *c)
 {
 	const char *dev[2] = { c->inside, c->outside };
 	struct nl_link nl;
-	int i, errors = 0;
+	char a[16], b[16];
+	uint32_t addr;
+	int i, ifindex, inside = 0, errors = 0;
+	size_t k;
 
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < 2; i++) {
 		if (nl_link_get(dev[i], 0, &nl)) {
 			xcgn_err("%s:%d: %s device \"%s\" does not exist", c->name, c->link_line,
 				 i ? "outside" : "inside", dev[i]);
 			errors++;
+		} else if (!i) {
+			inside = nl.ifindex;
 		}
+	}
+	if (!c->link.force && nl_addr_within(c->link.sub_prefix, c->link.sub_plen, on_dev,
+					     &inside, &addr, &ifindex) > 0) {
+		xcgn_err("%s:%d: subscribers %s/%u hold %s, an address of this host on %s, not "
+			 "the inside device: its own traffic would be taken for a subscriber's "
+			 "(say force to go ahead)",
+			 c->name, c->link_line, ipv4_str(c->link.sub_prefix, a, sizeof(a)),
+			 c->link.sub_plen, ipv4_str(addr, b, sizeof(b)),
+			 nl_link_get(NULL, ifindex, &nl) ? "?" : nl.name);
+		errors++;
+	}
+	for (k = 0; k < c->npools; k++) {
+		char where[300];
+
+		if (c->pools[k].o.force)
+			continue;
+		snprintf(where, sizeof(where), "%s:%d", c->name, c->pools[k].line);
+		xcgn_err_where = where;
+		errors += pool_host_addr(&c->pools[k].o) != 0;
+		xcgn_err_where = NULL;
+	}
 	return errors;
 }
 
@@ -54,7 +87,7 @@ static int do_config_check(int argc, char **argv)
 		xcgn_err("unexpected argument \"%s\" to config check", argv[1]);
 		return XCGN_EXIT_USAGE;
 	}
-	if (config_load(argc ? argv[0] : XCGN_DEF_CONFIG, &c) || devices_check(&c))
+	if (config_load(argc ? argv[0] : XCGN_DEF_CONFIG, &c) || host_check(&c))
 		ret = XCGN_EXIT_ERR;
 	config_free(&c);
 	return ret;

@@ -16,7 +16,7 @@ static int usage(void)
 		"                     [filtering { endpoint-independent | address-dependent }]\n"
 		"                     [deterministic SUBSCRIBER-PREFIX] [parity] [new-rate N]\n"
 		"                     [udp-timeout S] [tcp-established S] [tcp-transitory S]\n"
-		"                     [icmp-timeout S] [exclude ADDR|PREFIX]...\n"
+		"                     [icmp-timeout S] [exclude ADDR|PREFIX]... [force]\n"
 		"       xcgn pool set PREFIX KEY VALUE...\n"
 		"       xcgn pool del PREFIX\n"
 		"       xcgn pool show [PREFIX [detail]]\n"
@@ -31,7 +31,8 @@ static int usage(void)
 		"exclude keeps addresses of the prefix out of the pool (not deterministic\n"
 		"pools); it is part of what places the blocks, like ports. drain stops new\n"
 		"subscribers landing on a public address (those on it keep it); undrain\n"
-		"undoes it.\n"
+		"undoes it. A pool holding an address of this host is refused (the host's\n"
+		"own traffic to it would be taken for a subscriber's): exclude it, or force.\n"
 		"Defaults: ports %u-%u, block-size %u, max-blocks %u, filtering\n"
 		"endpoint-independent, timers %u/%u/%u/%u s (not below %u/%u/%u/%u, the RFC\n"
 		"minimums). The block size must divide the port range. A deterministic pool\n"
@@ -68,7 +69,9 @@ int pool_opts_parse(int argc, char **argv, struct pool_opts *o)
 	uint32_t v;
 
 	for (; argc > 0; argc--, argv++) {
-		if (!strcmp(*argv, "ports")) {
+		if (!strcmp(*argv, "force")) {
+			o->force = true;
+		} else if (!strcmp(*argv, "ports")) {
 			NEXT_ARG();
 			if (parse_port_range(*argv, &o->port_lo, &o->port_hi))
 				return invarg("port range (LO-HI within 1-65535)", *argv);

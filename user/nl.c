@@ -236,3 +236,47 @@ int nl_request(struct nlmsghdr *nlh)
 	nlh->nlmsg_flags |= NLM_F_ACK;
 	return nl_talk(nlh, buf, sizeof(buf), NULL, NULL);
 }
+
+struct addr_in_req {
+	uint32_t prefix;
+	uint8_t plen;
+	bool (*skip)(uint32_t addr, int ifindex, const void *ctx);
+	const void *ctx;
+	uint32_t found;
+	int ifindex;
+};
+
+static int addr_in_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct addr_in_req *r = data;
+	uint32_t addr;
+	uint8_t plen;
+	int ifindex, ret;
+
+	if (r->found)
+		return MNL_CB_OK;
+	ret = nl_ifaddr(nlh, &ifindex, &addr, &plen);
+	if (ret < 0)
+		return MNL_CB_ERROR;
+	if (ret && prefix_overlap(addr, 32, r->prefix, r->plen) &&
+	    !(r->skip && r->skip(addr, ifindex, r->ctx))) {
+		r->found = addr;
+		r->ifindex = ifindex;
+	}
+	return MNL_CB_OK;
+}
+
+int nl_addr_within(uint32_t prefix, uint8_t plen,
+		   bool (*skip)(uint32_t addr, int ifindex, const void *ctx), const void *ctx,
+		   uint32_t *addr_be, int *ifindex)
+{
+	struct addr_in_req r = { .prefix = prefix, .plen = plen, .skip = skip, .ctx = ctx };
+	struct ifaddrmsg ifa = { .ifa_family = AF_INET };
+	int err = nl_dump(RTM_GETADDR, &ifa, sizeof(ifa), addr_in_cb, &r);
+
+	if (err)
+		return err;
+	*addr_be = r.found;
+	*ifindex = r.ifindex;
+	return !!r.found;
+}

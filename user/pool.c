@@ -175,6 +175,30 @@ int pool_opts_check(struct pool_opts *o, char *why, size_t len)
 	return excl_normalize(o, why, len);
 }
 
+static bool excluded(uint32_t addr, int ifindex __unused, const void *o)
+{
+	return excl_has(o, addr);
+}
+
+int pool_host_addr(const struct pool_opts *o)
+{
+	struct nl_link l;
+	char a[16], b[16];
+	uint32_t addr;
+	int ifindex, ret = nl_addr_within(o->prefix, o->plen, excluded, o, &addr, &ifindex);
+
+	if (ret < 0)
+		xcgn_err("read this host's addresses: %s", strerror(-ret));
+	if (ret <= 0)
+		return ret;
+	ipv4_str(addr, a, sizeof(a));
+	xcgn_err("pool %s/%u holds %s, an address of this host (on %s): its own traffic to it "
+		 "would be taken for a subscriber's; leave it out (exclude %s) or say force",
+		 ipv4_str(o->prefix, b, sizeof(b)), o->plen, a,
+		 nl_link_get(NULL, ifindex, &l) ? "?" : l.name, a);
+	return 1;
+}
+
 int pool_add(const struct xcgn_maps *m, const struct pool_opts *opts)
 {
 	struct pool_opts ob = *opts, *o = &ob;
@@ -193,6 +217,8 @@ int pool_add(const struct xcgn_maps *m, const struct pool_opts *opts)
 		xcgn_err("read link state: %s", strerror(errno));
 		return -errno;
 	}
+	if (!o->force && (err = pool_host_addr(o)))
+		return err < 0 ? err : -EADDRINUSE;
 	nact = pools_active(m, act, &free_id);
 	if (nact < 0)
 		return nact;
@@ -322,9 +348,12 @@ int pool_del(const struct xcgn_maps *m, uint32_t prefix, uint8_t plen)
 	 * them out at once. Wait for the quarantine to end. */
 	for (i = 0; !users && i < p.naddrs; i++) {
 		struct xcgn_blkmap bm;
+		struct xcgn_paddr pa;
 		__u32 idx = p.addr_first + i, b;
 
-		if (bpf_map_lookup_elem(m->blocks, &idx, &bm))
+		/* An excluded address has every bit taken, by nobody. */
+		if (bpf_map_lookup_elem(m->blocks, &idx, &bm) ||
+		    (!bpf_map_lookup_elem(m->paddr, &idx, &pa) && (pa.flags & XCGN_PADDRF_EXCLUDED)))
 			continue;
 		for (b = 0; b < p.nblocks && b < XCGN_BLKS_PER_ADDR_MAX; b++)
 			resting += (bm.w[b / 64] >> (b % 64)) & 1;

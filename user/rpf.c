@@ -547,6 +547,26 @@ size_t rpf_lint(const struct rpf_fib *f, const struct rpf_lint_cfg *c, struct rp
 		fix_sysctl(&L, in->name, "rp_filter", 2, f->all.rp_filter == 1);
 	}
 
+	/* The subscriber range must hold no address of this host but the
+	 * inside device's own (the subscribers' gateway): the host's traffic
+	 * from one would be taken for a subscriber's, and what comes back to
+	 * it dropped as a spoof (subscribers 0.0.0.0/0 takes the outside
+	 * device's address, and every reply to the host). */
+	for (j = 0; j < f->naddrs; j++) {
+		const struct rpf_link *l = rpf_link_by_index(f, f->addrs[j].ifindex);
+
+		if (f->addrs[j].ifindex == c->inside ||
+		    !within(f->addrs[j].addr, 32, c->sub_prefix, c->sub_plen))
+			continue;
+		ipv4_str(f->addrs[j].addr, b, sizeof(b));
+		finding(&L, RPF_ERROR, "subscriber_address_local", l ? l->name : "",
+			"this host's address %s (on %s) lies in the subscriber range %s/%u: its "
+			"own traffic from it would be taken for a subscriber's, and the replies "
+			"dropped as spoofed",
+			b, l ? l->name : "?", a, c->sub_plen);
+		finding_fix(&L, "a subscriber range without it (link attach subscribers PREFIX)");
+	}
+
 	/* Pool addresses must not be this host's: the host would answer for
 	 * them, and a translated source would be its own (a martian). */
 	for (i = 0; i < c->npools; i++) {

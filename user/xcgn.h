@@ -110,6 +110,11 @@ struct nl_link {
 /* Look a device up by name (@name) or by index (@ifindex when name is
  * NULL). Returns 0, -ENODEV, or another -errno. */
 int nl_link_get(const char *name, int ifindex, struct nl_link *out);
+/* An address of this host inside PREFIX/PLEN that @skip (if any) does not
+ * pass over: 1 with it and its device, 0 when none, or -errno. */
+int nl_addr_within(uint32_t prefix, uint8_t plen,
+		   bool (*skip)(uint32_t addr, int ifindex, const void *ctx), const void *ctx,
+		   uint32_t *addr_be, int *ifindex);
 /* The first IPv4 address of a device: -ENOENT when it has none. */
 int nl_addr_first(int ifindex, uint32_t *addr_be);
 struct nlmsghdr;
@@ -277,7 +282,11 @@ struct pool_opts {
 		uint32_t prefix;	/* network order */
 		uint8_t plen;
 	} excl[XCGN_EXCL_MAX];
+	bool force;		/* add it even over an address of this host */
 };
+/* Is an address of this host in @o's pool (and not excluded)? 1 (said as
+ * an error, with the ways out), 0 when none, or -errno. */
+int pool_host_addr(const struct pool_opts *o);
 /* Add ADDR/PLEN to @o's exclusions: 0, or -1 with the reason in @why (not
  * inside the pool, too many). */
 int excl_add(struct pool_opts *o, uint32_t prefix, uint8_t plen, char *why, size_t len);

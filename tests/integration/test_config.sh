@@ -395,3 +395,33 @@ test_max_addresses_65536() {
 	xcgn -j subscriber show | jq -e '.[0].public | startswith("100.112.")' >/dev/null ||
 		fail "not on the /16: $(xcgn -j subscriber show | jq -c .)"
 }
+
+# Configurations that would break the host are refused unless told force:
+# a subscriber range or a pool holding an address of this host.
+test_config_that_breaks_the_host_refused() {
+	expect_err 1 "refusing to attach" link attach inside "$DEV_I" outside "$DEV_O" \
+		subscribers 0.0.0.0/0
+	grep -q "this host's address $NAT_OUT (on $DEV_O) lies in the subscriber range" \
+		"$TMP/err" || fail "the host's address not named"
+	assert_eq "[]" "$(xcgn -j link show)" "nothing attached"
+	attach_default
+	expect_err 1 "pool 203.0.113.0/28 holds $NAT_OUT, an address of this host (on $DEV_O)" \
+		pool add 203.0.113.0/28
+	grep -q "exclude $NAT_OUT" "$TMP/err" || fail "the way out not said"
+	xcgn pool add 203.0.113.0/28 exclude "$NAT_OUT" || fail "pool with the address excluded"
+	xcgn pool del 203.0.113.0/28 || fail "pool del"
+	xcgn pool add 203.0.113.0/28 force || fail "pool add force"
+	xcgn pool del 203.0.113.0/28 || fail "pool del after force"
+	conf host.conf <<EOF2
+link inside $DEV_I outside $DEV_O subscribers 0.0.0.0/0
+EOF2
+	expect_err 1 "host.conf:1: subscribers 0.0.0.0/0 hold 127.0.0.1, an address of this host on lo" \
+		config check "$TMP/host.conf"
+	conf hostpool.conf <<EOF2
+link inside $DEV_I outside $DEV_O
+pool 198.51.100.0/28
+pool 203.0.113.0/28
+EOF2
+	expect_err 1 "hostpool.conf:3: pool 203.0.113.0/28 holds $NAT_OUT" config check \
+		"$TMP/hostpool.conf"
+}

@@ -243,6 +243,18 @@ Test(rpf_table, lint_findings_with_fixes)
 	cr_assert(f && f->severity == RPF_ERROR);
 	cr_assert_str_eq(f->fix, "ip addr del 198.51.100.5/28 dev out0");
 
+	/* A subscriber range holding the host's own addresses: only the
+	 * inside device's (the subscribers' gateway) may be there. */
+	cr_assert_null(lint_find(&c, "subscriber_address_local"), "the inside's own is fine");
+	c.sub_prefix = 0;
+	c.sub_plen = 0;
+	f = lint_find(&c, "subscriber_address_local");
+	cr_assert(f && f->severity == RPF_ERROR, "subscribers 0.0.0.0/0 takes the host's");
+	cr_assert(strstr(f->what, "203.0.113.1 (on out0)"), "names the address: %s", f->what);
+	c = cfg();
+	c.pools = &pool;
+	c.npools = 1;
+
 	/* Strict kernel rp_filter on the inside with a subscriber prefix
 	 * routed elsewhere. */
 	cr_assert_null(lint_find(&c, "kernel_rp_filter_strict"));
