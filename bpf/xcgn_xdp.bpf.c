@@ -200,6 +200,13 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 		stats_inc(st, XCGN_STAT_BYPASS);
 		return XDP_PASS;
 	}
+	/* IP options: the kernel applies its rules to them (source routes
+	 * refused, record route filled in, malformed ones answered), and tc
+	 * egress translates what it forwards. */
+	if (p.ip->ihl != 5) {
+		stats_inc(st, XCGN_STAT_SLOW_OUT);
+		return XDP_PASS;
+	}
 	ret = parse_l4(&p);
 	if (ret)
 		goto drop;
@@ -312,6 +319,10 @@ int xcgn_xdp_outside(struct xdp_md *ctx)
 	 * not ours. */
 	if (!is_pool_addr(rs, p.ip->daddr))
 		goto pass;
+	/* IP options: tc ingress translates, the kernel then applies its
+	 * rules to them as it forwards (see xcgn_xdp_inside). */
+	if (p.ip->ihl != 5)
+		goto slow;
 	ret = parse_l4(&p);
 	if (ret)
 		goto drop;
@@ -598,15 +609,15 @@ int xcgn_tc_outside_in(struct __sk_buff *skb)
 
 	if (!st || !rs || (rs->switches & XCGN_SW_BYPASS_ALL))
 		return TC_ACT_OK;
-	/* Only fragments to the pool are ours: XDP handled everything else,
-	 * and what it passed up (the host's own traffic, large GRO skbs) is
-	 * looked at without being pulled. */
+	/* Only fragments and datagrams with IP options to the pool are ours:
+	 * XDP handled everything else, and what it passed up (the host's own
+	 * traffic, large GRO skbs) is looked at without being pulled. */
 	{
 		struct iphdr iph;
 
 		if (skb->protocol != bpf_htons(ETH_P_IP) ||
 		    bpf_skb_load_bytes(skb, sizeof(struct ethhdr), &iph, sizeof(iph)) ||
-		    !(iph.frag_off & bpf_htons(IP_MF_FLAG | IP_OFFSET)) ||
+		    (!(iph.frag_off & bpf_htons(IP_MF_FLAG | IP_OFFSET)) && iph.ihl == 5) ||
 		    !is_pool_addr(rs, iph.daddr))
 			return TC_ACT_OK;
 	}
@@ -631,15 +642,17 @@ int xcgn_tc_outside_in(struct __sk_buff *skb)
 		stats_inc(st, XCGN_STAT_FRAG);
 		return TC_ACT_OK;
 	}
-	if (!p.first_frag || !translatable(&p, 0))
+	/* A first fragment, or a whole datagram with options. */
+	if (!translatable(&p, 0))
 		return TC_ACT_OK;
-	held = nat4_frag_held(&p);
+	held = p.first_frag ? nat4_frag_held(&p) : 0;
 	nat4_frag_key(&p, &dgram);
 	nat4_tuple(&p, 0, &pub);
 	ret = nat4_dnat_lookup(&pub, p.ip->saddr, p.tcp_flags, &in);
 	if (ret)
 		goto drop;
-	nat4_frag_note(&p, in.addr);
+	if (p.first_frag)
+		nat4_frag_note(&p, in.addr);
 	if (nat4_rewrite_skb(skb, &p, 0, &in)) {
 		stats_inc(st, XCGN_STAT_ABORTED);
 		return TC_ACT_SHOT;

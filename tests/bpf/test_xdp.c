@@ -158,15 +158,43 @@ Test(xdp, udp_zero_checksum_stays_zero_both_ways)
 	cr_assert_eq(pkt_l4_csum(out), 0, "no checksum stays none inbound");
 }
 
-Test(xdp, ipv4_options_are_skipped_correctly)
+/* Issue 10 item 6: a datagram with IP options goes to the kernel, which
+ * applies its own rules to them (a source route refused, a record route
+ * filled in); the tc programs translate what it forwards, reading the
+ * ports at ihl * 4. */
+Test(xdp, ipv4_options_go_to_the_kernel_and_tc_translates)
 {
 	struct pkt_spec s = spec(6, ENV_SUB1, 1300, ENV_S1, 443);
+	uint32_t pub;
+	uint16_t pport;
 
 	s.opt_words = 3;
-	cr_assert_eq(outbound(&s), XDP_REDIRECT, "out");
-	assert_csums("with options");
+	cr_assert_eq(outbound(&s), XDP_PASS, "out: to the kernel");
+	cr_assert_eq(memcmp(out, in, inlen), 0, "untouched");
+	cr_assert_eq(env_stat(XCGN_STAT_SLOW_OUT), 1, "counted as the slow path");
+	cr_assert_eq(env_count(env.maps.map4), 0, "no mapping at XDP");
+	outlen = sizeof(out);
+	cr_assert_eq(env_run(env.prog_tc, 0, in, inlen, out, &outlen), TC_ACT_OK,
+		     "tc egress translates what the kernel forwards");
+	assert_csums("with options, tc egress");
 	cr_assert(in_pool(pkt_saddr(out)), "translated");
 	cr_assert_eq(pkt_sport(out), 1300, "port read at ihl*4, kept");
+	pub = pkt_saddr(out);
+	pport = pkt_sport(out);
+
+	/* The answer, with options too: XDP passes it, tc ingress translates. */
+	s = spec(6, ENV_S1, 443, "0.0.0.0", pport);
+	s.daddr = pub;
+	s.opt_words = 1;
+	cr_assert_eq(inbound(&s), XDP_PASS, "in: to the kernel");
+	cr_assert_eq(memcmp(out, in, inlen), 0, "untouched at XDP");
+	outlen = sizeof(out);
+	cr_assert_eq(env_run_tc(env.prog_tc_in, env.ifout, in, inlen, out, &outlen), TC_ACT_OK,
+		     "tc ingress translates");
+	assert_csums("with options, tc ingress");
+	cr_assert_eq(pkt_daddr(out), ip(ENV_SUB1), "to the subscriber");
+	cr_assert_eq(pkt_dport(out), 1300, "its port");
+	cr_assert_eq(env_stat(XCGN_STAT_DNAT_TC), 1, "counted");
 }
 
 /* Truncate a valid frame at every length from the Ethernet header on: it

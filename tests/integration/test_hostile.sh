@@ -1,0 +1,66 @@
+#!/bin/bash
+# shellcheck shell=bash
+# Traffic an attacker would send (issue 10), through the real kernel.
+
+# Send one UDP datagram with scapy: NS SRC SPORT DST DPORT PAYLOAD OPTIONS,
+# OPTIONS a Python expression for scapy's IP(options=...).
+scapy_udp() {
+	ip netns exec "$1" /usr/bin/python3 - "$2" "$3" "$4" "$5" "$6" "$7" <<'PY'
+import sys
+from scapy.all import IP, UDP, Raw, conf, send
+from scapy.layers.inet import IPOption_RR, IPOption_LSRR, IPOption  # noqa: F401
+src, sport, dst, dport, payload, opts = sys.argv[1:7]
+conf.verb = 0
+send(IP(src=src, dst=dst, options=eval(opts)) / UDP(sport=int(sport), dport=int(dport)) /
+     Raw(payload.encode()))
+PY
+}
+
+# Issue 10 item 6: datagrams with IP options are the kernel's to judge, both
+# ways. A record route goes through, translated by tc; a loose source route
+# (accept_source_route 0) and a record route of length 0 do not get out.
+test_ip_options_go_through_the_kernel() {
+	local sub pub
+	sub=$(sub_addr 1)
+	attach_default
+	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" 30 detail
+	wait_listen "$NS_INET" "$S1:7000" u
+	in_sub python3 - "$sub" "$TMP/heard" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 5000))
+s.settimeout(15)
+with open(sys.argv[2], "w", buffering=1) as f:
+    try:
+        while True:
+            f.write(s.recv(2048).decode(errors="replace") + "\n")
+    except socket.timeout:
+        pass
+PY
+	BG_PIDS+=($!)
+	wait_listen "$NS_SUB" "$sub:5000" u
+	local fast0
+	fast0=$(stat snat_xdp)
+	scapy_udp "$NS_SUB" "$sub" 5000 "$S1" 7000 rr-out "[IPOption_RR(routers=['0.0.0.0'] * 2)]"
+	scapy_udp "$NS_SUB" "$sub" 5000 "$S1" 7000 lsrr-out "[IPOption_LSRR(routers=['$S2'])]"
+	scapy_udp "$NS_SUB" "$sub" 5000 "$S1" 7000 rr0-out "[IPOption(b'\\x07\\x00\\x04\\x00')]"
+	for _ in $(seq 1 30); do grep -q rr-out "$TMP/seen" 2>/dev/null && break; sleep 0.1; done
+	sleep 0.5
+	grep -q " rr-out$" "$TMP/seen" || fail "the record-route datagram did not get through"
+	pub=$(awk '/ rr-out$/ { print $1; exit }' "$TMP/seen")
+	[[ $pub == 198.51.100.* ]] || fail "not translated: seen from $pub"
+	! grep -q "lsrr-out" "$TMP/seen" || fail "a source-routed datagram got out"
+	! grep -q "rr0-out" "$TMP/seen" || fail "a malformed option got out"
+	assert_eq "$fast0" "$(stat snat_xdp)" "nothing with options translated at XDP"
+	assert_ge "$(stat snat_tc)" 1 "tc egress translated the record route"
+	echo "record route out as $pub; source route and malformed option stopped"
+
+	# Inbound, to the mapping the record route made.
+	scapy_udp "$NS_INET" "$S1" 7000 "${pub%:*}" "${pub#*:}" rr-in "[IPOption_RR(routers=['0.0.0.0'])]"
+	scapy_udp "$NS_INET" "$S1" 7000 "${pub%:*}" "${pub#*:}" lsrr-in "[IPOption_LSRR(routers=['$S2'])]"
+	for _ in $(seq 1 30); do grep -q rr-in "$TMP/heard" 2>/dev/null && break; sleep 0.1; done
+	sleep 0.5
+	grep -qx "rr-in" "$TMP/heard" || fail "the inbound record route did not reach the subscriber"
+	! grep -q "lsrr-in" "$TMP/heard" || fail "an inbound source route reached the subscriber"
+	assert_ge "$(stat dnat_tc)" 1 "tc ingress translated it"
+}
