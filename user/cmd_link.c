@@ -23,6 +23,7 @@ static int usage(void)
 		"       xcgn link detach\n"
 		"       xcgn link reload\n"
 		"       xcgn link check\n"
+		"       xcgn link clean\n"
 		"       xcgn link show\n"
 		"       xcgn link abi [ layout ]\n"
 		"       xcgn link help\n"
@@ -53,6 +54,8 @@ static int usage(void)
 		"check reads the state for broken invariants (mapping without reverse, port\n"
 		"outside its subscriber's blocks, a block held twice or free under its\n"
 		"holder); exit 1 on any.\n"
+		"clean removes the pins of instances whose network namespace is gone (their\n"
+		"devices went with it): never adopted by a namespace that gets its inode.\n"
 		"abi prints the layout version and fingerprint this binary reads (layout:\n"
 		"the whole layout, as tests/abi/ keeps it).\n",
 		XCGN_MAPS_MAX, XCGN_SUBS_MAX, XCGN_RPF_ROUTES_MAX, XCGN_ADDRS_DEF, XCGN_PADDRS_MAX,
@@ -410,6 +413,17 @@ static int do_link_check(int argc __unused, char **argv __unused)
 	return xcgn_check();
 }
 
+static int do_link_clean(int argc __unused, char **argv __unused)
+{
+	int n = xcgn_clean();
+
+	if (n < 0) {
+		xcgn_err("clean %s: %s", XCGN_PIN_ROOT, strerror(-n));
+		return XCGN_EXIT_ERR;
+	}
+	return XCGN_EXIT_OK;
+}
+
 const struct xcgn_object xcgn_obj_link = {
 	.name = "link",
 	.usage = usage,
@@ -419,6 +433,7 @@ const struct xcgn_object xcgn_obj_link = {
 		{ "detach", do_link_detach, CMD_NOARGS },
 		{ "reload", do_link_reload, CMD_NOARGS },
 		{ "check", do_link_check, CMD_NOARGS },
+		{ "clean", do_link_clean, CMD_NOARGS },
 		{ "show", do_link_show, CMD_NOARGS },
 		{ "set", do_link_set, 0 },
 		{ "abi", do_link_abi, CMD_OPEN },

@@ -132,6 +132,25 @@ int xcgn_mkdir_p(const char *path, unsigned int mode)
 	return 0;
 }
 
+/* The pin root is root's alone (0700): on a bpffs of mode 1777 anyone may
+ * make it first, then hold the lock forever or rename root's pins. One that
+ * is not root's, or open to others, is refused, never used. */
+static int pin_root_check(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return -errno;
+	if (st.st_uid == 0 && !(st.st_mode & 077))
+		return 0;
+	xcgn_err("%s is owned by uid %u with mode %04o: not made by xcgn (root, 0700), so "
+		 "not trusted with its state; when nothing of xcgn runs, remove it "
+		 "(rm -r %s)",
+		 XCGN_PIN_ROOT, (unsigned int)st.st_uid, (unsigned int)(st.st_mode & 07777),
+		 XCGN_PIN_ROOT);
+	return -EPERM;
+}
+
 /* The lock is held once per process: `config apply` holds it across the
  * attach, pool and reload steps that each take it too. */
 static int lock_fd = -1;
@@ -150,7 +169,17 @@ int xcgn_lock(void)
 		xcgn_err("create %s: %s", XCGN_PIN_ROOT, strerror(-err));
 		return err;
 	}
-	fd = open(XCGN_PIN_ROOT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = open(XCGN_PIN_ROOT, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && (errno == ENOTDIR || errno == ELOOP)) {
+		xcgn_err("%s is not a directory (a symbolic link?): not made by xcgn, so not "
+			 "trusted with its state; when nothing of xcgn runs, remove it",
+			 XCGN_PIN_ROOT);
+		return -ENOTDIR;
+	}
+	if (fd >= 0 && (err = pin_root_check(fd))) {
+		close(fd);
+		return err;
+	}
 	if (fd < 0 || flock(fd, LOCK_EX)) {
 		err = -errno;
 		xcgn_err("lock %s: %s", XCGN_PIN_ROOT, strerror(errno));
@@ -165,10 +194,14 @@ int xcgn_lock(void)
 
 int xcgn_trylock(void)
 {
-	int fd = open(XCGN_PIN_ROOT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = open(XCGN_PIN_ROOT, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), err;
 
 	if (fd < 0)
 		return -errno;
+	if ((err = pin_root_check(fd))) {
+		close(fd);
+		return err;
+	}
 	if (flock(fd, LOCK_EX | LOCK_NB)) {
 		int err = -errno;
 
@@ -269,6 +302,8 @@ int xcgn_maps_open_dir(struct xcgn_maps *m, const char *dir)
 	return 0;
 }
 
+static void say_stale(const char *dir);
+
 int xcgn_maps_open(struct xcgn_maps *m)
 {
 	char dir[256];
@@ -277,6 +312,10 @@ int xcgn_maps_open(struct xcgn_maps *m)
 	err = xcgn_pin_dir(dir, sizeof(dir));
 	if (err)
 		return err;
+	if (xcgn_instance_stale(dir)) {
+		say_stale(dir);
+		return -ESTALE;
+	}
 	err = xcgn_maps_open_dir(m, dir);
 	if (err)
 		return err;
@@ -534,6 +573,13 @@ static void tc_remove(int ifindex, bool destroy_qdisc)
 	bpf_tc_detach(&hook, &opts);
 	hook.attach_point = BPF_TC_INGRESS;
 	bpf_tc_detach(&hook, &opts);
+	/* The clsact qdisc goes only if xcgn made it and nobody else's
+	 * filter sits on it now. */
+	if (destroy_qdisc && nl_tc_filters(ifindex) != 0) {
+		fprintf(stderr, "xcgn: keeping the clsact qdisc of ifindex %d: other filters "
+				"use it\n", ifindex);
+		destroy_qdisc = false;
+	}
 	if (destroy_qdisc) {
 		/* Both points together make libbpf delete the clsact qdisc. */
 		hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
@@ -573,6 +619,37 @@ bool xcgn_attached_here(const char *dir)
 
 	snprintf(path, sizeof(path), "%s/%s", dir, XCGN_PIN_LINK_IN);
 	return !stat(path, &st);
+}
+
+/* Pins whose XDP link lost its device: the devices, and so the network
+ * namespace, they served are gone. A new namespace can get a dead one's
+ * inode, and with it the dead one's pin directory; this is how xcgn knows
+ * not to adopt that state (or touch this namespace's devices by the dead
+ * one's ifindexes). */
+bool xcgn_instance_stale(const char *dir)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	char path[512];
+	int fd;
+	bool stale;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, XCGN_PIN_LINK_IN);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return false;
+	stale = !bpf_obj_get_info_by_fd(fd, &info, &len) && info.type == BPF_LINK_TYPE_XDP &&
+		!info.xdp.ifindex;
+	close(fd);
+	return stale;
+}
+
+static void say_stale(const char *dir)
+{
+	xcgn_err("the state pinned at %s belongs to a network namespace that no longer "
+		 "exists (its devices are gone; this namespace may have its inode): "
+		 "`xcgn link clean` removes it",
+		 dir);
 }
 
 /* An attach, in steps (validate, load, seed, hook, record), and what it
@@ -640,6 +717,10 @@ static int attach_load(struct attach *a)
 	__u32 zero = 0;
 	int err, ov;
 
+	if (xcgn_instance_stale(a->dir)) {
+		say_stale(a->dir);
+		return -ESTALE;
+	}
 	if (xcgn_attached_here(a->dir)) {
 		xcgn_err("xcgn is already attached in this network namespace (%s); "
 			 "run `xcgn link detach` first",
@@ -888,6 +969,15 @@ int xcgn_detach(void)
 	if (fd >= 0)
 		close(fd);
 
+	if (xcgn_instance_stale(dir)) {
+		/* Its devices are gone; the ifindexes it noted may be this
+		 * namespace's devices now: touch none, drop the pins. */
+		fprintf(stderr, "xcgn: %s served a namespace that is gone: removing its pins "
+				"only\n", dir);
+		xcgn_unpin_all(dir);
+		xcgn_unlock(lock);
+		return XCGN_EXIT_OK;
+	}
 	/* Withdrawn first: no traffic is drawn here once it is not served. */
 	announce_sync(NULL, 0);
 	link_unpin(dir, XCGN_PIN_LINK_IN);
@@ -919,5 +1009,57 @@ long xcgn_ring_unread(int fd)
 	n = (long)(__atomic_load_n(prod, __ATOMIC_ACQUIRE) - __atomic_load_n(cons, __ATOMIC_ACQUIRE));
 	munmap(prod, (size_t)page);
 	munmap(cons, (size_t)page);
+	return n;
+}
+
+/* One version directory: removed when stale. 1 removed, 0 not. */
+static int clean_one(const char *dir)
+{
+	if (!xcgn_instance_stale(dir))
+		return 0;
+	xcgn_unpin_all(dir);
+	print_open_object(NULL);
+	print_string(PRINT_ANY, "removed", "removed %s", dir);
+	print_string(PRINT_ANY, "why", " (%s)", "its namespace is gone");
+	print_nl();
+	print_close_object();
+	return 1;
+}
+
+int xcgn_clean(void)
+{
+	char path[512], sub[768];
+	struct dirent *de, *se;
+	DIR *d, *sd;
+	int lock, n = 0;
+
+	lock = xcgn_lock();
+	if (lock < 0)
+		return lock;
+	d = opendir(XCGN_PIN_ROOT);
+	if (!d) {
+		n = -errno;
+		xcgn_unlock(lock);
+		return n;
+	}
+	print_open_array(NULL);
+	while ((de = readdir(d))) {
+		snprintf(path, sizeof(path), "%s/%s", XCGN_PIN_ROOT, de->d_name);
+		if (de->d_name[0] == 'v') {
+			n += clean_one(path);
+			continue;
+		}
+		if (strncmp(de->d_name, "netns-", 6) || !(sd = opendir(path)))
+			continue;
+		while ((se = readdir(sd)))
+			if (se->d_name[0] == 'v') {
+				snprintf(sub, sizeof(sub), "%s/%s", path, se->d_name);
+				n += clean_one(sub);
+			}
+		closedir(sd);
+	}
+	closedir(d);
+	print_close_array();
+	xcgn_unlock(lock);
 	return n;
 }

@@ -12,6 +12,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/if_link.h>
 #include <linux/if_addr.h>
+#include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 
 #include "xcgn.h"
@@ -279,4 +280,28 @@ int nl_addr_within(uint32_t prefix, uint8_t plen,
 	*addr_be = r.found;
 	*ifindex = r.ifindex;
 	return !!r.found;
+}
+
+static int count_cb(const struct nlmsghdr *nlh, void *data)
+{
+	if (nlh->nlmsg_type == RTM_NEWTFILTER)
+		(*(int *)data)++;
+	return MNL_CB_OK;
+}
+
+int nl_tc_filters(int ifindex)
+{
+	static const __u32 mins[] = { TC_H_MIN_INGRESS, TC_H_MIN_EGRESS };
+	int n = 0, err;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(mins); i++) {
+		struct tcmsg t = { .tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex,
+				   .tcm_parent = TC_H_MAKE(TC_H_CLSACT, mins[i]) };
+
+		err = nl_dump(RTM_GETTFILTER, &t, sizeof(t), count_cb, &n);
+		if (err)
+			return err;
+	}
+	return n;
 }

@@ -125,6 +125,9 @@ int nl_ifaddr(const struct nlmsghdr *nlh, int *ifindex, uint32_t *addr_be, uint8
  * runs on every answer. Returns 0 or -errno. */
 int nl_dump(uint16_t type, const void *hdr, size_t hdrlen,
 	    int (*cb)(const struct nlmsghdr *nlh, void *data), void *data);
+/* The tc filters on a device's clsact qdisc, both directions: a count,
+ * or -errno. */
+int nl_tc_filters(int ifindex);
 /* One request, acknowledged: 0 or the kernel's -errno. */
 int nl_request(struct nlmsghdr *nlh);
 
@@ -180,6 +183,12 @@ int xcgn_maps_open(struct xcgn_maps *m);
 int xcgn_maps_open_dir(struct xcgn_maps *m, const char *dir);
 /* Is this version attached under @dir (its XDP link pinned)? */
 bool xcgn_attached_here(const char *dir);
+/* The pins at @dir served a network namespace that is gone (their XDP link
+ * lost its device): never to be adopted; `xcgn link clean` removes them. */
+bool xcgn_instance_stale(const char *dir);
+/* Remove the pins of every instance whose namespace is gone: the number
+ * removed (each said on stdout), or -errno. */
+int xcgn_clean(void);
 /* Another layout version pinned in this namespace (its number), or 0. */
 int xcgn_pinned_version(const char *dir);
 

@@ -64,3 +64,42 @@ PY
 	! grep -q "lsrr-in" "$TMP/heard" || fail "an inbound source route reached the subscriber"
 	assert_ge "$(stat dnat_tc)" 1 "tc ingress translated it"
 }
+
+# Issue 10 item 7: the pin root is root's alone; a dead namespace's pins are
+# never adopted (and its ifindexes never used); detach leaves a clsact
+# qdisc that another filter uses.
+test_pins_and_qdisc_are_guarded() {
+	local d r=/sys/fs/bpf/xcgn
+	for d in "mkdir -m 0777 $r" "mkdir -m 0700 $r && chown 65534 $r" "ln -s /tmp $r"; do
+		# A private bpffs, so the host's is not touched.
+		unshare -m bash -c "mount -t bpf bpf /sys/fs/bpf && $d &&
+			nsenter --net=/run/netns/$NS_NAT $XCGN_BIN link attach inside $DEV_I \
+			outside $DEV_O" >"$TMP/out" 2>"$TMP/err" && fail "attached over a pin root by: $d"
+		cat "$TMP/err"
+		grep -q "not made by xcgn" "$TMP/err" ||
+			fail "no reason given for: $d"
+	done
+
+	attach_default
+	in_nat tc filter add dev "$DEV_O" ingress prio 77 protocol all u32 match u32 0 0 ||
+		fail "a filter of someone else's"
+	xcgn link detach 2>"$TMP/err" || fail "detach"
+	grep -q "keeping the clsact qdisc" "$TMP/err" || fail "the qdisc's keeping not said"
+	in_nat tc filter show dev "$DEV_O" ingress | grep -q u32 || fail "the other filter went"
+	! in_nat tc filter show dev "$DEV_O" ingress | grep -q bpf || fail "xcgn's filter stayed"
+	in_nat tc filter del dev "$DEV_O" ingress prio 77
+	in_nat tc qdisc del dev "$DEV_O" clsact
+
+	# The devices go (as with their namespace): the pins are stale.
+	attach_default
+	in_nat ip link del "$DEV_I"
+	in_nat ip link del "$DEV_O"
+	expect_err 1 "belongs to a network namespace that no longer exists" link show
+	expect_err 1 "belongs to a network namespace that no longer exists" pool show
+	xcgn link clean >"$TMP/clean" || fail "link clean"
+	cat "$TMP/clean"
+	grep -q "^removed /sys/fs/bpf/xcgn/netns-[0-9]*/v[0-9]* (its namespace is gone)" \
+		"$TMP/clean" || fail "clean did not say what it removed"
+	assert_eq "[]" "$(xcgn -j link show)" "nothing left"
+	assert_eq "[]" "$(xcgn -j link clean)" "a second clean finds nothing"
+}
