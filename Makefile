@@ -8,13 +8,15 @@
 #   make bench      BPF_PROG_TEST_RUN and forwarding figures, xcgn beside nftables
 #   make soak       an hour of churn with daemon kills and reloads (SOAK_SECONDS=N)
 #   make cluster-demo  three nodes, BIRD, BGP and BFD; node 2 fails and comes back
+#   make fuzz       the packet fuzzer and the libFuzzer targets, long (FUZZ_ITER, FUZZ_SECONDS)
 #   make install    binary, unit, man pages, completion, example (PREFIX, DESTDIR)
 #   make deb        a Debian package in build/deb/ (debhelper)
 
 .DELETE_ON_ERROR:
 .SECONDARY:
 .PHONY: all deps test test-unit test-unit-san test-bpf test-abi test-integration test-conformance \
-	test-dist test-package conformance-table demo cluster-demo bench soak check clean help \
+	test-dist test-package test-fuzz fuzz conformance-table demo cluster-demo bench soak check \
+	clean help \
 	install deb FORCE
 
 BUILD     ?= build
@@ -43,6 +45,15 @@ CFLAGS ?= -O2 -g
 XCFLAGS := -std=gnu11 $(CPPFLAGS) $(CFLAGS) $(WFLAGS) -Iinclude -I$(BUILD) -Iuser
 LDLIBS := $(shell pkg-config --libs libbpf libmnl libmicrohttpd 2>/dev/null || \
 	echo -lbpf -lelf -lz -lmnl -lmicrohttpd)
+# libFuzzer targets: the library built again with clang, instrumented.
+ifeq ($(FUZZ),1)
+CC = clang
+XCFLAGS += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+endif
+FUZZ_TARGETS := fuzz_cli fuzz_natlog fuzz_netlink
+FUZZ_SECONDS ?= 600
+FUZZ_ITER ?= 20000000
+
 ifeq ($(SANITIZE),1)
 XCFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
@@ -134,6 +145,7 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory test-unit
 	$(Q)$(MAKE) --no-print-directory test-unit-san
 	$(Q)$(MAKE) --no-print-directory test-bpf
+	$(Q)$(MAKE) --no-print-directory test-fuzz
 	$(Q)$(MAKE) --no-print-directory test-abi
 	$(Q)$(MAKE) --no-print-directory test-dist
 	$(Q)$(MAKE) --no-print-directory test-package
@@ -198,6 +210,33 @@ $(BUILD)/xcgn-bench: tests/bench/bench.c tests/lib/pkt.c tests/lib/bpfenv.c $(BU
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(XCFLAGS) -Itests $(LDFLAGS) -o $@ tests/bench/bench.c tests/lib/pkt.c tests/lib/bpfenv.c $(BUILD)/libxcgn.a $(LDLIBS)
 
+# Fuzzing, bounded (make test): a million packet mutants with each of two
+# seeds (the second pool address-dependent), 20 s per libFuzzer target.
+test-fuzz: $(BUILD)/xcgn-pktfuzz
+	$(Q)$(BUILD)/xcgn-pktfuzz 1000000 1
+	$(Q)$(BUILD)/xcgn-pktfuzz 1000000 2
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/fuzz FUZZ=1 \
+		$(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
+	$(Q)tests/fuzz/run.sh $(BUILD)/fuzz 20
+
+# Fuzzing, long: FUZZ_ITER packet mutants with each of four seeds,
+# FUZZ_SECONDS per libFuzzer target.
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory all $(BUILD)/xcgn-pktfuzz
+	$(Q)for s in 11 12 13 14; do $(BUILD)/xcgn-pktfuzz $(FUZZ_ITER) $$s || exit 1; done
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/fuzz FUZZ=1 \
+		$(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
+	$(Q)tests/fuzz/run.sh $(BUILD)/fuzz $(FUZZ_SECONDS)
+
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/libxcgn.a $(USER_HDRS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(XCFLAGS) -fsanitize=fuzzer,address,undefined $(LDFLAGS) -o $@ $< \
+		$(BUILD)/libxcgn.a $(LDLIBS)
+
+$(BUILD)/xcgn-pktfuzz: tests/fuzz/pktfuzz.c tests/lib/pkt.c tests/lib/bpfenv.c $(BUILD)/libxcgn.a $(USER_HDRS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(XCFLAGS) -Itests $(LDFLAGS) -o $@ tests/fuzz/pktfuzz.c tests/lib/pkt.c tests/lib/bpfenv.c $(BUILD)/libxcgn.a $(LDLIBS)
+
 $(BUILD)/bench_%.bpf.o: tests/bench/bench_%.bpf.c $(BPF_HDRS) | $(BUILD)/.libbpf-ok
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -207,7 +246,7 @@ $(BUILD)/bench_%.bpf.o: tests/bench/bench_%.bpf.c $(BPF_HDRS) | $(BUILD)/.libbpf
 # generated open code), so that one checker is off for the files that
 # include them.
 check: deps $(BUILD)/xcgn_xdp.skel.h $(BUILD)/xcgn_gc.skel.h
-	$(Q)shellcheck -x -e SC1091,SC2034 -S warning scripts/*.sh tests/integration/*.sh tests/conformance/*.sh tests/abi/*.sh tests/dist/*.sh .ci/run
+	$(Q)shellcheck -x -e SC1091,SC2034 -S warning scripts/*.sh tests/integration/*.sh tests/conformance/*.sh tests/abi/*.sh tests/dist/*.sh tests/fuzz/*.sh .ci/run
 	$(Q)shellcheck -s bash -S warning dist/xcgn.bash-completion
 	$(Q)for f in user/*.c; do \
 		x=; grep -q 'skel\.h' $$f && x="-Xanalyzer -analyzer-disable-checker=unix.Malloc"; \

@@ -315,6 +315,14 @@ int xcgn_xdp_outside(struct xdp_md *ctx)
 	ret = -rpf_check(XCGN_RPF_DEV_OUTSIDE, p.ip->saddr, p.ip->daddr, rs);
 	if (ret)
 		goto drop;
+	/* A subscriber source from the internet is a spoof whatever the
+	 * reverse-path mode (off included): translated in, it would reach a
+	 * subscriber as if from another, and its first fragment would leave a
+	 * note that subscriber's own later fragments are read by. */
+	if (is_subscriber(p.ip->saddr)) {
+		ret = -XCGN_DROP_SPOOF;
+		goto drop;
+	}
 	/* Anything not addressed to the pool (the host itself, transit) is
 	 * not ours. */
 	if (!is_pool_addr(rs, p.ip->daddr))
@@ -387,9 +395,38 @@ drop:
 	return XDP_DROP;
 }
 
+/* A packet of the host's own about to leave the outside with a subscriber
+ * address in it: an ICMP error the kernel made about a packet XDP had
+ * translated inwards (a TTL=1 or a too-big probe to a pool address and
+ * port quotes the subscriber behind it; issue 10 item 3), or a route that
+ * sends a subscriber's address out here. Read with bpf_skb_load_bytes:
+ * nothing needs pulling. */
+static __always_inline int host_names_subscriber(struct __sk_buff *skb, const struct iphdr *ip,
+						 __u32 l3_off)
+{
+	struct {
+		__u8 type, code;
+		__u16 csum;
+		__u32 rest;
+		struct iphdr q;
+	} e;
+
+	if (is_subscriber(ip->daddr))
+		return 1;
+	if (ip->protocol != IPPROTO_ICMP || (ip->frag_off & bpf_htons(IP_OFFSET)))
+		return 0;
+	if (bpf_skb_load_bytes(skb, l3_off + ip->ihl * 4, &e, sizeof(e)))
+		return 0;
+	if (e.type != ICMP_DEST_UNREACH && e.type != ICMP_TIME_EXCEEDED &&
+	    e.type != ICMP_PARAMETERPROB && e.type != 4 /* source quench */ &&
+	    e.type != 5 /* redirect */)
+		return 0;
+	return is_subscriber(e.q.saddr) || is_subscriber(e.q.daddr);
+}
+
 /* tc egress on the outside device: the slow path. Translates what the
  * kernel forwarded untranslated, after routing (where netfilter does SNAT),
- * and is the last guard: no subscriber source leaves untranslated. */
+ * and is the last guard: no subscriber address leaves untranslated. */
 SEC("tc")
 int xcgn_tc_outside(struct __sk_buff *skb)
 {
@@ -413,12 +450,19 @@ int xcgn_tc_outside(struct __sk_buff *skb)
 	if (proto != ETH_P_IP)
 		return TC_ACT_OK;
 	/* Only subscriber sources are ours here; the host's own traffic (and
-	 * whatever else leaves) passes without a look at the rest. */
+	 * whatever else leaves) passes after one look: no subscriber address
+	 * in it, outer or quoted. */
 	{
 		struct iphdr *ip = data + p.l3_off;
 
-		if ((void *)(ip + 1) > data_end || !is_subscriber(ip->saddr))
+		if ((void *)(ip + 1) > data_end)
 			return TC_ACT_OK;
+		if (!is_subscriber(ip->saddr)) {
+			if (!host_names_subscriber(skb, ip, p.l3_off))
+				return TC_ACT_OK;
+			ret = -XCGN_DROP_UNTRANSLATED;
+			goto drop;
+		}
 		/* An ICMP error's checksum covers the whole message: all of
 		 * it must be linear to be checked. */
 		if (ip->protocol == IPPROTO_ICMP) {
@@ -626,6 +670,13 @@ int xcgn_tc_outside_in(struct __sk_buff *skb)
 	ret = parse_ipv4(&p, data, skb->len);
 	if (ret)
 		goto drop;
+	/* From the internet, a subscriber source is a spoof (XDP said so
+	 * too, unless it stood aside): its first fragment must not leave a
+	 * note that a subscriber's own later fragments would be read by. */
+	if (is_subscriber(p.ip->saddr)) {
+		ret = -XCGN_DROP_SPOOF;
+		goto drop;
+	}
 	ret = parse_l4(&p);
 	if (ret)
 		goto drop;

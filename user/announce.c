@@ -38,13 +38,17 @@ struct routes {
 
 static int route_cb(const struct nlmsghdr *nlh, void *data)
 {
-	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	const struct rtmsg *rtm = nl_payload(nlh, sizeof(*rtm));
 	const struct nlattr *attr;
 	struct routes *rs = data;
-	struct route r = { .table = rtm->rtm_table, .plen = rtm->rtm_dst_len };
+	struct route r = {};
 
+	if (!rtm)
+		return MNL_CB_ERROR;
 	if (rtm->rtm_family != AF_INET || rtm->rtm_protocol != XCGN_RTPROT)
 		return MNL_CB_OK;
+	r.table = rtm->rtm_table;
+	r.plen = rtm->rtm_dst_len;
 	mnl_attr_for_each(attr, nlh, sizeof(*rtm)) {
 		switch (mnl_attr_get_type(attr)) {
 		case RTA_TABLE:

@@ -28,11 +28,20 @@
 
 struct check {
 	const struct xcgn_maps *m;
+	bool live;			/* others may write meanwhile: look twice */
 	__u32 npools, naddrs;
 	struct xcgn_pool pools[XCGN_POOLS_MAX];
 	__be32 *holder;			/* xcgn_blk_key -> subscriber */
 	uint64_t maps, revs, subs, held, taken_unheld, unlogged, violations;
 };
+
+/* Under traffic, a second look 50 ms later before a violation counts. */
+static int relook(const struct check *c)
+{
+	if (c->live)
+		usleep(50000);
+	return 1;
+}
 
 static void __printf(2, 3) violation(struct check *c, const char *fmt, ...)
 {
@@ -94,7 +103,7 @@ static void check_mappings(struct check *c)
 		c->maps++;
 		if (!mapping_wrong(c, &k, &v))
 			continue;
-		usleep(50000);	/* half made or half removed? */
+		relook(c);	/* half made or half removed? */
 		if (bpf_map_lookup_elem(c->m->map4, &k, &v) || !(why = mapping_wrong(c, &k, &v)))
 			continue;
 		{
@@ -124,7 +133,7 @@ static void check_reverses(struct check *c)
 		fk.proto = k.proto;
 		if (!bpf_map_lookup_elem(c->m->map4, &fk, &v) && v.paddr == k.addr && v.pport == k.port)
 			continue;
-		usleep(50000);
+		relook(c);
 		if (bpf_map_lookup_elem(c->m->rev4, &k, &r) ||
 		    (!bpf_map_lookup_elem(c->m->map4, &fk, &v) && v.paddr == k.addr &&
 		     v.pport == k.port))
@@ -177,13 +186,13 @@ static void check_blocks(struct check *c)
 			idx = s.addr_idx;
 			c->held++;
 			/* Released and taken again under the walk? Looked at again. */
-			if (c->holder[k] && c->holder[k] != key && (usleep(50000), 1) &&
+			if (c->holder[k] && c->holder[k] != key && relook(c) &&
 			    sub_holds(c, key, idx, blk) && sub_holds(c, c->holder[k], idx, blk))
 				violation(c, "block %u of address %u held by %s and %s", blk, idx,
 					  ipv4_str(key, a, sizeof(a)),
 					  ipv4_str(c->holder[k], b, sizeof(b)));
 			c->holder[k] = key;
-			if (!bit_taken(c, idx, blk) && (usleep(50000), 1) &&
+			if (!bit_taken(c, idx, blk) && relook(c) &&
 			    sub_holds(c, key, idx, blk) && !bit_taken(c, idx, blk))
 				violation(c, "block %u of address %u held by %s is free in the bitmap",
 					  blk, idx, ipv4_str(key, a, sizeof(a)));
@@ -215,30 +224,94 @@ static void check_blocks(struct check *c)
 	}
 }
 
-int xcgn_check(void)
+static int addr_cmp(const void *a, const void *b)
 {
-	struct xcgn_maps m;
-	struct check c = { .m = &m };
+	__be32 x = *(const __be32 *)a, y = *(const __be32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Quiet state only (nothing else writes): each subscriber's count of
+ * mappings is what the mapping table holds for it. */
+static void check_counts(struct check *c)
+{
+	struct xcgn_tuple4 k, *prev = NULL;
+	__be32 key, *kprev = NULL, *addrs = NULL;
+	struct xcgn_sub s;
+	size_t n = 0, cap = 0, lo, hi;
+	char a[16];
+
+	while (!bpf_map_get_next_key(c->m->map4, prev, &k)) {
+		prev = &k;
+		if (xcgn_grow(&addrs, &cap, n, sizeof(*addrs))) {
+			violation(c, "out of memory counting mappings");
+			free(addrs);
+			return;
+		}
+		addrs[n++] = k.addr;
+	}
+	if (n)
+		qsort(addrs, n, sizeof(*addrs), addr_cmp);
+	while (!bpf_map_get_next_key(c->m->subs, kprev, &key)) {
+		kprev = &key;
+		if (bpf_map_lookup_elem(c->m->subs, &key, &s) || (s.nmaps & XCGN_SUB_DEAD))
+			continue;
+		for (lo = 0, hi = n; lo < hi;) {	/* the first >= key */
+			size_t mid = (lo + hi) / 2;
+
+			if (addrs[mid] < key)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (hi = lo; hi < n && addrs[hi] == key; hi++)
+			;
+		if (hi - lo != s.nmaps)
+			violation(c, "subscriber %s counts %u mappings, the table holds %zu",
+				  ipv4_str(key, a, sizeof(a)), s.nmaps, hi - lo);
+	}
+	free(addrs);
+}
+
+int xcgn_check_maps(const struct xcgn_maps *m, bool live, struct xcgn_check_result *r)
+{
+	struct check c = { .m = m, .live = live };
 	__u32 id;
 
-	if (xcgn_maps_open(&m))
-		return XCGN_EXIT_ERR;
-	c.npools = xcgn_npools(&m);
-	c.naddrs = xcgn_naddrs(&m);
+	c.npools = xcgn_npools(m);
+	c.naddrs = xcgn_naddrs(m);
 	c.holder = calloc((size_t)c.naddrs * XCGN_BLKS_PER_ADDR_MAX, sizeof(*c.holder));
-	if (!c.holder) {
-		xcgn_err("check: %s", strerror(ENOMEM));
-		xcgn_maps_close(&m);
-		return XCGN_EXIT_ERR;
-	}
+	if (!c.holder)
+		return -ENOMEM;
 	for (id = 0; id < c.npools; id++)
-		if (bpf_map_lookup_elem(m.pools, &id, &c.pools[id]))
+		if (bpf_map_lookup_elem(m->pools, &id, &c.pools[id]))
 			memset(&c.pools[id], 0, sizeof(c.pools[id]));
 	check_blocks(&c);
 	check_mappings(&c);
 	check_reverses(&c);
+	if (!live)
+		check_counts(&c);
 	free(c.holder);
+	*r = (struct xcgn_check_result){ .maps = c.maps, .revs = c.revs, .subs = c.subs,
+					 .held = c.held, .taken_unheld = c.taken_unheld,
+					 .unlogged = c.unlogged, .violations = c.violations };
+	return 0;
+}
+
+int xcgn_check(void)
+{
+	struct xcgn_check_result c;
+	struct xcgn_maps m;
+	int err;
+
+	if (xcgn_maps_open(&m))
+		return XCGN_EXIT_ERR;
+	err = xcgn_check_maps(&m, true, &c);
 	xcgn_maps_close(&m);
+	if (err) {
+		xcgn_err("check: %s", strerror(-err));
+		return XCGN_EXIT_ERR;
+	}
 
 	print_open_object(NULL);
 	print_u64(PRINT_ANY, "mappings", "mappings %llu", c.maps);

@@ -36,7 +36,9 @@
 static char logbuf[64 * 1024];
 static size_t loglen;
 
-static int libbpf_print(enum libbpf_print_level lvl, const char *fmt, va_list ap)
+/* libbpf's format strings come from libbpf (a print callback's contract). */
+static int __attribute__((format(printf, 2, 0)))
+libbpf_print(enum libbpf_print_level lvl, const char *fmt, va_list ap)
 {
 	char line[4096];
 	int n;

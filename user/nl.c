@@ -19,6 +19,31 @@
 
 #define NL_DUMP_BUF (64 * 1024)
 
+/* libmnl's walk takes a message's length as an int: one of 2^31 bytes or
+ * more turns negative, passes its bound check and sends the walk far past
+ * the buffer (found by fuzz_netlink). The kernel never sends one; a buffer
+ * from anywhere else is walked here first. */
+bool nl_buf_ok(const void *buf, size_t len)
+{
+	const struct nlmsghdr *nlh;
+	size_t off = 0;
+
+	while (len - off >= sizeof(*nlh)) {
+		nlh = (const void *)((const char *)buf + off);
+		if (nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > len - off)
+			return false;
+		off += NLMSG_ALIGN(nlh->nlmsg_len);
+		if (off > len)
+			break;
+	}
+	return true;
+}
+
+const void *nl_payload(const struct nlmsghdr *nlh, size_t len)
+{
+	return mnl_nlmsg_get_payload_len(nlh) < len ? NULL : mnl_nlmsg_get_payload(nlh);
+}
+
 static int link_attr_cb(const struct nlattr *attr, void *data)
 {
 	struct nl_link *l = data;
@@ -42,69 +67,50 @@ static int link_attr_cb(const struct nlattr *attr, void *data)
 
 static int link_cb(const struct nlmsghdr *nlh, void *data)
 {
-	struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
+	const struct ifinfomsg *ifm = nl_payload(nlh, sizeof(*ifm));
 	struct nl_link *l = data;
 
+	if (!ifm)
+		return MNL_CB_ERROR;
 	l->ifindex = ifm->ifi_index;
 	l->flags = ifm->ifi_flags;
 	return mnl_attr_parse(nlh, sizeof(*ifm), link_attr_cb, l);
 }
 
+static int nl_talk(struct nlmsghdr *nlh, char *buf, size_t len, mnl_cb_t cb, void *data);
+
 int nl_link_get(const char *name, int ifindex, struct nl_link *out)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct mnl_socket *nl;
 	struct nlmsghdr *nlh;
 	struct ifinfomsg *ifm;
-	unsigned int seq, portid;
-	int ret, err = 0;
 
 	if (name && strlen(name) >= IFNAMSIZ)
 		return -ENODEV;
 	memset(out, 0, sizeof(*out));
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = RTM_GETLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
-	nlh->nlmsg_seq = seq = (unsigned int)time(NULL);
+	/* The answer, then the acknowledgement that ends the conversation;
+	 * an unknown name or index is answered with -ENODEV. */
+	nlh->nlmsg_flags = NLM_F_ACK;
 	ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
 	ifm->ifi_family = AF_UNSPEC;
 	if (name)
 		mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
 	else
 		ifm->ifi_index = ifindex;
-
-	nl = mnl_socket_open(NETLINK_ROUTE);
-	if (!nl)
-		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		err = -errno;
-		goto out;
-	}
-	portid = mnl_socket_get_portid(nl);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		err = -errno;
-		goto out;
-	}
-	ret = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-	if (ret < 0) {
-		err = -errno;
-		goto out;
-	}
-	/* The kernel answers an unknown name or index with -ENODEV. */
-	if (mnl_cb_run(buf, (size_t)ret, seq, portid, link_cb, out) < 0)
-		err = -errno;
-out:
-	mnl_socket_close(nl);
-	return err;
+	return nl_talk(nlh, buf, sizeof(buf), link_cb, out);
 }
 
 int nl_ifaddr(const struct nlmsghdr *nlh, int *ifindex, uint32_t *addr_be, uint8_t *plen)
 {
-	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+	const struct ifaddrmsg *ifa = nl_payload(nlh, sizeof(*ifa));
 	const struct nlattr *attr;
 	uint32_t local = 0, address = 0;
 	bool have = false;
 
+	if (!ifa)
+		return -EINVAL;
 	if (ifa->ifa_family != AF_INET)
 		return 0;
 	mnl_attr_for_each(attr, nlh, sizeof(*ifa)) {
@@ -177,6 +183,10 @@ static int nl_talk(struct nlmsghdr *nlh, char *buf, size_t len, mnl_cb_t cb, voi
 		ret = mnl_socket_recvfrom(nl, buf, len);
 		if (ret < 0) {
 			err = -errno;
+			break;
+		}
+		if (!nl_buf_ok(buf, (size_t)ret)) {
+			err = -EBADMSG;
 			break;
 		}
 		errno = 0;

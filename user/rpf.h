@@ -66,6 +66,10 @@ struct rpf_entry {
 };
 
 int rpf_fib_read(struct rpf_fib *f);
+/* Read dump messages (routes, rules, links, addresses, any mix) from @buf
+ * into @f, as rpf_fib_read does from the kernel: 0, or -EINVAL for a
+ * message it cannot take. The fuzz target's way in. */
+int rpf_fib_parse(struct rpf_fib *f, const void *buf, size_t len);
 /* What follows from the dumps: custom rules and local routes, a default
  * table in use, devices with addresses. rpf_fib_read() calls it. */
 void rpf_fib_derive(struct rpf_fib *f);

@@ -50,10 +50,13 @@ static void route_add_nh(struct rpf_route *r, uint32_t oif)
 
 static int route_cb(const struct nlmsghdr *nlh, void *data)
 {
-	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	const struct rtmsg *rtm = nl_payload(nlh, sizeof(*rtm));
 	const struct nlattr *tb[RTA_MAX + 1] = {};
 	struct rpf_fib *f = data;
 	struct rpf_route *r;
+
+	if (!rtm)
+		return MNL_CB_ERROR;
 
 	/* Dead routes (their device gone or down) the kernel's lookup
 	 * skips; it falls back to a shorter prefix, and so does the trie
@@ -101,11 +104,16 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 
 static int rule_cb(const struct nlmsghdr *nlh, void *data)
 {
-	const struct fib_rule_hdr *frh = mnl_nlmsg_get_payload(nlh);
+	const struct fib_rule_hdr *frh = nl_payload(nlh, sizeof(*frh));
 	struct rpf_fib *f = data;
 	const struct nlattr *attr;
-	uint32_t prio = 0, table = frh->table;
-	bool selector = frh->src_len || frh->dst_len || frh->tos;
+	uint32_t prio = 0, table;
+	bool selector;
+
+	if (!frh)
+		return MNL_CB_ERROR;
+	table = frh->table;
+	selector = frh->src_len || frh->dst_len || frh->tos;
 
 	if (frh->family != AF_INET)
 		return MNL_CB_OK;
@@ -162,10 +170,13 @@ static void conf_from_array(struct rpf_conf *c, const uint32_t *v, size_t n)
 
 static int link_cb(const struct nlmsghdr *nlh, void *data)
 {
-	const struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
+	const struct ifinfomsg *ifm = nl_payload(nlh, sizeof(*ifm));
 	struct rpf_fib *f = data;
 	const struct nlattr *attr, *af, *c;
 	struct rpf_link *l;
+
+	if (!ifm)
+		return MNL_CB_ERROR;
 
 	if (grow(&f->links, &f->caplinks, f->nlinks, sizeof(*f->links)))
 		return MNL_CB_ERROR;
@@ -247,6 +258,29 @@ void rpf_fib_derive(struct rpf_fib *f)
 				f->links[i].has_addr = true;
 }
 
+/* One message of a dump, to the reader of its kind. */
+static int fib_msg_cb(const struct nlmsghdr *nlh, void *data)
+{
+	switch (nlh->nlmsg_type) {
+	case RTM_NEWROUTE:
+		return route_cb(nlh, data);
+	case RTM_NEWRULE:
+		return rule_cb(nlh, data);
+	case RTM_NEWLINK:
+		return link_cb(nlh, data);
+	case RTM_NEWADDR:
+		return addr_cb(nlh, data);
+	}
+	return MNL_CB_OK;
+}
+
+int rpf_fib_parse(struct rpf_fib *f, const void *buf, size_t len)
+{
+	if (!nl_buf_ok(buf, len))
+		return -EINVAL;
+	return mnl_cb_run(buf, len, 0, 0, fib_msg_cb, f) < 0 ? -EINVAL : 0;
+}
+
 int rpf_fib_read(struct rpf_fib *f)
 {
 	struct rtmsg rtm = { .rtm_family = AF_INET };
@@ -256,10 +290,10 @@ int rpf_fib_read(struct rpf_fib *f)
 	int err;
 
 	memset(f, 0, sizeof(*f));
-	if ((err = nl_dump(RTM_GETROUTE, &rtm, sizeof(rtm), route_cb, f)) ||
-	    (err = nl_dump(RTM_GETRULE, &frh, sizeof(frh), rule_cb, f)) ||
-	    (err = nl_dump(RTM_GETLINK, &ifm, sizeof(ifm), link_cb, f)) ||
-	    (err = nl_dump(RTM_GETADDR, &ifa, sizeof(ifa), addr_cb, f))) {
+	if ((err = nl_dump(RTM_GETROUTE, &rtm, sizeof(rtm), fib_msg_cb, f)) ||
+	    (err = nl_dump(RTM_GETRULE, &frh, sizeof(frh), fib_msg_cb, f)) ||
+	    (err = nl_dump(RTM_GETLINK, &ifm, sizeof(ifm), fib_msg_cb, f)) ||
+	    (err = nl_dump(RTM_GETADDR, &ifa, sizeof(ifa), fib_msg_cb, f))) {
 		rpf_fib_free(f);
 		return err;
 	}

@@ -128,6 +128,10 @@ int nl_dump(uint16_t type, const void *hdr, size_t hdrlen,
 /* The tc filters on a device's clsact qdisc, both directions: a count,
  * or -errno. */
 int nl_tc_filters(int ifindex);
+/* Every message of @buf lies within it (what libmnl's walk assumes). */
+bool nl_buf_ok(const void *buf, size_t len);
+/* A message's fixed header of @len bytes, or NULL when it is shorter. */
+const void *nl_payload(const struct nlmsghdr *nlh, size_t len);
 /* One request, acknowledged: 0 or the kernel's -errno. */
 int nl_request(struct nlmsghdr *nlh);
 
@@ -270,6 +274,14 @@ int xcgn_detach(void);
 int xcgn_reload(void);
 /* The invariants of the pinned state (check.c): exit 1 on a violation. */
 int xcgn_check(void);
+struct xcgn_check_result {
+	uint64_t maps, revs, subs, held, taken_unheld, unlogged, violations;
+};
+/* The invariants of @m (check.c says which), each violation said on
+ * stderr (the first ten). @live: others write meanwhile, so a violation
+ * counts only when still there 50 ms later; quiet (!@live) adds each
+ * subscriber's mapping count. 0, or -ENOMEM. */
+int xcgn_check_maps(const struct xcgn_maps *m, bool live, struct xcgn_check_result *r);
 
 /* ---- pool.c ------------------------------------------------------------ */
 #define XCGN_EXCL_MAX	32	/* exclusion prefixes a pool may have */
