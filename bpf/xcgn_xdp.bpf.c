@@ -55,6 +55,39 @@ static __always_inline int translatable(const struct pkt *p, int outbound)
 	return 0;
 }
 
+/* A TCP or UDP checksum its sender left to offload (issue 10 item 9). XDP
+ * sees no skb state: incrementally updated and redirected, such a packet
+ * would arrive with the pseudo-header sum for a checksum and be dropped.
+ * The kernel knows it: such packets take the slow path, untranslated, and
+ * tc (bpf_l4_csum_replace with the pseudo-header flag) translates them. */
+static __always_inline int csum_partial(const struct pkt *p)
+{
+	__u16 c;
+
+	if ((p->cls != L4_TCP && p->cls != L4_UDP) || p->first_frag)
+		return 0;
+	c = *p->l4_csum;
+	return c && c == xcgn_csum_pseudo(p->ip->saddr, p->ip->daddr,
+					  bpf_htons(p->ip->protocol), bpf_htons(p->l4_len));
+}
+
+/* The fib lookup's 64 bytes live here, not on the stack: the inside
+ * program stood at the verifier's 512 bytes (issue 10 item 4). Per CPU,
+ * so a program's run owns it; scratch, so never pinned (no state, no ABI). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bpf_fib_lookup);
+} xcgn_fib_scratch SEC(".maps");
+
+static __always_inline struct bpf_fib_lookup *fib_scratch(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&xcgn_fib_scratch, &zero);
+}
+
 static __always_inline int fib_lookup(void *ctx, const struct pkt *p, __be32 src, __be32 dst,
 				      __u32 ifindex, struct bpf_fib_lookup *fib)
 {
@@ -122,9 +155,7 @@ static __always_inline int xdp_forward(struct pkt *p, const struct bpf_fib_looku
 static __always_inline int xdp_hairpin(struct xdp_md *ctx, struct pkt *p, struct xcgn_stats *st,
 				       int *drop, struct bpf_fib_lookup *fibp)
 {
-	/* The caller's fib struct: a second one on this stack would take the
-	 * combined stack with nat4_map_create() past the verifier's 512 bytes. */
-	struct bpf_fib_lookup *fib = fibp;
+	struct bpf_fib_lookup *fib = fibp;	/* the caller's: per-CPU scratch */
 	struct xcgn_tuple4 in, pub, dst, to;
 	int ret, rc;
 
@@ -169,13 +200,13 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	struct xcgn_stats *st = stats_get();
 	struct xcgn_state *rs = state_get();
+	struct bpf_fib_lookup *fib = fib_scratch();
 	struct xcgn_tuple4 in, pub;
-	struct bpf_fib_lookup fib;
 	struct pkt p = {};
 	__u16 proto;
 	int ret, rc, drop = 0;
 
-	if (!st || !rs)
+	if (!st || !rs || !fib)
 		return XDP_ABORTED;
 	stats_inc(st, XCGN_STAT_IN_RX);
 
@@ -212,6 +243,10 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 		goto drop;
 	if (!translatable(&p, 1) && p.cls != L4_ICMP_ERROR && p.cls != L4_FRAGMENT)
 		goto pass;	/* tc egress stops it if it would leak */
+	if (csum_partial(&p)) {
+		stats_inc(st, XCGN_STAT_SLOW_OUT);
+		return XDP_PASS;
+	}
 	/* XXX: fragmented datagrams and ICMP errors about hairpinned packets
 	 * are not turned around here: translated outwards as usual, they go
 	 * round through the upstream router, which routes the pool back, and
@@ -219,7 +254,7 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 	 * took the stack past the verifier's 512 bytes.) */
 	if (p.cls != L4_FRAGMENT && p.cls != L4_ICMP_ERROR &&
 	    is_pool_addr(rs, p.ip->daddr)) {
-		ret = xdp_hairpin(ctx, &p, st, &drop, &fib);
+		ret = xdp_hairpin(ctx, &p, st, &drop, fib);
 		if (ret == XDP_DROP) {
 			ret = drop;
 			goto drop;
@@ -227,8 +262,8 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 		return ret;
 	}
 
-	rc = fib_lookup(ctx, &p, p.ip->saddr, p.ip->daddr, ctx->ingress_ifindex, &fib);
-	if (fib.ifindex != xcgn_cfg.outside_ifindex)
+	rc = fib_lookup(ctx, &p, p.ip->saddr, p.ip->daddr, ctx->ingress_ifindex, fib);
+	if (fib->ifindex != xcgn_cfg.outside_ifindex)
 		goto pass;	/* not routed to the internet side */
 	/* No neighbour yet, an MTU problem, TTL expiring, a VLAN tag to
 	 * handle: the kernel forwards it untranslated and tc egress
@@ -267,7 +302,7 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 		nat4_rewrite(&p, 1, &pub);
 		stats_inc(st, XCGN_STAT_SNAT_XDP);
 	}
-	ret = xdp_forward(&p, &fib, XCGN_TX_OUTSIDE);
+	ret = xdp_forward(&p, fib, XCGN_TX_OUTSIDE);
 	if (ret == XDP_REDIRECT) {
 		stats_inc(st, XCGN_STAT_REDIRECT_OUT);
 		/* The subscriber's bytes (its own address, as it came; the
@@ -292,13 +327,13 @@ int xcgn_xdp_outside(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	struct xcgn_stats *st = stats_get();
 	struct xcgn_state *rs = state_get();
+	struct bpf_fib_lookup *fib = fib_scratch();
 	struct xcgn_tuple4 in, pub;
-	struct bpf_fib_lookup fib;
 	struct pkt p = {};
 	__u16 proto;
 	int ret, rc;
 
-	if (!st || !rs)
+	if (!st || !rs || !fib)
 		return XDP_ABORTED;
 	stats_inc(st, XCGN_STAT_OUT_RX);
 	if (rs->switches & XCGN_SW_BYPASS_ALL)
@@ -334,6 +369,8 @@ int xcgn_xdp_outside(struct xdp_md *ctx)
 	ret = parse_l4(&p);
 	if (ret)
 		goto drop;
+	if (csum_partial(&p))
+		goto slow;	/* untranslated: tc ingress translates it */
 	if (p.cls == L4_FRAGMENT) {
 		/* Before its first fragment: tc ingress holds it. */
 		if (nat4_frag_lookup(&p, 0, &in.addr))
@@ -369,16 +406,16 @@ int xcgn_xdp_outside(struct xdp_md *ctx)
 	if (rs->switches & XCGN_SW_ACCOUNTING)
 		acct_add(in.addr, ctx->data_end - ctx->data, 0);
 
-	rc = fib_lookup(ctx, &p, p.ip->saddr, in.addr, ctx->ingress_ifindex, &fib);
+	rc = fib_lookup(ctx, &p, p.ip->saddr, in.addr, ctx->ingress_ifindex, fib);
 	/* XXX: a packet whose TTL expires here goes up translated and the
 	 * kernel's time-exceeded quotes the subscriber address. */
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS || fib.ifindex != xcgn_cfg.inside_ifindex ||
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS || fib->ifindex != xcgn_cfg.inside_ifindex ||
 	    p.ip->ttl <= 1 || p.vlan) {
 		/* Translated, so the kernel routes it to the subscriber. */
 		stats_inc(st, XCGN_STAT_SLOW_IN);
 		return XDP_PASS;
 	}
-	ret = xdp_forward(&p, &fib, XCGN_TX_INSIDE);
+	ret = xdp_forward(&p, fib, XCGN_TX_INSIDE);
 	if (ret == XDP_REDIRECT)
 		stats_inc(st, XCGN_STAT_REDIRECT_IN);
 	else
@@ -653,15 +690,15 @@ int xcgn_tc_outside_in(struct __sk_buff *skb)
 
 	if (!st || !rs || (rs->switches & XCGN_SW_BYPASS_ALL))
 		return TC_ACT_OK;
-	/* Only fragments and datagrams with IP options to the pool are ours:
-	 * XDP handled everything else, and what it passed up (the host's own
-	 * traffic, large GRO skbs) is looked at without being pulled. */
+	/* Only what XDP left untranslated to the pool is ours: fragments,
+	 * datagrams with IP options, checksums left to offload. What else
+	 * goes up (the host's own traffic, large GRO skbs) is looked at
+	 * without being pulled. */
 	{
 		struct iphdr iph;
 
 		if (skb->protocol != bpf_htons(ETH_P_IP) ||
 		    bpf_skb_load_bytes(skb, sizeof(struct ethhdr), &iph, sizeof(iph)) ||
-		    (!(iph.frag_off & bpf_htons(IP_MF_FLAG | IP_OFFSET)) && iph.ihl == 5) ||
 		    !is_pool_addr(rs, iph.daddr))
 			return TC_ACT_OK;
 	}

@@ -46,6 +46,26 @@ static __always_inline __u16 xcgn_csum_update32(__u16 hc, __u32 from, __u32 to)
 	return (__u16)~xcgn_csum_fold(s);
 }
 
+/* The TCP/UDP pseudo-header sum (RFC 793, 768), folded and not
+ * complemented: what a sender that leaves the checksum to offload
+ * (CHECKSUM_PARTIAL: a veth peer, a VM's virtio) writes in the checksum
+ * field. A field that holds exactly this marks a partial checksum (a full
+ * one matches only once in 65536, and that one merely takes the slow path
+ * too). @proto and @len in network order, as the pseudo-header has them. */
+static __always_inline __u16 xcgn_csum_pseudo(__u32 saddr, __u32 daddr, __u16 proto_be,
+					      __u16 len_be)
+{
+	__u32 s = 0;
+
+	s += saddr & 0xffff;
+	s += saddr >> 16;
+	s += daddr & 0xffff;
+	s += daddr >> 16;
+	s += proto_be;
+	s += len_be;
+	return xcgn_csum_fold(s);
+}
+
 /* UDP (RFC 768): a checksum of 0 means "none" and stays 0 whatever changed;
  * a computed 0 is sent as 0xFFFF. @old is the checksum before the update,
  * @updated the result of xcgn_csum_update*(). */

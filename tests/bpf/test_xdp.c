@@ -10,6 +10,7 @@
 #include <bpf/bpf.h>
 
 #include "env.h"
+#include "xcgn_csum.h"
 
 #define BUF 512
 
@@ -562,4 +563,63 @@ Test(xdp, hairpin_to_an_unmapped_public_port_dropped)
 
 	cr_assert_eq(outbound(&b), XDP_DROP, "no mapping there");
 	cr_assert_eq(env_drop(XCGN_DROP_NO_MAPPING), 1, "counted");
+}
+
+/* Issue 10 item 9: a checksum its sender left to offload (the field holds
+ * the pseudo-header sum) is not XDP's to update: the packet goes to the
+ * kernel untouched, both ways, and tc translates it with helpers that know
+ * the skb's checksum state. */
+static void make_partial(uint8_t *f, size_t len)
+{
+	size_t l3 = pkt_l3_off(f), l4 = pkt_l4_off(f);
+	uint16_t l4len = (uint16_t)(len - l4), c;
+	uint32_t sa, da;
+
+	memcpy(&sa, f + l3 + 12, 4);
+	memcpy(&da, f + l3 + 16, 4);
+	c = xcgn_csum_pseudo(sa, da, htons(f[l3 + 9]), htons(l4len));
+	memcpy(f + l4 + (f[l3 + 9] == 6 ? 16 : 6), &c, 2);
+}
+
+Test(xdp, partial_checksums_go_to_the_kernel)
+{
+	struct pkt_spec s = spec(6, ENV_SUB1, 1400, ENV_S1, 443);
+	uint8_t frame[256];
+	size_t len;
+	uint32_t pub;
+	uint16_t pport;
+
+	len = pkt_build(frame, sizeof(frame), &s);
+	make_partial(frame, len);
+	memcpy(in, frame, len);
+	outlen = sizeof(out);
+	cr_assert_eq(env_run(env.prog_in, env.ifin, in, len, out, &outlen), XDP_PASS,
+		     "out: to the kernel");
+	cr_assert_eq(memcmp(out, in, len), 0, "untouched");
+	cr_assert_eq(env_count(env.maps.map4), 0, "no mapping at XDP");
+	outlen = sizeof(out);
+	cr_assert_eq(env_run(env.prog_tc, 0, in, len, out, &outlen), TC_ACT_OK, "tc egress");
+	pub = pkt_saddr(out);
+	pport = pkt_sport(out);
+	cr_assert(in_pool(pub), "translated by tc");
+
+	/* The answer, partial too: passed by XDP, translated by tc ingress. */
+	s = spec(17, ENV_S1, 443, "0.0.0.0", pport);
+	s.proto = 6;
+	s.daddr = pub;
+	len = pkt_build(frame, sizeof(frame), &s);
+	make_partial(frame, len);
+	memcpy(in, frame, len);
+	outlen = sizeof(out);
+	cr_assert_eq(env_run(env.prog_out, env.ifout, in, len, out, &outlen), XDP_PASS,
+		     "in: to the kernel");
+	cr_assert_eq(memcmp(out, in, len), 0, "untouched at XDP");
+	outlen = sizeof(out);
+	cr_assert_eq(env_run_tc(env.prog_tc_in, env.ifout, in, len, out, &outlen), TC_ACT_OK,
+		     "tc ingress");
+	cr_assert_eq(pkt_daddr(out), ip(ENV_SUB1), "to the subscriber");
+
+	/* A full checksum still takes the fast path. */
+	s = spec(6, ENV_SUB1, 1401, ENV_S1, 443);
+	cr_assert_eq(outbound(&s), XDP_REDIRECT, "a full checksum: XDP");
 }
