@@ -392,6 +392,96 @@ fail:
 	return 1;
 }
 
+/* xcgn-bench flood ns NS dev DEV dst-mac MAC src ADDR pool ADDR [addrs N]
+ * [packets N]: UDP to random ports of N pool addresses from ADDR, sent out of
+ * DEV (in NS) as fast as XDP live frames go. Nothing of it has a mapping:
+ * xcgn must drop it all at XDP, create no state, and carry on. */
+static int do_flood(int argc, char **argv)
+{
+	const char *ns = NULL, *dev = NULL, *dst_mac = NULL, *src = NULL, *pool = NULL;
+	unsigned int packets = 2000000, naddrs = 4;
+	struct pkt_spec s = { .proto = 17, .sport = 4444, .dport = 9, .payload = 18 };
+	struct bench_gen *g;
+	uint8_t pkt[128], mac[6];
+	int gen_if, err;
+	double t0, t1;
+	size_t len;
+
+	for (; argc > 1; argc -= 2, argv += 2) {
+		if (!strcmp(argv[0], "ns"))
+			ns = argv[1];
+		else if (!strcmp(argv[0], "dev"))
+			dev = argv[1];
+		else if (!strcmp(argv[0], "dst-mac"))
+			dst_mac = argv[1];
+		else if (!strcmp(argv[0], "src"))
+			src = argv[1];
+		else if (!strcmp(argv[0], "pool"))
+			pool = argv[1];
+		else if (!strcmp(argv[0], "addrs"))
+			naddrs = (unsigned int)strtoul(argv[1], NULL, 10);
+		else if (!strcmp(argv[0], "packets"))
+			packets = (unsigned int)strtoul(argv[1], NULL, 10);
+		else
+			argc = 0;
+	}
+	if (argc || !ns || !dev || !dst_mac || !src || !pool || !naddrs || !packets) {
+		fprintf(stderr, "usage: xcgn-bench flood ns NS dev DEV dst-mac MAC src ADDR pool ADDR "
+				"[addrs N] [packets N]\n");
+		return 2;
+	}
+	g = bench_gen__open();
+	if (!g)
+		return 1;
+	g->rodata->flood = 1;
+	g->rodata->nsubs = naddrs;
+	g->rodata->nports = 1;
+	g->rodata->sub_base = ntohl(inet_addr(pool));
+	if (bench_gen__load(g)) {
+		fprintf(stderr, "flood: load generator: %s\n", strerror(errno));
+		bench_gen__destroy(g);
+		return 1;
+	}
+	err = 1;
+	if (enter_ns(ns))
+		goto out;
+	gen_if = (int)if_nametoindex(dev);
+	if (!gen_if || mac_of(dev, mac)) {
+		fprintf(stderr, "flood: device %s\n", dev);
+		goto out;
+	}
+	s.saddr = inet_addr(src);
+	s.daddr = inet_addr(pool);
+	len = pkt_build(pkt, sizeof(pkt), &s);
+	if (len != 60 || sscanf(dst_mac, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &pkt[0], &pkt[1], &pkt[2],
+				&pkt[3], &pkt[4], &pkt[5]) != 6) {
+		fprintf(stderr, "flood: frame template (MAC %s)\n", dst_mac);
+		goto out;
+	}
+	memcpy(pkt + 6, mac, 6);
+	if (bpf_map_update_elem(bpf_map__fd(g->maps.gen_tmpl), &(__u32){ 0 }, pkt, 0))
+		goto out;
+	{
+		struct xdp_md ctx = { .data_end = (__u32)len, .ingress_ifindex = (__u32)gen_if };
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = (__u32)len,
+			    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = packets,
+			    .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = 64);
+
+		t0 = now_s();
+		if (bpf_prog_test_run_opts(bpf_program__fd(g->progs.bench_gen), &o)) {
+			fprintf(stderr, "flood: live frames: %s\n", strerror(errno));
+			goto out;
+		}
+		t1 = now_s();
+	}
+	printf("flood: %u packets to %u pool addresses in %.3f s: %.3f Mpps\n", packets, naddrs,
+	       t1 - t0, (double)packets / (t1 - t0) / 1e6);
+	err = 0;
+out:
+	bench_gen__destroy(g);
+	return err;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "testrun")) {
@@ -401,6 +491,8 @@ int main(int argc, char **argv)
 			repeat = (unsigned int)strtoul(argv[3], NULL, 10);
 		return do_testrun(repeat ? repeat : 1000000);
 	}
+	if (argc >= 2 && !strcmp(argv[1], "flood"))
+		return do_flood(argc - 2, argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "fwd"))
 		return do_fwd(argc - 2, argv + 2);
 	fprintf(stderr, "usage: xcgn-bench { testrun [repeat N] | fwd ... }\n");

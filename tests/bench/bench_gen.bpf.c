@@ -20,6 +20,10 @@
 const volatile __u32 nsubs = 50;
 const volatile __u32 nports = 20;
 const volatile __u32 sub_base = 0x64400101;	/* 100.64.1.1, host order */
+/* A flood (xcgn-bench flood): the varying address is the destination (a
+ * pool's nsubs addresses from sub_base), its port random; the source is
+ * the template's. */
+const volatile __u32 flood;
 
 #define GEN_FRAME 60	/* 64-byte Ethernet frame without FCS */
 
@@ -68,8 +72,13 @@ int bench_gen(struct xdp_md *ctx)
 		return XDP_ABORTED;
 	__builtin_memcpy(data, t->b, GEN_FRAME);
 	n = (*seq)++;
-	ip->saddr = bpf_htonl(sub_base + (__u32)(n % nsubs));
-	uh->source = bpf_htons(10000 + (__u16)((n / nsubs) % nports));
+	if (flood) {
+		ip->daddr = bpf_htonl(sub_base + (__u32)(n % nsubs));
+		uh->dest = bpf_htons(1024 + (__u16)(bpf_get_prandom_u32() % 64512));
+	} else {
+		ip->saddr = bpf_htonl(sub_base + (__u32)(n % nsubs));
+		uh->source = bpf_htons(10000 + (__u16)((n / nsubs) % nports));
+	}
 	uh->check = 0;	/* "no checksum": valid for UDP over IPv4 */
 	ip->check = 0;
 	for (i = 0; i < sizeof(*ip) / 2; i++)

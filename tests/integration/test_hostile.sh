@@ -142,3 +142,33 @@ PY
 		fail "an ICMP error named a subscriber"
 	assert_ge "$(drop untranslatable)" $(( drops0 + 2 )) "both errors stopped and counted"
 }
+
+# Issue 10, floods: UDP to random ports of every pool address from the
+# internet, as fast as XDP live frames go, while a TCP transfer runs: the
+# transfer comes back byte-exact, the flood makes no state and is counted.
+test_flood_from_outside_while_tcp_runs() {
+	local mac maps0 drops0 flood
+	attach_default
+	head -c 33554432 /dev/urandom >"$TMP/tcp.in"
+	bg "$NS_INET" timeout 60 socat TCP4-LISTEN:7001,bind="$S1",reuseaddr EXEC:cat
+	wait_listen "$NS_INET" "$S1:7001" t
+	maps0=$(nmaps)
+	drops0=$(drop no_mapping)
+	mac=$(in_nat cat "/sys/class/net/$DEV_O/address")
+	"$XCGN_ROOT/build/xcgn-bench" flood ns "$NS_INET" dev "$DEV_E" dst-mac "$mac" src "$S2" \
+		pool "${POOL%/*}" addrs 16 packets 6000000 >"$TMP/flood" 2>&1 &
+	flood=$!
+	BG_PIDS+=("$flood")
+	sleep 0.3
+	kill -0 "$flood" 2>/dev/null || fail "the flood ended before the transfer began"
+	in_sub timeout 60 socat -t 20 -b 65536 - "TCP4:$S1:7001,bind=$(sub_addr 1)" \
+		<"$TMP/tcp.in" >"$TMP/tcp.out" || fail "the TCP transfer failed under the flood"
+	kill -0 "$flood" 2>/dev/null && echo "the transfer ended while the flood ran"
+	wait "$flood" || fail "the flood generator: $(cat "$TMP/flood")"
+	cat "$TMP/flood"
+	cmp "$TMP/tcp.in" "$TMP/tcp.out" || fail "the TCP transfer is not byte-exact"
+	assert_eq $((maps0 + 1)) "$(nmaps)" "mappings: the transfer's, none of the flood's"
+	local dropped=$(( $(drop no_mapping) - drops0 ))
+	echo "flood: $dropped packets dropped at XDP for want of a mapping"
+	assert_ge "$dropped" 1000000 "the flood counted"
+}
