@@ -82,15 +82,27 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 	if (tb[RTA_OIF])
 		route_add_nh(r, mnl_attr_get_u32(tb[RTA_OIF]));
 	if (tb[RTA_MULTIPATH]) {
-		const struct rtnexthop *nh = mnl_attr_get_payload(tb[RTA_MULTIPATH]);
-		int len = mnl_attr_get_payload_len(tb[RTA_MULTIPATH]);
+		const char *p = mnl_attr_get_payload(tb[RTA_MULTIPATH]);
+		size_t left = mnl_attr_get_payload_len(tb[RTA_MULTIPATH]), step;
 		bool any = false;
 
-		for (; RTNH_OK(nh, len); len -= NLMSG_ALIGN(nh->rtnh_len), nh = RTNH_NEXT(nh)) {
-			if (nh->rtnh_flags & RTNH_F_DEAD)
-				continue;
-			route_add_nh(r, (uint32_t)nh->rtnh_ifindex);
-			any = true;
+		/* Not RTNH_OK/RTNH_NEXT on an int: a last nexthop whose length
+		 * is not a multiple of 4 took the remainder below zero, which
+		 * RTNH_OK's size_t comparison took for plenty (fuzz_netlink). */
+		while (left >= sizeof(struct rtnexthop)) {
+			const struct rtnexthop *nh = (const void *)p;
+
+			if (nh->rtnh_len < sizeof(*nh) || nh->rtnh_len > left)
+				break;
+			if (!(nh->rtnh_flags & RTNH_F_DEAD)) {
+				route_add_nh(r, (uint32_t)nh->rtnh_ifindex);
+				any = true;
+			}
+			step = RTNH_ALIGN(nh->rtnh_len);
+			if (step >= left)
+				break;
+			p += step;
+			left -= step;
 		}
 		if (!any) {
 			f->nroutes--;	/* every path dead */
