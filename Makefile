@@ -177,7 +177,8 @@ $(BUILD)/abi-v%/xcgn: tests/abi/v%.commit
 	$(Q)$(MAKE) --no-print-directory -C $(BUILD)/abi-v$*/src BUILD=build all
 	$(Q)cp $(BUILD)/abi-v$*/src/build/xcgn $@
 
-test-integration: $(BUILD)/xcgn $(BUILD)/xcgn-bench $(BUILD)/abi-v2/xcgn $(BUILD)/abi-v3/xcgn
+test-integration: $(BUILD)/xcgn $(BUILD)/xcgn-bench $(BUILD)/abi-v2/xcgn $(BUILD)/abi-v3/xcgn \
+		$(BUILD)/abi-v4/xcgn
 	$(Q)tests/integration/run.sh
 
 # One test per RFC requirement; the README's table must be what it found.

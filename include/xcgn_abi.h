@@ -18,7 +18,7 @@
  * any pinned layout, enum value or map bumps it (tests/abi/ holds each
  * version's layout; `make test` fails when the layout moves alone). `xcgn
  * link reload` moves live state from the versions it knows (user/migrate.c). */
-#define XCGN_ABI_VERSION 4
+#define XCGN_ABI_VERSION 5
 
 /* The pinned maps, one list: the userspace struct of map handles (struct
  * xcgn_maps, one fd per entry), the table that opens them and the ABI
@@ -251,13 +251,14 @@ struct xcgn_pool {
 	__u16 block_size;
 	__u16 nblocks;		/* blocks per address */
 	__u16 max_blocks;	/* blocks per subscriber (deterministic: exactly) */
-	__u16 _pad1;
+	__u16 sub_refill_s;	/* seconds to earn sub_burst back (issue 10 item 1) */
 	__u32 addr_first;	/* first index in xcgn_paddr */
 	__u32 naddrs;
 	__be32 det_prefix;	/* deterministic: the subscribers it serves */
 	__u32 timeout[XCGN_TIMER_MAX];	/* seconds, enum xcgn_timer */
 	__u32 new_rate;		/* new mappings a second per subscriber, 0 = no cap */
-	__u32 _pad2;
+	__u32 sub_burst;	/* new subscribers at once, 0 = no cap: the pool's
+				 * share an inside host spoofing sources can take */
 };
 _Static_assert(sizeof(struct xcgn_pool) == 56, "xcgn_pool size is ABI");
 _Static_assert(offsetof(struct xcgn_pool, addr_first) == 20, "xcgn_pool.addr_first moved");
@@ -448,6 +449,7 @@ enum xcgn_drop {
 	XCGN_DROP_MARTIAN = 19,		/* source the kernel calls martian (invalid or local) */
 	XCGN_DROP_RPF = 20,			/* source fails the reverse-path check (RFC 3704) */
 	XCGN_DROP_SPOOF = 21,		/* on the outside: a subscriber or pool source */
+	XCGN_DROP_NEW_SUB_RATE = 22,	/* new subscribers come faster than the pool's cap */
 	XCGN_DROP_MAX
 };
 
@@ -456,8 +458,8 @@ struct xcgn_stats {
 	__u64 stat[XCGN_STAT_MAX];
 	__u64 drop[XCGN_DROP_MAX];
 };
-_Static_assert(XCGN_STAT_MAX == 31 && XCGN_DROP_MAX == 22, "counters are appended only");
-_Static_assert(sizeof(struct xcgn_stats) == 424, "xcgn_stats size is ABI");
+_Static_assert(XCGN_STAT_MAX == 31 && XCGN_DROP_MAX == 23, "counters are appended only");
+_Static_assert(sizeof(struct xcgn_stats) == 432, "xcgn_stats size is ABI");
 
 /* Reverse-path validation (RFC 3704), with the numbers of the kernel's
  * rp_filter sysctl. Values of xcgn_rpf_dev.mode. */

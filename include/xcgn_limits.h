@@ -32,6 +32,11 @@
 #define XCGN_DEF_PORT_HI	65535
 #define XCGN_DEF_BLOCK_SIZE	512
 #define XCGN_DEF_MAX_BLOCKS	4
+/* The cap on new subscribers a pool takes (issue 10 item 1): by default
+ * half its blocks at once (pool_plan), earned back over 420 s, the UDP
+ * timer and the quarantine: what a flood of spoofed subscribers holds. */
+#define XCGN_SUB_BURST_AUTO	0xffffffffu
+#define XCGN_DEF_SUB_REFILL	420
 
 /* Mapping timers, seconds: defaults and the RFC minimums below which
  * `xcgn pool add` refuses to go. */

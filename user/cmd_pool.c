@@ -16,7 +16,8 @@ static int usage(void)
 		"                     [filtering { endpoint-independent | address-dependent }]\n"
 		"                     [deterministic SUBSCRIBER-PREFIX] [parity] [new-rate N]\n"
 		"                     [udp-timeout S] [tcp-established S] [tcp-transitory S]\n"
-		"                     [icmp-timeout S] [exclude ADDR|PREFIX]... [force]\n"
+		"                     [icmp-timeout S] [exclude ADDR|PREFIX]...\n"
+		"                     [sub-burst { N | auto | off }] [sub-refill S] [force]\n"
 		"       xcgn pool set PREFIX KEY VALUE...\n"
 		"       xcgn pool del PREFIX\n"
 		"       xcgn pool show [PREFIX [detail]]\n"
@@ -26,20 +27,25 @@ static int usage(void)
 		"       xcgn pool bypass show\n"
 		"       xcgn pool help\n"
 		"set changes a live pool: max-blocks (non-deterministic), filtering, parity,\n"
-		"new-rate and the timers, for new mappings and blocks at once (timers at the\n"
-		"daemon's next pass); ports, block-size and deterministic need del and add.\n"
+		"new-rate, sub-burst, sub-refill and the timers, for new mappings and blocks\n"
+		"at once (timers at the daemon's next pass); ports, block-size and\n"
+		"deterministic need del and add.\n"
 		"exclude keeps addresses of the prefix out of the pool (not deterministic\n"
 		"pools); it is part of what places the blocks, like ports. drain stops new\n"
 		"subscribers landing on a public address (those on it keep it); undrain\n"
-		"undoes it. A pool holding an address of this host is refused (the host's\n"
+		"undoes it. sub-burst caps the new subscribers the pool takes at once (auto:\n"
+		"half its blocks), earned back over sub-refill seconds (default %u): one\n"
+		"inside host spoofing thousands of subscriber sources cannot take the pool;\n"
+		"what passes the cap is refused and counted (new_subscriber_rate).\n"
+		"A pool holding an address of this host is refused (the host's\n"
 		"own traffic to it would be taken for a subscriber's): exclude it, or force.\n"
 		"Defaults: ports %u-%u, block-size %u, max-blocks %u, filtering\n"
 		"endpoint-independent, timers %u/%u/%u/%u s (not below %u/%u/%u/%u, the RFC\n"
 		"minimums). The block size must divide the port range. A deterministic pool\n"
 		"(RFC 7422) gives each subscriber of SUBSCRIBER-PREFIX exactly max-blocks\n"
 		"blocks, computed from its address; nothing is logged per subscriber.\n",
-		XCGN_DEF_PORT_LO, XCGN_DEF_PORT_HI, XCGN_DEF_BLOCK_SIZE, XCGN_DEF_MAX_BLOCKS,
-		XCGN_DEF_UDP_TIMEOUT, XCGN_DEF_TCP_EST, XCGN_DEF_TCP_TRANS, XCGN_DEF_ICMP_TIMEOUT,
+		XCGN_DEF_SUB_REFILL, XCGN_DEF_PORT_LO, XCGN_DEF_PORT_HI, XCGN_DEF_BLOCK_SIZE,
+		XCGN_DEF_MAX_BLOCKS, XCGN_DEF_UDP_TIMEOUT, XCGN_DEF_TCP_EST, XCGN_DEF_TCP_TRANS, XCGN_DEF_ICMP_TIMEOUT,
 		XCGN_MIN_UDP_TIMEOUT, XCGN_MIN_TCP_EST, XCGN_MIN_TCP_TRANS, XCGN_MIN_ICMP_TIMEOUT);
 	return usage_status();
 }
@@ -62,6 +68,8 @@ void pool_opts_init(struct pool_opts *o)
 	o->block_size = XCGN_DEF_BLOCK_SIZE;
 	o->max_blocks = XCGN_DEF_MAX_BLOCKS;
 	o->filtering = XCGN_FILTER_EIF;
+	o->sub_burst = XCGN_SUB_BURST_AUTO;
+	o->sub_refill_s = XCGN_DEF_SUB_REFILL;
 }
 
 int pool_opts_parse(int argc, char **argv, struct pool_opts *o)
@@ -104,6 +112,20 @@ int pool_opts_parse(int argc, char **argv, struct pool_opts *o)
 				    *argv, 0, 1000000, &v))
 				return XCGN_EXIT_USAGE;
 			o->new_rate = v;
+		} else if (!strcmp(*argv, "sub-burst")) {
+			NEXT_ARG();
+			if (!strcmp(*argv, "off"))
+				o->sub_burst = 0;
+			else if (!strcmp(*argv, "auto"))
+				o->sub_burst = XCGN_SUB_BURST_AUTO;
+			else if (arg_u32("sub-burst (new subscribers at once; off, auto)", *argv, 1,
+					 XCGN_SUB_BURST_AUTO - 1, &o->sub_burst))
+				return XCGN_EXIT_USAGE;
+		} else if (!strcmp(*argv, "sub-refill")) {
+			NEXT_ARG();
+			if (arg_u32("sub-refill (seconds)", *argv, 1, 86400, &v))
+				return XCGN_EXIT_USAGE;
+			o->sub_refill_s = (uint16_t)v;
 		} else if (!strcmp(*argv, "exclude")) {
 			uint32_t ex;
 			uint8_t exlen;
@@ -395,6 +417,11 @@ static int do_pool_show(int argc, char **argv)
 		print_string(PRINT_ANY, "filtering", "  filtering %s", filtering_name(p.filtering));
 		print_bool(PRINT_ANY, "parity", "  parity", p.flags & XCGN_POOLF_PARITY);
 		print_u64(PRINT_ANY, "new_rate", "  new-rate %llu", p.new_rate);
+		if (p.sub_burst)
+			print_u64(PRINT_ANY, "sub_burst", "  sub-burst %llu", p.sub_burst);
+		else
+			print_string(PRINT_ANY, "sub_burst", "  sub-burst %s", "off");
+		print_u64(PRINT_ANY, "sub_refill", "  sub-refill %llu", p.sub_refill_s);
 		if (p.flags & XCGN_POOLF_DETERMINISTIC) {
 			print_ipv4(PRINT_ANY, "deterministic", "  deterministic %s", p.det_prefix);
 			print_u64(PRINT_ANY, "deterministic_plen", "/%llu", p.det_plen);

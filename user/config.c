@@ -162,6 +162,8 @@ static int config_validate(struct xcgn_config *c, char *where, size_t wlen)
 		}
 		/* The defaults written in, so a diff compares like with like. */
 		memcpy(cp->o.timeout, planned[i].timeout, sizeof(cp->o.timeout));
+		cp->o.sub_burst = planned[i].sub_burst;
+		cp->o.sub_refill_s = planned[i].sub_refill_s;
 		if (pool_conflict(&planned[i], planned, i, c->link.sub_prefix, c->link.sub_plen, why,
 				  sizeof(why))) {
 			xcgn_err("%s", why);
@@ -345,6 +347,11 @@ static void print_pool(FILE *f, const struct pool_opts *o)
 	if (o->parity)
 		fputs(" parity", f);
 	fprintf(f, " new-rate %u", o->new_rate);
+	if (o->sub_burst)
+		fprintf(f, " sub-burst %u", o->sub_burst);
+	else
+		fputs(" sub-burst off", f);
+	fprintf(f, " sub-refill %u", o->sub_refill_s);
 	if (o->deterministic)
 		fprintf(f, " deterministic %s/%u", ipv4_str(o->det_prefix, a, sizeof(a)),
 			o->det_plen);
@@ -453,6 +460,7 @@ static bool pool_same(const struct pool_opts *a, const struct pool_opts *b)
 	       a->max_blocks == b->max_blocks && a->filtering == b->filtering &&
 	       a->deterministic == b->deterministic && a->parity == b->parity &&
 	       a->new_rate == b->new_rate && a->det_plen == b->det_plen &&
+	       a->sub_burst == b->sub_burst && a->sub_refill_s == b->sub_refill_s &&
 	       a->det_prefix == b->det_prefix && !memcmp(a->timeout, b->timeout, sizeof(a->timeout));
 }
 

@@ -319,6 +319,7 @@ void ipfix_refusal(struct ipfix_exporter *x, uint64_t ts_ms, uint32_t sub_be, in
 					  max_blocks));
 		break;
 	case XCGN_DROP_NO_POOL:		/* no address has a free block */
+	case XCGN_DROP_NEW_SUB_RATE:	/* none for a new subscriber now */
 		IPFIX_PUT(x, ts_ms / 1000, ipfix_exhausted_rec(&x->msg, ts_ms, 0));
 		break;
 	case XCGN_DROP_MAP_FULL:

@@ -136,28 +136,6 @@ int nl_ifaddr(const struct nlmsghdr *nlh, int *ifindex, uint32_t *addr_be, uint8
 	return 1;
 }
 
-struct addr_req {
-	int ifindex;
-	uint32_t addr;
-};
-
-static int addr_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct addr_req *r = data;
-	uint32_t addr;
-	uint8_t plen;
-	int ifindex, ret;
-
-	if (r->addr)
-		return MNL_CB_OK;
-	ret = nl_ifaddr(nlh, &ifindex, &addr, &plen);
-	if (ret < 0)
-		return MNL_CB_ERROR;
-	if (ret && ifindex == r->ifindex)
-		r->addr = addr;
-	return MNL_CB_OK;
-}
-
 /* Send @nlh (its flags set, NLM_F_REQUEST added) and read the answers
  * into @buf until the last (NLMSG_DONE, or the acknowledgement), running
  * @cb on each. 0, or -errno (the kernel's, for a refused request). */
@@ -224,18 +202,17 @@ int nl_dump(uint16_t type, const void *hdr, size_t hdrlen, mnl_cb_t cb, void *da
 	return err;
 }
 
+static bool other_dev(uint32_t addr __unused, int ifindex, const void *want)
+{
+	return ifindex != *(const int *)want;
+}
+
+/* The first address of the device: any address (0/0) not on another. */
 int nl_addr_first(int ifindex, uint32_t *addr_be)
 {
-	struct addr_req r = { .ifindex = ifindex };
-	struct ifaddrmsg ifa = { .ifa_family = AF_INET };
-	int err;
+	int dev, ret = nl_addr_within(0, 0, other_dev, &ifindex, addr_be, &dev);
 
-	err = nl_dump(RTM_GETADDR, &ifa, sizeof(ifa), addr_cb, &r);
-	if (!err && !r.addr)
-		err = -ENOENT;
-	if (!err)
-		*addr_be = r.addr;
-	return err;
+	return ret < 0 ? ret : ret ? 0 : -ENOENT;
 }
 
 /* Send one request @nlh (NLM_F_REQUEST | NLM_F_ACK are added to its

@@ -188,6 +188,16 @@ int pool_plan(struct xcgn_pool *p, char *why, size_t whylen)
 	}
 	p->nblocks = (uint16_t)nblocks;
 	p->naddrs = 1u << (32 - p->plen);
+	/* The cap on new subscribers: by default half the pool's blocks at
+	 * once, earned back in sub_refill_s (the time a flood of spoofed
+	 * subscribers would hold theirs: the UDP timer and the quarantine).
+	 * A deterministic pool hands out nothing to a newcomer: no cap. */
+	if (p->flags & XCGN_POOLF_DETERMINISTIC)
+		p->sub_burst = 0;
+	else if (p->sub_burst == XCGN_SUB_BURST_AUTO)
+		p->sub_burst = (uint32_t)((uint64_t)p->naddrs * nblocks / 2) ?: 1;
+	if (!p->sub_refill_s)
+		p->sub_refill_s = XCGN_DEF_SUB_REFILL;
 	if (p->flags & XCGN_POOLF_DETERMINISTIC) {
 		uint64_t subs = 1ULL << (32 - p->det_plen), per_addr = nblocks / p->max_blocks;
 

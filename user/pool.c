@@ -75,6 +75,8 @@ void pool_from_opts(const struct pool_opts *o, struct xcgn_pool *p)
 	if (o->parity)
 		p->flags |= XCGN_POOLF_PARITY;
 	p->new_rate = o->new_rate;
+	p->sub_burst = o->sub_burst;
+	p->sub_refill_s = o->sub_refill_s;
 	if (o->deterministic) {
 		p->flags |= XCGN_POOLF_DETERMINISTIC;
 		p->det_prefix = o->det_prefix;
@@ -95,6 +97,8 @@ void pool_opts_from(const struct xcgn_pool *p, struct pool_opts *o)
 	memcpy(o->timeout, p->timeout, sizeof(o->timeout));
 	o->parity = !!(p->flags & XCGN_POOLF_PARITY);
 	o->new_rate = p->new_rate;
+	o->sub_burst = p->sub_burst;
+	o->sub_refill_s = p->sub_refill_s;
 	if (p->flags & XCGN_POOLF_DETERMINISTIC) {
 		o->deterministic = 1;
 		o->det_prefix = p->det_prefix;

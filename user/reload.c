@@ -32,9 +32,9 @@
 
 /* ---- migrations from older layouts --------------------------------------- */
 
-/* Version 2 had 30 counters and 22 drop reasons, in the order version 3
- * keeps (3 appended refusal_event_lost): copied by index, per CPU. */
-static int convert_stats_v2(int old_fd, int new_fd)
+/* Counters are appended only: an older layout's @nstat counters and @ndrop
+ * drop reasons are this one's first, copied by index, per CPU. */
+static int convert_stats(int old_fd, int new_fd, int nstat, int ndrop)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct xcgn_stats *n;
@@ -44,7 +44,7 @@ static int convert_stats_v2(int old_fd, int new_fd)
 
 	if (ncpu <= 0)
 		return -EINVAL;
-	o = calloc((size_t)ncpu, (30 + 22) * sizeof(__u64));
+	o = calloc((size_t)ncpu, (size_t)(nstat + ndrop) * sizeof(__u64));
 	n = calloc((size_t)ncpu, sizeof(*n));
 	if (!o || !n) {
 		err = -ENOMEM;
@@ -56,12 +56,12 @@ static int convert_stats_v2(int old_fd, int new_fd)
 	}
 	for (c = 0; c < ncpu; c++) {
 		struct xcgn_stats *ns = n + c;
-		const __u64 *os = o + (size_t)c * (30 + 22);
+		const __u64 *os = o + (size_t)c * (size_t)(nstat + ndrop);
 
-		for (i = 0; i < 30; i++)
+		for (i = 0; i < nstat; i++)
 			ns->stat[i] += os[i];
-		for (i = 0; i < 22; i++)
-			ns->drop[i] += os[30 + i];
+		for (i = 0; i < ndrop; i++)
+			ns->drop[i] += os[nstat + i];
 	}
 	if (bpf_map_update_elem(new_fd, &zero, n, 0))
 		err = -errno;
@@ -69,6 +69,19 @@ out:
 	free(o);
 	free(n);
 	return err;
+}
+
+/* Version 2: 30 counters, 22 drop reasons (3 appended refusal_event_lost). */
+static int convert_stats_v2(int old_fd, int new_fd)
+{
+	return convert_stats(old_fd, new_fd, 30, 22);
+}
+
+/* Versions 3 and 4: 31 counters, 22 drop reasons (5 appended
+ * new_subscriber_rate). */
+static int convert_stats_v4(int old_fd, int new_fd)
+{
+	return convert_stats(old_fd, new_fd, 31, 22);
 }
 
 /* The blocks held when the state moves were logged by the older daemon
@@ -187,9 +200,15 @@ static const struct migration migrations[] = {
 	  .prepare = { { XSTR(xcgn_state), prepare_state_v3 } },
 	  .check = check_v2,
 	  .seed = seed_block_log },
-	/* 3 to 4: xcgn_state grew; xcgn_paddr's padding became its flags
-	 * (always 0 before: reused as it is). */
-	{ .from = 3, .prepare = { { XSTR(xcgn_state), prepare_state_v3 } } },
+	/* 3: xcgn_state grew (4); xcgn_paddr's padding became its flags
+	 * (always 0 before: reused as it is); a drop reason was appended (5). */
+	{ .from = 3,
+	  .convert = { { XSTR(xcgn_stats), convert_stats_v4 } },
+	  .prepare = { { XSTR(xcgn_state), prepare_state_v3 } } },
+	/* 4 to 5: a drop reason appended; xcgn_pool's padding became the cap
+	 * on new subscribers (0 before: no cap, reused as it is; `pool set
+	 * PREFIX sub-burst auto`, or applying the configuration, sets it). */
+	{ .from = 4, .convert = { { XSTR(xcgn_stats), convert_stats_v4 } } },
 };
 
 static const struct migration *migration_from(int v)

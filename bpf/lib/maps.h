@@ -316,6 +316,25 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xcgn_acct SEC(".maps");
 
+/* Pool id -> the credit of its cap on new subscribers (issue 10 item 1):
+ * nanoseconds of refill earned, at most the pool's sub_refill_s; each new
+ * subscriber spends sub_refill_s / sub_burst of it. Shared by every CPU
+ * (a lock: two CPUs must not both spend the last credit). The programs'
+ * own, not pinned: a reload starts it full. */
+struct xcgn_newsub {
+	struct bpf_spin_lock lock;
+	__u32 _pad;
+	__u64 last_ns;
+	__u64 credit_ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XCGN_POOLS_MAX);
+	__type(key, __u32);
+	__type(value, struct xcgn_newsub);
+} xcgn_newsub SEC(".maps");
+
 /* 0 -> what attach set up; userspace only (the datapath uses rodata). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

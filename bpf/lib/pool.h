@@ -191,6 +191,7 @@ static __always_inline int pool_is_refusal(int reason)
 	case XCGN_DROP_MAP_FULL:
 	case XCGN_DROP_PEER_FULL:
 	case XCGN_DROP_SUB_RATE:
+	case XCGN_DROP_NEW_SUB_RATE:
 		return 1;
 	}
 	return 0;
@@ -220,6 +221,36 @@ static __always_inline void pool_refusal(struct xcgn_stats *st, __be32 saddr, in
 		stats_inc(st, XCGN_STAT_REFUSAL_EV_LOST);
 }
 
+/* May one more new subscriber land on @pool now? Its cap (issue 10 item 1):
+ * an inside host sending from thousands of spoofed subscriber addresses
+ * must not take the whole pool, which it would hold until the mappings
+ * expire and the quarantine ends (minutes). A token bucket of sub_burst
+ * subscribers, earned back over sub_refill_s, shared by all CPUs. */
+static __always_inline int pool_newsub_take(__u32 pid, const struct xcgn_pool *pool)
+{
+	struct xcgn_newsub *b;
+	__u64 now, cap, cost, credit;
+	int ok;
+
+	if (!pool->sub_burst)
+		return 1;
+	b = bpf_map_lookup_elem(&xcgn_newsub, &pid);
+	if (!b)
+		return 0;
+	cap = (__u64)(pool->sub_refill_s ? pool->sub_refill_s : 1) * 1000000000ULL;
+	cost = cap / pool->sub_burst;
+	now = bpf_ktime_get_coarse_ns();
+	bpf_spin_lock(&b->lock);
+	credit = b->credit_ns + (now - b->last_ns);
+	if (credit > cap)
+		credit = cap;
+	b->last_ns = now;
+	ok = credit >= cost;
+	b->credit_ns = ok ? credit - cost : credit;
+	bpf_spin_unlock(&b->lock);
+	return ok;
+}
+
 /* The subscriber entry for @saddr, created with its first block when it has
  * none. Returns 0 and sets @subp and @poolp, or -XCGN_DROP_*. */
 static __always_inline int pool_sub_get(__be32 saddr, struct xcgn_stats *st,
@@ -231,7 +262,7 @@ static __always_inline int pool_sub_get(__be32 saddr, struct xcgn_stats *st,
 	struct xcgn_pool *pool = 0;
 	struct xcgn_state *rs;
 	__u32 zero = 0, h, hwm, i, idx = 0, pid, stride;
-	int blk = -1, err;
+	int blk = -1, err, capped = 0;
 
 	if (sub)
 		goto found;
@@ -274,12 +305,16 @@ static __always_inline int pool_sub_get(__be32 saddr, struct xcgn_stats *st,
 		if (!pool || (pool->flags & (XCGN_POOLF_ACTIVE | XCGN_POOLF_DETERMINISTIC)) !=
 				     XCGN_POOLF_ACTIVE)
 			continue;
+		if (!pool_newsub_take(pid, pool)) {
+			capped = 1;
+			continue;
+		}
 		blk = pool_block_claim(idx);
 		if (blk >= 0)
 			break;
 	}
 	if (blk < 0 || !pa || !pool)
-		return -XCGN_DROP_NO_POOL;
+		return capped ? -XCGN_DROP_NEW_SUB_RATE : -XCGN_DROP_NO_POOL;
 
 	fresh.addr_idx = idx;
 	fresh.pool_id = pa->pool_id;

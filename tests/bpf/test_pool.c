@@ -412,3 +412,35 @@ Test(pool, per_subscriber_accounting, .init = env_setup_default, .fini = env_tea
 	acct_sum(ip(ENV_SUB1), &a);
 	cr_assert_eq(a.pkts_out, 3, "off again: not counted");
 }
+
+/* Issue 10 item 1: new subscribers take a pool at most sub_burst at once,
+ * earned back over sub_refill_s. Spoofed sources past the cap are refused
+ * (counted as new_subscriber_rate) without a block; a subscriber that has
+ * one is not affected. */
+static void setup_capped(void)
+{
+	struct pool_opts o = bpfenv_pool("198.51.100.0", 30, 1024, 65535, 512, 4);
+
+	o.sub_burst = 8;
+	o.sub_refill_s = 3600;
+	env_setup(&o);
+}
+
+Test(pool, new_subscribers_capped_not_existing_ones, .init = setup_capped, .fini = env_teardown)
+{
+	uint8_t out[256];
+	uint32_t s1 = ip(ENV_S1);
+	int i, refused = 0;
+
+	for (i = 0; i < 40; i++)
+		if (out_udp(htonl(0x64410000u + (uint32_t)i), 5000, s1, 53, out) != XDP_REDIRECT)
+			refused++;
+	cr_assert_eq(env_count(env.maps.subs), 8, "the burst: 8 subscribers");
+	cr_assert_eq(refused, 32, "the rest refused");
+	cr_assert_eq(env_drop(XCGN_DROP_NEW_SUB_RATE), 32, "counted as the cap");
+	cr_assert_eq(env_drop(XCGN_DROP_NO_POOL), 0, "not as an empty pool");
+	/* The first subscriber opens more flows: no new subscriber, no cap. */
+	for (i = 0; i < 20; i++)
+		cr_assert_eq(out_udp(htonl(0x64410000u), (uint16_t)(6000 + i), s1, 53, out),
+			     XDP_REDIRECT, "an existing subscriber's flow %d", i);
+}

@@ -163,30 +163,40 @@ test_reload_from_layout_v2() {
 # The state of the last layout-3 release moves to this layout under
 # traffic, its log taken over as it is, refusal-icmp kept (layout 4 made it
 # a runtime switch in xcgn_state), nothing recovered, nothing lost.
-test_reload_from_layout_v3() {
-	local old=$XCGN_ROOT/build/abi-v3/xcgn
-	[ -x "$old" ] || fail "no layout-3 build at $old (make build/abi-v3/xcgn)"
-	xcgn3() { nsenter --net="/run/netns/$NS_NAT" "$old" "$@"; }
-	xcgn3 link attach inside "$DEV_I" outside "$DEV_O" refusal-icmp host-unreachable ||
-		fail "attach with layout 3"
-	xcgn3 pool add "$POOL" || fail "pool add with layout 3"
-	[ -d "$(pin_dir 3)" ] || fail "no layout-3 pins"
-	out=$(xcgn session show 2>&1) && fail "this layout read layout-3 pins"
-	echo "$out" | grep -q "abi 3 is pinned" || fail "not named: $out"
-	nsenter --net="/run/netns/$NS_NAT" "$old" daemon log-file "$TMP/nat.log" 2>"$TMP/d3.err" &
-	d3=$!
-	BG_PIDS+=("$d3")
+# An instance of layout V (the last release of it, built from git) under
+# held traffic, with its daemon; then `xcgn link reload` with this binary:
+# the state moved, every mapping and subscriber intact. Sets OLD_SNAT, the
+# old instance's fast-path counter just before the move.
+reload_from_old_layout() {	# V ATTACH_ARGS...
+	local v=$1 old=$XCGN_ROOT/build/abi-v$1/xcgn out before subs d
+	shift
+	[ -x "$old" ] || fail "no layout-$v build at $old (make build/abi-v$v/xcgn)"
+	nsenter --net="/run/netns/$NS_NAT" "$old" link attach inside "$DEV_I" outside "$DEV_O" "$@" ||
+		fail "attach with layout $v"
+	nsenter --net="/run/netns/$NS_NAT" "$old" pool add "$POOL" || fail "pool add with layout $v"
+	[ -d "$(pin_dir "$v")" ] || fail "no layout-$v pins"
+	out=$(xcgn session show 2>&1) && fail "this layout read layout-$v pins"
+	echo "$out" | grep -q "abi $v is pinned" || fail "not named: $out"
+	nsenter --net="/run/netns/$NS_NAT" "$old" daemon log-file "$TMP/nat.log" 2>"$TMP/d$v.err" &
+	d=$!
+	BG_PIDS+=("$d")
 	held_traffic_start 1500 24 5
-	before=$(udp_mappings xcgn3)
-	subs=$(xcgn3 -j subscriber show | jq length)
+	old_xcgn() { nsenter --net="/run/netns/$NS_NAT" "$old" "$@"; }
+	before=$(udp_mappings old_xcgn)
+	subs=$(old_xcgn -j subscriber show | jq length)
 	sleep 1.5
-	kill "$d3"
-	wait "$d3" || fail "layout-3 daemon: $(cat "$TMP/d3.err")"
-	xcgn link reload 2>"$TMP/reload.err" || { cat "$TMP/reload.err"; fail "reload from layout 3"; }
-	grep -q "state moved from layout abi 3 to abi $(xcgn -j link abi | jq .abi)" "$TMP/reload.err" ||
+	OLD_SNAT=$(old_xcgn -j stats show | jq '.counters.snat_xdp')
+	kill "$d"
+	wait "$d" || fail "layout-$v daemon: $(cat "$TMP/d$v.err")"
+	xcgn link reload 2>"$TMP/reload.err" || { cat "$TMP/reload.err"; fail "reload from layout $v"; }
+	grep -q "state moved from layout abi $v to abi $(xcgn -j link abi | jq .abi)" "$TMP/reload.err" ||
 		fail "$(cat "$TMP/reload.err")"
-	[ ! -e "$(pin_dir 3)" ] || fail "layout-3 pins left"
+	[ ! -e "$(pin_dir "$v")" ] || fail "layout-$v pins left"
 	moved_intact "$before" "$subs"
+}
+
+test_reload_from_layout_v3() {
+	reload_from_old_layout 3 refusal-icmp host-unreachable
 	xcgn -j link show | jq -e '.[0] | .refusal_icmp == "host-unreachable" and
 		.bypass_all == "off" and .filtering == "pool" and .max_addresses == 4096' >/dev/null ||
 		fail "link after the move: $(xcgn -j link show | jq -c '.[0]')"
@@ -422,4 +432,19 @@ test_natlog_disk_full_and_back() {
 	kill "$d"
 	wait "$d" || true
 	umount "$TMP/small"
+}
+
+# Layout 4 (the last before the cap on new subscribers) to this one: a
+# drop reason appended (the counters converted), the pools' padding became
+# the cap (off for a migrated pool until it is set).
+test_reload_from_layout_v4() {
+	reload_from_old_layout 4 refusal-icmp host-unreachable route-table 77
+	assert_ge "$(xcgn -j stats show | jq '.counters.snat_xdp')" "$OLD_SNAT" "counters carried over"
+	xcgn -j link show | jq -e '.[0] | .refusal_icmp == "host-unreachable" and
+		.route_table == 77' >/dev/null || fail "link after the move: $(xcgn -j link show | jq -c '.[0]')"
+	assert_eq '"off"' "$(xcgn -j pool show | jq '.[0].sub_burst')" "a migrated pool's cap"
+	xcgn pool set "$POOL" sub-burst auto || fail "pool set sub-burst auto"
+	assert_eq 1008 "$(xcgn -j pool show | jq '.[0].sub_burst')" "half of 16 x 126 blocks"
+	in_sub timeout 5 ping -q -c 1 -W 2 -I "$(sub_addr 9)" "$S1" >/dev/null ||
+		fail "a new subscriber after the move"
 }

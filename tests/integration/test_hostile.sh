@@ -172,3 +172,41 @@ test_flood_from_outside_while_tcp_runs() {
 	echo "flood: $dropped packets dropped at XDP for want of a mapping"
 	assert_ge "$dropped" 1000000 "the flood counted"
 }
+
+# Issue 10 item 1: one inside host sending from many spoofed subscriber
+# addresses took every block of a small pool, and a real subscriber's next
+# flows were refused for minutes. The cap on new subscribers (default: half
+# the pool's blocks at once) leaves the rest for those already there.
+test_spoofed_subscribers_cannot_take_the_pool() {
+	local real held
+	real=$(sub_addr 1)
+	xcgn link attach inside "$DEV_I" outside "$DEV_O" || fail "attach"
+	# One address, 16 blocks of 64 ports: a cap of 8.
+	xcgn pool add 198.51.100.5/32 ports 1024-2047 block-size 64 max-blocks 4 || fail "pool add"
+	assert_eq 8 "$(xcgn -j pool show | jq '.[0].sub_burst')" "the default cap"
+	in_sub timeout 5 ping -q -c 1 -W 2 -I "$real" "$S1" >/dev/null || fail "the real subscriber"
+	in_sub timeout 60 /usr/bin/python3 - "$S1" <<'PY'
+import sys
+from scapy.all import IP, UDP, Raw, conf, send
+conf.verb = 0
+send([IP(src="100.64.1.%d" % i, dst=sys.argv[1]) / UDP(sport=5000, dport=53) / Raw(b"x")
+      for i in range(100, 250)])
+PY
+	held=$(xcgn -j subscriber show | jq length)
+	echo "spoofed sources: $((held - 1)) got a block, $(drop new_subscriber_rate) refused by the cap"
+	assert_eq 8 "$held" "subscribers: the real one and 7 of the flood"
+	assert_ge "$(drop new_subscriber_rate)" 140 "refusals counted"
+	# The real subscriber's next flows need more blocks: there are some.
+	in_sub timeout 20 /usr/bin/python3 - "$real" "$S1" <<'PY'
+import socket, sys
+socks = []
+for i in range(150):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((sys.argv[1], 0))
+    s.sendto(b"x", (sys.argv[2], 53))
+    socks.append(s)
+PY
+	assert_eq 151 "$(xcgn -j session show | jq --arg a "$real" '[.[] | select(.inside_addr == $a)] | length')" \
+		"the real subscriber's mappings (ping and 150 flows)"
+	assert_eq 0 "$(drop no_pool)" "no_pool refusals"
+}
