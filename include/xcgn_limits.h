@@ -33,9 +33,11 @@
 #define XCGN_DEF_BLOCK_SIZE	512
 #define XCGN_DEF_MAX_BLOCKS	4
 /* The cap on new subscribers a pool takes (issue 10 item 1): by default
- * half its blocks at once (pool_plan), earned back over 420 s, the UDP
- * timer and the quarantine: what a flood of spoofed subscribers holds. */
+ * three quarters of its blocks at once but not below 256 (pool_plan),
+ * earned back over 420 s, the UDP timer and the quarantine: what a flood
+ * of spoofed subscribers holds. */
 #define XCGN_SUB_BURST_AUTO	0xffffffffu
+#define XCGN_SUB_BURST_FLOOR	256
 #define XCGN_DEF_SUB_REFILL	420
 
 /* Mapping timers, seconds: defaults and the RFC minimums below which

@@ -444,7 +444,7 @@ test_reload_from_layout_v4() {
 		.route_table == 77' >/dev/null || fail "link after the move: $(xcgn -j link show | jq -c '.[0]')"
 	assert_eq '"off"' "$(xcgn -j pool show | jq '.[0].sub_burst')" "a migrated pool's cap"
 	xcgn pool set "$POOL" sub-burst auto || fail "pool set sub-burst auto"
-	assert_eq 1008 "$(xcgn -j pool show | jq '.[0].sub_burst')" "half of 16 x 126 blocks"
+	assert_eq 1512 "$(xcgn -j pool show | jq '.[0].sub_burst')" "3/4 of 16 x 126 blocks"
 	in_sub timeout 5 ping -q -c 1 -W 2 -I "$(sub_addr 9)" "$S1" >/dev/null ||
 		fail "a new subscriber after the move"
 }

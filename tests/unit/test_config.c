@@ -38,7 +38,7 @@ Test(config, statements_comments_and_continuations)
 	cr_assert_eq(c.pools[0].line, 5);
 	cr_assert_eq(c.pools[0].o.max_blocks, 4);
 	cr_assert_eq(c.pools[0].o.timeout[XCGN_TIMER_UDP], 600);
-	cr_assert_eq(c.pools[0].o.sub_burst, 16 * 126 / 2, "the cap: half the blocks");
+	cr_assert_eq(c.pools[0].o.sub_burst, 16 * 126 * 3 / 4, "the cap: 3/4 of the blocks");
 	cr_assert_eq(c.pools[0].o.sub_refill_s, XCGN_DEF_SUB_REFILL);
 	cr_assert_eq(c.pools[1].o.sub_burst, 0, "no cap on a deterministic pool");
 	cr_assert_eq(c.pools[0].o.timeout[XCGN_TIMER_TCP_EST], XCGN_DEF_TCP_EST,
