@@ -33,9 +33,9 @@
 #define XCGN_DEF_BLOCK_SIZE	512
 #define XCGN_DEF_MAX_BLOCKS	4
 /* The cap on new subscribers a pool takes (issue 10 item 1): by default
- * three quarters of its blocks at once but not below 256 (pool_plan),
- * earned back over 420 s, the UDP timer and the quarantine: what a flood
- * of spoofed subscribers holds. */
+ * three quarters of its blocks at once (none for a pool of at most 256
+ * blocks; pool_plan), earned back over 420 s, the UDP timer and the
+ * quarantine: what a flood of spoofed subscribers holds. */
 #define XCGN_SUB_BURST_AUTO	0xffffffffu
 #define XCGN_SUB_BURST_FLOOR	256
 #define XCGN_DEF_SUB_REFILL	420

@@ -34,7 +34,7 @@ static int usage(void)
 		"pools); it is part of what places the blocks, like ports. drain stops new\n"
 		"subscribers landing on a public address (those on it keep it); undrain\n"
 		"undoes it. sub-burst caps the new subscribers the pool takes at once (auto:\n"
-		"3/4 of its blocks, at least 256 or all), earned back over sub-refill seconds\n"
+		"3/4 of its blocks; none up to 256 blocks), earned back over sub-refill seconds\n"
 		"(default %u): one inside host spoofing thousands of subscriber sources\n"
 		"cannot take the pool; what passes the cap is refused and counted\n"
 		"(new_subscriber_rate).\n"

@@ -191,19 +191,17 @@ int pool_plan(struct xcgn_pool *p, char *why, size_t whylen)
 	/* The cap on new subscribers: by default three quarters of the pool's
 	 * blocks at once (a restart or a cluster failover brings most
 	 * subscribers back at once: room for them, while a flood of spoofed
-	 * ones leaves a quarter), but never below 256 or the whole pool (a
-	 * small pool is a lab's), earned back in sub_refill_s (the time such a
+	 * ones leaves a quarter), earned back in sub_refill_s (the time such a
 	 * flood would hold its blocks: the UDP timer and the quarantine). A
-	 * deterministic pool hands out nothing to a newcomer: no cap. */
+	 * pool of at most 256 blocks is a lab's: a cap would only slow its
+	 * churn (one block earned back in minutes), so none. A deterministic
+	 * pool hands out nothing to a newcomer: no cap. */
 	if (p->flags & XCGN_POOLF_DETERMINISTIC) {
 		p->sub_burst = 0;
 	} else if (p->sub_burst == XCGN_SUB_BURST_AUTO) {
 		uint64_t blocks = (uint64_t)p->naddrs * nblocks;
 
-		p->sub_burst = (uint32_t)(blocks * 3 / 4 > XCGN_SUB_BURST_FLOOR
-						  ? blocks * 3 / 4
-						  : blocks < XCGN_SUB_BURST_FLOOR ? blocks
-										  : XCGN_SUB_BURST_FLOOR);
+		p->sub_burst = blocks <= XCGN_SUB_BURST_FLOOR ? 0 : (uint32_t)(blocks * 3 / 4);
 	}
 	if (!p->sub_refill_s)
 		p->sub_refill_s = XCGN_DEF_SUB_REFILL;
