@@ -39,8 +39,13 @@ static __noinline int rpf_check(__u32 which, __be32 src, __be32 dst, const struc
 {
 	const struct xcgn_rpf_dev *dev = bpf_map_lookup_elem(&xcgn_rpfdev, &which);
 
+	/* Not synced (before attach seeds it, or a bare test load): what needs
+	 * no FIB still holds. From the internet a subscriber source is a
+	 * spoof; translated in, its first fragment would leave a note that a
+	 * subscriber's own later fragments are read by (the packet fuzzer). */
 	if (!dev || !(dev->flags & XCGN_RPFD_VALID))
-		return XCGN_DROP_NONE;
+		return which == XCGN_RPF_DEV_OUTSIDE && is_subscriber(src) ? XCGN_DROP_SPOOF
+									   : XCGN_DROP_NONE;
 	return rpf_eval(dev, src, dst, xcgn_cfg.sub_prefix, xcgn_cfg.sub_mask, rs, NULL);
 }
 
@@ -350,14 +355,6 @@ int xcgn_xdp_outside(struct xdp_md *ctx)
 	ret = -rpf_check(XCGN_RPF_DEV_OUTSIDE, p.ip->saddr, p.ip->daddr, rs);
 	if (ret)
 		goto drop;
-	/* A subscriber source from the internet is a spoof whatever the
-	 * reverse-path mode (off included): translated in, it would reach a
-	 * subscriber as if from another, and its first fragment would leave a
-	 * note that subscriber's own later fragments are read by. */
-	if (is_subscriber(p.ip->saddr)) {
-		ret = -XCGN_DROP_SPOOF;
-		goto drop;
-	}
 	/* Anything not addressed to the pool (the host itself, transit) is
 	 * not ours. */
 	if (!is_pool_addr(rs, p.ip->daddr))
@@ -733,14 +730,13 @@ int xcgn_tc_outside_in(struct __sk_buff *skb)
 	/* A first fragment, or a whole datagram with options. */
 	if (!translatable(&p, 0))
 		return TC_ACT_OK;
-	held = p.first_frag ? nat4_frag_held(&p) : 0;
+	held = nat4_frag_held(&p);
 	nat4_frag_key(&p, &dgram);
 	nat4_tuple(&p, 0, &pub);
 	ret = nat4_dnat_lookup(&pub, p.ip->saddr, p.tcp_flags, &in);
 	if (ret)
 		goto drop;
-	if (p.first_frag)
-		nat4_frag_note(&p, in.addr);
+	nat4_frag_note(&p, in.addr);
 	if (nat4_rewrite_skb(skb, &p, 0, &in)) {
 		stats_inc(st, XCGN_STAT_ABORTED);
 		return TC_ACT_SHOT;
