@@ -50,7 +50,7 @@ ifeq ($(FUZZ),1)
 CC = clang
 XCFLAGS += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
 endif
-FUZZ_TARGETS := fuzz_cli fuzz_natlog fuzz_netlink
+FUZZ_TARGETS := fuzz_cli fuzz_natlog fuzz_netlink fuzz_pcp
 FUZZ_SECONDS ?= 600
 FUZZ_ITER ?= 20000000
 
@@ -178,7 +178,7 @@ $(BUILD)/abi-v%/xcgn: tests/abi/v%.commit
 	$(Q)cp $(BUILD)/abi-v$*/src/build/xcgn $@
 
 test-integration: $(BUILD)/xcgn $(BUILD)/xcgn-bench $(BUILD)/abi-v2/xcgn $(BUILD)/abi-v3/xcgn \
-		$(BUILD)/abi-v4/xcgn
+		$(BUILD)/abi-v4/xcgn $(BUILD)/abi-v5/xcgn
 	$(Q)tests/integration/run.sh
 
 # One test per RFC requirement; the README's table must be what it found.

@@ -11,6 +11,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "lib/maps.h"
+#include "lib/gc.h"
 #include "lib/rpf.h"
 
 SEC("syscall")
@@ -19,8 +20,6 @@ int xcgn_gc_expire(struct xcgn_gc_req *req)
 	struct xcgn_tuple4 key = req->key, rk = {};
 	struct xcgn_map4 *m;
 	struct xcgn_rev4 *r;
-	struct xcgn_sub *sub;
-	__be32 saddr = key.addr;
 
 	m = bpf_map_lookup_elem(&xcgn_map4, &key);
 	if (!m) {
@@ -31,33 +30,16 @@ int xcgn_gc_expire(struct xcgn_gc_req *req)
 	rk.port = m->pport;
 	rk.proto = key.proto;
 	r = bpf_map_lookup_elem(&xcgn_rev4, &rk);
-	/* Refreshed since the collector read it: keep. */
-	if (m->out_seen_ns != req->out_seen_ns || (r && r->in_seen_ns != req->in_seen_ns)) {
+	/* Refreshed since the collector read it, or held by a PCP lifetime
+	 * since: keep. */
+	if (m->out_seen_ns != req->out_seen_ns || (r && r->in_seen_ns != req->in_seen_ns) ||
+	    (m->flags & XCGN_MAPF_PCP)) {
 		req->result = XCGN_GC_REFRESHED;
 		return 0;
 	}
-	if (bpf_map_delete_elem(&xcgn_map4, &key)) {
+	if (gc_map_remove(&key, &rk, &req->nmaps_left)) {
 		req->result = XCGN_GC_GONE;
 		return 0;
-	}
-	bpf_map_delete_elem(&xcgn_rev4, &rk);
-	req->nmaps_left = 0;
-	sub = bpf_map_lookup_elem(&xcgn_subs, &saddr);
-	if (sub && sub->addr == saddr) {
-		__u32 old = __sync_fetch_and_add(&sub->nmaps, -1);
-
-		/* Never below zero: a count that was already off stays put. */
-		if (!(old & ~XCGN_SUB_DEAD))
-			__sync_fetch_and_add(&sub->nmaps, 1);
-		else
-			req->nmaps_left = (old & ~XCGN_SUB_DEAD) - 1;
-	}
-	/* A port is free again: the next new flow may look for it. */
-	{
-		struct xcgn_full *f = bpf_map_lookup_elem(&xcgn_full, &saddr);
-
-		if (f)
-			f->until_ns[xcgn_proto_slot(key.proto) % 3] = 0;
 	}
 	req->result = XCGN_GC_EXPIRED;
 	return 0;

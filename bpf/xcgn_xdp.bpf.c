@@ -17,6 +17,7 @@
 #include "lib/icmp.h"
 #include "lib/state.h"
 #include "lib/rpf.h"
+#include "lib/gc.h"
 
 #define AF_INET 2
 
@@ -748,6 +749,148 @@ int xcgn_tc_outside_in(struct __sk_buff *skb)
 drop:
 	stats_drop(st, -ret);
 	return TC_ACT_SHOT;
+}
+
+/* ---- PCP and NAT-PMP: mappings on request ------------------------------------ */
+
+/* End the PCP hold of subscriber tuple @in: a mapping the request made
+ * goes; one that carried traffic before returns to its own timers and
+ * its pool's filtering. */
+static __always_inline void pcp_end(const struct xcgn_tuple4 *in)
+{
+	struct xcgn_pcp *cur = bpf_map_lookup_elem(&xcgn_pcp, in);
+	struct xcgn_map4 *m = bpf_map_lookup_elem(&xcgn_map4, in);
+	struct xcgn_tuple4 rk = {};
+	struct xcgn_rev4 *r;
+	__u32 left;
+
+	if (m) {
+		rk.addr = m->paddr;
+		rk.port = m->pport;
+		rk.proto = in->proto;
+		if (cur && (cur->flags & XCGN_PCPF_MADE)) {
+			gc_map_remove(in, &rk, &left);
+		} else {
+			m->flags &= ~XCGN_MAPF_PCP;
+			r = bpf_map_lookup_elem(&xcgn_rev4, &rk);
+			if (r)
+				r->flags = m->flags & XCGN_MAPF_ADF;
+		}
+	}
+	bpf_map_delete_elem(&xcgn_pcp, in);
+}
+
+/* The public address of subscriber @saddr, made as its first packet would
+ * make it. Global, verified on its own: the subscriber's creation does not
+ * fit in xcgn_pcp_ctl's stack besides its own. */
+__noinline int pcp_sub_addr(__be32 saddr, __u32 *paddr)
+{
+	struct xcgn_stats *st = stats_get();
+	struct xcgn_pool *pool;
+	struct xcgn_sub *sub;
+	int err;
+
+	if (!paddr || !st)
+		return -XCGN_DROP_NO_POOL;
+	err = pool_sub_get(saddr, st, &sub, &pool);
+	if (!err)
+		*paddr = sub->paddr;
+	return err;
+}
+
+/* The daemon's PCP and NAT-PMP server (user/pcp_server.c) has the
+ * datapath's own code carry out a request, so that a mapping made on
+ * request is made exactly as traffic makes one: on the subscriber's
+ * public address, inside its blocks, under every cap, logged alike.
+ * Never attached: the request (struct xcgn_pcp_req) is the "packet" of
+ * BPF_PROG_RUN and comes back answered. */
+SEC("xdp")
+int xcgn_pcp_ctl(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct xcgn_pcp_req *q = data;
+	struct xcgn_tuple4 in, pub = {};
+	struct xcgn_pcp ent, *cur;
+	struct xcgn_map4 *m;
+	struct xcgn_rev4 *r;
+	__u32 left;
+	int err, made = 0;
+
+	if ((void *)(q + 1) > data_end)
+		return XDP_ABORTED;
+	in = q->in;
+	in._pad = 0;
+	q->result = XCGN_DROP_NONE;
+	if (q->op == XCGN_PCP_CTL_END) {
+		pcp_end(&in);
+		return XDP_PASS;
+	}
+	if (!is_subscriber(in.addr)) {
+		q->result = XCGN_DROP_RPF;	/* only for a subscriber */
+		return XDP_PASS;
+	}
+	if (q->op == XCGN_PCP_CTL_ADDR) {
+		__u32 paddr = 0;
+
+		err = pcp_sub_addr(in.addr, &paddr);
+		if (err)
+			q->result = (__u32)-err;
+		q->paddr = paddr;
+		return XDP_PASS;
+	}
+	if ((q->op != XCGN_PCP_CTL_MAP && q->op != XCGN_PCP_CTL_PEER) ||
+	    (in.proto != IPPROTO_TCP && in.proto != IPPROTO_UDP))
+		return XDP_ABORTED;
+	m = bpf_map_lookup_elem(&xcgn_map4, &in);
+	if (!m) {
+		err = nat4_map_create(&in, q->want);
+		if (err) {
+			q->result = (__u32)-err;
+			return XDP_PASS;
+		}
+		m = bpf_map_lookup_elem(&xcgn_map4, &in);
+		if (!m) {
+			q->result = XCGN_DROP_RACE;
+			return XDP_PASS;
+		}
+		made = 1;
+	}
+	pub.addr = m->paddr;
+	pub.port = m->pport;
+	pub.proto = in.proto;
+	r = bpf_map_lookup_elem(&xcgn_rev4, &pub);
+	if (!r) {	/* half made by another CPU, or half gone */
+		q->result = XCGN_DROP_RACE;
+		return XDP_PASS;
+	}
+	ent = q->ent;
+	cur = bpf_map_lookup_elem(&xcgn_pcp, &in);
+	if (cur && q->op == XCGN_PCP_CTL_PEER && cur->opcode != XCGN_PCP_OP_PEER) {
+		ent = *cur;	/* a PEER on an explicit mapping keeps its MAP */
+	} else {
+		ent.flags &= ~XCGN_PCPF_MADE;
+		if (made || (cur && (cur->flags & XCGN_PCPF_MADE)))
+			ent.flags |= XCGN_PCPF_MADE;
+		if (bpf_map_update_elem(&xcgn_pcp, &in, &ent, BPF_ANY)) {
+			if (made)
+				gc_map_remove(&in, &pub, &left);
+			q->result = XCGN_DROP_MAP_FULL;
+			return XDP_PASS;
+		}
+	}
+	m->flags |= XCGN_MAPF_PCP;
+	if (ent.opcode != XCGN_PCP_OP_PEER)	/* explicit: every remote may come in */
+		r->flags = XCGN_MAPF_PCP;
+	if (q->op == XCGN_PCP_CTL_PEER && (m->flags & XCGN_MAPF_ADF) &&
+	    nat4_peer_note(&pub, q->ent.peer, bpf_ktime_get_coarse_ns())) {
+		q->result = XCGN_DROP_PEER_FULL;
+		return XDP_PASS;
+	}
+	q->ent = ent;
+	q->paddr = pub.addr;
+	q->pport = pub.port;
+	return XDP_PASS;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -18,7 +18,7 @@
  * any pinned layout, enum value or map bumps it (tests/abi/ holds each
  * version's layout; `make test` fails when the layout moves alone). `xcgn
  * link reload` moves live state from the versions it knows (user/migrate.c). */
-#define XCGN_ABI_VERSION 5
+#define XCGN_ABI_VERSION 6
 
 /* The pinned maps, one list: the userspace struct of map handles (struct
  * xcgn_maps, one fd per entry), the table that opens them and the ABI
@@ -51,7 +51,8 @@
 	X(full)		/* subscribers known to have no free port */            \
 	X(rpf4)		/* the FIB's local and main tables, for uRPF */         \
 	X(rpfdev)	/* uRPF mode and sysctls of the attached devices */       \
-	X(acct)		/* per-subscriber packets and bytes (when switched on) */
+	X(acct)		/* per-subscriber packets and bytes (when switched on) */ \
+	X(pcp)		/* mappings subscribers asked for (PCP, NAT-PMP) */
 
 /* Keys of xcgn_txport. */
 #define XCGN_TX_INSIDE	0
@@ -61,6 +62,8 @@
 #define XCGN_PIN_LINK_IN	"link_xdp_inside"
 #define XCGN_PIN_LINK_OUT	"link_xdp_outside"
 #define XCGN_PIN_ROOT		"/sys/fs/bpf/xcgn"
+/* The running programs' PCP hands (xcgn_pcp_ctl), for the daemon. */
+#define XCGN_PIN_PROG_PCP	"prog_pcp_ctl"
 
 /* Key of the mapping tables: (address, port, protocol). In xcgn_map4 it is
  * the subscriber's side, in xcgn_rev4 the public side. For ICMP echo the
@@ -76,6 +79,10 @@ _Static_assert(offsetof(struct xcgn_tuple4, proto) == 6, "xcgn_tuple4.proto move
 
 /* Mapping flags. */
 #define XCGN_MAPF_ADF		0x01	/* pool filters address-dependently */
+#define XCGN_MAPF_PCP		0x02	/* held by a PCP or NAT-PMP lifetime (xcgn_pcp):
+					 * the collector leaves it to that; on the
+					 * reverse entry without XCGN_MAPF_ADF: an
+					 * explicit MAP, open to every remote */
 
 /* TCP segments seen on a mapping, for its timer (RFC 7857 §2.1 in the
  * spirit of RFC 6146): SYN both ways and no FIN pair or RST since means
@@ -289,6 +296,57 @@ _Static_assert(sizeof(struct xcgn_gc_sub) == 80, "xcgn_gc_sub size is ABI");
 #define XCGN_GC_REFRESHED	2	/* used since it was read: kept */
 #define XCGN_GC_GONE		3	/* no such entry (any more) */
 #define XCGN_GC_BUSY		4	/* subscriber has mappings again: kept */
+
+/* Value of xcgn_pcp, keyed by the subscriber tuple (as xcgn_map4): a
+ * mapping a subscriber asked for (RFC 6887 PCP, RFC 6886 NAT-PMP). Written
+ * by the xcgn_pcp_ctl program for the daemon; ended by it too, when the
+ * lifetime runs out or the client deletes it. */
+struct xcgn_pcp {
+	__u64 expires_ns;	/* the datapath's clock (CLOCK_MONOTONIC) */
+	__u8 nonce[12];		/* the MAP or PEER request's; zero for NAT-PMP */
+	__be32 client;		/* who asked: the subscriber, or with THIRD_PARTY
+				 * the host that spoke for it */
+	__be32 peer;		/* PEER: the remote address; else 0 */
+	__be16 peer_port;
+	__u8 opcode;		/* XCGN_PCP_OP_MAP, _PEER, or XCGN_PCP_NATPMP */
+	__u8 flags;		/* XCGN_PCPF_* */
+	__u32 lifetime_s;	/* as granted */
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct xcgn_pcp) == 40, "xcgn_pcp size is ABI");
+_Static_assert(offsetof(struct xcgn_pcp, client) == 20, "xcgn_pcp.client moved");
+
+#define XCGN_PCP_OP_ANNOUNCE	0	/* RFC 6887 opcodes */
+#define XCGN_PCP_OP_MAP		1
+#define XCGN_PCP_OP_PEER	2
+#define XCGN_PCP_NATPMP		0x80	/* made by a NAT-PMP request (RFC 6886) */
+
+#define XCGN_PCPF_MADE		0x01	/* the request made the mapping: it ends with
+					 * the lifetime (else the mapping carried
+					 * traffic before and goes back to its timers) */
+
+/* Input and output of xcgn_pcp_ctl (run with BPF_PROG_RUN, the request
+ * as its packet): the datapath's own mapping creation on a subscriber's
+ * request, and the end of such a mapping. */
+struct xcgn_pcp_req {
+	struct xcgn_tuple4 in;	/* the subscriber's tuple */
+	__u16 want;		/* public port it would like, host order; 0: none */
+	__u8 op;		/* XCGN_PCP_CTL_* */
+	__u8 _pad;
+	__u32 result;		/* out: 0 or XCGN_DROP_* */
+	struct xcgn_pcp ent;	/* in: the lifetime to record; out: as recorded */
+	__be32 paddr;		/* out: the public tuple */
+	__be16 pport;
+	__u16 _pad1;
+};
+_Static_assert(sizeof(struct xcgn_pcp_req) == 64, "xcgn_pcp_req size is ABI");
+
+#define XCGN_PCP_CTL_MAP	1	/* make or find the mapping, hold it: MAP */
+#define XCGN_PCP_CTL_PEER	2	/* the same, its filtering kept, the peer noted */
+#define XCGN_PCP_CTL_END	3	/* lifetime over or deleted: made ones go,
+					 * others return to their own timers */
+#define XCGN_PCP_CTL_ADDR	4	/* the subscriber's public address (made
+					 * as its first packet would make it) */
 
 /* Value of xcgn_paddr and of xcgn_pubidx (keyed by the address). */
 struct xcgn_paddr {

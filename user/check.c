@@ -72,6 +72,12 @@ static const char *mapping_wrong(struct check *c, const struct xcgn_tuple4 *k,
 		return "no reverse";
 	if (r.saddr != k->addr || r.sport != k->port)
 		return "its reverse points elsewhere";
+	{
+		struct xcgn_pcp e;
+
+		if ((v->flags & XCGN_MAPF_PCP) && bpf_map_lookup_elem(c->m->pcp, k, &e))
+			return "held by PCP with no lifetime recorded";
+	}
 	if (bpf_map_lookup_elem(c->m->subs, &k->addr, &s))
 		return "no subscriber entry";
 	if (s.paddr != v->paddr)
@@ -139,6 +145,28 @@ static void check_reverses(struct check *c)
 		     v.pport == k.port))
 			continue;
 		violation(c, "reverse %s:%u/%u has no mapping pointing at it",
+			  ipv4_str(k.addr, a, sizeof(a)), ntohs(k.port), k.proto);
+	}
+}
+
+/* Every PCP lifetime holds a mapping marked as held. */
+static void check_pcp(struct check *c)
+{
+	struct xcgn_tuple4 k, *prev = NULL;
+	struct xcgn_map4 v;
+	struct xcgn_pcp e;
+	char a[16];
+
+	while (!bpf_map_get_next_key(c->m->pcp, prev, &k)) {
+		prev = &k;
+		if (bpf_map_lookup_elem(c->m->pcp, &k, &e) ||
+		    (!bpf_map_lookup_elem(c->m->map4, &k, &v) && (v.flags & XCGN_MAPF_PCP)))
+			continue;
+		relook(c);
+		if (bpf_map_lookup_elem(c->m->pcp, &k, &e) ||
+		    (!bpf_map_lookup_elem(c->m->map4, &k, &v) && (v.flags & XCGN_MAPF_PCP)))
+			continue;
+		violation(c, "PCP lifetime of %s:%u/%u holds no mapping",
 			  ipv4_str(k.addr, a, sizeof(a)), ntohs(k.port), k.proto);
 	}
 }
@@ -289,6 +317,7 @@ int xcgn_check_maps(const struct xcgn_maps *m, bool live, struct xcgn_check_resu
 	check_blocks(&c);
 	check_mappings(&c);
 	check_reverses(&c);
+	check_pcp(&c);
 	if (!live)
 		check_counts(&c);
 	free(c.holder);

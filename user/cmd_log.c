@@ -124,6 +124,18 @@ static void print_answer(const char *source, uint32_t paddr, uint16_t port, uint
 	print_string(PRINT_ANY, "source", ", from the %s)", source);
 }
 
+/* A port the subscriber asked for (PCP, NAT-PMP): its inside port. */
+static void print_pcp(const struct natlog_who *w)
+{
+	if (!w->pcp)
+		return;
+	print_open_object("pcp");
+	print_string(PRINT_ANY, "via", "; mapped by %s", w->via);
+	print_u64(PRINT_ANY, "inside_port", " to inside port %llu", w->inside_port);
+	print_ms("since", " since %s", w->pcp_since_ms);
+	print_close_object();
+}
+
 /* A deterministic pool answers by arithmetic, at any time. */
 static int who_deterministic(const struct xcgn_maps *m, uint32_t paddr, uint16_t port)
 {
@@ -145,6 +157,32 @@ static int who_deterministic(const struct xcgn_maps *m, uint32_t paddr, uint16_t
 		return 1;
 	}
 	return 0;
+}
+
+/* The port held by a PCP or NAT-PMP lifetime now (TCP or UDP). */
+static void who_live_pcp(const struct xcgn_maps *m, uint32_t paddr, uint16_t port)
+{
+	static const __u8 protos[] = { 6, 17 };
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(protos); i++) {
+		struct xcgn_tuple4 rk = { .addr = paddr, .port = htons(port), .proto = protos[i] }, k;
+		struct xcgn_rev4 r;
+		struct xcgn_pcp e;
+
+		if (bpf_map_lookup_elem(m->rev4, &rk, &r))
+			continue;
+		k = (struct xcgn_tuple4){ .addr = r.saddr, .port = r.sport, .proto = protos[i] };
+		if (bpf_map_lookup_elem(m->pcp, &k, &e))
+			continue;
+		print_open_object("pcp");
+		print_string(PRINT_ANY, "via", "; mapped by %s", xcgn_pcp_opname(e.opcode));
+		print_string(PRINT_ANY, "proto", " (%s", xcgn_proto_name(protos[i]));
+		print_u64(PRINT_ANY, "inside_port", ") to inside port %llu", ntohs(r.sport));
+		print_u64(PRINT_ANY, "lifetime_s", ", lifetime %llu s", e.lifetime_s);
+		print_close_object();
+		return;
+	}
 }
 
 static int who_live(const struct xcgn_maps *m, uint32_t paddr, uint16_t port)
@@ -171,6 +209,7 @@ static int who_live(const struct xcgn_maps *m, uint32_t paddr, uint16_t port)
 			print_open_object(NULL);
 			print_answer("live tables", paddr, port, key, (uint16_t)lo,
 				     (uint16_t)(lo + p.block_size - 1));
+			who_live_pcp(m, paddr, port);
 			print_nl();
 			print_close_object();
 			return 1;
@@ -255,6 +294,7 @@ static int log_who(int argc, char **argv)
 		     port, w.sub, w.port_lo, w.port_hi);
 	print_ms("since", ", since %s", w.since_ms);
 	print_node(w.node);
+	print_pcp(&w);
 	print_nl();
 	print_close_object();
 	return XCGN_EXIT_OK;
@@ -307,6 +347,7 @@ static int do_log_who_batch(int argc, char **argv)
 			print_u64(PRINT_ANY, "port_hi", "-%llu", w.port_hi);
 			print_ms("since", ", since %s", w.since_ms);
 			print_node(w.node);
+			print_pcp(&w);
 			print_string(PRINT_FP, NULL, "%s", ")");
 		} else {
 			print_string(PRINT_ANY, "subscriber", " %s", "nobody");

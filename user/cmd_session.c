@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 
@@ -113,6 +114,7 @@ static int do_session_show(int argc, char **argv)
 	struct xcgn_pool pools[XCGN_POOLS_MAX] = {};
 	struct sess_filter f;
 	struct xcgn_map4 v;
+	struct xcgn_pcp pe = {};
 	struct xcgn_maps m;
 	uint64_t now = mono_ns(), n = 0;
 	__u32 id;
@@ -141,6 +143,8 @@ static int do_session_show(int argc, char **argv)
 		idle = secs_since(now, seen);
 		to = mapping_timeout_ns(&pools[v.pool_id % XCGN_POOLS_MAX], key.proto, v.tcp, 1) /
 		     1000000000ULL;
+		if ((v.flags & XCGN_MAPF_PCP) && !bpf_map_lookup_elem(m.pcp, &key, &pe))
+			to = idle + (pe.expires_ns > now ? (pe.expires_ns - now) / 1000000000ULL : 0);
 		print_open_object(NULL);
 		print_string(PRINT_ANY, "proto", "%-4s", xcgn_proto_name(key.proto));
 		print_ipv4(PRINT_ANY, "inside_addr", " %s", key.addr);
@@ -153,6 +157,12 @@ static int do_session_show(int argc, char **argv)
 		if (key.proto == 6)
 			print_string(PRINT_ANY, "tcp_state", "  %s",
 				     xcgn_tcp_established(v.tcp) ? "established" : "transitory");
+		if (v.flags & XCGN_MAPF_PCP) {	/* left_s above: its lifetime's */
+			print_string(PRINT_ANY, "pcp", "  %s", xcgn_pcp_opname(pe.opcode));
+			print_u64(PRINT_ANY, "pcp_lifetime_s", " lifetime %llus", pe.lifetime_s);
+			if (pe.client != key.addr)
+				print_ipv4(PRINT_ANY, "pcp_client", " by %s", pe.client);
+		}
 		print_nl();
 		print_close_object();
 	}
@@ -173,7 +183,7 @@ int session_flush(int argc, char **argv)
 	struct xcgn_gc *gc;
 	size_t n = 0, cap = 0, i, flushed = 0, busy = 0;
 	char dir[256];
-	int ret, lock;
+	int ret, lock, pcp_fd;
 
 	ret = filter_parse(argc, argv, &f);
 	if (ret)
@@ -187,6 +197,7 @@ int session_flush(int argc, char **argv)
 	}
 	lock = xcgn_lock();
 	ret = lock < 0 ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
+	pcp_fd = xcgn_pcp_prog_open();
 	/* The keys first: removing while walking would restart the walk. */
 	while (!ret && !bpf_map_get_next_key(m.map4, prev, &key)) {
 		prev = &key;
@@ -201,6 +212,17 @@ int session_flush(int argc, char **argv)
 	}
 	for (i = 0; !ret && i < n; i++) {
 		int tries;
+
+		/* Held by a PCP lifetime: ended first, as its lifetime would. */
+		if (!bpf_map_lookup_elem(m.map4, &keys[i], &v) && (v.flags & XCGN_MAPF_PCP)) {
+			struct xcgn_pcp_req q = { .in = keys[i], .op = XCGN_PCP_CTL_END };
+
+			if (pcp_fd < 0 || xcgn_pcp_ctl(pcp_fd, &q)) {
+				xcgn_err("end a PCP mapping: %s", strerror(pcp_fd < 0 ? -pcp_fd : errno));
+				ret = XCGN_EXIT_ERR;
+				break;
+			}
+		}
 
 		/* As read: a packet in between refreshes it, and it is read
 		 * again (a flow in full swing is removed all the same). */
@@ -240,6 +262,8 @@ int session_flush(int argc, char **argv)
 		xcgn_err("no daemon runs: the blocks of subscribers left without mappings are "
 			 "released when one does");
 	free(keys);
+	if (pcp_fd >= 0)
+		close(pcp_fd);
 	xcgn_gc__destroy(gc);
 	xcgn_maps_close(&m);
 	return ret;

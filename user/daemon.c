@@ -27,6 +27,7 @@
 
 #include "xcgn.h"
 #include "rpf.h"
+#include "pcp_server.h"
 #include "xcgn_gc.skel.h"
 
 #define GC_BATCH_DEF	16384
@@ -47,6 +48,9 @@ struct daemon_opts {
 	uint32_t ipfix_domain;	/* observation domain id */
 	bool ipfix_domain_set;	/* else the node's id */
 	uint32_t node;		/* the cluster node id the NAT log names; 0 = none */
+	bool pcp;		/* answer PCP and NAT-PMP on the inside */
+	bool pcp_opts;		/* a pcp-* option was given */
+	struct pcp_config pcp_cfg;
 };
 
 struct daemon {
@@ -91,6 +95,7 @@ struct daemon {
 	struct monitor_hub mon;
 	bool det_exported[XCGN_POOLS_MAX];	/* its static bindings sent (IPFIX) */
 	bool det_logged[XCGN_POOLS_MAX];	/* its binding record in the NAT log */
+	struct pcp_server *pcp;		/* `pcp`: the server, else NULL */
 };
 
 static volatile sig_atomic_t stop_flag, reopen_flag;
@@ -799,6 +804,7 @@ static int metrics_render(void *ctx, FILE *f)
 		.rpf_sync_unix_ms = d->rpf_sync_ms,
 		.log = d->log.st,
 		.queued = d->log.qlen,
+		.pcp = d->pcp ? &d->pcp->st : NULL,
 	};
 
 	return metrics_write(f, &d->m, &md);
@@ -813,6 +819,33 @@ static void monitor_setup(struct daemon *d)
 		fprintf(stderr, "xcgn daemon: no monitor socket: xcgn monitor will not work\n");
 		monitor_close(&d->mon);
 	}
+}
+
+static void pcp_record(void *ctx, const struct natlog_rec *r)
+{
+	record(ctx, r, 0, 0);
+}
+
+/* `pcp`: the server on the inside device, polled with the rest. */
+static int pcp_setup(struct daemon *d)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = 4 };
+	int err;
+
+	if (!d->o.pcp)
+		return 0;
+	d->pcp = calloc(1, sizeof(*d->pcp));
+	if (!d->pcp)
+		return -ENOMEM;
+	d->pcp->cfg = d->o.pcp_cfg;
+	d->pcp->record = pcp_record;
+	d->pcp->record_ctx = d;
+	err = pcp_server_open(d->pcp, &d->m, d->gc);
+	if (!err && epoll_ctl(d->ep, EPOLL_CTL_ADD, d->pcp->fd, &ev)) {
+		err = -errno;
+		xcgn_err("poll the PCP socket: %s", strerror(-err));
+	}
+	return err;
 }
 
 static int ipfix_setup(struct daemon *d)
@@ -865,6 +898,8 @@ static int daemon_wait(struct daemon *d, int ms)
 	for (i = 0; i < n; i++) {
 		if (evs[i].data.u32 == 3)
 			monitor_accept(&d->mon);
+		if (evs[i].data.u32 == 4)
+			pcp_server_run(d->pcp);
 		if (evs[i].data.u32 == 1 && rpf_watch_changed(d->rw)) {
 			now = mono_ns() + 50000000ULL;
 			if (d->rpf_due > now)
@@ -1035,6 +1070,8 @@ static bool each_second(struct daemon *d, uint64_t now)
 		if (reconcile_log(d))
 			d->reconcile_due = true;
 	}
+	if (d->pcp)
+		pcp_server_sweep(d->pcp);
 	dstat_publish(d);
 	return stamp_id(d->dir) == d->abi_id;
 }
@@ -1117,6 +1154,8 @@ static int daemon_run(struct daemon *d)
 		err = ipfix_setup(d);
 	if (!err && d->o.nipfix)
 		err = pools_refresh(d);	/* the deterministic bindings, now there is a socket */
+	if (!err)
+		err = pcp_setup(d);
 	if (!err)
 		monitor_setup(d);	/* without it the daemon still does its work */
 	if (err)
@@ -1228,6 +1267,10 @@ static int daemon_run(struct daemon *d)
 out:
 	if (d->ep >= 0)
 		close(d->ep);
+	if (d->pcp) {
+		pcp_server_close(d->pcp);
+		free(d->pcp);
+	}
 	metrics_http_stop(d->http);
 	if (d->o.nipfix)
 		ipfix_close(&d->ipfix);
@@ -1255,7 +1298,8 @@ static int usage(void)
 		"Usage: xcgn daemon [config FILE] [log-file PATH] [syslog] [log-sync MS]\n"
 		"                   [gc-interval MS] [gc-batch N] [quarantine S] [refusal-rate N]\n"
 		"                   [rpf-resync MS] [metrics ADDR:PORT] [ipfix ADDR:PORT]...\n"
-		"                   [ipfix-domain N] [node N] [time-scale N]\n"
+		"                   [ipfix-domain N] [node N] [pcp] [pcp-lifetime MIN-MAX]\n"
+		"                   [pcp-mappings N] [pcp-rate N] [pcp-third-party] [time-scale N]\n"
 		"       xcgn daemon help\n"
 		"config FILE applies the configuration file first (xcgn config apply FILE)\n"
 		"and takes the options of its daemon line; options given here come after.\n"
@@ -1277,6 +1321,13 @@ static int usage(void)
 		"60 s; ipfix-domain is the observation domain, default the node's id, else 0).\n"
 		"node N (1 to %u; in a configuration file, its cluster node) is written in\n"
 		"every NAT log record: xcgn log who answers from the logs of all nodes.\n"
+		"pcp answers the Port Control Protocol (RFC 6887: ANNOUNCE, MAP, PEER) and\n"
+		"NAT-PMP (RFC 6886) on UDP port 5351 of the inside device, to subscribers\n"
+		"that pass the reverse-path check: a mapping on the subscriber's public\n"
+		"address and blocks, open to every remote, for the lifetime asked (bounded\n"
+		"by pcp-lifetime, default 120-86400 s), logged (pcp_map, pcp_end). At most\n"
+		"pcp-mappings (default 64) a subscriber, pcp-rate (default 10) requests a\n"
+		"second from each (burst 2x); THIRD_PARTY only with pcp-third-party.\n"
 		"time-scale divides every timer and the quarantine:\n"
 		"for tests only.\n",
 		XCGN_DEF_NATLOG, GC_BATCH_DEF, XCGN_DEF_QUARANTINE, XCGN_NODE_MAX);
@@ -1294,6 +1345,24 @@ static void daemon_opts_init(struct daemon_opts *o)
 	o->refuse_per_s = 100;
 	o->rpf_resync_ms = 1000;
 	o->sync_ms = 1000;
+	pcp_config_default(&o->pcp_cfg);
+}
+
+/* "MIN-MAX" seconds, 1 <= MIN <= MAX <= a week. */
+static int parse_lifetimes(const char *s, uint32_t *lo, uint32_t *hi)
+{
+	char buf[32], *dash;
+
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	strcpy(buf, s);
+	dash = strchr(buf, '-');
+	if (!dash)
+		return -1;
+	*dash = '\0';
+	if (parse_u32(buf, 1, 7 * 86400, lo) || parse_u32(dash + 1, 1, 7 * 86400, hi))
+		return -1;
+	return *lo > *hi ? -1 : 0;
 }
 
 /* The daemon's options over *@o; `config FILE` is taken by do_daemon. */
@@ -1363,6 +1432,29 @@ static int daemon_opts_parse(int argc, char **argv, struct daemon_opts *o)
 			NEXT_ARG();
 			if (arg_u32("node", *argv, 1, XCGN_NODE_MAX, &o->node))
 				return XCGN_EXIT_USAGE;
+		} else if (!strcmp(*argv, "pcp")) {
+			o->pcp = true;
+		} else if (!strcmp(*argv, "pcp-third-party")) {
+			o->pcp_cfg.third_party = o->pcp_opts = true;
+		} else if (!strcmp(*argv, "pcp-mappings")) {
+			NEXT_ARG();
+			if (arg_u32("pcp-mappings", *argv, 1, XCGN_PCP_MAX, &o->pcp_cfg.max_per_sub))
+				return XCGN_EXIT_USAGE;
+			o->pcp_opts = true;
+		} else if (!strcmp(*argv, "pcp-rate")) {
+			NEXT_ARG();
+			if (arg_u32("pcp-rate", *argv, 1, 10000, &o->pcp_cfg.rate))
+				return XCGN_EXIT_USAGE;
+			o->pcp_opts = true;
+		} else if (!strcmp(*argv, "pcp-lifetime")) {
+			uint32_t lo, hi;
+
+			NEXT_ARG();
+			if (parse_lifetimes(*argv, &lo, &hi))
+				return invarg("pcp-lifetime (MIN-MAX seconds, 1 to 604800)", *argv);
+			o->pcp_cfg.min_lifetime_s = lo;
+			o->pcp_cfg.max_lifetime_s = hi;
+			o->pcp_opts = true;
 		} else if (!strcmp(*argv, "time-scale")) {
 			NEXT_ARG();
 			if (arg_u32("time-scale", *argv, 1, 10000, &o->scale))
@@ -1414,6 +1506,10 @@ static int do_daemon(int argc, char **argv)
 		argv += 2;
 	}
 	ret = daemon_opts_parse(argc, argv, o);
+	if (!ret && o->pcp_opts && !o->pcp) {
+		xcgn_err("pcp-lifetime, pcp-mappings, pcp-rate and pcp-third-party need pcp");
+		ret = XCGN_EXIT_USAGE;
+	}
 	return ret ? ret : daemon_run(&d);
 }
 

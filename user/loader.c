@@ -552,6 +552,54 @@ static int link_pin(int prog_fd, int ifindex, int mode, const char *dir, const c
 	return 0;
 }
 
+/* The PCP program of the programs now running, pinned for the daemon:
+ * under a new name first, then moved over the old pin, so the daemon
+ * never finds none while attached. */
+int xcgn_pin_pcp_prog(const char *dir, int prog_fd)
+{
+	char path[512], tmp[520];
+	int err;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, XCGN_PIN_PROG_PCP);
+	snprintf(tmp, sizeof(tmp), "%s_new", path);	/* bpffs takes no dots */
+	unlink(tmp);
+	if (bpf_obj_pin(prog_fd, tmp) || rename(tmp, path)) {
+		err = -errno;
+		xcgn_err("pin %s: %s", path, strerror(-err));
+		unlink(tmp);
+		return err;
+	}
+	return 0;
+}
+
+/* The pinned PCP program of this namespace's instance: an fd, or -errno. */
+int xcgn_pcp_prog_open(void)
+{
+	char dir[256], path[512];
+	int err = xcgn_pin_dir(dir, sizeof(dir)), fd;
+
+	if (err)
+		return err;
+	snprintf(path, sizeof(path), "%s/%s", dir, XCGN_PIN_PROG_PCP);
+	fd = bpf_obj_get(path);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Run one request through it. 0, or -1 with errno set. */
+int xcgn_pcp_ctl(int prog_fd, struct xcgn_pcp_req *q)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = q, .data_size_in = sizeof(*q), .data_out = q,
+		    .data_size_out = sizeof(*q));
+
+	if (bpf_prog_test_run_opts(prog_fd, &o))
+		return -1;
+	if (o.retval != XDP_PASS) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
 static void link_unpin(const char *dir, const char *pin)
 {
 	char path[512];
@@ -924,6 +972,8 @@ int xcgn_attach(const struct attach_opts *o)
 		err = attach_hook(&a);
 	if (!err)
 		err = attach_record(&a);
+	if (!err)
+		err = xcgn_pin_pcp_prog(a.dir, bpf_program__fd(a.skel->progs.xcgn_pcp_ctl));
 	if (!err)	/* no pool yet: the default route; stale ones go */
 		err = announce_sync(NULL, o->route_table);
 	if (err)

@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "xcgn.h"
+#include "pcp_server.h"
 
 int xcgn_stats_read(int fd, struct xcgn_stats *out)
 {
@@ -252,6 +253,31 @@ static void pool_gauge(FILE *f, const char *name, const char *help, const struct
 	}
 }
 
+/* The PCP server's figures (`daemon pcp`). */
+static void pcp_metrics(FILE *f, const struct pcp_stats *p)
+{
+	char label[48];
+	int r;
+
+	family(f, "xcgn_pcp_requests_total", "counter",
+	       "PCP and NAT-PMP requests, by what became of them: answered (by result code), "
+	       "refused_source (not a subscriber on the inside, or a spoof), rate_limited, "
+	       "dropped (nothing to answer).");
+	for (r = 0; r < PCP_RESULT_MAX; r++) {
+		snprintf(label, sizeof(label), "outcome=\"%s\"", pcp_result_name(r));
+		sample(f, "xcgn_pcp_requests_total", label, (double)p->result[r]);
+	}
+	sample(f, "xcgn_pcp_requests_total", "outcome=\"refused_source\"",
+	       (double)p->refused_source);
+	sample(f, "xcgn_pcp_requests_total", "outcome=\"rate_limited\"", (double)p->rate_limited);
+	sample(f, "xcgn_pcp_requests_total", "outcome=\"dropped\"", (double)p->dropped);
+	family(f, "xcgn_pcp_mappings", "gauge", "Mappings held by a PCP or NAT-PMP lifetime.");
+	sample(f, "xcgn_pcp_mappings", NULL, (double)p->held);
+	family(f, "xcgn_pcp_mappings_ended_total", "counter",
+	       "PCP and NAT-PMP mappings ended: deleted by their client or run out.");
+	sample(f, "xcgn_pcp_mappings_ended_total", NULL, (double)p->ended);
+}
+
 int metrics_write(FILE *f, const struct xcgn_maps *m, const struct metrics_daemon *md)
 {
 	struct xcgn_pool pools[XCGN_POOLS_MAX] = {};
@@ -373,5 +399,7 @@ int metrics_write(FILE *f, const struct xcgn_maps *m, const struct metrics_daemo
 	sample(f, "xcgn_natlog_records_total", "outcome=\"written\"", (double)md->log.written);
 	sample(f, "xcgn_natlog_records_total", "outcome=\"recovered\"", (double)md->log.recovered);
 	sample(f, "xcgn_natlog_records_total", "outcome=\"lost\"", (double)md->log.lost);
+	if (md->pcp)
+		pcp_metrics(f, md->pcp);
 	return 0;
 }

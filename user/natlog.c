@@ -237,6 +237,14 @@ size_t natlog_format(char *buf, size_t len, const struct natlog_rec *r)
 		n += snprintf(buf + n, len - (size_t)n,
 			      ",\"public\":\"%s\",\"port_lo\":%u,\"port_hi\":%u",
 			      ipv4_str(r->paddr, b, sizeof(b)), r->port_lo, r->port_hi);
+	if (r->via) {	/* a PCP or NAT-PMP mapping: its public port is port_lo */
+		n += snprintf(buf + n, len - (size_t)n,
+			      ",\"proto\":\"%s\",\"inside_port\":%u,\"lifetime\":%u,\"via\":\"%s\"",
+			      xcgn_proto_name(r->proto), r->inside_port, r->lifetime, r->via);
+		if (r->client)
+			n += snprintf(buf + n, len - (size_t)n, ",\"client\":\"%s\"",
+				      ipv4_str(r->client, a, sizeof(a)));
+	}
 	if (r->reason)
 		n += snprintf(buf + n, len - (size_t)n, ",\"reason\":\"%s\"", r->reason);
 	if (r->count)
@@ -332,6 +340,14 @@ int natlog_parse(const char *line, struct natlog_parsed *r)
 	if (!field_str(line, "public", pub, sizeof(pub)) &&
 	    (parse_ipv4(pub, &r->paddr) || field_ports(line, r)))
 		return -1;
+	if (!strncmp(r->event, "pcp_", 4)) {
+		uint64_t ip;
+
+		if (field_u64(line, "inside_port", &ip) || ip > 65535 ||
+		    field_str(line, "via", r->via, sizeof(r->via)))
+			return -1;
+		r->inside_port = (uint16_t)ip;
+	}
 	return 0;
 }
 
@@ -376,6 +392,24 @@ static void who_step(struct natlog_who *w, const struct natlog_parsed *r, int pa
 		   r->node == w->node && r->port_lo == w->port_lo && r->ts_ms >= w->since_ms) {
 		w->found = false;
 		w->until_ms = r->ts_ms;
+	}
+}
+
+/* Whether the port was, besides, a mapping the holder asked for: its
+ * latest pcp_map by @at_ms, unless a pcp_end came after it by then. */
+static void who_pcp(struct natlog_who *w, const struct natlog_parsed *r, int pass,
+		    uint32_t paddr, uint16_t port, uint64_t at_ms)
+{
+	if (strncmp(r->event, "pcp_", 4) || r->paddr != paddr || r->port_lo != port ||
+	    r->sub != w->sub || r->node != w->node || r->ts_ms > at_ms || r->ts_ms < w->since_ms)
+		return;
+	if (pass == 0 && !strcmp(r->event, "pcp_map") && (!w->pcp || r->ts_ms >= w->pcp_since_ms)) {
+		w->pcp = true;
+		w->pcp_since_ms = r->ts_ms;
+		w->inside_port = r->inside_port;
+		memcpy(w->via, r->via, sizeof(w->via));
+	} else if (pass == 1 && !strcmp(r->event, "pcp_end") && r->ts_ms >= w->pcp_since_ms) {
+		w->pcp = false;
 	}
 }
 
@@ -430,6 +464,10 @@ void natlog_who_recs(const struct natlog_parsed *r, size_t n, uint32_t paddr, ui
 		who_step(w, &r[i], 0, paddr, port, at_ms);
 	for (i = 0; w->found && i < n; i++)
 		who_step(w, &r[i], 1, paddr, port, at_ms);
+	for (i = 0; w->found && i < n; i++)
+		who_pcp(w, &r[i], 0, paddr, port, at_ms);
+	for (i = 0; w->pcp && i < n; i++)
+		who_pcp(w, &r[i], 1, paddr, port, at_ms);
 }
 
 int natlog_tail(const char *path, struct natlog_parsed *r)

@@ -209,6 +209,9 @@ static const struct migration migrations[] = {
 	 * on new subscribers (0 before: no cap, reused as it is; `pool set
 	 * PREFIX sub-burst auto`, or applying the configuration, sets it). */
 	{ .from = 4, .convert = { { XSTR(xcgn_stats), convert_stats_v4 } } },
+	/* 5 to 6: xcgn_pcp is new (starts empty); mappings gained a flag
+	 * (XCGN_MAPF_PCP, never set before). */
+	{ .from = 5, },
 };
 
 static const struct migration *migration_from(int v)
@@ -441,6 +444,8 @@ static int reload_locked(const char *dir)
 	if (!err)
 		err = tc_switch((int)li.outside_ifindex, BPF_TC_INGRESS,
 				bpf_program__fd(skel->progs.xcgn_tc_outside_in));
+	if (!err)
+		err = xcgn_pin_pcp_prog(dir, bpf_program__fd(skel->progs.xcgn_pcp_ctl));
 	if (err)
 		goto out;
 

@@ -265,6 +265,10 @@ __u32 xcgn_pinned_max_entries_fd(const char *path, int fd);
 #define xcgn_pinned_max_entries(path) xcgn_pinned_max_entries_fd(path, -1)
 /* Remove every pin in @dir, then the empty directories up to the root. */
 void xcgn_unpin_all(const char *dir);
+int xcgn_pin_pcp_prog(const char *dir, int prog_fd);
+int xcgn_pcp_prog_open(void);
+int xcgn_pcp_ctl(int prog_fd, struct xcgn_pcp_req *q);
+const char *xcgn_pcp_opname(__u8 opcode);
 /* The tc filters' identity: detach and reload touch exactly these. */
 #define XCGN_TC_HANDLE	0x7863	/* "xc" */
 #define XCGN_TC_PRIO	1
@@ -497,6 +501,13 @@ struct natlog_rec {
 	 * paddr/plen the pool, sub/det_plen its subscribers, the ports. */
 	uint8_t plen, det_plen;
 	uint16_t block_size, blocks;
+	/* "pcp_map" and "pcp_end": a mapping a subscriber asked for, on the
+	 * public port port_lo (= port_hi) */
+	uint8_t proto;
+	uint16_t inside_port;
+	uint32_t lifetime;
+	const char *via;	/* "pcp", "pcp_peer", "natpmp" */
+	uint32_t client;	/* THIRD_PARTY: who asked; 0 = the subscriber */
 };
 struct natlog_parsed {
 	uint64_t ts_ms;
@@ -504,6 +515,8 @@ struct natlog_parsed {
 	uint32_t sub, paddr;
 	uint16_t port_lo, port_hi;
 	uint32_t node;
+	uint16_t inside_port;		/* a pcp_map or pcp_end record's */
+	char via[12];
 	uint8_t plen, det_plen;		/* a deterministic record's */
 	uint16_t block_size, blocks;
 };
@@ -514,6 +527,11 @@ struct natlog_who {
 	uint32_t node;
 	uint64_t since_ms, until_ms;
 	uint16_t port_lo, port_hi;
+	/* the port was a mapping the subscriber asked for (PCP, NAT-PMP) */
+	bool pcp;
+	uint16_t inside_port;
+	uint64_t pcp_since_ms;
+	char via[12];
 };
 /* Open (creating the directory, 0750, and the file, 0640) for appending. */
 int natlog_open(struct natlog *l, const char *path, bool use_syslog, uint32_t sync_ms);
@@ -551,6 +569,7 @@ uint32_t xcgn_daemon_pid(const char *dir, int dstat_fd);
 
 /* ---- metrics.c: the Prometheus exposition -------------------------------- */
 /* What only a running daemon knows; the rest comes from the pins. */
+struct pcp_stats;
 struct metrics_daemon {
 	uint64_t started_unix;
 	uint64_t passes, expired, released;
@@ -562,6 +581,7 @@ struct metrics_daemon {
 	uint64_t rpf_sync_unix_ms;
 	struct natlog_stats log;
 	uint64_t queued;
+	const struct pcp_stats *pcp;	/* the PCP server's, or NULL */
 };
 /* A table of the datapath: entries against capacity. */
 struct table_use {

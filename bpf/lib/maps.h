@@ -316,6 +316,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xcgn_acct SEC(".maps");
 
+/* subscriber tuple -> the PCP or NAT-PMP lifetime holding its mapping;
+ * xcgn_pcp_ctl writes and ends, the daemon reads (and asks it to end). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XCGN_PCP_MAX);
+	__type(key, struct xcgn_tuple4);
+	__type(value, struct xcgn_pcp);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xcgn_pcp SEC(".maps");
+
 /* Pool id -> the credit of its cap on new subscribers (issue 10 item 1):
  * nanoseconds of refill earned, at most the pool's sub_refill_s; each new
  * subscriber spends sub_refill_s / sub_burst of it. Shared by every CPU

@@ -179,12 +179,14 @@ static __always_inline int nat4_port_pick(struct xcgn_sub *sub, const struct xcg
 	return -XCGN_DROP_NO_PORT;
 }
 
-/* Create the mapping for subscriber tuple @in. Returns 0 or -XCGN_DROP_*.
+/* Create the mapping for subscriber tuple @in, on public port @want (host
+ * order) when that is free in the subscriber's blocks (0: the subscriber's
+ * own port, as traffic asks; PCP suggests one). Returns 0 or -XCGN_DROP_*.
  *
  * Global (verified once, on its own): the creation path is long and holds
  * loops, and inlined into every packet path of three programs it would be
  * verified again for each of them. */
-__noinline int nat4_map_create(const struct xcgn_tuple4 *in)
+__noinline int nat4_map_create(const struct xcgn_tuple4 *in, __u32 want)
 {
 	struct xcgn_stats *st = stats_get();
 	struct xcgn_tuple4 tmpl = {}, rk = {};
@@ -217,7 +219,8 @@ __noinline int nat4_map_create(const struct xcgn_tuple4 *in)
 	rv.flags = pool->filtering == XCGN_FILTER_ADF ? XCGN_MAPF_ADF : 0;
 	tmpl.addr = sub->paddr;
 	tmpl.proto = in->proto;
-	err = nat4_port_pick(sub, pool, in->addr, bpf_ntohs(in->port), &tmpl, &rv, st, &pport);
+	err = nat4_port_pick(sub, pool, in->addr, want ? want & 0xffff : bpf_ntohs(in->port), &tmpl,
+			     &rv, st, &pport);
 	if (err == -XCGN_DROP_SUB_LIMIT)
 		nat4_full_hint(in->addr, in->proto, 1);
 	if (err)
@@ -318,7 +321,7 @@ static __always_inline int nat4_snat_lookup(const struct xcgn_tuple4 *in, __be32
 	int err;
 
 	if (!m) {
-		err = nat4_map_create(in);
+		err = nat4_map_create(in, 0);
 		if (err)
 			return err;
 		m = bpf_map_lookup_elem(&xcgn_map4, in);

@@ -80,6 +80,30 @@ c6888_req8_port_quarantine() {
 	grep -q "quarantine S" "$TMP/help" || fail "quarantine not configurable"
 }
 
+# REQ-9: subscribers control their mappings with PCP: a MAP request from a
+# subscriber (built by hand, RFC 6887 §11) gets a mapping on its public
+# address that S2, which it never contacted, reaches.
+c6888_req9_pcp() {
+	local out paddr port sub
+	sub=$(sub_addr 11)
+	attach_default
+	daemon_with_log pcp
+	for _ in $(seq 1 30); do grep -q "PCP and NAT-PMP on" "$TMP/daemon.err" && break; sleep 0.1; done
+	out=$(in_sub "$SCAPY" "$TLIB/pcp_probe.py" "$DEV_S" "$sub" 40001 100.64.1.254 op=map \
+		proto=17 port=6000 life=600)
+	echo "MAP: $out"
+	[ "$(echo "$out" | jq .result)" = 0 ] || fail "MAP refused: $out"
+	paddr=$(echo "$out" | jq -r .addr)
+	port=$(echo "$out" | jq -r .port)
+	[ "$(xcgn -j subscriber show | jq -r ".[] | select(.subscriber == \"$sub\") | .public")" = \
+		"$paddr" ] || fail "not the subscriber's public address"
+	bg "$NS_SUB" timeout 20 socat -u UDP4-RECV:6000,bind="$sub" "OPEN:$TMP/got,creat"
+	wait_listen "$NS_SUB" "$sub:6000" u
+	echo from-S2 | in_inet socat -u - "UDP4-SENDTO:$paddr:$port,bind=$S2"
+	for _ in $(seq 1 30); do grep -q from-S2 "$TMP/got" && return 0; sleep 0.1; done
+	fail "S2 did not reach the PCP mapping"
+}
+
 # REQ-10: manageable: state and counters through the CLI, as JSON.
 c6888_req10_manageable() {
 	attach_default

@@ -36,7 +36,7 @@ ns ip rule add to 192.0.2.0/24 tos 0x10 lookup main
 ns python3 "$ROOT/tests/fuzz/nl_capture.py" "$W/netlink"
 
 rc=0
-for t in cli natlog netlink; do
+for t in cli natlog netlink pcp; do
 	mkdir -p "$W/corpus-$t" "$B/artifacts"
 	[ -d "$ROOT/tests/fuzz/seeds/$t" ] && cp "$ROOT/tests/fuzz/seeds/$t"/* "$W/corpus-$t/"
 	[ "$t" = netlink ] && cp "$W/netlink"/* "$W/corpus-$t/"

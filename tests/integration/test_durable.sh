@@ -437,6 +437,25 @@ test_natlog_disk_full_and_back() {
 # Layout 4 (the last before the cap on new subscribers) to this one: a
 # drop reason appended (the counters converted), the pools' padding became
 # the cap (off for a migrated pool until it is set).
+# Layout 5 (the last before PCP) to this one: xcgn_pcp is new, the
+# programs' PCP hands get pinned; a PCP mapping works on the moved state.
+test_reload_from_layout_v5() {
+	reload_from_old_layout 5 refusal-icmp host-unreachable route-table 78
+	assert_ge "$(xcgn -j stats show | jq '.counters.snat_xdp')" "$OLD_SNAT" "counters carried over"
+	[ -e "$(pin_dir 6)/prog_pcp_ctl" ] || fail "the PCP program is not pinned after the move"
+	kill "$DAEMON_PID"
+	wait "$DAEMON_PID" || fail "daemon exit status"
+	nsenter --net="/run/netns/$NS_NAT" "$XCGN_BIN" daemon log-file "$TMP/nat6.log" pcp \
+		2>"$TMP/d6.err" &
+	BG_PIDS+=($!)
+	for _ in $(seq 1 50); do grep -q "PCP and NAT-PMP on" "$TMP/d6.err" && break; sleep 0.1; done
+	grep -q "0 mapping(s) held" "$TMP/d6.err" || fail "pcp after the move: $(cat "$TMP/d6.err")"
+	in_sub timeout 5 natpmpc -g 100.64.1.254 -a 7777 7777 udp 60 >"$TMP/np.out" 2>&1 ||
+		fail "natpmpc after the move: $(cat "$TMP/np.out")"
+	xcgn -j session show | jq -e '[.[] | select(.pcp == "natpmp")] | length == 1' >/dev/null ||
+		fail "no PCP mapping after the move"
+}
+
 test_reload_from_layout_v4() {
 	reload_from_old_layout 4 refusal-icmp host-unreachable route-table 77
 	assert_ge "$(xcgn -j stats show | jq '.counters.snat_xdp')" "$OLD_SNAT" "counters carried over"

@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: GPL-2.0
+/* xcgn_pcp_ctl: mappings made on a subscriber's request (PCP, NAT-PMP) by
+ * the datapath's own creation, held by their lifetime, ended on request. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <linux/bpf.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "env.h"
+#include "xcgn_gc.skel.h"
+
+static struct xcgn_pcp_req ctl(uint8_t op, const char *sub, uint16_t port, uint8_t proto,
+			       uint16_t want, uint8_t opcode)
+{
+	struct xcgn_pcp_req q = { .op = op, .want = want };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = &q, .data_size_in = sizeof(q),
+		    .data_out = &q, .data_size_out = sizeof(q));
+
+	q.in.addr = ip(sub);
+	q.in.port = htons(port);
+	q.in.proto = proto;
+	q.ent.opcode = opcode;
+	q.ent.lifetime_s = 120;
+	q.ent.expires_ns = 1;
+	memset(q.ent.nonce, 0xab, sizeof(q.ent.nonce));
+	cr_assert_eq(bpf_prog_test_run_opts(bpf_program__fd(env.skel->progs.xcgn_pcp_ctl), &o), 0,
+		     "run xcgn_pcp_ctl");
+	cr_assert_eq(o.retval, XDP_PASS, "xcgn_pcp_ctl verdict %u", o.retval);
+	return q;
+}
+
+static int udp(int prog, int ifindex, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
+	       uint8_t *out)
+{
+	struct pkt_spec s = { .proto = 17, .sport = sport, .dport = dport, .payload = 8 };
+	uint8_t in[128];
+	size_t len, l = 256;
+
+	s.saddr = src;
+	s.daddr = dst;
+	len = pkt_build(in, sizeof(in), &s);
+	cr_assert(len, "built");
+	return env_run(prog, ifindex, in, len, out, &l);
+}
+
+static void setup_adf(void)
+{
+	struct pool_opts o = bpfenv_pool("198.51.100.0", 30, 1024, 65535, 512, 4);
+
+	o.filtering = XCGN_FILTER_ADF;
+	env_setup(&o);
+}
+
+static struct xcgn_map4 map_of(const char *sub, uint16_t port, int *found)
+{
+	struct xcgn_tuple4 k = { .addr = ip(sub), .port = htons(port), .proto = 17 };
+	struct xcgn_map4 m = {};
+
+	*found = !bpf_map_lookup_elem(env.maps.map4, &k, &m);
+	return m;
+}
+
+static uint32_t nmaps(const char *sub)
+{
+	__be32 a = ip(sub);
+	struct xcgn_sub s;
+
+	cr_assert_eq(bpf_map_lookup_elem(env.maps.subs, &a, &s), 0, "subscriber %s", sub);
+	return s.nmaps;
+}
+
+Test(pcp, map_on_a_new_subscriber_is_open_to_every_remote_and_ends_whole,
+     .init = setup_adf, .fini = env_teardown)
+{
+	struct xcgn_pcp_req q = ctl(XCGN_PCP_CTL_MAP, ENV_SUB1, 8080, 17, 0, XCGN_PCP_OP_MAP);
+	struct xcgn_tuple4 rk = { .proto = 17 };
+	struct xcgn_rev4 r;
+	struct xcgn_pcp e;
+	uint8_t out[256];
+	int found;
+
+	cr_assert_eq(q.result, XCGN_DROP_NONE, "mapped (%u)", q.result);
+	cr_assert_eq(ntohl(q.paddr) >> 2, ntohl(ip("198.51.100.0")) >> 2, "a pool address");
+	cr_assert(ntohs(q.pport) >= 1024, "a pool port");
+	cr_assert(q.ent.flags & XCGN_PCPF_MADE, "made by the request");
+	cr_assert(map_of(ENV_SUB1, 8080, &found).flags & XCGN_MAPF_PCP, "held");
+	rk.addr = q.paddr;
+	rk.port = q.pport;
+	cr_assert_eq(bpf_map_lookup_elem(env.maps.rev4, &rk, &r), 0, "reverse entry");
+	cr_assert_eq(r.flags, XCGN_MAPF_PCP, "explicit: no address-dependent filter");
+	cr_assert_eq(bpf_map_lookup_elem(env.maps.pcp, &q.in, &e), 0, "lifetime recorded");
+	cr_assert_eq(e.lifetime_s, 120);
+	cr_assert_eq(nmaps(ENV_SUB1), 1, "counted in the subscriber's mappings");
+
+	/* Nobody was ever contacted, and yet a remote gets in (ADF pool). */
+	cr_assert_eq(udp(env.prog_out, env.ifout, ip(ENV_S2), 4000, q.paddr,
+			 ntohs(q.pport), out),
+		     XDP_REDIRECT, "inbound to the PCP mapping");
+	cr_assert_eq(pkt_daddr(out), ip(ENV_SUB1), "to the subscriber");
+	cr_assert_eq(pkt_dport(out), 8080, "on its port");
+
+	/* Same request again: the same mapping (a renewal). */
+	q = ctl(XCGN_PCP_CTL_MAP, ENV_SUB1, 8080, 17, 0, XCGN_PCP_OP_MAP);
+	cr_assert_eq(q.result, XCGN_DROP_NONE);
+	cr_assert_eq(q.pport, rk.port, "renewal keeps the port");
+	cr_assert_eq(nmaps(ENV_SUB1), 1, "still one mapping");
+
+	ctl(XCGN_PCP_CTL_END, ENV_SUB1, 8080, 17, 0, 0);
+	map_of(ENV_SUB1, 8080, &found);
+	cr_assert(!found, "made by the request: gone with it");
+	cr_assert_neq(bpf_map_lookup_elem(env.maps.rev4, &rk, &r), 0, "reverse entry gone");
+	cr_assert_neq(bpf_map_lookup_elem(env.maps.pcp, &q.in, &e), 0, "lifetime gone");
+	cr_assert_eq(nmaps(ENV_SUB1), 0, "count back to 0");
+}
+
+Test(pcp, suggested_port_in_the_subscribers_block_is_honoured, .init = setup_adf,
+     .fini = env_teardown)
+{
+	struct xcgn_pcp_req q = ctl(XCGN_PCP_CTL_MAP, ENV_SUB1, 5000, 17, 0, XCGN_PCP_OP_MAP);
+	uint16_t base = (uint16_t)(1024 + (ntohs(q.pport) - 1024) / 512 * 512), want;
+
+	cr_assert_eq(q.result, XCGN_DROP_NONE);
+	want = (uint16_t)(base + (ntohs(q.pport) - base + 7) % 512);
+	q = ctl(XCGN_PCP_CTL_MAP, ENV_SUB1, 5001, 17, want, XCGN_PCP_OP_MAP);
+	cr_assert_eq(q.result, XCGN_DROP_NONE);
+	cr_assert_eq(ntohs(q.pport), want, "the suggested port, free in its block");
+	/* The port now taken: the next one asking for it gets another. */
+	q = ctl(XCGN_PCP_CTL_MAP, ENV_SUB1, 5002, 17, want, XCGN_PCP_OP_MAP);
+	cr_assert_eq(q.result, XCGN_DROP_NONE);
+	cr_assert_neq(ntohs(q.pport), want, "taken: another port");
+}
+
+Test(pcp, traffic_mapping_made_explicit_returns_to_its_timers, .init = setup_adf,
+     .fini = env_teardown)
+{
+	struct xcgn_tuple4 rk = { .proto = 17 };
+	struct xcgn_gc *gc = bpfenv_load_gc(&env);
+	struct xcgn_pcp_req q;
+	struct xcgn_map4 m;
+	struct xcgn_rev4 r;
+	uint8_t out[256];
+	int found;
+
+	cr_assert(gc, "collector programs");
+	cr_assert_eq(udp(env.prog_in, env.ifin, ip(ENV_SUB1), 6000, ip(ENV_S1), 53, out),
+		     XDP_REDIRECT, "traffic makes the mapping");
+	q = ctl(XCGN_PCP_CTL_MAP, ENV_SUB1, 6000, 17, 0, XCGN_PCP_OP_MAP);
+	cr_assert_eq(q.result, XCGN_DROP_NONE);
+	cr_assert_eq(q.paddr, pkt_saddr(out), "the existing mapping");
+	cr_assert_eq(q.pport, htons(pkt_sport(out)), "its port");
+	cr_assert(!(q.ent.flags & XCGN_PCPF_MADE), "not made by the request");
+
+	/* The collector may not take a held mapping, idle or not. */
+	m = map_of(ENV_SUB1, 6000, &found);
+	{
+		struct xcgn_gc_req g = { .key = q.in, .out_seen_ns = m.out_seen_ns };
+		LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &g, .ctx_size_in = sizeof(g));
+
+		rk.addr = q.paddr;
+		rk.port = q.pport;
+		cr_assert_eq(bpf_map_lookup_elem(env.maps.rev4, &rk, &r), 0);
+		g.in_seen_ns = r.in_seen_ns;
+		cr_assert_eq(bpf_prog_test_run_opts(bpf_program__fd(gc->progs.xcgn_gc_expire), &o), 0);
+		cr_assert_eq(g.result, XCGN_GC_REFRESHED, "held: kept (%u)", g.result);
+	}
+	ctl(XCGN_PCP_CTL_END, ENV_SUB1, 6000, 17, 0, 0);
+	m = map_of(ENV_SUB1, 6000, &found);
+	cr_assert(found, "the traffic's mapping stays");
+	cr_assert_eq(m.flags, XCGN_MAPF_ADF, "no longer held");
+	cr_assert_eq(bpf_map_lookup_elem(env.maps.rev4, &rk, &r), 0);
+	cr_assert_eq(r.flags, XCGN_MAPF_ADF, "its pool's filtering again");
+	cr_assert_eq(udp(env.prog_out, env.ifout, ip(ENV_S2), 4000, q.paddr, ntohs(q.pport), out),
+		     XDP_DROP, "S2 filtered again");
+	xcgn_gc__destroy(gc);
+}
+
+Test(pcp, peer_keeps_filtering_and_admits_its_peer, .init = setup_adf, .fini = env_teardown)
+{
+	struct xcgn_pcp_req q = { .op = XCGN_PCP_CTL_PEER };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = &q, .data_size_in = sizeof(q),
+		    .data_out = &q, .data_size_out = sizeof(q));
+	uint8_t out[256];
+
+	q.in.addr = ip(ENV_SUB1);
+	q.in.port = htons(7000);
+	q.in.proto = 17;
+	q.ent.opcode = XCGN_PCP_OP_PEER;
+	q.ent.peer = ip(ENV_S1);
+	q.ent.peer_port = htons(3478);
+	cr_assert_eq(bpf_prog_test_run_opts(bpf_program__fd(env.skel->progs.xcgn_pcp_ctl), &o), 0);
+	cr_assert_eq(q.result, XCGN_DROP_NONE);
+	cr_assert_eq(udp(env.prog_out, env.ifout, ip(ENV_S1), 3478, q.paddr, ntohs(q.pport), out),
+		     XDP_REDIRECT, "the peer gets in");
+	cr_assert_eq(udp(env.prog_out, env.ifout, ip(ENV_S2), 3478, q.paddr, ntohs(q.pport), out),
+		     XDP_DROP, "another remote does not");
+}
+
+Test(pcp, refusal_is_the_datapaths_reason, .init = env_setup_default, .fini = env_teardown)
+{
+	struct xcgn_pcp_req q = ctl(XCGN_PCP_CTL_MAP, "192.0.2.9", 80, 17, 0, XCGN_PCP_OP_MAP);
+
+	cr_assert_eq(q.result, XCGN_DROP_RPF, "a non-subscriber gets no mapping");
+	q = ctl(XCGN_PCP_CTL_ADDR, ENV_SUB1, 0, 0, 0, 0);
+	cr_assert_eq(q.result, XCGN_DROP_NONE, "a subscriber's address");
+	cr_assert_eq(ntohl(q.paddr) >> 2, ntohl(ip("198.51.100.0")) >> 2, "in the pool");
+	cr_assert_eq(nmaps(ENV_SUB1), 0, "no mapping for it");
+	cr_assert_eq(env_count(env.maps.pcp), 0, "nothing recorded");
+}

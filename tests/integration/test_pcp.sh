@@ -1,0 +1,229 @@
+#!/bin/bash
+# shellcheck shell=bash
+# PCP (RFC 6887) and NAT-PMP (RFC 6886), RFC 6888 REQ-9: a client nobody
+# here wrote (natpmpc) opens a port the internet reaches; hand-built PCP
+# requests for every opcode and every result code xcgn sends; spoofed and
+# outside sources get nothing.
+
+GW=100.64.1.254
+
+start_pcp_daemon() {	# daemon options...
+	nsenter --net="/run/netns/$NS_NAT" "$XCGN_BIN" daemon log-file "$TMP/nat.log" pcp "$@" \
+		2>>"$TMP/daemon.err" &
+	DAEMON_PID=$!
+	BG_PIDS+=("$DAEMON_PID")
+	local i
+	for i in $(seq 1 50); do
+		grep -q "PCP and NAT-PMP on UDP port 5351" "$TMP/daemon.err" 2>/dev/null && return 0
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$TMP/daemon.err"
+	fail "the daemon did not start its PCP server"
+}
+
+# One hand-built PCP request from subscriber I (or any SRC) and its answer.
+probe() {	# SRC [key=value...]
+	local src=$1
+	shift
+	in_sub /usr/bin/python3 "$TLIB/pcp_probe.py" "$DEV_S" "$src" 40001 "$GW" "$@"
+}
+
+# The field of a probe's JSON answer.
+field() { jq -r ".$1"; }
+
+test_pcp_natpmpc_opens_a_port_the_internet_reaches() {
+	local out paddr pport sub_paddr t0
+	attach_default
+	expect_err 2 "need pcp" daemon pcp-rate 5
+	expect_err 2 "invalid pcp-lifetime" daemon pcp pcp-lifetime 10-5
+	expect_err 2 "invalid pcp-lifetime" daemon pcp pcp-lifetime 0-5
+	start_pcp_daemon pcp-lifetime 2-3600
+	in_sub timeout 5 natpmpc -g "$GW" >"$TMP/addr.out" 2>&1 || {
+		cat "$TMP/addr.out"
+		fail "natpmpc: public address"
+	}
+	paddr=$(sed -n 's/.*Public IP address : \([0-9.]*\).*/\1/p' "$TMP/addr.out")
+	sub_paddr=$(xcgn -j subscriber show | jq -r ".[] | select(.subscriber == \"$(sub_addr 1)\") | .public")
+	[ -n "$paddr" ] || fail "no public address in: $(cat "$TMP/addr.out")"
+	assert_eq "$sub_paddr" "$paddr" "natpmpc's public address is the subscriber's"
+
+	# A server behind the NAT, a port mapped for it, a client on the internet.
+	bg "$NS_SUB" timeout 60 socat TCP4-LISTEN:8080,bind="$(sub_addr 1)",reuseaddr,fork \
+		SYSTEM:'echo served-by-subscriber'
+	wait_listen "$NS_SUB" "$(sub_addr 1):8080" t
+	in_sub timeout 5 natpmpc -g "$GW" -a 8080 8080 tcp 600 >"$TMP/map.out" 2>&1 || {
+		cat "$TMP/map.out"
+		fail "natpmpc: map"
+	}
+	pport=$(sed -n 's/.*Mapped public port \([0-9]*\) protocol TCP to local port 8080.*/\1/p' \
+		"$TMP/map.out")
+	[ -n "$pport" ] || fail "no mapping in: $(cat "$TMP/map.out")"
+	out=$(in_inet timeout 5 socat -T 3 - "TCP4:$paddr:$pport" </dev/null) ||
+		fail "the internet could not reach $paddr:$pport"
+	assert_eq served-by-subscriber "$out" "what the internet got"
+	xcgn -j session show | jq -e ".[] | select(.inside_port == 8080 and .public_port == $pport
+		and .pcp == \"natpmp\" and .pcp_lifetime_s == 600)" >/dev/null ||
+		fail "session show: $(xcgn -j session show)"
+
+	# The NAT log names it, and log who says it was a mapping asked for.
+	grep -q "\"event\":\"pcp_map\".*\"public\":\"$paddr\",\"port_lo\":$pport.*\"inside_port\":8080.*\"via\":\"natpmp\"" \
+		"$TMP/nat.log" || fail "no pcp_map record: $(cat "$TMP/nat.log")"
+	xcgn -j log who "$paddr:$pport" | jq -e \
+		".subscriber == \"$(sub_addr 1)\" and .pcp.inside_port == 8080 and .pcp.via == \"natpmp\"" \
+		>/dev/null || fail "log who (live): $(xcgn -j log who "$paddr:$pport")"
+	sleep 1.1	# the log's clock is ms: ask a time after the record
+	out=$(xcgn -j log who "$paddr:$pport" at "@$(date +%s)" file "$TMP/nat.log")
+	echo "$out" | jq -e ".subscriber == \"$(sub_addr 1)\" and .pcp.inside_port == 8080 and
+		.pcp.via == \"natpmp\"" >/dev/null || fail "log who (NAT log): $out"
+
+	# Deleted on request: gone, and the internet no longer gets in.
+	in_sub timeout 5 natpmpc -g "$GW" -a 8080 8080 tcp 0 >"$TMP/del.out" 2>&1 ||
+		fail "natpmpc: delete: $(cat "$TMP/del.out")"
+	xcgn -j session show | jq -e '[.[] | select(.inside_port == 8080)] | length == 0' \
+		>/dev/null || fail "still mapped after the delete: $(xcgn -j session show)"
+	in_inet timeout 3 socat -T 2 - "TCP4:$paddr:$pport,connect-timeout=2" </dev/null \
+		>/dev/null 2>&1 && fail "the internet still reaches the deleted mapping"
+	grep -q "\"event\":\"pcp_end\".*\"port_lo\":$pport" "$TMP/nat.log" ||
+		fail "no pcp_end record"
+
+	# Expires at its lifetime (2 s; the daemon sweeps each second).
+	in_sub timeout 5 natpmpc -g "$GW" -a 9000 9000 udp 2 >"$TMP/exp.out" 2>&1 ||
+		fail "natpmpc: map udp: $(cat "$TMP/exp.out")"
+	grep -q "liftime 2\|lifetime 2" "$TMP/exp.out" || fail "lifetime granted: $(cat "$TMP/exp.out")"
+	t0=$(date +%s.%N)
+	for _ in $(seq 1 60); do
+		xcgn -j session show | jq -e '[.[] | select(.inside_port == 9000)] | length == 0' \
+			>/dev/null && break
+		sleep 0.1
+	done
+	xcgn -j session show | jq -e '[.[] | select(.inside_port == 9000)] | length == 0' \
+		>/dev/null || fail "not expired 6 s after a 2 s lifetime"
+	awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN { exit !(a - b >= 1.5) }' ||
+		fail "expired before its lifetime"
+}
+
+test_pcp_requests_and_every_result_code() {
+	local out nonce=a1a2a3a4a5a6a7a8a9aaabac s1 s2 port paddr
+	s1=$(sub_addr 1)
+	s2=$(sub_addr 2)
+	attach_default
+	start_pcp_daemon pcp-mappings 3 pcp-rate 1000
+	in_nat ip route add 100.64.9.0/24 dev lo
+
+	# ANNOUNCE: success, lifetime 0, the epoch of this attach.
+	out=$(probe "$s1" op=announce life=0)
+	echo "announce: $out"
+	assert_eq 0 "$(echo "$out" | field result)" "ANNOUNCE"
+	assert_eq 128 "$(echo "$out" | field opcode)" "ANNOUNCE response opcode"
+	[ "$(echo "$out" | field epoch)" -lt 30 ] || fail "epoch: $out"
+
+	# MAP: a port, on the subscriber's public address, open to anyone.
+	out=$(probe "$s1" op=map proto=17 port=5000 life=300 nonce=$nonce)
+	echo "map: $out"
+	assert_eq 0 "$(echo "$out" | field result)" "MAP"
+	assert_eq 300 "$(echo "$out" | field lifetime)" "MAP lifetime"
+	port=$(echo "$out" | field port)
+	paddr=$(echo "$out" | field addr)
+	assert_eq "$(xcgn -j subscriber show | jq -r ".[] | select(.subscriber == \"$s1\") | .public")" \
+		"$paddr" "MAP's address is the subscriber's (paired pooling)"
+	bg "$NS_SUB" timeout 30 socat -u UDP4-RECV:5000,bind="$s1" "OPEN:$TMP/got,creat"
+	wait_listen "$NS_SUB" "$s1:5000" u
+	echo hello-from-S2 | in_inet socat -u - "UDP4-SENDTO:$paddr:$port,bind=$S2"
+	for _ in $(seq 1 30); do grep -q hello-from-S2 "$TMP/got" && break; sleep 0.1; done
+	grep -q hello-from-S2 "$TMP/got" || fail "the internet did not reach the MAP"
+
+	# Renewal with the same nonce: the same port. Another nonce: refused.
+	out=$(probe "$s1" op=map proto=17 port=5000 life=300 nonce=$nonce)
+	assert_eq "$port" "$(echo "$out" | field port)" "renewal keeps the port"
+	out=$(probe "$s1" op=map proto=17 port=5000 life=300 nonce=ffffffffffffffffffffffff)
+	assert_eq 2 "$(echo "$out" | field result)" "another nonce: NOT_AUTHORIZED"
+
+	# A suggested port inside the subscriber's block is honoured.
+	local want=$(( port + 1 ))
+	out=$(probe "$s1" op=map proto=6 port=22 want=$want life=300)
+	assert_eq 0 "$(echo "$out" | field result)" "MAP with a suggestion"
+	assert_eq "$want" "$(echo "$out" | field port)" "the suggested port"
+
+	# PEER: success, on the same public address.
+	out=$(probe "$s1" op=peer proto=17 port=6000 peer=$S1 peer_port=3478 life=300)
+	echo "peer: $out"
+	assert_eq 0 "$(echo "$out" | field result)" "PEER"
+	assert_eq "$paddr" "$(echo "$out" | field addr)" "PEER's address"
+
+	# The per-subscriber cap (3): the fourth is over quota.
+	out=$(probe "$s1" op=map proto=17 port=5001 life=300)
+	assert_eq 10 "$(echo "$out" | field result)" "fourth mapping: USER_EX_QUOTA"
+
+	# Delete with the right nonce: success, lifetime 0, mapping gone.
+	out=$(probe "$s1" op=map proto=17 port=5000 life=0 nonce=$nonce)
+	assert_eq 0 "$(echo "$out" | field result)" "delete"
+	assert_eq 0 "$(echo "$out" | field lifetime)" "delete lifetime"
+	xcgn -j session show | jq -e "[.[] | select(.inside_port == 5000)] | length == 0" \
+		>/dev/null || fail "still mapped after delete"
+
+	# Every refusal, with its code.
+	assert_eq 1 "$(probe "$s2" version=1 | field result)" "version 1: UNSUPP_VERSION"
+	assert_eq 2 "$(probe "$s2" third=$s1 | field result)" "THIRD_PARTY not allowed: NOT_AUTHORIZED"
+	assert_eq 3 "$(probe "$s2" extra=2 | field result)" "length not /4: MALFORMED_REQUEST"
+	assert_eq 3 "$(probe "$s2" port=0 life=60 | field result)" "port 0: MALFORMED_REQUEST"
+	assert_eq 4 "$(probe "$s2" op=9 | field result)" "opcode 9: UNSUPP_OPCODE"
+	assert_eq 5 "$(probe "$s2" opt=99:0 | field result)" "option 99: UNSUPP_OPTION"
+	assert_eq 6 "$(probe "$s2" third=$s1 third_len=8 | field result)" "short THIRD_PARTY: MALFORMED_OPTION"
+	assert_eq 9 "$(probe "$s2" proto=1 | field result)" "ICMP: UNSUPP_PROTOCOL"
+	assert_eq 11 "$(probe "$s2" want_addr=192.0.2.1 prefer=1 port=7000 | field result)" \
+		"another address, PREFER_FAILURE: CANNOT_PROVIDE_EXTERNAL"
+	assert_eq 12 "$(probe "$s2" client=100.64.1.77 | field result)" "client address: ADDRESS_MISMATCH"
+	# NO_RESOURCES: no address takes a new subscriber.
+	local a
+	for a in $(seq 0 15); do xcgn pool drain "198.51.100.$a" >/dev/null 2>&1 || true; done
+	assert_eq 8 "$(probe "$(sub_addr 3)" port=7000 | field result)" "drained pool: NO_RESOURCES"
+
+	# Spoofed: a subscriber source the inside has no route back to.
+	in_sub ip addr add 100.64.9.9/32 dev "$DEV_S"
+	assert_eq false "$(probe 100.64.9.9 | field answer)" "a spoofed source gets no answer"
+	in_sub ip addr del 100.64.9.9/32 dev "$DEV_S"
+	# From the outside, to the inside address: never heard.
+	in_inet ip route add "$GW/32" via "$NAT_OUT"
+	out=$(in_inet /usr/bin/python3 "$TLIB/pcp_probe.py" "$DEV_E" "$S2" 40001 "$GW")
+	assert_eq false "$(echo "$out" | field answer)" "an outside source gets no answer"
+	out=$(in_inet /usr/bin/python3 "$TLIB/pcp_probe.py" "$DEV_E" "$S2" 40001 "$NAT_OUT")
+	assert_eq false "$(echo "$out" | field answer)" "nothing listens on the outside"
+	xcgn -j stats metrics >/dev/null 2>&1 || true
+}
+
+test_pcp_rate_limit_third_party_and_restart() {
+	local s1 s2 out n
+	s1=$(sub_addr 1)
+	s2=$(sub_addr 2)
+	attach_default
+	start_pcp_daemon pcp-rate 2 pcp-third-party metrics 127.0.0.1:9755
+
+	# 2 a second, burst 4: of 20 at once, 4 (and what refills while they
+	# are sent) are answered.
+	n=$(probe "$s2" op=announce life=0 count=20 wait=1 | field answered)
+	[ "$n" -ge 4 ] && [ "$n" -le 7 ] || fail "rate limit: $n of 20 answered"
+	in_nat curl -s http://127.0.0.1:9755/metrics >"$TMP/m.txt"
+	grep -q '^xcgn_pcp_requests_total{outcome="rate_limited"} [1-9]' "$TMP/m.txt" ||
+		fail "rate_limited not counted: $(grep pcp "$TMP/m.txt")"
+
+	# THIRD_PARTY allowed: subscriber 1 maps for subscriber 3.
+	out=$(probe "$s1" third="$(sub_addr 3)" port=4000 life=300)
+	assert_eq 0 "$(echo "$out" | field result)" "THIRD_PARTY allowed"
+	xcgn -j session show | jq -e ".[] | select(.inside_addr == \"$(sub_addr 3)\" and
+		.inside_port == 4000 and .pcp_client == \"$s1\")" >/dev/null ||
+		fail "third-party mapping: $(xcgn -j session show)"
+	# ... but not for a host outside the subscriber range.
+	assert_eq 2 "$(probe "$s1" third=192.0.2.7 port=4001 | field result)" "THIRD_PARTY not a subscriber"
+
+	# The daemon restarts: the mapping and its lifetime are still there.
+	kill "$DAEMON_PID"
+	wait "$DAEMON_PID" || fail "daemon exit: $(cat "$TMP/daemon.err")"
+	start_pcp_daemon pcp-third-party
+	grep -q "1 mapping(s) held" "$TMP/daemon.err" || fail "held after restart: $(cat "$TMP/daemon.err")"
+	out=$(probe "$s1" third="$(sub_addr 3)" port=4000 life=300)
+	assert_eq 0 "$(echo "$out" | field result)" "renewed after the restart (same nonce)"
+	[ "$(xcgn -j session show | jq "[.[] | select(.pcp)] | length")" = 1 ] ||
+		fail "one PCP mapping: $(xcgn -j session show)"
+	xcgn -j link check | jq -e ".violations == 0" >/dev/null || fail "check: $(xcgn -j link check)"
+}

@@ -1,0 +1,515 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The daemon's PCP and NAT-PMP server (`xcgn daemon pcp`): UDP port 5351
+ * on the inside device, RFC 6888 REQ-9.
+ *
+ * A request is heard only from a subscriber address, arriving on the
+ * inside device (the socket is bound to it, and the arrival device is
+ * checked again from IP_PKTINFO), passing the datapath's own reverse-path
+ * check (the xcgn_rpf_explain program), and within its rate. The protocol
+ * is pcp.c's; a mapping is made by the running datapath's own code (the
+ * pinned xcgn_pcp_ctl program), so it is on the subscriber's public
+ * address, inside its blocks, under its caps, like any other. Its lifetime
+ * and nonce live in the pinned xcgn_pcp map: a restarted daemon carries
+ * on. Each second the server ends what ran out, and counts who holds what
+ * (the per-subscriber cap) from the same walk. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "xcgn.h"
+#include "pcp.h"
+#include "pcp_server.h"
+#include "xcgn_gc.skel.h"
+
+#define PCP_RX_BURST	64	/* requests read per wake-up */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static uint32_t slot_of(__be32 a, uint32_t n)
+{
+	uint32_t h = ntohl(a) * 2654435761u;
+
+	return (h ^ (h >> 16)) % n;
+}
+
+/* ---- per-subscriber counts and rates: small open tables ------------------- */
+
+/* The mappings each subscriber holds through PCP: rebuilt by every sweep,
+ * moved by each request in between. Open addressing over twice the
+ * entries there can be. */
+static uint32_t *count_of(struct pcp_server *s, __be32 sub, bool add)
+{
+	uint32_t i = slot_of(sub, PCP_COUNT_SLOTS), n;
+
+	for (n = 0; n < PCP_COUNT_SLOTS; n++, i = (i + 1) % PCP_COUNT_SLOTS) {
+		if (s->cnt[i].addr == sub)
+			return &s->cnt[i].n;
+		if (!s->cnt[i].addr) {
+			if (!add)
+				return NULL;
+			s->cnt[i].addr = sub;
+			s->cnt[i].n = 0;
+			return &s->cnt[i].n;
+		}
+	}
+	return NULL;
+}
+
+/* A token bucket per subscriber, in a table that forgets: a slot taken by
+ * another address starts that one afresh (a subscriber gains at most one
+ * burst by colliding). */
+static bool rate_ok(struct pcp_server *s, __be32 src, uint64_t now)
+{
+	struct pcp_rate *r = &s->rl[slot_of(src, PCP_RATE_SLOTS)];
+	uint64_t burst = 2ULL * s->cfg.rate * 1000000000ULL, per = 1000000000ULL;
+
+	if (r->addr != src) {
+		r->addr = src;
+		r->credit_ns = burst;
+		r->last_ns = now;
+	}
+	r->credit_ns += (now - r->last_ns) * s->cfg.rate;
+	if (r->credit_ns > burst)
+		r->credit_ns = burst;
+	r->last_ns = now;
+	if (r->credit_ns < per)
+		return false;
+	r->credit_ns -= per;
+	return true;
+}
+
+/* ---- the NAT, for pcp.c ------------------------------------------------------ */
+
+static bool is_sub(const struct pcp_server *s, __be32 a)
+{
+	return (a & prefix_mask_be(s->li.sub_plen)) == s->li.sub_prefix;
+}
+
+/* What the datapath's refusal means to a PCP client. */
+static int result_of(__u32 drop)
+{
+	switch (drop) {
+	case XCGN_DROP_NONE:
+		return PCP_SUCCESS;
+	case XCGN_DROP_SUB_LIMIT:
+	case XCGN_DROP_NO_PORT:
+	case XCGN_DROP_SUB_RATE:
+		return PCP_USER_EX_QUOTA;
+	case XCGN_DROP_RPF:
+		return PCP_NOT_AUTHORIZED;
+	default:	/* no pool, tables full, the new-subscriber cap, a race */
+		return PCP_NO_RESOURCES;
+	}
+}
+
+static void log_pcp(struct pcp_server *s, const char *event, const struct xcgn_tuple4 *k,
+		    const struct xcgn_pcp *e, __be32 paddr, __be16 pport)
+{
+	struct natlog_rec r = { .event = event, .sub = k->addr, .paddr = paddr };
+	struct timespec rt;
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	r.ts_ms = (uint64_t)rt.tv_sec * 1000 + (uint64_t)rt.tv_nsec / 1000000;
+	r.port_lo = r.port_hi = ntohs(pport);
+	r.proto = k->proto;
+	r.inside_port = ntohs(k->port);
+	r.lifetime = e->lifetime_s;
+	r.via = xcgn_pcp_opname(e->opcode);
+	if (e->client != k->addr)
+		r.client = e->client;
+	if (s->record)
+		s->record(s->record_ctx, &r);
+}
+
+/* End the hold on @k (its entry @e), logged. 0 or -errno. */
+static int end_one(struct pcp_server *s, const struct xcgn_tuple4 *k, const struct xcgn_pcp *e)
+{
+	struct xcgn_pcp_req q = { .in = *k, .op = XCGN_PCP_CTL_END };
+	struct xcgn_map4 mv;
+	uint32_t *n;
+
+	if (bpf_map_lookup_elem(s->m->map4, k, &mv))
+		memset(&mv, 0, sizeof(mv));
+	if (xcgn_pcp_ctl(s->prog, &q))
+		return -errno;
+	log_pcp(s, "pcp_end", k, e, mv.paddr, mv.pport);
+	n = count_of(s, k->addr, false);
+	if (n && *n)
+		(*n)--;
+	s->st.ended++;
+	return 0;
+}
+
+/* Lifetime 0: the client's mapping, or all of them (port 0), ended. A
+ * PCP client must show the nonce it made them with; NAT-PMP and PCP do
+ * not end each other's. */
+static int be_delete(struct pcp_server *s, const struct pcp_ask *a, struct pcp_got *g)
+{
+	struct xcgn_tuple4 k = { .addr = a->sub, .port = htons(a->port), .proto = a->proto }, next,
+			   *prev = NULL;
+	bool natpmp = a->opcode == XCGN_PCP_NATPMP;
+	struct xcgn_pcp e;
+	int err;
+
+	g->lifetime = 0;
+	g->pport = 0;
+	if (a->port) {
+		if (bpf_map_lookup_elem(s->m->pcp, &k, &e))
+			return PCP_SUCCESS;	/* nothing to end */
+		if ((e.opcode == XCGN_PCP_NATPMP) != natpmp ||
+		    (!natpmp && memcmp(e.nonce, a->nonce, sizeof(e.nonce))))
+			return PCP_NOT_AUTHORIZED;
+		return end_one(s, &k, &e) ? PCP_NETWORK_FAILURE : PCP_SUCCESS;
+	}
+	/* All of them: the keys first, the walk would restart otherwise. */
+	{
+		struct xcgn_tuple4 *del = NULL;
+		size_t n = 0, cap = 0, i;
+
+		while (!bpf_map_get_next_key(s->m->pcp, prev, &next)) {
+			prev = &k;
+			k = next;
+			if (k.addr != a->sub || (a->proto && k.proto != a->proto) ||
+			    bpf_map_lookup_elem(s->m->pcp, &k, &e) ||
+			    (e.opcode == XCGN_PCP_NATPMP) != natpmp ||
+			    (!natpmp && memcmp(e.nonce, a->nonce, sizeof(e.nonce))))
+				continue;
+			if (n == cap && xcgn_grow(&del, &cap, n, sizeof(*del))) {
+				free(del);
+				return PCP_NO_RESOURCES;
+			}
+			del[n++] = k;
+		}
+		for (i = 0, err = 0; i < n; i++)
+			if (!bpf_map_lookup_elem(s->m->pcp, &del[i], &e) && end_one(s, &del[i], &e))
+				err = 1;
+		free(del);
+		return err ? PCP_NETWORK_FAILURE : PCP_SUCCESS;
+	}
+}
+
+static int be_map(void *ctx, const struct pcp_ask *a, struct pcp_got *g)
+{
+	struct pcp_server *s = ctx;
+	struct xcgn_tuple4 k = { .addr = a->sub, .port = htons(a->port), .proto = a->proto };
+	struct xcgn_pcp_req q = { .in = k, .want = a->want_port };
+	bool natpmp = a->opcode == XCGN_PCP_NATPMP, have;
+	struct xcgn_pcp cur;
+	struct xcgn_sub sub;
+	uint32_t *n;
+
+	if (!is_sub(s, a->sub))	/* a THIRD_PARTY naming no subscriber */
+		return PCP_NOT_AUTHORIZED;
+	if (!a->lifetime)
+		return be_delete(s, a, g);
+	have = !bpf_map_lookup_elem(s->m->pcp, &k, &cur);
+	if (have) {
+		/* Someone else's: another protocol's, or (RFC 6887 §11.3)
+		 * another nonce's. */
+		if ((cur.opcode == XCGN_PCP_NATPMP) != natpmp ||
+		    (!natpmp && cur.opcode == a->opcode &&
+		     memcmp(cur.nonce, a->nonce, sizeof(cur.nonce))))
+			return PCP_NOT_AUTHORIZED;
+	} else {
+		n = count_of(s, a->sub, false);
+		if (n && *n >= s->cfg.max_per_sub)
+			return PCP_USER_EX_QUOTA;
+		/* On another address than the subscriber's: not here. */
+		if (a->want_addr && a->prefer_failure &&
+		    !bpf_map_lookup_elem(s->m->subs, &a->sub, &sub) && sub.addr == a->sub &&
+		    sub.paddr != a->want_addr)
+			return PCP_CANNOT_PROVIDE_EXTERNAL;
+	}
+	q.op = a->opcode == XCGN_PCP_OP_PEER ? XCGN_PCP_CTL_PEER : XCGN_PCP_CTL_MAP;
+	q.ent.expires_ns = now_ns() + (uint64_t)a->lifetime * 1000000000ULL;
+	memcpy(q.ent.nonce, a->nonce, sizeof(q.ent.nonce));
+	q.ent.client = a->client;
+	q.ent.peer = a->peer;
+	q.ent.peer_port = htons(a->peer_port);
+	q.ent.opcode = a->opcode;
+	q.ent.lifetime_s = a->lifetime;
+	if (xcgn_pcp_ctl(s->prog, &q)) {
+		xcgn_err("pcp: run the datapath's mapping program: %s", strerror(errno));
+		return PCP_NETWORK_FAILURE;
+	}
+	if (q.result)
+		return result_of(q.result);
+	if (!have && a->prefer_failure &&
+	    ((a->want_port && ntohs(q.pport) != a->want_port) ||
+	     (a->want_addr && q.paddr != a->want_addr))) {
+		struct xcgn_pcp_req e = { .in = k, .op = XCGN_PCP_CTL_END };
+
+		xcgn_pcp_ctl(s->prog, &e);
+		return PCP_CANNOT_PROVIDE_EXTERNAL;
+	}
+	if (!have && (q.ent.opcode == a->opcode)) {
+		log_pcp(s, "pcp_map", &k, &q.ent, q.paddr, q.pport);
+		n = count_of(s, a->sub, true);
+		if (n)
+			(*n)++;
+		s->st.made++;
+	}
+	g->paddr = q.paddr;
+	g->pport = ntohs(q.pport);
+	g->lifetime = q.ent.opcode == a->opcode ? a->lifetime
+			: (uint32_t)(q.ent.expires_ns > now_ns() ?
+				     (q.ent.expires_ns - now_ns()) / 1000000000ULL : 0);
+	return PCP_SUCCESS;
+}
+
+static int be_address(void *ctx, __be32 addr, __be32 *paddr)
+{
+	struct pcp_server *s = ctx;
+	struct xcgn_pcp_req q = { .in = { .addr = addr }, .op = XCGN_PCP_CTL_ADDR };
+	struct xcgn_sub sub;
+
+	if (!bpf_map_lookup_elem(s->m->subs, &addr, &sub) && sub.addr == addr) {
+		*paddr = sub.paddr;
+		return PCP_SUCCESS;
+	}
+	if (xcgn_pcp_ctl(s->prog, &q))
+		return PCP_NETWORK_FAILURE;
+	*paddr = q.paddr;
+	return result_of(q.result);
+}
+
+/* Seconds since this instance's state began (RFC 6887 §8.5): its attach.
+ * A reload keeps the state and the epoch; a new attach starts both. */
+static uint32_t be_epoch(void *ctx)
+{
+	struct pcp_server *s = ctx;
+	time_t now = time(NULL);
+
+	return now > (time_t)s->li.attached_unix ? (uint32_t)(now - (time_t)s->li.attached_unix) : 0;
+}
+
+/* ---- the socket ------------------------------------------------------------------ */
+
+/* The datapath's reverse-path check of @src arriving on the inside, to
+ * @dst: 0 when it passes. */
+static __u32 rpf_verdict(struct pcp_server *s, __be32 src, __be32 dst)
+{
+	struct xcgn_rpf_query q = { .saddr = src, .daddr = dst, .sub_prefix = s->li.sub_prefix,
+				    .sub_mask = prefix_mask_be(s->li.sub_plen) };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = &q, .data_size_in = sizeof(q), .data_out = &q,
+		    .data_size_out = sizeof(q));
+	__u32 which = XCGN_RPF_DEV_INSIDE;
+
+	if (bpf_map_lookup_elem(s->m->rpfdev, &which, &q.dev))
+		return XCGN_DROP_RPF;
+	if (bpf_prog_test_run_opts(bpf_program__fd(s->gc->progs.xcgn_rpf_explain), &o) ||
+	    o.retval != XDP_PASS)
+		return XCGN_DROP_RPF;
+	return q.verdict;
+}
+
+/* One datagram: who sent it, where it came in, to which address. */
+static void handle(struct pcp_server *s, const uint8_t *buf, size_t len,
+		   const struct sockaddr_in *from, const struct in_pktinfo *pi)
+{
+	const struct pcp_backend be = { .ctx = s, .map = be_map, .address = be_address,
+					.epoch = be_epoch };
+	struct sockaddr_in to = *from;
+	uint8_t resp[PCP_MAX_LEN];
+	char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))] = {};
+	struct iovec iov = { .iov_base = resp };
+	struct msghdr mh = { .msg_name = &to, .msg_namelen = sizeof(to), .msg_iov = &iov,
+			     .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	struct in_pktinfo *rpi;
+	__be32 src = from->sin_addr.s_addr;
+	size_t n;
+
+	s->st.requests++;
+	/* Only the inside device, only subscribers, only unicast to us, only
+	 * sources the datapath would take from there. */
+	if ((__u32)pi->ipi_ifindex != s->li.inside_ifindex || !is_sub(s, src) ||
+	    IN_MULTICAST(ntohl(pi->ipi_addr.s_addr)) || rpf_verdict(s, src, pi->ipi_addr.s_addr)) {
+		s->st.refused_source++;
+		return;
+	}
+	if (!rate_ok(s, src, now_ns())) {
+		s->st.rate_limited++;
+		return;
+	}
+	n = pcp_answer(&s->cfg, &be, src, buf, len, resp);
+	if (!n) {
+		s->st.dropped++;
+		return;
+	}
+	/* The result code: PCP's at byte 3, NAT-PMP's (16 bits) at 2-3. */
+	s->st.result[resp[3] < PCP_RESULT_MAX ? resp[3] : PCP_RESULT_MAX - 1]++;
+	iov.iov_len = n;
+	cm->cmsg_level = IPPROTO_IP;
+	cm->cmsg_type = IP_PKTINFO;
+	cm->cmsg_len = CMSG_LEN(sizeof(*rpi));
+	rpi = (struct in_pktinfo *)CMSG_DATA(cm);
+	rpi->ipi_ifindex = 0;
+	rpi->ipi_spec_dst = pi->ipi_addr;	/* from the address it asked */
+	if (sendmsg(s->fd, &mh, MSG_DONTWAIT) < 0)
+		s->st.send_errors++;
+}
+
+void pcp_server_run(struct pcp_server *s)
+{
+	int i;
+
+	for (i = 0; s->fd >= 0 && i < PCP_RX_BURST; i++) {
+		uint8_t buf[PCP_MAX_LEN + 4];
+		char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct sockaddr_in from;
+		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+		struct msghdr mh = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov,
+				     .msg_iovlen = 1, .msg_control = cbuf,
+				     .msg_controllen = sizeof(cbuf) };
+		const struct in_pktinfo *pi = NULL;
+		struct cmsghdr *cm;
+		ssize_t n = recvmsg(s->fd, &mh, MSG_DONTWAIT);
+
+		if (n < 0)
+			break;
+		for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+			if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO)
+				pi = (const struct in_pktinfo *)CMSG_DATA(cm);
+		if (!pi || from.sin_family != AF_INET || (mh.msg_flags & MSG_TRUNC)) {
+			s->st.dropped++;
+			continue;
+		}
+		handle(s, buf, (size_t)n, &from, pi);
+	}
+}
+
+/* Each second: holds whose lifetime ran out are ended, and the counts
+ * made anew from the same walk (the table is the truth: a restarted
+ * daemon, a flush, a mapping the collector could not keep). */
+void pcp_server_sweep(struct pcp_server *s)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
+	struct xcgn_tuple4 keys[256];
+	struct xcgn_pcp vals[256];
+	uint64_t token = 0, now = now_ns();
+	bool first = true;
+	size_t held = 0;
+	int err;
+
+	if (s->prog < 0)
+		return;
+	/* A reload pins new programs: follow them (their own scratch and
+	 * new-subscriber bucket are the running datapath's). */
+	{
+		int fd = xcgn_pcp_prog_open();
+
+		if (fd >= 0) {
+			close(s->prog);
+			s->prog = fd;
+		}
+	}
+	memset(s->cnt, 0, sizeof(s->cnt));
+	do {
+		__u32 count = ARRAY_SIZE(keys), i;
+		uint64_t in = token;
+
+		err = bpf_map_lookup_batch(s->m->pcp, first ? NULL : &in, &token, keys, vals,
+					   &count, &bo);
+		first = false;
+		if (err && err != -ENOENT) {
+			xcgn_err("pcp: walk the held mappings: %s", strerror(-err));
+			return;
+		}
+		for (i = 0; i < count; i++) {
+			uint32_t *n;
+
+			if (vals[i].expires_ns <= now) {
+				s->st.expired++;
+				end_one(s, &keys[i], &vals[i]);
+				continue;
+			}
+			n = count_of(s, keys[i].addr, true);
+			if (n)
+				(*n)++;
+			held++;
+		}
+	} while (!err);
+	s->st.held = held;
+}
+
+int pcp_server_open(struct pcp_server *s, const struct xcgn_maps *m, struct xcgn_gc *gc)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(PCP_SERVER_PORT) };
+	char ifname[IF_NAMESIZE];
+	int one = 1, err;
+
+	s->m = m;
+	s->gc = gc;
+	s->fd = -1;
+	s->prog = xcgn_pcp_prog_open();
+	if (s->prog < 0) {
+		xcgn_err("pcp: the datapath's mapping program (%s): %s; `xcgn link reload` pins it",
+			 XCGN_PIN_PROG_PCP, strerror(-s->prog));
+		return s->prog;
+	}
+	if (xcgn_link_read(m, &s->li))
+		return -ENOENT;
+	if (!if_indextoname(s->li.inside_ifindex, ifname)) {
+		err = -errno;
+		xcgn_err("pcp: the inside device (ifindex %u): %s", s->li.inside_ifindex,
+			 strerror(-err));
+		return err;
+	}
+	s->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->fd < 0 || setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    setsockopt(s->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) ||
+	    setsockopt(s->fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname)) ||
+	    bind(s->fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		err = -errno;
+		xcgn_err("pcp: listen on UDP port %d of %s: %s", PCP_SERVER_PORT, ifname,
+			 strerror(-err));
+		pcp_server_close(s);
+		return err;
+	}
+	pcp_server_sweep(s);
+	fprintf(stderr, "xcgn daemon: PCP and NAT-PMP on UDP port %d of %s; %zu mapping(s) held\n",
+		PCP_SERVER_PORT, ifname, (size_t)s->st.held);
+	pcp_server_announce(s);
+	return 0;
+}
+
+/* RFC 6887 §14.1.3: a server that (re)starts tells the clients, which
+ * then renew their mappings at once: an ANNOUNCE to 224.0.0.1:5350 out of
+ * the inside device. */
+void pcp_server_announce(struct pcp_server *s)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(PCP_CLIENT_PORT),
+				  .sin_addr.s_addr = htonl(0xe0000001) };
+	struct ip_mreqn mr = { .imr_ifindex = (int)s->li.inside_ifindex };
+	uint8_t msg[PCP_HDR_LEN];
+	size_t n = pcp_announce(be_epoch(s), msg);
+
+	if (setsockopt(s->fd, IPPROTO_IP, IP_MULTICAST_IF, &mr, sizeof(mr)) ||
+	    sendto(s->fd, msg, n, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to)) < 0)
+		s->st.send_errors++;
+}
+
+void pcp_server_close(struct pcp_server *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	if (s->prog >= 0)
+		close(s->prog);
+	s->fd = s->prog = -1;
+}

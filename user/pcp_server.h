@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The daemon's PCP and NAT-PMP server (pcp_server.c). */
+#ifndef XCGN_PCP_SERVER_H
+#define XCGN_PCP_SERVER_H
+
+#include "xcgn.h"
+#include "pcp.h"
+
+#define PCP_COUNT_SLOTS	(2 * XCGN_PCP_MAX)	/* subscribers holding PCP mappings */
+#define PCP_RATE_SLOTS	4096			/* subscribers rate-limited at once */
+
+struct pcp_rate {
+	__be32 addr;
+	uint64_t credit_ns;	/* requests worth, in ns of the rate */
+	uint64_t last_ns;
+};
+
+/* What the server did: the daemon's metrics. */
+struct pcp_stats {
+	uint64_t requests;		/* datagrams read */
+	uint64_t refused_source;	/* not a subscriber, not the inside, or spoofed */
+	uint64_t rate_limited;		/* over the per-subscriber rate: no answer */
+	uint64_t dropped;		/* no answer due (too short, a response) */
+	uint64_t result[PCP_RESULT_MAX];	/* answers by result code */
+	uint64_t send_errors;
+	uint64_t made, ended, expired;	/* mappings */
+	uint64_t held;			/* at the last sweep */
+};
+
+struct pcp_server {
+	int fd;			/* UDP 5351 on the inside device; -1: off */
+	int prog;		/* the running datapath's xcgn_pcp_ctl */
+	const struct xcgn_maps *m;
+	struct xcgn_gc *gc;	/* the reverse-path check (xcgn_rpf_explain) */
+	struct pcp_config cfg;
+	struct xcgn_link_info li;
+	/* the NAT log's pcp_map and pcp_end records */
+	void (*record)(void *ctx, const struct natlog_rec *r);
+	void *record_ctx;
+	struct pcp_stats st;
+	struct {
+		__be32 addr;
+		uint32_t n;
+	} cnt[PCP_COUNT_SLOTS];
+	struct pcp_rate rl[PCP_RATE_SLOTS];
+};
+
+/* Listen and announce; @s->cfg and the record hook set before. 0 or -errno. */
+int pcp_server_open(struct pcp_server *s, const struct xcgn_maps *m, struct xcgn_gc *gc);
+void pcp_server_run(struct pcp_server *s);	/* the socket is readable */
+void pcp_server_sweep(struct pcp_server *s);	/* each second */
+void pcp_server_announce(struct pcp_server *s);
+void pcp_server_close(struct pcp_server *s);
+
+#endif
