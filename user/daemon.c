@@ -702,7 +702,8 @@ static void expire_one(struct daemon *d, const struct xcgn_tuple4 *k, const stru
 	uint64_t to = mapping_timeout(d, k, v);
 	struct xcgn_rev4 r;
 
-	if (now < v->out_seen_ns || now - v->out_seen_ns <= to)
+	/* Held by a PCP lifetime: the PCP server ends it, not its timer. */
+	if ((v->flags & XCGN_MAPF_PCP) || now < v->out_seen_ns || now - v->out_seen_ns <= to)
 		return;
 	if (!bpf_map_lookup_elem(d->m.rev4, &rk, &r)) {
 		req.in_seen_ns = r.in_seen_ns;

@@ -211,6 +211,7 @@ static size_t pcp_map_peer(const struct pcp_config *c, const struct pcp_backend 
 	struct pcp_got g = {};
 	struct pcp_opts o;
 	uint32_t want_life = get32(req + 4);
+	size_t n;
 	int r, v4;
 
 	if (len < PCP_HDR_LEN + dlen)
@@ -253,12 +254,27 @@ static size_t pcp_map_peer(const struct pcp_config *c, const struct pcp_backend 
 	r = b->map(b->ctx, &a, &g);
 	if (r)
 		return pcp_error(b, req, len, resp, r);
-	/* Success: the request as it came, with what was assigned. */
-	memcpy(resp + PCP_HDR_LEN, d, len - PCP_HDR_LEN);
+	/* Success: the opcode data with what was assigned, then the options
+	 * that were acted on (RFC 6887 §7.3: not the ones skipped). */
+	memcpy(resp + PCP_HDR_LEN, d, dlen);
 	pcp_header(resp, opcode, PCP_SUCCESS, g.lifetime, b->epoch(b->ctx));
 	put16(resp + PCP_HDR_LEN + 18, g.pport);
 	put_v4mapped(resp + PCP_HDR_LEN + 20, g.paddr);
-	return len;
+	n = PCP_HDR_LEN + dlen;
+	if (o.third_party) {
+		resp[n] = PCP_OPT_THIRD_PARTY;
+		resp[n + 1] = 0;
+		put16(resp + n + 2, 16);
+		put_v4mapped(resp + n + 4, o.third);
+		n += 20;
+	}
+	if (o.prefer_failure) {
+		resp[n] = PCP_OPT_PREFER_FAILURE;
+		resp[n + 1] = 0;
+		put16(resp + n + 2, 0);
+		n += 4;
+	}
+	return n;
 }
 
 static size_t pcp_request(const struct pcp_config *c, const struct pcp_backend *b, __be32 src,

@@ -83,7 +83,9 @@ static bool rate_ok(struct pcp_server *s, __be32 src, uint64_t now)
 		r->credit_ns = burst;
 		r->last_ns = now;
 	}
-	r->credit_ns += (now - r->last_ns) * s->cfg.rate;
+	/* Three seconds refill more than the burst: no overflow, same result. */
+	r->credit_ns += (now - r->last_ns < 3000000000ULL ? now - r->last_ns : 3000000000ULL) *
+			s->cfg.rate;
 	if (r->credit_ns > burst)
 		r->credit_ns = burst;
 	r->last_ns = now;
@@ -336,10 +338,12 @@ static void handle(struct pcp_server *s, const uint8_t *buf, size_t len,
 	size_t n;
 
 	s->st.requests++;
-	/* Only the inside device, only subscribers, only unicast to us, only
+	/* Only the inside device, only subscribers, only unicast to one of our
+	 * addresses (the kernel's reply source is the address itself), only
 	 * sources the datapath would take from there. */
 	if ((__u32)pi->ipi_ifindex != s->li.inside_ifindex || !is_sub(s, src) ||
-	    IN_MULTICAST(ntohl(pi->ipi_addr.s_addr)) || rpf_verdict(s, src, pi->ipi_addr.s_addr)) {
+	    pi->ipi_addr.s_addr != pi->ipi_spec_dst.s_addr ||
+	    rpf_verdict(s, src, pi->ipi_addr.s_addr)) {
 		s->st.refused_source++;
 		return;
 	}

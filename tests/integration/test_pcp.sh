@@ -8,8 +8,9 @@
 GW=100.64.1.254
 
 start_pcp_daemon() {	# daemon options...
+	# A fresh file: a restarted daemon's lines are not its predecessor's.
 	nsenter --net="/run/netns/$NS_NAT" "$XCGN_BIN" daemon log-file "$TMP/nat.log" pcp "$@" \
-		2>>"$TMP/daemon.err" &
+		2>"$TMP/daemon.err" &
 	DAEMON_PID=$!
 	BG_PIDS+=("$DAEMON_PID")
 	local i

@@ -185,7 +185,7 @@ Test(pcp, options)
 	answer(n + 4);
 	cr_assert_eq(resp[3], PCP_UNSUPP_OPTION);
 	req[n] = 200;
-	answer(n + 4);
+	cr_assert_eq(answer(n + 4), n, "the skipped option is not in the answer");
 	cr_assert_eq(resp[3], PCP_SUCCESS);
 	/* An option longer than what is left. */
 	req[n] = 200;
@@ -206,6 +206,8 @@ Test(pcp, third_party_only_when_allowed)
 	cfg.third_party = true;
 	answer(n + 20);
 	cr_assert_eq(resp[3], PCP_SUCCESS);
+	cr_assert_eq(resp[n], 1, "THIRD_PARTY in the answer");
+	cr_assert_eq(*(uint32_t *)(resp + n + 16), inet_addr("100.64.1.9"));
 	cr_assert_eq(fk.last.sub, inet_addr("100.64.1.9"), "for the third party");
 	cr_assert_eq(fk.last.client, inet_addr("100.64.1.2"), "asked by the client");
 }
