@@ -279,12 +279,18 @@ struct {
 	__type(value, struct xcgn_fragq);
 } xcgn_fragbuf SEC(".maps");
 
-/* 0 -> a port search's copies (nat4_port_probe()): this CPU's own, as
- * the search runs start to end without leaving it. */
+/* 0 -> a mapping creation's working copies: the port search's
+ * (nat4_port_probe()) and the subscriber being made (pool_sub_get()), off
+ * the stack, which the inside program had filled to the verifier's 512
+ * bytes (tests/bpf/test_verifier.c measures it). This CPU's own: a
+ * creation runs start to end without leaving it (softirqs do not nest,
+ * and BPF_PROG_RUN runs with bottom halves off). */
 struct xcgn_probe {
 	__u32 blocks[XCGN_SUB_BLOCKS_MAX];
 	struct xcgn_tuple4 tmpl;
 	struct xcgn_rev4 rv;
+	struct xcgn_sub fresh;
+	struct xcgn_map4 mv;	/* the mapping being inserted */
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -190,14 +190,17 @@ __noinline int nat4_map_create(const struct xcgn_tuple4 *in, __u32 want)
 {
 	struct xcgn_stats *st = stats_get();
 	struct xcgn_tuple4 tmpl = {}, rk = {};
-	struct xcgn_map4 mv = {};
 	struct xcgn_rev4 rv = {};
 	struct xcgn_pool *pool;
+	struct xcgn_probe *sc;
+	struct xcgn_map4 *mv;
 	struct xcgn_sub *sub;
 	__be16 pport = 0;
+	__u32 zero = 0;
 	int err;
 
-	if (!in || !st)
+	sc = bpf_map_lookup_elem(&xcgn_probe, &zero);
+	if (!in || !st || !sc)
 		return -XCGN_DROP_MAP_FULL;
 
 	err = pool_sub_get(in->addr, st, &sub, &pool);
@@ -226,13 +229,15 @@ __noinline int nat4_map_create(const struct xcgn_tuple4 *in, __u32 want)
 	if (err)
 		return err;
 
-	mv.paddr = sub->paddr;
-	mv.pport = pport;
-	mv.pool_id = sub->pool_id;
-	mv.created_ns = bpf_ktime_get_coarse_ns();
-	mv.out_seen_ns = mv.created_ns;
-	mv.flags = pool->filtering == XCGN_FILTER_ADF ? XCGN_MAPF_ADF : 0;
-	err = bpf_map_update_elem(&xcgn_map4, in, &mv, BPF_NOEXIST);
+	mv = &sc->mv;	/* off the stack: see struct xcgn_probe */
+	__builtin_memset(mv, 0, sizeof(*mv));
+	mv->paddr = sub->paddr;
+	mv->pport = pport;
+	mv->pool_id = sub->pool_id;
+	mv->created_ns = bpf_ktime_get_coarse_ns();
+	mv->out_seen_ns = mv->created_ns;
+	mv->flags = pool->filtering == XCGN_FILTER_ADF ? XCGN_MAPF_ADF : 0;
+	err = bpf_map_update_elem(&xcgn_map4, in, mv, BPF_NOEXIST);
 	if (err) {
 		rk = tmpl;
 		rk.port = pport;

@@ -256,8 +256,8 @@ static __always_inline int pool_newsub_take(__u32 pid, const struct xcgn_pool *p
 static __always_inline int pool_sub_get(__be32 saddr, struct xcgn_stats *st,
 					struct xcgn_sub **subp, struct xcgn_pool **poolp)
 {
-	struct xcgn_sub *sub = bpf_map_lookup_elem(&xcgn_subs, &saddr);
-	struct xcgn_sub fresh = {};
+	struct xcgn_sub *sub = bpf_map_lookup_elem(&xcgn_subs, &saddr), *fresh;
+	struct xcgn_probe *sc;
 	struct xcgn_paddr *pa = 0;
 	struct xcgn_pool *pool = 0;
 	struct xcgn_state *rs;
@@ -266,15 +266,20 @@ static __always_inline int pool_sub_get(__be32 saddr, struct xcgn_stats *st,
 
 	if (sub)
 		goto found;
+	sc = bpf_map_lookup_elem(&xcgn_probe, &zero);
+	if (!sc)
+		return -XCGN_DROP_NO_POOL;
+	fresh = &sc->fresh;
+	__builtin_memset(fresh, 0, sizeof(*fresh));
 
-	err = pool_sub_deterministic(saddr, &fresh, &pool);
+	err = pool_sub_deterministic(saddr, fresh, &pool);
 	if (err < 0)
 		return err;
 	if (!err) {
-		pa = bpf_map_lookup_elem(&xcgn_paddr, &fresh.addr_idx);
+		pa = bpf_map_lookup_elem(&xcgn_paddr, &fresh->addr_idx);
 		if (!pa || !pa->addr)
 			return -XCGN_DROP_NO_POOL;
-		idx = fresh.addr_idx;
+		idx = fresh->addr_idx;
 		blk = -1;	/* nothing to give back on a lost race */
 		goto publish;
 	}
@@ -316,14 +321,14 @@ static __always_inline int pool_sub_get(__be32 saddr, struct xcgn_stats *st,
 	if (blk < 0 || !pa || !pool)
 		return capped ? -XCGN_DROP_NEW_SUB_RATE : -XCGN_DROP_NO_POOL;
 
-	fresh.addr_idx = idx;
-	fresh.pool_id = pa->pool_id;
-	fresh.blocks[0] = blk + 1;
+	fresh->addr_idx = idx;
+	fresh->pool_id = pa->pool_id;
+	fresh->blocks[0] = blk + 1;
 publish:
-	fresh.addr = saddr;
-	fresh.paddr = pa->addr;
-	fresh.created_ns = bpf_ktime_get_coarse_ns();
-	err = bpf_map_update_elem(&xcgn_subs, &saddr, &fresh, BPF_NOEXIST);
+	fresh->addr = saddr;
+	fresh->paddr = pa->addr;
+	fresh->created_ns = bpf_ktime_get_coarse_ns();
+	err = bpf_map_update_elem(&xcgn_subs, &saddr, fresh, BPF_NOEXIST);
 	if (err) {
 		/* Another CPU created it first (-EEXIST) or the table is full. */
 		if (blk >= 0)
@@ -339,7 +344,7 @@ publish:
 	stats_inc(st, XCGN_STAT_SUB_NEW);
 	stats_inc(st, XCGN_STAT_BLOCK_NEW);
 	if (blk >= 0)	/* deterministic pools log nothing per subscriber */
-		pool_alloc_event(st, saddr, fresh.paddr, pool, blk);
+		pool_alloc_event(st, saddr, fresh->paddr, pool, blk);
 	sub = bpf_map_lookup_elem(&xcgn_subs, &saddr);
 	if (!sub)
 		return -XCGN_DROP_SUB_FULL;

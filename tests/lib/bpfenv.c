@@ -90,6 +90,8 @@ int bpfenv_setup(struct bpfenv *e, const struct pool_opts *pool, unsigned int ma
 	    bpf_map__set_max_entries(e->skel->maps.xcgn_peer4, max_maps) ||
 	    (bpfenv_rpf_max && bpf_map__set_max_entries(e->skel->maps.xcgn_rpf4, bpfenv_rpf_max)))
 		FAIL("size maps");
+	if (bpfenv_verifier_stats && bpfenv_vlog_arm(e, e->skel->obj))
+		FAIL("verifier log buffers");
 	err = xcgn_xdp__load(e->skel);
 	if (err)
 		FAIL("load: %s", strerror(-err));
@@ -126,6 +128,29 @@ int bpfenv_setup(struct bpfenv *e, const struct pool_opts *pool, unsigned int ma
 }
 
 unsigned int bpfenv_rpf_max;
+int bpfenv_verifier_stats;
+
+#define VLOG_SIZE	(64 * 1024)
+
+int bpfenv_vlog_arm(struct bpfenv *e, struct bpf_object *obj)
+{
+	struct bpf_program *p;
+
+	bpf_object__for_each_program(p, obj) {
+		struct bpfenv_vlog *v;
+
+		if (e->nvlog == BPFENV_PROGS_MAX)
+			return -1;
+		v = &e->vlog[e->nvlog];
+		v->prog = bpf_program__name(p);
+		v->log = calloc(1, VLOG_SIZE);
+		if (!v->log || bpf_program__set_log_buf(p, v->log, VLOG_SIZE) ||
+		    bpf_program__set_log_level(p, 4))	/* BPF_LOG_STATS */
+			return -1;
+		e->nvlog++;
+	}
+	return 0;
+}
 
 struct xcgn_gc *bpfenv_load_gc(struct bpfenv *e)
 {
@@ -134,6 +159,8 @@ struct xcgn_gc *bpfenv_load_gc(struct bpfenv *e)
 
 	if (!gc)
 		return NULL;
+	if (bpfenv_verifier_stats && bpfenv_vlog_arm(e, gc->obj))
+		goto fail;
 	bpf_object__for_each_map(map, gc->obj) {
 		bpf_map__set_pin_path(map, NULL);
 		/* Internal maps (.rodata) are named per object and stay apart. */
@@ -151,6 +178,11 @@ fail:
 
 void bpfenv_teardown(struct bpfenv *e)
 {
+	int i;
+
+	for (i = 0; i < e->nvlog; i++)
+		free(e->vlog[i].log);
+	e->nvlog = 0;
 	xcgn_xdp__destroy(e->skel);
 	e->skel = NULL;
 }

@@ -19,12 +19,27 @@
 #define ENV_GW_MAC	"02:00:00:00:00:22"	/* next hop on the outside */
 #define ENV_SUB_MAC	"02:00:00:00:00:33"	/* every subscriber */
 
+#define BPFENV_PROGS_MAX	16
+
+/* The verifier's statistics (BPF_LOG_STATS) of one program's load. */
+struct bpfenv_vlog {
+	const char *prog;
+	char *log;
+};
+
 struct bpfenv {
 	struct xcgn_xdp *skel;
 	struct xcgn_maps maps;
 	int ifin, ifout;
 	int prog_in, prog_out, prog_tc, prog_tc_in;
+	struct bpfenv_vlog vlog[BPFENV_PROGS_MAX];	/* with bpfenv_verifier_stats */
+	int nvlog;
 };
+
+/* Keep each program's verifier statistics (tests/bpf/test_verifier.c). */
+extern int bpfenv_verifier_stats;
+/* Ask for them on every program of @obj before it loads. */
+int bpfenv_vlog_arm(struct bpfenv *e, struct bpf_object *obj);
 
 /* Enter a new network namespace, build the devices, load and seed. Returns
  * 0, or -1 with the reason in @why. */
