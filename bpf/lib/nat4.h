@@ -316,6 +316,16 @@ static __always_inline int nat4_peer_note(const struct xcgn_tuple4 *pub, __be32 
 	return 0;
 }
 
+/* Has the subscriber sent to @raddr on @pub (nat4_peer_note)? */
+static __always_inline int nat4_peer_sent(const struct xcgn_tuple4 *pub, __be32 raddr)
+{
+	struct xcgn_peer4_key k = {};
+
+	k.pub = *pub;
+	k.raddr = raddr;
+	return bpf_map_lookup_elem(&xcgn_peer4, &k) != 0;
+}
+
 /* Outbound: the public tuple for subscriber tuple @in going to @raddr,
  * creating the mapping on the first packet. */
 static __always_inline int nat4_snat_lookup(const struct xcgn_tuple4 *in, __be32 raddr,
@@ -336,15 +346,38 @@ static __always_inline int nat4_snat_lookup(const struct xcgn_tuple4 *in, __be32
 	/* Shared cache line: write only when the second moved. */
 	if (now - m->out_seen_ns >= XCGN_TOUCH_NS)
 		m->out_seen_ns = now;
-	if (in->proto == IPPROTO_TCP)
-		nat4_tcp_note(&m->tcp, tcp_flags, 1);
 	pub->addr = m->paddr;
 	pub->port = m->pport;
 	pub->proto = in->proto;
 	pub->_pad = 0;
+	if (in->proto == IPPROTO_TCP) {
+		/* A RST to a host that was never the subscriber's peer on this
+		 * mapping is its stack's answer to a stray segment (anyone may
+		 * send one under endpoint-independent filtering): it ends no
+		 * connection of the mapping's (issue 10 item 2). */
+		if ((tcp_flags & TH_RST) && !nat4_peer_sent(pub, raddr))
+			tcp_flags &= ~TH_RST;
+		nat4_tcp_note(&m->tcp, tcp_flags, 1);
+	}
 	if (m->flags & XCGN_MAPF_ADF)
 		return nat4_peer_note(pub, raddr, now);
+	/* Endpoint-independent TCP: the hosts the subscriber opened or
+	 * answered a connection with are the only ones whose RST, FIN or
+	 * traffic moves the mapping's state. A full table costs that
+	 * distinction, never the packet. */
+	if (in->proto == IPPROTO_TCP && (tcp_flags & TH_SYN))
+		nat4_peer_note(pub, raddr, now);
 	return 0;
+}
+
+/* Has the subscriber sent to @raddr on @pub (noted by nat4_snat_lookup)?
+ * Under address-dependent filtering the filter already asked. */
+static __always_inline int nat4_peer_known(const struct xcgn_rev4 *r,
+					   const struct xcgn_tuple4 *pub, __be32 raddr)
+{
+	if ((r->flags & XCGN_MAPF_ADF) && !state_filter_eif())
+		return 1;
+	return nat4_peer_sent(pub, raddr);
 }
 
 /* Inbound: the subscriber tuple behind public tuple @pub, if a mapping
@@ -366,17 +399,22 @@ static __always_inline int nat4_dnat_lookup(const struct xcgn_tuple4 *pub, __be3
 			return -XCGN_DROP_FILTERED;
 	}
 	now = bpf_ktime_get_coarse_ns();
-	if (now - r->in_seen_ns >= XCGN_TOUCH_NS)
+	/* TCP: only a peer's traffic keeps the mapping alive (asked at most
+	 * once a second, when the stamp would move). */
+	if (now - r->in_seen_ns >= XCGN_TOUCH_NS &&
+	    (pub->proto != IPPROTO_TCP || nat4_peer_known(r, pub, raddr)))
 		r->in_seen_ns = now;
 	in->addr = r->saddr;
 	in->port = r->sport;
 	in->proto = pub->proto;
 	in->_pad = 0;
-	/* Only segments that change the state cost a forward lookup. */
+	/* Only segments that change the state cost a forward lookup; a FIN
+	 * or RST from a host the subscriber never sent to moves nothing (it
+	 * goes through: the subscriber's stack judges its sequence number). */
 	if (pub->proto == IPPROTO_TCP && (tcp_flags & (TH_SYN | TH_FIN | TH_RST))) {
 		struct xcgn_map4 *m = bpf_map_lookup_elem(&xcgn_map4, in);
 
-		if (m)
+		if (m && (!(tcp_flags & (TH_FIN | TH_RST)) || nat4_peer_known(r, pub, raddr)))
 			nat4_tcp_note(&m->tcp, tcp_flags, 0);
 	}
 	return 0;

@@ -14,7 +14,10 @@
 
 static uint8_t out[256];
 
-static int tcp(int outbound, uint8_t flags, uint16_t port, uint32_t pub, uint16_t pport)
+/* A TCP segment with @flags: out from subscriber port @port to S1:443, or
+ * in from @remote:443 to @pub:@pport. */
+static int tcp_with(uint32_t remote, int outbound, uint8_t flags, uint16_t port, uint32_t pub,
+		    uint16_t pport)
 {
 	struct pkt_spec s = { .proto = 6, .payload = 0 };
 	uint8_t in[128];
@@ -23,10 +26,10 @@ static int tcp(int outbound, uint8_t flags, uint16_t port, uint32_t pub, uint16_
 	if (outbound) {
 		s.saddr = ip(ENV_SUB1);
 		s.sport = port;
-		s.daddr = ip(ENV_S1);
+		s.daddr = remote;
 		s.dport = 443;
 	} else {
-		s.saddr = ip(ENV_S1);
+		s.saddr = remote;
 		s.sport = 443;
 		s.daddr = pub;
 		s.dport = pport;
@@ -51,6 +54,11 @@ static int tcp(int outbound, uint8_t flags, uint16_t port, uint32_t pub, uint16_
 	}
 	return env_run(outbound ? env.prog_in : env.prog_out, outbound ? env.ifin : env.ifout, in,
 		       len, out, &l);
+}
+
+static int tcp(int outbound, uint8_t flags, uint16_t port, uint32_t pub, uint16_t pport)
+{
+	return tcp_with(ip(ENV_S1), outbound, flags, port, pub, pport);
 }
 
 static uint32_t tcp_state(uint16_t port)
@@ -85,6 +93,61 @@ Test(lifecycle, tcp_state_follows_the_handshake_and_the_close)
 	cr_assert_eq(tcp(0, 0x12, 0, pub, pp), XDP_REDIRECT, "SYN-ACK in");
 	cr_assert_eq(tcp(0, 0x04, 0, pub, pp), XDP_REDIRECT, "RST in");
 	cr_assert(!xcgn_tcp_established(tcp_state(2000)), "RST: transitory");
+}
+
+static uint64_t in_seen(uint32_t pub, uint16_t pport)
+{
+	struct xcgn_tuple4 rk = { .addr = pub, .port = htons(pport), .proto = 6 };
+	struct xcgn_rev4 r;
+
+	cr_assert_eq(bpf_map_lookup_elem(env.maps.rev4, &rk, &r), 0, "reverse entry");
+	return r.in_seen_ns;
+}
+
+static void in_seen_set(uint32_t pub, uint16_t pport, uint64_t v)
+{
+	struct xcgn_tuple4 rk = { .addr = pub, .port = htons(pport), .proto = 6 };
+	struct xcgn_rev4 r;
+
+	cr_assert_eq(bpf_map_lookup_elem(env.maps.rev4, &rk, &r), 0, "reverse entry");
+	r.in_seen_ns = v;
+	cr_assert_eq(bpf_map_update_elem(env.maps.rev4, &rk, &r, 0), 0);
+}
+
+/* Issue 10 item 2: under endpoint-independent filtering anyone may send
+ * to an established mapping, but only a host the subscriber sent to may
+ * end it (RST, FIN) or keep it alive. */
+Test(lifecycle, outsiders_move_no_tcp_state)
+{
+	uint32_t pub;
+	uint16_t pp;
+
+	cr_assert_eq(tcp(1, 0x02, 3000, 0, 0), XDP_REDIRECT, "SYN out to S1");
+	pub = pkt_saddr(out);
+	pp = pkt_sport(out);
+	cr_assert_eq(tcp(0, 0x12, 0, pub, pp), XDP_REDIRECT, "SYN-ACK in");
+	cr_assert(xcgn_tcp_established(tcp_state(3000)), "established");
+
+	cr_assert_eq(tcp_with(ip(ENV_S2), 0, 0x04, 0, pub, pp), XDP_REDIRECT,
+		     "an outsider's RST goes through (endpoint-independent filtering)");
+	cr_assert(xcgn_tcp_established(tcp_state(3000)), "but ends nothing");
+	cr_assert_eq(tcp_with(ip(ENV_S2), 1, 0x04, 3000, 0, 0), XDP_REDIRECT,
+		     "the subscriber's stack answers the stray segment with a RST");
+	cr_assert(xcgn_tcp_established(tcp_state(3000)), "which ends nothing either");
+	cr_assert_eq(tcp_with(ip(ENV_S2), 0, 0x11, 0, pub, pp), XDP_REDIRECT, "outsider's FIN");
+	cr_assert(!(tcp_state(3000) & XCGN_TCP_FIN_IN), "not noted");
+
+	in_seen_set(pub, pp, 1);
+	cr_assert_eq(tcp_with(ip(ENV_S2), 0, 0x10, 0, pub, pp), XDP_REDIRECT, "outsider's ACK");
+	cr_assert_eq(in_seen(pub, pp), 1, "keeps nothing alive");
+	cr_assert_eq(tcp(0, 0x10, 0, pub, pp), XDP_REDIRECT, "the peer's ACK");
+	cr_assert_gt(in_seen(pub, pp), 1, "keeps it alive");
+
+	/* A host that connects in and is answered becomes a peer too. */
+	cr_assert_eq(tcp_with(ip(ENV_S2), 0, 0x02, 0, pub, pp), XDP_REDIRECT, "S2's SYN in");
+	cr_assert_eq(tcp_with(ip(ENV_S2), 1, 0x12, 3000, 0, 0), XDP_REDIRECT, "SYN-ACK to S2");
+	cr_assert_eq(tcp(0, 0x04, 0, pub, pp), XDP_REDIRECT, "the peer's RST");
+	cr_assert(!xcgn_tcp_established(tcp_state(3000)), "ends it: transitory");
 }
 
 static int udp_out(uint32_t src, uint16_t sport)

@@ -213,3 +213,43 @@ PY
 		"the real subscriber's mappings (ping and 150 flows)"
 	assert_eq 0 "$(drop no_pool)" "no_pool refusals"
 }
+
+# Issue 10 item 2: under endpoint-independent filtering an outsider's RST
+# reaches the subscriber (whose stack ignores its sequence number) but no
+# longer turns a quiet, established connection's mapping transitory, which
+# the collector would then expire in 240 s (2.4 s at this scale) and cut
+# the connection. The peer's own RST still does.
+test_outsider_rst_leaves_a_quiet_connection_alone() {
+	local pub pport
+	attach_default
+	start_daemon time-scale 100 gc-interval 50
+	bg "$NS_INET" timeout 30 socat TCP4-LISTEN:7100,bind="$S1",reuseaddr EXEC:cat
+	wait_listen "$NS_INET" "$S1:7100" t
+	# A connection that says one line, stays quiet until told, says another.
+	bg "$NS_SUB" timeout 25 python3 -c '
+import os, socket, sys, time
+c = socket.create_connection(("'"$S1"'", 7100), timeout=10)
+c.sendall(b"one\n"); print(c.recv(16).decode().strip(), flush=True)
+while not os.path.exists("'"$TMP/go"'"): time.sleep(0.05)
+c.sendall(b"two\n"); print(c.recv(16).decode().strip(), flush=True)
+' >"$TMP/client.out"
+	for _ in $(seq 1 50); do grep -q one "$TMP/client.out" && break; sleep 0.1; done
+	grep -q one "$TMP/client.out" || fail "the connection did not start"
+	xcgn -j session show proto tcp state established | jq -e 'length == 1' >/dev/null ||
+		fail "not established: $(xcgn -j session show)"
+	pub=$(xcgn -j session show proto tcp | jq -r '.[0].public_addr')
+	pport=$(xcgn -j session show proto tcp | jq -r '.[0].public_port')
+	in_inet /usr/bin/python3 - "$S2" "$pub" "$pport" <<'PY'
+import sys
+from scapy.all import IP, TCP, send, conf
+conf.verb = 0
+send(IP(src=sys.argv[1], dst=sys.argv[2]) / TCP(sport=7100, dport=int(sys.argv[3]), flags="R", seq=12345))
+send(IP(src=sys.argv[1], dst=sys.argv[2]) / TCP(sport=7100, dport=int(sys.argv[3]), flags="FA", seq=1, ack=1))
+PY
+	sleep 4	# past the transitory timer, scaled
+	xcgn -j session show proto tcp state established | jq -e 'length == 1' >/dev/null ||
+		fail "an outsider's RST moved the mapping: $(xcgn -j session show)"
+	touch "$TMP/go"
+	for _ in $(seq 1 50); do grep -q two "$TMP/client.out" && break; sleep 0.1; done
+	grep -q two "$TMP/client.out" || fail "the quiet connection was cut"
+}
