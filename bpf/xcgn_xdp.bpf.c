@@ -753,10 +753,11 @@ drop:
 
 /* ---- PCP and NAT-PMP: mappings on request ------------------------------------ */
 
-/* End the PCP hold of subscriber tuple @in: a mapping the request made
- * goes; one that carried traffic before returns to its own timers and
- * its pool's filtering. */
-static __always_inline void pcp_end(const struct xcgn_tuple4 *in)
+/* End the PCP hold of subscriber tuple @in. A mapping the request made
+ * goes, unless its lifetime ran out (@expired) while it carried traffic:
+ * then, like one that carried traffic before the request, it goes back to
+ * its own timers and its pool's filtering. */
+static __always_inline void pcp_end(const struct xcgn_tuple4 *in, int expired)
 {
 	struct xcgn_pcp *cur = bpf_map_lookup_elem(&xcgn_pcp, in);
 	struct xcgn_map4 *m = bpf_map_lookup_elem(&xcgn_map4, in);
@@ -768,11 +769,12 @@ static __always_inline void pcp_end(const struct xcgn_tuple4 *in)
 		rk.addr = m->paddr;
 		rk.port = m->pport;
 		rk.proto = in->proto;
-		if (cur && (cur->flags & XCGN_PCPF_MADE)) {
+		r = bpf_map_lookup_elem(&xcgn_rev4, &rk);
+		if (cur && (cur->flags & XCGN_PCPF_MADE) &&
+		    !(expired && (m->out_seen_ns != m->created_ns || (r && r->in_seen_ns)))) {
 			gc_map_remove(in, &rk, &left);
 		} else {
 			m->flags &= ~XCGN_MAPF_PCP;
-			r = bpf_map_lookup_elem(&xcgn_rev4, &rk);
 			if (r)
 				r->flags = m->flags & XCGN_MAPF_ADF;
 		}
@@ -822,8 +824,8 @@ int xcgn_pcp_ctl(struct xdp_md *ctx)
 	in = q->in;
 	in._pad = 0;
 	q->result = XCGN_DROP_NONE;
-	if (q->op == XCGN_PCP_CTL_END) {
-		pcp_end(&in);
+	if (q->op == XCGN_PCP_CTL_END || q->op == XCGN_PCP_CTL_EXPIRE) {
+		pcp_end(&in, q->op == XCGN_PCP_CTL_EXPIRE);
 		return XDP_PASS;
 	}
 	if (!is_subscriber(in.addr)) {
@@ -836,7 +838,7 @@ int xcgn_pcp_ctl(struct xdp_md *ctx)
 		err = pcp_sub_addr(in.addr, &paddr);
 		if (err)
 			q->result = (__u32)-err;
-		q->paddr = paddr;
+		q->ent.paddr = paddr;
 		return XDP_PASS;
 	}
 	if ((q->op != XCGN_PCP_CTL_MAP && q->op != XCGN_PCP_CTL_PEER) ||
@@ -864,7 +866,18 @@ int xcgn_pcp_ctl(struct xdp_md *ctx)
 		q->result = XCGN_DROP_RACE;
 		return XDP_PASS;
 	}
+	/* PEER: its remote may come in (address-dependent pools) before
+	 * anything is recorded, so a full table leaves nothing behind. */
+	if (q->op == XCGN_PCP_CTL_PEER && (m->flags & XCGN_MAPF_ADF) &&
+	    nat4_peer_note(&pub, q->ent.peer, bpf_ktime_get_coarse_ns())) {
+		if (made)
+			gc_map_remove(&in, &pub, &left);
+		q->result = XCGN_DROP_PEER_FULL;
+		return XDP_PASS;
+	}
 	ent = q->ent;
+	ent.paddr = pub.addr;
+	ent.pport = pub.port;
 	cur = bpf_map_lookup_elem(&xcgn_pcp, &in);
 	if (cur && q->op == XCGN_PCP_CTL_PEER && cur->opcode != XCGN_PCP_OP_PEER) {
 		ent = *cur;	/* a PEER on an explicit mapping keeps its MAP */
@@ -882,14 +895,7 @@ int xcgn_pcp_ctl(struct xdp_md *ctx)
 	m->flags |= XCGN_MAPF_PCP;
 	if (ent.opcode != XCGN_PCP_OP_PEER)	/* explicit: every remote may come in */
 		r->flags = XCGN_MAPF_PCP;
-	if (q->op == XCGN_PCP_CTL_PEER && (m->flags & XCGN_MAPF_ADF) &&
-	    nat4_peer_note(&pub, q->ent.peer, bpf_ktime_get_coarse_ns())) {
-		q->result = XCGN_DROP_PEER_FULL;
-		return XDP_PASS;
-	}
 	q->ent = ent;
-	q->paddr = pub.addr;
-	q->pport = pub.port;
 	return XDP_PASS;
 }
 

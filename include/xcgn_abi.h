@@ -93,6 +93,10 @@ _Static_assert(offsetof(struct xcgn_tuple4, proto) == 6, "xcgn_tuple4.proto move
 #define XCGN_TCP_FIN_OUT	0x04
 #define XCGN_TCP_FIN_IN		0x08
 #define XCGN_TCP_RST		0x10
+#define XCGN_TCP_PEERS		0x20	/* the subscriber's peers on it are noted in
+					 * xcgn_peer4: only theirs move its state
+					 * (issue 10 item 2; unset on mappings made
+					 * before layout 6, and when the note failed) */
 
 static inline int xcgn_tcp_established(__u32 t)
 {
@@ -311,9 +315,11 @@ struct xcgn_pcp {
 	__u8 opcode;		/* XCGN_PCP_OP_MAP, _PEER, or XCGN_PCP_NATPMP */
 	__u8 flags;		/* XCGN_PCPF_* */
 	__u32 lifetime_s;	/* as granted */
-	__u32 _pad;
+	__be32 paddr;		/* the public endpoint it holds (the NAT log's */
+	__be16 pport;		/* pcp_end names it even once the mapping is gone) */
+	__u16 _pad;
 };
-_Static_assert(sizeof(struct xcgn_pcp) == 40, "xcgn_pcp size is ABI");
+_Static_assert(sizeof(struct xcgn_pcp) == 48, "xcgn_pcp size is ABI");
 _Static_assert(offsetof(struct xcgn_pcp, client) == 20, "xcgn_pcp.client moved");
 
 #define XCGN_PCP_OP_ANNOUNCE	0	/* RFC 6887 opcodes */
@@ -334,10 +340,8 @@ struct xcgn_pcp_req {
 	__u8 op;		/* XCGN_PCP_CTL_* */
 	__u8 _pad;
 	__u32 result;		/* out: 0 or XCGN_DROP_* */
-	struct xcgn_pcp ent;	/* in: the lifetime to record; out: as recorded */
-	__be32 paddr;		/* out: the public tuple */
-	__be16 pport;
-	__u16 _pad1;
+	struct xcgn_pcp ent;	/* in: the lifetime to record; out: as recorded,
+				 * its paddr and pport the public tuple */
 };
 _Static_assert(sizeof(struct xcgn_pcp_req) == 64, "xcgn_pcp_req size is ABI");
 
@@ -347,6 +351,9 @@ _Static_assert(sizeof(struct xcgn_pcp_req) == 64, "xcgn_pcp_req size is ABI");
 					 * others return to their own timers */
 #define XCGN_PCP_CTL_ADDR	4	/* the subscriber's public address (made
 					 * as its first packet would make it) */
+#define XCGN_PCP_CTL_EXPIRE	5	/* lifetime over: as END, but a made mapping
+					 * that carried traffic goes back to its
+					 * timers (END: deleted by its client) */
 
 /* Value of xcgn_paddr and of xcgn_pubidx (keyed by the address). */
 struct xcgn_paddr {

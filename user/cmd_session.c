@@ -172,6 +172,43 @@ static int do_session_show(int argc, char **argv)
 	return XCGN_EXIT_OK;
 }
 
+/* Mappings held by a PCP lifetime: their lifetimes set to end now (0); the
+ * daemon's PCP sweep ends them within a second, logged (pcp_end) as if
+ * their client had deleted them, and the flush then removes what is left
+ * like the rest. Waits up to 2.5 s for that; returns how many are still
+ * held (no daemon runs). */
+static size_t pcp_hand_to_daemon(const struct xcgn_maps *m, const struct xcgn_tuple4 *keys,
+				 size_t n, size_t *gone)
+{
+	size_t i, held = 0, handed = 0;
+	struct xcgn_map4 v;
+	struct xcgn_pcp e;
+	int t;
+
+	for (i = 0; i < n; i++) {
+		if (bpf_map_lookup_elem(m->pcp, &keys[i], &e))
+			continue;
+		e.expires_ns = 0;
+		if (!bpf_map_update_elem(m->pcp, &keys[i], &e, BPF_EXIST))
+			handed++;
+	}
+	*gone = 0;
+	if (!handed)
+		return 0;
+	for (t = 0; t < 50; t++) {
+		for (i = 0, held = 0; i < n; i++)
+			held += !bpf_map_lookup_elem(m->map4, &keys[i], &v) &&
+				(v.flags & XCGN_MAPF_PCP);
+		if (!held)
+			break;
+		usleep(50000);
+	}
+	/* The ones the daemon removed whole (made by their request). */
+	for (i = 0; i < n; i++)
+		*gone += !!bpf_map_lookup_elem(m->map4, &keys[i], &v);
+	return held;
+}
+
 /* Remove the matching mappings through the collector's own program, so a
  * subscriber's mapping count and the reverse half go with each. */
 int session_flush(int argc, char **argv)
@@ -181,9 +218,9 @@ int session_flush(int argc, char **argv)
 	struct xcgn_map4 v;
 	struct xcgn_maps m;
 	struct xcgn_gc *gc;
-	size_t n = 0, cap = 0, i, flushed = 0, busy = 0;
+	size_t n = 0, cap = 0, i, flushed = 0, busy = 0, held = 0;
 	char dir[256];
-	int ret, lock, pcp_fd;
+	int ret, lock;
 
 	ret = filter_parse(argc, argv, &f);
 	if (ret)
@@ -197,7 +234,6 @@ int session_flush(int argc, char **argv)
 	}
 	lock = xcgn_lock();
 	ret = lock < 0 ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
-	pcp_fd = xcgn_pcp_prog_open();
 	/* The keys first: removing while walking would restart the walk. */
 	while (!ret && !bpf_map_get_next_key(m.map4, prev, &key)) {
 		prev = &key;
@@ -210,22 +246,13 @@ int session_flush(int argc, char **argv)
 		}
 		keys[n++] = key;
 	}
+	if (!ret)
+		held = pcp_hand_to_daemon(&m, keys, n, &flushed);
 	for (i = 0; !ret && i < n; i++) {
 		int tries;
 
-		/* Held by a PCP lifetime: ended first, as its lifetime would. */
-		if (!bpf_map_lookup_elem(m.map4, &keys[i], &v) && (v.flags & XCGN_MAPF_PCP)) {
-			struct xcgn_pcp_req q = { .in = keys[i], .op = XCGN_PCP_CTL_END };
-
-			if (pcp_fd < 0 || xcgn_pcp_ctl(pcp_fd, &q)) {
-				xcgn_err("end a PCP mapping: %s", strerror(pcp_fd < 0 ? -pcp_fd : errno));
-				ret = XCGN_EXIT_ERR;
-				break;
-			}
-		}
-
-		/* As read: a packet in between refreshes it, and it is read
-		 * again (a flow in full swing is removed all the same). */
+		if (!bpf_map_lookup_elem(m.map4, &keys[i], &v) && (v.flags & XCGN_MAPF_PCP))
+			continue;	/* still held: counted above */
 		for (tries = 0; tries < 8; tries++) {
 			LIBBPF_OPTS(bpf_test_run_opts, o);
 			struct xcgn_gc_req req = { .key = keys[i] };
@@ -256,14 +283,15 @@ int session_flush(int argc, char **argv)
 	print_u64(PRINT_ANY, "flushed", "%llu mapping(s) flushed", flushed);
 	if (busy)
 		print_u64(PRINT_ANY, "busy", ", %llu kept busy by traffic", busy);
+	if (held)
+		print_u64(PRINT_ANY, "pcp_held", ", %llu held by PCP and left to the daemon to end",
+			  held);
 	print_nl();
 	print_close_object();
 	if (!ret && flushed && !xcgn_pin_dir(dir, sizeof(dir)) && !xcgn_daemon_pid(dir, m.dstat))
 		xcgn_err("no daemon runs: the blocks of subscribers left without mappings are "
 			 "released when one does");
 	free(keys);
-	if (pcp_fd >= 0)
-		close(pcp_fd);
 	xcgn_gc__destroy(gc);
 	xcgn_maps_close(&m);
 	return ret;

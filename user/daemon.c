@@ -639,6 +639,8 @@ static bool peer_expired(struct daemon *d, const struct xcgn_peer4_key *pk)
 	k.proto = pk->pub.proto;
 	if (bpf_map_lookup_elem(d->m.map4, &k, &mv))
 		return true;
+	if (mv.flags & XCGN_MAPF_PCP)
+		return false;	/* a PEER's remote, held as long as its lifetime */
 	if (bpf_map_lookup_elem(d->m.peer4, pk, &seen))
 		return false;
 	if (k.proto == 6 && rv.in_seen_ns > seen)
@@ -675,9 +677,13 @@ static void end_of_pass(struct daemon *d)
 	now = mono_ns();
 	while (!bpf_map_get_next_key(d->m.subs, prev, &key)) {
 		prev = &key;
-		/* Young subscribers get two GC periods to map their first flow. */
+		/* Young subscribers get two GC periods to map their first flow;
+		 * one whose NAT-PMP client asked for its address, as long as
+		 * that client keeps asking (else each question would take a
+		 * block and put it in quarantine). */
 		if (bpf_map_lookup_elem(d->m.subs, &key, &s) || s.nmaps || s.created_ns >= now ||
-		    now - s.created_ns < 2ULL * d->o.interval_ms * 1000000ULL)
+		    now - s.created_ns < 2ULL * d->o.interval_ms * 1000000ULL ||
+		    (d->pcp && pcp_server_asked(d->pcp, key, d->o.pcp_cfg.min_lifetime_s)))
 			continue;
 		if (ngone == cap) {
 			__be32 *g = realloc(gone, (cap = cap ? cap * 2 : 256) * sizeof(*g));
@@ -827,22 +833,29 @@ static void pcp_record(void *ctx, const struct natlog_rec *r)
 	record(ctx, r, 0, 0);
 }
 
-/* `pcp`: the server on the inside device, polled with the rest. */
+/* PCP: every daemon ends the lifetimes that ran out (a daemon started
+ * without `pcp` too: what one with it left is never held forever); with
+ * `pcp`, the server on the inside device, polled with the rest. */
 static int pcp_setup(struct daemon *d)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = 4 };
 	int err;
 
-	if (!d->o.pcp)
-		return 0;
 	d->pcp = calloc(1, sizeof(*d->pcp));
 	if (!d->pcp)
 		return -ENOMEM;
 	d->pcp->cfg = d->o.pcp_cfg;
 	d->pcp->record = pcp_record;
 	d->pcp->record_ctx = d;
-	err = pcp_server_open(d->pcp, &d->m, d->gc);
-	if (!err && epoll_ctl(d->ep, EPOLL_CTL_ADD, d->pcp->fd, &ev)) {
+	err = pcp_server_init(d->pcp, &d->m, d->gc);
+	if (err && !d->o.pcp) {	/* an instance older than PCP: nothing held */
+		free(d->pcp);
+		d->pcp = NULL;
+		return 0;
+	}
+	if (!err && d->o.pcp)
+		err = pcp_server_listen(d->pcp);
+	if (!err && d->o.pcp && epoll_ctl(d->ep, EPOLL_CTL_ADD, d->pcp->fd, &ev)) {
 		err = -errno;
 		xcgn_err("poll the PCP socket: %s", strerror(-err));
 	}

@@ -260,9 +260,9 @@ static void pcp_metrics(FILE *f, const struct pcp_stats *p)
 	int r;
 
 	family(f, "xcgn_pcp_requests_total", "counter",
-	       "PCP and NAT-PMP requests, by what became of them: answered (by result code), "
-	       "refused_source (not a subscriber on the inside, or a spoof), rate_limited, "
-	       "dropped (nothing to answer).");
+	       "PCP requests answered (by result code), and PCP and NAT-PMP requests not "
+	       "answered: refused_source (not a subscriber on the inside, or a spoof), "
+	       "rate_limited, dropped (nothing to answer).");
 	for (r = 0; r < PCP_RESULT_MAX; r++) {
 		snprintf(label, sizeof(label), "outcome=\"%s\"", pcp_result_name(r));
 		sample(f, "xcgn_pcp_requests_total", label, (double)p->result[r]);
@@ -271,6 +271,19 @@ static void pcp_metrics(FILE *f, const struct pcp_stats *p)
 	       (double)p->refused_source);
 	sample(f, "xcgn_pcp_requests_total", "outcome=\"rate_limited\"", (double)p->rate_limited);
 	sample(f, "xcgn_pcp_requests_total", "outcome=\"dropped\"", (double)p->dropped);
+	{
+		static const char *const np[NATPMP_RESULTS] = {
+			"success", "unsupp_version", "not_authorized", "network_failure",
+			"no_resources", "unsupp_opcode",
+		};
+
+		family(f, "xcgn_natpmp_requests_total", "counter",
+		       "NAT-PMP requests answered, by result code.");
+		for (r = 0; r < NATPMP_RESULTS; r++) {
+			snprintf(label, sizeof(label), "outcome=\"%s\"", np[r]);
+			sample(f, "xcgn_natpmp_requests_total", label, (double)p->natpmp_result[r]);
+		}
+	}
 	family(f, "xcgn_pcp_mappings", "gauge", "Mappings held by a PCP or NAT-PMP lifetime.");
 	sample(f, "xcgn_pcp_mappings", NULL, (double)p->held);
 	family(f, "xcgn_pcp_mappings_ended_total", "counter",

@@ -341,12 +341,15 @@ int natlog_parse(const char *line, struct natlog_parsed *r)
 	    (parse_ipv4(pub, &r->paddr) || field_ports(line, r)))
 		return -1;
 	if (!strncmp(r->event, "pcp_", 4)) {
+		char proto[8];
 		uint64_t ip;
 
 		if (field_u64(line, "inside_port", &ip) || ip > 65535 ||
-		    field_str(line, "via", r->via, sizeof(r->via)))
+		    field_str(line, "via", r->via, sizeof(r->via)) ||
+		    field_str(line, "proto", proto, sizeof(proto)))
 			return -1;
 		r->inside_port = (uint16_t)ip;
+		r->proto = !strcmp(proto, "tcp") ? 6 : !strcmp(proto, "udp") ? 17 : 0;
 	}
 	return 0;
 }
@@ -407,8 +410,10 @@ static void who_pcp(struct natlog_who *w, const struct natlog_parsed *r, int pas
 		w->pcp = true;
 		w->pcp_since_ms = r->ts_ms;
 		w->inside_port = r->inside_port;
+		w->pcp_proto = r->proto;
 		memcpy(w->via, r->via, sizeof(w->via));
-	} else if (pass == 1 && !strcmp(r->event, "pcp_end") && r->ts_ms >= w->pcp_since_ms) {
+	} else if (pass == 1 && !strcmp(r->event, "pcp_end") && r->ts_ms >= w->pcp_since_ms &&
+		   r->proto == w->pcp_proto && r->inside_port == w->inside_port) {
 		w->pcp = false;
 	}
 }

@@ -232,19 +232,23 @@ static size_t pcp_map_peer(const struct pcp_config *c, const struct pcp_backend 
 	a.prefer_failure = o.prefer_failure;
 	a.lifetime = bound_lifetime(c, want_life);
 	if (opcode == XCGN_PCP_OP_PEER) {
+		/* Lifetime 0 ends what the PEER held, as a MAP's would. */
 		a.peer_port = get16(d + 36);
-		if (get_v4mapped(d + 40, &a.peer) <= 0 || !a.peer_port || !a.port || !want_life)
+		if (get_v4mapped(d + 40, &a.peer) <= 0 || !a.peer_port || !a.port)
 			return pcp_error(b, req, len, resp, PCP_MALFORMED_REQUEST);
 		if (a.proto != 6 && a.proto != 17)
 			return pcp_error(b, req, len, resp, PCP_UNSUPP_PROTOCOL);
 	} else {
-		/* Port 0 means all ports: only to delete them (§11.1). */
-		if ((!a.proto && a.port) || (!a.port && want_life))
-			return pcp_error(b, req, len, resp, PCP_MALFORMED_REQUEST);
+		/* Protocol 0 is all of them, its port ignored (§11.1); only to
+		 * delete. Port 0 is all ports: only to delete too, here. */
+		if (!a.proto)
+			a.port = 0;
 		if (a.proto && a.proto != 6 && a.proto != 17)
 			return pcp_error(b, req, len, resp, PCP_UNSUPP_PROTOCOL);
 		if (!a.proto && want_life)
 			return pcp_error(b, req, len, resp, PCP_UNSUPP_PROTOCOL);
+		if (!a.port && want_life)	/* every port at once: not offered */
+			return pcp_error(b, req, len, resp, PCP_NOT_AUTHORIZED);
 	}
 	if (v4 < 0) {	/* an IPv6 suggestion to a NAT44 */
 		if (a.prefer_failure)

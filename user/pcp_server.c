@@ -138,19 +138,20 @@ static void log_pcp(struct pcp_server *s, const char *event, const struct xcgn_t
 		s->record(s->record_ctx, &r);
 }
 
-/* End the hold on @k (its entry @e), logged. 0 or -errno. */
-static int end_one(struct pcp_server *s, const struct xcgn_tuple4 *k, const struct xcgn_pcp *e)
+/* End the hold on @k (its entry @e), logged: @op is XCGN_PCP_CTL_END (its
+ * client deleted it) or _EXPIRE (its lifetime ran out); @count: take it off
+ * the subscriber's count (the sweep rebuilds the counts instead). 0 or
+ * -errno. */
+static int end_one(struct pcp_server *s, const struct xcgn_tuple4 *k, const struct xcgn_pcp *e,
+		   __u8 op, bool count)
 {
-	struct xcgn_pcp_req q = { .in = *k, .op = XCGN_PCP_CTL_END };
-	struct xcgn_map4 mv;
+	struct xcgn_pcp_req q = { .in = *k, .op = op };
 	uint32_t *n;
 
-	if (bpf_map_lookup_elem(s->m->map4, k, &mv))
-		memset(&mv, 0, sizeof(mv));
 	if (xcgn_pcp_ctl(s->prog, &q))
 		return -errno;
-	log_pcp(s, "pcp_end", k, e, mv.paddr, mv.pport);
-	n = count_of(s, k->addr, false);
+	log_pcp(s, "pcp_end", k, e, e->paddr, e->pport);
+	n = count ? count_of(s, k->addr, false) : NULL;
 	if (n && *n)
 		(*n)--;
 	s->st.ended++;
@@ -176,7 +177,7 @@ static int be_delete(struct pcp_server *s, const struct pcp_ask *a, struct pcp_g
 		if ((e.opcode == XCGN_PCP_NATPMP) != natpmp ||
 		    (!natpmp && memcmp(e.nonce, a->nonce, sizeof(e.nonce))))
 			return PCP_NOT_AUTHORIZED;
-		return end_one(s, &k, &e) ? PCP_NETWORK_FAILURE : PCP_SUCCESS;
+		return end_one(s, &k, &e, XCGN_PCP_CTL_END, true) ? PCP_NETWORK_FAILURE : PCP_SUCCESS;
 	}
 	/* All of them: the keys first, the walk would restart otherwise. */
 	{
@@ -198,7 +199,8 @@ static int be_delete(struct pcp_server *s, const struct pcp_ask *a, struct pcp_g
 			del[n++] = k;
 		}
 		for (i = 0, err = 0; i < n; i++)
-			if (!bpf_map_lookup_elem(s->m->pcp, &del[i], &e) && end_one(s, &del[i], &e))
+			if (!bpf_map_lookup_elem(s->m->pcp, &del[i], &e) &&
+			    end_one(s, &del[i], &e, XCGN_PCP_CTL_END, true))
 				err = 1;
 		free(del);
 		return err ? PCP_NETWORK_FAILURE : PCP_SUCCESS;
@@ -222,9 +224,10 @@ static int be_map(void *ctx, const struct pcp_ask *a, struct pcp_got *g)
 	have = !bpf_map_lookup_elem(s->m->pcp, &k, &cur);
 	if (have) {
 		/* Someone else's: another protocol's, or (RFC 6887 §11.3)
-		 * another nonce's. */
+		 * another nonce's. A PEER on a MAP's mapping changes nothing
+		 * of the MAP's (its own nonce is its own). */
 		if ((cur.opcode == XCGN_PCP_NATPMP) != natpmp ||
-		    (!natpmp && cur.opcode == a->opcode &&
+		    (!natpmp && !(cur.opcode == XCGN_PCP_OP_MAP && a->opcode == XCGN_PCP_OP_PEER) &&
 		     memcmp(cur.nonce, a->nonce, sizeof(cur.nonce))))
 			return PCP_NOT_AUTHORIZED;
 	} else {
@@ -252,22 +255,23 @@ static int be_map(void *ctx, const struct pcp_ask *a, struct pcp_got *g)
 	if (q.result)
 		return result_of(q.result);
 	if (!have && a->prefer_failure &&
-	    ((a->want_port && ntohs(q.pport) != a->want_port) ||
-	     (a->want_addr && q.paddr != a->want_addr))) {
+	    ((a->want_port && ntohs(q.ent.pport) != a->want_port) ||
+	     (a->want_addr && q.ent.paddr != a->want_addr))) {
 		struct xcgn_pcp_req e = { .in = k, .op = XCGN_PCP_CTL_END };
 
-		xcgn_pcp_ctl(s->prog, &e);
+		if (xcgn_pcp_ctl(s->prog, &e))
+			return PCP_NETWORK_FAILURE;
 		return PCP_CANNOT_PROVIDE_EXTERNAL;
 	}
 	if (!have && (q.ent.opcode == a->opcode)) {
-		log_pcp(s, "pcp_map", &k, &q.ent, q.paddr, q.pport);
+		log_pcp(s, "pcp_map", &k, &q.ent, q.ent.paddr, q.ent.pport);
 		n = count_of(s, a->sub, true);
 		if (n)
 			(*n)++;
 		s->st.made++;
 	}
-	g->paddr = q.paddr;
-	g->pport = ntohs(q.pport);
+	g->paddr = q.ent.paddr;
+	g->pport = ntohs(q.ent.pport);
 	g->lifetime = q.ent.opcode == a->opcode ? a->lifetime
 			: (uint32_t)(q.ent.expires_ns > now_ns() ?
 				     (q.ent.expires_ns - now_ns()) / 1000000000ULL : 0);
@@ -286,18 +290,30 @@ static int be_address(void *ctx, __be32 addr, __be32 *paddr)
 	}
 	if (xcgn_pcp_ctl(s->prog, &q))
 		return PCP_NETWORK_FAILURE;
-	*paddr = q.paddr;
+	*paddr = q.ent.paddr;
 	return result_of(q.result);
 }
 
-/* Seconds since this instance's state began (RFC 6887 §8.5): its attach.
- * A reload keeps the state and the epoch; a new attach starts both. */
+/* Did @addr ask anything in the last @secs seconds (its rate slot says
+ * so)? A subscriber made only to answer NAT-PMP's address question has no
+ * mapping yet: the collector keeps it while its client is around. */
+bool pcp_server_asked(const struct pcp_server *s, __be32 addr, uint32_t secs)
+{
+	const struct pcp_rate *r = &s->rl[slot_of(addr, PCP_RATE_SLOTS)];
+	uint64_t now = now_ns();
+
+	return s->fd >= 0 && r->addr == addr && now - r->last_ns < (uint64_t)secs * 1000000000ULL;
+}
+
+/* Seconds since this instance's state began (RFC 6887 §8.5): its attach,
+ * on the monotonic clock (a step of the wall clock moves no epoch). A
+ * reload keeps the state and the epoch; a new attach starts both. */
 static uint32_t be_epoch(void *ctx)
 {
 	struct pcp_server *s = ctx;
-	time_t now = time(NULL);
+	uint64_t at = s->li.attached_unix * 1000000000ULL - s->li.boot_offset_ns, now = now_ns();
 
-	return now > (time_t)s->li.attached_unix ? (uint32_t)(now - (time_t)s->li.attached_unix) : 0;
+	return now > at ? (uint32_t)((now - at) / 1000000000ULL) : 0;
 }
 
 /* ---- the socket ------------------------------------------------------------------ */
@@ -357,7 +373,10 @@ static void handle(struct pcp_server *s, const uint8_t *buf, size_t len,
 		return;
 	}
 	/* The result code: PCP's at byte 3, NAT-PMP's (16 bits) at 2-3. */
-	s->st.result[resp[3] < PCP_RESULT_MAX ? resp[3] : PCP_RESULT_MAX - 1]++;
+	if (resp[0] == NATPMP_VERSION)
+		s->st.natpmp_result[resp[3] < NATPMP_RESULTS ? resp[3] : NATPMP_RESULTS - 1]++;
+	else
+		s->st.result[resp[3] < PCP_RESULT_MAX ? resp[3] : PCP_RESULT_MAX - 1]++;
 	iov.iov_len = n;
 	cm->cmsg_level = IPPROTO_IP;
 	cm->cmsg_type = IP_PKTINFO;
@@ -438,9 +457,12 @@ void pcp_server_sweep(struct pcp_server *s)
 		for (i = 0; i < count; i++) {
 			uint32_t *n;
 
+			/* 0: ended by `xcgn session flush`, as its client would. */
 			if (vals[i].expires_ns <= now) {
-				s->st.expired++;
-				end_one(s, &keys[i], &vals[i]);
+				s->st.expired += vals[i].expires_ns != 0;
+				end_one(s, &keys[i], &vals[i],
+					vals[i].expires_ns ? XCGN_PCP_CTL_EXPIRE : XCGN_PCP_CTL_END,
+					false);
 				continue;
 			}
 			n = count_of(s, keys[i].addr, true);
@@ -452,23 +474,37 @@ void pcp_server_sweep(struct pcp_server *s)
 	s->st.held = held;
 }
 
-int pcp_server_open(struct pcp_server *s, const struct xcgn_maps *m, struct xcgn_gc *gc)
+/* The hands and the facts, without a socket: every daemon ends what ran
+ * out (with `pcp` off too: what a daemon that had it left must not be held
+ * forever). 0, or -errno when the program is not pinned. */
+int pcp_server_init(struct pcp_server *s, const struct xcgn_maps *m, struct xcgn_gc *gc)
+{
+	s->m = m;
+	s->gc = gc;
+	s->fd = -1;
+	s->prog = xcgn_pcp_prog_open();
+	if (s->prog < 0)
+		return s->prog;
+	if (xcgn_link_read(m, &s->li)) {
+		close(s->prog);
+		s->prog = -1;
+		return -ENOENT;
+	}
+	pcp_server_sweep(s);
+	return 0;
+}
+
+int pcp_server_listen(struct pcp_server *s)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(PCP_SERVER_PORT) };
 	char ifname[IF_NAMESIZE];
 	int one = 1, err;
 
-	s->m = m;
-	s->gc = gc;
-	s->fd = -1;
-	s->prog = xcgn_pcp_prog_open();
 	if (s->prog < 0) {
-		xcgn_err("pcp: the datapath's mapping program (%s): %s; `xcgn link reload` pins it",
-			 XCGN_PIN_PROG_PCP, strerror(-s->prog));
-		return s->prog;
-	}
-	if (xcgn_link_read(m, &s->li))
+		xcgn_err("pcp: the datapath's mapping program (%s) is not pinned; `xcgn link "
+			 "reload` pins it", XCGN_PIN_PROG_PCP);
 		return -ENOENT;
+	}
 	if (!if_indextoname(s->li.inside_ifindex, ifname)) {
 		err = -errno;
 		xcgn_err("pcp: the inside device (ifindex %u): %s", s->li.inside_ifindex,
@@ -483,10 +519,11 @@ int pcp_server_open(struct pcp_server *s, const struct xcgn_maps *m, struct xcgn
 		err = -errno;
 		xcgn_err("pcp: listen on UDP port %d of %s: %s", PCP_SERVER_PORT, ifname,
 			 strerror(-err));
-		pcp_server_close(s);
+		if (s->fd >= 0)
+			close(s->fd);
+		s->fd = -1;
 		return err;
 	}
-	pcp_server_sweep(s);
 	fprintf(stderr, "xcgn daemon: PCP and NAT-PMP on UDP port %d of %s; %zu mapping(s) held\n",
 		PCP_SERVER_PORT, ifname, (size_t)s->st.held);
 	pcp_server_announce(s);

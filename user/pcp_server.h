@@ -21,7 +21,9 @@ struct pcp_stats {
 	uint64_t refused_source;	/* not a subscriber, not the inside, or spoofed */
 	uint64_t rate_limited;		/* over the per-subscriber rate: no answer */
 	uint64_t dropped;		/* no answer due (too short, a response) */
-	uint64_t result[PCP_RESULT_MAX];	/* answers by result code */
+	uint64_t result[PCP_RESULT_MAX];	/* PCP answers by result code */
+#define NATPMP_RESULTS 6
+	uint64_t natpmp_result[NATPMP_RESULTS];	/* NAT-PMP answers by result code */
 	uint64_t send_errors;
 	uint64_t made, ended, expired;	/* mappings */
 	uint64_t held;			/* at the last sweep */
@@ -45,8 +47,12 @@ struct pcp_server {
 	struct pcp_rate rl[PCP_RATE_SLOTS];
 };
 
-/* Listen and announce; @s->cfg and the record hook set before. 0 or -errno. */
-int pcp_server_open(struct pcp_server *s, const struct xcgn_maps *m, struct xcgn_gc *gc);
+/* The program and the instance's facts; a first sweep. 0 or -errno. */
+int pcp_server_init(struct pcp_server *s, const struct xcgn_maps *m, struct xcgn_gc *gc);
+/* Listen and announce (`pcp`); @s->cfg set before. 0 or -errno. */
+int pcp_server_listen(struct pcp_server *s);
+/* Did @addr send a request in the last @secs seconds? */
+bool pcp_server_asked(const struct pcp_server *s, __be32 addr, uint32_t secs);
 void pcp_server_run(struct pcp_server *s);	/* the socket is readable */
 void pcp_server_sweep(struct pcp_server *s);	/* each second */
 void pcp_server_announce(struct pcp_server *s);

@@ -516,6 +516,7 @@ struct natlog_parsed {
 	uint16_t port_lo, port_hi;
 	uint32_t node;
 	uint16_t inside_port;		/* a pcp_map or pcp_end record's */
+	uint8_t proto;
 	char via[12];
 	uint8_t plen, det_plen;		/* a deterministic record's */
 	uint16_t block_size, blocks;
@@ -529,6 +530,7 @@ struct natlog_who {
 	uint16_t port_lo, port_hi;
 	/* the port was a mapping the subscriber asked for (PCP, NAT-PMP) */
 	bool pcp;
+	uint8_t pcp_proto;
 	uint16_t inside_port;
 	uint64_t pcp_since_ms;
 	char via[12];

@@ -290,6 +290,10 @@ static __always_inline void nat4_tcp_note(__u32 *state, __u8 flags, int outbound
 			return;
 		}
 		bits |= outbound ? XCGN_TCP_SYN_OUT : XCGN_TCP_SYN_IN;
+		/* The subscriber accepting a connection: its peer's SYN came
+		 * (counted here, not on arrival, where anyone's would count). */
+		if (outbound && (flags & TH_ACK))
+			bits |= XCGN_TCP_SYN_IN;
 	}
 	if (bits & ~cur)
 		__sync_fetch_and_or(state, bits);
@@ -355,18 +359,23 @@ static __always_inline int nat4_snat_lookup(const struct xcgn_tuple4 *in, __be32
 		 * mapping is its stack's answer to a stray segment (anyone may
 		 * send one under endpoint-independent filtering): it ends no
 		 * connection of the mapping's (issue 10 item 2). */
-		if ((tcp_flags & TH_RST) && !nat4_peer_sent(pub, raddr))
+		if ((tcp_flags & TH_RST) && (m->tcp & XCGN_TCP_PEERS) && !nat4_peer_sent(pub, raddr))
 			tcp_flags &= ~TH_RST;
 		nat4_tcp_note(&m->tcp, tcp_flags, 1);
 	}
-	if (m->flags & XCGN_MAPF_ADF)
-		return nat4_peer_note(pub, raddr, now);
-	/* Endpoint-independent TCP: the hosts the subscriber opened or
-	 * answered a connection with are the only ones whose RST, FIN or
-	 * traffic moves the mapping's state. A full table costs that
-	 * distinction, never the packet. */
-	if (in->proto == IPPROTO_TCP && (tcp_flags & TH_SYN))
-		nat4_peer_note(pub, raddr, now);
+	if (m->flags & XCGN_MAPF_ADF) {
+		err = nat4_peer_note(pub, raddr, now);
+		if (!err && in->proto == IPPROTO_TCP && !(m->tcp & XCGN_TCP_PEERS))
+			__sync_fetch_and_or(&m->tcp, XCGN_TCP_PEERS);
+		return err;
+	}
+	/* Endpoint-independent TCP: the hosts the subscriber opens or accepts
+	 * a connection with are the only ones whose SYN, RST, FIN or traffic
+	 * moves the mapping's state. A full table costs that distinction (the
+	 * mapping stays ungated), never the packet. */
+	if (in->proto == IPPROTO_TCP && (tcp_flags & TH_SYN) && !nat4_peer_note(pub, raddr, now) &&
+	    !(m->tcp & XCGN_TCP_PEERS))
+		__sync_fetch_and_or(&m->tcp, XCGN_TCP_PEERS);
 	return 0;
 }
 
@@ -398,24 +407,30 @@ static __always_inline int nat4_dnat_lookup(const struct xcgn_tuple4 *pub, __be3
 		if (!bpf_map_lookup_elem(&xcgn_peer4, &k))
 			return -XCGN_DROP_FILTERED;
 	}
-	now = bpf_ktime_get_coarse_ns();
-	/* TCP: only a peer's traffic keeps the mapping alive (asked at most
-	 * once a second, when the stamp would move). */
-	if (now - r->in_seen_ns >= XCGN_TOUCH_NS &&
-	    (pub->proto != IPPROTO_TCP || nat4_peer_known(r, pub, raddr)))
-		r->in_seen_ns = now;
 	in->addr = r->saddr;
 	in->port = r->sport;
 	in->proto = pub->proto;
 	in->_pad = 0;
-	/* Only segments that change the state cost a forward lookup; a FIN
-	 * or RST from a host the subscriber never sent to moves nothing (it
-	 * goes through: the subscriber's stack judges its sequence number). */
-	if (pub->proto == IPPROTO_TCP && (tcp_flags & (TH_SYN | TH_FIN | TH_RST))) {
+	now = bpf_ktime_get_coarse_ns();
+	if (pub->proto != IPPROTO_TCP) {
+		if (now - r->in_seen_ns >= XCGN_TOUCH_NS)
+			r->in_seen_ns = now;
+		return 0;
+	}
+	/* TCP: a segment from a host the subscriber never opened or accepted
+	 * a connection with goes through (the subscriber's stack judges its
+	 * sequence number) but moves nothing: no SYN, FIN or RST noted, no
+	 * refresh (issue 10 item 2). The forward entry is read only when
+	 * something would move: a SYN, FIN or RST, or the stamp's second. */
+	if ((tcp_flags & (TH_SYN | TH_FIN | TH_RST)) || now - r->in_seen_ns >= XCGN_TOUCH_NS) {
 		struct xcgn_map4 *m = bpf_map_lookup_elem(&xcgn_map4, in);
 
-		if (m && (!(tcp_flags & (TH_FIN | TH_RST)) || nat4_peer_known(r, pub, raddr)))
-			nat4_tcp_note(&m->tcp, tcp_flags, 0);
+		if (m && (!(m->tcp & XCGN_TCP_PEERS) || nat4_peer_known(r, pub, raddr))) {
+			if (now - r->in_seen_ns >= XCGN_TOUCH_NS)
+				r->in_seen_ns = now;
+			if (tcp_flags & (TH_SYN | TH_FIN | TH_RST))
+				nat4_tcp_note(&m->tcp, tcp_flags, 0);
+		}
 	}
 	return 0;
 }

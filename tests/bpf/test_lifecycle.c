@@ -89,7 +89,8 @@ Test(lifecycle, tcp_state_follows_the_handshake_and_the_close)
 	cr_assert_eq(tcp(0, 0x11, 0, pub, pp), XDP_REDIRECT, "FIN in");
 	cr_assert(!xcgn_tcp_established(tcp_state(2000)), "FIN both ways: transitory");
 	cr_assert_eq(tcp(1, 0x02, 2000, 0, 0), XDP_REDIRECT, "a new SYN on the same port");
-	cr_assert_eq(tcp_state(2000), XCGN_TCP_SYN_OUT, "starts over");
+	cr_assert_eq(tcp_state(2000) & ~XCGN_TCP_PEERS, XCGN_TCP_SYN_OUT, "starts over");
+	cr_assert(tcp_state(2000) & XCGN_TCP_PEERS, "its peer noted");
 	cr_assert_eq(tcp(0, 0x12, 0, pub, pp), XDP_REDIRECT, "SYN-ACK in");
 	cr_assert_eq(tcp(0, 0x04, 0, pub, pp), XDP_REDIRECT, "RST in");
 	cr_assert(!xcgn_tcp_established(tcp_state(2000)), "RST: transitory");
@@ -125,6 +126,9 @@ Test(lifecycle, outsiders_move_no_tcp_state)
 	cr_assert_eq(tcp(1, 0x02, 3000, 0, 0), XDP_REDIRECT, "SYN out to S1");
 	pub = pkt_saddr(out);
 	pp = pkt_sport(out);
+	cr_assert_eq(tcp_with(ip(ENV_S2), 0, 0x02, 0, pub, pp), XDP_REDIRECT, "an outsider's SYN");
+	cr_assert(!xcgn_tcp_established(tcp_state(3000)),
+		  "does not make a half-open mapping established (the long timer)");
 	cr_assert_eq(tcp(0, 0x12, 0, pub, pp), XDP_REDIRECT, "SYN-ACK in");
 	cr_assert(xcgn_tcp_established(tcp_state(3000)), "established");
 
@@ -146,8 +150,32 @@ Test(lifecycle, outsiders_move_no_tcp_state)
 	/* A host that connects in and is answered becomes a peer too. */
 	cr_assert_eq(tcp_with(ip(ENV_S2), 0, 0x02, 0, pub, pp), XDP_REDIRECT, "S2's SYN in");
 	cr_assert_eq(tcp_with(ip(ENV_S2), 1, 0x12, 3000, 0, 0), XDP_REDIRECT, "SYN-ACK to S2");
-	cr_assert_eq(tcp(0, 0x04, 0, pub, pp), XDP_REDIRECT, "the peer's RST");
+	cr_assert_eq(tcp_with(ip(ENV_S2), 0, 0x04, 0, pub, pp), XDP_REDIRECT, "S2's RST now");
 	cr_assert(!xcgn_tcp_established(tcp_state(3000)), "ends it: transitory");
+}
+
+/* A connection the subscriber accepts: the peer's SYN counts once the
+ * subscriber answers it. */
+Test(lifecycle, accepted_connection_is_established)
+{
+	struct xcgn_pcp_req q = { .op = XCGN_PCP_CTL_MAP };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = &q, .data_size_in = sizeof(q),
+		    .data_out = &q, .data_size_out = sizeof(q));
+
+	q.in.addr = ip(ENV_SUB1);
+	q.in.port = htons(8080);
+	q.in.proto = 6;
+	q.ent.opcode = XCGN_PCP_OP_MAP;
+	cr_assert_eq(bpf_prog_test_run_opts(bpf_program__fd(env.skel->progs.xcgn_pcp_ctl), &o), 0);
+	cr_assert_eq(q.result, XCGN_DROP_NONE, "a port opened with PCP");
+	cr_assert_eq(tcp_with(ip(ENV_S2), 0, 0x02, 0, q.ent.paddr, ntohs(q.ent.pport)), XDP_REDIRECT,
+		     "S2 connects in");
+	cr_assert(!xcgn_tcp_established(tcp_state(8080)), "not yet");
+	cr_assert_eq(tcp_with(ip(ENV_S2), 1, 0x12, 8080, 0, 0), XDP_REDIRECT, "accepted");
+	cr_assert(xcgn_tcp_established(tcp_state(8080)), "established");
+	cr_assert_eq(tcp_with(ip(ENV_S1), 0, 0x04, 0, q.ent.paddr, ntohs(q.ent.pport)), XDP_REDIRECT,
+		     "S1's RST");
+	cr_assert(xcgn_tcp_established(tcp_state(8080)), "S1 is no peer of it");
 }
 
 static int udp_out(uint32_t src, uint16_t sport)

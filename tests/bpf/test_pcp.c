@@ -83,12 +83,12 @@ Test(pcp, map_on_a_new_subscriber_is_open_to_every_remote_and_ends_whole,
 	int found;
 
 	cr_assert_eq(q.result, XCGN_DROP_NONE, "mapped (%u)", q.result);
-	cr_assert_eq(ntohl(q.paddr) >> 2, ntohl(ip("198.51.100.0")) >> 2, "a pool address");
-	cr_assert(ntohs(q.pport) >= 1024, "a pool port");
+	cr_assert_eq(ntohl(q.ent.paddr) >> 2, ntohl(ip("198.51.100.0")) >> 2, "a pool address");
+	cr_assert(ntohs(q.ent.pport) >= 1024, "a pool port");
 	cr_assert(q.ent.flags & XCGN_PCPF_MADE, "made by the request");
 	cr_assert(map_of(ENV_SUB1, 8080, &found).flags & XCGN_MAPF_PCP, "held");
-	rk.addr = q.paddr;
-	rk.port = q.pport;
+	rk.addr = q.ent.paddr;
+	rk.port = q.ent.pport;
 	cr_assert_eq(bpf_map_lookup_elem(env.maps.rev4, &rk, &r), 0, "reverse entry");
 	cr_assert_eq(r.flags, XCGN_MAPF_PCP, "explicit: no address-dependent filter");
 	cr_assert_eq(bpf_map_lookup_elem(env.maps.pcp, &q.in, &e), 0, "lifetime recorded");
@@ -96,8 +96,8 @@ Test(pcp, map_on_a_new_subscriber_is_open_to_every_remote_and_ends_whole,
 	cr_assert_eq(nmaps(ENV_SUB1), 1, "counted in the subscriber's mappings");
 
 	/* Nobody was ever contacted, and yet a remote gets in (ADF pool). */
-	cr_assert_eq(udp(env.prog_out, env.ifout, ip(ENV_S2), 4000, q.paddr,
-			 ntohs(q.pport), out),
+	cr_assert_eq(udp(env.prog_out, env.ifout, ip(ENV_S2), 4000, q.ent.paddr,
+			 ntohs(q.ent.pport), out),
 		     XDP_REDIRECT, "inbound to the PCP mapping");
 	cr_assert_eq(pkt_daddr(out), ip(ENV_SUB1), "to the subscriber");
 	cr_assert_eq(pkt_dport(out), 8080, "on its port");
@@ -105,7 +105,7 @@ Test(pcp, map_on_a_new_subscriber_is_open_to_every_remote_and_ends_whole,
 	/* Same request again: the same mapping (a renewal). */
 	q = ctl(XCGN_PCP_CTL_MAP, ENV_SUB1, 8080, 17, 0, XCGN_PCP_OP_MAP);
 	cr_assert_eq(q.result, XCGN_DROP_NONE);
-	cr_assert_eq(q.pport, rk.port, "renewal keeps the port");
+	cr_assert_eq(q.ent.pport, rk.port, "renewal keeps the port");
 	cr_assert_eq(nmaps(ENV_SUB1), 1, "still one mapping");
 
 	ctl(XCGN_PCP_CTL_END, ENV_SUB1, 8080, 17, 0, 0);
@@ -120,17 +120,17 @@ Test(pcp, suggested_port_in_the_subscribers_block_is_honoured, .init = setup_adf
      .fini = env_teardown)
 {
 	struct xcgn_pcp_req q = ctl(XCGN_PCP_CTL_MAP, ENV_SUB1, 5000, 17, 0, XCGN_PCP_OP_MAP);
-	uint16_t base = (uint16_t)(1024 + (ntohs(q.pport) - 1024) / 512 * 512), want;
+	uint16_t base = (uint16_t)(1024 + (ntohs(q.ent.pport) - 1024) / 512 * 512), want;
 
 	cr_assert_eq(q.result, XCGN_DROP_NONE);
-	want = (uint16_t)(base + (ntohs(q.pport) - base + 7) % 512);
+	want = (uint16_t)(base + (ntohs(q.ent.pport) - base + 7) % 512);
 	q = ctl(XCGN_PCP_CTL_MAP, ENV_SUB1, 5001, 17, want, XCGN_PCP_OP_MAP);
 	cr_assert_eq(q.result, XCGN_DROP_NONE);
-	cr_assert_eq(ntohs(q.pport), want, "the suggested port, free in its block");
+	cr_assert_eq(ntohs(q.ent.pport), want, "the suggested port, free in its block");
 	/* The port now taken: the next one asking for it gets another. */
 	q = ctl(XCGN_PCP_CTL_MAP, ENV_SUB1, 5002, 17, want, XCGN_PCP_OP_MAP);
 	cr_assert_eq(q.result, XCGN_DROP_NONE);
-	cr_assert_neq(ntohs(q.pport), want, "taken: another port");
+	cr_assert_neq(ntohs(q.ent.pport), want, "taken: another port");
 }
 
 Test(pcp, traffic_mapping_made_explicit_returns_to_its_timers, .init = setup_adf,
@@ -149,8 +149,8 @@ Test(pcp, traffic_mapping_made_explicit_returns_to_its_timers, .init = setup_adf
 		     XDP_REDIRECT, "traffic makes the mapping");
 	q = ctl(XCGN_PCP_CTL_MAP, ENV_SUB1, 6000, 17, 0, XCGN_PCP_OP_MAP);
 	cr_assert_eq(q.result, XCGN_DROP_NONE);
-	cr_assert_eq(q.paddr, pkt_saddr(out), "the existing mapping");
-	cr_assert_eq(q.pport, htons(pkt_sport(out)), "its port");
+	cr_assert_eq(q.ent.paddr, pkt_saddr(out), "the existing mapping");
+	cr_assert_eq(q.ent.pport, htons(pkt_sport(out)), "its port");
 	cr_assert(!(q.ent.flags & XCGN_PCPF_MADE), "not made by the request");
 
 	/* The collector may not take a held mapping, idle or not. */
@@ -159,20 +159,20 @@ Test(pcp, traffic_mapping_made_explicit_returns_to_its_timers, .init = setup_adf
 		struct xcgn_gc_req g = { .key = q.in, .out_seen_ns = m.out_seen_ns };
 		LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &g, .ctx_size_in = sizeof(g));
 
-		rk.addr = q.paddr;
-		rk.port = q.pport;
+		rk.addr = q.ent.paddr;
+		rk.port = q.ent.pport;
 		cr_assert_eq(bpf_map_lookup_elem(env.maps.rev4, &rk, &r), 0);
 		g.in_seen_ns = r.in_seen_ns;
 		cr_assert_eq(bpf_prog_test_run_opts(bpf_program__fd(gc->progs.xcgn_gc_expire), &o), 0);
 		cr_assert_eq(g.result, XCGN_GC_REFRESHED, "held: kept (%u)", g.result);
 	}
-	ctl(XCGN_PCP_CTL_END, ENV_SUB1, 6000, 17, 0, 0);
+	ctl(XCGN_PCP_CTL_EXPIRE, ENV_SUB1, 6000, 17, 0, 0);
 	m = map_of(ENV_SUB1, 6000, &found);
 	cr_assert(found, "the traffic's mapping stays");
 	cr_assert_eq(m.flags, XCGN_MAPF_ADF, "no longer held");
 	cr_assert_eq(bpf_map_lookup_elem(env.maps.rev4, &rk, &r), 0);
 	cr_assert_eq(r.flags, XCGN_MAPF_ADF, "its pool's filtering again");
-	cr_assert_eq(udp(env.prog_out, env.ifout, ip(ENV_S2), 4000, q.paddr, ntohs(q.pport), out),
+	cr_assert_eq(udp(env.prog_out, env.ifout, ip(ENV_S2), 4000, q.ent.paddr, ntohs(q.ent.pport), out),
 		     XDP_DROP, "S2 filtered again");
 	xcgn_gc__destroy(gc);
 }
@@ -192,10 +192,45 @@ Test(pcp, peer_keeps_filtering_and_admits_its_peer, .init = setup_adf, .fini = e
 	q.ent.peer_port = htons(3478);
 	cr_assert_eq(bpf_prog_test_run_opts(bpf_program__fd(env.skel->progs.xcgn_pcp_ctl), &o), 0);
 	cr_assert_eq(q.result, XCGN_DROP_NONE);
-	cr_assert_eq(udp(env.prog_out, env.ifout, ip(ENV_S1), 3478, q.paddr, ntohs(q.pport), out),
+	cr_assert_eq(udp(env.prog_out, env.ifout, ip(ENV_S1), 3478, q.ent.paddr, ntohs(q.ent.pport), out),
 		     XDP_REDIRECT, "the peer gets in");
-	cr_assert_eq(udp(env.prog_out, env.ifout, ip(ENV_S2), 3478, q.paddr, ntohs(q.pport), out),
+	cr_assert_eq(udp(env.prog_out, env.ifout, ip(ENV_S2), 3478, q.ent.paddr, ntohs(q.ent.pport), out),
 		     XDP_DROP, "another remote does not");
+}
+
+Test(pcp, a_made_mapping_that_carried_traffic_outlives_its_lifetime, .init = setup_adf,
+     .fini = env_teardown)
+{
+	struct xcgn_pcp_req q = ctl(XCGN_PCP_CTL_MAP, ENV_SUB1, 6100, 17, 0, XCGN_PCP_OP_MAP);
+	struct xcgn_pcp e;
+	uint8_t out[256];
+	int found;
+
+	cr_assert_eq(q.result, XCGN_DROP_NONE);
+	cr_assert_eq(udp(env.prog_out, env.ifout, ip(ENV_S2), 4000, q.ent.paddr, ntohs(q.ent.pport),
+			 out), XDP_REDIRECT, "used from outside");
+	ctl(XCGN_PCP_CTL_EXPIRE, ENV_SUB1, 6100, 17, 0, 0);
+	cr_assert(map_of(ENV_SUB1, 6100, &found).flags == XCGN_MAPF_ADF && found,
+		  "its lifetime over, in use: back to its timers, not cut");
+	cr_assert_neq(bpf_map_lookup_elem(env.maps.pcp, &q.in, &e), 0, "no longer held");
+
+	q = ctl(XCGN_PCP_CTL_MAP, ENV_SUB1, 6101, 17, 0, XCGN_PCP_OP_MAP);
+	ctl(XCGN_PCP_CTL_EXPIRE, ENV_SUB1, 6101, 17, 0, 0);
+	map_of(ENV_SUB1, 6101, &found);
+	cr_assert(!found, "unused: gone with its lifetime");
+}
+
+Test(pcp, peer_on_an_explicit_mapping_keeps_the_map, .init = setup_adf, .fini = env_teardown)
+{
+	struct xcgn_pcp_req q = ctl(XCGN_PCP_CTL_MAP, ENV_SUB1, 6200, 17, 0, XCGN_PCP_OP_MAP);
+	struct xcgn_pcp e;
+
+	cr_assert_eq(q.result, XCGN_DROP_NONE);
+	q = ctl(XCGN_PCP_CTL_PEER, ENV_SUB1, 6200, 17, 0, XCGN_PCP_OP_PEER);
+	cr_assert_eq(q.result, XCGN_DROP_NONE);
+	cr_assert_eq(bpf_map_lookup_elem(env.maps.pcp, &q.in, &e), 0);
+	cr_assert_eq(e.opcode, XCGN_PCP_OP_MAP, "the MAP still holds it");
+	cr_assert_eq(e.pport, q.ent.pport, "the entry names its public port");
 }
 
 Test(pcp, refusal_is_the_datapaths_reason, .init = env_setup_default, .fini = env_teardown)
@@ -205,7 +240,7 @@ Test(pcp, refusal_is_the_datapaths_reason, .init = env_setup_default, .fini = en
 	cr_assert_eq(q.result, XCGN_DROP_RPF, "a non-subscriber gets no mapping");
 	q = ctl(XCGN_PCP_CTL_ADDR, ENV_SUB1, 0, 0, 0, 0);
 	cr_assert_eq(q.result, XCGN_DROP_NONE, "a subscriber's address");
-	cr_assert_eq(ntohl(q.paddr) >> 2, ntohl(ip("198.51.100.0")) >> 2, "in the pool");
+	cr_assert_eq(ntohl(q.ent.paddr) >> 2, ntohl(ip("198.51.100.0")) >> 2, "in the pool");
 	cr_assert_eq(nmaps(ENV_SUB1), 0, "no mapping for it");
 	cr_assert_eq(env_count(env.maps.pcp), 0, "nothing recorded");
 }

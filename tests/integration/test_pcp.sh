@@ -140,8 +140,9 @@ test_pcp_requests_and_every_result_code() {
 	out=$(probe "$s1" op=map proto=17 port=5000 life=300 nonce=ffffffffffffffffffffffff)
 	assert_eq 2 "$(echo "$out" | field result)" "another nonce: NOT_AUTHORIZED"
 
-	# A suggested port inside the subscriber's block is honoured.
-	local want=$(( port + 1 ))
+	# A suggested port inside the subscriber's block (of 512) is honoured.
+	local base=$(( 1024 + (port - 1024) / 512 * 512 ))
+	local want=$(( base + (port - base + 1) % 512 ))
 	out=$(probe "$s1" op=map proto=6 port=22 want=$want life=300)
 	assert_eq 0 "$(echo "$out" | field result)" "MAP with a suggestion"
 	assert_eq "$want" "$(echo "$out" | field port)" "the suggested port"
@@ -167,7 +168,7 @@ test_pcp_requests_and_every_result_code() {
 	assert_eq 1 "$(probe "$s2" version=1 | field result)" "version 1: UNSUPP_VERSION"
 	assert_eq 2 "$(probe "$s2" third=$s1 | field result)" "THIRD_PARTY not allowed: NOT_AUTHORIZED"
 	assert_eq 3 "$(probe "$s2" extra=2 | field result)" "length not /4: MALFORMED_REQUEST"
-	assert_eq 3 "$(probe "$s2" port=0 life=60 | field result)" "port 0: MALFORMED_REQUEST"
+	assert_eq 3 "$(probe "$s2" op=peer peer=0.0.0.0 | field result)" "PEER without a remote: MALFORMED_REQUEST"
 	assert_eq 4 "$(probe "$s2" op=9 | field result)" "opcode 9: UNSUPP_OPCODE"
 	assert_eq 5 "$(probe "$s2" opt=99:0 | field result)" "option 99: UNSUPP_OPTION"
 	assert_eq 6 "$(probe "$s2" third=$s1 third_len=8 | field result)" "short THIRD_PARTY: MALFORMED_OPTION"
@@ -181,16 +182,18 @@ test_pcp_requests_and_every_result_code() {
 	assert_eq 8 "$(probe "$(sub_addr 3)" port=7000 | field result)" "drained pool: NO_RESOURCES"
 
 	# Spoofed: a subscriber source the inside has no route back to.
+	local rp
+	rp=$(drop reverse_path)
 	in_sub ip addr add 100.64.9.9/32 dev "$DEV_S"
 	assert_eq false "$(probe 100.64.9.9 | field answer)" "a spoofed source gets no answer"
 	in_sub ip addr del 100.64.9.9/32 dev "$DEV_S"
+	assert_ge "$(drop reverse_path)" $((rp + 1)) "dropped by the reverse-path check"
 	# From the outside, to the inside address: never heard.
 	in_inet ip route add "$GW/32" via "$NAT_OUT"
 	out=$(in_inet /usr/bin/python3 "$TLIB/pcp_probe.py" "$DEV_E" "$S2" 40001 "$GW")
 	assert_eq false "$(echo "$out" | field answer)" "an outside source gets no answer"
 	out=$(in_inet /usr/bin/python3 "$TLIB/pcp_probe.py" "$DEV_E" "$S2" 40001 "$NAT_OUT")
 	assert_eq false "$(echo "$out" | field answer)" "nothing listens on the outside"
-	xcgn -j stats metrics >/dev/null 2>&1 || true
 }
 
 test_pcp_rate_limit_third_party_and_restart() {
@@ -227,4 +230,11 @@ test_pcp_rate_limit_third_party_and_restart() {
 	[ "$(xcgn -j session show | jq "[.[] | select(.pcp)] | length")" = 1 ] ||
 		fail "one PCP mapping: $(xcgn -j session show)"
 	xcgn -j link check | jq -e ".violations == 0" >/dev/null || fail "check: $(xcgn -j link check)"
+
+	# A flush ends it through the daemon, which logs the end.
+	out=$(xcgn -j session flush subscriber "$(sub_addr 3)")
+	echo "$out" | jq -e '.flushed == 1 and (.pcp_held // 0) == 0' >/dev/null ||
+		fail "flush: $out"
+	grep -q '"event":"pcp_end".*"inside_port":4000' "$TMP/nat.log" ||
+		fail "no pcp_end for the flushed mapping: $(cat "$TMP/nat.log")"
 }

@@ -141,9 +141,14 @@ Test(pcp, malformed_and_unsupported)
 	answer(n);
 	cr_assert_eq(resp[3], PCP_UNSUPP_OPCODE);
 	map_req(60);
-	*(uint16_t *)(req + 40) = 0;	/* port 0, lifetime 60 */
+	*(uint16_t *)(req + 40) = 0;	/* port 0 (all ports), lifetime 60 */
 	answer(n);
-	cr_assert_eq(resp[3], PCP_MALFORMED_REQUEST);
+	cr_assert_eq(resp[3], PCP_NOT_AUTHORIZED, "every port at once: not offered");
+	map_req(0);
+	req[36] = 0;	/* all protocols, lifetime 0: a delete, its port ignored */
+	answer(n);
+	cr_assert_eq(resp[3], PCP_SUCCESS);
+	cr_assert_eq(fk.last.port, 0, "the port of protocol 0 is ignored");
 	cr_assert_eq(answer(40), 40, "MAP shorter than its data");
 	cr_assert_eq(resp[3], PCP_MALFORMED_REQUEST);
 }
