@@ -270,8 +270,11 @@ struct xcgn_pool {
 	__u32 new_rate;		/* new mappings a second per subscriber, 0 = no cap */
 	__u32 sub_burst;	/* new subscribers at once, 0 = no cap: the pool's
 				 * share an inside host spoofing sources can take */
+	__u32 sub_maps;		/* mappings one subscriber may hold, all protocols
+				 * together, 0 = no cap (issue 10 item 5) */
+	__u32 _pad2;
 };
-_Static_assert(sizeof(struct xcgn_pool) == 56, "xcgn_pool size is ABI");
+_Static_assert(sizeof(struct xcgn_pool) == 64, "xcgn_pool size is ABI");
 _Static_assert(offsetof(struct xcgn_pool, addr_first) == 20, "xcgn_pool.addr_first moved");
 _Static_assert(offsetof(struct xcgn_pool, timeout) == 32, "xcgn_pool.timeout moved");
 
@@ -515,6 +518,7 @@ enum xcgn_drop {
 	XCGN_DROP_RPF = 20,			/* source fails the reverse-path check (RFC 3704) */
 	XCGN_DROP_SPOOF = 21,		/* on the outside: a subscriber or pool source */
 	XCGN_DROP_NEW_SUB_RATE = 22,	/* new subscribers come faster than the pool's cap */
+	XCGN_DROP_SUB_MAPS = 23,	/* subscriber holds the pool's sub-mappings */
 	XCGN_DROP_MAX
 };
 
@@ -523,8 +527,8 @@ struct xcgn_stats {
 	__u64 stat[XCGN_STAT_MAX];
 	__u64 drop[XCGN_DROP_MAX];
 };
-_Static_assert(XCGN_STAT_MAX == 31 && XCGN_DROP_MAX == 23, "counters are appended only");
-_Static_assert(sizeof(struct xcgn_stats) == 432, "xcgn_stats size is ABI");
+_Static_assert(XCGN_STAT_MAX == 31 && XCGN_DROP_MAX == 24, "counters are appended only");
+_Static_assert(sizeof(struct xcgn_stats) == 440, "xcgn_stats size is ABI");
 
 /* Reverse-path validation (RFC 3704), with the numbers of the kernel's
  * rp_filter sysctl. Values of xcgn_rpf_dev.mode. */

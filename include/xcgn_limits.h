@@ -38,6 +38,7 @@
  * blocks; pool_plan), earned back over 420 s, the UDP timer and the
  * quarantine: what a flood of spoofed subscribers holds. */
 #define XCGN_SUB_BURST_AUTO	0xffffffffu
+#define XCGN_SUB_MAPS_AUTO	0xffffffffu	/* max-blocks x block-size */
 #define XCGN_SUB_BURST_FLOOR	256
 #define XCGN_DEF_SUB_REFILL	420
 

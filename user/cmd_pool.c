@@ -17,7 +17,8 @@ static int usage(void)
 		"                     [deterministic SUBSCRIBER-PREFIX] [parity] [new-rate N]\n"
 		"                     [udp-timeout S] [tcp-established S] [tcp-transitory S]\n"
 		"                     [icmp-timeout S] [exclude ADDR|PREFIX]...\n"
-		"                     [sub-burst { N | auto | off }] [sub-refill S] [force]\n"
+		"                     [sub-burst { N | auto | off }] [sub-refill S]\n"
+		"                     [sub-mappings { N | auto | off }] [force]\n"
 		"       xcgn pool set PREFIX KEY VALUE...\n"
 		"       xcgn pool del PREFIX\n"
 		"       xcgn pool show [PREFIX [detail]]\n"
@@ -27,7 +28,8 @@ static int usage(void)
 		"       xcgn pool bypass show\n"
 		"       xcgn pool help\n"
 		"set changes a live pool: max-blocks (non-deterministic), filtering, parity,\n"
-		"new-rate, sub-burst, sub-refill and the timers, for new mappings and blocks\n"
+		"new-rate, sub-burst, sub-refill, sub-mappings and the timers, for new\n"
+		"mappings and blocks\n"
 		"at once (timers at the daemon's next pass); ports, block-size and\n"
 		"deterministic need del and add.\n"
 		"exclude keeps addresses of the prefix out of the pool (not deterministic\n"
@@ -37,7 +39,11 @@ static int usage(void)
 		"3/4 of its blocks; none up to 256 blocks), earned back over sub-refill seconds\n"
 		"(default %u): one inside host spoofing thousands of subscriber sources\n"
 		"cannot take the pool; what passes the cap is refused and counted\n"
-		"(new_subscriber_rate).\n"
+		"(new_subscriber_rate). sub-mappings caps the mappings one subscriber holds,\n"
+		"all protocols together (auto: max-blocks x block-size), so that no one fills\n"
+		"the tables everybody shares; past it new flows are refused and counted\n"
+		"(subscriber_mappings). pool add warns when max-subscribers times it exceeds\n"
+		"the mapping table.\n"
 		"A pool holding an address of this host is refused (the host's\n"
 		"own traffic to it would be taken for a subscriber's): exclude it, or force.\n"
 		"Defaults: ports %u-%u, block-size %u, max-blocks %u, filtering\n"
@@ -71,6 +77,7 @@ void pool_opts_init(struct pool_opts *o)
 	o->filtering = XCGN_FILTER_EIF;
 	o->sub_burst = XCGN_SUB_BURST_AUTO;
 	o->sub_refill_s = XCGN_DEF_SUB_REFILL;
+	o->sub_maps = XCGN_SUB_MAPS_AUTO;
 }
 
 int pool_opts_parse(int argc, char **argv, struct pool_opts *o)
@@ -121,6 +128,15 @@ int pool_opts_parse(int argc, char **argv, struct pool_opts *o)
 				o->sub_burst = XCGN_SUB_BURST_AUTO;
 			else if (arg_u32("sub-burst (new subscribers at once; off, auto)", *argv, 1,
 					 XCGN_SUB_BURST_AUTO - 1, &o->sub_burst))
+				return XCGN_EXIT_USAGE;
+		} else if (!strcmp(*argv, "sub-mappings")) {
+			NEXT_ARG();
+			if (!strcmp(*argv, "off"))
+				o->sub_maps = 0;
+			else if (!strcmp(*argv, "auto"))
+				o->sub_maps = XCGN_SUB_MAPS_AUTO;
+			else if (arg_u32("sub-mappings (mappings a subscriber; off, auto)", *argv, 1,
+					 XCGN_SUB_MAPS_AUTO - 1, &o->sub_maps))
 				return XCGN_EXIT_USAGE;
 		} else if (!strcmp(*argv, "sub-refill")) {
 			NEXT_ARG();
@@ -423,6 +439,10 @@ static int do_pool_show(int argc, char **argv)
 		else
 			print_string(PRINT_ANY, "sub_burst", "  sub-burst %s", "off");
 		print_u64(PRINT_ANY, "sub_refill", "  sub-refill %llu", p.sub_refill_s);
+		if (p.sub_maps)
+			print_u64(PRINT_ANY, "sub_mappings", "  sub-mappings %llu", p.sub_maps);
+		else
+			print_string(PRINT_ANY, "sub_mappings", "  sub-mappings %s", "off");
 		if (p.flags & XCGN_POOLF_DETERMINISTIC) {
 			print_ipv4(PRINT_ANY, "deterministic", "  deterministic %s", p.det_prefix);
 			print_u64(PRINT_ANY, "deterministic_plen", "/%llu", p.det_plen);

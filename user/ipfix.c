@@ -314,6 +314,7 @@ void ipfix_refusal(struct ipfix_exporter *x, uint64_t ts_ms, uint32_t sub_be, in
 	case XCGN_DROP_SUB_LIMIT:	/* the subscriber's blocks, or their ports, */
 	case XCGN_DROP_NO_PORT:		/* all taken: its quota (RFC 8158 4.1.6) */
 	case XCGN_DROP_SUB_RATE:
+	case XCGN_DROP_SUB_MAPS:
 		IPFIX_PUT(x, ts_ms / 1000,
 			  ipfix_quota_rec(&x->msg, ts_ms, sub_be, IPFIX_QUOTA_PER_USER,
 					  max_blocks));

@@ -111,6 +111,7 @@ static int result_of(__u32 drop)
 	case XCGN_DROP_SUB_LIMIT:
 	case XCGN_DROP_NO_PORT:
 	case XCGN_DROP_SUB_RATE:
+	case XCGN_DROP_SUB_MAPS:
 		return PCP_USER_EX_QUOTA;
 	case XCGN_DROP_RPF:
 		return PCP_NOT_AUTHORIZED;

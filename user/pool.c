@@ -77,6 +77,7 @@ void pool_from_opts(const struct pool_opts *o, struct xcgn_pool *p)
 	p->new_rate = o->new_rate;
 	p->sub_burst = o->sub_burst;
 	p->sub_refill_s = o->sub_refill_s;
+	p->sub_maps = o->sub_maps;
 	if (o->deterministic) {
 		p->flags |= XCGN_POOLF_DETERMINISTIC;
 		p->det_prefix = o->det_prefix;
@@ -99,6 +100,7 @@ void pool_opts_from(const struct xcgn_pool *p, struct pool_opts *o)
 	o->new_rate = p->new_rate;
 	o->sub_burst = p->sub_burst;
 	o->sub_refill_s = p->sub_refill_s;
+	o->sub_maps = p->sub_maps;
 	if (p->flags & XCGN_POOLF_DETERMINISTIC) {
 		o->deterministic = 1;
 		o->det_prefix = p->det_prefix;
@@ -203,6 +205,28 @@ int pool_host_addr(const struct pool_opts *o)
 	return 1;
 }
 
+/* Issue 10 item 5: can a few subscribers fill the mapping table that
+ * every subscriber shares? Said, with by how much. */
+static void pool_fill_warn(const struct xcgn_pool *p, const struct xcgn_link_info *li)
+{
+	uint64_t need = (uint64_t)li->max_subs * p->sub_maps;
+	char a[16];
+
+	if (!li->max_maps)
+		return;
+	if (!p->sub_maps)
+		fprintf(stderr, "xcgn: warning: pool %s/%u has no sub-mappings cap: one subscriber "
+				"can fill the mapping table (%u) for everybody\n",
+			ipv4_str(p->prefix, a, sizeof(a)), p->plen, li->max_maps);
+	else if (need > li->max_maps)
+		fprintf(stderr, "xcgn: warning: pool %s/%u: max-subscribers %u x sub-mappings %u "
+				"is %.0fx the mapping table (%u): %llu subscribers at their cap fill "
+				"it (lower sub-mappings or raise max-mappings at attach)\n",
+			ipv4_str(p->prefix, a, sizeof(a)), p->plen, li->max_subs, p->sub_maps,
+			(double)need / li->max_maps, li->max_maps,
+			(unsigned long long)((li->max_maps + p->sub_maps - 1) / p->sub_maps));
+}
+
 int pool_add(const struct xcgn_maps *m, const struct pool_opts *opts)
 {
 	struct pool_opts ob = *opts, *o = &ob;
@@ -223,6 +247,7 @@ int pool_add(const struct xcgn_maps *m, const struct pool_opts *opts)
 	}
 	if (!o->force && (err = pool_host_addr(o)))
 		return err < 0 ? err : -EADDRINUSE;
+	pool_fill_warn(&p, &li);
 	nact = pools_active(m, act, &free_id);
 	if (nact < 0)
 		return nact;

@@ -84,6 +84,41 @@ static int convert_stats_v4(int old_fd, int new_fd)
 	return convert_stats(old_fd, new_fd, 31, 22);
 }
 
+/* Version 5: 31 counters, 23 drop reasons (6 appended subscriber_mappings). */
+static int convert_stats_v5(int old_fd, int new_fd)
+{
+	return convert_stats(old_fd, new_fd, 31, 23);
+}
+
+/* Versions 2 to 5: pools of 56 bytes; 6 appended the cap on a subscriber's
+ * mappings, which a moved pool gets at its default (max-blocks x
+ * block-size), as a pool added now would. Only userspace writes pools:
+ * copied before the switch, exactly. */
+static int prepare_pools_v5(int old_fd, int new_fd, const struct xcgn_link_info *li)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), id;
+	uint8_t old[56];
+
+	(void)li;
+	if (bpf_obj_get_info_by_fd(old_fd, &info, &len))
+		return -errno;
+	if (info.value_size != sizeof(old))
+		return -EINVAL;
+	for (id = 0; id < info.max_entries; id++) {
+		struct xcgn_pool n = {};
+
+		if (bpf_map_lookup_elem(old_fd, &id, old))
+			return -errno;
+		memcpy(&n, old, sizeof(old));
+		if (n.flags & XCGN_POOLF_ACTIVE)
+			n.sub_maps = (__u32)n.max_blocks * n.block_size;
+		if (bpf_map_update_elem(new_fd, &id, &n, 0))
+			return -errno;
+	}
+	return 0;
+}
+
 /* The blocks held when the state moves were logged by the older daemon
  * (the migration refuses while its ring holds unread events): xcgn_blklog,
  * new in version 3, starts out saying so, else the first reconcile would
@@ -197,21 +232,29 @@ struct migration {
 static const struct migration migrations[] = {
 	{ .from = 2,
 	  .convert = { { XSTR(xcgn_stats), convert_stats_v2 } },
-	  .prepare = { { XSTR(xcgn_state), prepare_state_v3 } },
+	  .prepare = { { XSTR(xcgn_state), prepare_state_v3 },
+		       { XSTR(xcgn_pools), prepare_pools_v5 } },
 	  .check = check_v2,
 	  .seed = seed_block_log },
 	/* 3: xcgn_state grew (4); xcgn_paddr's padding became its flags
 	 * (always 0 before: reused as it is); a drop reason was appended (5). */
 	{ .from = 3,
 	  .convert = { { XSTR(xcgn_stats), convert_stats_v4 } },
-	  .prepare = { { XSTR(xcgn_state), prepare_state_v3 } } },
+	  .prepare = { { XSTR(xcgn_state), prepare_state_v3 },
+		       { XSTR(xcgn_pools), prepare_pools_v5 } } },
 	/* 4 to 5: a drop reason appended; xcgn_pool's padding became the cap
 	 * on new subscribers (0 before: no cap, reused as it is; `pool set
 	 * PREFIX sub-burst auto`, or applying the configuration, sets it). */
-	{ .from = 4, .convert = { { XSTR(xcgn_stats), convert_stats_v4 } } },
+	{ .from = 4,
+	  .convert = { { XSTR(xcgn_stats), convert_stats_v4 } },
+	  .prepare = { { XSTR(xcgn_pools), prepare_pools_v5 } } },
 	/* 5 to 6: xcgn_pcp is new (starts empty); mappings gained a flag
-	 * (XCGN_MAPF_PCP, never set before). */
-	{ .from = 5, },
+	 * (XCGN_MAPF_PCP, never set before) and TCP ones a bit
+	 * (XCGN_TCP_PEERS: unset, their old rule holds); xcgn_pool grew the
+	 * cap on a subscriber's mappings; a drop reason was appended. */
+	{ .from = 5,
+	  .convert = { { XSTR(xcgn_stats), convert_stats_v5 } },
+	  .prepare = { { XSTR(xcgn_pools), prepare_pools_v5 } } },
 };
 
 static const struct migration *migration_from(int v)

@@ -209,6 +209,11 @@ __noinline int nat4_map_create(const struct xcgn_tuple4 *in, __u32 want)
 	err = pool_sub_rate(sub, pool);
 	if (err)
 		return err;
+	/* One subscriber may not fill the tables everybody shares: its
+	 * mappings, all protocols together, up to the pool's cap (two CPUs
+	 * may both take the last one). */
+	if (pool->sub_maps && (sub->nmaps & ~XCGN_SUB_DEAD) >= pool->sub_maps)
+		return -XCGN_DROP_SUB_MAPS;
 	/* Known full: refuse without walking every port again (a subscriber
 	 * at its limit opening flows as fast as it can would otherwise cost a
 	 * whole walk a packet). */

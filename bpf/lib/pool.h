@@ -192,6 +192,7 @@ static __always_inline int pool_is_refusal(int reason)
 	case XCGN_DROP_PEER_FULL:
 	case XCGN_DROP_SUB_RATE:
 	case XCGN_DROP_NEW_SUB_RATE:
+	case XCGN_DROP_SUB_MAPS:
 		return 1;
 	}
 	return 0;

@@ -444,3 +444,32 @@ Test(pool, new_subscribers_capped_not_existing_ones, .init = setup_capped, .fini
 		cr_assert_eq(out_udp(htonl(0x64410000u), (uint16_t)(6000 + i), s1, 53, out),
 			     XDP_REDIRECT, "an existing subscriber's flow %d", i);
 }
+
+/* Issue 10 item 5: one subscriber may hold sub-mappings mappings, all
+ * protocols together; past that it is refused and counted, and nobody
+ * else is. */
+static void setup_sub_maps(void)
+{
+	struct pool_opts o = bpfenv_default_pool();
+
+	o.sub_maps = 5;
+	env_setup(&o);
+}
+
+Test(pool, subscriber_mapping_cap_refuses_only_that_subscriber, .init = setup_sub_maps,
+     .fini = env_teardown)
+{
+	uint8_t out[256];
+	int i;
+
+	for (i = 0; i < 5; i++)
+		cr_assert_eq(out_udp(ip(ENV_SUB1), (uint16_t)(6000 + i), ip(ENV_S1), 53, out),
+			     XDP_REDIRECT, "mapping %d of 5", i + 1);
+	cr_assert_eq(out_udp(ip(ENV_SUB1), 6005, ip(ENV_S1), 53, out), XDP_DROP, "the sixth");
+	cr_assert_eq(env_drop(XCGN_DROP_SUB_MAPS), 1, "counted as subscriber_mappings");
+	cr_assert_eq(out_udp(ip(ENV_SUB1), 6000, ip(ENV_S2), 53, out), XDP_REDIRECT,
+		     "its existing mappings still work");
+	cr_assert_eq(out_udp(ip(ENV_SUB2), 6000, ip(ENV_S1), 53, out), XDP_REDIRECT,
+		     "another subscriber is untouched");
+	cr_assert_eq(env_count(env.maps.map4), 6, "5 + 1 mappings");
+}

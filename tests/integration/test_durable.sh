@@ -443,6 +443,7 @@ test_reload_from_layout_v5() {
 	reload_from_old_layout 5 refusal-icmp host-unreachable route-table 78
 	assert_ge "$(xcgn -j stats show | jq '.counters.snat_xdp')" "$OLD_SNAT" "counters carried over"
 	[ -e "$(pin_dir 6)/prog_pcp_ctl" ] || fail "the PCP program is not pinned after the move"
+	assert_eq 2048 "$(xcgn -j pool show | jq '.[0].sub_mappings')" "the pool's new mapping cap"
 	kill "$DAEMON_PID"
 	wait "$DAEMON_PID" || fail "daemon exit status"
 	nsenter --net="/run/netns/$NS_NAT" "$XCGN_BIN" daemon log-file "$TMP/nat6.log" pcp \
@@ -464,6 +465,8 @@ test_reload_from_layout_v4() {
 	assert_eq '"off"' "$(xcgn -j pool show | jq '.[0].sub_burst')" "a migrated pool's cap"
 	xcgn pool set "$POOL" sub-burst auto || fail "pool set sub-burst auto"
 	assert_eq 1512 "$(xcgn -j pool show | jq '.[0].sub_burst')" "3/4 of 16 x 126 blocks"
+	assert_eq 2048 "$(xcgn -j pool show | jq '.[0].sub_mappings')" \
+		"a migrated pool's mapping cap: 4 blocks x 512"
 	in_sub timeout 5 ping -q -c 1 -W 2 -I "$(sub_addr 9)" "$S1" >/dev/null ||
 		fail "a new subscriber after the move"
 }

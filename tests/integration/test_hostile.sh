@@ -253,3 +253,28 @@ PY
 	for _ in $(seq 1 50); do grep -q two "$TMP/client.out" && break; sleep 0.1; done
 	grep -q two "$TMP/client.out" || fail "the quiet connection was cut"
 }
+
+# Issue 10 item 5: one subscriber cannot fill the tables everybody shares.
+# With sub-mappings 100, a subscriber opening 300 flows gets 100 mappings
+# and refusals counted; another subscriber's flows all go. pool add says
+# by how much max-subscribers x the cap exceeds the mapping table.
+test_subscriber_mapping_cap() {
+	xcgn link attach inside "$DEV_I" outside "$DEV_O" || fail "attach"
+	xcgn pool add "$POOL" sub-mappings 100 2>"$TMP/add.err" || fail "pool add"
+	grep -q "max-subscribers 16384 x sub-mappings 100 is 6x the mapping table (262144)" \
+		"$TMP/add.err" || fail "no warning: $(cat "$TMP/add.err")"
+	assert_eq 100 "$(xcgn -j pool show | jq '.[0].sub_mappings')" "the cap"
+	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7300 "$TMP/seen" 60
+	wait_listen "$NS_INET" "$S1:7300" u
+	in_sub timeout 20 python3 "$TLIB/udp_flows.py" "$(sub_addr 1)" 20000 300 "$S1" 7300 \
+		>/dev/null || true
+	assert_eq 100 "$(xcgn -j session show subscriber "$(sub_addr 1)" | jq length)" \
+		"mappings of the subscriber at its cap"
+	assert_ge "$(drop subscriber_mappings)" 1 "refusals counted"
+	in_sub timeout 20 python3 "$TLIB/udp_flows.py" "$(sub_addr 2)" 20000 50 "$S1" 7300 \
+		>/dev/null || true
+	assert_eq 50 "$(xcgn -j session show subscriber "$(sub_addr 2)" | jq length)" \
+		"another subscriber's flows"
+	xcgn pool set "$POOL" sub-mappings off 2>/dev/null || fail "pool set sub-mappings off"
+	assert_eq '"off"' "$(xcgn -j pool show | jq '.[0].sub_mappings')" "the cap off"
+}
