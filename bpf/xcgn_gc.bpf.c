@@ -67,6 +67,37 @@ int xcgn_gc_release(struct xcgn_gc_sub *req)
 	return 0;
 }
 
+SEC("syscall")
+int xcgn_gc_peer_del(struct xcgn_gc_peer *req)
+{
+	struct xcgn_peer4_key k = req->key;
+	struct xcgn_tuple4 in = {};
+	struct xcgn_map4 *m;
+	struct xcgn_rev4 *r;
+
+	if (bpf_map_delete_elem(&xcgn_peer4, &k)) {
+		req->result = XCGN_GC_GONE;
+		return 0;
+	}
+	req->result = XCGN_GC_EXPIRED;
+	r = bpf_map_lookup_elem(&xcgn_rev4, &k.pub);
+	if (!r)
+		return 0;
+	in.addr = r->saddr;
+	in.port = r->sport;
+	in.proto = k.pub.proto;
+	m = bpf_map_lookup_elem(&xcgn_map4, &in);
+	/* The same public tuple may be a newer mapping's, which never
+	 * counted this remote: never below zero. */
+	if (m && m->paddr == k.pub.addr && m->pport == k.pub.port) {
+		__u32 old = __sync_fetch_and_add(&m->tcp, -XCGN_MAP_PEER_ONE);
+
+		if (!XCGN_MAP_PEERS(old))
+			__sync_fetch_and_add(&m->tcp, XCGN_MAP_PEER_ONE);
+	}
+	return 0;
+}
+
 /* `xcgn rpf explain`: the datapath's reverse-path check (rpf.h) on one
  * source, saying which rule decided and which route matched. An XDP
  * program never attached anywhere: the query travels as the "packet" of

@@ -98,6 +98,10 @@ _Static_assert(offsetof(struct xcgn_tuple4, proto) == 6, "xcgn_tuple4.proto move
 					 * (issue 10 item 2; unset on mappings made
 					 * before layout 6, and when the note failed) */
 
+#define XCGN_MAP_PEER_ONE	0x10000u
+#define XCGN_MAP_PEERS(t)	((t) >> 16)
+#define XCGN_MAP_PEERS_MAX	0xffffu
+
 static inline int xcgn_tcp_established(__u32 t)
 {
 	return (t & (XCGN_TCP_SYN_OUT | XCGN_TCP_SYN_IN)) == (XCGN_TCP_SYN_OUT | XCGN_TCP_SYN_IN) &&
@@ -112,7 +116,9 @@ struct xcgn_map4 {
 	__u16 pool_id;
 	__u64 created_ns;	/* bpf_ktime_get_coarse_ns() at creation */
 	__u64 out_seen_ns;	/* last outbound packet, moved >= XCGN_TOUCH_NS */
-	__u32 tcp;		/* XCGN_TCP_* seen on this mapping (atomic or) */
+	__u32 tcp;		/* bits 0-15: XCGN_TCP_* seen on this mapping
+				 * (atomic or); bits 16-31: its remotes noted in
+				 * xcgn_peer4 (atomic add of XCGN_MAP_PEER_ONE) */
 	__u8 flags;		/* XCGN_MAPF_* */
 	__u8 _pad0;
 	__u16 _pad1;
@@ -272,7 +278,8 @@ struct xcgn_pool {
 				 * share an inside host spoofing sources can take */
 	__u32 sub_maps;		/* mappings one subscriber may hold, all protocols
 				 * together, 0 = no cap (issue 10 item 5) */
-	__u32 _pad2;
+	__u32 map_peers;	/* remotes one mapping may have in xcgn_peer4,
+				 * 0 = no cap (issue 10 item 5) */
 };
 _Static_assert(sizeof(struct xcgn_pool) == 64, "xcgn_pool size is ABI");
 _Static_assert(offsetof(struct xcgn_pool, addr_first) == 20, "xcgn_pool.addr_first moved");
@@ -298,6 +305,15 @@ struct xcgn_gc_sub {
 };
 
 _Static_assert(sizeof(struct xcgn_gc_sub) == 80, "xcgn_gc_sub size is ABI");
+
+/* Input and output of xcgn_gc_peer_del: a remote the collector found
+ * idle or orphaned, removed with its mapping's count of remotes. */
+struct xcgn_gc_peer {
+	struct xcgn_peer4_key key;
+	__u32 result;			/* XCGN_GC_* */
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct xcgn_gc_peer) == 24, "xcgn_gc_peer size is ABI");
 
 #define XCGN_GC_EXPIRED		1	/* removed */
 #define XCGN_GC_REFRESHED	2	/* used since it was read: kept */
@@ -519,6 +535,7 @@ enum xcgn_drop {
 	XCGN_DROP_SPOOF = 21,		/* on the outside: a subscriber or pool source */
 	XCGN_DROP_NEW_SUB_RATE = 22,	/* new subscribers come faster than the pool's cap */
 	XCGN_DROP_SUB_MAPS = 23,	/* subscriber holds the pool's sub-mappings */
+	XCGN_DROP_MAP_PEERS = 24,	/* mapping has the pool's map-peers remotes */
 	XCGN_DROP_MAX
 };
 
@@ -527,8 +544,8 @@ struct xcgn_stats {
 	__u64 stat[XCGN_STAT_MAX];
 	__u64 drop[XCGN_DROP_MAX];
 };
-_Static_assert(XCGN_STAT_MAX == 31 && XCGN_DROP_MAX == 24, "counters are appended only");
-_Static_assert(sizeof(struct xcgn_stats) == 440, "xcgn_stats size is ABI");
+_Static_assert(XCGN_STAT_MAX == 31 && XCGN_DROP_MAX == 25, "counters are appended only");
+_Static_assert(sizeof(struct xcgn_stats) == 448, "xcgn_stats size is ABI");
 
 /* Reverse-path validation (RFC 3704), with the numbers of the kernel's
  * rp_filter sysctl. Values of xcgn_rpf_dev.mode. */

@@ -39,6 +39,7 @@
  * quarantine: what a flood of spoofed subscribers holds. */
 #define XCGN_SUB_BURST_AUTO	0xffffffffu
 #define XCGN_SUB_MAPS_AUTO	0xffffffffu	/* max-blocks x block-size */
+#define XCGN_DEF_MAP_PEERS	1024		/* remotes of one mapping (filtering table) */
 #define XCGN_SUB_BURST_FLOOR	256
 #define XCGN_DEF_SUB_REFILL	420
 

@@ -18,7 +18,8 @@ static int usage(void)
 		"                     [udp-timeout S] [tcp-established S] [tcp-transitory S]\n"
 		"                     [icmp-timeout S] [exclude ADDR|PREFIX]...\n"
 		"                     [sub-burst { N | auto | off }] [sub-refill S]\n"
-		"                     [sub-mappings { N | auto | off }] [force]\n"
+		"                     [sub-mappings { N | auto | off }] [map-peers { N | off }]\n"
+		"                     [force]\n"
 		"       xcgn pool set PREFIX KEY VALUE...\n"
 		"       xcgn pool del PREFIX\n"
 		"       xcgn pool show [PREFIX [detail]]\n"
@@ -28,7 +29,7 @@ static int usage(void)
 		"       xcgn pool bypass show\n"
 		"       xcgn pool help\n"
 		"set changes a live pool: max-blocks (non-deterministic), filtering, parity,\n"
-		"new-rate, sub-burst, sub-refill, sub-mappings and the timers, for new\n"
+		"new-rate, sub-burst, sub-refill, sub-mappings, map-peers and the timers, for new\n"
 		"mappings and blocks\n"
 		"at once (timers at the daemon's next pass); ports, block-size and\n"
 		"deterministic need del and add.\n"
@@ -43,7 +44,9 @@ static int usage(void)
 		"all protocols together (auto: max-blocks x block-size), so that no one fills\n"
 		"the tables everybody shares; past it new flows are refused and counted\n"
 		"(subscriber_mappings). pool add warns when max-subscribers times it exceeds\n"
-		"the mapping table.\n"
+		"the mapping table. map-peers caps the remote hosts one mapping has in the\n"
+		"filtering table (default %u): in an address-dependent pool a packet to one\n"
+		"more is refused and counted (mapping_peers); a TCP peer past it is not noted.\n"
 		"A pool holding an address of this host is refused (the host's\n"
 		"own traffic to it would be taken for a subscriber's): exclude it, or force.\n"
 		"Defaults: ports %u-%u, block-size %u, max-blocks %u, filtering\n"
@@ -51,7 +54,8 @@ static int usage(void)
 		"minimums). The block size must divide the port range. A deterministic pool\n"
 		"(RFC 7422) gives each subscriber of SUBSCRIBER-PREFIX exactly max-blocks\n"
 		"blocks, computed from its address; nothing is logged per subscriber.\n",
-		XCGN_DEF_SUB_REFILL, XCGN_DEF_PORT_LO, XCGN_DEF_PORT_HI, XCGN_DEF_BLOCK_SIZE,
+		XCGN_DEF_SUB_REFILL, XCGN_DEF_MAP_PEERS, XCGN_DEF_PORT_LO, XCGN_DEF_PORT_HI,
+		XCGN_DEF_BLOCK_SIZE,
 		XCGN_DEF_MAX_BLOCKS, XCGN_DEF_UDP_TIMEOUT, XCGN_DEF_TCP_EST, XCGN_DEF_TCP_TRANS, XCGN_DEF_ICMP_TIMEOUT,
 		XCGN_MIN_UDP_TIMEOUT, XCGN_MIN_TCP_EST, XCGN_MIN_TCP_TRANS, XCGN_MIN_ICMP_TIMEOUT);
 	return usage_status();
@@ -78,6 +82,7 @@ void pool_opts_init(struct pool_opts *o)
 	o->sub_burst = XCGN_SUB_BURST_AUTO;
 	o->sub_refill_s = XCGN_DEF_SUB_REFILL;
 	o->sub_maps = XCGN_SUB_MAPS_AUTO;
+	o->map_peers = XCGN_DEF_MAP_PEERS;
 }
 
 int pool_opts_parse(int argc, char **argv, struct pool_opts *o)
@@ -137,6 +142,13 @@ int pool_opts_parse(int argc, char **argv, struct pool_opts *o)
 				o->sub_maps = XCGN_SUB_MAPS_AUTO;
 			else if (arg_u32("sub-mappings (mappings a subscriber; off, auto)", *argv, 1,
 					 XCGN_SUB_MAPS_AUTO - 1, &o->sub_maps))
+				return XCGN_EXIT_USAGE;
+		} else if (!strcmp(*argv, "map-peers")) {
+			NEXT_ARG();
+			if (!strcmp(*argv, "off"))
+				o->map_peers = 0;
+			else if (arg_u32("map-peers (remotes a mapping; off)", *argv, 1,
+					 XCGN_MAP_PEERS_MAX, &o->map_peers))
 				return XCGN_EXIT_USAGE;
 		} else if (!strcmp(*argv, "sub-refill")) {
 			NEXT_ARG();
@@ -443,6 +455,10 @@ static int do_pool_show(int argc, char **argv)
 			print_u64(PRINT_ANY, "sub_mappings", "  sub-mappings %llu", p.sub_maps);
 		else
 			print_string(PRINT_ANY, "sub_mappings", "  sub-mappings %s", "off");
+		if (p.map_peers)
+			print_u64(PRINT_ANY, "map_peers", "  map-peers %llu", p.map_peers);
+		else
+			print_string(PRINT_ANY, "map_peers", "  map-peers %s", "off");
 		if (p.flags & XCGN_POOLF_DETERMINISTIC) {
 			print_ipv4(PRINT_ANY, "deterministic", "  deterministic %s", p.det_prefix);
 			print_u64(PRINT_ANY, "deterministic_plen", "/%llu", p.det_plen);

@@ -165,6 +165,7 @@ static int config_validate(struct xcgn_config *c, char *where, size_t wlen)
 		cp->o.sub_burst = planned[i].sub_burst;
 		cp->o.sub_refill_s = planned[i].sub_refill_s;
 		cp->o.sub_maps = planned[i].sub_maps;
+		cp->o.map_peers = planned[i].map_peers;
 		if (pool_conflict(&planned[i], planned, i, c->link.sub_prefix, c->link.sub_plen, why,
 				  sizeof(why))) {
 			xcgn_err("%s", why);
@@ -357,6 +358,10 @@ static void print_pool(FILE *f, const struct pool_opts *o)
 		fprintf(f, " sub-mappings %u", o->sub_maps);
 	else
 		fputs(" sub-mappings off", f);
+	if (o->map_peers)
+		fprintf(f, " map-peers %u", o->map_peers);
+	else
+		fputs(" map-peers off", f);
 	if (o->deterministic)
 		fprintf(f, " deterministic %s/%u", ipv4_str(o->det_prefix, a, sizeof(a)),
 			o->det_plen);
@@ -466,7 +471,7 @@ static bool pool_same(const struct pool_opts *a, const struct pool_opts *b)
 	       a->deterministic == b->deterministic && a->parity == b->parity &&
 	       a->new_rate == b->new_rate && a->det_plen == b->det_plen &&
 	       a->sub_burst == b->sub_burst && a->sub_refill_s == b->sub_refill_s &&
-	       a->sub_maps == b->sub_maps &&
+	       a->sub_maps == b->sub_maps && a->map_peers == b->map_peers &&
 	       a->det_prefix == b->det_prefix && !memcmp(a->timeout, b->timeout, sizeof(a->timeout));
 }
 

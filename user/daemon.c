@@ -649,6 +649,15 @@ static bool peer_expired(struct daemon *d, const struct xcgn_peer4_key *pk)
 	return seen < now && now - seen > mapping_timeout(d, &k, &mv);
 }
 
+/* A remote of a mapping removed, and counted off it, in the kernel. */
+static void peer_del(struct daemon *d, const struct xcgn_peer4_key *pk)
+{
+	struct xcgn_gc_peer req = { .key = *pk };
+
+	if (run_prog(bpf_program__fd(d->gc->progs.xcgn_gc_peer_del), &req, sizeof(req)))
+		bpf_map_delete_elem(d->m.peer4, pk);	/* at least the entry */
+}
+
 /* End of a full pass: filtering entries of gone mappings, and subscribers
  * left with no mapping. */
 static void end_of_pass(struct daemon *d)
@@ -662,7 +671,7 @@ static void end_of_pass(struct daemon *d)
 
 	while (!bpf_map_get_next_key(d->m.peer4, pprev, &pk)) {
 		if (have_del) {
-			bpf_map_delete_elem(d->m.peer4, &pdel);
+			peer_del(d, &pdel);
 			have_del = false;
 		}
 		if (peer_expired(d, &pk)) {
@@ -672,7 +681,7 @@ static void end_of_pass(struct daemon *d)
 		pprev = &pk;
 	}
 	if (have_del)
-		bpf_map_delete_elem(d->m.peer4, &pdel);
+		peer_del(d, &pdel);
 
 	now = mono_ns();
 	while (!bpf_map_get_next_key(d->m.subs, prev, &key)) {

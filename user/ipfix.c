@@ -326,6 +326,7 @@ void ipfix_refusal(struct ipfix_exporter *x, uint64_t ts_ms, uint32_t sub_be, in
 	case XCGN_DROP_MAP_FULL:
 	case XCGN_DROP_SUB_FULL:
 	case XCGN_DROP_PEER_FULL:
+	case XCGN_DROP_MAP_PEERS:
 		IPFIX_PUT(x, ts_ms / 1000,
 			  ipfix_quota_rec(&x->msg, ts_ms, sub_be, IPFIX_QUOTA_MAX_SESSIONS, 0));
 		break;

@@ -113,6 +113,8 @@ static int result_of(__u32 drop)
 	case XCGN_DROP_SUB_RATE:
 	case XCGN_DROP_SUB_MAPS:
 		return PCP_USER_EX_QUOTA;
+	case XCGN_DROP_MAP_PEERS:
+		return PCP_EXCESSIVE_REMOTE_PEERS;
 	case XCGN_DROP_RPF:
 		return PCP_NOT_AUTHORIZED;
 	default:	/* no pool, tables full, the new-subscriber cap, a race */

@@ -78,6 +78,7 @@ void pool_from_opts(const struct pool_opts *o, struct xcgn_pool *p)
 	p->sub_burst = o->sub_burst;
 	p->sub_refill_s = o->sub_refill_s;
 	p->sub_maps = o->sub_maps;
+	p->map_peers = o->map_peers;
 	if (o->deterministic) {
 		p->flags |= XCGN_POOLF_DETERMINISTIC;
 		p->det_prefix = o->det_prefix;
@@ -101,6 +102,7 @@ void pool_opts_from(const struct xcgn_pool *p, struct pool_opts *o)
 	o->sub_burst = p->sub_burst;
 	o->sub_refill_s = p->sub_refill_s;
 	o->sub_maps = p->sub_maps;
+	o->map_peers = p->map_peers;
 	if (p->flags & XCGN_POOLF_DETERMINISTIC) {
 		o->deterministic = 1;
 		o->det_prefix = p->det_prefix;

@@ -321,6 +321,7 @@ const char *const xcgn_drop_name[XCGN_DROP_MAX] = {
 	[XCGN_DROP_SPOOF] = "spoofed_source",
 	[XCGN_DROP_NEW_SUB_RATE] = "new_subscriber_rate",
 	[XCGN_DROP_SUB_MAPS] = "subscriber_mappings",
+	[XCGN_DROP_MAP_PEERS] = "mapping_peers",
 };
 _Static_assert(ARRAY_SIZE(xcgn_drop_name) == XCGN_DROP_MAX, "drop names match enum");
 

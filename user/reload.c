@@ -84,7 +84,8 @@ static int convert_stats_v4(int old_fd, int new_fd)
 	return convert_stats(old_fd, new_fd, 31, 22);
 }
 
-/* Version 5: 31 counters, 23 drop reasons (6 appended subscriber_mappings). */
+/* Version 5: 31 counters, 23 drop reasons (6 appended subscriber_mappings
+ * and mapping_peers). */
 static int convert_stats_v5(int old_fd, int new_fd)
 {
 	return convert_stats(old_fd, new_fd, 31, 23);
@@ -111,8 +112,10 @@ static int prepare_pools_v5(int old_fd, int new_fd, const struct xcgn_link_info 
 		if (bpf_map_lookup_elem(old_fd, &id, old))
 			return -errno;
 		memcpy(&n, old, sizeof(old));
-		if (n.flags & XCGN_POOLF_ACTIVE)
+		if (n.flags & XCGN_POOLF_ACTIVE) {
 			n.sub_maps = (__u32)n.max_blocks * n.block_size;
+			n.map_peers = XCGN_DEF_MAP_PEERS;
+		}
 		if (bpf_map_update_elem(new_fd, &id, &n, 0))
 			return -errno;
 	}

@@ -299,6 +299,7 @@ struct pool_opts {
 	uint32_t new_rate;	/* RFC 6888 REQ-5: new mappings a second per subscriber */
 	uint32_t sub_burst;	/* new subscribers at once; 0 off, XCGN_SUB_BURST_AUTO */
 	uint32_t sub_maps;	/* mappings a subscriber; 0 off, XCGN_SUB_MAPS_AUTO */
+	uint32_t map_peers;	/* remotes a mapping; 0 off */
 	uint16_t sub_refill_s;	/* seconds to earn sub_burst back */
 	uint8_t det_plen;
 	uint32_t det_prefix;	/* network order */

@@ -290,8 +290,11 @@ static __always_inline void nat4_tcp_note(__u32 *state, __u8 flags, int outbound
 	if (flags & TH_SYN) {
 		if (outbound && !(flags & TH_ACK) &&
 		    (cur & (XCGN_TCP_RST | XCGN_TCP_FIN_OUT | XCGN_TCP_FIN_IN))) {
-			/* A new connection from a port whose last one closed. */
-			*state = XCGN_TCP_SYN_OUT;
+			/* A new connection from a port whose last one closed;
+			 * the count of remotes above stays (lost to a race, the
+			 * next SYN starts over). */
+			__sync_val_compare_and_swap(state, cur,
+						    (cur & ~(XCGN_MAP_PEER_ONE - 1)) | XCGN_TCP_SYN_OUT);
 			return;
 		}
 		bits |= outbound ? XCGN_TCP_SYN_OUT : XCGN_TCP_SYN_IN;
@@ -304,10 +307,18 @@ static __always_inline void nat4_tcp_note(__u32 *state, __u8 flags, int outbound
 		__sync_fetch_and_or(state, bits);
 }
 
-/* Remember that @pub sent to @raddr, for address-dependent filtering. */
-static __always_inline int nat4_peer_note(const struct xcgn_tuple4 *pub, __be32 raddr, __u64 now)
+/* Remember that mapping @m (public side @pub) sent to @raddr: for
+ * address-dependent filtering, and for whose TCP segments move its state.
+ * A new remote is counted in the mapping, up to its pool's map-peers: one
+ * mapping sending to many hosts cannot fill the table everybody shares
+ * (issue 10 item 5). Returns 0, -XCGN_DROP_MAP_PEERS at the cap, or
+ * -XCGN_DROP_PEER_FULL. */
+static __always_inline int nat4_peer_note(struct xcgn_map4 *m, const struct xcgn_tuple4 *pub,
+					  __be32 raddr, __u64 now)
 {
 	struct xcgn_peer4_key k = {};
+	struct xcgn_pool *pool;
+	__u32 pid, n;
 	__u64 *seen;
 	int err;
 
@@ -319,9 +330,17 @@ static __always_inline int nat4_peer_note(const struct xcgn_tuple4 *pub, __be32 
 			*seen = now;
 		return 0;
 	}
+	n = XCGN_MAP_PEERS(m->tcp);
+	pid = m->pool_id;
+	pool = bpf_map_lookup_elem(&xcgn_pools, &pid);
+	if ((pool && pool->map_peers && n >= pool->map_peers) || n >= XCGN_MAP_PEERS_MAX)
+		return -XCGN_DROP_MAP_PEERS;
 	err = bpf_map_update_elem(&xcgn_peer4, &k, &now, BPF_NOEXIST);
-	if (err && err != -XCGN_EEXIST)
+	if (err == -XCGN_EEXIST)
+		return 0;
+	if (err)
 		return -XCGN_DROP_PEER_FULL;
+	__sync_fetch_and_add(&m->tcp, XCGN_MAP_PEER_ONE);
 	return 0;
 }
 
@@ -369,7 +388,7 @@ static __always_inline int nat4_snat_lookup(const struct xcgn_tuple4 *in, __be32
 		nat4_tcp_note(&m->tcp, tcp_flags, 1);
 	}
 	if (m->flags & XCGN_MAPF_ADF) {
-		err = nat4_peer_note(pub, raddr, now);
+		err = nat4_peer_note(m, pub, raddr, now);
 		if (!err && in->proto == IPPROTO_TCP && !(m->tcp & XCGN_TCP_PEERS))
 			__sync_fetch_and_or(&m->tcp, XCGN_TCP_PEERS);
 		return err;
@@ -378,7 +397,7 @@ static __always_inline int nat4_snat_lookup(const struct xcgn_tuple4 *in, __be32
 	 * a connection with are the only ones whose SYN, RST, FIN or traffic
 	 * moves the mapping's state. A full table costs that distinction (the
 	 * mapping stays ungated), never the packet. */
-	if (in->proto == IPPROTO_TCP && (tcp_flags & TH_SYN) && !nat4_peer_note(pub, raddr, now) &&
+	if (in->proto == IPPROTO_TCP && (tcp_flags & TH_SYN) && !nat4_peer_note(m, pub, raddr, now) &&
 	    !(m->tcp & XCGN_TCP_PEERS))
 		__sync_fetch_and_or(&m->tcp, XCGN_TCP_PEERS);
 	return 0;

@@ -193,6 +193,7 @@ static __always_inline int pool_is_refusal(int reason)
 	case XCGN_DROP_SUB_RATE:
 	case XCGN_DROP_NEW_SUB_RATE:
 	case XCGN_DROP_SUB_MAPS:
+	case XCGN_DROP_MAP_PEERS:
 		return 1;
 	}
 	return 0;

@@ -473,3 +473,55 @@ Test(pool, subscriber_mapping_cap_refuses_only_that_subscriber, .init = setup_su
 		     "another subscriber is untouched");
 	cr_assert_eq(env_count(env.maps.map4), 6, "5 + 1 mappings");
 }
+
+/* Issue 10 item 5: one mapping's remotes in the filtering table, up to the
+ * pool's map-peers; the collector's removal of one counts it off. */
+static void setup_map_peers(void)
+{
+	struct pool_opts o = bpfenv_default_pool();
+
+	o.filtering = XCGN_FILTER_ADF;
+	o.map_peers = 3;
+	env_setup(&o);
+}
+
+Test(pool, mapping_remote_cap_in_the_filtering_table, .init = setup_map_peers,
+     .fini = env_teardown)
+{
+	struct xcgn_tuple4 k = { .addr = ip(ENV_SUB1), .port = htons(6000), .proto = 17 };
+	struct xcgn_gc *gc = bpfenv_load_gc(&env);
+	struct xcgn_gc_peer req = {};
+	LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &req, .ctx_size_in = sizeof(req));
+	struct xcgn_map4 m;
+	uint8_t out[256];
+	int i;
+
+	cr_assert(gc);
+	for (i = 1; i <= 3; i++) {
+		char r[16];
+
+		snprintf(r, sizeof(r), "192.0.2.%d", 20 + i);
+		cr_assert_eq(out_udp(ip(ENV_SUB1), 6000, ip(r), 53, out), XDP_REDIRECT, "remote %d", i);
+	}
+	cr_assert_eq(bpf_map_lookup_elem(env.maps.map4, &k, &m), 0);
+	cr_assert_eq(XCGN_MAP_PEERS(m.tcp), 3, "three remotes counted");
+	cr_assert_eq(out_udp(ip(ENV_SUB1), 6000, ip("192.0.2.99"), 53, out), XDP_DROP, "a fourth");
+	cr_assert_eq(env_drop(XCGN_DROP_MAP_PEERS), 1, "counted as mapping_peers");
+	cr_assert_eq(out_udp(ip(ENV_SUB1), 6000, ip("192.0.2.21"), 53, out), XDP_REDIRECT,
+		     "a known remote still goes");
+	cr_assert_eq(out_udp(ip(ENV_SUB1), 6001, ip("192.0.2.99"), 53, out), XDP_REDIRECT,
+		     "another mapping has its own");
+	cr_assert_eq(env_count(env.maps.peer4), 4);
+
+	req.key.pub.addr = m.paddr;
+	req.key.pub.port = m.pport;
+	req.key.pub.proto = 17;
+	req.key.raddr = ip("192.0.2.22");
+	cr_assert_eq(bpf_prog_test_run_opts(bpf_program__fd(gc->progs.xcgn_gc_peer_del), &o), 0);
+	cr_assert_eq(req.result, XCGN_GC_EXPIRED, "removed");
+	cr_assert_eq(bpf_map_lookup_elem(env.maps.map4, &k, &m), 0);
+	cr_assert_eq(XCGN_MAP_PEERS(m.tcp), 2, "counted off");
+	cr_assert_eq(out_udp(ip(ENV_SUB1), 6000, ip("192.0.2.99"), 53, out), XDP_REDIRECT,
+		     "room for the fourth now");
+	xcgn_gc__destroy(gc);
+}
