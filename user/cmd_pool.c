@@ -71,6 +71,21 @@ static const char *filtering_name(unsigned int f)
 	return filtering_names[f == XCGN_FILTER_ADF];
 }
 
+/* A cap: "off" (0), "auto" (@autov; not taken when 0) or N in 1..@max.
+ * 0, or the usage error said. */
+static int cap_arg(const char *what, const char *arg, uint32_t autov, uint32_t max, uint32_t *out)
+{
+	if (!strcmp(arg, "off")) {
+		*out = 0;
+		return 0;
+	}
+	if (autov && !strcmp(arg, "auto")) {
+		*out = autov;
+		return 0;
+	}
+	return arg_u32(what, arg, 1, max, out);
+}
+
 void pool_opts_init(struct pool_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -127,28 +142,18 @@ int pool_opts_parse(int argc, char **argv, struct pool_opts *o)
 			o->new_rate = v;
 		} else if (!strcmp(*argv, "sub-burst")) {
 			NEXT_ARG();
-			if (!strcmp(*argv, "off"))
-				o->sub_burst = 0;
-			else if (!strcmp(*argv, "auto"))
-				o->sub_burst = XCGN_SUB_BURST_AUTO;
-			else if (arg_u32("sub-burst (new subscribers at once; off, auto)", *argv, 1,
-					 XCGN_SUB_BURST_AUTO - 1, &o->sub_burst))
+			if (cap_arg("sub-burst (new subscribers at once; off, auto)", *argv,
+				    XCGN_SUB_BURST_AUTO, XCGN_SUB_BURST_AUTO - 1, &o->sub_burst))
 				return XCGN_EXIT_USAGE;
 		} else if (!strcmp(*argv, "sub-mappings")) {
 			NEXT_ARG();
-			if (!strcmp(*argv, "off"))
-				o->sub_maps = 0;
-			else if (!strcmp(*argv, "auto"))
-				o->sub_maps = XCGN_SUB_MAPS_AUTO;
-			else if (arg_u32("sub-mappings (mappings a subscriber; off, auto)", *argv, 1,
-					 XCGN_SUB_MAPS_AUTO - 1, &o->sub_maps))
+			if (cap_arg("sub-mappings (mappings a subscriber; off, auto)", *argv,
+				    XCGN_SUB_MAPS_AUTO, XCGN_SUB_MAPS_AUTO - 1, &o->sub_maps))
 				return XCGN_EXIT_USAGE;
 		} else if (!strcmp(*argv, "map-peers")) {
 			NEXT_ARG();
-			if (!strcmp(*argv, "off"))
-				o->map_peers = 0;
-			else if (arg_u32("map-peers (remotes a mapping; off)", *argv, 1,
-					 XCGN_MAP_PEERS_MAX, &o->map_peers))
+			if (cap_arg("map-peers (remotes a mapping; off)", *argv, 0, XCGN_MAP_PEERS_MAX,
+				    &o->map_peers))
 				return XCGN_EXIT_USAGE;
 		} else if (!strcmp(*argv, "sub-refill")) {
 			NEXT_ARG();

@@ -215,7 +215,7 @@ static int be_map(void *ctx, const struct pcp_ask *a, struct pcp_got *g)
 	struct pcp_server *s = ctx;
 	struct xcgn_tuple4 k = { .addr = a->sub, .port = htons(a->port), .proto = a->proto };
 	struct xcgn_pcp_req q = { .in = k, .want = a->want_port };
-	bool natpmp = a->opcode == XCGN_PCP_NATPMP, have;
+	bool natpmp = a->opcode == XCGN_PCP_NATPMP, have, peer_again;
 	struct xcgn_pcp cur;
 	struct xcgn_sub sub;
 	uint32_t *n;
@@ -225,13 +225,17 @@ static int be_map(void *ctx, const struct pcp_ask *a, struct pcp_got *g)
 	if (!a->lifetime)
 		return be_delete(s, a, g);
 	have = !bpf_map_lookup_elem(s->m->pcp, &k, &cur);
+	/* The same client's PEER for another remote of the same endpoint
+	 * (its own nonce): the hold is renewed, its first nonce kept. */
+	peer_again = have && a->opcode == XCGN_PCP_OP_PEER && cur.opcode == XCGN_PCP_OP_PEER &&
+		     cur.client == a->client;
 	if (have) {
 		/* Someone else's: another protocol's, or (RFC 6887 §11.3)
 		 * another nonce's. A PEER on a MAP's mapping changes nothing
 		 * of the MAP's (its own nonce is its own). */
 		if ((cur.opcode == XCGN_PCP_NATPMP) != natpmp ||
 		    (!natpmp && !(cur.opcode == XCGN_PCP_OP_MAP && a->opcode == XCGN_PCP_OP_PEER) &&
-		     memcmp(cur.nonce, a->nonce, sizeof(cur.nonce))))
+		     !peer_again && memcmp(cur.nonce, a->nonce, sizeof(cur.nonce))))
 			return PCP_NOT_AUTHORIZED;
 	} else {
 		n = count_of(s, a->sub, false);
@@ -245,7 +249,7 @@ static int be_map(void *ctx, const struct pcp_ask *a, struct pcp_got *g)
 	}
 	q.op = a->opcode == XCGN_PCP_OP_PEER ? XCGN_PCP_CTL_PEER : XCGN_PCP_CTL_MAP;
 	q.ent.expires_ns = now_ns() + (uint64_t)a->lifetime * 1000000000ULL;
-	memcpy(q.ent.nonce, a->nonce, sizeof(q.ent.nonce));
+	memcpy(q.ent.nonce, peer_again ? cur.nonce : a->nonce, sizeof(q.ent.nonce));
 	q.ent.client = a->client;
 	q.ent.peer = a->peer;
 	q.ent.peer_port = htons(a->peer_port);

@@ -152,6 +152,9 @@ test_pcp_requests_and_every_result_code() {
 	echo "peer: $out"
 	assert_eq 0 "$(echo "$out" | field result)" "PEER"
 	assert_eq "$paddr" "$(echo "$out" | field addr)" "PEER's address"
+	out=$(probe "$s1" op=peer proto=17 port=6000 peer=$S2 peer_port=3478 life=300 \
+		nonce=b1b2b3b4b5b6b7b8b9babbbc)
+	assert_eq 0 "$(echo "$out" | field result)" "the same client's PEER for another remote"
 
 	# The per-subscriber cap (3): the fourth is over quota.
 	out=$(probe "$s1" op=map proto=17 port=5001 life=300)
