@@ -41,7 +41,7 @@ static int usage(void)
 		"(default %u): one inside host spoofing thousands of subscriber sources\n"
 		"cannot take the pool; what passes the cap is refused and counted\n"
 		"(new_subscriber_rate). sub-mappings caps the mappings one subscriber holds,\n"
-		"all protocols together (auto: max-blocks x block-size), so that no one fills\n"
+		"all protocols together (auto: 2 x max-blocks x block-size), so no one fills\n"
 		"the tables everybody shares; past it new flows are refused and counted\n"
 		"(subscriber_mappings). pool add warns when max-subscribers times it exceeds\n"
 		"the mapping table. map-peers caps the remote hosts one mapping has in the\n"

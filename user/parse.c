@@ -206,10 +206,12 @@ int pool_plan(struct xcgn_pool *p, char *why, size_t whylen)
 	if (!p->sub_refill_s)
 		p->sub_refill_s = XCGN_DEF_SUB_REFILL;
 	/* Mappings a subscriber may hold, all protocols together: by default
-	 * the ports of its blocks, one protocol's worth (without a cap, three
-	 * protocols' worth, and a few subscribers fill the shared tables). */
+	 * two protocols' worth of the ports of its blocks (without a cap,
+	 * three, and a few subscribers fill the shared tables). Not one: a
+	 * subscriber out of ports in one protocol would reach it at the same
+	 * moment, and be told the cap rather than its port limit. */
 	if (p->sub_maps == XCGN_SUB_MAPS_AUTO)
-		p->sub_maps = (uint32_t)p->max_blocks * p->block_size;
+		p->sub_maps = 2u * p->max_blocks * p->block_size;
 	if (p->flags & XCGN_POOLF_DETERMINISTIC) {
 		uint64_t subs = 1ULL << (32 - p->det_plen), per_addr = nblocks / p->max_blocks;
 

@@ -113,7 +113,7 @@ static int prepare_pools_v5(int old_fd, int new_fd, const struct xcgn_link_info 
 			return -errno;
 		memcpy(&n, old, sizeof(old));
 		if (n.flags & XCGN_POOLF_ACTIVE) {
-			n.sub_maps = (__u32)n.max_blocks * n.block_size;
+			n.sub_maps = 2u * n.max_blocks * n.block_size;	/* as parse.c */
 			n.map_peers = XCGN_DEF_MAP_PEERS;
 		}
 		if (bpf_map_update_elem(new_fd, &id, &n, 0))

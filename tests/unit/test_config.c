@@ -41,8 +41,8 @@ Test(config, statements_comments_and_continuations)
 	cr_assert_eq(c.pools[0].o.sub_burst, 16 * 126 * 3 / 4, "the cap: 3/4 of the blocks");
 	cr_assert_eq(c.pools[0].o.sub_refill_s, XCGN_DEF_SUB_REFILL);
 	cr_assert_eq(c.pools[1].o.sub_burst, 0, "no cap on a deterministic pool");
-	cr_assert_eq(c.pools[0].o.sub_maps, c.pools[0].o.max_blocks * c.pools[0].o.block_size,
-		     "a subscriber's mappings: max-blocks x block-size");
+	cr_assert_eq(c.pools[0].o.sub_maps, 2u * c.pools[0].o.max_blocks * c.pools[0].o.block_size,
+		     "a subscriber's mappings: two protocols' worth of its ports");
 	cr_assert_eq(c.pools[0].o.timeout[XCGN_TIMER_TCP_EST], XCGN_DEF_TCP_EST,
 		     "defaults are written in");
 	cr_assert(c.pools[0].o.parity);
