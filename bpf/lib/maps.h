@@ -284,7 +284,8 @@ struct {
  * the stack, which the inside program had filled to the verifier's 512
  * bytes (tests/bpf/test_verifier.c measures it). This CPU's own: a
  * creation runs start to end without leaving it (softirqs do not nest,
- * and BPF_PROG_RUN runs with bottom halves off). */
+ * and BPF_PROG_RUN runs with bottom halves off in the kernels we run on:
+ * the README's PCP section, "Kernel"). */
 struct xcgn_probe {
 	__u32 blocks[XCGN_SUB_BLOCKS_MAX];
 	struct xcgn_tuple4 tmpl;
