@@ -85,8 +85,12 @@ test_pins_and_qdisc_are_guarded() {
 		fail "a filter of someone else's"
 	xcgn link detach 2>"$TMP/err" || fail "detach"
 	grep -q "keeping the clsact qdisc" "$TMP/err" || fail "the qdisc's keeping not said"
-	in_nat tc filter show dev "$DEV_O" ingress | grep -q u32 || fail "the other filter went"
-	! in_nat tc filter show dev "$DEV_O" ingress | grep -q bpf || fail "xcgn's filter stayed"
+	# Read whole, then searched: `tc ... | grep -q` under pipefail fails
+	# when grep's early exit cuts tc off mid-write (CI saw it once).
+	local filters
+	filters=$(in_nat tc filter show dev "$DEV_O" ingress)
+	grep -q u32 <<<"$filters" || fail "the other filter went: $filters"
+	! grep -q bpf <<<"$filters" || fail "xcgn's filter stayed: $filters"
 	in_nat tc filter del dev "$DEV_O" ingress prio 77
 	in_nat tc qdisc del dev "$DEV_O" clsact
 
