@@ -217,18 +217,10 @@ static int do_rpf_explain(int argc, char **argv)
 	ctl = xcgn_ctl_load();
 	if (!ctl)
 		goto out;
-	{
-		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = &q, .data_size_in = sizeof(q),
-			    .data_out = &q, .data_size_out = sizeof(q), .repeat = 1);
-
-		if (bpf_prog_test_run_opts(bpf_program__fd(ctl->progs.xcgn_rpf_explain), &o)) {
-			xcgn_err("run the check: %s", strerror(errno));
-			goto out;
-		}
-		if (o.retval != XDP_PASS || q.verdict >= XCGN_DROP_MAX || q.why >= XCGN_RPFW_MAX) {
-			xcgn_err("the check returned nonsense (retval %u)", o.retval);
-			goto out;
-		}
+	err = rpf_explain_run(ctl, &q);
+	if (err) {
+		xcgn_err("run the check: %s", err == -EPROTO ? "it returned nonsense" : strerror(-err));
+		goto out;
 	}
 
 	print_open_object(NULL);

@@ -28,14 +28,6 @@ static int usage(void)
 	return usage_status();
 }
 
-/* The datapath stamps with bpf_ktime_get_coarse_ns(): CLOCK_MONOTONIC. */
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static uint64_t secs_since(uint64_t now, uint64_t then)
 {
@@ -116,7 +108,7 @@ static int do_session_show(int argc, char **argv)
 	struct xcgn_map4 v;
 	struct xcgn_pcp pe = {};
 	struct xcgn_maps m;
-	uint64_t now = mono_ns(), n = 0;
+	uint64_t now = xcgn_mono_ns(), n = 0;
 	__u32 id;
 	int ret;
 

@@ -5,7 +5,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <time.h>
+
 #include "xcgn.h"
+
+/* The datapath stamps with bpf_ktime_get_coarse_ns(): CLOCK_MONOTONIC. */
+uint64_t xcgn_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
 
 bool refusal_admit(struct refusal_limit *rl, uint64_t now_ms)
 {

@@ -108,19 +108,12 @@ static void on_signal(int sig)
 		stop_flag = 1;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 /* Wall-clock ms of a CLOCK_MONOTONIC stamp from the datapath. */
 static uint64_t wall_ms(uint64_t mono)
 {
 	struct timespec rt;
-	uint64_t now_rt, now_mono = mono_ns();
+	uint64_t now_rt, now_mono = xcgn_mono_ns();
 
 	clock_gettime(CLOCK_REALTIME, &rt);
 	now_rt = (uint64_t)rt.tv_sec * 1000000000ULL + (uint64_t)rt.tv_nsec;
@@ -140,7 +133,7 @@ static uint64_t mapping_timeout(const struct daemon *d, const struct xcgn_tuple4
  * whenever a deterministic pool changes. */
 static void ipfix_deterministic(struct daemon *d, const struct xcgn_pool *p)
 {
-	uint64_t n = 1ULL << (32 - p->det_plen), i, now = wall_ms(mono_ns());
+	uint64_t n = 1ULL << (32 - p->det_plen), i, now = wall_ms(xcgn_mono_ns());
 	uint32_t sub, paddr;
 	uint16_t lo, hi;
 
@@ -161,7 +154,7 @@ static void record(struct daemon *d, const struct natlog_rec *r, uint64_t tag, i
 static void log_deterministic(struct daemon *d, const struct xcgn_pool *p, bool on)
 {
 	struct natlog_rec r = { .event = on ? "deterministic" : "deterministic_end",
-				.ts_ms = wall_ms(mono_ns()), .paddr = p->prefix, .plen = p->plen,
+				.ts_ms = wall_ms(xcgn_mono_ns()), .paddr = p->prefix, .plen = p->plen,
 				.sub = p->det_prefix, .det_plen = p->det_plen,
 				.port_lo = p->port_lo, .port_hi = p->port_hi,
 				.block_size = p->block_size, .blocks = p->max_blocks };
@@ -352,7 +345,7 @@ static void flush_suppressed(struct daemon *d)
 	r.count = refusal_take_suppressed(&d->rl);
 	if (!r.count)
 		return;
-	r.ts_ms = wall_ms(mono_ns());
+	r.ts_ms = wall_ms(xcgn_mono_ns());
 	record(d, &r, 0, 0);	/* a count: no IPFIX event says it */
 }
 
@@ -434,7 +427,7 @@ static void quarantine_process(struct daemon *d, uint64_t now)
  * crash and is resting; give it a full quarantine from now. */
 static int reconcile_quarantine(struct daemon *d, const uint64_t *owned)
 {
-	uint64_t due = mono_ns() + (uint64_t)d->o.quarantine_s * 1000000000ULL / d->o.scale;
+	uint64_t due = xcgn_mono_ns() + (uint64_t)d->o.quarantine_s * 1000000000ULL / d->o.scale;
 	unsigned int n = 0, id, a, b;
 
 	for (id = 0; id < d->npools; id++) {
@@ -542,7 +535,7 @@ static int reconcile_log(struct daemon *d)
 		else
 			logged[nl++] = (struct rc_logged){ .key = k, .sub = who };
 	}
-	n = err ? 0 : reconcile_plan(held, nh, logged, nl, mono_ns(), reconcile_emit, d);
+	n = err ? 0 : reconcile_plan(held, nh, logged, nl, xcgn_mono_ns(), reconcile_emit, d);
 	free(held);
 	free(logged);
 	if (err)
@@ -559,7 +552,7 @@ static void release_all_logged(struct daemon *d)
 {
 	__u32 k, *kprev = NULL, (*rel)[2] = NULL;
 	size_t n = 0, cap = 0, i;
-	uint64_t now = wall_ms(mono_ns());
+	uint64_t now = wall_ms(xcgn_mono_ns());
 	__be32 held;
 
 	while (!bpf_map_get_next_key(d->m.blklog, kprev, &k)) {
@@ -645,7 +638,7 @@ static bool peer_expired(struct daemon *d, const struct xcgn_peer4_key *pk)
 		return false;
 	if (k.proto == 6 && rv.in_seen_ns > seen)
 		seen = rv.in_seen_ns;
-	now = mono_ns();
+	now = xcgn_mono_ns();
 	return seen < now && now - seen > mapping_timeout(d, &k, &mv);
 }
 
@@ -683,7 +676,7 @@ static void end_of_pass(struct daemon *d)
 	if (have_del)
 		peer_del(d, &pdel);
 
-	now = mono_ns();
+	now = xcgn_mono_ns();
 	while (!bpf_map_get_next_key(d->m.subs, prev, &key)) {
 		prev = &key;
 		/* Young subscribers get two GC periods to map their first flow;
@@ -704,7 +697,7 @@ static void end_of_pass(struct daemon *d)
 		gone[ngone++] = key;
 	}
 	for (i = 0; i < ngone; i++)
-		release_sub(d, gone[i], mono_ns());
+		release_sub(d, gone[i], xcgn_mono_ns());
 	free(gone);
 	d->passes++;
 }
@@ -746,7 +739,7 @@ static void gc_step(struct daemon *d)
 		d->walking = false;
 		return;
 	}
-	now = mono_ns();
+	now = xcgn_mono_ns();
 	if (!d->walking) {
 		d->pass_t0 = now;
 		d->pass_busy = d->pass_seen = 0;
@@ -758,10 +751,10 @@ static void gc_step(struct daemon *d)
 	d->walking = err != -ENOENT;
 	if (!d->walking)
 		end_of_pass(d);
-	d->pass_busy += mono_ns() - now;
+	d->pass_busy += xcgn_mono_ns() - now;
 	if (!d->walking) {
-		d->ds.gc_end_unix_ms = wall_ms(mono_ns());
-		d->ds.gc_wall_us = (mono_ns() - d->pass_t0) / 1000;
+		d->ds.gc_end_unix_ms = wall_ms(xcgn_mono_ns());
+		d->ds.gc_wall_us = (xcgn_mono_ns() - d->pass_t0) / 1000;
 		d->last_pass_seen = d->pass_seen;
 		d->pass_done = true;
 	}
@@ -771,7 +764,7 @@ static void gc_step(struct daemon *d)
 			"wall, %.3f s busy\n",
 			(unsigned long long)d->passes, (unsigned long long)d->pass_seen,
 			(unsigned long long)(d->expired - d->pass_expired),
-			(double)(mono_ns() - d->pass_t0) / 1e9, (double)d->pass_busy / 1e9);
+			(double)(xcgn_mono_ns() - d->pass_t0) / 1e9, (double)d->pass_busy / 1e9);
 }
 
 /* ---- setup --------------------------------------------------------------------- */
@@ -908,7 +901,7 @@ static int metrics_setup(struct daemon *d)
 static int daemon_wait(struct daemon *d, int ms)
 {
 	struct epoll_event evs[4];
-	uint64_t now = mono_ns();
+	uint64_t now = xcgn_mono_ns();
 	int n, i, err;
 
 	if (d->rpf_due > now && d->rpf_due - now < (uint64_t)ms * 1000000ULL)
@@ -924,7 +917,7 @@ static int daemon_wait(struct daemon *d, int ms)
 		if (evs[i].data.u32 == 4)
 			pcp_server_run(d->pcp);
 		if (evs[i].data.u32 == 1 && rpf_watch_changed(d->rw)) {
-			now = mono_ns() + 50000000ULL;
+			now = xcgn_mono_ns() + 50000000ULL;
 			if (d->rpf_due > now)
 				d->rpf_due = now;
 		}
@@ -1206,7 +1199,7 @@ static int daemon_run(struct daemon *d)
 			reopen_flag = 0;
 			natlog_reopen(&d->log);
 		}
-		now = mono_ns();
+		now = xcgn_mono_ns();
 		if (now >= next_gc) {
 			if (!d->walking)
 				pools_refresh(d);
@@ -1229,7 +1222,7 @@ static int daemon_run(struct daemon *d)
 
 				if (!serr) {
 					d->rpf_routes = sst.routes;
-					d->rpf_sync_ms = wall_ms(mono_ns());
+					d->rpf_sync_ms = wall_ms(xcgn_mono_ns());
 				}
 				if (!serr && d->mon.fd >= 0 &&
 				    sst.added + sst.changed + sst.removed) {
@@ -1277,7 +1270,7 @@ static int daemon_run(struct daemon *d)
 	}
 	flush_suppressed(d);
 	natlog_flush(&d->log);
-	natlog_sync(&d->log, mono_ns(), true);
+	natlog_sync(&d->log, xcgn_mono_ns(), true);
 	if (!detached)
 		dstat_publish(d);
 	fprintf(stderr, "xcgn daemon: exiting; %llu mapping(s) expired, %llu subscriber(s) "

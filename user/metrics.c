@@ -286,9 +286,12 @@ static void pcp_metrics(FILE *f, const struct pcp_stats *p)
 	}
 	family(f, "xcgn_pcp_mappings", "gauge", "Mappings held by a PCP or NAT-PMP lifetime.");
 	sample(f, "xcgn_pcp_mappings", NULL, (double)p->held);
-	family(f, "xcgn_pcp_mappings_ended_total", "counter",
-	       "PCP and NAT-PMP mappings ended: deleted by their client or run out.");
-	sample(f, "xcgn_pcp_mappings_ended_total", NULL, (double)p->ended);
+	family(f, "xcgn_pcp_mapping_events_total", "counter",
+	       "PCP and NAT-PMP mappings: made by a request, ended (deleted by their client "
+	       "or run out), of which expired (run out).");
+	sample(f, "xcgn_pcp_mapping_events_total", "event=\"made\"", (double)p->made);
+	sample(f, "xcgn_pcp_mapping_events_total", "event=\"ended\"", (double)p->ended);
+	sample(f, "xcgn_pcp_mapping_events_total", "event=\"expired\"", (double)p->expired);
 }
 
 int metrics_write(FILE *f, const struct xcgn_maps *m, const struct metrics_daemon *md)

@@ -28,17 +28,11 @@
 #include "xcgn.h"
 #include "pcp.h"
 #include "pcp_server.h"
+#include "rpf.h"
 #include "xcgn_gc.skel.h"
 
 #define PCP_RX_BURST	64	/* requests read per wake-up */
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static uint32_t slot_of(__be32 a, uint32_t n)
 {
@@ -248,7 +242,7 @@ static int be_map(void *ctx, const struct pcp_ask *a, struct pcp_got *g)
 			return PCP_CANNOT_PROVIDE_EXTERNAL;
 	}
 	q.op = a->opcode == XCGN_PCP_OP_PEER ? XCGN_PCP_CTL_PEER : XCGN_PCP_CTL_MAP;
-	q.ent.expires_ns = now_ns() + (uint64_t)a->lifetime * 1000000000ULL;
+	q.ent.expires_ns = xcgn_mono_ns() + (uint64_t)a->lifetime * 1000000000ULL;
 	memcpy(q.ent.nonce, peer_again ? cur.nonce : a->nonce, sizeof(q.ent.nonce));
 	q.ent.client = a->client;
 	q.ent.peer = a->peer;
@@ -280,8 +274,8 @@ static int be_map(void *ctx, const struct pcp_ask *a, struct pcp_got *g)
 	g->paddr = q.ent.paddr;
 	g->pport = ntohs(q.ent.pport);
 	g->lifetime = q.ent.opcode == a->opcode ? a->lifetime
-			: (uint32_t)(q.ent.expires_ns > now_ns() ?
-				     (q.ent.expires_ns - now_ns()) / 1000000000ULL : 0);
+			: (uint32_t)(q.ent.expires_ns > xcgn_mono_ns() ?
+				     (q.ent.expires_ns - xcgn_mono_ns()) / 1000000000ULL : 0);
 	return PCP_SUCCESS;
 }
 
@@ -307,7 +301,7 @@ static int be_address(void *ctx, __be32 addr, __be32 *paddr)
 bool pcp_server_asked(const struct pcp_server *s, __be32 addr, uint32_t secs)
 {
 	const struct pcp_rate *r = &s->rl[slot_of(addr, PCP_RATE_SLOTS)];
-	uint64_t now = now_ns();
+	uint64_t now = xcgn_mono_ns();
 
 	return s->fd >= 0 && r->addr == addr && now - r->last_ns < (uint64_t)secs * 1000000000ULL;
 }
@@ -318,7 +312,7 @@ bool pcp_server_asked(const struct pcp_server *s, __be32 addr, uint32_t secs)
 static uint32_t be_epoch(void *ctx)
 {
 	struct pcp_server *s = ctx;
-	uint64_t at = s->li.attached_unix * 1000000000ULL - s->li.boot_offset_ns, now = now_ns();
+	uint64_t at = s->li.attached_unix * 1000000000ULL - s->li.boot_offset_ns, now = xcgn_mono_ns();
 
 	return now > at ? (uint32_t)((now - at) / 1000000000ULL) : 0;
 }
@@ -331,14 +325,9 @@ static __u32 rpf_verdict(struct pcp_server *s, __be32 src, __be32 dst)
 {
 	struct xcgn_rpf_query q = { .saddr = src, .daddr = dst, .sub_prefix = s->li.sub_prefix,
 				    .sub_mask = prefix_mask_be(s->li.sub_plen) };
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = &q, .data_size_in = sizeof(q), .data_out = &q,
-		    .data_size_out = sizeof(q));
 	__u32 which = XCGN_RPF_DEV_INSIDE;
 
-	if (bpf_map_lookup_elem(s->m->rpfdev, &which, &q.dev))
-		return XCGN_DROP_RPF;
-	if (bpf_prog_test_run_opts(bpf_program__fd(s->gc->progs.xcgn_rpf_explain), &o) ||
-	    o.retval != XDP_PASS)
+	if (bpf_map_lookup_elem(s->m->rpfdev, &which, &q.dev) || rpf_explain_run(s->gc, &q))
 		return XCGN_DROP_RPF;
 	return q.verdict;
 }
@@ -370,7 +359,7 @@ static void handle(struct pcp_server *s, const uint8_t *buf, size_t len,
 		s->st.refused_source++;
 		return;
 	}
-	if (!rate_ok(s, src, now_ns())) {
+	if (!rate_ok(s, src, xcgn_mono_ns())) {
 		s->st.rate_limited++;
 		return;
 	}
@@ -432,7 +421,7 @@ void pcp_server_sweep(struct pcp_server *s)
 	LIBBPF_OPTS(bpf_map_batch_opts, bo);
 	struct xcgn_tuple4 keys[256];
 	struct xcgn_pcp vals[256];
-	uint64_t token = 0, now = now_ns();
+	uint64_t token = 0, now = xcgn_mono_ns();
 	bool first = true;
 	size_t held = 0;
 	int err;

@@ -7,10 +7,12 @@
 #include <string.h>
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <linux/rtnetlink.h>
 
 #include "xcgn.h"
 #include "rpf.h"
+#include "xcgn_gc.skel.h"
 
 const char *const xcgn_rpf_mode_name[XCGN_RPF_MODE_MAX] = {
 	[XCGN_RPF_OFF] = "off",
@@ -675,4 +677,16 @@ long rpf_lint_host(const struct rpf_lint_cfg *c, bool to_stderr)
 	if (n > ARRAY_SIZE(fs))
 		n = ARRAY_SIZE(fs);
 	return (long)rpf_lint_print(fs, n, to_stderr);
+}
+
+int rpf_explain_run(struct xcgn_gc *ctl, struct xcgn_rpf_query *q)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = q, .data_size_in = sizeof(*q), .data_out = q,
+		    .data_size_out = sizeof(*q), .repeat = 1);
+
+	if (bpf_prog_test_run_opts(bpf_program__fd(ctl->progs.xcgn_rpf_explain), &o))
+		return -errno;
+	if (o.retval != XDP_PASS || q->verdict >= XCGN_DROP_MAX || q->why >= XCGN_RPFW_MAX)
+		return -EPROTO;
+	return 0;
 }

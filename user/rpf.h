@@ -11,6 +11,11 @@
 
 #include "xcgn_abi.h"
 
+struct xcgn_gc;
+/* The datapath's reverse-path check (the xcgn_rpf_explain program of
+ * @ctl) on query @q, filled in. 0, or -errno (-EPROTO: nonsense back). */
+int rpf_explain_run(struct xcgn_gc *ctl, struct xcgn_rpf_query *q);
+
 struct xcgn_maps;
 
 /* IPv4 sysctls of a device (or of "all"), as the kernel keeps them. */

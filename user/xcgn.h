@@ -697,6 +697,8 @@ uint64_t refusal_take_suppressed(struct refusal_limit *rl);
 uint64_t recovered_alloc_ns(uint64_t blkts_ns, uint64_t created_ns, bool first_block);
 /* How long a mapping of @proto (TCP state @tcp) in pool @p may stay idle,
  * timers divided by @scale (tests). */
+/* Now on the datapath's clock (CLOCK_MONOTONIC), ns. */
+uint64_t xcgn_mono_ns(void);
 uint64_t mapping_timeout_ns(const struct xcgn_pool *p, uint8_t proto, uint32_t tcp, uint32_t scale);
 /* Released blocks resting before they can be handed out again (RFC 6888
  * REQ-8), first in, first out. */

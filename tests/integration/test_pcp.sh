@@ -220,6 +220,9 @@ test_pcp_rate_limit_third_party_and_restart() {
 	xcgn -j session show | jq -e ".[] | select(.inside_addr == \"$(sub_addr 3)\" and
 		.inside_port == 4000 and .pcp_client == \"$s1\")" >/dev/null ||
 		fail "third-party mapping: $(xcgn -j session show)"
+	in_nat curl -s http://127.0.0.1:9755/metrics >"$TMP/m2.txt"
+	grep -q '^xcgn_pcp_mapping_events_total{event="made"} 1$' "$TMP/m2.txt" ||
+		fail "made not counted: $(grep pcp_mapping "$TMP/m2.txt")"
 	# ... but not for a host outside the subscriber range.
 	assert_eq 2 "$(probe "$s1" third=192.0.2.7 port=4001 | field result)" "THIRD_PARTY not a subscriber"
 
