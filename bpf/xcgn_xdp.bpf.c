@@ -18,6 +18,7 @@
 #include "lib/state.h"
 #include "lib/rpf.h"
 #include "lib/gc.h"
+#include "lib/frag.h"
 
 #define AF_INET 2
 
@@ -41,12 +42,15 @@ static __noinline int rpf_check(__u32 which, __be32 src, __be32 dst, const struc
 	const struct xcgn_rpf_dev *dev = bpf_map_lookup_elem(&xcgn_rpfdev, &which);
 
 	/* Not synced (before attach seeds it, or a bare test load): what needs
-	 * no FIB still holds. From the internet a subscriber source is a
-	 * spoof; translated in, its first fragment would leave a note that a
-	 * subscriber's own later fragments are read by (the packet fuzzer). */
+	 * no FIB still holds. From the internet a subscriber or pool source
+	 * is a spoof; translated in, its first fragment would leave a note
+	 * that a subscriber's own later fragments are read by (the packet
+	 * fuzzer). */
 	if (!dev || !(dev->flags & XCGN_RPFD_VALID))
-		return which == XCGN_RPF_DEV_OUTSIDE && is_subscriber(src) ? XCGN_DROP_SPOOF
-									   : XCGN_DROP_NONE;
+		return which == XCGN_RPF_DEV_OUTSIDE &&
+			       (is_subscriber(src) || (rs && is_pool_addr(rs, src)))
+			       ? XCGN_DROP_SPOOF
+			       : XCGN_DROP_NONE;
 	return rpf_eval(dev, src, dst, xcgn_cfg.sub_prefix, xcgn_cfg.sub_mask, rs, NULL);
 }
 
@@ -190,8 +194,80 @@ static __always_inline int xdp_hairpin(struct xdp_md *ctx, struct pkt *p, struct
 		stats_inc(st, XCGN_STAT_SLOW_OUT);
 		return XDP_PASS;
 	}
+	frag_note(p, to.addr);	/* a first fragment: where its datagram goes */
 	nat4_rewrite(p, 1, &pub);
 	nat4_rewrite(p, 0, &to);
+	stats_inc(st, XCGN_STAT_HAIRPIN);
+	ret = xdp_forward(p, fib, XCGN_TX_INSIDE);
+	if (ret != XDP_REDIRECT)
+		stats_inc(st, XCGN_STAT_ABORTED);
+	return ret;
+}
+
+/* The rest of hairpinning: a hairpinned datagram's later fragments, and
+ * an ICMP error a subscriber sends about a hairpinned packet (RFC 4787
+ * REQ-14 with REQ-9, RFC 5508 REQ-7). Turned around here too, so no
+ * upstream router need send a pool-sourced packet back (the outside takes
+ * one for a spoof). Both addresses are known before anything is written,
+ * so what cannot leave here goes to the kernel untouched, and tc egress
+ * turns it around (tc_hairpin). Not inlined: its stack is apart from the
+ * mapping creation's, which neither case does. The verdict, or
+ * -XCGN_DROP_*. */
+/* Whether a hairpinned packet from @from to @to can leave here: a next
+ * hop on the inside, a TTL to spend, no VLAN tag. Else the kernel forwards
+ * it untranslated (counted as the slow path). */
+static __always_inline int hairpin_hop(struct xdp_md *ctx, const struct pkt *p,
+				       struct xcgn_stats *st, struct bpf_fib_lookup *fib,
+				       __be32 from, __be32 to)
+{
+	int rc = fib_lookup(ctx, p, from, to, ctx->ingress_ifindex, fib);
+
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS || fib->ifindex != xcgn_cfg.inside_ifindex ||
+	    p->ip->ttl <= 1 || p->vlan) {
+		stats_inc(st, XCGN_STAT_SLOW_OUT);
+		return 0;
+	}
+	return 1;
+}
+
+static __noinline int xdp_hairpin_rest(struct xdp_md *ctx, struct xcgn_stats *st,
+				       struct bpf_fib_lookup *fib)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct xcgn_tuple4 from = {}, to = {};
+	struct pkt pk = {}, *p = &pk;
+	__u16 proto;
+	int ret;
+
+	if (!st || !fib)
+		return XDP_ABORTED;
+	/* Parsed again, not handed over: a pointer to the caller's parse
+	 * would make the compiler keep it in memory, where the verifier
+	 * loses what it knew of it. The caller's parse passed. */
+	if (parse_eth(p, data, data_end, &proto) || proto != ETH_P_IP ||
+	    parse_ipv4(p, data, (__u32)(data_end - data)) || parse_l4(p))
+		return XDP_ABORTED;
+	if (p->cls == L4_FRAGMENT) {
+		ret = frag_hairpin(p, &from.addr, &to.addr);
+		if (ret)
+			return ret;
+		if (!hairpin_hop(ctx, p, st, fib, from.addr, to.addr))
+			return XDP_PASS;
+		nat4_rewrite_addr(p, 1, from.addr);
+		nat4_rewrite_addr(p, 0, to.addr);
+	} else if (p->cls == L4_ICMP_ERROR) {
+		struct icmp_inner q = {};
+
+		ret = nat4_icmp_err_hairpin_lookup(p, &q, &from, &to);
+		if (ret)
+			return ret;
+		if (!hairpin_hop(ctx, p, st, fib, from.addr, to.addr))
+			return XDP_PASS;
+		nat4_icmp_err_hairpin(p, &q, &from, &to);
+	} else {
+		return XDP_ABORTED;	/* the caller's parse said otherwise */
+	}
 	stats_inc(st, XCGN_STAT_HAIRPIN);
 	ret = xdp_forward(p, fib, XCGN_TX_INSIDE);
 	if (ret != XDP_REDIRECT)
@@ -253,13 +329,13 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 		stats_inc(st, XCGN_STAT_SLOW_OUT);
 		return XDP_PASS;
 	}
-	/* XXX: fragmented datagrams and ICMP errors about hairpinned packets
-	 * are not turned around here: translated outwards as usual, they go
-	 * round through the upstream router, which routes the pool back, and
-	 * the outside program translates them in. (Doing the errors here too
-	 * took the stack past the verifier's 512 bytes.) */
-	if (p.cls != L4_FRAGMENT && p.cls != L4_ICMP_ERROR &&
-	    is_pool_addr(rs, p.ip->daddr)) {
+	if (is_pool_addr(rs, p.ip->daddr)) {
+		if (p.cls == L4_FRAGMENT || p.cls == L4_ICMP_ERROR) {
+			ret = xdp_hairpin_rest(ctx, st, fib);
+			if (ret < 0)
+				goto drop;
+			return ret;
+		}
 		ret = xdp_hairpin(ctx, &p, st, &drop, fib);
 		if (ret == XDP_DROP) {
 			ret = drop;
@@ -282,7 +358,7 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 
 	if (p.cls == L4_FRAGMENT) {
 		in.addr = p.ip->saddr;	/* the subscriber, for its accounting */
-		ret = nat4_frag_lookup(&p, 1, &pub.addr);
+		ret = frag_lookup(&p, 1, &pub.addr);
 		if (ret)
 			goto drop;
 		nat4_rewrite_addr(&p, 1, pub.addr);
@@ -304,7 +380,7 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 			stats_drop(st, -ret);
 			return icmp_send_prohibited(ctx, &p, st, rs);
 		}
-		nat4_frag_note(&p, pub.addr);
+		frag_note(&p, pub.addr);
 		nat4_rewrite(&p, 1, &pub);
 		stats_inc(st, XCGN_STAT_SNAT_XDP);
 	}
@@ -371,11 +447,11 @@ int xcgn_xdp_outside(struct xdp_md *ctx)
 		goto slow;	/* untranslated: tc ingress translates it */
 	if (p.cls == L4_FRAGMENT) {
 		/* Before its first fragment: tc ingress holds it. */
-		if (nat4_frag_lookup(&p, 0, &in.addr))
+		if (frag_lookup(&p, 0, &in.addr))
 			goto slow;
 		nat4_rewrite_addr(&p, 0, in.addr);
 		stats_inc(st, XCGN_STAT_FRAG);
-	} else if (p.first_frag && nat4_frag_held(&p)) {
+	} else if (p.first_frag && frag_waiting(&p)) {
 		/* Later fragments wait in tc: it translates this one and
 		 * sends them on after it. */
 		goto slow;
@@ -395,7 +471,7 @@ int xcgn_xdp_outside(struct xdp_md *ctx)
 		ret = nat4_dnat_lookup(&pub, p.ip->saddr, p.tcp_flags, &in);
 		if (ret)
 			goto drop;
-		nat4_frag_note(&p, in.addr);
+		frag_note(&p, in.addr);
 		nat4_rewrite(&p, 0, &in);
 		stats_inc(st, XCGN_STAT_DNAT_XDP);
 	}
@@ -459,6 +535,57 @@ static __always_inline int host_names_subscriber(struct __sk_buff *skb, const st
 	return is_subscriber(e.q.saddr) || is_subscriber(e.q.daddr);
 }
 
+/* Hairpinning after routing: what XDP left to the kernel (no neighbour
+ * known yet for the receiver, IP options, a checksum left to offload, a
+ * VLAN tag, an MTU or TTL matter the kernel dealt with) comes here on its
+ * way to the upstream router. Both translations happen here and the
+ * packet turns to the inside device, its next hop found by the kernel's
+ * own neighbour table (bpf_redirect_neigh, which also resolves a missing
+ * one): nothing hairpinned leaves for the upstream, whose filters may
+ * well drop a pool source coming back (RFC 4787 REQ-9, RFC 5382 REQ-8,
+ * RFC 5508 REQ-7). The verdict, or -XCGN_DROP_*. */
+static __always_inline int tc_hairpin(struct __sk_buff *skb, struct pkt *p, struct xcgn_stats *st)
+{
+	struct xcgn_tuple4 in, dst, pub = {}, to = {};
+	int ret;
+
+	if (p->cls == L4_FRAGMENT) {
+		ret = frag_hairpin(p, &pub.addr, &to.addr);
+		if (ret)
+			return ret;
+		nat4_rewrite_addr(p, 1, pub.addr);	/* never a partial checksum */
+		nat4_rewrite_addr(p, 0, to.addr);
+	} else if (p->cls == L4_ICMP_ERROR) {
+		struct icmp_inner q = {};
+
+		ret = nat4_icmp_err_hairpin_lookup(p, &q, &pub, &to);
+		if (ret)
+			return ret;
+		nat4_icmp_err_hairpin(p, &q, &pub, &to);
+	} else if (p->cls == L4_TCP || p->cls == L4_UDP) {
+		nat4_tuple(p, 1, &in);
+		nat4_tuple(p, 0, &dst);
+		ret = nat4_snat_lookup(&in, dst.addr, p->tcp_flags, &pub);
+		if (ret) {
+			pool_refusal(st, in.addr, -ret);
+			return ret;
+		}
+		ret = nat4_dnat_lookup(&dst, pub.addr, p->tcp_flags, &to);
+		if (ret)
+			return ret;
+		frag_note(p, to.addr);	/* a first fragment: where its datagram goes */
+		if (nat4_rewrite_skb_from(skb, p, 1, &in, &pub) ||
+		    nat4_rewrite_skb_from(skb, p, 0, &dst, &to)) {
+			stats_inc(st, XCGN_STAT_ABORTED);
+			return TC_ACT_SHOT;
+		}
+	} else {
+		return -XCGN_DROP_NO_MAPPING;	/* ICMP queries reach no host there */
+	}
+	stats_inc(st, XCGN_STAT_HAIRPIN);
+	return bpf_redirect_neigh(xcgn_cfg.inside_ifindex, NULL, 0, 0);
+}
+
 /* tc egress on the outside device: the slow path. Translates what the
  * kernel forwarded untranslated, after routing (where netfilter does SNAT),
  * and is the last guard: no subscriber address leaves untranslated. */
@@ -516,6 +643,12 @@ int xcgn_tc_outside(struct __sk_buff *skb)
 	ret = parse_l4(&p);
 	if (ret)
 		goto drop;
+	if (is_pool_addr(rs, p.ip->daddr)) {
+		ret = tc_hairpin(skb, &p, st);
+		if (ret < 0)
+			goto drop;
+		return ret;
+	}
 	if (p.cls == L4_ICMP_ERROR) {
 		/* Errors are never CHECKSUM_PARTIAL: the XDP rewrite serves. */
 		ret = nat4_icmp_err_xlate(&p, 0, &pub);
@@ -527,7 +660,7 @@ int xcgn_tc_outside(struct __sk_buff *skb)
 	if (p.cls == L4_FRAGMENT) {
 		__be32 from = p.ip->saddr, to;
 
-		ret = nat4_frag_lookup(&p, 1, &to);
+		ret = frag_lookup(&p, 1, &to);
 		if (ret)
 			goto drop;
 		if (bpf_l3_csum_replace(skb, p.l3_off + offsetof(struct iphdr, check), from, to, 4) ||
@@ -549,7 +682,7 @@ int xcgn_tc_outside(struct __sk_buff *skb)
 		pool_refusal(st, in.addr, -ret);
 		goto drop;
 	}
-	nat4_frag_note(&p, pub.addr);
+	frag_note(&p, pub.addr);
 	if (nat4_rewrite_skb(skb, &p, 1, &pub)) {
 		stats_inc(st, XCGN_STAT_ABORTED);
 		return TC_ACT_SHOT;
@@ -558,118 +691,6 @@ int xcgn_tc_outside(struct __sk_buff *skb)
 	return TC_ACT_OK;
 drop:
 	stats_drop(st, -ret);
-	return TC_ACT_SHOT;
-}
-
-/* ---- tc ingress on the outside: fragments out of order ------------------
- *
- * RFC 4787 REQ-14 with the fragments in any order. A later fragment from
- * the internet that comes before its first cannot be placed: its ports
- * are in the first. XDP passes it up; here it is copied into xcgn_fragq
- * and the skb dropped. When the first fragment comes, XDP passes it up too
- * (nat4_frag_held()), and here it is translated and releases the held
- * ones: each is written into the skb, translated, and re-injected at this
- * device's ingress with bpf_clone_redirect(); the kernel forwards them,
- * now addressed to the subscriber. At most XCGN_FRAG_HELD_MAX a datagram,
- * XCGN_FRAGQ_MAX in all (an LRU), each good for XCGN_FRAG_NS. */
-
-/* Hold the later fragment in @skb. The verdict. */
-static __always_inline int frag_hold(struct __sk_buff *skb, const struct pkt *p,
-				     struct xcgn_stats *st)
-{
-	struct xcgn_fragq_key qk = {};
-	struct xcgn_fragh nv = {}, *v;
-	struct xcgn_fragq *buf;
-	__u32 zero = 0, len, slot;
-	__u64 now = bpf_ktime_get_coarse_ns();
-
-	len = skb->len - p->l3_off;
-	if (len > XCGN_FRAG_HOLD_BYTES || len < sizeof(struct iphdr))
-		goto unknown;
-	nat4_frag_key(p, &qk.dgram);
-	v = bpf_map_lookup_elem(&xcgn_fragh, &qk.dgram);
-	if (v && now - v->seen_ns > XCGN_FRAG_NS) {
-		/* A datagram long given up: this id starts over. */
-		bpf_map_delete_elem(&xcgn_fragh, &qk.dgram);
-		v = NULL;
-	}
-	if (!v) {
-		nv.seen_ns = now;
-		/* Another CPU may have just made it: then use theirs. */
-		bpf_map_update_elem(&xcgn_fragh, &qk.dgram, &nv, BPF_NOEXIST);
-		v = bpf_map_lookup_elem(&xcgn_fragh, &qk.dgram);
-		if (!v)
-			goto unknown;
-	}
-	slot = __sync_fetch_and_add(&v->held, 1);
-	if (slot >= XCGN_FRAG_HELD_MAX)
-		goto unknown;
-	buf = bpf_map_lookup_elem(&xcgn_fragbuf, &zero);
-	if (!buf)
-		goto unknown;
-	if (bpf_skb_load_bytes(skb, p->l3_off, buf->data, len))
-		goto unknown;
-	buf->len = (__u16)len;
-	qk.slot = slot;
-	if (bpf_map_update_elem(&xcgn_fragq, &qk, buf, BPF_ANY))
-		goto unknown;
-	stats_inc(st, XCGN_STAT_FRAG_HELD);
-	return TC_ACT_SHOT;
-unknown:
-	stats_drop(st, XCGN_DROP_FRAGMENT);
-	return TC_ACT_SHOT;
-}
-
-/* Send on the @n fragments of @dgram held before its first, translated to
- * @to; the translated first fragment, in @skb, goes first. The skb is
- * used as the buffer, so what is left of it is dropped. */
-static __always_inline int frag_release(struct __sk_buff *skb, const struct xcgn_frag4_key *dgram,
-					__u32 n, __be32 to, __u32 l3_off, struct xcgn_stats *st)
-{
-	struct xcgn_fragq_key qk = { .dgram = *dgram };
-	__u32 ifindex = skb->ifindex, i;
-
-	bpf_map_delete_elem(&xcgn_fragh, dgram);
-	if (bpf_clone_redirect(skb, ifindex, BPF_F_INGRESS))
-		return TC_ACT_OK;	/* at least the first goes on */
-	for (i = 0; i < XCGN_FRAG_HELD_MAX; i++) {
-		struct xcgn_fragq *h;
-		__u32 len;
-
-		if (i >= n)
-			break;
-		qk.slot = i;
-		h = bpf_map_lookup_elem(&xcgn_fragq, &qk);
-		if (!h)
-			continue;	/* forgotten under pressure */
-		len = h->len;
-		if (len < sizeof(struct iphdr) || len > XCGN_FRAG_HOLD_BYTES ||
-		    bpf_skb_change_tail(skb, l3_off + len, 0))
-			goto bad;
-		/* The verifier wants the bound proven on the register passed. */
-		asm volatile("" : "+r"(len));
-		if (len < sizeof(struct iphdr) || len > XCGN_FRAG_HOLD_BYTES ||
-		    bpf_skb_store_bytes(skb, l3_off, h->data, len, BPF_F_RECOMPUTE_CSUM))
-			goto bad;
-		{
-			struct iphdr *ip = (struct iphdr *)h->data;
-			__be32 from = ip->daddr;
-
-			if (bpf_l3_csum_replace(skb, l3_off + offsetof(struct iphdr, check), from,
-						to, 4) ||
-			    bpf_skb_store_bytes(skb, l3_off + offsetof(struct iphdr, daddr), &to, 4,
-						BPF_F_RECOMPUTE_CSUM) ||
-			    bpf_clone_redirect(skb, ifindex, BPF_F_INGRESS))
-				stats_drop(st, XCGN_DROP_FRAGMENT);
-			else
-				stats_inc(st, XCGN_STAT_FRAG_RELEASED);
-		}
-		bpf_map_delete_elem(&xcgn_fragq, &qk);
-		continue;
-bad:
-		bpf_map_delete_elem(&xcgn_fragq, &qk);
-		stats_drop(st, XCGN_DROP_FRAGMENT);
-	}
 	return TC_ACT_SHOT;
 }
 
@@ -705,10 +726,11 @@ int xcgn_tc_outside_in(struct __sk_buff *skb)
 	ret = parse_ipv4(&p, data, skb->len);
 	if (ret)
 		goto drop;
-	/* From the internet, a subscriber source is a spoof (XDP said so
-	 * too, unless it stood aside): its first fragment must not leave a
-	 * note that a subscriber's own later fragments would be read by. */
-	if (is_subscriber(p.ip->saddr)) {
+	/* From the internet, a subscriber or pool source is a spoof (XDP
+	 * said so too, unless it stood aside): its first fragment must not
+	 * leave a note that a subscriber's own later fragments would be read
+	 * by. */
+	if (is_subscriber(p.ip->saddr) || is_pool_addr(rs, p.ip->saddr)) {
 		ret = -XCGN_DROP_SPOOF;
 		goto drop;
 	}
@@ -718,7 +740,7 @@ int xcgn_tc_outside_in(struct __sk_buff *skb)
 	if (p.cls == L4_FRAGMENT) {
 		__be32 from = p.ip->daddr, to;
 
-		if (nat4_frag_lookup(&p, 0, &to))
+		if (frag_lookup(&p, 0, &to))
 			return frag_hold(skb, &p, st);
 		if (bpf_l3_csum_replace(skb, p.l3_off + offsetof(struct iphdr, check), from, to, 4) ||
 		    bpf_skb_store_bytes(skb, p.l3_off + offsetof(struct iphdr, daddr), &to, 4, 0)) {
@@ -731,13 +753,13 @@ int xcgn_tc_outside_in(struct __sk_buff *skb)
 	/* A first fragment, or a whole datagram with options. */
 	if (!translatable(&p, 0))
 		return TC_ACT_OK;
-	held = nat4_frag_held(&p);
-	nat4_frag_key(&p, &dgram);
+	held = frag_waiting(&p);
+	frag_key(&p, &dgram);
 	nat4_tuple(&p, 0, &pub);
 	ret = nat4_dnat_lookup(&pub, p.ip->saddr, p.tcp_flags, &in);
 	if (ret)
 		goto drop;
-	nat4_frag_note(&p, in.addr);
+	frag_note(&p, in.addr);
 	if (nat4_rewrite_skb(skb, &p, 0, &in)) {
 		stats_inc(st, XCGN_STAT_ABORTED);
 		return TC_ACT_SHOT;

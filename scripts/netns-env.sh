@@ -64,10 +64,12 @@ env_setup() {
 	ip -n "$NS_INET" link set lo up
 	ip -n "$NS_INET" link set "$DEV_E" up
 	ip -n "$NS_INET" route add "$POOL" via "$NAT_OUT"
-	# The internet side is a router: it sends what it gets for the pool back
-	# to xcgn (which is how a hairpin's first packet, before the neighbour
-	# is known, comes back).
+	# The internet side is a router that filters (BCP 38 style): a packet
+	# from the pool to the pool is never sent back. xcgn turns every
+	# hairpin around itself; one that leaned on the upstream would fail
+	# here, and the outside would take it for a spoof anyway.
 	ip netns exec "$NS_INET" sysctl -qw net.ipv4.conf.all.forwarding=1
+	ip -n "$NS_INET" rule add from "$POOL" to "$POOL" priority 100 blackhole
 
 	# End hosts: full checksums on the wire (no CHECKSUM_PARTIAL), and GRO
 	# on so the veth peers receive frames redirected at XDP.

@@ -20,26 +20,26 @@
 #define XCGN_EEXIST 17
 #define XCGN_E2BIG 7
 
-/* Try to claim public port @port (host order) for the reverse value @rv.
- * Returns 0 when it is ours, -XCGN_EEXIST when taken, another errno when
- * the table is full. */
-static __always_inline int nat4_port_try(const struct xcgn_tuple4 *tmpl, __u32 port,
+/* Try to claim public port @port (host order) for the reverse value @rv:
+ * @key (this CPU's xcgn_probe.tmpl: off the stack) gets the port and is
+ * the key. Returns 0 when it is ours, -XCGN_EEXIST when taken, another
+ * errno when the table is full. */
+static __always_inline int nat4_port_try(struct xcgn_tuple4 *key, __u32 port,
 					 const struct xcgn_rev4 *rv, __be16 *out)
 {
-	struct xcgn_tuple4 k = *tmpl;
 	int err;
 
-	k.port = bpf_htons((__u16)port);
-	err = bpf_map_update_elem(&xcgn_rev4, &k, rv, BPF_NOEXIST);
+	key->port = bpf_htons((__u16)port);
+	err = bpf_map_update_elem(&xcgn_rev4, key, rv, BPF_NOEXIST);
 	if (!err)
-		*out = k.port;
+		*out = key->port;
 	return err;
 }
 
 /* State of one port search: the numbers on the stack (bpf_loop() wants
- * its context there), the copies of the subscriber's blocks and of the
- * entries to insert in this CPU's xcgn_probe (the mapping creation's stack
- * has no room for them). */
+ * its context there); the copy of the subscriber's blocks and the entries
+ * to insert (built there by nat4_map_create) in this CPU's xcgn_probe:
+ * the mapping creation's stack has no room for them. */
 struct port_probe {
 	__u32 first, span, start, bs, lo;
 	__u32 parity;		/* 0: any port; else 1 + the parity to keep */
@@ -76,9 +76,7 @@ static long nat4_port_probe_cb(__u32 i, void *data)
  * when the subscriber's blocks are nearly full. Returns 0, -XCGN_EEXIST
  * when all are taken, or a full-table error. */
 static __always_inline int nat4_port_probe(const struct xcgn_sub *sub, const struct xcgn_pool *pool,
-					   __u32 first, __u32 span, __u32 orig,
-					   const struct xcgn_tuple4 *tmpl,
-					   const struct xcgn_rev4 *rv, __be16 *out)
+					   __u32 first, __u32 span, __u32 orig, __be16 *out)
 {
 	struct port_probe c = {};
 	struct xcgn_probe *sc;
@@ -90,8 +88,6 @@ static __always_inline int nat4_port_probe(const struct xcgn_sub *sub, const str
 		return -XCGN_EEXIST;
 	for (i = 0; i < XCGN_SUB_BLOCKS_MAX; i++)
 		sc->blocks[i] = sub->blocks[i];
-	sc->tmpl = *tmpl;
-	sc->rv = *rv;
 	c.first = first;
 	c.span = span;
 	c.start = bpf_get_prandom_u32() % span;
@@ -137,7 +133,7 @@ static __noinline int nat4_full_hint(__be32 saddr, __u8 proto, int set)
  * same parity, when the pool asks for it); when they are all busy the
  * subscriber gets one more block, up to max-blocks. */
 static __always_inline int nat4_port_pick(struct xcgn_sub *sub, const struct xcgn_pool *pool,
-					  __be32 saddr, __u32 orig, const struct xcgn_tuple4 *tmpl,
+					  __be32 saddr, __u32 orig, struct xcgn_tuple4 *tmpl,
 					  const struct xcgn_rev4 *rv, struct xcgn_stats *st, __be16 *out)
 {
 	__u32 bs = pool->block_size, nslots = 0, slot;
@@ -156,7 +152,7 @@ static __always_inline int nat4_port_pick(struct xcgn_sub *sub, const struct xcg
 				return err ? -XCGN_DROP_MAP_FULL : 0;
 		}
 	}
-	err = nat4_port_probe(sub, pool, 0, nslots * bs, orig, tmpl, rv, out);
+	err = nat4_port_probe(sub, pool, 0, nslots * bs, orig, out);
 	if (err != -XCGN_EEXIST)
 		return err ? -XCGN_DROP_MAP_FULL : 0;
 
@@ -173,7 +169,7 @@ static __always_inline int nat4_port_pick(struct xcgn_sub *sub, const struct xcg
 				return err ? -XCGN_DROP_MAP_FULL : 0;
 		}
 	}
-	err = nat4_port_probe(sub, pool, slot * bs, bs, orig, tmpl, rv, out);
+	err = nat4_port_probe(sub, pool, slot * bs, bs, orig, out);
 	if (err != -XCGN_EEXIST)
 		return err ? -XCGN_DROP_MAP_FULL : 0;
 	return -XCGN_DROP_NO_PORT;
@@ -189,13 +185,12 @@ static __always_inline int nat4_port_pick(struct xcgn_sub *sub, const struct xcg
 __noinline int nat4_map_create(const struct xcgn_tuple4 *in, __u32 want)
 {
 	struct xcgn_stats *st = stats_get();
-	struct xcgn_tuple4 tmpl = {}, rk = {};
-	struct xcgn_rev4 rv = {};
+	struct xcgn_tuple4 *tmpl;
+	struct xcgn_rev4 *rv;
 	struct xcgn_pool *pool;
 	struct xcgn_probe *sc;
 	struct xcgn_map4 *mv;
 	struct xcgn_sub *sub;
-	__be16 pport = 0;
 	__u32 zero = 0;
 	int err;
 
@@ -221,32 +216,35 @@ __noinline int nat4_map_create(const struct xcgn_tuple4 *in, __u32 want)
 		stats_inc(st, XCGN_STAT_FULL_HINT);
 		return -XCGN_DROP_SUB_LIMIT;
 	}
-	rv.saddr = in->addr;
-	rv.sport = in->port;
-	rv.pool_id = (__u8)sub->pool_id;
-	rv.flags = pool->filtering == XCGN_FILTER_ADF ? XCGN_MAPF_ADF : 0;
-	tmpl.addr = sub->paddr;
-	tmpl.proto = in->proto;
-	err = nat4_port_pick(sub, pool, in->addr, want ? want & 0xffff : bpf_ntohs(in->port), &tmpl,
-			     &rv, st, &pport);
+	/* The entries to insert, off the stack (struct port_probe). */
+	rv = &sc->rv;
+	__builtin_memset(rv, 0, sizeof(*rv));
+	rv->saddr = in->addr;
+	rv->sport = in->port;
+	rv->pool_id = (__u8)sub->pool_id;
+	rv->flags = pool->filtering == XCGN_FILTER_ADF ? XCGN_MAPF_ADF : 0;
+	tmpl = &sc->tmpl;
+	__builtin_memset(tmpl, 0, sizeof(*tmpl));
+	tmpl->addr = sub->paddr;
+	tmpl->proto = in->proto;
+	mv = &sc->mv;	/* the mapping being inserted: off the stack too */
+	__builtin_memset(mv, 0, sizeof(*mv));
+	err = nat4_port_pick(sub, pool, in->addr, want ? want & 0xffff : bpf_ntohs(in->port), tmpl,
+			     rv, st, &mv->pport);
 	if (err == -XCGN_DROP_SUB_LIMIT)
 		nat4_full_hint(in->addr, in->proto, 1);
 	if (err)
 		return err;
 
-	mv = &sc->mv;	/* off the stack: see struct xcgn_probe */
-	__builtin_memset(mv, 0, sizeof(*mv));
 	mv->paddr = sub->paddr;
-	mv->pport = pport;
 	mv->pool_id = sub->pool_id;
 	mv->created_ns = bpf_ktime_get_coarse_ns();
 	mv->out_seen_ns = mv->created_ns;
 	mv->flags = pool->filtering == XCGN_FILTER_ADF ? XCGN_MAPF_ADF : 0;
 	err = bpf_map_update_elem(&xcgn_map4, in, mv, BPF_NOEXIST);
 	if (err) {
-		rk = tmpl;
-		rk.port = pport;
-		if (bpf_map_delete_elem(&xcgn_rev4, &rk))
+		tmpl->port = mv->pport;	/* the reverse entry just made */
+		if (bpf_map_delete_elem(&xcgn_rev4, tmpl))
 			stats_inc(st, XCGN_STAT_ABORTED);
 		if (err != -XCGN_EEXIST)
 			return -XCGN_DROP_MAP_FULL;
@@ -261,10 +259,9 @@ __noinline int nat4_map_create(const struct xcgn_tuple4 *in, __u32 want)
 		 * the subscriber gone and starts afresh. */
 		if (sub->addr != in->addr)
 			__sync_fetch_and_add(&sub->nmaps, -1);
-		rk = tmpl;
-		rk.port = pport;
+		tmpl->port = mv->pport;
 		bpf_map_delete_elem(&xcgn_map4, in);
-		bpf_map_delete_elem(&xcgn_rev4, &rk);
+		bpf_map_delete_elem(&xcgn_rev4, tmpl);
 		stats_inc(st, XCGN_STAT_SUB_DIED);
 		return -XCGN_DROP_RACE;
 	}
@@ -611,75 +608,34 @@ static __always_inline int nat4_icmp_err_xlate(struct pkt *p, int inbound, struc
 	return ret;
 }
 
-/* Fragments (RFC 4787 REQ-14). The first fragment is translated like any
- * packet and leaves, keyed by the datagram as it arrived, the address it
- * got; the later ones (no ports in them) follow it. Out of order: from a
- * subscriber, a later fragment needs only the address, which is its
- * subscriber's (paired pooling puts all its mappings on one address); from
- * the internet it is held in tc until its first fragment says where the
- * datagram goes (xcgn_tc_outside_in). */
-static __always_inline void nat4_frag_key(const struct pkt *p, struct xcgn_frag4_key *k)
+/* An ICMP error about a hairpinned packet (RFC 5508 REQ-7): subscriber B
+ * reports on what subscriber A sent to B's public endpoint, so the outer
+ * destination and the quoted source are A's public endpoint, the outer
+ * source and the quoted destination B itself. Both lookups (no refresh,
+ * REQ-6) come before any write, so the caller can still hand the packet
+ * on untouched: @from gets B's public endpoint, @to A's own. 0 or
+ * -XCGN_DROP_*. */
+static __always_inline int nat4_icmp_err_hairpin_lookup(const struct pkt *p, struct icmp_inner *q,
+							struct xcgn_tuple4 *from,
+							struct xcgn_tuple4 *to)
 {
-	k->saddr = p->ip->saddr;
-	k->daddr = p->ip->daddr;
-	k->id = p->ip->id;
-	k->proto = p->ip->protocol;
-	k->_pad = 0;
+	int ret = parse_icmp_inner(p, q);
+
+	if (!ret)
+		ret = nat4_icmp_err_lookup(p, q, 0, from);
+	if (!ret)
+		ret = nat4_icmp_err_lookup(p, q, 1, to);
+	return ret;
 }
 
-/* Call before rewriting a first fragment; @to is the address it gets. */
-static __always_inline void nat4_frag_note(const struct pkt *p, __be32 to)
+/* ... and both rewrites: out as B's public endpoint, in to A (REQ-7a:
+ * the outer destination is the quoted source, A). */
+static __always_inline void nat4_icmp_err_hairpin(struct pkt *p, struct icmp_inner *q,
+						  const struct xcgn_tuple4 *from,
+						  const struct xcgn_tuple4 *to)
 {
-	struct xcgn_frag4_key k;
-	struct xcgn_frag4 v = {};
-
-	if (!p->first_frag)
-		return;
-	nat4_frag_key(p, &k);
-	v.addr = to;
-	v.seen_ns = bpf_ktime_get_coarse_ns();
-	/* An LRU: a full table forgets its oldest datagram, not this one. */
-	bpf_map_update_elem(&xcgn_frag4, &k, &v, BPF_ANY);
-}
-
-/* How many later fragments of this datagram wait in tc (0 if none, or
- * if they waited too long). */
-static __always_inline __u32 nat4_frag_held(const struct pkt *p)
-{
-	struct xcgn_frag4_key k;
-	struct xcgn_fragh *h;
-
-	if (!p->first_frag)
-		return 0;
-	nat4_frag_key(p, &k);
-	h = bpf_map_lookup_elem(&xcgn_fragh, &k);
-	if (!h || bpf_ktime_get_coarse_ns() - h->seen_ns > XCGN_FRAG_NS)
-		return 0;
-	return h->held;
-}
-
-/* The address a later fragment's datagram got, or -XCGN_DROP_FRAGMENT.
- * @outbound: a subscriber's fragment, whose address is known without its
- * first fragment when the subscriber is. */
-static __always_inline int nat4_frag_lookup(const struct pkt *p, int outbound, __be32 *to)
-{
-	struct xcgn_frag4_key k;
-	struct xcgn_frag4 *v;
-	struct xcgn_sub *sub;
-
-	nat4_frag_key(p, &k);
-	v = bpf_map_lookup_elem(&xcgn_frag4, &k);
-	if (v && bpf_ktime_get_coarse_ns() - v->seen_ns <= XCGN_FRAG_NS) {
-		*to = v->addr;
-		return 0;
-	}
-	if (!outbound)
-		return -XCGN_DROP_FRAGMENT;
-	sub = bpf_map_lookup_elem(&xcgn_subs, &k.saddr);
-	if (!sub || sub->addr != k.saddr || (sub->nmaps & XCGN_SUB_DEAD) || !sub->paddr)
-		return -XCGN_DROP_FRAGMENT;
-	*to = sub->paddr;
-	return 0;
+	nat4_rewrite_icmp_err(p, q, 0, from);
+	nat4_rewrite_icmp_err(p, q, 1, to);
 }
 
 /* Rewrite only the source (@snat) or destination address: a later
@@ -702,18 +658,18 @@ static __always_inline void nat4_ttl_dec(struct iphdr *ip)
 	ip->check = xcgn_csum_update16(ip->check, old, *w);
 }
 
-/* Rewrite the source (@snat) or destination of a packet in an skb (tc).
- * The skb may carry a partial checksum (CHECKSUM_PARTIAL), which only the
- * kernel's helpers
- * update correctly, so tc goes through them; BPF_F_MARK_MANGLED_0 keeps a
- * UDP checksum of 0 at 0 and sends a computed 0 as 0xFFFF. */
-static __always_inline int nat4_rewrite_skb(struct __sk_buff *skb, const struct pkt *p, int snat,
-					    const struct xcgn_tuple4 *to)
+/* Rewrite the source (@snat) or destination of a packet in an skb (tc),
+ * from @from (what the packet holds there, read before: the helpers leave
+ * no packet pointer valid) to @to. The skb may carry a partial checksum
+ * (CHECKSUM_PARTIAL), which only the kernel's helpers update correctly,
+ * so tc goes through them; BPF_F_MARK_MANGLED_0 keeps a UDP checksum of 0
+ * at 0 and sends a computed 0 as 0xFFFF. */
+static __always_inline int nat4_rewrite_skb_from(struct __sk_buff *skb, const struct pkt *p,
+						 int snat, const struct xcgn_tuple4 *from,
+						 const struct xcgn_tuple4 *to)
 {
 	__u32 l3 = p->l3_off, l4 = p->l4_off, csum_off, port_off = l4 + (snat ? 0 : 2);
 	__u32 addr_off = l3 + (snat ? offsetof(struct iphdr, saddr) : offsetof(struct iphdr, daddr));
-	__be32 from_addr = snat ? p->ip->saddr : p->ip->daddr;
-	__be16 from_port = snat ? *p->sport : *p->dport;
 	__u64 mm = 0;
 
 	switch (p->cls) {
@@ -732,17 +688,26 @@ static __always_inline int nat4_rewrite_skb(struct __sk_buff *skb, const struct 
 		return -1;
 	}
 	if (p->cls != L4_ICMP_QUERY &&
-	    bpf_l4_csum_replace(skb, csum_off, from_addr, to->addr, BPF_F_PSEUDO_HDR | mm | 4))
+	    bpf_l4_csum_replace(skb, csum_off, from->addr, to->addr, BPF_F_PSEUDO_HDR | mm | 4))
 		return -1;
-	if (bpf_l4_csum_replace(skb, csum_off, from_port, to->port, mm | 2))
+	if (bpf_l4_csum_replace(skb, csum_off, from->port, to->port, mm | 2))
 		return -1;
-	if (bpf_l3_csum_replace(skb, l3 + offsetof(struct iphdr, check), from_addr, to->addr, 4))
+	if (bpf_l3_csum_replace(skb, l3 + offsetof(struct iphdr, check), from->addr, to->addr, 4))
 		return -1;
 	if (bpf_skb_store_bytes(skb, addr_off, &to->addr, 4, 0))
 		return -1;
 	if (bpf_skb_store_bytes(skb, port_off, &to->port, 2, 0))
 		return -1;
 	return 0;
+}
+
+static __always_inline int nat4_rewrite_skb(struct __sk_buff *skb, const struct pkt *p, int snat,
+					    const struct xcgn_tuple4 *to)
+{
+	struct xcgn_tuple4 from;
+
+	nat4_tuple(p, snat, &from);
+	return nat4_rewrite_skb_from(skb, p, snat, &from, to);
 }
 
 #endif /* XCGN_NAT4_H */

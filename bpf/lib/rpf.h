@@ -153,12 +153,12 @@ static __always_inline int rpf_eval(const struct xcgn_rpf_dev *dev, __be32 src, 
 	}
 
 	/* What the FIB cannot know: from the internet, a subscriber or a
-	 * pool source is spoofed. Pool to pool is a hairpin the upstream
-	 * router turned around: no spoof, the FIB decides as for anyone. */
+	 * pool source is spoofed. Pool to pool too: xcgn turns every
+	 * hairpin around itself, so none comes back from the upstream. */
 	if (dev->flags & XCGN_RPFD_OUTSIDE) {
 		if ((src & sub_mask) == sub_prefix)
 			RPF_DECIDE(XCGN_RPFW_SPOOF_SUBSCRIBER, XCGN_DROP_SPOOF);
-		if (rs && is_pool_addr(rs, src) && !is_pool_addr(rs, dst))
+		if (rs && is_pool_addr(rs, src))
 			RPF_DECIDE(XCGN_RPFW_SPOOF_POOL, XCGN_DROP_SPOOF);
 	}
 	if (dev->flags & XCGN_RPFD_NO_FIB)

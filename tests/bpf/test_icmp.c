@@ -283,8 +283,9 @@ Test(icmp, refusal_answered_with_3_13, .init = setup_one_block, .fini = env_tear
 
 /* RFC 5508 REQ-7: subscriber 2 answers a hairpinned datagram from
  * subscriber 1 with port unreachable; 1 gets it, about its own packet,
- * by way of the upstream router. */
-Test(icmp, hairpinned_error_translated_both_ways)
+ * turned around by @prog (XDP inside, or tc egress after the kernel
+ * forwarded it) with verdict @verdict: no upstream router involved. */
+static void hairpinned_error(int prog, int ifindex, int verdict, int drop)
 {
 	struct pkt_spec a = { .proto = 17, .sport = 1100, .dport = 53, .payload = 20 };
 	struct pkt_spec b = { .proto = 17, .sport = 1200, .payload = 20 };
@@ -312,19 +313,32 @@ Test(icmp, hairpinned_error_translated_both_ways)
 	cr_assert_eq(pkt_daddr(sent), ip(ENV_SUB2), "delivered to subscriber 2");
 	err_len = pkt_icmp_error(err, sizeof(err), ip(ENV_SUB2), pub1, 3, 3, sent,
 				 sent_len - pkt_l3_off(sent));
-	/* Out through 2's mapping to the upstream router, which routes the
-	 * pool back; in through 1's mapping. */
-	cr_assert_eq(run_err(env.prog_in, env.ifin), XDP_REDIRECT, "the error goes out");
-	check_all_csums();
-	cr_assert_eq(pkt_saddr(out), pub2, "translated outwards");
-	memcpy(err, out, outlen);
-	err_len = outlen;
-	cr_assert_eq(run_err(env.prog_out, env.ifout), XDP_REDIRECT, "and comes back in");
+	cr_assert_eq(run_err(prog, ifindex), verdict, "the error turns around");
 	check_all_csums();
 	cr_assert_eq(pkt_saddr(out), pub2, "from subscriber 2's public address");
-	cr_assert_eq(pkt_daddr(out), ip(ENV_SUB1), "to subscriber 1");
+	cr_assert_eq(pkt_daddr(out), ip(ENV_SUB1), "to subscriber 1 (REQ-7a: the quoted source)");
 	cr_assert_eq(qaddr(out, 1), ip(ENV_SUB1), "quoting 1's own packet: its address");
 	cr_assert_eq(qport(out, 1), 1200, "and port");
 	cr_assert_eq(qaddr(out, 0), pub2, "to 2's public address");
 	cr_assert_eq(qport(out, 0), port2, "and port");
+	cr_assert_eq(env_stat(XCGN_STAT_HAIRPIN), 2, "both hairpins counted");
+	cr_assert_eq(env_stat(XCGN_STAT_ICMP_ERR_OUT) + env_stat(XCGN_STAT_ICMP_ERR_IN), 0,
+		     "never out to the internet and back");
+	/* An error quoting a public endpoint that is nobody's: dropped. */
+	sent[pkt_l4_off(sent)] = 0;
+	sent[pkt_l4_off(sent) + 1] = 7;	/* subscriber 1's packet, from port 7 */
+	err_len = pkt_icmp_error(err, sizeof(err), ip(ENV_SUB2), pub1, 3, 3, sent,
+				 sent_len - pkt_l3_off(sent));
+	cr_assert_eq(run_err(prog, ifindex), drop, "no mapping quoted: dropped");
+	cr_assert_eq(env_drop(XCGN_DROP_NO_MAPPING), 1, "counted");
+}
+
+Test(icmp, hairpinned_error_turned_around_at_xdp)
+{
+	hairpinned_error(env.prog_in, env.ifin, XDP_REDIRECT, XDP_DROP);
+}
+
+Test(icmp, hairpinned_error_turned_around_in_tc)
+{
+	hairpinned_error(env.prog_tc, 0, 7 /* TC_ACT_REDIRECT */, 2 /* TC_ACT_SHOT */);
 }

@@ -565,6 +565,96 @@ Test(xdp, hairpin_to_an_unmapped_public_port_dropped)
 	cr_assert_eq(env_drop(XCGN_DROP_NO_MAPPING), 1, "counted");
 }
 
+/* Subscriber 1's mapping for UDP port 1100 (to S1): its public endpoint. */
+static void sub1_mapping(uint8_t proto, uint32_t *pub, uint16_t *port)
+{
+	struct pkt_spec a = spec(proto, ENV_SUB1, 1100, ENV_S1, 53);
+
+	cr_assert_eq(outbound(&a), XDP_REDIRECT, "subscriber 1 opens a mapping");
+	*pub = pkt_saddr(out);
+	*port = pkt_sport(out);
+}
+
+/* Issue 10 item 4: a hairpinned datagram's fragments turn around at XDP,
+ * the later ones after the first; without its first, one is dropped (no
+ * upstream router is asked to send it back). */
+Test(xdp, hairpinned_fragments_turn_around)
+{
+	char pub1s[16];
+	uint32_t pub1, pub2;
+	uint16_t port1;
+	struct in_addr a;
+
+	sub1_mapping(17, &pub1, &port1);
+	a.s_addr = pub1;
+	snprintf(pub1s, sizeof(pub1s), "%s", inet_ntoa(a));
+	cr_assert_eq(run_frame(env.prog_in, env.ifin,
+			       frag(in, ENV_SUB2, 1200, pub1s, port1, 0x4343, 0, 1, 80)),
+		     XDP_REDIRECT, "first fragment turned around");
+	assert_csums("first fragment");
+	cr_assert_eq(pkt_daddr(out), ip(ENV_SUB1), "to subscriber 1");
+	cr_assert_eq(pkt_dport(out), 1100, "at its port");
+	pub2 = pkt_saddr(out);
+	cr_assert(in_pool(pub2), "from subscriber 2's public address");
+	cr_assert_eq(run_frame(env.prog_in, env.ifin,
+			       frag(in, ENV_SUB2, 0, pub1s, 0, 0x4343, 5, 0, 80)),
+		     XDP_REDIRECT, "the last follows it");
+	assert_csums("last fragment");
+	cr_assert_eq(pkt_daddr(out), ip(ENV_SUB1), "to subscriber 1");
+	cr_assert_eq(pkt_saddr(out), pub2, "from the same public address");
+	cr_assert_eq(env_stat(XCGN_STAT_HAIRPIN), 2, "both at XDP");
+	cr_assert_eq(run_frame(env.prog_in, env.ifin,
+			       frag(in, ENV_SUB2, 0, pub1s, 0, 0x4444, 5, 0, 80)),
+		     XDP_DROP, "a later fragment before its first: nowhere to go");
+	cr_assert_eq(env_drop(XCGN_DROP_FRAGMENT), 1, "counted");
+	cr_assert_eq(env_stat(XCGN_STAT_REDIRECT_OUT), 1, "nothing but subscriber 1's opening went out");
+}
+
+/* What XDP leaves to the kernel (here: no neighbour yet, IP options, a
+ * checksum left to offload) reaches tc egress after routing, on its way
+ * to the upstream: tc turns it around to the inside instead
+ * (bpf_redirect_neigh), both translations done; a later fragment then
+ * follows at XDP by the note tc left. */
+Test(xdp, hairpin_in_tc_after_routing)
+{
+	char pub1s[16];
+	uint32_t pub1, pub2;
+	uint16_t port1;
+	struct in_addr a;
+	struct pkt_spec b;
+
+	sub1_mapping(17, &pub1, &port1);
+	a.s_addr = pub1;
+	snprintf(pub1s, sizeof(pub1s), "%s", inet_ntoa(a));
+	b = spec(17, ENV_SUB2, 1200, ENV_S1, port1);
+	b.daddr = pub1;
+	b.opt_words = 1;	/* XDP hands it to the kernel */
+	cr_assert_eq(outbound(&b), XDP_PASS, "options: to the kernel");
+	cr_assert_eq(run_spec(env.prog_tc, 0, &b), 7 /* TC_ACT_REDIRECT */, "turned to the inside");
+	assert_csums("hairpinned in tc");
+	cr_assert_eq(pkt_daddr(out), ip(ENV_SUB1), "to subscriber 1");
+	cr_assert_eq(pkt_dport(out), 1100, "at its port");
+	pub2 = pkt_saddr(out);
+	cr_assert(in_pool(pub2), "from subscriber 2's public address");
+	cr_assert_neq(pkt_sport(out), 1200, "and public port");
+
+	cr_assert_eq(run_frame(env.prog_tc, 0, frag(in, ENV_SUB2, 1300, pub1s, port1, 0x4545, 0, 1, 80)),
+		     7, "a first fragment in tc");
+	cr_assert_eq(pkt_daddr(out), ip(ENV_SUB1), "to subscriber 1");
+	cr_assert_eq(run_frame(env.prog_in, env.ifin,
+			       frag(in, ENV_SUB2, 0, pub1s, 0, 0x4545, 5, 0, 80)),
+		     XDP_REDIRECT, "its last at XDP, by tc's note");
+	cr_assert_eq(pkt_daddr(out), ip(ENV_SUB1), "to subscriber 1");
+	cr_assert_eq(pkt_saddr(out), pub2, "from subscriber 2's public address");
+	cr_assert_eq(run_frame(env.prog_tc, 0, frag(in, ENV_SUB2, 0, pub1s, 0, 0x4646, 5, 0, 80)),
+		     2 /* TC_ACT_SHOT */, "a later fragment before its first: dropped in tc too");
+
+	b.sport = 1201;
+	b.dport = 4444;	/* nobody's */
+	cr_assert_eq(run_spec(env.prog_tc, 0, &b), 2 /* TC_ACT_SHOT */, "no mapping there");
+	cr_assert_eq(env_stat(XCGN_STAT_HAIRPIN), 3, "counted");
+}
+
 /* Issue 10 item 9: a checksum its sender left to offload (the field holds
  * the pseudo-header sum) is not XDP's to update: the packet goes to the
  * kernel untouched, both ways, and tc translates it with helpers that know

@@ -401,7 +401,9 @@ static void one(enum where at, const uint8_t *in, size_t inlen)
 	if (leaves_outside(at, v, out, outlen) && (where = sub_anywhere(out, outlen)))
 		violation(at, v, in, inlen, out, outlen, "C: a subscriber address leaves the outside (%s)",
 			  where);
-	if ((at == TC_EGRESS || at == TC_INGRESS) ? v != TC_ACT_OK
+	/* What goes on, translated: to the internet, or turned around to
+	 * the inside (a hairpin: XDP_REDIRECT, or tc's TC_ACT_REDIRECT). */
+	if ((at == TC_EGRESS || at == TC_INGRESS) ? v != TC_ACT_OK && v != TC_ACT_REDIRECT
 						  : v != XDP_REDIRECT && v != XDP_TX)
 		return;
 	if (!was_translated(in, inlen, out, outlen))
@@ -438,7 +440,13 @@ static void tables(unsigned long n)
 
 static struct seed *add(enum where at, const char *what)
 {
-	struct seed *s = &seeds[nseeds++];
+	struct seed *s;
+
+	if (nseeds == SEEDS_MAX) {
+		fprintf(stderr, "pktfuzz: more than %d seeds\n", SEEDS_MAX);
+		exit(2);
+	}
+	s = &seeds[nseeds++];
 
 	s->at = at;
 	s->what = what;
@@ -552,8 +560,36 @@ static int make_seeds(void)
 		outlen = sizeof(out);
 		if (run(IN_XDP, seeds[0].b, seeds[0].len, out, &outlen) != XDP_REDIRECT)
 			return -1;
+		struct seed *e;
+		uint8_t sent[BUF];
+		size_t sentlen = sizeof(sent);
+
 		s = spec(17, ENV_SUB2, 3000, pkt_saddr(out), pkt_sport(out));
 		build(IN_XDP, "hairpin", &s);
+		build(TC_EGRESS, "hairpin, slow path", &s);
+		/* Its first fragment (leaving the note), a later one, and
+		 * subscriber 1's port unreachable about it. */
+		s.frag_off = 0x2000;
+		build(IN_XDP, "hairpinned first fragment", &s);
+		s.frag_off = 0x2000 | 5;
+		s.proto = 99;
+		e = build(IN_XDP, "hairpinned later fragment", &s);
+		e->b[pkt_l3_off(e->b) + 9] = 17;	/* bare payload, called UDP */
+		e = build(TC_EGRESS, "hairpinned later fragment, slow path", &s);
+		e->b[pkt_l3_off(e->b) + 9] = 17;
+		s = spec(17, ENV_SUB2, 3001, pkt_saddr(out), pkt_sport(out));
+		sentlen = pkt_build(sent, sizeof(sent), &s);
+		outlen = sizeof(out);
+		/* (An address-dependent pool refuses the hairpin: subscriber 1
+		 * never sent to subscriber 2's public address. No error then.) */
+		if (run(IN_XDP, sent, sentlen, out, &outlen) == XDP_REDIRECT) {
+			e = add(IN_XDP, "hairpinned error");
+			e->len = pkt_icmp_error(e->b, sizeof(e->b), pkt_daddr(out), pkt_saddr(out),
+						3, 3, out, 28);
+			e = add(TC_EGRESS, "hairpinned error, slow path");
+			e->len = pkt_icmp_error(e->b, sizeof(e->b), pkt_daddr(out), pkt_saddr(out),
+						3, 3, out, 28);
+		}
 	}
 	for (i = 0; i < nseeds; i++)
 		if (!seeds[i].len) {
@@ -614,7 +650,8 @@ int main(int argc, char **argv)
 	for (at = 0; at < WHERE_MAX; at++)
 		printf("  %-12s %8lu runs: pass/ok %lu, drop/shot %lu, tx %lu, redirect %lu\n",
 		       where_name[at], runs[at], verdicts[at][at >= TC_EGRESS ? 0 : 2],
-		       verdicts[at][at >= TC_EGRESS ? 2 : 1], verdicts[at][3], verdicts[at][4]);
+		       verdicts[at][at >= TC_EGRESS ? 2 : 1], at >= TC_EGRESS ? 0 : verdicts[at][3],
+		       verdicts[at][at >= TC_EGRESS ? TC_ACT_REDIRECT : XDP_REDIRECT]);
 	printf("pktfuzz: %lu violation(s)\n", violations);
 	bpfenv_teardown(&env);
 	return violations ? 1 : 0;
