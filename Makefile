@@ -179,11 +179,11 @@ $(BUILD)/abi-v%/xcgn: tests/abi/v%.commit
 
 test-integration: $(BUILD)/xcgn $(BUILD)/xcgn-bench $(BUILD)/abi-v2/xcgn $(BUILD)/abi-v3/xcgn \
 		$(BUILD)/abi-v4/xcgn $(BUILD)/abi-v5/xcgn
-	$(Q)tests/integration/run.sh
+	$(Q)tests/run.sh integration
 
 # One test per RFC requirement; the README's table must be what it found.
 test-conformance: $(BUILD)/xcgn
-	$(Q)tests/conformance/run.sh $(BUILD)/conformance.tsv
+	$(Q)tests/run.sh conformance $(BUILD)/conformance.tsv
 	$(Q)tests/conformance/table.sh --check $(BUILD)/conformance.tsv
 
 # Rewrite the README's table from the last run of the suite.
@@ -192,7 +192,7 @@ conformance-table:
 
 soak: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)tests/integration/run.sh soak_durable_churn
+	$(Q)tests/run.sh integration soak_durable_churn
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -247,7 +247,7 @@ $(BUILD)/bench_%.bpf.o: tests/bench/bench_%.bpf.c $(BPF_HDRS) | $(BUILD)/.libbpf
 # generated open code), so that one checker is off for the files that
 # include them.
 check: deps $(BUILD)/xcgn_xdp.skel.h $(BUILD)/xcgn_gc.skel.h
-	$(Q)shellcheck -x -e SC1091,SC2034 -S warning scripts/*.sh tests/integration/*.sh tests/conformance/*.sh tests/abi/*.sh tests/dist/*.sh tests/fuzz/*.sh .ci/run
+	$(Q)shellcheck -x -e SC1091,SC2034 -S warning scripts/*.sh tests/*.sh tests/integration/*.sh tests/conformance/*.sh tests/abi/*.sh tests/dist/*.sh tests/fuzz/*.sh .ci/run
 	$(Q)shellcheck -s bash -S warning dist/xcgn.bash-completion
 	$(Q)for f in user/*.c; do \
 		x=; grep -q 'skel\.h' $$f && x="-Xanalyzer -analyzer-disable-checker=unix.Malloc"; \

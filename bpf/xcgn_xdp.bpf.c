@@ -35,8 +35,9 @@ static __always_inline int is_subscriber(__be32 a)
 }
 
 /* The datapath's check of an IPv4 packet on the attached device @which
- * (XCGN_RPF_DEV_*), before any state is looked up or created. Not inlined:
- * its stack is its own, apart from the mapping creation's. */
+ * (XCGN_RPF_DEV_*), before any state is looked up or created: 0, or
+ * -XCGN_DROP_* (rpf_eval() gives explain its verdict positive). Not
+ * inlined: its stack is its own, apart from the mapping creation's. */
 static __noinline int rpf_check(__u32 which, __be32 src, __be32 dst, const struct xcgn_state *rs)
 {
 	const struct xcgn_rpf_dev *dev = bpf_map_lookup_elem(&xcgn_rpfdev, &which);
@@ -49,9 +50,9 @@ static __noinline int rpf_check(__u32 which, __be32 src, __be32 dst, const struc
 	if (!dev || !(dev->flags & XCGN_RPFD_VALID))
 		return which == XCGN_RPF_DEV_OUTSIDE &&
 			       (is_subscriber(src) || (rs && is_pool_addr(rs, src)))
-			       ? XCGN_DROP_SPOOF
-			       : XCGN_DROP_NONE;
-	return rpf_eval(dev, src, dst, xcgn_cfg.sub_prefix, xcgn_cfg.sub_mask, rs, NULL);
+			       ? -XCGN_DROP_SPOOF
+			       : 0;
+	return -rpf_eval(dev, src, dst, xcgn_cfg.sub_prefix, xcgn_cfg.sub_mask, rs, NULL);
 }
 
 /* Only these create or use mappings: TCP, UDP, and ICMP echo in the
@@ -160,37 +161,32 @@ static __always_inline int xdp_forward(struct pkt *p, const struct bpf_fib_looku
  * another subscriber's public address and port. Both translations happen
  * here, so the receiver sees the sender's public address and port, and the
  * packet turns around at XDP without any policy routing. ICMP queries to a
- * public address reach no host and are not hairpinned. Returns the verdict,
- * or -XCGN_DROP_* through @drop. */
+ * public address reach no host and are not hairpinned. The verdict, or
+ * -XCGN_DROP_*. */
 static __always_inline int xdp_hairpin(struct xdp_md *ctx, struct pkt *p, struct xcgn_stats *st,
-				       int *drop, struct bpf_fib_lookup *fibp)
+				       struct bpf_fib_lookup *fibp)
 {
 	struct bpf_fib_lookup *fib = fibp;	/* the caller's: per-CPU scratch */
 	struct xcgn_tuple4 in, pub, dst, to;
 	int ret, rc;
 
-	if (p->cls != L4_TCP && p->cls != L4_UDP) {
-		*drop = -XCGN_DROP_NO_MAPPING;
-		return XDP_DROP;
-	}
+	if (p->cls != L4_TCP && p->cls != L4_UDP)
+		return -XCGN_DROP_NO_MAPPING;
 	nat4_tuple(p, 1, &in);
 	nat4_tuple(p, 0, &dst);
 	ret = nat4_snat_lookup(&in, p->ip->daddr, p->tcp_flags, &pub);
 	if (ret) {
-		pool_refusal(st, in.addr, -ret);
-		*drop = ret;
-		return XDP_DROP;
+		pool_refusal(st, in.addr, ret);
+		return ret;
 	}
 	ret = nat4_dnat_lookup(&dst, pub.addr, p->tcp_flags, &to);
-	if (ret) {
-		*drop = ret;
-		return XDP_DROP;
-	}
+	if (ret)
+		return ret;
 	rc = fib_lookup(ctx, p, pub.addr, to.addr, ctx->ingress_ifindex, fib);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS || fib->ifindex != xcgn_cfg.inside_ifindex ||
 	    p->ip->ttl <= 1 || p->vlan) {
-		/* Untranslated to the stack: tc egress translates the source and
-		 * the pool's route brings it back through the outside. */
+		/* Untranslated to the stack, which routes it towards the
+		 * upstream: tc egress turns it around (tc_hairpin). */
 		stats_inc(st, XCGN_STAT_SLOW_OUT);
 		return XDP_PASS;
 	}
@@ -286,7 +282,7 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 	struct xcgn_tuple4 in, pub;
 	struct pkt p = {};
 	__u16 proto;
-	int ret, rc, drop = 0;
+	int ret, rc;
 
 	if (!st || !rs || !fib)
 		return XDP_ABORTED;
@@ -304,7 +300,7 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 	if (ret)
 		goto drop;
 	/* Spoofed sources go before any state is looked at (rpf.h). */
-	ret = -rpf_check(XCGN_RPF_DEV_INSIDE, p.ip->saddr, p.ip->daddr, rs);
+	ret = rpf_check(XCGN_RPF_DEV_INSIDE, p.ip->saddr, p.ip->daddr, rs);
 	if (ret)
 		goto drop;
 	if (!is_subscriber(p.ip->saddr) || is_subscriber(p.ip->daddr))
@@ -330,17 +326,12 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 		return XDP_PASS;
 	}
 	if (is_pool_addr(rs, p.ip->daddr)) {
-		if (p.cls == L4_FRAGMENT || p.cls == L4_ICMP_ERROR) {
+		if (p.cls == L4_FRAGMENT || p.cls == L4_ICMP_ERROR)
 			ret = xdp_hairpin_rest(ctx, st, fib);
-			if (ret < 0)
-				goto drop;
-			return ret;
-		}
-		ret = xdp_hairpin(ctx, &p, st, &drop, fib);
-		if (ret == XDP_DROP) {
-			ret = drop;
+		else
+			ret = xdp_hairpin(ctx, &p, st, fib);
+		if (ret < 0)
 			goto drop;
-		}
 		return ret;
 	}
 
@@ -374,10 +365,10 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 		nat4_tuple(&p, 1, &in);
 		ret = nat4_snat_lookup(&in, p.ip->daddr, p.tcp_flags, &pub);
 		if (ret) {
-			pool_refusal(st, in.addr, -ret);
-			if (!pool_is_refusal(-ret))
+			pool_refusal(st, in.addr, ret);
+			if (!pool_is_refusal(ret))
 				goto drop;
-			stats_drop(st, -ret);
+			stats_drop(st, ret);
 			return icmp_send_prohibited(ctx, &p, st, rs);
 		}
 		frag_note(&p, pub.addr);
@@ -398,7 +389,7 @@ pass:
 	stats_inc(st, XCGN_STAT_PASS);
 	return XDP_PASS;
 drop:
-	stats_drop(st, -ret);
+	stats_drop(st, ret);
 	return XDP_DROP;
 }
 
@@ -429,7 +420,7 @@ int xcgn_xdp_outside(struct xdp_md *ctx)
 	ret = parse_ipv4(&p, data, (__u32)(data_end - data));
 	if (ret)
 		goto drop;
-	ret = -rpf_check(XCGN_RPF_DEV_OUTSIDE, p.ip->saddr, p.ip->daddr, rs);
+	ret = rpf_check(XCGN_RPF_DEV_OUTSIDE, p.ip->saddr, p.ip->daddr, rs);
 	if (ret)
 		goto drop;
 	/* Anything not addressed to the pool (the host itself, transit) is
@@ -502,7 +493,7 @@ pass:
 	stats_inc(st, XCGN_STAT_PASS);
 	return XDP_PASS;
 drop:
-	stats_drop(st, -ret);
+	stats_drop(st, ret);
 	return XDP_DROP;
 }
 
@@ -567,7 +558,7 @@ static __always_inline int tc_hairpin(struct __sk_buff *skb, struct pkt *p, stru
 		nat4_tuple(p, 0, &dst);
 		ret = nat4_snat_lookup(&in, dst.addr, p->tcp_flags, &pub);
 		if (ret) {
-			pool_refusal(st, in.addr, -ret);
+			pool_refusal(st, in.addr, ret);
 			return ret;
 		}
 		ret = nat4_dnat_lookup(&dst, pub.addr, p->tcp_flags, &to);
@@ -679,7 +670,7 @@ int xcgn_tc_outside(struct __sk_buff *skb)
 	nat4_tuple(&p, 1, &in);
 	ret = nat4_snat_lookup(&in, p.ip->daddr, p.tcp_flags, &pub);
 	if (ret) {
-		pool_refusal(st, in.addr, -ret);
+		pool_refusal(st, in.addr, ret);
 		goto drop;
 	}
 	frag_note(&p, pub.addr);
@@ -690,7 +681,7 @@ int xcgn_tc_outside(struct __sk_buff *skb)
 	stats_inc(st, XCGN_STAT_SNAT_TC);
 	return TC_ACT_OK;
 drop:
-	stats_drop(st, -ret);
+	stats_drop(st, ret);
 	return TC_ACT_SHOT;
 }
 
@@ -769,7 +760,7 @@ int xcgn_tc_outside_in(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	return frag_release(skb, &dgram, held, in.addr, p.l3_off, st);
 drop:
-	stats_drop(st, -ret);
+	stats_drop(st, ret);
 	return TC_ACT_SHOT;
 }
 

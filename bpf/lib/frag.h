@@ -171,7 +171,7 @@ static __always_inline int frag_hold(struct __sk_buff *skb, const struct pkt *p,
 	stats_inc(st, XCGN_STAT_FRAG_HELD);
 	return TC_ACT_SHOT;
 unknown:
-	stats_drop(st, XCGN_DROP_FRAGMENT);
+	stats_drop(st, -XCGN_DROP_FRAGMENT);
 	return TC_ACT_SHOT;
 }
 
@@ -215,7 +215,7 @@ static __always_inline int frag_release(struct __sk_buff *skb, const struct xcgn
 			    bpf_skb_store_bytes(skb, l3_off + offsetof(struct iphdr, daddr), &to, 4,
 						BPF_F_RECOMPUTE_CSUM) ||
 			    bpf_clone_redirect(skb, ifindex, BPF_F_INGRESS))
-				stats_drop(st, XCGN_DROP_FRAGMENT);
+				stats_drop(st, -XCGN_DROP_FRAGMENT);
 			else
 				stats_inc(st, XCGN_STAT_FRAG_RELEASED);
 		}
@@ -223,7 +223,7 @@ static __always_inline int frag_release(struct __sk_buff *skb, const struct xcgn
 		continue;
 bad:
 		bpf_map_delete_elem(&xcgn_fragq, &qk);
-		stats_drop(st, XCGN_DROP_FRAGMENT);
+		stats_drop(st, -XCGN_DROP_FRAGMENT);
 	}
 	return TC_ACT_SHOT;
 }

@@ -178,12 +178,11 @@ static __always_inline int pool_sub_deterministic(__be32 saddr, struct xcgn_sub 
 	return 1;
 }
 
-/* A new flow of @saddr was refused for @reason: tell the collector, at most
- * once per XCGN_REFUSAL_EV_NS per CPU, so a flood costs a counter, not the
- * ring buffer. */
-static __always_inline int pool_is_refusal(int reason)
+/* Is @err (-XCGN_DROP_*) a refusal of a new flow, one the pool's limits
+ * made? Those are logged and answered with ICMP 3/13. */
+static __always_inline int pool_is_refusal(int err)
 {
-	switch (reason) {
+	switch (-err) {
 	case XCGN_DROP_NO_POOL:
 	case XCGN_DROP_SUB_LIMIT:
 	case XCGN_DROP_NO_PORT:
@@ -199,14 +198,17 @@ static __always_inline int pool_is_refusal(int reason)
 	return 0;
 }
 
-static __always_inline void pool_refusal(struct xcgn_stats *st, __be32 saddr, int reason)
+/* A new flow of @saddr was refused with @err: tell the collector, at most
+ * once per XCGN_REFUSAL_EV_NS per CPU, so a flood costs a counter, not the
+ * ring buffer. */
+static __always_inline void pool_refusal(struct xcgn_stats *st, __be32 saddr, int err)
 {
 	struct xcgn_event ev = {};
 	__u32 key = XCGN_RLIM_EVENT;
 	__u64 *last, now;
 	struct xcgn_state *rs = state_get();
 
-	if (!pool_is_refusal(reason) || !rs || (rs->switches & XCGN_SW_REFUSAL_LOG_OFF))
+	if (!pool_is_refusal(err) || !rs || (rs->switches & XCGN_SW_REFUSAL_LOG_OFF))
 		return;
 	last = bpf_map_lookup_elem(&xcgn_rlim, &key);
 	now = bpf_ktime_get_coarse_ns();
@@ -218,7 +220,7 @@ static __always_inline void pool_refusal(struct xcgn_stats *st, __be32 saddr, in
 	ev.ts_ns = now;
 	ev.sub = saddr;
 	ev.type = XCGN_EV_REFUSED;
-	ev.reason = (__u8)reason;
+	ev.reason = (__u8)-err;
 	if (bpf_ringbuf_output(&xcgn_refusals, &ev, sizeof(ev), 0))
 		stats_inc(st, XCGN_STAT_REFUSAL_EV_LOST);
 }

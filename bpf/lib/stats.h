@@ -19,10 +19,16 @@ static __always_inline void stats_inc(struct xcgn_stats *st, enum xcgn_stat s)
 		st->stat[s]++;
 }
 
-static __always_inline void stats_drop(struct xcgn_stats *st, int reason)
+/* Count a drop. One sign convention runs through the datapath: a helper
+ * that refuses a packet returns -XCGN_DROP_* (0: go on), and that value
+ * travels as it is, through pool_refusal() and pool_is_refusal() to here.
+ * Only the ABI turns it positive: an event's reason, the PCP program's
+ * result, the counters' index. Anything else (0, -XCGN_DROP_MAX for a
+ * helper failure counted elsewhere) is not a drop reason. */
+static __always_inline void stats_drop(struct xcgn_stats *st, int err)
 {
-	if (reason > 0 && reason < XCGN_DROP_MAX)
-		st->drop[reason]++;
+	if (err < 0 && err > -XCGN_DROP_MAX)
+		st->drop[-err]++;
 }
 
 #endif /* XCGN_STATS_H */

@@ -245,75 +245,6 @@ Test(xdp, truncated_udp_outside)
 	truncation(17, 0);
 }
 
-Test(xdp, bad_ip_header_checksum_dropped)
-{
-	struct pkt_spec s = spec(17, ENV_SUB1, 1500, ENV_S1, 53);
-
-	inlen = pkt_build(in, sizeof(in), &s);
-	in[pkt_l3_off(in) + 10] ^= 0x55;
-	outlen = sizeof(out);
-	cr_assert_eq(env_run(env.prog_in, env.ifin, in, inlen, out, &outlen), XDP_DROP, "dropped");
-	cr_assert_eq(env_drop(XCGN_DROP_BAD_IP_CSUM), 1, "counted");
-	cr_assert_eq(env_count(env.maps.map4), 0, "no state");
-}
-
-Test(xdp, bad_l4_lengths_dropped)
-{
-	struct pkt_spec s = spec(17, ENV_SUB1, 1500, ENV_S1, 53);
-	size_t l4;
-
-	inlen = pkt_build(in, sizeof(in), &s);
-	l4 = pkt_l4_off(in);
-	in[l4 + 4] = 0x7f;	/* UDP length past the datagram */
-	outlen = sizeof(out);
-	cr_assert_eq(env_run(env.prog_in, env.ifin, in, inlen, out, &outlen), XDP_DROP, "dropped");
-	cr_assert_eq(env_drop(XCGN_DROP_BAD_L4), 1, "counted as bad L4");
-}
-
-Test(xdp, not_ours_passes_untouched)
-{
-	struct pkt_spec gre = spec(47, ENV_SUB1, 0, ENV_S1, 0);
-	struct pkt_spec v6 = spec(17, ENV_SUB1, 1, ENV_S1, 1);
-	struct pkt_spec local = spec(17, ENV_SUB1, 1600, "100.64.0.1", 53);
-	struct pkt_spec inside2inside = spec(17, ENV_SUB1, 1600, ENV_SUB2, 53);
-	struct pkt_spec notsub = spec(17, "192.0.2.7", 1600, ENV_S1, 53);
-	struct pkt_spec echo_reply_out = spec(1, ENV_SUB1, 7, ENV_S1, 7);
-	const struct pkt_spec *cases[] = { &gre, &v6, &local, &inside2inside, &notsub,
-					   &echo_reply_out };
-	unsigned int i;
-
-	v6.ethertype = 0x86DD;
-	echo_reply_out.icmp_type = 0;
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		cr_assert_eq(outbound(cases[i]), XDP_PASS, "case %u passes", i);
-		cr_assert_eq(outlen, inlen, "case %u: same length", i);
-		cr_assert_eq(memcmp(out, in, inlen), 0, "case %u: untouched", i);
-	}
-	cr_assert_eq(env_count(env.maps.map4), 0, "no state for any of them");
-}
-
-Test(xdp, outside_traffic_not_for_the_pool_passes)
-{
-	struct pkt_spec host = spec(6, ENV_S1, 443, "203.0.113.1", 5555);
-
-	cr_assert_eq(inbound(&host), XDP_PASS, "traffic to the host itself");
-	cr_assert_eq(memcmp(out, in, inlen), 0, "untouched");
-}
-
-Test(xdp, unsolicited_inbound_dropped_without_state)
-{
-	struct pkt_spec s = spec(17, ENV_S1, 53, "198.51.100.2", 4444);
-	struct pkt_spec syn = spec(6, ENV_S1, 53, "198.51.100.2", 22);
-	struct pkt_spec ping = spec(1, ENV_S1, 9, "198.51.100.2", 9);
-
-	cr_assert_eq(inbound(&s), XDP_DROP, "udp dropped");
-	cr_assert_eq(inbound(&syn), XDP_DROP, "tcp dropped");
-	cr_assert_eq(inbound(&ping), XDP_DROP, "echo request to a pool address dropped");
-	cr_assert_eq(env_drop(XCGN_DROP_NO_MAPPING), 3, "counted as no mapping");
-	cr_assert_eq(env_count(env.maps.map4), 0, "no mapping");
-	cr_assert_eq(env_count(env.maps.subs), 0, "no subscriber");
-}
-
 /* Build fragment @off (in 8-byte units) of a UDP datagram of @total bytes;
  * the first carries the UDP header with the whole datagram's length. */
 static size_t frag(uint8_t *f, const char *src, uint16_t sport, const char *dst, uint16_t dport,
@@ -461,46 +392,6 @@ Test(xdp, fragments_out_of_order_both_ways)
 	cr_assert_eq(pkt_daddr(out), ip(ENV_SUB1));
 }
 
-Test(xdp, malformed_icmp_error_not_translated)
-{
-	struct pkt_spec err_in = spec(1, ENV_S1, 0, "198.51.100.1", 0);
-
-	err_in.icmp_type = 3;
-	err_in.payload = 28;
-	cr_assert_eq(inbound(&err_in), XDP_DROP, "ICMP error quoting garbage dropped");
-	cr_assert_eq(env_drop(XCGN_DROP_BAD_IP), 1, "counted");
-}
-
-Test(xdp, vlan_tagged_goes_to_the_slow_path)
-{
-	struct pkt_spec s = spec(17, ENV_SUB1, 1800, ENV_S1, 53);
-
-	s.vlan = 1;
-	cr_assert_eq(outbound(&s), XDP_PASS, "tagged frame passes");
-	cr_assert_eq(memcmp(out, in, inlen), 0, "untranslated");
-	cr_assert_eq(env_stat(XCGN_STAT_SLOW_OUT), 1, "counted as slow path");
-}
-
-Test(xdp, ttl_expiring_goes_to_the_kernel_untranslated)
-{
-	struct pkt_spec s = spec(17, ENV_SUB1, 1900, ENV_S1, 53);
-
-	s.ttl = 1;
-	cr_assert_eq(outbound(&s), XDP_PASS, "the kernel sends time exceeded");
-	cr_assert_eq(memcmp(out, in, inlen), 0, "untranslated");
-}
-
-Test(xdp, no_neighbour_goes_to_the_slow_path)
-{
-	/* On the outside's own subnet, with no neighbour entry. */
-	struct pkt_spec s = spec(17, ENV_SUB1, 1950, "203.0.113.77", 53);
-
-	cr_assert_eq(outbound(&s), XDP_PASS, "passed");
-	cr_assert_eq(memcmp(out, in, inlen), 0, "untranslated: tc egress will do it");
-	cr_assert_eq(env_stat(XCGN_STAT_SLOW_OUT), 1, "slow path counted");
-	cr_assert_eq(env_count(env.maps.map4), 0, "no state yet");
-}
-
 Test(xdp, bypass_destinations_leave_untranslated)
 {
 	struct pkt_spec s = spec(17, ENV_SUB1, 2100, ENV_S1, 53);
@@ -555,14 +446,6 @@ Test(xdp, hairpin_udp)
 Test(xdp, hairpin_tcp)
 {
 	hairpin(6);
-}
-
-Test(xdp, hairpin_to_an_unmapped_public_port_dropped)
-{
-	struct pkt_spec b = spec(17, ENV_SUB2, 1200, "198.51.100.1", 4444);
-
-	cr_assert_eq(outbound(&b), XDP_DROP, "no mapping there");
-	cr_assert_eq(env_drop(XCGN_DROP_NO_MAPPING), 1, "counted");
 }
 
 /* Subscriber 1's mapping for UDP port 1100 (to S1): its public endpoint. */

@@ -46,6 +46,15 @@ fail() {
 	exit 1
 }
 
+# End a test that cannot run here, saying why: the runner reports SKIP
+# with the reason, and a run with skips fails unless XCGN_ALLOW_SKIP=1.
+# Never for a missing tool: scripts/deps.sh installs it.
+SKIP_RC=77
+skip() {
+	echo "SKIP: $*"
+	exit "$SKIP_RC"
+}
+
 assert_eq() {	# expected actual message
 	[ "$1" = "$2" ] || fail "$3: expected '$1', got '$2'"
 }
