@@ -44,7 +44,7 @@ WFLAGS := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wforma
 CFLAGS ?= -O2 -g
 XCFLAGS := -std=gnu11 $(CPPFLAGS) $(CFLAGS) $(WFLAGS) -Iinclude -I$(BUILD) -Iuser
 LDLIBS := $(shell pkg-config --libs libbpf libmnl libmicrohttpd 2>/dev/null || \
-	echo -lbpf -lelf -lz -lmnl -lmicrohttpd)
+	echo -lbpf -lelf -lz -lmnl -lmicrohttpd) -pthread
 # libFuzzer targets: the library built again with clang, instrumented.
 ifeq ($(FUZZ),1)
 CC = clang
@@ -178,7 +178,7 @@ $(BUILD)/abi-v%/xcgn: tests/abi/v%.commit
 	$(Q)cp $(BUILD)/abi-v$*/src/build/xcgn $@
 
 test-integration: $(BUILD)/xcgn $(BUILD)/xcgn-bench $(BUILD)/abi-v2/xcgn $(BUILD)/abi-v3/xcgn \
-		$(BUILD)/abi-v4/xcgn $(BUILD)/abi-v5/xcgn
+		$(BUILD)/abi-v4/xcgn $(BUILD)/abi-v5/xcgn $(BUILD)/abi-v6/xcgn
 	$(Q)tests/run.sh integration
 
 # One test per RFC requirement; the README's table must be what it found.

@@ -19,8 +19,7 @@
 #include "lib/rpf.h"
 #include "lib/gc.h"
 #include "lib/frag.h"
-
-#define AF_INET 2
+#include "lib/nexthop.h"
 
 /* Worst-case headers the tc program needs linear: Ethernet, one VLAN tag,
  * IPv4 with options, and either a TCP header without options or an ICMP
@@ -80,41 +79,6 @@ static __always_inline int csum_partial(const struct pkt *p)
 	c = *p->l4_csum;
 	return c && c == xcgn_csum_pseudo(p->ip->saddr, p->ip->daddr,
 					  bpf_htons(p->ip->protocol), bpf_htons(p->l4_len));
-}
-
-/* The fib lookup's 64 bytes live here, not on the stack: the inside
- * program stood at the verifier's 512 bytes (issue 10 item 4). Per CPU,
- * so a program's run owns it; scratch, so never pinned (no state, no ABI). */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct bpf_fib_lookup);
-} xcgn_fib_scratch SEC(".maps");
-
-static __always_inline struct bpf_fib_lookup *fib_scratch(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&xcgn_fib_scratch, &zero);
-}
-
-static __always_inline int fib_lookup(void *ctx, const struct pkt *p, __be32 src, __be32 dst,
-				      __u32 ifindex, struct bpf_fib_lookup *fib)
-{
-	__builtin_memset(fib, 0, sizeof(*fib));
-	fib->family = AF_INET;
-	fib->tos = p->ip->tos;
-	fib->l4_protocol = p->ip->protocol;
-	if (p->cls == L4_TCP || p->cls == L4_UDP) {
-		fib->sport = *p->sport;
-		fib->dport = *p->dport;
-	}
-	fib->tot_len = bpf_ntohs(p->ip->tot_len);
-	fib->ipv4_src = src;
-	fib->ipv4_dst = dst;
-	fib->ifindex = ifindex;
-	return bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
 }
 
 /* Make the first @want bytes of @skb (or all of a shorter one) linear,
@@ -335,7 +299,7 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 		return ret;
 	}
 
-	rc = fib_lookup(ctx, &p, p.ip->saddr, p.ip->daddr, ctx->ingress_ifindex, fib);
+	rc = nh_lookup(ctx, &p, p.ip->saddr, p.ip->daddr, ctx->ingress_ifindex, fib, st);
 	if (fib->ifindex != xcgn_cfg.outside_ifindex)
 		goto pass;	/* not routed to the internet side */
 	/* No neighbour yet, an MTU problem, TTL expiring, a VLAN tag to
@@ -471,7 +435,7 @@ int xcgn_xdp_outside(struct xdp_md *ctx)
 	if (rs->switches & XCGN_SW_ACCOUNTING)
 		acct_add(in.addr, ctx->data_end - ctx->data, 0);
 
-	rc = fib_lookup(ctx, &p, p.ip->saddr, in.addr, ctx->ingress_ifindex, fib);
+	rc = nh_lookup(ctx, &p, p.ip->saddr, in.addr, ctx->ingress_ifindex, fib, st);
 	/* XXX: a packet whose TTL expires here goes up translated and the
 	 * kernel's time-exceeded quotes the subscriber address. */
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS || fib->ifindex != xcgn_cfg.inside_ifindex ||

@@ -18,7 +18,7 @@
  * any pinned layout, enum value or map bumps it (tests/abi/ holds each
  * version's layout; `make test` fails when the layout moves alone). `xcgn
  * link reload` moves live state from the versions it knows (user/migrate.c). */
-#define XCGN_ABI_VERSION 6
+#define XCGN_ABI_VERSION 7
 
 /* The pinned maps, one list: the userspace struct of map handles (struct
  * xcgn_maps, one fd per entry), the table that opens them and the ABI
@@ -52,7 +52,8 @@
 	X(rpf4)		/* the FIB's local and main tables, for uRPF */         \
 	X(rpfdev)	/* uRPF mode and sysctls of the attached devices */       \
 	X(acct)		/* per-subscriber packets and bytes (when switched on) */ \
-	X(pcp)		/* mappings subscribers asked for (PCP, NAT-PMP) */
+	X(pcp)		/* mappings subscribers asked for (PCP, NAT-PMP) */       \
+	X(nhctl)	/* the daemon's word on the next-hop cache */
 
 /* Keys of xcgn_txport. */
 #define XCGN_TX_INSIDE	0
@@ -341,6 +342,45 @@ struct xcgn_pcp {
 _Static_assert(sizeof(struct xcgn_pcp) == 48, "xcgn_pcp size is ABI");
 _Static_assert(offsetof(struct xcgn_pcp, client) == 20, "xcgn_pcp.client moved");
 
+/* Value of xcgn_nhctl (one entry): the daemon's word on the next-hop
+ * cache (issue 13 item 1). The established path takes a packet's next hop
+ * (device, MACs, MTU) from a per-destination cache instead of
+ * bpf_fib_lookup() only while the daemon vouches for it: its lease runs
+ * (it renews it every few tens of ms and stops when it stops), the FIB is
+ * one a destination alone decides (XCGN_NHF_ON: no policy rules beyond
+ * the default three, no multipath route), and an entry carries the
+ * current generation, which the daemon moves on every route, rule,
+ * address, link, neighbour or netconf change. Otherwise: the FIB, as
+ * before. The cache itself (xcgn_nh) is not pinned: a reload starts it
+ * empty. */
+struct xcgn_nhctl {
+	__u64 until_ns;		/* the lease: CLOCK_MONOTONIC, as bpf_ktime_get_coarse_ns() */
+	__u32 gen;		/* moved on every change the daemon hears of */
+	__u32 flags;		/* XCGN_NHF_* */
+};
+_Static_assert(sizeof(struct xcgn_nhctl) == 16, "xcgn_nhctl size is ABI");
+
+/* Key and value of xcgn_nh, the cache itself (not pinned: no ABI, but
+ * the tests and the bench read it). */
+struct xcgn_nh_key {
+	__be32 dst;
+	__u32 ifin;		/* the device the packet arrived on */
+};
+
+struct xcgn_nh {
+	__u32 gen;		/* xcgn_nhctl.gen when it was made */
+	__u32 ifindex;		/* the device it leaves by */
+	__u16 mtu;		/* of the route: longer packets take the FIB's answer */
+	__u8 smac[6];
+	__u8 dmac[6];
+	__u16 _pad;
+};
+
+#define XCGN_NH_MAX 65536
+
+#define XCGN_NHF_ON	0x01	/* a destination alone decides the next hop */
+#define XCGN_NH_LEASE_NS	(100ULL * 1000000ULL)	/* the daemon's lease, renewed well within */
+
 #define XCGN_PCP_OP_ANNOUNCE	0	/* RFC 6887 opcodes */
 #define XCGN_PCP_OP_MAP		1
 #define XCGN_PCP_OP_PEER	2
@@ -506,6 +546,8 @@ enum xcgn_stat {
 	XCGN_STAT_FRAG_RELEASED = 28,	/* held fragments sent on, translated */
 	XCGN_STAT_FULL_HINT = 29,		/* refusals of a full subscriber without a port walk */
 	XCGN_STAT_REFUSAL_EV_LOST = 30,	/* refusal events the refusal ring had no room for */
+	XCGN_STAT_NH_HIT = 31,		/* next hops taken from the cache, no FIB lookup */
+	XCGN_STAT_NH_FILL = 32,		/* next hops the FIB gave and the cache kept */
 	XCGN_STAT_MAX
 };
 
@@ -544,8 +586,8 @@ struct xcgn_stats {
 	__u64 stat[XCGN_STAT_MAX];
 	__u64 drop[XCGN_DROP_MAX];
 };
-_Static_assert(XCGN_STAT_MAX == 31 && XCGN_DROP_MAX == 25, "counters are appended only");
-_Static_assert(sizeof(struct xcgn_stats) == 448, "xcgn_stats size is ABI");
+_Static_assert(XCGN_STAT_MAX == 33 && XCGN_DROP_MAX == 25, "counters are appended only");
+_Static_assert(sizeof(struct xcgn_stats) == 464, "xcgn_stats size is ABI");
 
 /* Reverse-path validation (RFC 3704), with the numbers of the kernel's
  * rp_filter sysctl. Values of xcgn_rpf_dev.mode. */

@@ -59,6 +59,7 @@ struct daemon {
 	struct xcgn_gc *gc;
 	struct ring_buffer *rb;
 	struct rpf_watch *rw;	/* route, address, device changes */
+	struct nh_keeper *nh;	/* the next-hop cache's word, or NULL */
 	int ep;			/* epoll over the ring buffer and rw */
 	uint64_t rpf_due;	/* next reverse-path table sync */
 	bool rpf_failing;	/* the last sync failed (said once) */
@@ -1164,6 +1165,13 @@ static int daemon_run(struct daemon *d)
 	if (err)
 		goto out;
 	err = rpf_watch_setup(d);
+	if (!err) {
+		d->nh = nh_keeper_start(d->m.nhctl);
+		if (!d->nh)
+			fprintf(stderr, "xcgn daemon: warning: no next-hop cache (%s): every packet "
+					"asks the FIB\n",
+				strerror(errno));
+	}
 	if (!err)
 		err = metrics_setup(d);
 	if (!err)
@@ -1217,8 +1225,11 @@ static int daemon_run(struct daemon *d)
 
 			if (cl >= 0) {
 				struct rpf_sync_stats sst;
+				unsigned int seen = nh_keeper_changes(d->nh);
 				int serr = rpf_sync_cached(&d->m, &sst, d->rpf_failing,
 							   &d->rpf_digest);
+
+				nh_keeper_fib(d->nh, seen, sst.nh_simple);
 
 				if (!serr) {
 					d->rpf_routes = sst.routes;
@@ -1291,6 +1302,7 @@ out:
 	if (d->o.nipfix)
 		ipfix_close(&d->ipfix);
 	monitor_close(&d->mon);
+	nh_keeper_stop(d->nh);
 	rpf_watch_close(d->rw);
 	ring_buffer__free(d->rb);
 	natlog_close(&d->log);

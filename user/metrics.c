@@ -79,6 +79,8 @@ static const char *const stat_help[XCGN_STAT_MAX] = {
 	[XCGN_STAT_FRAG_RELEASED] = "Held fragments sent on, translated.",
 	[XCGN_STAT_FULL_HINT] = "Refusals of a full subscriber without a port walk.",
 	[XCGN_STAT_REFUSAL_EV_LOST] = "Refusal events the refusal ring had no room for.",
+	[XCGN_STAT_NH_HIT] = "Next hops taken from the next-hop cache, no FIB lookup.",
+	[XCGN_STAT_NH_FILL] = "Next hops the FIB gave and the next-hop cache kept.",
 };
 _Static_assert(ARRAY_SIZE(stat_help) == XCGN_STAT_MAX, "a HELP per counter");
 

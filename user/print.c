@@ -293,6 +293,8 @@ const char *const xcgn_stat_name[XCGN_STAT_MAX] = {
 	[XCGN_STAT_FRAG_RELEASED] = "fragment_released",
 	[XCGN_STAT_FULL_HINT] = "refusal_without_walk",
 	[XCGN_STAT_REFUSAL_EV_LOST] = "refusal_event_lost",
+	[XCGN_STAT_NH_HIT] = "nexthop_cached",
+	[XCGN_STAT_NH_FILL] = "nexthop_kept",
 };
 _Static_assert(ARRAY_SIZE(xcgn_stat_name) == XCGN_STAT_MAX, "stat names match enum");
 

@@ -91,6 +91,13 @@ static int convert_stats_v5(int old_fd, int new_fd)
 	return convert_stats(old_fd, new_fd, 31, 23);
 }
 
+/* Version 6: 31 counters, 25 drop reasons (7 appended the next-hop
+ * cache's two). */
+static int convert_stats_v6(int old_fd, int new_fd)
+{
+	return convert_stats(old_fd, new_fd, 31, 25);
+}
+
 /* Versions 2 to 5: pools of 56 bytes; 6 appended the cap on a subscriber's
  * mappings, which a moved pool gets at its default (max-blocks x
  * block-size), as a pool added now would. Only userspace writes pools:
@@ -258,6 +265,10 @@ static const struct migration migrations[] = {
 	{ .from = 5,
 	  .convert = { { XSTR(xcgn_stats), convert_stats_v5 } },
 	  .prepare = { { XSTR(xcgn_pools), prepare_pools_v5 } } },
+	/* 6 to 7: xcgn_nhctl is new (starts zero: no cache until a daemon
+	 * vouches for it); two counters were appended. */
+	{ .from = 6,
+	  .convert = { { XSTR(xcgn_stats), convert_stats_v6 } } },
 };
 
 static const struct migration *migration_from(int v)

@@ -312,6 +312,20 @@ static uint64_t entries_digest(const struct rpf_entry *e, size_t n)
 	return h | 1;	/* 0 means "nothing synced yet" */
 }
 
+/* Does the destination alone decide the next hop in @f? */
+bool rpf_fib_simple(const struct rpf_fib *f)
+{
+	size_t i;
+
+	if (f->custom_rules)
+		return false;
+	for (i = 0; i < f->nroutes; i++)
+		if (f->routes[i].nnh > 1 || f->routes[i].nh_more || f->routes[i].nh_obj ||
+		    f->routes[i].tos)
+			return false;
+	return true;
+}
+
 int rpf_sync(const struct xcgn_maps *m, struct rpf_sync_stats *st, bool quiet)
 {
 	return rpf_sync_cached(m, st, quiet, NULL);
@@ -343,6 +357,7 @@ int rpf_sync_cached(const struct xcgn_maps *m, struct rpf_sync_stats *st, bool q
 		sync_dev(m, NULL, XCGN_RPF_DEV_OUTSIDE, (int)li.outside_ifindex, true);
 		return err;
 	}
+	st->nh_simple = rpf_fib_simple(&f);
 	err = rpf_table_build(&f, &e, &n);
 	if (err)
 		goto suspend;

@@ -95,8 +95,13 @@ int rpf_table_build(const struct rpf_fib *f, struct rpf_entry **out, size_t *n);
  * succeeds. */
 struct rpf_sync_stats {
 	size_t routes, added, changed, removed;
+	/* A destination alone decides a next hop: no policy rules beyond the
+	 * default three, no multipath and no TOS route (the next-hop cache
+	 * may serve, user/nexthop.c). */
+	bool nh_simple;
 };
 int rpf_sync(const struct xcgn_maps *m, struct rpf_sync_stats *st, bool quiet);
+bool rpf_fib_simple(const struct rpf_fib *f);
 /* The same, for a caller that syncs again and again (the daemon): the
  * route tables are diffed only when the FIB's tables changed since the
  * sync that left *@digest. */

@@ -699,6 +699,14 @@ uint64_t recovered_alloc_ns(uint64_t blkts_ns, uint64_t created_ns, bool first_b
  * timers divided by @scale (tests). */
 /* Now on the datapath's clock (CLOCK_MONOTONIC), ns. */
 uint64_t xcgn_mono_ns(void);
+
+/* The next-hop cache's keeper, a thread of the daemon (nexthop.c). */
+struct nh_keeper;
+struct nh_keeper *nh_keeper_start(int nhctl_fd);
+unsigned int nh_keeper_changes(struct nh_keeper *k);
+void nh_keeper_fib(struct nh_keeper *k, unsigned int changes_seen, bool simple);
+uint64_t nh_keeper_moved(struct nh_keeper *k);
+void nh_keeper_stop(struct nh_keeper *k);
 uint64_t mapping_timeout_ns(const struct xcgn_pool *p, uint8_t proto, uint32_t tcp, uint32_t scale);
 /* Released blocks resting before they can be handed out again (RFC 6888
  * REQ-8), first in, first out. */

@@ -279,6 +279,25 @@ struct {
 	__type(value, struct xcgn_fragq);
 } xcgn_fragbuf SEC(".maps");
 
+/* 0 -> the daemon's word on the next-hop cache (struct xcgn_nhctl). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xcgn_nhctl);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xcgn_nhctl SEC(".maps");
+
+/* (destination, arrival device) -> its next hop, as bpf_fib_lookup() gave
+ * it (bpf/lib/nexthop.h). A cache: an LRU, not pinned (a reload starts
+ * it empty), every entry good only for the generation it was made in. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XCGN_NH_MAX);
+	__type(key, struct xcgn_nh_key);
+	__type(value, struct xcgn_nh);
+} xcgn_nh SEC(".maps");
+
 /* 0 -> a mapping creation's working copies: the port search's
  * (nat4_port_probe()) and the subscriber being made (pool_sub_get()), off
  * the stack, which the inside program had filled to the verifier's 512

@@ -441,7 +441,7 @@ test_natlog_disk_full_and_back() {
 test_reload_from_layout_v5() {
 	reload_from_old_layout 5 refusal-icmp host-unreachable route-table 78
 	assert_ge "$(xcgn -j stats show | jq '.counters.snat_xdp')" "$OLD_SNAT" "counters carried over"
-	[ -e "$(pin_dir 6)/prog_pcp_ctl" ] || fail "the PCP program is not pinned after the move"
+	[ -e "$(pin_dir)/prog_pcp_ctl" ] || fail "the PCP program is not pinned after the move"
 	assert_eq 4096 "$(xcgn -j pool show | jq '.[0].sub_mappings')" "the pool's new mapping cap"
 	kill "$DAEMON_PID"
 	wait "$DAEMON_PID" || fail "daemon exit status"
@@ -454,6 +454,17 @@ test_reload_from_layout_v5() {
 		fail "natpmpc after the move: $(cat "$TMP/np.out")"
 	xcgn -j session show | jq -e '[.[] | select(.pcp == "natpmp")] | length == 1' >/dev/null ||
 		fail "no PCP mapping after the move"
+}
+
+# Layout 6 (the last before the next-hop cache) to this one: xcgn_nhctl
+# is new (zero: no cache until a daemon vouches for it), two counters were
+# appended (converted); the moved instance's daemon turns the cache on.
+test_reload_from_layout_v6() {
+	reload_from_old_layout 6 refusal-icmp host-unreachable
+	assert_ge "$(xcgn -j stats show | jq '.counters.snat_xdp')" "$OLD_SNAT" "counters carried over"
+	[ -e "$(pin_dir)/xcgn_nhctl" ] || fail "no xcgn_nhctl after the move"
+	in_sub ping -q -c 5 -i 0.2 -W 2 "$S1" >/dev/null || fail "ping after the move"
+	assert_ge "$(stat nexthop_cached)" 1 "the moved instance's next hops cached"
 }
 
 test_reload_from_layout_v4() {
