@@ -374,6 +374,8 @@ struct xcgn_nh {
 	__u8 smac[6];
 	__u8 dmac[6];
 	__u16 _pad;
+	struct xcgn_nh_key key;	/* its own key again: an LRU entry's storage may be
+				 * taken for another while a CPU reads it */
 };
 
 #define XCGN_NH_MAX 65536

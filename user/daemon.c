@@ -815,6 +815,8 @@ static int metrics_render(void *ctx, FILE *f)
 		.log = d->log.st,
 		.queued = d->log.qlen,
 		.pcp = d->pcp ? &d->pcp->st : NULL,
+		.nh_moves = nh_keeper_moved(d->nh),
+		.nh_running = nh_keeper_running(d->nh),
 	};
 
 	return metrics_write(f, &d->m, &md);
@@ -1166,7 +1168,10 @@ static int daemon_run(struct daemon *d)
 		goto out;
 	err = rpf_watch_setup(d);
 	if (!err) {
-		d->nh = nh_keeper_start(d->m.nhctl);
+		struct xcgn_link_info li = {};
+
+		xcgn_link_read(&d->m, &li);	/* unread (0): every neighbour counts */
+		d->nh = nh_keeper_start(d->m.nhctl, (int)li.inside_ifindex, (int)li.outside_ifindex);
 		if (!d->nh)
 			fprintf(stderr, "xcgn daemon: warning: no next-hop cache (%s): every packet "
 					"asks the FIB\n",

@@ -403,6 +403,13 @@ int metrics_write(FILE *f, const struct xcgn_maps *m, const struct metrics_daemo
 			{ "xcgn_fib_sync_failing", "gauge",
 			  "1 while the reverse-path tables cannot follow the FIB.",
 			  md->rpf_failing ? 1 : 0 },
+			{ "xcgn_nexthop_generations_total", "counter",
+			  "Times the next-hop cache was emptied by a route, rule, address, link, "
+			  "neighbour or netconf change.",
+			  (double)md->nh_moves },
+			{ "xcgn_nexthop_keeper_running", "gauge",
+			  "1 while the daemon keeps the next-hop cache (else the FIB answers every packet).",
+			  md->nh_running ? 1 : 0 },
 		};
 		size_t k;
 

@@ -586,6 +586,8 @@ struct metrics_daemon {
 	struct natlog_stats log;
 	uint64_t queued;
 	const struct pcp_stats *pcp;	/* the PCP server's, or NULL */
+	uint64_t nh_moves;	/* next-hop cache generations moved */
+	bool nh_running;	/* the cache's keeper runs */
 };
 /* A table of the datapath: entries against capacity. */
 struct table_use {
@@ -702,10 +704,11 @@ uint64_t xcgn_mono_ns(void);
 
 /* The next-hop cache's keeper, a thread of the daemon (nexthop.c). */
 struct nh_keeper;
-struct nh_keeper *nh_keeper_start(int nhctl_fd);
+struct nh_keeper *nh_keeper_start(int nhctl_fd, int ifin, int ifout);
 unsigned int nh_keeper_changes(struct nh_keeper *k);
 void nh_keeper_fib(struct nh_keeper *k, unsigned int changes_seen, bool simple);
 uint64_t nh_keeper_moved(struct nh_keeper *k);
+bool nh_keeper_running(struct nh_keeper *k);
 void nh_keeper_stop(struct nh_keeper *k);
 uint64_t mapping_timeout_ns(const struct xcgn_pool *p, uint8_t proto, uint32_t tcp, uint32_t scale);
 /* Released blocks resting before they can be handed out again (RFC 6888

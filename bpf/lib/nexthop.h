@@ -98,53 +98,69 @@ static __noinline int nh_cached(__be32 dst, __u32 ifin, __u32 tot_len, struct bp
 	    bpf_ktime_get_coarse_ns() >= ctl->until_ns)
 		return -1;
 	gen = *(volatile const __u32 *)&ctl->gen;
-	e = bpf_map_lookup_elem(&xcgn_nh, &k);
-	if (e && e->gen == gen && tot_len <= e->mtu) {
-		fib->ifindex = e->ifindex;
-		__builtin_memcpy(fib->smac, e->smac, ETH_ALEN);
-		__builtin_memcpy(fib->dmac, e->dmac, ETH_ALEN);
-		stats_inc(st, XCGN_STAT_NH_HIT);
-		return 1;
-	}
 	nh->gen = gen;
-	return 0;
+	nh->mtu = 0;
+	e = bpf_map_lookup_elem(&xcgn_nh, &k);
+	if (!e || e->gen != gen || tot_len > e->mtu)
+		return 0;
+	fib->ifindex = e->ifindex;
+	__builtin_memcpy(fib->smac, e->smac, ETH_ALEN);
+	__builtin_memcpy(fib->dmac, e->dmac, ETH_ALEN);
+	/* An LRU entry's storage can be taken for another key while we
+	 * read it: what was copied counts only if it is still this key's,
+	 * of this generation. */
+	asm volatile("" ::: "memory");
+	if (*(volatile __be32 *)&e->key.dst != dst || *(volatile __u32 *)&e->key.ifin != ifin ||
+	    *(volatile __u32 *)&e->gen != gen)
+		return 0;
+	stats_inc(st, XCGN_STAT_NH_HIT);
+	return 1;
 }
 
-/* Keep the answer @fib just gave for @dst arrived on @ifin, in the
- * generation nh_cached() left. Its MTU comes from asking again, the same
- * question (what the answer wrote over is set back) for the longest
- * packet, which the kernel answers with BPF_FIB_LKUP_RET_FRAG_NEEDED and
- * the route's MTU; @fib then gets its answer back for the caller. */
-static __noinline void nh_keep(void *ctx, __be32 dst, __u32 ifin, struct bpf_fib_lookup *fib,
+/* The route's MTU, from a lookup that asked for the longest packet (@rc,
+ * @fib): the kernel answers BPF_FIB_LKUP_RET_FRAG_NEEDED and the MTU of
+ * the route to the destination (its PMTU exception included), or success
+ * when even that fits. Left in this CPU's xcgn_nh_scratch for nh_keep();
+ * 0 (keep nothing) on any other answer. */
+static __noinline void nh_mtu(int rc, const struct bpf_fib_lookup *fib)
+{
+	struct xcgn_nh *nh;
+	__u32 zero = 0;
+
+	nh = bpf_map_lookup_elem(&xcgn_nh_scratch, &zero);
+	if (!nh || !fib)
+		return;
+	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+		nh->mtu = fib->mtu_result;
+	else
+		nh->mtu = rc == BPF_FIB_LKUP_RET_SUCCESS ? 0xffff : 0;
+}
+
+/* Keep the answer @fib just gave for @dst arrived on @ifin, with the
+ * generation nh_cached() and the MTU nh_mtu() left. */
+static __noinline void nh_keep(__be32 dst, __u32 ifin, const struct bpf_fib_lookup *fib,
 			       struct xcgn_stats *st)
 {
 	struct xcgn_nh_key k = { .dst = dst, .ifin = ifin };
 	struct xcgn_nh *nh;
 	__u32 zero = 0;
-	int rc;
 
 	nh = bpf_map_lookup_elem(&xcgn_nh_scratch, &zero);
-	if (!nh || !fib || !st)
+	if (!nh || !fib || !st || !nh->mtu)
 		return;
 	nh->ifindex = fib->ifindex;
 	__builtin_memcpy(nh->smac, fib->smac, ETH_ALEN);
 	__builtin_memcpy(nh->dmac, fib->dmac, ETH_ALEN);
-	fib->ifindex = ifin;
-	fib->tot_len = 0xffff;
-	rc = bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
-	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
-		nh->mtu = fib->mtu_result;
-	else
-		nh->mtu = rc == BPF_FIB_LKUP_RET_SUCCESS ? 0xffff : 0;
-	fib->ifindex = nh->ifindex;
-	__builtin_memcpy(fib->smac, nh->smac, ETH_ALEN);
-	__builtin_memcpy(fib->dmac, nh->dmac, ETH_ALEN);
-	if (nh->mtu && !bpf_map_update_elem(&xcgn_nh, &k, nh, BPF_ANY))
+	nh->key = k;
+	if (!bpf_map_update_elem(&xcgn_nh, &k, nh, BPF_ANY))
 		stats_inc(st, XCGN_STAT_NH_FILL);
 }
 
 /* fib_lookup(), from the cache when it may answer. The same return; on
- * success @fib holds ifindex, smac and dmac (nothing else is read). */
+ * success @fib holds ifindex, smac and dmac (nothing else is read). A
+ * miss the cache may keep asks the FIB twice: first for the route's MTU
+ * (the same question, for the longest packet), then the question itself,
+ * whose answer is kept. */
 static __always_inline int nh_lookup(void *ctx, const struct pkt *p, __be32 src, __be32 dst,
 				     __u32 ifin, struct bpf_fib_lookup *fib, struct xcgn_stats *st)
 {
@@ -152,9 +168,11 @@ static __always_inline int nh_lookup(void *ctx, const struct pkt *p, __be32 src,
 
 	if (cached > 0)
 		return BPF_FIB_LKUP_RET_SUCCESS;
+	if (cached == 0)
+		nh_mtu(fib_lookup_len(ctx, p, src, dst, ifin, fib, 0xffff), fib);
 	rc = fib_lookup(ctx, p, src, dst, ifin, fib);
 	if (rc == BPF_FIB_LKUP_RET_SUCCESS && cached == 0)
-		nh_keep(ctx, dst, ifin, fib, st);
+		nh_keep(dst, ifin, fib, st);
 	return rc;
 }
 

@@ -139,3 +139,24 @@ Test(nexthop, no_answer_no_entry)
 	cr_assert_eq(out_udp(3000, 24), XDP_REDIRECT, "a route again: forwarded");
 	cr_assert_eq(env_stat(XCGN_STAT_NH_FILL), 1, "kept now");
 }
+
+/* The MTU kept is the route's to the destination (here locked lower on the
+ * gateway route), not the device's nor the gateway's own route's: a packet
+ * over it gets the FIB's answer (fragmentation needed: the kernel's). */
+Test(nexthop, the_routes_mtu_not_the_devices)
+{
+	struct xcgn_nh_key k = { .ifin = (__u32)env.ifin };
+	struct xcgn_nh e;
+
+	cr_assert_eq(system("ip route replace 192.0.2.0/24 via 203.0.113.2 mtu lock 1400"), 0);
+	vouch(1, 10000, 3);
+	cr_assert_eq(out_udp(3000, 24), XDP_REDIRECT, "forwarded");
+	k.dst = ip(ENV_S1);
+	cr_assert_eq(bpf_map_lookup_elem(bpf_map__fd(env.skel->maps.xcgn_nh), &k, &e), 0, "entry");
+	cr_assert_eq(e.mtu, 1400, "the route's MTU (%u)", e.mtu);
+	cr_assert_eq(e.key.dst, k.dst, "the entry names its key");
+	cr_assert_eq(out_udp(3000, 1400 - 28), XDP_REDIRECT, "1400 bytes: cached");
+	cr_assert_eq(env_stat(XCGN_STAT_NH_HIT), 1, "served");
+	cr_assert_eq(out_udp(3000, 1400 - 27), XDP_PASS, "1401 bytes: the kernel's");
+	cr_assert_eq(env_stat(XCGN_STAT_NH_HIT), 1, "not served");
+}

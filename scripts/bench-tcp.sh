@@ -1,0 +1,95 @@
+#!/bin/bash
+# `make bench-tcp`: TCP through the namespace topology with iperf3, 1 and 8
+# streams, through plain routing, nftables SNAT and xcgn, in one run:
+# Gbit/s and retransmissions, with the end hosts' default offloads and with
+# wire-sized segments (segmentation offloads off on the sender), plus the
+# veth drop counters that say where xcgn's packets are lost.
+set -eu
+XCGN_ROOT=$(cd "$(dirname "$0")/.." && pwd)
+export XCGN_ROOT
+SECS=${SECS:-3}
+P=${P:-xt$(( $$ % 10000 ))}
+# shellcheck source=netns-env.sh
+. "$XCGN_ROOT/scripts/netns-env.sh"
+
+[ "$(id -u)" -eq 0 ] || { echo "bench-tcp: run as root" >&2; exit 1; }
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+
+PIDF=$(mktemp /tmp/xcgn-iperf.XXXXXX)
+server_stop() {
+	local pid
+	pid=$(cat "$PIDF" 2>/dev/null || true)
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null
+	: >"$PIDF"
+	sleep 0.2
+}
+cleanup() {
+	set +e
+	server_stop
+	rm -f "$PIDF"
+	in_nat nft delete table ip xcgnbench 2>/dev/null
+	xcgn link detach >/dev/null 2>&1
+	env_teardown
+}
+trap cleanup EXIT
+env_setup
+
+offloads() {	# default | wire
+	if [ "$1" = default ]; then
+		in_sub ethtool -K "$DEV_S" tx on tso on gso on >/dev/null
+		in_inet ethtool -K "$DEV_E" tx on tso on gso on >/dev/null
+	else
+		in_sub ethtool -K "$DEV_S" tx off tso off gso off >/dev/null
+		in_inet ethtool -K "$DEV_E" tx off tso off gso off >/dev/null
+	fi
+}
+
+# The drops veth counts on both sides of xcgn's devices.
+drops() {
+	{
+		in_nat ethtool -S "$DEV_I"
+		in_nat ethtool -S "$DEV_O"
+		in_sub ethtool -S "$DEV_S"
+		in_inet ethtool -S "$DEV_E"
+	} 2>/dev/null | awk '/drop|err/ && $2 > 0 { s[$1] += $2 } END { for (k in s) printf "%s%s", sep, k " " s[k]; sep = ", " }'
+}
+
+run() {	# LABEL STREAMS
+	local j gbps rx
+	in_inet iperf3 -s -B "$S1" -p 5202 -D -I "$PIDF" >/dev/null
+	sleep 0.3
+	j=$(in_sub timeout $((SECS + 10)) iperf3 -c "$S1" -p 5202 -B "$(sub_addr 1)" -t "$SECS" -P "$2" -J)
+	server_stop
+	gbps=$(echo "$j" | jq '.end.sum_received.bits_per_second / 1e9')
+	rx=$(echo "$j" | jq '.end.sum_sent.retransmits')
+	printf "  %-34s %2s stream(s): %6.2f Gbit/s, %7s retransmissions; drops: %s\n" "$1" "$2" \
+		"$gbps" "$rx" "$(drops)"
+}
+
+echo "== TCP, iperf3 ${SECS} s, on $(nproc) CPUs, $(uname -r)"
+for off in default wire; do
+	echo "-- end hosts' offloads: $off"
+	offloads "$off"
+	for n in 1 8; do
+		run "plain routing" "$n"
+	done
+	in_nat nft -f - <<NFT
+table ip xcgnbench {
+	chain post {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "$DEV_O" ip saddr 100.64.0.0/10 snat to 198.51.100.0-198.51.100.15
+	}
+}
+NFT
+	for n in 1 8; do
+		run "nftables snat" "$n"
+	done
+	in_nat nft delete table ip xcgnbench
+	xcgn link attach inside "$DEV_I" outside "$DEV_O" >/dev/null
+	xcgn pool add "$POOL" 2>/dev/null
+	for n in 1 8; do
+		run "xcgn" "$n"
+	done
+	echo "   xcgn counters: $(xcgn -j stats show | jq -c '.counters | {snat_xdp, dnat_xdp, slow_path_out, slow_path_in, snat_tc, dnat_tc, nexthop_cached}')"
+	xcgn link detach >/dev/null
+done
