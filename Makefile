@@ -207,6 +207,12 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/xcgn-bench
 	$(Q)scripts/bench.sh
 
+# TCP with iperf3 through plain routing, nftables SNAT and xcgn, 1 and 8
+# streams, default offloads and wire-sized segments.
+bench-tcp: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/bench-tcp.sh
+
 $(BUILD)/xcgn-bench: tests/bench/bench.c tests/lib/pkt.c tests/lib/bpfenv.c $(BUILD)/libxcgn.a $(USER_HDRS) $(BUILD)/bench_pass.skel.h $(BUILD)/bench_gen.skel.h
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(XCFLAGS) -Itests $(LDFLAGS) -o $@ tests/bench/bench.c tests/lib/pkt.c tests/lib/bpfenv.c $(BUILD)/libxcgn.a $(LDLIBS)
