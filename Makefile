@@ -6,6 +6,7 @@
 #   make test       every test layer (unit, unit under ASan/UBSan, bpf, integration,
 #                   the RFC conformance suite)
 #   make bench      BPF_PROG_TEST_RUN and forwarding figures, xcgn beside nftables
+#   make bench-tcp  TCP with iperf3 through plain routing, nftables and xcgn
 #   make soak       an hour of churn with daemon kills and reloads (SOAK_SECONDS=N)
 #   make cluster-demo  three nodes, BIRD, BGP and BFD; node 2 fails and comes back
 #   make fuzz       the packet fuzzer and the libFuzzer targets, long (FUZZ_ITER, FUZZ_SECONDS)
@@ -15,7 +16,7 @@
 .DELETE_ON_ERROR:
 .SECONDARY:
 .PHONY: all deps test test-unit test-unit-san test-bpf test-abi test-integration test-conformance \
-	test-dist test-package test-fuzz fuzz conformance-table demo cluster-demo bench soak check \
+	test-dist test-package test-fuzz fuzz conformance-table demo cluster-demo bench bench-tcp soak check \
 	clean help \
 	install deb FORCE
 
