@@ -27,7 +27,7 @@ cleanup() {
 	set +e
 	server_stop
 	rm -f "$PIDF"
-	in_nat nft delete table ip xcgnbench 2>/dev/null
+	nft_snat_off
 	xcgn link detach >/dev/null 2>&1
 	env_teardown
 }
@@ -96,18 +96,11 @@ for off in default wire; do
 		run "plain routing" "$n"
 	done
 	ip -n "$NS_INET" route del 100.64.0.0/10 via "$NAT_OUT"
-	in_nat nft -f - <<NFT
-table ip xcgnbench {
-	chain post {
-		type nat hook postrouting priority srcnat; policy accept;
-		oifname "$DEV_O" ip saddr 100.64.0.0/10 snat to 198.51.100.0-198.51.100.15
-	}
-}
-NFT
+	nft_snat_on
 	for n in 1 8; do
 		run "nftables snat" "$n"
 	done
-	in_nat nft delete table ip xcgnbench
+	nft_snat_off
 	xcgn link attach inside "$DEV_I" outside "$DEV_O" >/dev/null
 	xcgn pool add "$POOL" 2>/dev/null
 	for n in 1 8; do

@@ -23,7 +23,7 @@ BENCH_TMP=$(mktemp /tmp/xcgn-bench.XXXXXX)
 cleanup() {
 	set +e
 	rm -f "$BENCH_TMP"
-	in_nat nft delete table ip xcgnbench 2>/dev/null
+	nft_snat_off
 	xcgn link detach >/dev/null 2>&1
 	env_teardown
 }
@@ -51,21 +51,14 @@ x=$(fwd)
 echo "  xcgn (XDP):          $x"
 xcgn link detach
 
-in_nat nft -f - <<NFT
-table ip xcgnbench {
-	chain post {
-		type nat hook postrouting priority srcnat; policy accept;
-		oifname "$DEV_O" ip saddr 100.64.0.0/10 snat to 198.51.100.0-198.51.100.15
-	}
-}
-NFT
+nft_snat_on
 fwd >/dev/null	# first pass creates the conntrack entries
 n=$(fwd)
 echo "  nftables snat:       $n"
 xm=$(echo "$x" | mpps)
 nm=$(echo "$n" | mpps)
 awk -v x="$xm" -v n="$nm" 'BEGIN { if (n > 0) printf "  ratio xcgn/nftables: %.2fx\n", x / n }'
-in_nat nft delete table ip xcgnbench
+nft_snat_off
 
 echo
 echo "== collector: one full pass over 1,000,000 expired mappings (500 subscribers x 2000 ports)"

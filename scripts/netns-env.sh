@@ -31,6 +31,20 @@ NSUBS=${NSUBS:-50}
 in_sub() { ip netns exec "$NS_SUB" "$@"; }
 in_inet() { ip netns exec "$NS_INET" "$@"; }
 in_nat() { ip netns exec "$NS_NAT" "$@"; }
+
+# The benches' reference NAT: nftables SNAT of the subscribers to the pool
+# on the outside device, in a table of its own.
+nft_snat_on() {
+	in_nat nft -f - <<NFT
+table ip xcgnbench {
+	chain post {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "$DEV_O" ip saddr 100.64.0.0/10 snat to 198.51.100.0-198.51.100.15
+	}
+}
+NFT
+}
+nft_snat_off() { in_nat nft delete table ip xcgnbench 2>/dev/null; }
 # xcgn needs the host's bpffs, which `ip netns exec` hides: use nsenter.
 xcgn() { nsenter --net="/run/netns/$NS_NAT" "$XCGN_BIN" "$@"; }
 
