@@ -33,12 +33,12 @@ cleanup() {
 }
 trap cleanup EXIT
 env_setup
-QDISC=${QDISC:-pfifo}
-if [ "$QDISC" != none ]; then
-	in_sub tc qdisc replace dev "$DEV_S" root pfifo limit 1000
-	in_inet tc qdisc replace dev "$DEV_E" root pfifo limit 1000
-	in_nat tc qdisc replace dev "$DEV_I" root pfifo limit 1000
-	in_nat tc qdisc replace dev "$DEV_O" root pfifo limit 1000
+QDISC=${QDISC:-pfifo}	# env_setup gives every veth a pfifo; none: veth's default
+if [ "$QDISC" = none ]; then
+	in_sub tc qdisc del dev "$DEV_S" root
+	in_inet tc qdisc del dev "$DEV_E" root
+	in_nat tc qdisc del dev "$DEV_I" root
+	in_nat tc qdisc del dev "$DEV_O" root
 fi
 
 offloads() {	# default | wire

@@ -89,6 +89,15 @@ env_setup() {
 	# on so the veth peers receive frames redirected at XDP.
 	in_sub ethtool -K "$DEV_S" tx off gro on >/dev/null
 	in_inet ethtool -K "$DEV_E" tx off gro on >/dev/null
+	# Every veth gets a qdisc. A veth that receives through XDP or GRO
+	# takes frames into a ring of 256; with veth's default noqueue its
+	# peer drops when the ring is full (UDP lost, TCP retransmitting),
+	# with a qdisc the kernel (6.16 and later) holds the sender back
+	# (README, "TCP on veth").
+	in_sub tc qdisc replace dev "$DEV_S" root pfifo limit 1000
+	in_nat tc qdisc replace dev "$DEV_I" root pfifo limit 1000
+	in_nat tc qdisc replace dev "$DEV_O" root pfifo limit 1000
+	in_inet tc qdisc replace dev "$DEV_E" root pfifo limit 1000
 
 	# Carrier comes up asynchronously; wait for it (bounded).
 	local n

@@ -69,6 +69,15 @@ PY
 	echo "iperf3 through xcgn: $((bps / 1000000)) Mbit/s"
 	assert_ge "$bps" 1000000 "iperf3 rate"
 
+	# No device dropped anything: every veth has a qdisc, which holds a
+	# sender back when its peer's ring is full (scripts/netns-env.sh).
+	local dropped=0 d
+	for d in "$NS_SUB:$DEV_S" "$NS_NAT:$DEV_I" "$NS_NAT:$DEV_O" "$NS_INET:$DEV_E"; do
+		dropped=$((dropped + $(ip -n "${d%%:*}" -s -j link show "${d#*:}" |
+			jq '.[0].stats64 | .tx.dropped + .rx.dropped')))
+	done
+	assert_eq 0 "$dropped" "packets the veths dropped"
+
 	# Every subscriber seen by the servers from the pool, never from inside.
 	assert_eq "$NSUBS" "$(wc -l <"$TMP/udp.seen")" "UDP senders seen"
 	grep -qv '^198\.51\.100\.' "$TMP/udp.seen" && fail "a server saw a non-pool source"
