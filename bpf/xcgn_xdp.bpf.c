@@ -388,22 +388,26 @@ int xcgn_xdp_outside(struct xdp_md *ctx)
 	if (ret)
 		goto drop;
 	/* Anything not addressed to the pool (the host itself, transit) is
-	 * not ours. */
-	if (!is_pool_addr(rs, p.ip->daddr))
+	 * not ours. Within the pools' range an address is taken for one of
+	 * theirs: the reverse mapping found proves it (issue 13 item 2: one
+	 * hash lookup less on the established path), and only a packet about
+	 * to be refused or handed up as ours asks the public-address index
+	 * (not_ours below). */
+	if (!in_pool_range(rs, p.ip->daddr))
 		goto pass;
 	/* IP options: tc ingress translates, the kernel then applies its
 	 * rules to them as it forwards (see xcgn_xdp_inside). */
 	if (p.ip->ihl != 5)
-		goto slow;
+		goto not_ours_or_slow;
 	ret = parse_l4(&p);
 	if (ret)
-		goto drop;
+		goto not_ours_or_drop;
 	if (csum_partial(&p))
-		goto slow;	/* untranslated: tc ingress translates it */
+		goto not_ours_or_slow;	/* untranslated: tc ingress translates it */
 	if (p.cls == L4_FRAGMENT) {
 		/* Before its first fragment: tc ingress holds it. */
 		if (frag_lookup(&p, 0, &in.addr))
-			goto slow;
+			goto not_ours_or_slow;
 		nat4_rewrite_addr(&p, 0, in.addr);
 		stats_inc(st, XCGN_STAT_FRAG);
 	} else if (p.first_frag && frag_waiting(&p)) {
@@ -415,17 +419,17 @@ int xcgn_xdp_outside(struct xdp_md *ctx)
 		 * Never refreshes the mapping (RFC 5508 REQ-6). */
 		ret = nat4_icmp_err_xlate(&p, 1, &in);
 		if (ret)
-			goto drop;
+			goto not_ours_or_drop;
 		stats_inc(st, XCGN_STAT_ICMP_ERR_IN);
 	} else {
 		if (!translatable(&p, 0)) {
 			ret = -XCGN_DROP_NO_MAPPING;
-			goto drop;
+			goto not_ours_or_drop;
 		}
 		nat4_tuple(&p, 0, &pub);
 		ret = nat4_dnat_lookup(&pub, p.ip->saddr, p.tcp_flags, &in);
 		if (ret)
-			goto drop;
+			goto not_ours_or_drop;
 		frag_note(&p, in.addr);
 		nat4_rewrite(&p, 0, &in);
 		stats_inc(st, XCGN_STAT_DNAT_XDP);
@@ -450,9 +454,17 @@ int xcgn_xdp_outside(struct xdp_md *ctx)
 	else
 		stats_inc(st, XCGN_STAT_ABORTED);
 	return ret;
+not_ours_or_slow:
+	if (!is_pool_addr(rs, p.ip->daddr))
+		goto pass;
 slow:
 	stats_inc(st, XCGN_STAT_SLOW_IN);
 	return XDP_PASS;
+not_ours_or_drop:
+	if (!is_pool_addr(rs, p.ip->daddr))
+		goto pass;
+	stats_drop(st, ret);
+	return XDP_DROP;
 pass:
 	stats_inc(st, XCGN_STAT_PASS);
 	return XDP_PASS;

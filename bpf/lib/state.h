@@ -67,13 +67,19 @@ static __always_inline int is_bypass(const struct xcgn_state *rs, __be32 dst)
 	return bpf_map_lookup_elem(&xcgn_bypass, &k) != NULL;
 }
 
+/* Is @a within the range the pools' addresses span? */
+static __always_inline int in_pool_range(const struct xcgn_state *rs, __be32 a)
+{
+	__u32 h = bpf_ntohl(a);
+
+	return h >= rs->paddr_min && h <= rs->paddr_max;
+}
+
 /* Is @a one of the pools' addresses? A range check first: most packets go
  * to the internet, far from the pool. */
 static __always_inline int is_pool_addr(const struct xcgn_state *rs, __be32 a)
 {
-	__u32 h = bpf_ntohl(a);
-
-	if (h < rs->paddr_min || h > rs->paddr_max)
+	if (!in_pool_range(rs, a))
 		return 0;
 	return bpf_map_lookup_elem(&xcgn_pubidx, &a) != NULL;
 }

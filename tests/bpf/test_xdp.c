@@ -245,6 +245,31 @@ Test(xdp, truncated_udp_outside)
 	truncation(17, 0);
 }
 
+/* Within the pools' range but no pool's (a gap between two pools): not
+ * ours, whatever the packet. The established path looks the reverse
+ * mapping up before the public-address index (issue 13 item 2); the index
+ * still decides, before anything is refused, what is not ours. */
+Test(xdp, a_gap_between_pools_is_not_ours)
+{
+	struct pool_opts second = bpfenv_pool("198.51.100.8", 30, 1024, 65535, 512, 4);
+	struct pkt_spec s = spec(17, ENV_S1, 53, "198.51.100.5", 4444);
+
+	cr_assert_eq(pool_add(&env.maps, &second), 0, "a second pool, leaving a gap");
+	cr_assert_eq(inbound(&s), XDP_PASS, "unsolicited, to the gap: the host's business");
+	cr_assert_eq(memcmp(out, in, inlen), 0, "untouched");
+	inlen = pkt_build(in, sizeof(in), &s);
+	in[pkt_l4_off(in) + 4] = 0x7f;	/* UDP length past the datagram */
+	outlen = sizeof(out);
+	cr_assert_eq(env_run(env.prog_out, env.ifout, in, inlen, out, &outlen), XDP_PASS,
+		     "malformed, to the gap: the kernel's too");
+	cr_assert_eq(env_drop(XCGN_DROP_BAD_L4) + env_drop(XCGN_DROP_NO_MAPPING), 0,
+		     "nothing refused");
+	cr_assert_eq(env_stat(XCGN_STAT_PASS), 2, "both passed");
+	s.daddr = ip("198.51.100.9");
+	cr_assert_eq(inbound(&s), XDP_DROP, "unsolicited, to the second pool: refused");
+	cr_assert_eq(env_drop(XCGN_DROP_NO_MAPPING), 1, "counted");
+}
+
 /* Build fragment @off (in 8-byte units) of a UDP datagram of @total bytes;
  * the first carries the UDP header with the whole datagram's length. */
 static size_t frag(uint8_t *f, const char *src, uint16_t sport, const char *dst, uint16_t dport,
