@@ -440,8 +440,9 @@ int xcgn_xdp_outside(struct xdp_md *ctx)
 		acct_add(in.addr, ctx->data_end - ctx->data, 0);
 
 	rc = nh_lookup(ctx, &p, p.ip->saddr, in.addr, ctx->ingress_ifindex, fib, st);
-	/* XXX: a packet whose TTL expires here goes up translated and the
-	 * kernel's time-exceeded quotes the subscriber address. */
+	/* A packet whose TTL expires here goes up translated: the kernel's
+	 * time-exceeded would quote the subscriber's address, and tc egress
+	 * drops it (host_names_subscriber(), issue 10 item 3). */
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS || fib->ifindex != xcgn_cfg.inside_ifindex ||
 	    p.ip->ttl <= 1 || p.vlan) {
 		/* Translated, so the kernel routes it to the subscriber. */
