@@ -18,6 +18,7 @@ mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 
 echo "== xcgn bench on $(nproc) CPUs, $(uname -r)"
 "$BENCH" testrun repeat 1000000
+"$BENCH" newflows
 
 BENCH_TMP=$(mktemp /tmp/xcgn-bench.XXXXXX)
 cleanup() {

@@ -4,6 +4,10 @@
  *   xcgn-bench testrun [repeat N]
  *	ns per packet with BPF_PROG_TEST_RUN for an established-flow SNAT and
  *	DNAT packet, beside an XDP_PASS program, in the same run.
+ *   xcgn-bench newflows
+ *	ns per new session with BPF_PROG_TEST_RUN: a known subscriber's new
+ *	mapping (endpoint-independent and address-dependent pools) and a new
+ *	subscriber's first.
  *   xcgn-bench fwd sub NS dev DEV dst-mac MAC dst ADDR inet NS sink DEV
  *                  [packets N] [subs N] [ports N]
  *	forwarded packets per second: 64-byte UDP frames generated with live
@@ -254,6 +258,104 @@ out:
 	bench_pass__destroy(h);
 	bpfenv_teardown(&e);
 	return err ? 1 : 0;
+}
+
+/* Session setup: ns per new mapping, each run a new flow (see
+ * bench_restore_new), @n runs, in a fresh environment with pool filtering
+ * @filtering; @vary_subs: a new subscriber each run too. */
+static int new_flow_ns(int filtering, int vary_subs, unsigned int n, unsigned int *ns,
+		       uint64_t *made)
+{
+	struct pool_opts pool = bpfenv_pool("198.51.100.0", 24, 1024, 65535, 512, 4);
+	struct pkt_spec s = { .proto = 17, .sport = 1100, .dport = 53, .payload = 18 };
+	struct bench_pass *h;
+	struct bpfenv e;
+	uint8_t pkt[128], out[128];
+	struct xdp_md ctx = { .data_end = 60 };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = 60, .data_out = out,
+		    .data_size_out = sizeof(out), .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
+		    .repeat = n);
+	struct xcgn_stats st;
+	char why[256];
+	__u32 zero = 0;
+	int err, prog;
+
+	pool.filtering = (uint8_t)filtering;
+	pool.sub_burst = 0;	/* the new-subscriber cap off: that is what is measured */
+	pool.new_rate = 0;
+	if (bpfenv_setup(&e, &pool, 262144, why, sizeof(why))) {
+		fprintf(stderr, "bench: %s\n", why);
+		return -EINVAL;
+	}
+	h = bench_pass__open();
+	if (!h) {
+		bpfenv_teardown(&e);
+		return -errno;
+	}
+	h->rodata->bench_vary_subs = (__u32)vary_subs;
+	err = bench_pass__load(h) ? -errno : 0;
+	s.saddr = inet_addr(ENV_SUB1);
+	s.daddr = inet_addr(ENV_S1);
+	if (!err && pkt_build(pkt, sizeof(pkt), &s) != 60)
+		err = -EINVAL;
+	prog = e.prog_in;
+	ctx.ingress_ifindex = (__u32)e.ifin;
+	if (!err && (bpf_map_update_elem(bpf_map__fd(h->maps.bench_tmpl), &zero, pkt, 0) ||
+		     bpf_map_update_elem(bpf_map__fd(h->maps.bench_next), &zero, &prog, 0) ||
+		     bpf_prog_test_run_opts(bpf_program__fd(h->progs.bench_restore_new), &o)))
+		err = -errno;
+	if (!err) {
+		*ns = o.duration;
+		err = xcgn_stats_read(e.maps.stats, &st);
+		*made = st.stat[XCGN_STAT_MAP_NEW];
+	}
+	bench_pass__destroy(h);
+	bpfenv_teardown(&e);
+	return err;
+}
+
+/* Where a new session's time goes: the same subscriber's new mapping, in
+ * an endpoint-independent and an address-dependent pool (the filtering
+ * entry), and a new subscriber's first (its creation, a block, the
+ * event), each the best of five. */
+static int do_newflows(void)
+{
+	static const struct {
+		const char *what;
+		int filtering, vary_subs;
+		unsigned int n;
+	} c[] = {
+		{ "known subscriber, 256 of its 2048 ports (EIF)", XCGN_FILTER_EIF, 0, 256 },
+		{ "known subscriber, 2000 of its 2048 ports (EIF)", XCGN_FILTER_EIF, 0, 2000 },
+		{ "known subscriber, 256 of its 2048 ports (ADF)", XCGN_FILTER_ADF, 0, 256 },
+		{ "a new subscriber's first mapping (EIF)", XCGN_FILTER_EIF, 1, 2000 },
+	};
+	unsigned int i, r, ns, best;
+	uint64_t made = 0;
+	int err;
+
+	if (pin_cpu0())
+		fprintf(stderr, "bench: cannot pin to CPU 0: %s\n", strerror(errno));
+	printf("session setup, BPF_PROG_TEST_RUN, each run a new UDP flow (the restore\n"
+	       "program varies the port, or the subscriber too), best of 5:\n");
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		best = ~0u;
+		for (r = 0; r < 5; r++) {
+			err = new_flow_ns(c[i].filtering, c[i].vary_subs, c[i].n, &ns, &made);
+			if (err) {
+				fprintf(stderr, "bench: new flows: %s\n", strerror(-err));
+				return 1;
+			}
+			if (made != c[i].n) {
+				fprintf(stderr, "bench: %s: %llu of %u runs made a mapping\n", c[i].what,
+					(unsigned long long)made, c[i].n);
+				return 1;
+			}
+			best = ns < best ? ns : best;
+		}
+		printf("  %-46s %6u ns/flow\n", c[i].what, best);
+	}
+	return 0;
 }
 
 static int enter_ns(const char *ns)
@@ -513,10 +615,12 @@ int main(int argc, char **argv)
 			repeat = (unsigned int)strtoul(argv[3], NULL, 10);
 		return do_testrun(repeat ? repeat : 1000000);
 	}
+	if (argc == 2 && !strcmp(argv[1], "newflows"))
+		return do_newflows();
 	if (argc >= 2 && !strcmp(argv[1], "flood"))
 		return do_flood(argc - 2, argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "fwd"))
 		return do_fwd(argc - 2, argv + 2);
-	fprintf(stderr, "usage: xcgn-bench { testrun [repeat N] | fwd ... }\n");
+	fprintf(stderr, "usage: xcgn-bench { testrun [repeat N] | newflows | fwd ... | flood ... }\n");
 	return 2;
 }

@@ -45,6 +45,48 @@ int bench_restore(struct xdp_md *ctx)
 	return XDP_ABORTED;
 }
 
+/* For the session-setup figures: each run a new flow. bench_vary_subs 0:
+ * the same subscriber, a new source port each run (a mapping in the
+ * subscriber's blocks); 1: a new subscriber each run too (its creation,
+ * a block claimed, the allocation event). */
+volatile const __u32 bench_vary_subs;
+__u32 bench_seq;
+
+SEC("xdp")
+int bench_restore_new(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+	__u8 *b = data;
+	struct frame *t;
+	__u32 zero = 0, n, sum = 0, i;
+
+	t = bpf_map_lookup_elem(&bench_tmpl, &zero);
+	if (!t || data + BENCH_FRAME > data_end)
+		return XDP_ABORTED;
+	__builtin_memcpy(data, t->b, BENCH_FRAME);
+	n = __sync_fetch_and_add(&bench_seq, 1);
+	/* UDP source port (frame offset 34), checksum off (40). */
+	b[34] = (__u8)((1024 + n % 60000) >> 8);
+	b[35] = (__u8)(1024 + n % 60000);
+	b[40] = b[41] = 0;
+	if (bench_vary_subs) {
+		/* Source 100.64.x.y from the run's number; the header checksum again. */
+		b[28] = 100;
+		b[29] = (__u8)(64 + ((n >> 16) & 0x3f));
+		b[30] = (__u8)(n >> 8);
+		b[31] = (__u8)(n | 1);
+		b[24] = b[25] = 0;
+		for (i = 0; i < 10; i++)
+			sum += (__u32)(b[14 + 2 * i] << 8 | b[15 + 2 * i]);
+		sum = (sum & 0xffff) + (sum >> 16);
+		sum = (sum & 0xffff) + (sum >> 16);
+		b[24] = (__u8)(~sum >> 8);
+		b[25] = (__u8)~sum;
+	}
+	bpf_tail_call(ctx, &bench_next, 0);
+	return XDP_ABORTED;
+}
+
 SEC("xdp")
 int bench_pass(struct xdp_md *ctx)
 {
