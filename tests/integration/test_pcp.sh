@@ -244,3 +244,32 @@ test_pcp_rate_limit_third_party_and_restart() {
 	grep -q '"event":"pcp_end".*"inside_port":4000' "$TMP/nat.log" ||
 		fail "no pcp_end for the flushed mapping: $(cat "$TMP/nat.log")"
 }
+
+# RFC 6887 §14.1.3: a starting server multicasts an ANNOUNCE to
+# 224.0.0.1:5350 out of the inside device, so clients renew at once.
+test_pcp_announce_at_start() {
+	attach_default
+	cat >"$TMP/listen.py" <<'PY'
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 5350))
+ifindex = socket.if_nametoindex(sys.argv[1])
+s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+             struct.pack("4s4si", socket.inet_aton("224.0.0.1"), b"\0" * 4, ifindex))
+s.settimeout(8)
+open(sys.argv[2], "w").write("listening\n")
+data, peer = s.recvfrom(1100)
+open(sys.argv[2], "a").write("%s %s\n" % (peer[0], data.hex()))
+PY
+	bg "$NS_SUB" timeout 10 python3 "$TMP/listen.py" "$DEV_S" "$TMP/announce"
+	for _ in $(seq 1 50); do [ -s "$TMP/announce" ] && break; sleep 0.1; done
+	start_pcp_daemon
+	for _ in $(seq 1 50); do [ "$(wc -l <"$TMP/announce")" -ge 2 ] && break; sleep 0.1; done
+	read -r from hex < <(tail -n 1 "$TMP/announce")
+	echo "ANNOUNCE from $from: $hex"
+	assert_eq 100.64.1.254 "$from" "from the inside address"
+	assert_eq 48 "${#hex}" "a bare PCP header (24 bytes)"
+	assert_eq 02800000 "${hex:0:8}" "version 2, an ANNOUNCE response, SUCCESS"
+	[ $((16#${hex:16:8})) -lt 60 ] || fail "epoch ${hex:16:8}: not counted from the attach"
+}
