@@ -121,6 +121,23 @@ static __always_inline int xdp_forward(struct pkt *p, const struct bpf_fib_looku
 	return bpf_redirect_map(&xcgn_txport, port, 0);
 }
 
+/* Whether a hairpinned packet from @from to @to can leave here: a next
+ * hop on the inside, a TTL to spend, no VLAN tag. Else the kernel forwards
+ * it untranslated (counted as the slow path). */
+static __always_inline int hairpin_hop(struct xdp_md *ctx, const struct pkt *p,
+				       struct xcgn_stats *st, struct bpf_fib_lookup *fib,
+				       __be32 from, __be32 to)
+{
+	int rc = fib_lookup(ctx, p, from, to, ctx->ingress_ifindex, fib);
+
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS || fib->ifindex != xcgn_cfg.inside_ifindex ||
+	    p->ip->ttl <= 1 || p->vlan) {
+		stats_inc(st, XCGN_STAT_SLOW_OUT);
+		return 0;
+	}
+	return 1;
+}
+
 /* Hairpinning (RFC 4787 REQ-9, RFC 5382 REQ-8): a subscriber sends to
  * another subscriber's public address and port. Both translations happen
  * here, so the receiver sees the sender's public address and port, and the
@@ -132,7 +149,7 @@ static __always_inline int xdp_hairpin(struct xdp_md *ctx, struct pkt *p, struct
 {
 	struct bpf_fib_lookup *fib = fibp;	/* the caller's: per-CPU scratch */
 	struct xcgn_tuple4 in, pub, dst, to;
-	int ret, rc;
+	int ret;
 
 	if (p->cls != L4_TCP && p->cls != L4_UDP)
 		return -XCGN_DROP_NO_MAPPING;
@@ -146,14 +163,10 @@ static __always_inline int xdp_hairpin(struct xdp_md *ctx, struct pkt *p, struct
 	ret = nat4_dnat_lookup(&dst, pub.addr, p->tcp_flags, &to);
 	if (ret)
 		return ret;
-	rc = fib_lookup(ctx, p, pub.addr, to.addr, ctx->ingress_ifindex, fib);
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS || fib->ifindex != xcgn_cfg.inside_ifindex ||
-	    p->ip->ttl <= 1 || p->vlan) {
-		/* Untranslated to the stack, which routes it towards the
-		 * upstream: tc egress turns it around (tc_hairpin). */
-		stats_inc(st, XCGN_STAT_SLOW_OUT);
+	/* No hop here: untranslated to the stack, which routes it towards
+	 * the upstream, and tc egress turns it around (tc_hairpin). */
+	if (!hairpin_hop(ctx, p, st, fib, pub.addr, to.addr))
 		return XDP_PASS;
-	}
 	frag_note(p, to.addr);	/* a first fragment: where its datagram goes */
 	nat4_rewrite(p, 1, &pub);
 	nat4_rewrite(p, 0, &to);
@@ -173,23 +186,6 @@ static __always_inline int xdp_hairpin(struct xdp_md *ctx, struct pkt *p, struct
  * turns it around (tc_hairpin). Not inlined: its stack is apart from the
  * mapping creation's, which neither case does. The verdict, or
  * -XCGN_DROP_*. */
-/* Whether a hairpinned packet from @from to @to can leave here: a next
- * hop on the inside, a TTL to spend, no VLAN tag. Else the kernel forwards
- * it untranslated (counted as the slow path). */
-static __always_inline int hairpin_hop(struct xdp_md *ctx, const struct pkt *p,
-				       struct xcgn_stats *st, struct bpf_fib_lookup *fib,
-				       __be32 from, __be32 to)
-{
-	int rc = fib_lookup(ctx, p, from, to, ctx->ingress_ifindex, fib);
-
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS || fib->ifindex != xcgn_cfg.inside_ifindex ||
-	    p->ip->ttl <= 1 || p->vlan) {
-		stats_inc(st, XCGN_STAT_SLOW_OUT);
-		return 0;
-	}
-	return 1;
-}
-
 static __noinline int xdp_hairpin_rest(struct xdp_md *ctx, struct xcgn_stats *st,
 				       struct bpf_fib_lookup *fib)
 {
