@@ -149,18 +149,20 @@ static __always_inline int xdp_hairpin(struct xdp_md *ctx, struct pkt *p, struct
 {
 	struct bpf_fib_lookup *fib = fibp;	/* the caller's: per-CPU scratch */
 	struct xcgn_tuple4 in, pub, dst, to;
+	__u64 now;
 	int ret;
 
 	if (p->cls != L4_TCP && p->cls != L4_UDP)
 		return -XCGN_DROP_NO_MAPPING;
 	nat4_tuple(p, 1, &in);
 	nat4_tuple(p, 0, &dst);
-	ret = nat4_snat_lookup(&in, p->ip->daddr, p->tcp_flags, &pub);
+	now = bpf_ktime_get_coarse_ns();
+	ret = nat4_snat_lookup(&in, p->ip->daddr, p->tcp_flags, &pub, now);
 	if (ret) {
 		pool_refusal(st, in.addr, ret);
 		return ret;
 	}
-	ret = nat4_dnat_lookup(&dst, pub.addr, p->tcp_flags, &to);
+	ret = nat4_dnat_lookup(&dst, pub.addr, p->tcp_flags, &to, &now);
 	if (ret)
 		return ret;
 	/* No hop here: untranslated to the stack, which routes it towards
@@ -241,6 +243,7 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 	struct bpf_fib_lookup *fib = fib_scratch();
 	struct xcgn_tuple4 in, pub;
 	struct pkt p = {};
+	__u64 now;
 	__u16 proto;
 	int ret, rc;
 
@@ -295,7 +298,10 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 		return ret;
 	}
 
-	rc = nh_lookup(ctx, &p, p.ip->saddr, p.ip->daddr, ctx->ingress_ifindex, fib, st);
+	/* The packet's one reading of the clock: the lease on the next-hop
+	 * cache and the mapping's last-seen stamp. */
+	now = bpf_ktime_get_coarse_ns();
+	rc = nh_lookup(ctx, &p, p.ip->saddr, p.ip->daddr, ctx->ingress_ifindex, fib, st, now);
 	if (fib->ifindex != xcgn_cfg.outside_ifindex)
 		goto pass;	/* not routed to the internet side */
 	/* No neighbour yet, an MTU problem, TTL expiring, a VLAN tag to
@@ -323,7 +329,7 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 		stats_inc(st, XCGN_STAT_ICMP_ERR_OUT);
 	} else {
 		nat4_tuple(&p, 1, &in);
-		ret = nat4_snat_lookup(&in, p.ip->daddr, p.tcp_flags, &pub);
+		ret = nat4_snat_lookup(&in, p.ip->daddr, p.tcp_flags, &pub, now);
 		if (ret) {
 			pool_refusal(st, in.addr, ret);
 			if (!pool_is_refusal(ret))
@@ -363,6 +369,7 @@ int xcgn_xdp_outside(struct xdp_md *ctx)
 	struct bpf_fib_lookup *fib = fib_scratch();
 	struct xcgn_tuple4 in, pub;
 	struct pkt p = {};
+	__u64 now = 0;
 	__u16 proto;
 	int ret, rc;
 
@@ -423,7 +430,7 @@ int xcgn_xdp_outside(struct xdp_md *ctx)
 			goto not_ours_or_drop;
 		}
 		nat4_tuple(&p, 0, &pub);
-		ret = nat4_dnat_lookup(&pub, p.ip->saddr, p.tcp_flags, &in);
+		ret = nat4_dnat_lookup(&pub, p.ip->saddr, p.tcp_flags, &in, &now);
 		if (ret)
 			goto not_ours_or_drop;
 		frag_note(&p, in.addr);
@@ -435,7 +442,9 @@ int xcgn_xdp_outside(struct xdp_md *ctx)
 	if (rs->switches & XCGN_SW_ACCOUNTING)
 		acct_add(in.addr, ctx->data_end - ctx->data, 0);
 
-	rc = nh_lookup(ctx, &p, p.ip->saddr, in.addr, ctx->ingress_ifindex, fib, st);
+	if (!now)	/* a fragment or an error: no mapping was refreshed */
+		now = bpf_ktime_get_coarse_ns();
+	rc = nh_lookup(ctx, &p, p.ip->saddr, in.addr, ctx->ingress_ifindex, fib, st, now);
 	/* A packet whose TTL expires here goes up translated: the kernel's
 	 * time-exceeded would quote the subscriber's address, and tc egress
 	 * drops it (host_names_subscriber(), issue 10 item 3). */
@@ -529,12 +538,14 @@ static __always_inline int tc_hairpin(struct __sk_buff *skb, struct pkt *p, stru
 	} else if (p->cls == L4_TCP || p->cls == L4_UDP) {
 		nat4_tuple(p, 1, &in);
 		nat4_tuple(p, 0, &dst);
-		ret = nat4_snat_lookup(&in, dst.addr, p->tcp_flags, &pub);
+		__u64 now = bpf_ktime_get_coarse_ns();
+
+		ret = nat4_snat_lookup(&in, dst.addr, p->tcp_flags, &pub, now);
 		if (ret) {
 			pool_refusal(st, in.addr, ret);
 			return ret;
 		}
-		ret = nat4_dnat_lookup(&dst, pub.addr, p->tcp_flags, &to);
+		ret = nat4_dnat_lookup(&dst, pub.addr, p->tcp_flags, &to, &now);
 		if (ret)
 			return ret;
 		frag_note(p, to.addr);	/* a first fragment: where its datagram goes */
@@ -641,7 +652,7 @@ int xcgn_tc_outside(struct __sk_buff *skb)
 	}
 
 	nat4_tuple(&p, 1, &in);
-	ret = nat4_snat_lookup(&in, p.ip->daddr, p.tcp_flags, &pub);
+	ret = nat4_snat_lookup(&in, p.ip->daddr, p.tcp_flags, &pub, bpf_ktime_get_coarse_ns());
 	if (ret) {
 		pool_refusal(st, in.addr, ret);
 		goto drop;
@@ -667,6 +678,7 @@ int xcgn_tc_outside_in(struct __sk_buff *skb)
 	struct xcgn_tuple4 in, pub;
 	struct pkt p = {};
 	void *data, *data_end;
+	__u64 now = 0;
 	__u32 held;
 	__u16 proto;
 	int ret;
@@ -720,7 +732,7 @@ int xcgn_tc_outside_in(struct __sk_buff *skb)
 	held = frag_waiting(&p);
 	frag_key(&p, &dgram);
 	nat4_tuple(&p, 0, &pub);
-	ret = nat4_dnat_lookup(&pub, p.ip->saddr, p.tcp_flags, &in);
+	ret = nat4_dnat_lookup(&pub, p.ip->saddr, p.tcp_flags, &in, &now);
 	if (ret)
 		goto drop;
 	frag_note(&p, in.addr);

@@ -7,7 +7,8 @@
  *   - every message from rtnetlink about routes, rules, addresses, links,
  *     neighbours or netconf moves the generation at once, which kills
  *     every cached next hop; a message other than a neighbour's also
- *     turns the cache off until the main loop, having read the FIB again,
+ *     turns the cache off (a neighbour's leaves it on) until the main
+ *     loop, having read the FIB again,
  *     says whether a destination alone still decides the next hop (no
  *     policy rules, no multipath, no TOS routes: rpf_fib_simple());
  *   - every NH_TICK_MS it renews the lease (XCGN_NH_LEASE_NS), so that a
@@ -103,14 +104,17 @@ static bool nh_on(struct nh_keeper *k)
 }
 
 /* A change heard: the generation moves and is written at once, before
- * anything else is read. */
+ * anything else is read. A change to the FIB also takes the FIB's word
+ * back (nh_on() is false until the main loop reads the FIB again), so the
+ * cache goes off; a neighbour's leaves it on: the new generation alone
+ * kills what was kept. */
 static void nh_move(struct nh_keeper *k, bool fib)
 {
 	if (fib)
 		atomic_fetch_add(&k->changes, 1);
 	k->gen++;
 	atomic_fetch_add(&k->moved, 1);
-	nh_write(k, false);	/* off until the tick: the FIB's word may have moved too */
+	nh_write(k, nh_on(k));
 }
 
 /* Read what rtnetlink sent; each message that moves next hops moves the

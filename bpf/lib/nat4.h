@@ -369,12 +369,12 @@ static __always_inline int nat4_peer_sent(const struct xcgn_tuple4 *pub, __be32 
 }
 
 /* Outbound: the public tuple for subscriber tuple @in going to @raddr,
- * creating the mapping on the first packet. */
+ * creating the mapping on the first packet. @now: the packet's one reading
+ * of the coarse clock (the collector reads the same clock). */
 static __always_inline int nat4_snat_lookup(const struct xcgn_tuple4 *in, __be32 raddr,
-					    __u8 tcp_flags, struct xcgn_tuple4 *pub)
+					    __u8 tcp_flags, struct xcgn_tuple4 *pub, __u64 now)
 {
 	struct xcgn_map4 *m = bpf_map_lookup_elem(&xcgn_map4, in);
-	__u64 now = bpf_ktime_get_coarse_ns();
 	int err;
 
 	if (!m) {
@@ -428,9 +428,12 @@ static __always_inline int nat4_peer_known(const struct xcgn_rev4 *r,
 }
 
 /* Inbound: the subscriber tuple behind public tuple @pub, if a mapping
- * exists and the pool's filtering lets @raddr in. */
+ * exists and the pool's filtering lets @raddr in. @now: the packet's
+ * reading of the coarse clock; 0: none yet, and one is taken (and left in
+ * @now) only once the mapping is known, so a flood of unsolicited packets
+ * never reads the clock. */
 static __always_inline int nat4_dnat_lookup(const struct xcgn_tuple4 *pub, __be32 raddr,
-					    __u8 tcp_flags, struct xcgn_tuple4 *in)
+					    __u8 tcp_flags, struct xcgn_tuple4 *in, __u64 *now_io)
 {
 	struct xcgn_rev4 *r = bpf_map_lookup_elem(&xcgn_rev4, pub);
 	__u64 now;
@@ -449,7 +452,9 @@ static __always_inline int nat4_dnat_lookup(const struct xcgn_tuple4 *pub, __be3
 	in->port = r->sport;
 	in->proto = pub->proto;
 	in->_pad = 0;
-	now = bpf_ktime_get_coarse_ns();
+	now = *now_io;
+	if (!now)
+		*now_io = now = bpf_ktime_get_coarse_ns();
 	if (pub->proto != IPPROTO_TCP) {
 		if (now - r->in_seen_ns >= XCGN_TOUCH_NS)
 			r->in_seen_ns = now;

@@ -85,8 +85,9 @@ static __always_inline int fib_lookup(void *ctx, const struct pkt *p, __be32 src
  * -1 when the daemon does not vouch for it now. Not inlined, nor is
  * nh_keep(): the inside program's frame has no room for theirs. */
 static __noinline int nh_cached(__be32 dst, __u32 ifin, __u32 tot_len, struct bpf_fib_lookup *fib,
-				struct xcgn_stats *st)
+				__u64 now)
 {
+	struct xcgn_stats *st = stats_get();
 	struct xcgn_nh_key k = { .dst = dst, .ifin = ifin };
 	const struct xcgn_nhctl *ctl;
 	struct xcgn_nh *e, *nh;
@@ -95,7 +96,7 @@ static __noinline int nh_cached(__be32 dst, __u32 ifin, __u32 tot_len, struct bp
 	ctl = bpf_map_lookup_elem(&xcgn_nhctl, &zero);
 	nh = bpf_map_lookup_elem(&xcgn_nh_scratch, &zero);
 	if (!ctl || !nh || !fib || !st || !(ctl->flags & XCGN_NHF_ON) ||
-	    bpf_ktime_get_coarse_ns() >= ctl->until_ns)
+	    now >= ctl->until_ns)
 		return -1;
 	gen = *(volatile const __u32 *)&ctl->gen;
 	nh->gen = gen;
@@ -162,9 +163,10 @@ static __noinline void nh_keep(__be32 dst, __u32 ifin, const struct bpf_fib_look
  * (the same question, for the longest packet), then the question itself,
  * whose answer is kept. */
 static __always_inline int nh_lookup(void *ctx, const struct pkt *p, __be32 src, __be32 dst,
-				     __u32 ifin, struct bpf_fib_lookup *fib, struct xcgn_stats *st)
+				     __u32 ifin, struct bpf_fib_lookup *fib, struct xcgn_stats *st,
+				     __u64 now)
 {
-	int cached = nh_cached(dst, ifin, bpf_ntohs(p->ip->tot_len), fib, st), rc;
+	int cached = nh_cached(dst, ifin, bpf_ntohs(p->ip->tot_len), fib, now), rc;
 
 	if (cached > 0)
 		return BPF_FIB_LKUP_RET_SUCCESS;
