@@ -5,7 +5,8 @@
 #   make demo       namespaces + xcgn + real traffic, on its own defaults
 #   make test       every test layer (unit, unit under ASan/UBSan, bpf, integration,
 #                   the RFC conformance suite)
-#   make bench      BPF_PROG_TEST_RUN and forwarding figures, xcgn beside nftables
+#   make bench      every performance figure beside its references, as ratios;
+#                   writes build/bench.json (make bench-readme: into the README)
 #   make bench-tcp  TCP with iperf3 through plain routing, nftables and xcgn
 #   make soak       an hour of churn with daemon kills and reloads (SOAK_SECONDS=N)
 #   make cluster-demo  three nodes, BIRD, BGP and BFD; node 2 fails and comes back
@@ -16,7 +17,7 @@
 .DELETE_ON_ERROR:
 .SECONDARY:
 .PHONY: all deps test test-unit test-unit-san test-bpf test-abi test-integration test-conformance \
-	test-dist test-package test-fuzz fuzz conformance-table demo cluster-demo bench bench-tcp soak check \
+	test-dist test-package test-fuzz fuzz conformance-table demo cluster-demo bench bench-readme bench-tcp soak check \
 	clean help \
 	install deb FORCE
 
@@ -208,13 +209,21 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/xcgn-bench
 	$(Q)scripts/bench.sh
 
+# The README's performance section from the last `make bench` (RUNS >= 5):
+# its JSON becomes docs/bench.json, and the section is generated from it.
+bench-readme:
+	$(Q)test -r $(BUILD)/bench.json || { echo "run make bench first" >&2; exit 1; }
+	$(Q)test "$$(jq .runs $(BUILD)/bench.json)" -ge 5 || { echo "bench-readme: $(BUILD)/bench.json has fewer than 5 runs a figure" >&2; exit 1; }
+	$(Q)cp $(BUILD)/bench.json docs/bench.json
+	$(Q)scripts/bench-report.sh --write docs/bench.json README.md
+
 # TCP with iperf3 through plain routing, nftables SNAT and xcgn, 1 and 8
 # streams, default offloads and wire-sized segments.
 bench-tcp: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/bench-tcp.sh
 
-$(BUILD)/xcgn-bench: tests/bench/bench.c tests/lib/pkt.c tests/lib/bpfenv.c $(BUILD)/libxcgn.a $(USER_HDRS) $(BUILD)/bench_pass.skel.h $(BUILD)/bench_gen.skel.h
+$(BUILD)/xcgn-bench: tests/bench/bench.c tests/lib/pkt.c tests/lib/bpfenv.c $(BUILD)/libxcgn.a $(USER_HDRS) $(BUILD)/bench_pass.skel.h $(BUILD)/bench_gen.skel.h $(BUILD)/bench_fwd.skel.h
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(XCFLAGS) -Itests $(LDFLAGS) -o $@ tests/bench/bench.c tests/lib/pkt.c tests/lib/bpfenv.c $(BUILD)/libxcgn.a $(LDLIBS)
 

@@ -8,6 +8,8 @@ set -eu
 XCGN_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export XCGN_ROOT
 SECS=${SECS:-3}
+RUNS=${RUNS:-1}
+JSON=${JSON:-}	# a file: the samples as JSON too (scripts/bench.sh)
 P=${P:-xt$(( $$ % 10000 ))}
 # shellcheck source=netns-env.sh
 . "$XCGN_ROOT/scripts/netns-env.sh"
@@ -26,7 +28,7 @@ server_stop() {
 cleanup() {
 	set +e
 	server_stop
-	rm -f "$PIDF"
+	rm -f "$PIDF" "${SAMPLES:-}"
 	nft_snat_off
 	xcgn link detach >/dev/null 2>&1
 	env_teardown
@@ -72,7 +74,7 @@ drops() {	# sets DROPS (not in a subshell: LAST must keep)
 	DROPS=${DROPS:- none}
 }
 
-run() {	# LABEL STREAMS
+run() {	# PATH STREAMS RUN
 	local j gbps rx
 	in_inet iperf3 -s -B "$S1" -p 5202 -D -I "$PIDF" >/dev/null
 	sleep 0.3
@@ -81,31 +83,39 @@ run() {	# LABEL STREAMS
 	drops
 	gbps=$(echo "$j" | jq '.end.sum_received.bits_per_second / 1e9')
 	rx=$(echo "$j" | jq '.end.sum_sent.retransmits')
-	printf "  %-16s %s stream(s): %6.2f Gbit/s, %7s retransmissions; dropped:%s\n" "$1" "$2" \
-		"$gbps" "$rx" "$DROPS"
+	printf "  %-14s run %s, %s stream(s): %6.2f Gbit/s, %7s retransmissions; dropped:%s\n" \
+		"$1" "$3" "$2" "$gbps" "$rx" "$DROPS"
+	echo "{\"offloads\": \"$OFF\", \"path\": \"$1\", \"streams\": $2, \"run\": $3, \"gbps\": $gbps, \"retransmits\": $rx}" >>"$SAMPLES"
+}
+runs() {	# PATH: RUNS runs of 1 and 8 streams
+	local r n
+	for r in $(seq 1 "$RUNS"); do
+		for n in 1 8; do
+			run "$1" "$n" "$r"
+		done
+	done
 }
 
+SAMPLES=$(mktemp /tmp/xcgn-tcp.XXXXXX)
 drops	# the counters from here
-echo "== TCP, iperf3 ${SECS} s, on $(nproc) CPUs, $(uname -r); qdisc on the veths: $QDISC"
-for off in default wire; do
-	echo "-- end hosts' offloads: $off"
-	offloads "$off"
+echo "== TCP, iperf3 ${SECS} s, $RUNS run(s), on $(nproc) CPUs, $(uname -r); qdisc on the veths: $QDISC"
+for OFF in default wire; do
+	echo "-- end hosts' offloads: $OFF"
+	offloads "$OFF"
 	# Plain routing: the internet side routes the subscribers back.
 	ip -n "$NS_INET" route add 100.64.0.0/10 via "$NAT_OUT"
-	for n in 1 8; do
-		run "plain routing" "$n"
-	done
+	runs routing
 	ip -n "$NS_INET" route del 100.64.0.0/10 via "$NAT_OUT"
 	nft_snat_on
-	for n in 1 8; do
-		run "nftables snat" "$n"
-	done
+	runs nftables
 	nft_snat_off
 	xcgn link attach inside "$DEV_I" outside "$DEV_O" >/dev/null
 	xcgn pool add "$POOL" 2>/dev/null
-	for n in 1 8; do
-		run "xcgn" "$n"
-	done
+	runs xcgn
 	echo "   xcgn counters: $(xcgn -j stats show | jq -c '.counters | {snat_xdp, dnat_xdp, slow_path_out, slow_path_in, snat_tc, dnat_tc, nexthop_cached}')"
 	xcgn link detach >/dev/null
 done
+if [ -n "$JSON" ]; then
+	jq -s --argjson secs "$SECS" --arg qdisc "$QDISC" '{secs: $secs, qdisc: $qdisc, samples: .}' \
+		"$SAMPLES" >"$JSON"
+fi

@@ -33,13 +33,15 @@ in_inet() { ip netns exec "$NS_INET" "$@"; }
 in_nat() { ip netns exec "$NS_NAT" "$@"; }
 
 # The benches' reference NAT: nftables SNAT of the subscribers to the pool
-# on the outside device, in a table of its own.
+# (or to the address range FIRST-LAST given) on the outside device, in a
+# table of its own.
 nft_snat_on() {
+	local range=${1:-198.51.100.0-198.51.100.15}
 	in_nat nft -f - <<NFT
 table ip xcgnbench {
 	chain post {
 		type nat hook postrouting priority srcnat; policy accept;
-		oifname "$DEV_O" ip saddr 100.64.0.0/10 snat to 198.51.100.0-198.51.100.15
+		oifname "$DEV_O" ip saddr 100.64.0.0/10 snat to $range
 	}
 }
 NFT

@@ -34,6 +34,7 @@
 #include "lib/pkt.h"
 #include "bench_pass.skel.h"
 #include "bench_gen.skel.h"
+#include "bench_fwd.skel.h"
 
 static double now_s(void)
 {
@@ -123,49 +124,54 @@ static int nh_set(struct bpfenv *e, int on)
 	return bpf_map_update_elem(e->maps.nhctl, &zero, &c, 0) ? -errno : 0;
 }
 
-/* SNAT and DNAT of an established flow with a feature off and on
- * (@set), alternating, ten rounds: the best of five each. */
-static int off_on(struct bench_pass *h, struct bpfenv *e, const uint8_t *pkt,
-		  const uint8_t *reply, unsigned int repeat, int (*set)(struct bpfenv *e, int on),
-		  unsigned int *snat_off, unsigned int *dnat_off, unsigned int *snat_on,
-		  unsigned int *dnat_on, unsigned int *v)
+/* The configurations an established flow is timed in, each a round's
+ * SNAT and DNAT sample. "deployed" is what `xcgn link attach` and a running
+ * daemon give: the reverse-path check on (strict inside, loose outside,
+ * over this namespace's FIB), the next hop cached, accounting off. */
+static const struct bench_conf {
+	const char *name;
+	int rpf, nh, acct;
+} confs[] = {
+	{ "deployed", 1, 1, 0 },
+	{ "no_rpf", 0, 1, 0 },
+	{ "no_cache", 1, 0, 0 },
+	{ "accounting", 1, 1, 1 },
+};
+#define NCONFS (sizeof(confs) / sizeof(confs[0]))
+
+static int conf_set(struct bpfenv *e, const struct bench_conf *c)
 {
-	unsigned int round, a, b;
-	int err = 0;
-
-	*snat_off = *dnat_off = *snat_on = *dnat_on = ~0u;
-	for (round = 0; !err && round < 10; round++) {
-		int on = round & 1;
-
-		err = set(e, on);
-		err = err ?: ns_per_pkt(h, e->prog_in, e->ifin, pkt, repeat, &a, v);
-		if (!err && *v != XDP_REDIRECT)
-			err = -EPROTO;
-		err = err ?: ns_per_pkt(h, e->prog_out, e->ifout, reply, repeat, &b, v);
-		if (!err && *v != XDP_REDIRECT)
-			err = -EPROTO;
-		if (err)
-			break;
-		if (on) {
-			*snat_on = a < *snat_on ? a : *snat_on;
-			*dnat_on = b < *dnat_on ? b : *dnat_on;
-		} else {
-			*snat_off = a < *snat_off ? a : *snat_off;
-			*dnat_off = b < *dnat_off ? b : *dnat_off;
-		}
-	}
-	return err;
+	return rpf_set(e, c->rpf) ?: nh_set(e, c->nh) ?: acct_set(e, c->acct);
 }
 
-static int do_testrun(unsigned int repeat)
+static void json_samples(const char *name, const unsigned int *v, unsigned int n, int last)
+{
+	unsigned int i;
+
+	printf("    \"%s\": [", name);
+	for (i = 0; i < n; i++)
+		printf("%s%u", i ? ", " : "", v[i]);
+	printf("]%s\n", last ? "" : ",");
+}
+
+#define RUNS_MAX 64
+
+/* @runs rounds; each round times, one after the other, the restore +
+ * XDP_PASS baseline, the plain XDP forwarder, and SNAT and DNAT in every
+ * configuration. Samples of one round are paired: scripts/bench-report.sh
+ * takes a round's baseline from its own SNAT, so a slow round (this VM's
+ * neighbours) moves both. Prints the raw samples as JSON. */
+static int do_testrun(unsigned int repeat, unsigned int runs)
 {
 	struct pool_opts pool = bpfenv_default_pool();
 	struct pkt_spec s = { .proto = 17, .sport = 1100, .dport = 53, .payload = 18 };
 	struct pkt_spec r = { .proto = 17, .sport = 53, .payload = 18 };
-	unsigned int t_pass, t_snat, t_dnat, t_snat_rpf, t_dnat_rpf, v = 0;
-	unsigned int a_snat, a_dnat, n_snat, n_dnat, c_snat, c_dnat;
+	static unsigned int pass[RUNS_MAX], fwd[RUNS_MAX], snat[NCONFS][RUNS_MAX],
+		dnat[NCONFS][RUNS_MAX];
 	struct bench_pass *h = NULL;
+	struct bench_fwd *f = NULL;
 	uint8_t pkt[128], reply[128], out[128];
+	unsigned int v = 0, round, c;
 	struct bpfenv e;
 	char why[256];
 	int err;
@@ -177,10 +183,11 @@ static int do_testrun(unsigned int repeat)
 		return 1;
 	}
 	h = bench_pass__open_and_load();
-	if (!h) {
-		fprintf(stderr, "bench: load bench_pass: %s\n", strerror(errno));
-		bpfenv_teardown(&e);
-		return 1;
+	f = bench_fwd__open_and_load();
+	if (!h || !f) {
+		fprintf(stderr, "bench: load the bench programs: %s\n", strerror(errno));
+		err = -ENOENT;
+		goto out;
 	}
 	s.saddr = inet_addr(ENV_SUB1);
 	s.daddr = inet_addr(ENV_S1);
@@ -207,54 +214,44 @@ static int do_testrun(unsigned int repeat)
 	r.dport = pkt_sport(out);
 	pkt_build(reply, sizeof(reply), &r);
 
-	err = ns_per_pkt(h, bpf_program__fd(h->progs.bench_pass), e.ifin, pkt, repeat, &t_pass, &v);
-	if (!err && v != XDP_PASS)
-		err = -EPROTO;
-	/* Without and with the reverse-path check (strict inside, loose
-	 * outside, over this namespace's FIB), then without and with the
-	 * accounting (the check off), each alternating, the best of five:
-	 * the difference is smaller than this VM's noise otherwise. */
-	err = err ?: off_on(h, &e, pkt, reply, repeat, rpf_set, &t_snat, &t_dnat, &t_snat_rpf,
-			    &t_dnat_rpf, &v);
-	err = err ?: rpf_set(&e, 0);
-	err = err ?: off_on(h, &e, pkt, reply, repeat, acct_set, &n_snat, &n_dnat, &a_snat, &a_dnat,
-			    &v);
-	err = err ?: acct_set(&e, 0);
-	err = err ?: off_on(h, &e, pkt, reply, repeat, nh_set, &n_snat, &n_dnat, &c_snat, &c_dnat,
-			    &v);
-	err = err ?: nh_set(&e, 0);
+	for (round = 0; !err && round < runs; round++) {
+		err = ns_per_pkt(h, bpf_program__fd(h->progs.bench_pass), e.ifin, pkt, repeat,
+				 &pass[round], &v);
+		if (!err && v != XDP_PASS)
+			err = -EPROTO;
+		err = err ?: ns_per_pkt(h, bpf_program__fd(f->progs.bench_fwd), e.ifin, pkt, repeat,
+					&fwd[round], &v);
+		if (!err && v != XDP_REDIRECT)
+			err = -EPROTO;
+		for (c = 0; !err && c < NCONFS; c++) {
+			err = conf_set(&e, &confs[c]);
+			err = err ?: ns_per_pkt(h, e.prog_in, e.ifin, pkt, repeat, &snat[c][round], &v);
+			if (!err && v != XDP_REDIRECT)
+				err = -EPROTO;
+			err = err ?: ns_per_pkt(h, e.prog_out, e.ifout, reply, repeat, &dnat[c][round],
+						&v);
+			if (!err && v != XDP_REDIRECT)
+				err = -EPROTO;
+		}
+	}
 	if (err)
 		goto out;
-	printf("BPF_PROG_TEST_RUN, 64-byte UDP frame, established flow, repeat %u, one CPU\n"
-	       "(each run restores the frame and tail-calls the program; the baseline is the\n"
-	       "same restore followed by a program that returns XDP_PASS; best of 5):\n",
-	       repeat);
-	printf("  %-30s %6u ns/pkt\n", "restore + XDP_PASS (baseline)", t_pass);
-	printf("  %-30s %6u ns/pkt   %5.2fx baseline, +%d ns\n", "restore + xcgn SNAT (inside)",
-	       t_snat, t_pass ? (double)t_snat / t_pass : 0.0, (int)t_snat - (int)t_pass);
-	printf("  %-30s %6u ns/pkt   %5.2fx baseline, +%d ns\n", "restore + xcgn DNAT (outside)",
-	       t_dnat, t_pass ? (double)t_dnat / t_pass : 0.0, (int)t_dnat - (int)t_pass);
-	printf("reverse-path check (strict inside, loose outside), same packets, best of 5:\n");
-	printf("  %-30s %6u ns/pkt   check costs %+d ns (%+.0f%%)\n", "xcgn SNAT + rpf strict",
-	       t_snat_rpf, (int)t_snat_rpf - (int)t_snat,
-	       t_snat ? 100.0 * ((double)t_snat_rpf - t_snat) / t_snat : 0.0);
-	printf("  %-30s %6u ns/pkt   check costs %+d ns (%+.0f%%)\n", "xcgn DNAT + rpf loose",
-	       t_dnat_rpf, (int)t_dnat_rpf - (int)t_dnat,
-	       t_dnat ? 100.0 * ((double)t_dnat_rpf - t_dnat) / t_dnat : 0.0);
-	printf("per-subscriber accounting (link set accounting on), same packets, best of 5\n"
-	       "(issue 12 allows it on by default at 5 ns a packet or less):\n");
-	printf("  %-30s %6u ns/pkt   accounting costs %+d ns\n", "xcgn SNAT + accounting", a_snat,
-	       (int)a_snat - (int)n_snat);
-	printf("  %-30s %6u ns/pkt   accounting costs %+d ns\n", "xcgn DNAT + accounting", a_dnat,
-	       (int)a_dnat - (int)n_dnat);
-	printf("next-hop cache (a daemon vouching for it), same packets, best of 5:\n");
-	printf("  %-30s %6u ns/pkt   %+d ns, +%d ns over the baseline\n", "xcgn SNAT, next hop cached",
-	       c_snat, (int)c_snat - (int)n_snat, (int)c_snat - (int)t_pass);
-	printf("  %-30s %6u ns/pkt   %+d ns, +%d ns over the baseline\n", "xcgn DNAT, next hop cached",
-	       c_dnat, (int)c_dnat - (int)n_dnat, (int)c_dnat - (int)t_pass);
+	printf("{\n  \"repeat\": %u,\n  \"runs\": %u,\n  \"ns\": {\n", repeat, runs);
+	json_samples("pass", pass, runs, 0);
+	json_samples("fwd", fwd, runs, 0);
+	for (c = 0; c < NCONFS; c++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "snat_%s", confs[c].name);
+		json_samples(name, snat[c], runs, 0);
+		snprintf(name, sizeof(name), "dnat_%s", confs[c].name);
+		json_samples(name, dnat[c], runs, c + 1 == NCONFS);
+	}
+	printf("  }\n}\n");
 out:
 	if (err)
 		fprintf(stderr, "bench: test run failed: %s (verdict %u)\n", strerror(-err), v);
+	bench_fwd__destroy(f);
 	bench_pass__destroy(h);
 	bpfenv_teardown(&e);
 	return err ? 1 : 0;
@@ -317,44 +314,42 @@ static int new_flow_ns(int filtering, int vary_subs, unsigned int n, unsigned in
 /* Where a new session's time goes: the same subscriber's new mapping, in
  * an endpoint-independent and an address-dependent pool (the filtering
  * entry), and a new subscriber's first (its creation, a block, the
- * event), each the best of five. */
-static int do_newflows(void)
+ * event), @runs times each, as JSON samples. */
+static int do_newflows(unsigned int runs)
 {
 	static const struct {
-		const char *what;
+		const char *name;
 		int filtering, vary_subs;
 		unsigned int n;
 	} c[] = {
-		{ "known subscriber, 256 of its 2048 ports (EIF)", XCGN_FILTER_EIF, 0, 256 },
-		{ "known subscriber, 2000 of its 2048 ports (EIF)", XCGN_FILTER_EIF, 0, 2000 },
-		{ "known subscriber, 256 of its 2048 ports (ADF)", XCGN_FILTER_ADF, 0, 256 },
-		{ "a new subscriber's first mapping (EIF)", XCGN_FILTER_EIF, 1, 2000 },
+		{ "eif_1_8_of_ports", XCGN_FILTER_EIF, 0, 256 },
+		{ "eif_nearly_all_ports", XCGN_FILTER_EIF, 0, 2000 },
+		{ "adf_1_8_of_ports", XCGN_FILTER_ADF, 0, 256 },
+		{ "eif_new_subscriber", XCGN_FILTER_EIF, 1, 2000 },
 	};
-	unsigned int i, r, ns, best;
+	unsigned int i, r, ns[RUNS_MAX];
 	uint64_t made = 0;
 	int err;
 
 	if (pin_cpu0())
 		fprintf(stderr, "bench: cannot pin to CPU 0: %s\n", strerror(errno));
-	printf("session setup, BPF_PROG_TEST_RUN, each run a new UDP flow (the restore\n"
-	       "program varies the port, or the subscriber too), best of 5:\n");
+	printf("{\n  \"runs\": %u,\n  \"ns\": {\n", runs);
 	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
-		best = ~0u;
-		for (r = 0; r < 5; r++) {
-			err = new_flow_ns(c[i].filtering, c[i].vary_subs, c[i].n, &ns, &made);
+		for (r = 0; r < runs; r++) {
+			err = new_flow_ns(c[i].filtering, c[i].vary_subs, c[i].n, &ns[r], &made);
 			if (err) {
 				fprintf(stderr, "bench: new flows: %s\n", strerror(-err));
 				return 1;
 			}
 			if (made != c[i].n) {
-				fprintf(stderr, "bench: %s: %llu of %u runs made a mapping\n", c[i].what,
+				fprintf(stderr, "bench: %s: %llu of %u runs made a mapping\n", c[i].name,
 					(unsigned long long)made, c[i].n);
 				return 1;
 			}
-			best = ns < best ? ns : best;
 		}
-		printf("  %-46s %6u ns/flow\n", c[i].what, best);
+		json_samples(c[i].name, ns, runs, i + 1 == sizeof(c) / sizeof(c[0]));
 	}
+	printf("  }\n}\n");
 	return 0;
 }
 
@@ -402,20 +397,83 @@ static uint64_t sink_total(struct bench_gen *g)
 	return sum;
 }
 
+/* CPU time all CPUs spent busy since boot, in ns (/proc/stat's first line:
+ * everything but idle and iowait). */
+static int cpu_busy_ns(uint64_t *ns)
+{
+	unsigned long long v[8] = {};
+	FILE *f = fopen("/proc/stat", "r");
+	int n;
+
+	if (!f)
+		return -errno;
+	n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+		   &v[4], &v[5], &v[6], &v[7]);
+	fclose(f);
+	if (n != 8)
+		return -EINVAL;
+	*ns = (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) * (1000000000ULL /
+							    (uint64_t)sysconf(_SC_CLK_TCK));
+	return 0;
+}
+
+/* A whole positive number for @what, or 0 after saying why. */
+static unsigned int count_arg(const char *what, const char *v)
+{
+	unsigned long n;
+	char *end;
+
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno || *end || end == v || !n || n > 1000000000UL) {
+		fprintf(stderr, "bench: %s: \"%s\" is not a count from 1 to 10^9\n", what, v);
+		return 0;
+	}
+	return (unsigned int)n;
+}
+
+/* Attach (@prog >= 0) or detach XDP on @dev inside netns @ns. */
+static int xdp_in_ns(const char *ns, const char *dev, int prog)
+{
+	int ifi, err;
+
+	if (enter_ns(ns))
+		return -ENOENT;
+	ifi = (int)if_nametoindex(dev);
+	if (!ifi)
+		return -ENODEV;
+	err = prog >= 0 ? bpf_xdp_attach(ifi, prog, XDP_FLAGS_DRV_MODE, NULL)
+			: bpf_xdp_detach(ifi, XDP_FLAGS_DRV_MODE, NULL);
+	if (err)
+		fprintf(stderr, "bench: XDP on %s in %s: %s\n", dev, ns, strerror(-err));
+	return err;
+}
+
+/* Forwarded packets per second. The generator sends @packets 64-byte UDP
+ * frames out of the subscribers' device, the flow of the n-th being
+ * subscriber src + n % subs, source port port-base + (n / subs) % ports: with
+ * packets = subs x ports every frame is a new flow (session setup), with
+ * more they cycle (established flows). An XDP sink on the internet side
+ * counts what arrives. `nat NS xdpfwd DEV` attaches the plain XDP forwarder
+ * to DEV in NS for the run (the floor the NAT is compared with). Prints
+ * JSON: sent, received, seconds, and the CPU time all CPUs were busy. */
 static int do_fwd(int argc, char **argv)
 {
 	const char *sub_ns = NULL, *dev = NULL, *dst_mac = NULL, *dst = NULL, *inet_ns = NULL,
-		   *sink_dev = NULL;
-	unsigned int packets = 2000000, nsubs = 50, nports = 20;
+		   *sink_dev = NULL, *nat_ns = NULL, *fwd_dev = NULL, *src = "100.64.1.1";
+	unsigned int packets = 2000000, nsubs = 50, nports = 20, port_base = 10000;
 	struct pkt_spec s = { .proto = 17, .sport = 10000, .dport = 9, .payload = 18 };
 	struct bench_gen *g;
+	struct bench_fwd *f = NULL;
 	uint8_t pkt[128], mac[6];
-	int sink_if, gen_if, err;
-	uint64_t got;
+	int sink_if = 0, gen_if, err, rc = 1;
+	uint64_t got, busy0 = 0, busy1 = 0;
 	double t0, t1;
 	size_t len;
 
 	for (; argc > 1; argc -= 2, argv += 2) {
+		unsigned int *n = NULL;
+
 		if (!strcmp(argv[0], "sub"))
 			sub_ns = argv[1];
 		else if (!strcmp(argv[0], "dev"))
@@ -428,19 +486,30 @@ static int do_fwd(int argc, char **argv)
 			inet_ns = argv[1];
 		else if (!strcmp(argv[0], "sink"))
 			sink_dev = argv[1];
+		else if (!strcmp(argv[0], "nat"))
+			nat_ns = argv[1];
+		else if (!strcmp(argv[0], "xdpfwd"))
+			fwd_dev = argv[1];
+		else if (!strcmp(argv[0], "src"))
+			src = argv[1];
 		else if (!strcmp(argv[0], "packets"))
-			packets = (unsigned int)strtoul(argv[1], NULL, 10);
+			n = &packets;
 		else if (!strcmp(argv[0], "subs"))
-			nsubs = (unsigned int)strtoul(argv[1], NULL, 10);
+			n = &nsubs;
 		else if (!strcmp(argv[0], "ports"))
-			nports = (unsigned int)strtoul(argv[1], NULL, 10);
+			n = &nports;
+		else if (!strcmp(argv[0], "port-base"))
+			n = &port_base;
 		else
-			argc = 0;
+			break;
+		if (n && !(*n = count_arg(argv[0], argv[1])))
+			return 2;
 	}
-	if (argc || !sub_ns || !dev || !dst_mac || !dst || !inet_ns || !sink_dev || !packets ||
-	    !nsubs || !nports) {
+	if (argc || !sub_ns || !dev || !dst_mac || !dst || !inet_ns || !sink_dev ||
+	    !nat_ns != !fwd_dev || port_base + nports > 65536 || inet_addr(src) == INADDR_NONE) {
 		fprintf(stderr, "usage: xcgn-bench fwd sub NS dev DEV dst-mac MAC dst ADDR inet NS "
-				"sink DEV [packets N] [subs N] [ports N]\n");
+				"sink DEV [nat NS xdpfwd DEV] [packets N] [src ADDR] [subs N] "
+				"[ports N] [port-base N]\n");
 		return 2;
 	}
 	if (pin_cpu0())
@@ -450,41 +519,50 @@ static int do_fwd(int argc, char **argv)
 		return 1;
 	g->rodata->nsubs = nsubs;
 	g->rodata->nports = nports;
+	g->rodata->port_base = port_base;
+	g->rodata->sub_base = ntohl(inet_addr(src));
 	if (bench_gen__load(g)) {
 		fprintf(stderr, "bench: load generator: %s\n", strerror(errno));
 		bench_gen__destroy(g);
 		return 1;
 	}
-
+	if (fwd_dev) {
+		f = bench_fwd__open_and_load();
+		if (!f || xdp_in_ns(nat_ns, fwd_dev, bpf_program__fd(f->progs.bench_fwd))) {
+			fprintf(stderr, "bench: the plain XDP forwarder on %s\n", fwd_dev);
+			goto out;
+		}
+	}
 	if (enter_ns(inet_ns))
-		goto fail;
+		goto out;
 	sink_if = (int)if_nametoindex(sink_dev);
 	err = sink_if ? bpf_xdp_attach(sink_if, bpf_program__fd(g->progs.bench_sink),
 				       XDP_FLAGS_DRV_MODE, NULL)
 		      : -ENODEV;
 	if (err) {
 		fprintf(stderr, "bench: attach sink on %s: %s\n", sink_dev, strerror(-err));
-		goto fail;
+		sink_if = 0;
+		goto out;
 	}
 	if (enter_ns(sub_ns))
-		goto detach;
+		goto out;
 	gen_if = (int)if_nametoindex(dev);
 	if (!gen_if || mac_of(dev, mac)) {
 		fprintf(stderr, "bench: device %s\n", dev);
-		goto detach;
+		goto out;
 	}
-	s.saddr = htonl(0x64400101);
+	s.saddr = inet_addr(src);
 	s.daddr = inet_addr(dst);
 	len = pkt_build(pkt, sizeof(pkt), &s);
 	if (sscanf(dst_mac, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &pkt[0], &pkt[1], &pkt[2], &pkt[3],
 		   &pkt[4], &pkt[5]) != 6) {
 		fprintf(stderr, "bench: bad MAC %s\n", dst_mac);
-		goto detach;
+		goto out;
 	}
 	memcpy(pkt + 6, mac, 6);
 	if (len != 60 || bpf_map_update_elem(bpf_map__fd(g->maps.gen_tmpl), &(__u32){ 0 }, pkt, 0)) {
 		fprintf(stderr, "bench: frame template\n");
-		goto detach;
+		goto out;
 	}
 	{
 		struct xdp_md ctx = { .data_end = (__u32)len, .ingress_ifindex = (__u32)gen_if };
@@ -492,28 +570,32 @@ static int do_fwd(int argc, char **argv)
 			    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = packets,
 			    .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = 64);
 
+		err = cpu_busy_ns(&busy0);
 		t0 = now_s();
-		err = bpf_prog_test_run_opts(bpf_program__fd(g->progs.bench_gen), &o);
+		err = err ?: bpf_prog_test_run_opts(bpf_program__fd(g->progs.bench_gen), &o);
 		t1 = now_s();
 		if (err) {
 			fprintf(stderr, "bench: live frames: %s\n", strerror(errno));
-			goto detach;
+			goto out;
 		}
 	}
 	usleep(200000);	/* what is in flight lands */
 	got = sink_total(g);
-	printf("sent %u received %llu in %.3f s: %.3f Mpps\n", packets, (unsigned long long)got,
-	       t1 - t0, (double)got / (t1 - t0) / 1e6);
-	enter_ns(inet_ns);
-	bpf_xdp_detach(sink_if, XDP_FLAGS_DRV_MODE, NULL);
+	if (cpu_busy_ns(&busy1))
+		goto out;
+	/* The 200 ms wait is idle but for the VM's noise: it counts in busy
+	 * time, not in the packet rate's seconds. */
+	printf("{\"sent\": %u, \"received\": %llu, \"secs\": %.6f, \"busy_ns\": %llu}\n",
+	       packets, (unsigned long long)got, t1 - t0, (unsigned long long)(busy1 - busy0));
+	rc = got ? 0 : 1;
+out:
+	if (sink_if && !enter_ns(inet_ns))
+		bpf_xdp_detach(sink_if, XDP_FLAGS_DRV_MODE, NULL);
+	if (f)
+		xdp_in_ns(nat_ns, fwd_dev, -1);
+	bench_fwd__destroy(f);
 	bench_gen__destroy(g);
-	return got ? 0 : 1;
-detach:
-	enter_ns(inet_ns);
-	bpf_xdp_detach(sink_if, XDP_FLAGS_DRV_MODE, NULL);
-fail:
-	bench_gen__destroy(g);
-	return 1;
+	return rc;
 }
 
 /* xcgn-bench flood ns NS dev DEV dst-mac MAC src ADDR pool ADDR [addrs N]
@@ -611,16 +693,36 @@ int main(int argc, char **argv)
 	if (argc >= 2 && !strcmp(argv[1], "testrun")) {
 		unsigned int repeat = 1000000;
 
-		if (argc == 4 && !strcmp(argv[2], "repeat"))
-			repeat = (unsigned int)strtoul(argv[3], NULL, 10);
-		return do_testrun(repeat ? repeat : 1000000);
+		unsigned int runs = 5;
+		int i;
+
+		for (i = 2; i + 1 < argc; i += 2) {
+			unsigned int *n = !strcmp(argv[i], "repeat") ? &repeat
+					  : !strcmp(argv[i], "runs") ? &runs : NULL;
+
+			if (!n || !(*n = count_arg(argv[i], argv[i + 1])))
+				break;
+		}
+		if (i != argc || runs > RUNS_MAX) {
+			fprintf(stderr, "usage: xcgn-bench testrun [repeat N] [runs 1-%d]\n", RUNS_MAX);
+			return 2;
+		}
+		return do_testrun(repeat, runs);
 	}
-	if (argc == 2 && !strcmp(argv[1], "newflows"))
-		return do_newflows();
+	if (argc >= 2 && !strcmp(argv[1], "newflows")) {
+		unsigned int runs = argc == 4 && !strcmp(argv[2], "runs") ? count_arg("runs", argv[3])
+									  : argc == 2 ? 5 : 0;
+
+		if (!runs || runs > RUNS_MAX) {
+			fprintf(stderr, "usage: xcgn-bench newflows [runs 1-%d]\n", RUNS_MAX);
+			return 2;
+		}
+		return do_newflows(runs);
+	}
 	if (argc >= 2 && !strcmp(argv[1], "flood"))
 		return do_flood(argc - 2, argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "fwd"))
 		return do_fwd(argc - 2, argv + 2);
-	fprintf(stderr, "usage: xcgn-bench { testrun [repeat N] | newflows | fwd ... | flood ... }\n");
+	fprintf(stderr, "usage: xcgn-bench { testrun [repeat N] [runs N] | newflows [runs N] | fwd ... | flood ... }\n");
 	return 2;
 }

@@ -10,6 +10,7 @@
  * the internet side and drops it. */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
+#include <linux/in.h>
 #include <linux/ip.h>
 #include <linux/udp.h>
 #include <bpf/bpf_helpers.h>
@@ -20,6 +21,7 @@
 const volatile __u32 nsubs = 50;
 const volatile __u32 nports = 20;
 const volatile __u32 sub_base = 0x64400101;	/* 100.64.1.1, host order */
+const volatile __u32 port_base = 10000;
 /* A flood (xcgn-bench flood): the varying address is the destination (a
  * pool's nsubs addresses from sub_base), its port random; the source is
  * the template's. */
@@ -77,7 +79,7 @@ int bench_gen(struct xdp_md *ctx)
 		uh->dest = bpf_htons(1024 + (__u16)(bpf_get_prandom_u32() % 64512));
 	} else {
 		ip->saddr = bpf_htonl(sub_base + (__u32)(n % nsubs));
-		uh->source = bpf_htons(10000 + (__u16)((n / nsubs) % nports));
+		uh->source = bpf_htons((__u16)(port_base + (n / nsubs) % nports));
 	}
 	uh->check = 0;	/* "no checksum": valid for UDP over IPv4 */
 	ip->check = 0;
@@ -87,13 +89,23 @@ int bench_gen(struct xdp_md *ctx)
 	return XDP_TX;
 }
 
+/* Counts the generator's frames (UDP to port 9), whatever the NAT made of
+ * their addresses; drops everything, the stray IPv6 and ARP of the
+ * namespace too (they are not counted). */
 SEC("xdp")
 int bench_sink(struct xdp_md *ctx)
 {
+	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = (void *)(eth + 1);
+	struct udphdr *uh = (void *)(ip + 1);
 	__u32 zero = 0;
-	__u64 *c = bpf_map_lookup_elem(&sink_count, &zero);
+	__u64 *c;
 
-	(void)ctx;
+	if ((void *)(uh + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP) ||
+	    ip->protocol != IPPROTO_UDP || ip->ihl != 5 || uh->dest != bpf_htons(9))
+		return XDP_DROP;
+	c = bpf_map_lookup_elem(&sink_count, &zero);
 	if (c)
 		(*c)++;
 	return XDP_DROP;
