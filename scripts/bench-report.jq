@@ -21,6 +21,7 @@ def sstat(d): if length == 0 then "–"
 def ratio(a; b): [range(0; [(a | length), (b | length)] | min) as $i
   | if b[$i] == 0 then 0 else a[$i] / b[$i] end];
 def diff(a; b): [range(0; [(a | length), (b | length)] | min) as $i | a[$i] - b[$i]];
+def commas: tostring | if length > 3 then (.[0:-3] | commas) + "," + .[-3:] else . end;
 def verdict(ok): if ok then "met" else "**missed**" end;
 
 # Forwarding samples of one path, in run order (not the setup passes).
@@ -30,6 +31,8 @@ def cpu_ns: map(if .m.received > 0 then .m.busy_ns / .m.received else 0 end);
 
 . as $b
 | ($b.testrun.ns) as $t
+| ($b.forwarding.flows | commas) as $fl
+| ($b.million.flows | commas) as $bl
 | ($b.forwarding | runs_of("xcgn") | mpps) as $x4
 | ($b.forwarding | runs_of("xdp_forwarder") | mpps) as $f4
 | ($b.forwarding | runs_of("nftables") | mpps) as $n4
@@ -52,23 +55,24 @@ def cpu_ns: map(if .m.received > 0 then .m.busy_ns / .m.received else 0 end);
   ( diff($t.dnat_deployed; $t.pass) as $d
     | "| established DNAT (same) ≤ XDP_PASS + 40 ns | +\($d | med | fix(0)) ns | \(verdict(($d | med) <= 40)) |" ),
   ( ratio($x4; $f4) as $r
-    | "| 4,096 flows: ≥ 1.0x the plain XDP forwarder | \($r | med | fix(2))x | \(verdict(($r | med) >= 1.0)) |" ),
+    | "| \($fl) flows: ≥ 1.0x the plain XDP forwarder | \($r | med | fix(2))x | \(verdict(($r | med) >= 1.0)) |" ),
   ( ratio($x4; $n4) as $r
-    | "| 4,096 flows: ≥ 3x nftables | \($r | med | fix(2))x | \(verdict(($r | med) >= 3)) |" ),
+    | "| \($fl) flows: ≥ 3x nftables | \($r | med | fix(2))x | \(verdict(($r | med) >= 3)) |" ),
   ( ratio($x1m; $n1m) as $r
     | "| a million mappings: ≥ 6x nftables | \($r | med | fix(2))x | \(verdict(($r | med) >= 6)) |" ),
   ( ratio($x1m; $x4) as $r
-    | "| a million mappings: ≥ 0.7x xcgn at 4,096 flows | \($r | med | fix(2))x | \(verdict(($r | med) >= 0.7)) |" ),
+    | "| a million mappings: ≥ 0.7x xcgn at \($fl) flows | \($r | med | fix(2))x | \(verdict(($r | med) >= 0.7)) |" ),
   ( ratio($xs; $ns) as $r
     | "| new sessions a second: ≥ 4x nftables | \($r | med | fix(2))x | \(verdict(($r | med) >= 4)) |" ),
   "| state a mapping, both directions: ≤ 128 bytes | \($bpm | fix(0)) bytes | \(verdict($bpm <= 128)) |",
   ( if $b.tcp == null then "| TCP: ≥ 0.9x nftables | not run (BENCH_TCP=0) | |"
     else $b.tcp.samples as $s
     | (["default", "wire"][] as $o | [1, 8][] as $n
-      | ([$s[] | select(.offloads == $o and .streams == $n and .path == "xcgn")] | sort_by(.run) | map(.gbps)) as $x
+      | ["native", "generic"][] as $m
+      | ([$s[] | select(.offloads == $o and .streams == $n and .path == "xcgn_" + $m)] | sort_by(.run) | map(.gbps)) as $x
       | ([$s[] | select(.offloads == $o and .streams == $n and .path == "nftables")] | sort_by(.run) | map(.gbps)) as $y
       | ratio($x; $y) as $r
-      | "| TCP, \(if $o == "wire" then "wire-sized segments" else "default offloads" end), \($n) stream\(if $n > 1 then "s" else "" end): ≥ 0.9x nftables | \($r | med | fix(2))x | \(verdict(($r | med) >= 0.9)) |")
+      | "| TCP, \(if $o == "wire" then "wire-sized segments" else "default offloads" end), \($n) stream\(if $n > 1 then "s" else "" end), \($m) XDP: ≥ 0.9x nftables | \($r | med | fix(2))x | \(verdict(($r | med) >= 0.9)) |")
     end ),
   "",
   "**Per packet in `BPF_PROG_TEST_RUN`** (`xcgn-bench testrun`: a 64-byte UDP frame of an established flow, repeat \($b.testrun.repeat), one CPU; each run restores the frame and tail-calls the program, and the baseline is the same restore followed by XDP_PASS):",
@@ -101,29 +105,29 @@ def cpu_ns: map(if .m.received > 0 then .m.busy_ns / .m.received else 0 end);
   "",
   "| path | Mpps | CPU ns/pkt | xcgn's ratio to it |",
   "|---|---|---|---|",
-  ( [["routing", "plain kernel routing, 4,096 flows", $r4],
-     ["xdp_forwarder", "plain XDP forwarder, 4,096 flows", $f4],
-     ["nftables", "nftables SNAT to the same pool, 4,096 flows", $n4],
-     ["xcgn", "xcgn, 4,096 flows", $x4]][] as [$p, $what, $m]
+  ( [["routing", "plain kernel routing, \($fl) flows", $r4],
+     ["xdp_forwarder", "plain XDP forwarder, \($fl) flows", $f4],
+     ["nftables", "nftables SNAT to the same pool, \($fl) flows", $n4],
+     ["xcgn", "xcgn, \($fl) flows", $x4]][] as [$p, $what, $m]
     | "| \($what) | \($m | stat(2)) | \($b.forwarding | runs_of($p) | cpu_ns | stat(0)) | \(if $p == "xcgn" then "" else (ratio($x4; $m) | stat(2)) + "x" end) |" ),
-  "| nftables SNAT, 1,048,576 flows | \($n1m | stat(2)) | \($b.million | runs_of("nftables") | cpu_ns | stat(0)) | \(ratio($x1m; $n1m) | stat(2))x |",
-  "| xcgn, 1,048,576 live mappings | \($x1m | stat(2)) | \($b.million | runs_of("xcgn") | cpu_ns | stat(0)) | \(ratio($x1m; $x4) | stat(2))x its own 4,096-flow rate |",
+  "| nftables SNAT, \($bl) flows | \($n1m | stat(2)) | \($b.million | runs_of("nftables") | cpu_ns | stat(0)) | \(ratio($x1m; $n1m) | stat(2))x |",
+  "| xcgn, \($bl) live mappings | \($x1m | stat(2)) | \($b.million | runs_of("xcgn") | cpu_ns | stat(0)) | \(ratio($x1m; $x4) | stat(2))x its own \($fl)-flow rate |",
   "",
-  "**New sessions a second** (every frame a new flow, \($b.sessions.flows_per_run) a run, from empty state): xcgn \($xs | map(. / 1000) | stat(0))k, nftables \($ns | map(. / 1000) | stat(0))k, ratio \(ratio($xs; $ns) | stat(2))x. Sessions made per run: xcgn \([$b.sessions | runs_of("xcgn")[] | .made] | stat(0)), nftables \([$b.sessions | runs_of("nftables")[] | .made] | stat(0)).",
+  "**New sessions a second** (every frame a new flow, \($b.sessions.flows_per_run | commas) a run, from empty state): xcgn \($xs | map(. / 1000) | stat(0))k, nftables \($ns | map(. / 1000) | stat(0))k, ratio \(ratio($xs; $ns) | stat(2))x. Sessions made per run: xcgn \([$b.sessions | runs_of("xcgn")[] | .made] | stat(0)), nftables \([$b.sessions | runs_of("nftables")[] | .made] | stat(0)).",
   "",
-  "**State a mapping** (the maps' memory as the kernel accounts it, preallocated to capacity, over the capacity of \($b.memory.xcgn.map4.entries)): xcgn \($bpm | fix(0)) bytes for both directions (`xcgn_map4` \($b.memory.xcgn.map4.bytes / $b.memory.xcgn.map4.entries | fix(0)), `xcgn_rev4` \($b.memory.xcgn.rev4.bytes / $b.memory.xcgn.rev4.entries | fix(0))); an address-dependent pool's filtering entry \($b.memory.xcgn.peer4.bytes / $b.memory.xcgn.peer4.entries | fix(0)) more per remote peer. Linux conntrack: \($ctb | fix(0)) bytes (its \($b.memory.conntrack.object_bytes)-byte slab object and the hash table's share).",
+  "**State a mapping** (the maps' memory as the kernel accounts it, preallocated to capacity, over the capacity of \($b.memory.xcgn.map4.entries | commas)): xcgn \($bpm | fix(0)) bytes for both directions (`xcgn_map4` \($b.memory.xcgn.map4.bytes / $b.memory.xcgn.map4.entries | fix(0)), `xcgn_rev4` \($b.memory.xcgn.rev4.bytes / $b.memory.xcgn.rev4.entries | fix(0))); an address-dependent pool's filtering entry \($b.memory.xcgn.peer4.bytes / $b.memory.xcgn.peer4.entries | fix(0)) more per remote peer. Linux conntrack: \($ctb | fix(0)) bytes (its \($b.memory.conntrack.object_bytes)-byte slab object and the hash table's share).",
   "",
-  "**Collector**: one pass over \($b.collector.mappings) expired mappings: \($b.collector.pass); \($b.collector.subscribers_left) subscribers left after it.",
+  "**Collector**: one pass over \($b.collector.mappings | commas) expired mappings: \($b.collector.pass); \($b.collector.subscribers_left) subscribers left after it.",
   ( if $b.tcp == null then empty
     else $b.tcp as $c
     | "",
       "**TCP** (`make bench-tcp`'s runs: iperf3 \($c.secs) s; Gbit/s, and the median of the retransmissions):",
       "",
-      "| end hosts' offloads | streams | plain routing | nftables SNAT | xcgn | xcgn / nftables |",
-      "|---|---|---|---|---|---|",
+      "| end hosts' offloads | streams | plain routing | nftables SNAT | xcgn, native XDP | xcgn, generic XDP | xcgn / nftables, native; generic |",
+      "|---|---|---|---|---|---|---|",
       (["default", "wire"][] as $o | [1, 8][] as $n
-        | [("routing", "nftables", "xcgn") as $p
-          | [$c.samples[] | select(.offloads == $o and .streams == $n and .path == $p)] | sort_by(.run)] as [$rt, $nf, $xc]
-        | "| \(if $o == "wire" then "wire-sized segments" else "default (TSO, checksum offload)" end) | \($n) | \($rt | map(.gbps) | stat(2)), \($rt | map(.retransmits) | med | fix(0)) retr. | \($nf | map(.gbps) | stat(2)), \($nf | map(.retransmits) | med | fix(0)) | \($xc | map(.gbps) | stat(2)), \($xc | map(.retransmits) | med | fix(0)) | \(ratio($xc | map(.gbps); $nf | map(.gbps)) | stat(2))x |")
+        | [("routing", "nftables", "xcgn_native", "xcgn_generic") as $p
+          | [$c.samples[] | select(.offloads == $o and .streams == $n and .path == $p)] | sort_by(.run)] as [$rt, $nf, $xc, $xg]
+        | "| \(if $o == "wire" then "wire-sized segments" else "default (TSO, checksum offload)" end) | \($n) | \($rt | map(.gbps) | stat(2)), \($rt | map(.retransmits) | med | fix(0)) retr. | \($nf | map(.gbps) | stat(2)), \($nf | map(.retransmits) | med | fix(0)) | \($xc | map(.gbps) | stat(2)), \($xc | map(.retransmits) | med | fix(0)) | \($xg | map(.gbps) | stat(2)), \($xg | map(.retransmits) | med | fix(0)) | \(ratio($xc | map(.gbps); $nf | map(.gbps)) | stat(2))x; \(ratio($xg | map(.gbps); $nf | map(.gbps)) | stat(2))x |")
     end )
 ] | .[]

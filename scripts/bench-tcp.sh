@@ -1,6 +1,7 @@
 #!/bin/bash
 # `make bench-tcp`: TCP through the namespace topology with iperf3, 1 and 8
-# streams, through plain routing, nftables SNAT and xcgn, in one run:
+# streams, through plain routing, nftables SNAT and xcgn (native and
+# generic XDP), in one run:
 # Gbit/s and retransmissions, with the end hosts' default offloads and with
 # wire-sized segments (segmentation offloads off on the sender), plus the
 # veth drop counters that say where xcgn's packets are lost.
@@ -109,11 +110,15 @@ for OFF in default wire; do
 	nft_snat_on
 	runs nftables
 	nft_snat_off
-	xcgn link attach inside "$DEV_I" outside "$DEV_O" >/dev/null
-	xcgn pool add "$POOL" 2>/dev/null
-	runs xcgn
-	echo "   xcgn counters: $(xcgn -j stats show | jq -c '.counters | {snat_xdp, dnat_xdp, slow_path_out, slow_path_in, snat_tc, dnat_tc, nexthop_cached}')"
-	xcgn link detach >/dev/null
+	# xcgn in both XDP modes: native (the default), and generic, where
+	# the veth peers keep their segmentation offload (README, "TCP").
+	for mode in native generic; do
+		xcgn link attach inside "$DEV_I" outside "$DEV_O" xdp-mode "$mode" >/dev/null
+		xcgn pool add "$POOL" 2>/dev/null
+		runs "xcgn_$mode"
+		echo "   xcgn ($mode) counters: $(xcgn -j stats show | jq -c '.counters | {snat_xdp, dnat_xdp, slow_path_out, slow_path_in, snat_tc, dnat_tc, nexthop_cached}')"
+		xcgn link detach >/dev/null
+	done
 done
 if [ -n "$JSON" ]; then
 	jq -s --argjson secs "$SECS" --arg qdisc "$QDISC" '{secs: $secs, qdisc: $qdisc, samples: .}' \

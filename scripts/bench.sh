@@ -210,17 +210,18 @@ fi
 cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 jq -n --arg date "$(date -u +%Y-%m-%dT%H:%MZ)" --arg kernel "$(uname -r)" \
 	--argjson cpus "$(nproc)" --arg cpu "$cpu" --arg commit "$(git -C "$XCGN_ROOT" describe --always --dirty 2>/dev/null || echo unknown)" \
-	--argjson runs "$RUNS" --argjson packets "$PACKETS" \
+	--argjson runs "$RUNS" --argjson packets "$PACKETS" --argjson flows "$flows" \
+	--argjson new "$new" --argjson big "$big" \
 	--slurpfile testrun "$J/testrun.json" --slurpfile newflows "$J/newflows.json" \
-	--slurpfile f4k "$J/f4k.jsonl" --slurpfile new "$J/new.jsonl" --slurpfile f1m "$J/f1m.jsonl" \
+	--slurpfile f4k "$J/f4k.jsonl" --slurpfile newf "$J/new.jsonl" --slurpfile f1m "$J/f1m.jsonl" \
 	--slurpfile mem "$J/mem.json" --slurpfile ct "$J/ct.json" --slurpfile gc "$J/gc.json" \
 	--slurpfile tcp "$J/tcp.json" '{
 	machine: {date: $date, kernel: $kernel, cpus: $cpus, cpu: $cpu, commit: $commit},
 	runs: $runs,
 	testrun: $testrun[0], newflows: $newflows[0],
-	forwarding: {flows: 4096, packets: $packets, samples: $f4k},
-	sessions: {flows_per_run: 262144, samples: $new},
-	million: {flows: 1048576, packets: 2097152, samples: $f1m},
+	forwarding: {flows: $flows, packets: $packets, samples: $f4k},
+	sessions: {flows_per_run: $new, samples: $newf},
+	million: {flows: $big, packets: (2 * $big), samples: $f1m},
 	memory: {xcgn: $mem[0], conntrack: $ct[0]},
 	collector: $gc[0],
 	tcp: $tcp[0]
