@@ -11,7 +11,7 @@
 #   BENCH_TCP=0  leave out TCP (scripts/bench-tcp.sh, about 4 minutes)
 #   OUT=FILE     where the JSON goes (build/bench.json)
 #   KEEP=1       keep the samples' directory (/tmp/xcgn-bench.*)
-set -eu
+set -euo pipefail
 XCGN_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export XCGN_ROOT
 BENCH=$XCGN_ROOT/build/xcgn-bench
@@ -33,13 +33,18 @@ P=${P:-xb$(( $$ % 10000 ))}
 . "$XCGN_ROOT/scripts/netns-env.sh"
 
 [ "$(id -u)" -eq 0 ] || { echo "bench: run as root" >&2; exit 1; }
-case $RUNS in '' | *[!0-9]* | 0) echo "bench: RUNS must be a count" >&2; exit 2 ;; esac
+case $RUNS in '' | *[!0-9]* | 0*) echo "bench: RUNS must be a count from 1" >&2; exit 2 ;; esac
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 
 J=$(mktemp -d /tmp/xcgn-bench.XXXXXX)
-CT_MAX=$(sysctl -n net.netfilter.nf_conntrack_max 2>/dev/null || echo "")
+# The limit exists once the module is in: load it first, so what is read
+# here is what is given back.
+modprobe nf_conntrack
+CT_MAX=$(sysctl -n net.netfilter.nf_conntrack_max)
+DPID=
 cleanup() {
 	set +e
+	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
 	nft_snat_off
 	xcgn link detach >/dev/null 2>&1
 	env_teardown
@@ -92,14 +97,17 @@ say "forwarding, $flows flows, $RUNS runs of $PACKETS frames each path"
 : >"$J/f4k.jsonl"
 for r in $(seq 1 "$RUNS"); do
 	fwd $FLOWS_SUBS $FLOWS_PORTS $flows >/dev/null
-	echo "{\"run\": $r, \"path\": \"routing\", \"m\": $(fwd $FLOWS_SUBS $FLOWS_PORTS "$PACKETS")}" >>"$J/f4k.jsonl"
+	m=$(fwd $FLOWS_SUBS $FLOWS_PORTS "$PACKETS")
+	echo "{\"run\": $r, \"path\": \"routing\", \"m\": $m}" >>"$J/f4k.jsonl"
 
 	fwd $FLOWS_SUBS $FLOWS_PORTS $flows 10000 nat "$NS_NAT" xdpfwd "$DEV_I" >/dev/null
-	echo "{\"run\": $r, \"path\": \"xdp_forwarder\", \"m\": $(fwd $FLOWS_SUBS $FLOWS_PORTS "$PACKETS" 10000 nat "$NS_NAT" xdpfwd "$DEV_I")}" >>"$J/f4k.jsonl"
+	m=$(fwd $FLOWS_SUBS $FLOWS_PORTS "$PACKETS" 10000 nat "$NS_NAT" xdpfwd "$DEV_I")
+	echo "{\"run\": $r, \"path\": \"xdp_forwarder\", \"m\": $m}" >>"$J/f4k.jsonl"
 
 	nft_snat_on "$BIG_RANGE"
 	fwd $FLOWS_SUBS $FLOWS_PORTS $flows >/dev/null
-	echo "{\"run\": $r, \"path\": \"nftables\", \"m\": $(fwd $FLOWS_SUBS $FLOWS_PORTS "$PACKETS")}" >>"$J/f4k.jsonl"
+	m=$(fwd $FLOWS_SUBS $FLOWS_PORTS "$PACKETS")
+	echo "{\"run\": $r, \"path\": \"nftables\", \"m\": $m}" >>"$J/f4k.jsonl"
 	nft_snat_off
 	in_nat conntrack -F >/dev/null 2>&1 || true
 
@@ -110,7 +118,8 @@ for r in $(seq 1 "$RUNS"); do
 	done
 	m=$(made)
 	[ "$m" -eq "$flows" ] || { say "xcgn made $m mappings for $flows flows"; exit 1; }
-	echo "{\"run\": $r, \"path\": \"xcgn\", \"m\": $(fwd $FLOWS_SUBS $FLOWS_PORTS "$PACKETS")}" >>"$J/f4k.jsonl"
+	m=$(fwd $FLOWS_SUBS $FLOWS_PORTS "$PACKETS")
+	echo "{\"run\": $r, \"path\": \"xcgn\", \"m\": $m}" >>"$J/f4k.jsonl"
 	xcgn_off
 done
 
@@ -131,7 +140,8 @@ for r in $(seq 1 "$RUNS"); do
 
 	xcgn_on "$BIG_POOL" max-mappings 1200000 max-subscribers 4096
 	m=$(fwd $NEW_SUBS $NEW_PORTS $new)
-	echo "{\"run\": $r, \"path\": \"xcgn\", \"made\": $(made), \"m\": $m}" >>"$J/new.jsonl"
+	c=$(made)
+	echo "{\"run\": $r, \"path\": \"xcgn\", \"made\": $c, \"m\": $m}" >>"$J/new.jsonl"
 	xcgn_off
 done
 in_nat conntrack -F >/dev/null 2>&1 || true
@@ -142,7 +152,8 @@ big=$((BIG_SUBS * BIG_PORTS))
 say "forwarding over $big live mappings, $RUNS runs each"
 : >"$J/f1m.jsonl"
 xcgn_on "$BIG_POOL" max-mappings 1200000 max-subscribers 4096
-echo "{\"path\": \"xcgn\", \"setup\": true, \"m\": $(fwd $BIG_SUBS $BIG_PORTS $big)}" >>"$J/f1m.jsonl"
+m=$(fwd $BIG_SUBS $BIG_PORTS $big)
+echo "{\"path\": \"xcgn\", \"setup\": true, \"m\": $m}" >>"$J/f1m.jsonl"
 # A frame the veth's ring dropped made no mapping: pass again (bounded).
 for _ in 1 2 3; do
 	[ "$(made)" -lt "$big" ] || break
@@ -151,20 +162,26 @@ done
 m=$(made)
 [ "$m" -eq "$big" ] || { say "xcgn made $m mappings for $big flows"; exit 1; }
 for r in $(seq 1 "$RUNS"); do
-	echo "{\"run\": $r, \"path\": \"xcgn\", \"m\": $(fwd $BIG_SUBS $BIG_PORTS $((2 * big)))}" >>"$J/f1m.jsonl"
+	m=$(fwd $BIG_SUBS $BIG_PORTS $((2 * big)))
+	echo "{\"run\": $r, \"path\": \"xcgn\", \"m\": $m}" >>"$J/f1m.jsonl"
 done
 # Bytes of state a mapping, both directions: the mapping tables' memory
 # (preallocated: what they hold at capacity) over their capacity.
 pins=/sys/fs/bpf/xcgn/netns-$(stat -L -c %i "/run/netns/$NS_NAT")/v$(awk '/define XCGN_ABI_VERSION/ {print $3}' "$XCGN_ROOT/include/xcgn_abi.h")
 mapmem() { bpftool -j map show pinned "$pins/$1" | jq '{bytes: .bytes_memlock, entries: .max_entries}'; }
-echo "{\"map4\": $(mapmem xcgn_map4), \"rev4\": $(mapmem xcgn_rev4), \"peer4\": $(mapmem xcgn_peer4)}" >"$J/mem.json"
+m4=$(mapmem xcgn_map4)
+r4=$(mapmem xcgn_rev4)
+p4=$(mapmem xcgn_peer4)
+echo "{\"map4\": $m4, \"rev4\": $r4, \"peer4\": $p4}" >"$J/mem.json"
 xcgn_off
 
 nft_snat_on "$BIG_RANGE"
-echo "{\"path\": \"nftables\", \"setup\": true, \"m\": $(fwd $BIG_SUBS $BIG_PORTS $big)}" >>"$J/f1m.jsonl"
+m=$(fwd $BIG_SUBS $BIG_PORTS $big)
+echo "{\"path\": \"nftables\", \"setup\": true, \"m\": $m}" >>"$J/f1m.jsonl"
 c=$(in_nat conntrack -C)
 for r in $(seq 1 "$RUNS"); do
-	echo "{\"run\": $r, \"path\": \"nftables\", \"m\": $(fwd $BIG_SUBS $BIG_PORTS $((2 * big)))}" >>"$J/f1m.jsonl"
+	m=$(fwd $BIG_SUBS $BIG_PORTS $((2 * big)))
+	echo "{\"run\": $r, \"path\": \"nftables\", \"m\": $m}" >>"$J/f1m.jsonl"
 done
 nft_snat_off
 # conntrack's entry: its slab object, plus a hash bucket's pointer per
@@ -184,13 +201,14 @@ cmade=$(made)
 sleep 1.5	# UDP timer at 1/1000 scale (0.3 s) + 1 s last-seen allowance
 nsenter --net="/run/netns/$NS_NAT" "$XCGN_ROOT/build/xcgn" -v daemon log-file none \
 	time-scale 1000 gc-interval 10 quarantine 0 2>"$J/daemon.log" &
-dpid=$!
+DPID=$!
 for _ in $(seq 1 600); do
 	grep -q "pass 1:" "$J/daemon.log" && break
 	sleep 0.1
 done
-kill "$dpid"
-wait "$dpid" 2>/dev/null || true
+kill "$DPID" 2>/dev/null || true
+wait "$DPID" 2>/dev/null || true
+DPID=
 left=$(xcgn -j subscriber show | jq length)
 xcgn_off
 # "pass 1: N mappings examined, N expired, S s wall, S s busy, ..."

@@ -442,7 +442,9 @@ static int xdp_in_ns(const char *ns, const char *dev, int prog)
 	ifi = (int)if_nametoindex(dev);
 	if (!ifi)
 		return -ENODEV;
-	err = prog >= 0 ? bpf_xdp_attach(ifi, prog, XDP_FLAGS_DRV_MODE, NULL)
+	/* Never over a program someone else attached (xcgn's, say). */
+	err = prog >= 0 ? bpf_xdp_attach(ifi, prog, XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST,
+					 NULL)
 			: bpf_xdp_detach(ifi, XDP_FLAGS_DRV_MODE, NULL);
 	if (err)
 		fprintf(stderr, "bench: XDP on %s in %s: %s\n", dev, ns, strerror(-err));
@@ -506,7 +508,8 @@ static int do_fwd(int argc, char **argv)
 			return 2;
 	}
 	if (argc || !sub_ns || !dev || !dst_mac || !dst || !inet_ns || !sink_dev ||
-	    !nat_ns != !fwd_dev || port_base + nports > 65536 || inet_addr(src) == INADDR_NONE) {
+	    !nat_ns != !fwd_dev || port_base + nports > 65536 || inet_addr(src) == INADDR_NONE ||
+	    inet_addr(dst) == INADDR_NONE) {
 		fprintf(stderr, "usage: xcgn-bench fwd sub NS dev DEV dst-mac MAC dst ADDR inet NS "
 				"sink DEV [nat NS xdpfwd DEV] [packets N] [src ADDR] [subs N] "
 				"[ports N] [port-base N]\n");
@@ -530,6 +533,8 @@ static int do_fwd(int argc, char **argv)
 		f = bench_fwd__open_and_load();
 		if (!f || xdp_in_ns(nat_ns, fwd_dev, bpf_program__fd(f->progs.bench_fwd))) {
 			fprintf(stderr, "bench: the plain XDP forwarder on %s\n", fwd_dev);
+			bench_fwd__destroy(f);
+			f = NULL;	/* not ours to detach */
 			goto out;
 		}
 	}
@@ -537,7 +542,7 @@ static int do_fwd(int argc, char **argv)
 		goto out;
 	sink_if = (int)if_nametoindex(sink_dev);
 	err = sink_if ? bpf_xdp_attach(sink_if, bpf_program__fd(g->progs.bench_sink),
-				       XDP_FLAGS_DRV_MODE, NULL)
+				       XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL)
 		      : -ENODEV;
 	if (err) {
 		fprintf(stderr, "bench: attach sink on %s: %s\n", sink_dev, strerror(-err));
@@ -624,14 +629,17 @@ static int do_flood(int argc, char **argv)
 			src = argv[1];
 		else if (!strcmp(argv[0], "pool"))
 			pool = argv[1];
-		else if (!strcmp(argv[0], "addrs"))
-			naddrs = (unsigned int)strtoul(argv[1], NULL, 10);
-		else if (!strcmp(argv[0], "packets"))
-			packets = (unsigned int)strtoul(argv[1], NULL, 10);
-		else
-			argc = 0;
+		else if (!strcmp(argv[0], "addrs")) {
+			if (!(naddrs = count_arg("addrs", argv[1])))
+				return 2;
+		} else if (!strcmp(argv[0], "packets")) {
+			if (!(packets = count_arg("packets", argv[1])))
+				return 2;
+		} else
+			break;
 	}
-	if (argc || !ns || !dev || !dst_mac || !src || !pool || !naddrs || !packets) {
+	if (argc || !ns || !dev || !dst_mac || !src || !pool || inet_addr(src) == INADDR_NONE ||
+	    inet_addr(pool) == INADDR_NONE) {
 		fprintf(stderr, "usage: xcgn-bench flood ns NS dev DEV dst-mac MAC src ADDR pool ADDR "
 				"[addrs N] [packets N]\n");
 		return 2;

@@ -54,13 +54,22 @@ test_bench_forwarding_paths_are_the_ones_named() {
 	assert_eq "$fw" "$(kfwd)" "frames the kernel forwarded while the XDP forwarder ran"
 	ip -n "$NS_NAT" -j link show "$DEV_I" | jq -e '.[0].xdp == null' >/dev/null ||
 		fail "the XDP forwarder is still attached"
+	ip -n "$NS_INET" -j link show "$DEV_E" | jq -e '.[0].xdp == null' >/dev/null ||
+		fail "the sink is still attached"
 
 	j=$(fwd) || fail "fwd through plain routing"
 	echo "plain routing: $j"
 	assert_ge "$(echo "$j" | jq .received)" 19800 "frames plain routing delivered"
 	assert_ge "$(($(kfwd) - fw))" 19800 "frames the kernel forwarded"
 
+	# Nothing is attached over xcgn's XDP: the forwarder refuses to.
 	attach_default
+	if fwd nat "$NS_NAT" xdpfwd "$DEV_I" 2>"$TMP/err"; then
+		fail "the XDP forwarder replaced xcgn's program"
+	fi
+	grep -q "forwarder" "$TMP/err" || fail "the refusal says: $(cat "$TMP/err")"
+	ip -n "$NS_NAT" -j link show "$DEV_I" | jq -e '.[0].xdp != null' >/dev/null ||
+		fail "xcgn's program is gone from $DEV_I"
 	j=$(fwd) || fail "fwd through xcgn"
 	echo "xcgn: $j"
 	assert_ge "$(echo "$j" | jq .received)" 19800 "frames xcgn delivered"
