@@ -37,11 +37,7 @@ case $RUNS in '' | *[!0-9]* | 0*) echo "bench: RUNS must be a count from 1" >&2;
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 
 J=$(mktemp -d /tmp/xcgn-bench.XXXXXX)
-# The limit exists once the module is in: load it first, so what is read
-# here is what is given back.
-modprobe nf_conntrack
-CT_MAX=$(sysctl -n net.netfilter.nf_conntrack_max)
-DPID=
+CT_MAX='' DPID=
 cleanup() {
 	set +e
 	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
@@ -126,6 +122,9 @@ done
 # --- Session setup: every frame a new flow, from fresh state each run.
 # nftables' connection table may hold them all (the initial namespace's
 # nf_conntrack_max, given back on exit).
+# (Read here, where the nftables runs have loaded conntrack: what is read
+# is what is given back.)
+CT_MAX=$(sysctl -n net.netfilter.nf_conntrack_max)
 sysctl -qw net.netfilter.nf_conntrack_max=2000000
 new=$((NEW_SUBS * NEW_PORTS))
 say "session setup, $new new flows a run, $RUNS runs"
