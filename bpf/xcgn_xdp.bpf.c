@@ -536,10 +536,10 @@ static __always_inline int tc_hairpin(struct __sk_buff *skb, struct pkt *p, stru
 			return ret;
 		nat4_icmp_err_hairpin(p, &q, &pub, &to);
 	} else if (p->cls == L4_TCP || p->cls == L4_UDP) {
-		nat4_tuple(p, 1, &in);
-		nat4_tuple(p, 0, &dst);
 		__u64 now = bpf_ktime_get_coarse_ns();
 
+		nat4_tuple(p, 1, &in);
+		nat4_tuple(p, 0, &dst);
 		ret = nat4_snat_lookup(&in, dst.addr, p->tcp_flags, &pub, now);
 		if (ret) {
 			pool_refusal(st, in.addr, ret);
@@ -844,7 +844,7 @@ int xcgn_pcp_ctl(struct xdp_md *ctx)
 		return XDP_ABORTED;
 	m = bpf_map_lookup_elem(&xcgn_map4, &in);
 	if (!m) {
-		err = nat4_map_create(&in, q->want);
+		err = nat4_map_create(&in, q->want, bpf_ktime_get_coarse_ns());
 		if (err) {
 			q->result = (__u32)-err;
 			return XDP_PASS;

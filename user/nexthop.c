@@ -8,9 +8,9 @@
  *     neighbours or netconf moves the generation at once, which kills
  *     every cached next hop; a message other than a neighbour's also
  *     turns the cache off (a neighbour's leaves it on) until the main
- *     loop, having read the FIB again,
- *     says whether a destination alone still decides the next hop (no
- *     policy rules, no multipath, no TOS routes: rpf_fib_simple());
+ *     loop, having read the FIB again, says whether a destination alone
+ *     still decides the next hop (no policy rules, no multipath, no TOS
+ *     routes: rpf_fib_simple());
  *   - every NH_TICK_MS it renews the lease (XCGN_NH_LEASE_NS), so that a
  *     daemon that stops, however it stops, takes the cache with it within
  *     the lease: the datapath then asks the FIB for every packet, as it

@@ -123,11 +123,10 @@ static __always_inline int nat4_port_probe(const struct xcgn_sub *sub, const str
  * that it has none, for XCGN_FULL_HINT_NS or until the collector frees
  * one)? Not inlined: the mapping creation's stack has no room left; this
  * small frame has its own. */
-static __noinline int nat4_full_hint(__be32 saddr, __u8 proto, int set)
+static __noinline int nat4_full_hint(__be32 saddr, __u8 proto, int set, __u64 now)
 {
 	__u32 slot = xcgn_proto_slot(proto) % 3;
 	struct xcgn_full *f = bpf_map_lookup_elem(&xcgn_full, &saddr);
-	__u64 now = bpf_ktime_get_coarse_ns();
 
 	if (!set)
 		return f && now < f->until_ns[slot];
@@ -194,12 +193,13 @@ static __always_inline int nat4_port_pick(struct xcgn_sub *sub, const struct xcg
 
 /* Create the mapping for subscriber tuple @in, on public port @want (host
  * order) when that is free in the subscriber's blocks (0: the subscriber's
- * own port, as traffic asks; PCP suggests one). Returns 0 or -XCGN_DROP_*.
+ * own port, as traffic asks; PCP suggests one), made at @now (the coarse
+ * clock, read once by the caller). Returns 0 or -XCGN_DROP_*.
  *
  * Global (verified once, on its own): the creation path is long and holds
  * loops, and inlined into every packet path of three programs it would be
  * verified again for each of them. */
-__noinline int nat4_map_create(const struct xcgn_tuple4 *in, __u32 want)
+__noinline int nat4_map_create(const struct xcgn_tuple4 *in, __u32 want, __u64 now)
 {
 	struct xcgn_stats *st = stats_get();
 	struct xcgn_tuple4 *tmpl;
@@ -214,6 +214,11 @@ __noinline int nat4_map_create(const struct xcgn_tuple4 *in, __u32 want)
 	sc = bpf_map_lookup_elem(&xcgn_probe, &zero);
 	if (!in || !st || !sc)
 		return -XCGN_DROP_MAP_FULL;
+	/* The mapping being inserted, off the stack (struct port_probe); it
+	 * keeps @now from here, so no stack slot has to. */
+	mv = &sc->mv;
+	__builtin_memset(mv, 0, sizeof(*mv));
+	mv->created_ns = now;
 
 	err = pool_sub_get(in->addr, st, &sub, &pool);
 	if (err)
@@ -229,11 +234,11 @@ __noinline int nat4_map_create(const struct xcgn_tuple4 *in, __u32 want)
 	/* Known full: refuse without walking every port again (a subscriber
 	 * at its limit opening flows as fast as it can would otherwise cost a
 	 * whole walk a packet). */
-	if (nat4_full_hint(in->addr, in->proto, 0)) {
+	if (nat4_full_hint(in->addr, in->proto, 0, mv->created_ns)) {
 		stats_inc(st, XCGN_STAT_FULL_HINT);
 		return -XCGN_DROP_SUB_LIMIT;
 	}
-	/* The entries to insert, off the stack (struct port_probe). */
+	/* The reverse entry and the key of the port search, off the stack too. */
 	rv = &sc->rv;
 	__builtin_memset(rv, 0, sizeof(*rv));
 	rv->saddr = in->addr;
@@ -244,18 +249,15 @@ __noinline int nat4_map_create(const struct xcgn_tuple4 *in, __u32 want)
 	__builtin_memset(tmpl, 0, sizeof(*tmpl));
 	tmpl->addr = sub->paddr;
 	tmpl->proto = in->proto;
-	mv = &sc->mv;	/* the mapping being inserted: off the stack too */
-	__builtin_memset(mv, 0, sizeof(*mv));
 	err = nat4_port_pick(sub, pool, in->addr, want ? want & 0xffff : bpf_ntohs(in->port), tmpl,
 			     rv, st, &mv->pport);
 	if (err == -XCGN_DROP_SUB_LIMIT)
-		nat4_full_hint(in->addr, in->proto, 1);
+		nat4_full_hint(in->addr, in->proto, 1, mv->created_ns);
 	if (err)
 		return err;
 
 	mv->paddr = sub->paddr;
 	mv->pool_id = sub->pool_id;
-	mv->created_ns = bpf_ktime_get_coarse_ns();
 	mv->out_seen_ns = mv->created_ns;
 	mv->flags = pool->filtering == XCGN_FILTER_ADF ? XCGN_MAPF_ADF : 0;
 	err = bpf_map_update_elem(&xcgn_map4, in, mv, BPF_NOEXIST);
@@ -378,7 +380,7 @@ static __always_inline int nat4_snat_lookup(const struct xcgn_tuple4 *in, __be32
 	int err;
 
 	if (!m) {
-		err = nat4_map_create(in, 0);
+		err = nat4_map_create(in, 0, now);
 		if (err)
 			return err;
 		m = bpf_map_lookup_elem(&xcgn_map4, in);
