@@ -46,6 +46,22 @@ static __always_inline __u16 xcgn_csum_update32(__u16 hc, __u32 from, __u32 to)
 	return (__u16)~xcgn_csum_fold(s);
 }
 
+/* Update checksum @hc for an address and a port changing together (a
+ * NAT's rewrite of a TCP or UDP checksum): one fold for both. */
+static __always_inline __u16 xcgn_csum_update48(__u16 hc, __u32 from, __u32 to, __u16 pfrom,
+						__u16 pto)
+{
+	__u32 s = (__u16)~hc;
+
+	s += (__u16)~(from & 0xffff);
+	s += (__u16)~(from >> 16);
+	s += (__u16)~pfrom;
+	s += to & 0xffff;
+	s += to >> 16;
+	s += pto;
+	return (__u16)~xcgn_csum_fold(s);
+}
+
 /* The TCP/UDP pseudo-header sum (RFC 793, 768), folded and not
  * complemented: what a sender that leaves the checksum to offload
  * (CHECKSUM_PARTIAL: a veth peer, a VM's virtio) writes in the checksum

@@ -506,15 +506,12 @@ static __always_inline void nat4_rewrite(struct pkt *p, int snat, const struct x
 	c = *p->l4_csum;
 	switch (p->cls) {
 	case L4_TCP:
-		c = xcgn_csum_update32(c, from_addr, to->addr);
-		*p->l4_csum = xcgn_csum_update16(c, from_port, to->port);
+		*p->l4_csum = xcgn_csum_update48(c, from_addr, to->addr, from_port, to->port);
 		break;
 	case L4_UDP:
-		if (c) {
-			c = xcgn_csum_update32(c, from_addr, to->addr);
-			c = xcgn_csum_update16(c, from_port, to->port);
-			*p->l4_csum = xcgn_csum_udp_fixup(1, c);
-		}
+		if (c)
+			*p->l4_csum = xcgn_csum_udp_fixup(
+				1, xcgn_csum_update48(c, from_addr, to->addr, from_port, to->port));
 		break;
 	case L4_ICMP_QUERY:
 		/* The ICMP checksum has no pseudo-header. */

@@ -89,6 +89,38 @@ Test(csum, random_32bit_updates_match_full_recompute)
 	}
 }
 
+/* An address and a port changing together, folded once
+ * (xcgn_csum_update48), as two updates would leave it and as recomputing
+ * does: the address at an even word, the port at another word. */
+Test(csum, random_address_and_port_updates_match_full_recompute)
+{
+	uint16_t w[WORDS_MAX];
+	int r;
+
+	for (r = 0; r < ROUNDS; r++) {
+		int n = 6 + (int)(rnd() % (WORDS_MAX - 6)), i = 1 + (int)(rnd() % (n - 3)), j;
+		uint32_t from, to;
+		uint16_t pfrom, pto, inc;
+
+		do
+			j = 1 + (int)(rnd() % (n - 2));
+		while (j == i || j == i + 1);
+		fill(w, n);
+		memcpy(&from, &w[i], 4);
+		pfrom = w[j];
+		to = (rnd() % 8) ? rnd() : ((rnd() & 1) ? 0 : 0xffffffffu);
+		pto = (rnd() % 8) ? (uint16_t)rnd() : ((rnd() & 1) ? 0 : 0xffff);
+		memcpy(&w[i], &to, 4);
+		w[j] = pto;
+		inc = xcgn_csum_update48(w[0], from, to, pfrom, pto);
+		cr_assert_eq(inc, xcgn_csum_update16(xcgn_csum_update32(w[0], from, to), pfrom, pto),
+			     "round %d: one fold and two differ", r);
+		w[0] = 0;
+		cr_assert_eq(inc, htons(pkt_csum(w, (size_t)n * 2, 0)),
+			     "round %d: address at word %d, port at %d of %d: 0x%04x", r, i, j, n, inc);
+	}
+}
+
 /* RFC 1624 §5: m = 0x5555 -> 0x3285 with the rest summing to 0xCD7A. The
  * RFC 1141 form gives 0xFFFF here; recomputation, and eqn. 3, give 0x0000. */
 Test(csum, rfc1624_example_gives_0x0000_not_0xffff)
