@@ -34,8 +34,9 @@ static __always_inline __u16 xcgn_csum_update16(__u16 hc, __u16 from, __u16 to)
 	return (__u16)~xcgn_csum_fold(s);
 }
 
-/* Update checksum @hc for a 32-bit field (an address) changing. */
-static __always_inline __u16 xcgn_csum_update32(__u16 hc, __u32 from, __u32 to)
+/* The unfolded sum ~@hc + ~m + m' for a 32-bit field (an address) going
+ * from @from to @to: what the updates below fold. */
+static __always_inline __u32 xcgn_csum_sum32(__u16 hc, __u32 from, __u32 to)
 {
 	__u32 s = (__u16)~hc;
 
@@ -43,7 +44,13 @@ static __always_inline __u16 xcgn_csum_update32(__u16 hc, __u32 from, __u32 to)
 	s += (__u16)~(from >> 16);
 	s += to & 0xffff;
 	s += to >> 16;
-	return (__u16)~xcgn_csum_fold(s);
+	return s;
+}
+
+/* Update checksum @hc for a 32-bit field (an address) changing. */
+static __always_inline __u16 xcgn_csum_update32(__u16 hc, __u32 from, __u32 to)
+{
+	return (__u16)~xcgn_csum_fold(xcgn_csum_sum32(hc, from, to));
 }
 
 /* Update checksum @hc for an address and a port changing together (a
@@ -51,13 +58,9 @@ static __always_inline __u16 xcgn_csum_update32(__u16 hc, __u32 from, __u32 to)
 static __always_inline __u16 xcgn_csum_update48(__u16 hc, __u32 from, __u32 to, __u16 pfrom,
 						__u16 pto)
 {
-	__u32 s = (__u16)~hc;
+	__u32 s = xcgn_csum_sum32(hc, from, to);
 
-	s += (__u16)~(from & 0xffff);
-	s += (__u16)~(from >> 16);
 	s += (__u16)~pfrom;
-	s += to & 0xffff;
-	s += to >> 16;
 	s += pto;
 	return (__u16)~xcgn_csum_fold(s);
 }

@@ -30,11 +30,6 @@ static __always_inline int nat4_port_try(struct xcgn_tuple4 *key, __u32 port,
 	int err;
 
 	key->port = bpf_htons((__u16)port);
-	/* A lookup first: it takes no lock, and most ports a search tries
-	 * near a full block are taken. Another CPU may take the port between
-	 * the two; the insert then says so. */
-	if (bpf_map_lookup_elem(&xcgn_rev4, key))
-		return -XCGN_EEXIST;
 	err = bpf_map_update_elem(&xcgn_rev4, key, rv, BPF_NOEXIST);
 	if (!err)
 		*out = key->port;
@@ -87,7 +82,7 @@ static long nat4_port_probe_cb(__u32 i, void *data)
  * Why random probes before the walk: a walk from a random start takes the
  * first free port after it, so taken ports grow into runs, and a start
  * that lands in a run walks all of it. Filling a 512-port block that way
- * cost 17 us a new flow for its last 64 ports (live, `make bench`); a
+ * cost 17 us a new flow for its last 64 ports (live, bpf_stats_enabled); a
  * random probe at fill f succeeds with probability 1 - f whatever came
  * before. The walk is still there so a free port is never missed.
  * bpf_loop() keeps the bound without the verifier walking each iteration.
