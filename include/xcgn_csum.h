@@ -65,6 +65,26 @@ static __always_inline __u16 xcgn_csum_update48(__u16 hc, __u32 from, __u32 to, 
 	return (__u16)~xcgn_csum_fold(s);
 }
 
+/* The IPv4 header checksum @hc after the TTL drops by one, as the kernel's
+ * ip_decrease_ttl() computes it. The TTL is the high byte of its word, so
+ * the word drops by 0x0100 and the checksum rises by as much, with
+ * end-around carry: one add, no fold, and no read of the word just
+ * written (a byte store then a 16-bit load of the same word stalls the
+ * load). The add reaches 0xFFFF only where recomputation gives 0x0000:
+ * a header's sum is never 0 (its version is not), so its checksum is
+ * never 0xFFFF. */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define XCGN_CSUM_TTL_ONE 0x0001	/* 0x0100 in network order, as loaded */
+#else
+#define XCGN_CSUM_TTL_ONE 0x0100
+#endif
+static __always_inline __u16 xcgn_csum_ttl_dec(__u16 hc)
+{
+	__u32 s = (__u32)hc + XCGN_CSUM_TTL_ONE;
+
+	return (__u16)(s + (s >= 0xffff));
+}
+
 /* The TCP/UDP pseudo-header sum (RFC 793, 768), folded and not
  * complemented: what a sender that leaves the checksum to offload
  * (CHECKSUM_PARTIAL: a veth peer, a VM's virtio) writes in the checksum

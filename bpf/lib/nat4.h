@@ -667,11 +667,8 @@ static __always_inline void nat4_rewrite_addr(struct pkt *p, int snat, __be32 to
 /* Forwarding decrements the TTL, as the kernel would have. */
 static __always_inline void nat4_ttl_dec(struct iphdr *ip)
 {
-	__u16 *w = (__u16 *)&ip->ttl;	/* ttl and protocol share a word */
-	__u16 old = *w;
-
+	ip->check = xcgn_csum_ttl_dec(ip->check);
 	ip->ttl--;
-	ip->check = xcgn_csum_update16(ip->check, old, *w);
 }
 
 /* Rewrite the source (@snat) or destination of a packet in an skb (tc),

@@ -121,6 +121,65 @@ Test(csum, random_address_and_port_updates_match_full_recompute)
 	}
 }
 
+/* The TTL's decrement (xcgn_csum_ttl_dec) against recomputation, over
+ * random IPv4 headers with every TTL from 1 to 255, and over headers
+ * built so that the old checksum is 0x0000, or so that the add reaches
+ * 0xFFFF (the end-around carry's two edges). */
+static void ttl_dec_check(uint8_t h[20], int r)
+{
+	uint16_t inc, want;
+
+	memcpy(&inc, h + 10, 2);
+	inc = xcgn_csum_ttl_dec(inc);
+	h[8]--;
+	h[10] = h[11] = 0;
+	want = htons(pkt_csum(h, 20, 0));
+	cr_assert_eq(inc, want, "round %d: TTL %u -> 0x%04x, recomputed 0x%04x", r, h[8] + 1u, inc,
+		     want);
+	memcpy(h + 10, &want, 2);
+}
+
+static void ipv4_header(uint8_t h[20], uint8_t ttl)
+{
+	uint16_t c;
+	int i;
+
+	for (i = 0; i < 20; i++)
+		h[i] = (uint8_t)rnd();
+	h[0] = 0x45;
+	h[8] = ttl;
+	h[10] = h[11] = 0;
+	c = htons(pkt_csum(h, 20, 0));
+	memcpy(h + 10, &c, 2);
+}
+
+Test(csum, ttl_decrement_matches_full_recompute)
+{
+	unsigned int edges[2] = { 0, 0 };
+	uint8_t h[20];
+	int r;
+
+	for (r = 0; r < ROUNDS; r++) {
+		ipv4_header(h, (uint8_t)(1 + rnd() % 255));
+		ttl_dec_check(h, r);
+	}
+	/* The edges: search headers whose checksum is 0x0000 (the add gives
+	 * 0x0100 in network order) or 0xFEFF (the add reaches 0xFFFF, which
+	 * must come out 0x0000). */
+	for (r = 0; r < 50 * ROUNDS && !(edges[0] && edges[1]); r++) {
+		uint16_t c;
+
+		ipv4_header(h, (uint8_t)(2 + rnd() % 254));
+		c = (uint16_t)(h[10] << 8 | h[11]);
+		if (c != 0x0000 && c != 0xfeff)
+			continue;
+		edges[c == 0xfeff]++;
+		ttl_dec_check(h, r);
+	}
+	cr_assert(edges[0] && edges[1], "edges not reached: 0x0000 %u, 0xFEFF %u", edges[0],
+		  edges[1]);
+}
+
 /* RFC 1624 §5: m = 0x5555 -> 0x3285 with the rest summing to 0xCD7A. The
  * RFC 1141 form gives 0xFFFF here; recomputation, and eqn. 3, give 0x0000. */
 Test(csum, rfc1624_example_gives_0x0000_not_0xffff)
