@@ -138,6 +138,25 @@ static __noinline int nat4_full_hint(__be32 saddr, __u8 proto, int set, __u64 no
 	return 0;
 }
 
+/* Could @sub have no free port for some protocol? Only if it holds as many
+ * mappings (all protocols together, so at least as many as any one
+ * protocol has) as it holds ports of a parity, or of any parity when the
+ * pool does not keep it. Inside a held block a port is taken only by a
+ * mapping of the holder (quarantine is per block), so below that some
+ * port is free for every protocol, and the full hint (a hash lookup that
+ * misses for nearly everybody) need not be asked. */
+static __always_inline int nat4_may_be_full(const struct xcgn_sub *sub, const struct xcgn_pool *pool)
+{
+	__u32 slot, held = 0;
+
+	for (slot = 0; slot < XCGN_SUB_BLOCKS_MAX; slot++)
+		if (sub->blocks[slot])
+			held += pool->block_size;
+	if (pool->flags & XCGN_POOLF_PARITY)
+		held /= 2;
+	return (sub->nmaps & ~XCGN_SUB_DEAD) >= held;
+}
+
 /* Choose a public port for subscriber port @orig (host order) and claim it.
  * The original port is kept when it lies in one of the subscriber's blocks
  * and is free; otherwise a random free port of its blocks is taken (of the
@@ -218,7 +237,7 @@ __noinline int nat4_map_create(const struct xcgn_tuple4 *in, __u32 want, __u64 n
 	err = pool_sub_get(in->addr, st, &sub, &pool);
 	if (err)
 		return err;
-	err = pool_sub_rate(sub, pool);
+	err = pool_sub_rate(sub, pool, mv->created_ns);
 	if (err)
 		return err;
 	/* One subscriber may not fill the tables everybody shares: its
@@ -228,8 +247,10 @@ __noinline int nat4_map_create(const struct xcgn_tuple4 *in, __u32 want, __u64 n
 		return -XCGN_DROP_SUB_MAPS;
 	/* Known full: refuse without walking every port again (a subscriber
 	 * at its limit opening flows as fast as it can would otherwise cost a
-	 * whole walk a packet). */
-	if (nat4_full_hint(in->addr, in->proto, 0, mv->created_ns)) {
+	 * whole walk a packet). Asked only of a subscriber that could be: one
+	 * holding fewer mappings than ports has a free one. */
+	if (nat4_may_be_full(sub, pool) &&
+	    nat4_full_hint(in->addr, in->proto, 0, mv->created_ns)) {
 		stats_inc(st, XCGN_STAT_FULL_HINT);
 		return -XCGN_DROP_SUB_LIMIT;
 	}

@@ -372,19 +372,22 @@ found:
  * either way, so the cap holds to within a packet or two, which is what it
  * is for: one subscriber opening flows as fast as it can gets refused while
  * everybody else is unaffected. Returns 0 or -XCGN_DROP_SUB_RATE. */
-static __always_inline int pool_sub_rate(struct xcgn_sub *sub, const struct xcgn_pool *pool)
+static __always_inline int pool_sub_rate(struct xcgn_sub *sub, const struct xcgn_pool *pool,
+					 __u64 now)
 {
-	__u64 now, elapsed, add;
+	__u64 elapsed, add;
 	__u32 rate = pool->new_rate, tokens;
 
 	if (!rate)
 		return 0;
-	now = bpf_ktime_get_coarse_ns();
 	if (!sub->rate_ns) {
 		sub->rate_ns = now;
 		sub->rate_tokens = rate;
 	}
-	elapsed = now - sub->rate_ns;
+	/* @now is the packet's reading, taken before this; another CPU may
+	 * have refilled since, at a later reading: nothing has elapsed then
+	 * (a negative difference taken unsigned would refill the bucket). */
+	elapsed = now > sub->rate_ns ? now - sub->rate_ns : 0;
 	if (elapsed > 1000000000ULL)
 		elapsed = 1000000000ULL;
 	add = elapsed * rate / 1000000000ULL;

@@ -257,10 +257,15 @@ out:
 	return err ? 1 : 0;
 }
 
+/* The mapping tables' capacity in the session-setup figures, xcgn's and
+ * the insert pair's alike. */
+#define NEWFLOW_CAPACITY 262144
+
 /* Session setup: ns per new mapping, each run a new flow (see
  * bench_restore_new), @n runs, in a fresh environment with pool filtering
- * @filtering; @vary_subs: a new subscriber each run too. */
-static int new_flow_ns(int filtering, int vary_subs, unsigned int n, unsigned int *ns,
+ * @filtering; @vary_subs: a new subscriber each run too; @pair: the
+ * reference instead of xcgn (bench_pair: a lookup and two inserts). */
+static int new_flow_ns(int filtering, int vary_subs, int pair, unsigned int n, unsigned int *ns,
 		       uint64_t *made)
 {
 	struct pool_opts pool = bpfenv_pool("198.51.100.0", 24, 1024, 65535, 512, 4);
@@ -280,7 +285,7 @@ static int new_flow_ns(int filtering, int vary_subs, unsigned int n, unsigned in
 	pool.filtering = (uint8_t)filtering;
 	pool.sub_burst = 0;	/* the new-subscriber cap off: that is what is measured */
 	pool.new_rate = 0;
-	if (bpfenv_setup(&e, &pool, 262144, why, sizeof(why))) {
+	if (bpfenv_setup(&e, &pool, NEWFLOW_CAPACITY, why, sizeof(why))) {
 		fprintf(stderr, "bench: %s\n", why);
 		return -EINVAL;
 	}
@@ -290,12 +295,14 @@ static int new_flow_ns(int filtering, int vary_subs, unsigned int n, unsigned in
 		return -errno;
 	}
 	h->rodata->bench_vary_subs = (__u32)vary_subs;
-	err = bench_pass__load(h) ? -errno : 0;
+	err = bpf_map__set_max_entries(h->maps.bench_pair_fwd, NEWFLOW_CAPACITY) ?:
+	      bpf_map__set_max_entries(h->maps.bench_pair_rev, NEWFLOW_CAPACITY);
+	err = err ?: (bench_pass__load(h) ? -errno : 0);
 	s.saddr = inet_addr(ENV_SUB1);
 	s.daddr = inet_addr(ENV_S1);
 	if (!err && pkt_build(pkt, sizeof(pkt), &s) != 60)
 		err = -EINVAL;
-	prog = e.prog_in;
+	prog = pair ? bpf_program__fd(h->progs.bench_pair) : e.prog_in;
 	ctx.ingress_ifindex = (__u32)e.ifin;
 	if (!err && (bpf_map_update_elem(bpf_map__fd(h->maps.bench_tmpl), &zero, pkt, 0) ||
 		     bpf_map_update_elem(bpf_map__fd(h->maps.bench_next), &zero, &prog, 0) ||
@@ -304,7 +311,7 @@ static int new_flow_ns(int filtering, int vary_subs, unsigned int n, unsigned in
 	if (!err) {
 		*ns = o.duration;
 		err = xcgn_stats_read(e.maps.stats, &st);
-		*made = st.stat[XCGN_STAT_MAP_NEW];
+		*made = pair ? h->bss->bench_pairs_made : st.stat[XCGN_STAT_MAP_NEW];
 	}
 	bench_pass__destroy(h);
 	bpfenv_teardown(&e);
@@ -314,18 +321,20 @@ static int new_flow_ns(int filtering, int vary_subs, unsigned int n, unsigned in
 /* Where a new session's time goes: the same subscriber's new mapping, in
  * an endpoint-independent and an address-dependent pool (the filtering
  * entry), and a new subscriber's first (its creation, a block, the
- * event), @runs times each, as JSON samples. */
+ * event); beside them the insert pair that any new mapping costs at
+ * least. @runs times each, as JSON samples. */
 static int do_newflows(unsigned int runs)
 {
 	static const struct {
 		const char *name;
-		int filtering, vary_subs;
+		int filtering, vary_subs, pair;
 		unsigned int n;
 	} c[] = {
-		{ "eif_1_8_of_ports", XCGN_FILTER_EIF, 0, 256 },
-		{ "eif_nearly_all_ports", XCGN_FILTER_EIF, 0, 2000 },
-		{ "adf_1_8_of_ports", XCGN_FILTER_ADF, 0, 256 },
-		{ "eif_new_subscriber", XCGN_FILTER_EIF, 1, 2000 },
+		{ "eif_1_8_of_ports", XCGN_FILTER_EIF, 0, 0, 256 },
+		{ "eif_nearly_all_ports", XCGN_FILTER_EIF, 0, 0, 2000 },
+		{ "adf_1_8_of_ports", XCGN_FILTER_ADF, 0, 0, 256 },
+		{ "eif_new_subscriber", XCGN_FILTER_EIF, 1, 0, 2000 },
+		{ "insert_pair", XCGN_FILTER_EIF, 0, 1, 256 },
 	};
 	unsigned int i, r, ns[RUNS_MAX];
 	uint64_t made = 0;
@@ -333,10 +342,11 @@ static int do_newflows(unsigned int runs)
 
 	if (pin_cpu0())
 		fprintf(stderr, "bench: cannot pin to CPU 0: %s\n", strerror(errno));
-	printf("{\n  \"runs\": %u,\n  \"ns\": {\n", runs);
+	printf("{\n  \"runs\": %u,\n  \"capacity\": %u,\n  \"ns\": {\n", runs, NEWFLOW_CAPACITY);
 	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		for (r = 0; r < runs; r++) {
-			err = new_flow_ns(c[i].filtering, c[i].vary_subs, c[i].n, &ns[r], &made);
+			err = new_flow_ns(c[i].filtering, c[i].vary_subs, c[i].pair, c[i].n, &ns[r],
+					  &made);
 			if (err) {
 				fprintf(stderr, "bench: new flows: %s\n", strerror(-err));
 				return 1;

@@ -18,7 +18,12 @@ test_bench_testrun_times_every_configuration() {
 		assert_eq 2 "$(echo "$j" | jq ".ns.$k | map(select(. > 0)) | length")" "samples of $k"
 	done
 	j=$(bench newflows runs 1) || fail "xcgn-bench newflows"
-	assert_eq 4 "$(echo "$j" | jq '.ns | length')" "session-setup cases"
+	assert_eq 5 "$(echo "$j" | jq '.ns | length')" "session-setup cases"
+	# The insert pair, xcgn's reference, ran (its inserts are counted by
+	# xcgn-bench like xcgn's mappings) on tables of xcgn's capacity.
+	assert_eq 1 "$(echo "$j" | jq '.ns.insert_pair | map(select(. > 0)) | length')" \
+		"samples of the insert pair"
+	assert_eq 262144 "$(echo "$j" | jq .capacity)" "the tables' capacity"
 	# Bad input: a clear error and exit 2.
 	local rc=0
 	bench testrun runs 0 2>"$TMP/err" || rc=$?
