@@ -29,6 +29,7 @@ server_stop() {
 cleanup() {
 	set +e
 	server_stop
+	[ -n "$DAEMON_PID" ] && kill "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
 	rm -f "$PIDF" "${SAMPLES:-}"
 	nft_snat_off
 	xcgn link detach >/dev/null 2>&1
@@ -110,14 +111,15 @@ for OFF in default wire; do
 	nft_snat_on
 	runs nftables
 	nft_snat_off
-	# xcgn in both XDP modes: native (the default), and generic, where
-	# the veth peers keep their segmentation offload (README, "TCP").
+	# xcgn as deployed (its daemon running, netns-env.sh) in both XDP
+	# modes: native (the default), and generic, where the veth peers keep
+	# their segmentation offload (README, "TCP").
 	for mode in native generic; do
-		xcgn link attach inside "$DEV_I" outside "$DEV_O" xdp-mode "$mode" >/dev/null
+		deployed_on xdp-mode "$mode"
 		xcgn pool add "$POOL" 2>/dev/null
 		runs "xcgn_$mode"
 		echo "   xcgn ($mode) counters: $(xcgn -j stats show | jq -c '.counters | {snat_xdp, dnat_xdp, slow_path_out, slow_path_in, snat_tc, dnat_tc, nexthop_cached}')"
-		xcgn link detach >/dev/null
+		deployed_off
 	done
 done
 if [ -n "$JSON" ]; then

@@ -37,10 +37,12 @@ case $RUNS in '' | *[!0-9]* | 0*) echo "bench: RUNS must be a count from 1" >&2;
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 
 J=$(mktemp -d /tmp/xcgn-bench.XXXXXX)
+DAEMON_LOG=$J/daemon-deployed.log
 CT_MAX='' DPID=
 cleanup() {
 	set +e
 	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
+	[ -n "$DAEMON_PID" ] && kill "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
 	nft_snat_off
 	xcgn link detach >/dev/null 2>&1
 	env_teardown
@@ -77,13 +79,25 @@ fwd() {	# SUBS PORTS PACKETS [PORT_BASE] [extra args]: one JSON line
 		sink "$DEV_E" packets "$n" src 100.64.16.1 subs "$subs" ports "$ports" \
 		port-base "$base" "$@"
 }
-xcgn_on() {	# [attach options]: xcgn on the topology, POOL given by the caller
+xcgn_on() {	# POOL [attach options]: xcgn on the topology, no daemon
 	local pool=$1
 	shift
 	xcgn link attach inside "$DEV_I" outside "$DEV_O" "$@" >/dev/null
 	xcgn pool add "$pool" block-size 512 max-blocks 4 >/dev/null
 }
 xcgn_off() { xcgn link detach >/dev/null; }
+# xcgn as deployed (netns-env.sh): its daemon keeps the next-hop cache.
+xcgn_deployed_on() {	# POOL [attach options]
+	local pool=$1
+	shift
+	deployed_on "$@" || { cat "$DAEMON_LOG" >&2; exit 1; }
+	xcgn pool add "$pool" block-size 512 max-blocks 4 >/dev/null
+}
+xcgn_deployed_off() { deployed_off || { say "the daemon failed"; cat "$DAEMON_LOG" >&2; exit 1; }; }
+# The cache served the runs: the established frames took their next hop
+# from it, not from the FIB.
+cache_served() { [ "$(xcgn -j stats show | jq .counters.nexthop_cached)" -gt 0 ] ||
+	{ say "xcgn ran without its next-hop cache"; exit 1; }; }
 made() { xcgn -j stats show | jq .counters.mapping_created; }
 
 # --- Forwarding over 4,096 established flows: per run, plain routing, the
@@ -107,7 +121,7 @@ for r in $(seq 1 "$RUNS"); do
 	nft_snat_off
 	in_nat conntrack -F >/dev/null 2>&1 || true
 
-	xcgn_on "$BIG_POOL"
+	xcgn_deployed_on "$BIG_POOL"
 	for _ in 1 2 3; do
 		fwd $FLOWS_SUBS $FLOWS_PORTS $flows >/dev/null
 		[ "$(made)" -lt "$flows" ] || break
@@ -116,7 +130,8 @@ for r in $(seq 1 "$RUNS"); do
 	[ "$m" -eq "$flows" ] || { say "xcgn made $m mappings for $flows flows"; exit 1; }
 	m=$(fwd $FLOWS_SUBS $FLOWS_PORTS "$PACKETS")
 	echo "{\"run\": $r, \"path\": \"xcgn\", \"m\": $m}" >>"$J/f4k.jsonl"
-	xcgn_off
+	cache_served
+	xcgn_deployed_off
 done
 
 # --- Session setup: every frame a new flow, from fresh state each run.
@@ -137,11 +152,12 @@ for r in $(seq 1 "$RUNS"); do
 	nft_snat_off
 	echo "{\"run\": $r, \"path\": \"nftables\", \"made\": $c, \"m\": $m}" >>"$J/new.jsonl"
 
-	xcgn_on "$BIG_POOL" max-mappings 1200000 max-subscribers 4096
+	xcgn_deployed_on "$BIG_POOL" max-mappings 1200000 max-subscribers 4096
 	m=$(fwd $NEW_SUBS $NEW_PORTS $new)
 	c=$(made)
 	echo "{\"run\": $r, \"path\": \"xcgn\", \"made\": $c, \"m\": $m}" >>"$J/new.jsonl"
-	xcgn_off
+	cache_served
+	xcgn_deployed_off
 done
 in_nat conntrack -F >/dev/null 2>&1 || true
 
@@ -150,7 +166,7 @@ in_nat conntrack -F >/dev/null 2>&1 || true
 big=$((BIG_SUBS * BIG_PORTS))
 say "forwarding over $big live mappings, $RUNS runs each"
 : >"$J/f1m.jsonl"
-xcgn_on "$BIG_POOL" max-mappings 1200000 max-subscribers 4096
+xcgn_deployed_on "$BIG_POOL" max-mappings 1200000 max-subscribers 4096
 m=$(fwd $BIG_SUBS $BIG_PORTS $big)
 echo "{\"path\": \"xcgn\", \"setup\": true, \"m\": $m}" >>"$J/f1m.jsonl"
 # A frame the veth's ring dropped made no mapping: pass again (bounded).
@@ -166,13 +182,14 @@ for r in $(seq 1 "$RUNS"); do
 done
 # Bytes of state a mapping, both directions: the mapping tables' memory
 # (preallocated: what they hold at capacity) over their capacity.
-pins=/sys/fs/bpf/xcgn/netns-$(stat -L -c %i "/run/netns/$NS_NAT")/v$(awk '/define XCGN_ABI_VERSION/ {print $3}' "$XCGN_ROOT/include/xcgn_abi.h")
+cache_served
+pins=$(pin_dir)
 mapmem() { bpftool -j map show pinned "$pins/$1" | jq '{bytes: .bytes_memlock, entries: .max_entries}'; }
 m4=$(mapmem xcgn_map4)
 r4=$(mapmem xcgn_rev4)
 p4=$(mapmem xcgn_peer4)
 echo "{\"map4\": $m4, \"rev4\": $r4, \"peer4\": $p4}" >"$J/mem.json"
-xcgn_off
+xcgn_deployed_off
 
 nft_snat_on "$BIG_RANGE"
 m=$(fwd $BIG_SUBS $BIG_PORTS $big)

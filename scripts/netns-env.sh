@@ -52,6 +52,41 @@ xcgn() { nsenter --net="/run/netns/$NS_NAT" "$XCGN_BIN" "$@"; }
 
 sub_addr() { echo "100.64.1.$1"; }	# subscriber number 1..NSUBS
 
+# The benches' xcgn as deployed: attached, and its daemon running, which
+# keeps the next-hop cache (without it every packet asks bpf_fib_lookup():
+# the cache serves only while the daemon's lease runs, bpf/lib/nexthop.h).
+# deployed_on returns once the daemon's word is in xcgn_nhctl, or fails;
+# its messages go to DAEMON_LOG.
+DAEMON_PID=
+DAEMON_LOG=${DAEMON_LOG:-/dev/null}
+# shellcheck disable=SC2120 # tests/integration/test_durable.sh passes a layout
+pin_dir() {	# the instance's pins, of layout $1 (default: this binary's)
+	echo "/sys/fs/bpf/xcgn/netns-$(command stat -L -c %i "/run/netns/$NS_NAT")/v${1:-$(xcgn -j link abi | jq -r .abi)}"
+}
+deployed_on() {	# attach options...
+	local pins i
+	xcgn link attach inside "$DEV_I" outside "$DEV_O" "$@" >/dev/null || return 1
+	nsenter --net="/run/netns/$NS_NAT" "$XCGN_BIN" daemon log-file none 2>>"$DAEMON_LOG" &
+	DAEMON_PID=$!
+	pins=$(pin_dir)
+	for i in $(seq 1 50); do
+		[ "$(bpftool -j map lookup pinned "$pins/xcgn_nhctl" key 0 0 0 0 |
+			jq '.formatted.value.flags // 0')" = 1 ] && return 0
+		sleep 0.1
+	done
+	echo "the daemon did not turn the next-hop cache on in 5 s" >&2
+	return 1
+}
+deployed_off() {	# stops the daemon (it must exit 0) and detaches
+	local pid=$DAEMON_PID rc=0
+	DAEMON_PID=
+	if [ -n "$pid" ]; then
+		kill "$pid" && wait "$pid" || rc=1
+	fi
+	xcgn link detach >/dev/null || rc=1
+	return $rc
+}
+
 env_setup() {
 	local i
 	ip netns add "$NS_SUB"

@@ -5,10 +5,6 @@
 # instance that follows it, and a NAT log that loses nothing when the
 # daemon is killed or the disk fills.
 
-pin_dir() {	# the instance's pins, version $1 (default this binary's)
-	echo "/sys/fs/bpf/xcgn/netns-$(command stat -L -c %i "/run/netns/$NS_NAT")/v${1:-$(xcgn -j link abi | jq -r .abi)}"
-}
-
 # A stamp of another layout, or a missing pin: refused by every command
 # that reads the state, by name, with what to do; detach still works.
 test_abi_stamp_and_pins_checked_by_every_command() {
