@@ -115,10 +115,10 @@ def cpu_ns: map(if .m.received > 0 then .m.busy_ns / .m.received else 0 end);
   ( [["routing", "plain kernel routing, \($fl) flows", $r4],
      ["xdp_forwarder", "plain XDP forwarder, \($fl) flows", $f4],
      ["nftables", "nftables SNAT to the same pool, \($fl) flows", $n4],
-     ["xcgn", "xcgn, \($fl) flows", $x4]][] as [$p, $what, $m]
+     ["xcgn", "xcgn as deployed (its daemon running), \($fl) flows", $x4]][] as [$p, $what, $m]
     | "| \($what) | \($m | stat(2)) | \($b.forwarding | runs_of($p) | cpu_ns | stat(0)) | \(if $p == "xcgn" then "" else (ratio($x4; $m) | stat(2)) + "x" end) |" ),
   "| nftables SNAT, \($bl) flows | \($n1m | stat(2)) | \($b.million | runs_of("nftables") | cpu_ns | stat(0)) | \(ratio($x1m; $n1m) | stat(2))x |",
-  "| xcgn, \($bl) live mappings | \($x1m | stat(2)) | \($b.million | runs_of("xcgn") | cpu_ns | stat(0)) | \(ratio($x1m; $x4) | stat(2))x its own \($fl)-flow rate |",
+  "| xcgn as deployed, \($bl) live mappings | \($x1m | stat(2)) | \($b.million | runs_of("xcgn") | cpu_ns | stat(0)) | \(ratio($x1m; $x4) | stat(2))x its own \($fl)-flow rate |",
   "",
   "**New sessions a second** (every frame a new flow, \($b.sessions.flows_per_run | commas) a run, from empty state): xcgn \($xs | map(. / 1000) | stat(0))k, nftables \($ns | map(. / 1000) | stat(0))k, ratio \(ratio($xs; $ns) | stat(2))x. Sessions made per run: xcgn \([$b.sessions | runs_of("xcgn")[] | .made] | stat(0)), nftables \([$b.sessions | runs_of("nftables")[] | .made] | stat(0)).",
   "",
