@@ -6,7 +6,9 @@
  * (unlike the RFC 1141 form) never turns a checksum that must be 0xFFFF
  * into 0x0000. All values are the 16-bit words exactly as they sit in the
  * packet: one's complement addition is byte-order independent (RFC 1071
- * §2(B)), so no byte swapping is needed on either side. */
+ * §2(B)), so no byte swapping is needed on either side. The one exception
+ * is xcgn_csum_ttl_dec(), which adds a constant: it is given per byte
+ * order. */
 #ifndef XCGN_CSUM_H
 #define XCGN_CSUM_H
 
@@ -73,7 +75,9 @@ static __always_inline __u16 xcgn_csum_update48(__u16 hc, __u32 from, __u32 to, 
  * load). The add reaches 0xFFFF only where recomputation gives 0x0000:
  * a header's sum is never 0 (its version is not), so its checksum is
  * never 0xFFFF. */
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#if !defined(__BYTE_ORDER__) || !defined(__ORDER_LITTLE_ENDIAN__)
+#error "xcgn_csum.h: the compiler does not say its byte order"
+#elif __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define XCGN_CSUM_TTL_ONE 0x0001	/* 0x0100 in network order, as loaded */
 #else
 #define XCGN_CSUM_TTL_ONE 0x0100

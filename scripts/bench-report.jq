@@ -96,7 +96,7 @@ def cpu_ns: map(if .m.received > 0 then .m.busy_ns / .m.received else 0 end);
      ["dnat_accounting", "DNAT, per-subscriber accounting on"]][] as [$k, $what]
     | "| \($what) | \($t[$k] | stat(0)) | \(diff($t[$k]; $t.pass) | sstat(0)) | \(diff($t[$k]; $t.fwd) | sstat(0)) |" ),
   "",
-  "**Session setup in `BPF_PROG_TEST_RUN`** (`xcgn-bench newflows`: each run a new UDP flow; the tables hold \($b.newflows.capacity // 262144 | commas) mappings; the reference is the least any new mapping costs: a lookup that misses and one insert each way, into hashes of `xcgn_map4`'s and `xcgn_rev4`'s shapes and capacity, behind the same restore):",
+  "**Session setup in `BPF_PROG_TEST_RUN`** (`xcgn-bench newflows`: each run a new UDP flow; the tables hold \($b.newflows.capacity | commas) mappings; the reference is the least any new mapping costs: a lookup that misses and one insert each way, into hashes of `xcgn_map4`'s and `xcgn_rev4`'s shapes and capacity, behind the same restore):",
   "",
   "| case | ns per new flow | x the insert pair |",
   "|---|---|---|",
@@ -108,7 +108,7 @@ def cpu_ns: map(if .m.received > 0 then .m.busy_ns / .m.received else 0 end);
      ["insert_pair", "reference: a lookup and an insert pair, no NAT"]][] as [$k, $what]
     | "| \($what) | \($b.newflows.ns[$k] // [] | stat(0)) | \(if $k == "insert_pair" then "" else (ratio($b.newflows.ns[$k]; $pair) | stat(2)) + "x" end) |" ),
   "",
-  "**Forwarding** (`xcgn-bench fwd`: 64-byte UDP generated with XDP live frames on the subscriber veth, counted by an XDP sink on the internet side; generator, NAT and sink pinned to one CPU; CPU is all CPUs' busy time over the packets received, generator and sink included):",
+  "**Forwarding** (`xcgn-bench fwd`: 64-byte UDP generated with XDP live frames on the subscriber veth, counted by an XDP sink on the internet side; generator, NAT and sink pinned to one CPU; CPU is all CPUs' busy time over the packets received, generator and sink included, and for xcgn its daemon):",
   "",
   "| path | Mpps | CPU ns/pkt | xcgn's ratio to it |",
   "|---|---|---|---|",

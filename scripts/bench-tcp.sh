@@ -19,6 +19,7 @@ P=${P:-xt$(( $$ % 10000 ))}
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 
 PIDF=$(mktemp /tmp/xcgn-iperf.XXXXXX)
+DEPLOYED_LOG=$(mktemp /tmp/xcgn-daemon.XXXXXX)
 server_stop() {
 	local pid
 	pid=$(cat "$PIDF" 2>/dev/null || true)
@@ -29,8 +30,8 @@ server_stop() {
 cleanup() {
 	set +e
 	server_stop
-	[ -n "$DAEMON_PID" ] && kill "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
-	rm -f "$PIDF" "${SAMPLES:-}"
+	deployed_stop
+	rm -f "$PIDF" "$DEPLOYED_LOG" "${SAMPLES:-}"
 	nft_snat_off
 	xcgn link detach >/dev/null 2>&1
 	env_teardown
@@ -115,11 +116,11 @@ for OFF in default wire; do
 	# modes: native (the default), and generic, where the veth peers keep
 	# their segmentation offload (README, "TCP").
 	for mode in native generic; do
-		deployed_on xdp-mode "$mode"
+		deployed_on xdp-mode "$mode" || { cat "$DEPLOYED_LOG" >&2; exit 1; }
 		xcgn pool add "$POOL" 2>/dev/null
 		runs "xcgn_$mode"
 		echo "   xcgn ($mode) counters: $(xcgn -j stats show | jq -c '.counters | {snat_xdp, dnat_xdp, slow_path_out, slow_path_in, snat_tc, dnat_tc, nexthop_cached}')"
-		deployed_off
+		deployed_off || { cat "$DEPLOYED_LOG" >&2; exit 1; }
 	done
 done
 if [ -n "$JSON" ]; then

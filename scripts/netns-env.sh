@@ -55,10 +55,11 @@ sub_addr() { echo "100.64.1.$1"; }	# subscriber number 1..NSUBS
 # The benches' xcgn as deployed: attached, and its daemon running, which
 # keeps the next-hop cache (without it every packet asks bpf_fib_lookup():
 # the cache serves only while the daemon's lease runs, bpf/lib/nexthop.h).
-# deployed_on returns once the daemon's word is in xcgn_nhctl, or fails;
-# its messages go to DAEMON_LOG.
-DAEMON_PID=
-DAEMON_LOG=${DAEMON_LOG:-/dev/null}
+# deployed_on returns once the daemon's word is in xcgn_nhctl, or fails
+# saying why; the daemon's messages go to DEPLOYED_LOG. Callers' traps
+# call deployed_stop.
+DEPLOYED_PID=
+DEPLOYED_LOG=${DEPLOYED_LOG:-/dev/null}
 # shellcheck disable=SC2120 # tests/integration/test_durable.sh passes a layout
 pin_dir() {	# the instance's pins, of layout $1 (default: this binary's)
 	echo "/sys/fs/bpf/xcgn/netns-$(command stat -L -c %i "/run/netns/$NS_NAT")/v${1:-$(xcgn -j link abi | jq -r .abi)}"
@@ -66,10 +67,12 @@ pin_dir() {	# the instance's pins, of layout $1 (default: this binary's)
 deployed_on() {	# attach options...
 	local pins i
 	xcgn link attach inside "$DEV_I" outside "$DEV_O" "$@" >/dev/null || return 1
-	nsenter --net="/run/netns/$NS_NAT" "$XCGN_BIN" daemon log-file none 2>>"$DAEMON_LOG" &
-	DAEMON_PID=$!
+	nsenter --net="/run/netns/$NS_NAT" "$XCGN_BIN" daemon log-file none 2>>"$DEPLOYED_LOG" &
+	DEPLOYED_PID=$!
 	pins=$(pin_dir)
 	for i in $(seq 1 50); do
+		kill -0 "$DEPLOYED_PID" 2>/dev/null ||
+			{ echo "the daemon exited at start" >&2; return 1; }
 		[ "$(bpftool -j map lookup pinned "$pins/xcgn_nhctl" key 0 0 0 0 |
 			jq '.formatted.value.flags // 0')" = 1 ] && return 0
 		sleep 0.1
@@ -77,15 +80,33 @@ deployed_on() {	# attach options...
 	echo "the daemon did not turn the next-hop cache on in 5 s" >&2
 	return 1
 }
-deployed_off() {	# stops the daemon (it must exit 0) and detaches
-	local pid=$DAEMON_PID rc=0
-	DAEMON_PID=
-	if [ -n "$pid" ]; then
-		kill "$pid" && wait "$pid" || rc=1
+# Stop the daemon deployed_on started: SIGTERM, then SIGKILL after 5 s.
+# Fails unless it exited 0 on SIGTERM.
+deployed_stop() {
+	local pid=$DEPLOYED_PID i rc=0
+	[ -n "$pid" ] || return 0
+	kill "$pid" 2>/dev/null
+	for i in $(seq 1 50); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "the daemon ignored SIGTERM for 5 s" >&2
+		kill -9 "$pid"
+		rc=1
 	fi
-	xcgn link detach >/dev/null || rc=1
+	wait "$pid" || { echo "the daemon exited $?" >&2; rc=1; }
+	DEPLOYED_PID=
 	return $rc
 }
+deployed_off() {	# the daemon stopped, then xcgn detached
+	local rc=0
+	deployed_stop || rc=1
+	xcgn link detach >/dev/null || { echo "xcgn link detach failed" >&2; rc=1; }
+	return $rc
+}
+# Frames whose next hop came from the cache, so far.
+nh_cached() { xcgn -j stats show | jq .counters.nexthop_cached; }
 
 env_setup() {
 	local i

@@ -140,20 +140,22 @@ static __noinline int nat4_full_hint(__be32 saddr, __u8 proto, int set, __u64 no
 
 /* Could @sub have no free port for some protocol? Only if it holds as many
  * mappings (all protocols together, so at least as many as any one
- * protocol has) as it holds ports of a parity, or of any parity when the
- * pool does not keep it. Inside a held block a port is taken only by a
- * mapping of the holder (quarantine is per block), so below that some
+ * protocol has) as it holds ports of one parity, or of any parity when
+ * the pool does not keep it. Inside a held block a port is taken only by
+ * a mapping of the holder (quarantine is per block), so below that some
  * port is free for every protocol, and the full hint (a hash lookup that
- * misses for nearly everybody) need not be asked. */
+ * misses for nearly everybody) need not be asked. A block of odd size
+ * holds one port less of one parity than of the other: the smaller count
+ * is the one that can run out. A mapping counts from just after its
+ * port's claim, so two creations racing may each ask one walk more. */
 static __always_inline int nat4_may_be_full(const struct xcgn_sub *sub, const struct xcgn_pool *pool)
 {
+	__u32 per = pool->flags & XCGN_POOLF_PARITY ? pool->block_size / 2 : pool->block_size;
 	__u32 slot, held = 0;
 
 	for (slot = 0; slot < XCGN_SUB_BLOCKS_MAX; slot++)
 		if (sub->blocks[slot])
-			held += pool->block_size;
-	if (pool->flags & XCGN_POOLF_PARITY)
-		held /= 2;
+			held += per;
 	return (sub->nmaps & ~XCGN_SUB_DEAD) >= held;
 }
 

@@ -336,16 +336,19 @@ static int do_newflows(unsigned int runs)
 		{ "eif_new_subscriber", XCGN_FILTER_EIF, 1, 0, 2000 },
 		{ "insert_pair", XCGN_FILTER_EIF, 0, 1, 256 },
 	};
-	unsigned int i, r, ns[RUNS_MAX];
+#define NCASES (sizeof(c) / sizeof(c[0]))
+	static unsigned int ns[NCASES][RUNS_MAX];
+	unsigned int i, r;
 	uint64_t made = 0;
 	int err;
 
 	if (pin_cpu0())
 		fprintf(stderr, "bench: cannot pin to CPU 0: %s\n", strerror(errno));
-	printf("{\n  \"runs\": %u,\n  \"capacity\": %u,\n  \"ns\": {\n", runs, NEWFLOW_CAPACITY);
-	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
-		for (r = 0; r < runs; r++) {
-			err = new_flow_ns(c[i].filtering, c[i].vary_subs, c[i].pair, c[i].n, &ns[r],
+	/* Round by round, every case once a round, so that a case's run i
+	 * and the pair's run i (paired in the report) are neighbours. */
+	for (r = 0; r < runs; r++) {
+		for (i = 0; i < NCASES; i++) {
+			err = new_flow_ns(c[i].filtering, c[i].vary_subs, c[i].pair, c[i].n, &ns[i][r],
 					  &made);
 			if (err) {
 				fprintf(stderr, "bench: new flows: %s\n", strerror(-err));
@@ -357,8 +360,10 @@ static int do_newflows(unsigned int runs)
 				return 1;
 			}
 		}
-		json_samples(c[i].name, ns, runs, i + 1 == sizeof(c) / sizeof(c[0]));
 	}
+	printf("{\n  \"runs\": %u,\n  \"capacity\": %u,\n  \"ns\": {\n", runs, NEWFLOW_CAPACITY);
+	for (i = 0; i < NCASES; i++)
+		json_samples(c[i].name, ns[i], runs, i + 1 == NCASES);
 	printf("  }\n}\n");
 	return 0;
 }

@@ -27,7 +27,6 @@ int bench_fwd(struct xdp_md *ctx)
 	struct bpf_fib_lookup fib = {};
 	struct ethhdr *eth = data;
 	struct iphdr *ip = (void *)(eth + 1);
-	__u32 sum;
 
 	if ((void *)(ip + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP) ||
 	    ip->ihl != 5 || ip->ttl <= 1)
@@ -41,10 +40,8 @@ int bench_fwd(struct xdp_md *ctx)
 	fib.ifindex = ctx->ingress_ifindex;
 	if (bpf_fib_lookup(ctx, &fib, sizeof(fib), 0) != BPF_FIB_LKUP_RET_SUCCESS)
 		return XDP_PASS;
-	/* TTL down by one: the checksum's 16-bit word holding the TTL goes
-	 * down by 0x0100 (RFC 1624, one's complement). */
-	sum = (__u32)ip->check + bpf_htons(0x0100);
-	ip->check = (__u16)xcgn_csum_fold(sum);
+	/* TTL down by one, with xcgn's arithmetic (the kernel's). */
+	ip->check = xcgn_csum_ttl_dec(ip->check);
 	ip->ttl--;
 	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);

@@ -67,10 +67,14 @@ PY
 	# holds a sender back when its peer's ring is full (scripts/netns-env.sh).
 	# (Counted before iperf3: a bulk stream's packets XDP redirects pass no
 	# qdisc, and TCP recovers what a full ring costs it.)
-	local dropped=0 d
+	local dropped=0 d n
 	for d in "$NS_SUB:$DEV_S" "$NS_NAT:$DEV_I" "$NS_NAT:$DEV_O" "$NS_INET:$DEV_E"; do
-		dropped=$((dropped + $(ip -n "${d%%:*}" -s -j link show "${d#*:}" |
-			jq '.[0].stats64 | .tx.dropped + .rx.dropped')))
+		n=$(ip -n "${d%%:*}" -s -j link show "${d#*:}" |
+			jq '.[0].stats64 | .tx.dropped + .rx.dropped')
+		dropped=$((dropped + n))
+		# Which counter: veth's own (ethtool -S) say where a drop was.
+		[ "$n" -eq 0 ] || { echo "${d#*:} dropped $n:"; ip netns exec "${d%%:*}" \
+			ethtool -S "${d#*:}" | grep -Ev ': 0$'; }
 	done
 	assert_eq 0 "$dropped" "packets the veths dropped"
 

@@ -123,8 +123,9 @@ Test(csum, random_address_and_port_updates_match_full_recompute)
 
 /* The TTL's decrement (xcgn_csum_ttl_dec) against recomputation, over
  * random IPv4 headers with every TTL from 1 to 255, and over headers
- * built so that the old checksum is 0x0000, or so that the add reaches
- * 0xFFFF (the end-around carry's two edges). */
+ * built so that the old checksum is 0x0000 (also sent as 0xFFFF, its
+ * other form, which the add carries over), or so that the add reaches
+ * 0xFFFF (the end-around carry's edges). */
 static void ttl_dec_check(uint8_t h[20], int r)
 {
 	uint16_t inc, want;
@@ -174,6 +175,13 @@ Test(csum, ttl_decrement_matches_full_recompute)
 		if (c != 0x0000 && c != 0xfeff)
 			continue;
 		edges[c == 0xfeff]++;
+		if (c == 0x0000) {
+			uint8_t neg[20];
+
+			memcpy(neg, h, sizeof(neg));
+			neg[10] = neg[11] = 0xff;	/* -0 for +0 */
+			ttl_dec_check(neg, r);
+		}
 		ttl_dec_check(h, r);
 	}
 	cr_assert(edges[0] && edges[1], "edges not reached: 0x0000 %u, 0xFEFF %u", edges[0],
