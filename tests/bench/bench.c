@@ -564,6 +564,11 @@ static int do_fwd(int argc, char **argv)
 		sink_if = 0;
 		goto out;
 	}
+	/* Attaching the sink changes its veth peer's features: a link change
+	 * in the router's namespace, on which xcgn's daemon turns the
+	 * next-hop cache off until it has read the FIB again (50 ms after the
+	 * change, plus the read). The router settles before the clock starts. */
+	usleep(300000);
 	if (enter_ns(sub_ns))
 		goto out;
 	gen_if = (int)if_nametoindex(dev);
