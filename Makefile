@@ -142,17 +142,21 @@ $(BUILD)/test-bpf: $(BPFT_SRCS) $(BUILD)/libxcgn.a $(USER_HDRS) $(wildcard tests
 deps:
 	$(Q)scripts/deps.sh
 
+# Every layer runs, whatever an earlier one found; the failed ones are
+# named at the end, and then make test fails.
+TEST_LAYERS := test-unit test-unit-san test-bpf test-fuzz test-abi test-dist test-package \
+	test-integration test-conformance
+
 test: deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/test-unit $(BUILD)/test-bpf
-	$(Q)$(MAKE) --no-print-directory test-unit
-	$(Q)$(MAKE) --no-print-directory test-unit-san
-	$(Q)$(MAKE) --no-print-directory test-bpf
-	$(Q)$(MAKE) --no-print-directory test-fuzz
-	$(Q)$(MAKE) --no-print-directory test-abi
-	$(Q)$(MAKE) --no-print-directory test-dist
-	$(Q)$(MAKE) --no-print-directory test-package
-	$(Q)$(MAKE) --no-print-directory test-integration
-	$(Q)$(MAKE) --no-print-directory test-conformance
+	$(Q)failed=; n=0; for t in $(TEST_LAYERS); do \
+		echo "== make $$t"; \
+		$(MAKE) --no-print-directory $$t || failed="$$failed $$t"; \
+	done; \
+	nf=$$(echo $$failed | wc -w); \
+	[ -z "$$failed" ] || echo "make test: these layers failed:$$failed" >&2; \
+	echo "layers: $$(( $(words $(TEST_LAYERS)) - nf )) passed, $$nf failed"; \
+	[ -z "$$failed" ]
 
 test-unit: $(BUILD)/test-unit
 	$(Q)$(BUILD)/test-unit --jobs=2

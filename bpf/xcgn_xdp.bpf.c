@@ -445,9 +445,9 @@ int xcgn_xdp_outside(struct xdp_md *ctx)
 	if (!now)	/* a fragment or an error: no mapping was refreshed */
 		now = bpf_ktime_get_coarse_ns();
 	rc = nh_lookup(ctx, &p, p.ip->saddr, in.addr, ctx->ingress_ifindex, fib, st, now);
-	/* A packet whose TTL expires here goes up translated: the kernel's
-	 * time-exceeded would quote the subscriber's address, and tc egress
-	 * drops it (host_names_subscriber(), issue 10 item 3). */
+	/* What cannot leave here goes up translated: the kernel forwards it,
+	 * or answers it (a TTL that runs out, an inside link too narrow for
+	 * it), and tc egress translates the answer back (host_pkt_kind()). */
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS || fib->ifindex != xcgn_cfg.inside_ifindex ||
 	    p.ip->ttl <= 1 || p.vlan) {
 		/* Translated, so the kernel routes it to the subscriber. */
@@ -479,14 +479,25 @@ drop:
 	return XDP_DROP;
 }
 
-/* A packet of the host's own about to leave the outside with a subscriber
- * address in it: an ICMP error the kernel made about a packet XDP had
- * translated inwards (a TTL=1 or a too-big probe to a pool address and
- * port quotes the subscriber behind it; issue 10 item 3), or a route that
- * sends a subscriber's address out here. Read with bpf_skb_load_bytes:
+/* What a packet leaving the outside from a source that is no subscriber
+ * says of subscribers. */
+enum host_pkt {
+	HOST_CLEAN,	/* nothing: not ours */
+	HOST_ERR_IN,	/* an ICMP error about a packet sent to a subscriber */
+	HOST_LEAK,	/* a subscriber address that must not leave */
+};
+
+/* An ICMP error this host or a router on the inside made about a packet
+ * XDP translated inwards (fragmentation needed on a narrower inside link,
+ * a TTL that ran out, an unreachable subscriber) quotes the packet as it
+ * went to the subscriber: HOST_ERR_IN, translated back to what the server
+ * sent, as the kernel's NAT does, since dropping it would black-hole
+ * path-MTU discovery behind every narrower access link. Any other mention
+ * of a subscriber (a route that sends one's address out here, an error
+ * quoting one as a source) is a leak. Read with bpf_skb_load_bytes:
  * nothing needs pulling. */
-static __always_inline int host_names_subscriber(struct __sk_buff *skb, const struct iphdr *ip,
-						 __u32 l3_off)
+static __always_inline enum host_pkt host_pkt_kind(struct __sk_buff *skb, const struct iphdr *ip,
+						   __u32 l3_off)
 {
 	struct {
 		__u8 type, code;
@@ -496,16 +507,18 @@ static __always_inline int host_names_subscriber(struct __sk_buff *skb, const st
 	} e;
 
 	if (is_subscriber(ip->daddr))
-		return 1;
+		return HOST_LEAK;
 	if (ip->protocol != IPPROTO_ICMP || (ip->frag_off & bpf_htons(IP_OFFSET)))
-		return 0;
+		return HOST_CLEAN;
 	if (bpf_skb_load_bytes(skb, l3_off + ip->ihl * 4, &e, sizeof(e)))
-		return 0;
+		return HOST_CLEAN;
 	if (e.type != ICMP_DEST_UNREACH && e.type != ICMP_TIME_EXCEEDED &&
 	    e.type != ICMP_PARAMETERPROB && e.type != 4 /* source quench */ &&
 	    e.type != 5 /* redirect */)
-		return 0;
-	return is_subscriber(e.q.saddr) || is_subscriber(e.q.daddr);
+		return HOST_CLEAN;
+	if (is_subscriber(e.q.saddr))
+		return HOST_LEAK;
+	return is_subscriber(e.q.daddr) ? HOST_ERR_IN : HOST_CLEAN;
 }
 
 /* Hairpinning after routing: what XDP left to the kernel (no neighbour
@@ -595,10 +608,15 @@ int xcgn_tc_outside(struct __sk_buff *skb)
 		if ((void *)(ip + 1) > data_end)
 			return TC_ACT_OK;
 		if (!is_subscriber(ip->saddr)) {
-			if (!host_names_subscriber(skb, ip, p.l3_off))
+			enum host_pkt k = host_pkt_kind(skb, ip, p.l3_off);
+
+			if (k == HOST_CLEAN)
 				return TC_ACT_OK;
-			ret = -XCGN_DROP_UNTRANSLATED;
-			goto drop;
+			if (k == HOST_LEAK) {
+				ret = -XCGN_DROP_UNTRANSLATED;
+				goto drop;
+			}
+			/* HOST_ERR_IN: translated below, like a subscriber's. */
 		}
 		/* An ICMP error's checksum covers the whole message: all of
 		 * it must be linear to be checked. */
@@ -625,7 +643,10 @@ int xcgn_tc_outside(struct __sk_buff *skb)
 		return ret;
 	}
 	if (p.cls == L4_ICMP_ERROR) {
-		/* Errors are never CHECKSUM_PARTIAL: the XDP rewrite serves. */
+		/* A subscriber's, or one about a packet sent to a subscriber
+		 * (HOST_ERR_IN): its outer source becomes the mapping's public
+		 * address too. Errors are never CHECKSUM_PARTIAL: the XDP
+		 * rewrite serves. */
 		ret = nat4_icmp_err_xlate(&p, 0, &pub);
 		if (ret)
 			goto drop;

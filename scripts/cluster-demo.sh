@@ -31,6 +31,9 @@ STEADY=${STEADY:-3}	# seconds of flows before the failure
 OUTAGE=${OUTAGE:-6}	# seconds node 2 stays failed
 AFTER=${AFTER:-6}	# seconds of flows after it is back
 P=${P:-xk$(( $$ % 10000 ))}
+# shellcheck source=leftovers.sh
+. "$XCGN_ROOT/scripts/leftovers.sh"
+export XCGN_RUN=$P	# every process it starts carries it: none may outlive it
 FLOWS=$XCGN_ROOT/tests/lib/cluster_flows.py
 SRV=192.0.2.200
 NODES="1 2 3"
@@ -71,13 +74,20 @@ cleanup() {
 		ip netns del "$(ns $n)" 2>/dev/null
 	done
 	if [ "${KEEP:-0}" = 1 ]; then echo "kept $W"; else rm -rf "$W"; fi
+	if ! left=$(end_leftovers); then
+		echo "cluster-demo: FAIL: processes it started outlived it (ended now): $left" >&2
+		exit 1
+	fi
 }
 trap cleanup EXIT
 
 bg() {	# NAME NS CMD...: run in the background, output to $W/NAME.out
 	local name=$1 n=$2
 	shift 2
-	in_ns "$n" "$@" >"$W/$name.out" 2>&1 &
+	# nsenter itself, not the in_ns function: a function run with & is a
+	# subshell, whose PID is not the daemon's, and killing it left the
+	# daemon running in its deleted namespace.
+	nsenter --net="/run/netns/$(ns "$n")" "$@" >"$W/$name.out" 2>&1 &
 	PIDS+=($!)
 }
 

@@ -11,6 +11,7 @@ NSUBS=${NSUBS:-4}
 P=${P:-xdemo$(( $$ % 1000 ))}
 # shellcheck source=netns-env.sh
 . "$XCGN_ROOT/scripts/netns-env.sh"
+export XCGN_RUN=$P	# every process it starts carries it: none may outlive it
 
 [ "$(id -u)" -eq 0 ] || { echo "demo: run as root (it creates network namespaces and loads BPF)" >&2; exit 1; }
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
@@ -25,6 +26,10 @@ cleanup() {
 	xcgn link detach >/dev/null 2>&1
 	env_teardown
 	rm -rf "$TMP"
+	if ! left=$(end_leftovers); then
+		echo "demo: FAIL: processes it started outlived it (ended now): $left" >&2
+		exit 1
+	fi
 	echo "== torn down"
 }
 trap cleanup EXIT

@@ -28,6 +28,10 @@ NAT_OUT=203.0.113.1
 POOL=${POOL:-198.51.100.0/28}
 NSUBS=${NSUBS:-50}
 
+# shellcheck source=leftovers.sh
+. "$XCGN_ROOT/scripts/leftovers.sh"
+export XCGN_RUN=${XCGN_RUN:-$P}
+
 in_sub() { ip netns exec "$NS_SUB" "$@"; }
 in_inet() { ip netns exec "$NS_INET" "$@"; }
 in_nat() { ip netns exec "$NS_NAT" "$@"; }

@@ -57,13 +57,19 @@ VERDICT=""	# of the last run_one: PASS, FAIL or SKIP
 
 # Run test function FN, announced as LABEL; sets VERDICT.
 run_one() {	# LABEL FN
-	local label=$1 fn=$2 log start rc secs why
+	local label=$1 fn=$2 log start rc secs why mark left
 	n=$((n + 1))
 	log=$(mktemp /tmp/xcgn-test.XXXXXX)
 	start=$(date +%s)
-	run_isolated "${suite:0:1}$(( $$ % 10000 ))t$n" "$fn" "$log"
+	mark="${suite:0:1}$(( $$ % 10000 ))t$n"
+	run_isolated "$mark" "$fn" "$log"
 	rc=$?
 	secs=$(( $(date +%s) - start ))
+	# Nothing the test started may outlive it.
+	if ! left=$(end_leftovers "$mark"); then
+		echo "FAIL: processes the test started outlived it (ended now): $(echo "$left" | tr '\n' ';')" >>"$log"
+		[ $rc -eq 0 ] && rc=1
+	fi
 	if [ $rc -eq 0 ]; then
 		VERDICT=PASS
 		echo "PASS $label (${secs}s)"
@@ -75,8 +81,14 @@ run_one() {	# LABEL FN
 		skipped=$((skipped + 1))
 	else
 		VERDICT=FAIL
-		echo "FAIL $label (${secs}s), last lines:"
+		# The assertion's message, else the command that ended it (the
+		# last one the errexit trap saw, the others were within it).
+		why=$(grep -m 1 '^FAIL: ' "$log" | cut -c 7-)
+		[ -n "$why" ] || why=$(grep '^FAILED COMMAND: ' "$log" | tail -n 1 | cut -c 17-)
+		echo "FAIL $label (${secs}s): ${why:-exit status $rc, no assertion said why}"
+		echo "    last lines:"
 		tail -n 25 "$log" | sed 's/^/    /'
+		FAILED_NAMES+=("$label: ${why:-exit status $rc}")
 		failed=$((failed + 1))
 	fi
 	if [ "${DEBUG:-0}" = 1 ]; then
@@ -148,7 +160,11 @@ run_conformance() {
 	done <"$XCGN_ROOT/tests/conformance/requirements.tsv"
 }
 
+FAILED_NAMES=()
 "run_$suite" "$@"
+for f in "${FAILED_NAMES[@]}"; do
+	echo "failed: $f"
+done
 echo "$suite: $pass passed, $failed failed, $skipped skipped"
 [ $failed -eq 0 ] || exit 1
 if [ $skipped -gt 0 ] && [ "${XCGN_ALLOW_SKIP:-0}" != 1 ]; then

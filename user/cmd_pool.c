@@ -157,7 +157,8 @@ int pool_opts_parse(int argc, char **argv, struct pool_opts *o)
 				return XCGN_EXIT_USAGE;
 		} else if (!strcmp(*argv, "sub-refill")) {
 			NEXT_ARG();
-			if (arg_u32("sub-refill (seconds)", *argv, 1, 86400, &v))
+			/* The pinned field is 16 bits: 65535 s, about 18 hours. */
+			if (arg_u32("sub-refill (seconds)", *argv, 1, UINT16_MAX, &v))
 				return XCGN_EXIT_USAGE;
 			o->sub_refill_s = (uint16_t)v;
 		} else if (!strcmp(*argv, "exclude")) {

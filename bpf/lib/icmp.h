@@ -25,7 +25,7 @@
 static __always_inline int icmp_send_prohibited(struct xdp_md *ctx, const struct pkt *p,
 						struct xcgn_stats *st, const struct xcgn_state *rs)
 {
-	__u32 key = XCGN_RLIM_ICMP, quote, len;
+	__u32 quote, len;
 	__u64 wsum = 0;
 	__u8 smac[ETH_ALEN], dmac[ETH_ALEN];
 	struct iphdr *ip;
@@ -33,16 +33,12 @@ static __always_inline int icmp_send_prohibited(struct xdp_md *ctx, const struct
 	struct ethhdr *eth;
 	void *data, *data_end;
 	__be32 sub;
-	__u64 *last, now;
 
 	/* rs->refusal_icmp is live: `xcgn link set refusal-icmp`. */
 	if (!xcgn_cfg.inside_addr || p->vlan || rs->refusal_icmp == XCGN_REFUSAL_SILENT)
 		return XDP_DROP;
-	last = bpf_map_lookup_elem(&xcgn_rlim, &key);
-	now = bpf_ktime_get_coarse_ns();
-	if (!last || now - *last < XCGN_ICMP_ERR_NS)
+	if (!rlim_allow(XCGN_RLIM_ICMP, bpf_ktime_get_coarse_ns(), XCGN_ICMP_ERR_NS))
 		return XDP_DROP;
-	*last = now;
 
 	quote = p->ip->ihl * 4 + 8;
 	sub = p->ip->saddr;

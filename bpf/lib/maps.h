@@ -199,6 +199,19 @@ struct {
 	__type(value, __u64);
 } xcgn_rlim SEC(".maps");
 
+/* One more of XCGN_RLIM_* @key on this CPU at @now, at most one each
+ * @gap ns? A stamp of 0 is "never": the first one after boot is let
+ * through however soon after boot it comes. */
+static __always_inline int rlim_allow(__u32 key, __u64 now, __u64 gap)
+{
+	__u64 *last = bpf_map_lookup_elem(&xcgn_rlim, &key);
+
+	if (!last || (*last && now - *last < gap))
+		return 0;
+	*last = now ? now : 1;
+	return 1;
+}
+
 /* destination prefix -> 1: leaves untranslated (`xcgn pool bypass`); an
  * LPM trie, which the kernel allocates per entry (BPF_F_NO_PREALLOC is
  * mandatory for it); userspace writes, the datapath reads. */
@@ -352,15 +365,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xcgn_pcp SEC(".maps");
 
-/* Pool id -> the credit of its cap on new subscribers (issue 10 item 1):
- * nanoseconds of refill earned, at most the pool's sub_refill_s; each new
- * subscriber spends sub_refill_s / sub_burst of it. Shared by every CPU
- * (a lock: two CPUs must not both spend the last credit). The programs'
- * own, not pinned: a reload starts it full. */
+/* Pool id -> the credit of its cap on new subscribers: nanoseconds of
+ * refill earned, at most the pool's sub_refill_s; each new subscriber
+ * spends sub_refill_s / sub_burst of it. Shared by every CPU (a lock: two
+ * CPUs must not both spend the last credit). The programs' own, not
+ * pinned. A bucket starts full when it is first used for a pool's cap
+ * (@tag: pool_newsub_tag()), whatever the clock reads: after an attach, a
+ * reload, a new pool in the slot or a changed cap. */
 struct xcgn_newsub {
 	struct bpf_spin_lock lock;
-	__u32 _pad;
-	__u64 last_ns;
+	__u32 tag;		/* the pool and cap it was filled for; 0: never */
+	__u64 last_ns;		/* the newest reading it refilled at */
 	__u64 credit_ns;
 };
 

@@ -541,8 +541,9 @@ static __always_inline void nat4_rewrite(struct pkt *p, int snat, const struct x
 /* Rewrite an ICMP error and the packet it quotes (RFC 5508 REQ-4/5, RFC
  * 5382 REQ-9). Inbound (@inbound), the error is about a packet we sent
  * with a public source: the outer destination and the quoted source become
- * the subscriber's @to. Outbound, a subscriber reports on a packet it got:
- * the outer source and the quoted destination become the public @to.
+ * the subscriber's @to. Outbound, the error is about a packet a subscriber
+ * got (the subscriber's own, or a router's on the way to it): the outer
+ * source and the quoted destination become the public @to.
  *
  * Every changed word inside the ICMP message moves the ICMP checksum (no
  * pseudo-header): the quoted address, the quoted IP checksum (which moves
@@ -615,9 +616,12 @@ static __always_inline int nat4_icmp_err_lookup(const struct pkt *p, const struc
 	} else {
 		struct xcgn_map4 *m;
 
-		/* A subscriber reports on a packet it received. */
-		if (q->ip->daddr != p->ip->saddr)
-			return -XCGN_DROP_ICMP_ERROR;
+		/* About a packet sent to a subscriber: from the subscriber
+		 * itself, from this host or from a router on the way to it
+		 * (an inside link narrower than the packet, a TTL run out).
+		 * Whoever made it, it leaves from the mapping's public
+		 * address, as the kernel's NAT sends it: nothing private
+		 * leaves, outer or quoted. */
 		k.addr = q->ip->daddr;
 		k.port = *q->dport;
 		m = bpf_map_lookup_elem(&xcgn_map4, &k);

@@ -204,19 +204,16 @@ static __always_inline int pool_is_refusal(int err)
 static __always_inline void pool_refusal(struct xcgn_stats *st, __be32 saddr, int err)
 {
 	struct xcgn_event ev = {};
-	__u32 key = XCGN_RLIM_EVENT;
-	__u64 *last, now;
 	struct xcgn_state *rs = state_get();
+	__u64 now;
 
 	if (!pool_is_refusal(err) || !rs || (rs->switches & XCGN_SW_REFUSAL_LOG_OFF))
 		return;
-	last = bpf_map_lookup_elem(&xcgn_rlim, &key);
 	now = bpf_ktime_get_coarse_ns();
-	if (!last || now - *last < XCGN_REFUSAL_EV_NS) {
+	if (!rlim_allow(XCGN_RLIM_EVENT, now, XCGN_REFUSAL_EV_NS)) {
 		stats_inc(st, XCGN_STAT_REFUSAL_EV_LIMITED);
 		return;
 	}
-	*last = now;
 	ev.ts_ns = now;
 	ev.sub = saddr;
 	ev.type = XCGN_EV_REFUSED;
@@ -225,15 +222,35 @@ static __always_inline void pool_refusal(struct xcgn_stats *st, __be32 saddr, in
 		stats_inc(st, XCGN_STAT_REFUSAL_EV_LOST);
 }
 
-/* May one more new subscriber land on @pool now? Its cap (issue 10 item 1):
- * an inside host sending from thousands of spoofed subscriber addresses
- * must not take the whole pool, which it would hold until the mappings
- * expire and the quarantine ends (minutes). A token bucket of sub_burst
- * subscribers, earned back over sub_refill_s, shared by all CPUs. */
-static __always_inline int pool_newsub_take(__u32 pid, const struct xcgn_pool *pool)
+/* What a new-subscriber bucket was filled for: the pool's addresses and
+ * its cap. Another pool in the slot, or another cap, starts it anew. Never
+ * 0, the tag of a bucket never used. */
+static __always_inline __u32 pool_newsub_tag(const struct xcgn_pool *pool)
+{
+	__u32 h = pool_hash32(pool->addr_first ^ (pool->naddrs << 16) ^ bpf_ntohl(pool->prefix));
+
+	h = pool_hash32(h ^ pool->sub_burst ^ ((__u32)pool->sub_refill_s << 20));
+	return h ? h : 1;
+}
+
+/* May one more new subscriber land on @pool now? Its cap: an inside host
+ * sending from thousands of spoofed subscriber addresses must not take the
+ * whole pool, which it would hold until the mappings expire and the
+ * quarantine ends (minutes). A token bucket of sub_burst subscribers,
+ * earned back over sub_refill_s, shared by all CPUs.
+ *
+ * Nothing here depends on the clock's absolute value, which starts near
+ * zero at boot: the bucket starts full (a CGN that has just rebooted is
+ * when every subscriber comes back at once), and only time seen to pass
+ * refills it. @now is read before the lock (no helper may run under it),
+ * so another CPU may have refilled at a later reading meanwhile: then
+ * nothing has elapsed for this one, and the bucket keeps the later mark.
+ * Not inlined: the subscriber's creation has no stack to spare for it. */
+static __noinline int pool_newsub_take(__u32 pid, const struct xcgn_pool *pool)
 {
 	struct xcgn_newsub *b;
 	__u64 now, cap, cost, credit;
+	__u32 tag;
 	int ok;
 
 	if (!pool->sub_burst)
@@ -243,12 +260,21 @@ static __always_inline int pool_newsub_take(__u32 pid, const struct xcgn_pool *p
 		return 0;
 	cap = (__u64)(pool->sub_refill_s ? pool->sub_refill_s : 1) * 1000000000ULL;
 	cost = cap / pool->sub_burst;
+	tag = pool_newsub_tag(pool);
 	now = bpf_ktime_get_coarse_ns();
 	bpf_spin_lock(&b->lock);
-	credit = b->credit_ns + (now - b->last_ns);
+	if (b->tag != tag) {
+		b->tag = tag;
+		b->credit_ns = cap;
+		b->last_ns = now;
+	}
+	credit = b->credit_ns;
+	if (now > b->last_ns) {
+		credit += now - b->last_ns;
+		b->last_ns = now;
+	}
 	if (credit > cap)
 		credit = cap;
-	b->last_ns = now;
 	ok = credit >= cost;
 	b->credit_ns = ok ? credit - cost : credit;
 	bpf_spin_unlock(&b->lock);

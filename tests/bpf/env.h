@@ -18,6 +18,8 @@ void env_teardown(void);
 void env_setup_default(void);
 
 uint32_t ip(const char *s);
+/* Seconds since boot (CLOCK_MONOTONIC, the BPF clock's base). */
+long env_uptime_s(void);
 
 /* Run @prog over @in (@len bytes); the output lands in @out (@outlen). For
  * XDP programs @ifindex is the arrival device. Returns the verdict. */

@@ -3,6 +3,7 @@
  * and first packets of many subscribers on two CPUs at once. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <errno.h>
 #include <criterion/criterion.h>
 #include <linux/bpf.h>
 #include <pthread.h>
@@ -443,6 +444,102 @@ Test(pool, new_subscribers_capped_not_existing_ones, .init = setup_capped, .fini
 	for (i = 0; i < 20; i++)
 		cr_assert_eq(out_udp(htonl(0x64410000u), (uint16_t)(6000 + i), s1, 53, out),
 			     XDP_REDIRECT, "an existing subscriber's flow %d", i);
+}
+
+/* The cap starts full, whatever the clock reads: the coarse clock starts
+ * near zero at boot, and a bucket that started empty would admit uptime /
+ * cost subscribers, not its burst, for sub_refill seconds after boot, the
+ * moment every subscriber comes back at once. */
+static void setup_burst50(void)
+{
+	struct pool_opts o = bpfenv_pool("198.51.100.0", 28, 1024, 65535, 512, 1);
+
+	o.sub_burst = 50;
+	o.sub_refill_s = UINT16_MAX;	/* one subscriber earned back every 22 min */
+	env_setup(&o);
+}
+
+Test(pool, new_subscriber_cap_starts_full_whatever_the_uptime, .init = setup_burst50,
+     .fini = env_teardown)
+{
+	uint8_t out[256];
+	int i, admitted = 0;
+
+	for (i = 0; i < 60; i++)
+		if (out_udp(htonl(0x64420000u + (uint32_t)i), 5000, ip(ENV_S1), 53, out) ==
+		    XDP_REDIRECT)
+			admitted++;
+	cr_assert_eq(admitted, 50, "sub-burst 50 admits 50 of 60 new subscribers at once, "
+				   "got %d (the host is up %ld s)", admitted, (long)env_uptime_s());
+	cr_assert_eq(env_drop(XCGN_DROP_NEW_SUB_RATE), 10, "the other 10 counted as the cap");
+}
+
+/* Two CPUs at the bucket at once: each reads the clock before the lock,
+ * so one may find a later reading there than its own. That is no time
+ * elapsed, not a negative one taken unsigned (a full refill): together
+ * they admit the burst, not more. */
+#define CAP_RACE_PKTS 3000
+
+struct cap_racer {
+	int cpu;
+	uint32_t base;
+	int admitted;
+	int err;
+};
+
+static void *cap_race(void *arg)
+{
+	struct cap_racer *r = arg;
+	uint8_t in[128], out[256];
+	cpu_set_t set;
+	int i;
+
+	CPU_ZERO(&set);
+	CPU_SET(r->cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set)) {
+		r->err = errno;
+		return NULL;
+	}
+	for (i = 0; i < CAP_RACE_PKTS; i++) {
+		struct pkt_spec s = { .proto = 17, .sport = 4000, .dport = 53, .payload = 8 };
+		struct xdp_md ctx = {};
+		size_t len;
+
+		s.saddr = htonl(r->base + (uint32_t)i);
+		s.daddr = inet_addr(ENV_S1);
+		len = pkt_build(in, sizeof(in), &s);
+		ctx.data_end = (__u32)len;
+		ctx.ingress_ifindex = (__u32)env.ifin;
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = (__u32)len,
+			    .data_out = out, .data_size_out = sizeof(out), .ctx_in = &ctx,
+			    .ctx_size_in = sizeof(ctx), .repeat = 1);
+		if (bpf_prog_test_run_opts(env.prog_in, &o)) {
+			r->err = errno;
+			return NULL;
+		}
+		if (o.retval == XDP_REDIRECT && out[pkt_l3_off(out) + 9] != 1)
+			r->admitted++;
+	}
+	return NULL;
+}
+
+Test(pool, new_subscriber_cap_holds_on_two_cpus_at_once, .init = setup_burst50,
+     .fini = env_teardown)
+{
+	struct cap_racer r[2] = { { .cpu = 0, .base = 0x64500000u },
+				  { .cpu = 1, .base = 0x64600000u } };
+	pthread_t t[2];
+
+	cr_assert_eq(pthread_create(&t[0], NULL, cap_race, &r[0]), 0, "thread 0");
+	cr_assert_eq(pthread_create(&t[1], NULL, cap_race, &r[1]), 0, "thread 1");
+	pthread_join(t[0], NULL);
+	pthread_join(t[1], NULL);
+	cr_assert_eq(r[0].err, 0, "cpu 0: %s", strerror(r[0].err));
+	cr_assert_eq(r[1].err, 0, "cpu 1: %s", strerror(r[1].err));
+	cr_assert_eq(r[0].admitted + r[1].admitted, 50,
+		     "sub-burst 50 on two CPUs at once admits 50 subscribers in all, got %d + %d",
+		     r[0].admitted, r[1].admitted);
+	cr_assert_eq(env_count(env.maps.subs), 50, "50 subscriber entries");
 }
 
 /* Issue 10 item 5: one subscriber may hold sub-mappings mappings, all

@@ -41,9 +41,28 @@ bg_kill() {
 	BG_PIDS=()
 }
 
+# End the test: the assertion's message, and where it failed with the
+# line that failed (the first caller outside this file).
 fail() {
-	echo "FAIL: $*" >&2
+	local i=1 src line
+	while [ "${BASH_SOURCE[$i]:-}" = "${BASH_SOURCE[0]}" ]; do
+		i=$((i + 1))
+	done
+	src=${BASH_SOURCE[$i]:-?}
+	line=$(sed -n "${BASH_LINENO[$((i - 1))]}{s/^[[:space:]]*//;p;q}" "$src" 2>/dev/null)
+	echo "FAIL: $* [${src##*/}:${BASH_LINENO[$((i - 1))]}: $line]" >&2
 	exit 1
+}
+
+# Wait until CMD succeeds, at most SECS seconds (tried every 0.1 s).
+# 0 once it has, 1 when the time ran out.
+wait_until() {	# SECS CMD...
+	local end=$(( $(date +%s%N) + $1 * 1000000000 ))
+	shift
+	until "$@"; do
+		[ "$(date +%s%N)" -lt "$end" ] || return 1
+		sleep 0.1
+	done
 }
 
 # End a test that cannot run here, saying why: the runner reports SKIP
@@ -161,8 +180,12 @@ run_isolated() {	# PREFIX FN LOG
 		P=$1
 		NS_SUB=${P}sub NS_NAT=${P}nat NS_INET=${P}inet
 		DEV_S=${P}s DEV_I=${P}i DEV_O=${P}o DEV_E=${P}e
+		XCGN_RUN=$1
+		export XCGN_RUN
 		trap test_teardown EXIT
-		set -e -o pipefail
+		# A command that fails outside an assertion says which it was.
+		trap 'rc=$?; [[ $BASH_COMMAND == exit* ]] || echo "FAILED COMMAND: exit status $rc of: $BASH_COMMAND [${BASH_SOURCE[0]##*/}:$LINENO]" >&2' ERR
+		set -e -E -o pipefail
 		test_setup
 		"$2"
 	) </dev/null >"$3" 2>&1

@@ -85,15 +85,22 @@ test_metrics_promtool_and_prometheus() {
 	in_sub timeout 5 ping -q -c 1 -W 2 "$S1" >/dev/null || fail "forwarding"
 	kill "$d"
 	wait "$d" || fail "daemon exit status: $(cat "$TMP/d.err")"
-	# A port taken: the daemon says so and stops.
-	nsenter --net="/run/netns/$NS_NAT" python3 -c "import socket,time; s=socket.socket(); s.bind(('127.0.0.1',9801)); s.listen(); time.sleep(5)" &
+	# A port taken: the daemon says so and stops. The test takes a port
+	# the kernel says is free (port 0), and waits until it is held.
+	nsenter --net="/run/netns/$NS_NAT" python3 -c "
+import socket, sys, time
+s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()
+open(sys.argv[1] + '.tmp', 'w').write(str(s.getsockname()[1]))
+__import__('os').rename(sys.argv[1] + '.tmp', sys.argv[1])
+time.sleep(15)" "$TMP/taken" &
 	BG_PIDS+=($!)
-	sleep 0.3
+	wait_until 10 test -s "$TMP/taken" || fail "the port holder did not start"
+	taken=$(cat "$TMP/taken")
 	rc=0
 	nsenter --net="/run/netns/$NS_NAT" timeout 5 "$XCGN_BIN" daemon log-file "$TMP/nat2.log" \
-		metrics 127.0.0.1:9801 2>"$TMP/err" || rc=$?
-	assert_eq 1 "$rc" "daemon on a taken metrics port"
-	grep -q "serve metrics on 127.0.0.1:9801" "$TMP/err" || fail "$(cat "$TMP/err")"
+		metrics "127.0.0.1:$taken" 2>"$TMP/err" || rc=$?
+	assert_eq 1 "$rc" "exit status of xcgn daemon metrics 127.0.0.1:$taken (a port held by another socket)"
+	grep -q "serve metrics on 127.0.0.1:$taken" "$TMP/err" || fail "$(cat "$TMP/err")"
 }
 
 # IPFIX: two thousand subscribers take blocks and, flushed, give them back;
