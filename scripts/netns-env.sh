@@ -176,6 +176,7 @@ env_teardown() {
 	ip netns del "$NS_SUB" 2>/dev/null
 	ip netns del "$NS_NAT" 2>/dev/null
 	ip netns del "$NS_INET" 2>/dev/null
+	ip netns del "${P}cpe" 2>/dev/null	# tests/integration/test_field.sh
 	# Pins of a namespace that is gone (the instance died with it).
 	return 0
 }

@@ -184,7 +184,7 @@ run_isolated() {	# PREFIX FN LOG
 		export XCGN_RUN
 		trap test_teardown EXIT
 		# A command that fails outside an assertion says which it was.
-		trap 'rc=$?; [[ $BASH_COMMAND == exit* ]] || echo "FAILED COMMAND: exit status $rc of: $BASH_COMMAND [${BASH_SOURCE[0]##*/}:$LINENO]" >&2' ERR
+		trap 'rc=$?; [[ $BASH_COMMAND == exit* ]] || echo "FAILED COMMAND: exit status $rc of: $BASH_COMMAND [in ${FUNCNAME[0]:-the test}]" >&2' ERR
 		set -e -E -o pipefail
 		test_setup
 		"$2"
