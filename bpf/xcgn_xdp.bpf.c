@@ -770,6 +770,84 @@ drop:
 	return TC_ACT_SHOT;
 }
 
+/* Forwarding decrements the TTL, as the kernel would have: in an skb,
+ * through the helpers, which need no packet pointer (those are stale after
+ * a rewrite). 0, or -1 when the kernel could not. */
+static __always_inline int tc_ttl_dec(struct __sk_buff *skb, __u32 l3_off)
+{
+	__u32 off = l3_off + offsetof(struct iphdr, ttl);
+	__be16 old, new;	/* the TTL and the protocol: one 16-bit word */
+	__u8 ttl;
+
+	if (bpf_skb_load_bytes(skb, off, &old, sizeof(old)))
+		return -1;
+	new = old;
+	ttl = *(__u8 *)&new - 1;
+	*(__u8 *)&new = ttl;
+	if (bpf_l3_csum_replace(skb, l3_off + offsetof(struct iphdr, check), old, new, 2) ||
+	    bpf_skb_store_bytes(skb, off, &ttl, 1, 0))
+		return -1;
+	return 0;
+}
+
+/* tc ingress on the inside device: hairpinning before the routing
+ * decision, where the kernel's NAT does it too. XDP leaves some hairpinned
+ * packets to the kernel (a checksum left to offload, IP options, no
+ * neighbour yet); routed, they would meet whatever route the pool has
+ * here, and the usual one, a null route against routing loops, swallows
+ * them untranslated. Both translations happen here and the packet turns
+ * to the inside device (tc_hairpin). Everything else passes after one
+ * look, unpulled. */
+SEC("tc")
+int xcgn_tc_inside_in(struct __sk_buff *skb)
+{
+	struct xcgn_stats *st = stats_get();
+	struct xcgn_state *rs = state_get();
+	struct pkt p = {};
+	void *data, *data_end;
+	__u32 want = XCGN_TC_PULL;
+	__u16 proto;
+	int ret;
+
+	if (!st || !rs || (rs->switches & XCGN_SW_BYPASS_ALL))
+		return TC_ACT_OK;
+	{
+		struct iphdr iph;
+
+		if (skb->protocol != bpf_htons(ETH_P_IP) ||
+		    bpf_skb_load_bytes(skb, sizeof(struct ethhdr), &iph, sizeof(iph)) ||
+		    !is_subscriber(iph.saddr) || !is_pool_addr(rs, iph.daddr))
+			return TC_ACT_OK;
+		/* An ICMP error's checksum covers the whole message. */
+		if (iph.protocol == IPPROTO_ICMP)
+			want = XCGN_TC_ICMP_PULL;
+	}
+	ret = tc_headers(skb, want, st, &p, &data, &data_end, &proto);
+	if (ret)
+		goto drop;
+	if (proto != ETH_P_IP)
+		return TC_ACT_OK;
+	ret = parse_ipv4(&p, data, skb->len);
+	if (ret)
+		goto drop;
+	if (p.ip->ttl <= 1)
+		return TC_ACT_OK;	/* the kernel answers time exceeded */
+	ret = parse_l4(&p);
+	if (ret)
+		goto drop;
+	ret = tc_hairpin(skb, &p, st);
+	if (ret < 0)
+		goto drop;
+	if (tc_ttl_dec(skb, p.l3_off)) {
+		stats_inc(st, XCGN_STAT_ABORTED);
+		return TC_ACT_SHOT;
+	}
+	return ret;
+drop:
+	stats_drop(st, ret);
+	return TC_ACT_SHOT;
+}
+
 /* ---- PCP and NAT-PMP: mappings on request ------------------------------------ */
 
 /* End the PCP hold of subscriber tuple @in. A mapping the request made

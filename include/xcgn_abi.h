@@ -494,7 +494,8 @@ enum xcgn_xdp_mode {
 	XCGN_XDP_GENERIC = 1,
 };
 
-#define XCGN_LINKF_QDISC_CREATED 0x01	/* detach removes the clsact qdisc */
+#define XCGN_LINKF_QDISC_CREATED 0x01	/* detach removes the outside's clsact qdisc */
+#define XCGN_LINKF_QDISC_IN_CREATED 0x02	/* ... and the inside's */
 
 /* Value of xcgn_link (one entry): what attach did, so that detach can undo
  * exactly that and later commands know the configuration. Userspace only. */

@@ -615,6 +615,28 @@ static void link_unpin(const char *dir, const char *pin)
 	unlink(path);
 }
 
+/* Put @prog_fd on the tc ingress of @ifindex (replacing xcgn's filter
+ * there with @replace), making the clsact qdisc if there is none;
+ * @created says whether this call made it. 0 or -errno. */
+int xcgn_tc_hook_in(int ifindex, int prog_fd, bool replace, bool *created)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, tco, .handle = XCGN_TC_HANDLE, .priority = XCGN_TC_PRIO,
+		    .prog_fd = prog_fd, .flags = replace ? BPF_TC_F_REPLACE : 0);
+	int err = bpf_tc_hook_create(&hook);
+
+	if (err && err != -EEXIST)
+		return err;
+	*created = !err;
+	err = bpf_tc_attach(&hook, &tco);
+	if (err && *created) {
+		hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+		bpf_tc_hook_destroy(&hook);
+		*created = false;
+	}
+	return err;
+}
+
 static void tc_remove(int ifindex, bool destroy_qdisc)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
@@ -711,6 +733,7 @@ struct attach {
 	struct xcgn_link_info li;
 	struct xcgn_xdp *skel;
 	bool made_dir, in_linked, out_linked, tc_done, qdisc_created;
+	bool tc_in_done, qdisc_in_created;
 };
 
 /* The devices, and what would make this fail or make the kernel drop what
@@ -913,8 +936,16 @@ static int attach_hook(struct attach *a)
 	tco.prog_id = 0;
 	tco.flags = 0;
 	err = bpf_tc_attach(&hook, &tco);
-	if (err)
+	if (err) {
 		xcgn_err("attach tc ingress on %s: %s", a->out.name, strerror(-err));
+		return err;
+	}
+	/* The inside's ingress: hairpinning before the routing decision. */
+	err = xcgn_tc_hook_in(a->in.ifindex, bpf_program__fd(skel->progs.xcgn_tc_inside_in),
+			      false, &a->qdisc_in_created);
+	if (err)
+		xcgn_err("attach tc ingress on %s: %s", a->in.name, strerror(-err));
+	a->tc_in_done = !err;
 	return err;
 }
 
@@ -928,7 +959,8 @@ static int attach_record(struct attach *a)
 	clock_gettime(CLOCK_REALTIME, &rt);
 	clock_gettime(CLOCK_MONOTONIC, &mono);
 	a->li.xdp_mode = (__u8)a->o->xdp_mode;
-	a->li.flags = a->qdisc_created ? XCGN_LINKF_QDISC_CREATED : 0;
+	a->li.flags = (a->qdisc_created ? XCGN_LINKF_QDISC_CREATED : 0) |
+		      (a->qdisc_in_created ? XCGN_LINKF_QDISC_IN_CREATED : 0);
 	a->li.attached_unix = (__u64)rt.tv_sec;
 	a->li.boot_offset_ns = (__u64)(rt.tv_sec - mono.tv_sec) * 1000000000ULL +
 			       (__u64)(rt.tv_nsec - mono.tv_nsec);
@@ -947,6 +979,8 @@ static void attach_undo(struct attach *a)
 		return;
 	if (a->tc_done || a->qdisc_created)
 		tc_remove(a->out.ifindex, a->qdisc_created);
+	if (a->tc_in_done || a->qdisc_in_created)
+		tc_remove(a->in.ifindex, a->qdisc_in_created);
 	if (a->out_linked)
 		link_unpin(a->dir, XCGN_PIN_LINK_OUT);
 	if (a->in_linked)
@@ -1036,6 +1070,8 @@ int xcgn_detach(void)
 	link_unpin(dir, XCGN_PIN_LINK_OUT);
 	if (li.outside_ifindex)
 		tc_remove((int)li.outside_ifindex, li.flags & XCGN_LINKF_QDISC_CREATED);
+	if (li.inside_ifindex)	/* an instance of before the inside hook: nothing there */
+		tc_remove((int)li.inside_ifindex, li.flags & XCGN_LINKF_QDISC_IN_CREATED);
 	xcgn_unpin_all(dir);
 	xcgn_unlock(lock);
 	return XCGN_EXIT_OK;

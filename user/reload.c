@@ -501,6 +501,23 @@ static int reload_locked(const char *dir)
 	if (!err)
 		err = tc_switch((int)li.outside_ifindex, BPF_TC_INGRESS,
 				bpf_program__fd(skel->progs.xcgn_tc_outside_in));
+	if (!err) {
+		/* The inside's ingress (hairpinning before routing): replaced,
+		 * or new to an instance attached before it existed. */
+		bool made = false;
+
+		err = xcgn_tc_hook_in((int)li.inside_ifindex,
+				      bpf_program__fd(skel->progs.xcgn_tc_inside_in), true, &made);
+		if (err)
+			xcgn_err("replace the tc ingress program of the inside: %s", strerror(-err));
+		if (!err && made) {
+			li.flags |= XCGN_LINKF_QDISC_IN_CREATED;
+			if (bpf_map_update_elem(bpf_map__fd(skel->maps.xcgn_link), &zero, &li, 0)) {
+				err = -errno;
+				xcgn_err("record the inside's qdisc: %s", strerror(-err));
+			}
+		}
+	}
 	if (!err)
 		err = xcgn_pin_pcp_prog(dir, bpf_program__fd(skel->progs.xcgn_pcp_ctl));
 	if (err)

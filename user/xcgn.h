@@ -236,6 +236,7 @@ struct attach_opts {
 	bool force;		/* attach despite the lint's errors */
 };
 int xcgn_attach(const struct attach_opts *o);
+int xcgn_tc_hook_in(int ifindex, int prog_fd, bool replace, bool *created);
 void attach_opts_init(struct attach_opts *o);
 /* `link attach` arguments (or a configuration file's `link`) over *@o:
  * 0, or XCGN_EXIT_USAGE with the reason said. */

@@ -157,11 +157,31 @@ PY
 # and a TCP connection all turn around inside xcgn; a pool source from the
 # internet is a spoof.
 test_hairpin_without_the_upstream() {
+	hairpin_cases on
+}
+
+# The same with the pool null-routed on the NAT host, the usual guard
+# against routing loops, with the subscribers' checksum offload on and off.
+# What XDP leaves to the kernel (the partial checksums, the first packet
+# before the neighbour is known) turns around at the inside's tc ingress,
+# before the routing decision, as the kernel's NAT does it in prerouting;
+# routed, it would meet the null route untranslated.
+test_hairpin_pool_null_routed_offloads_on() {
+	hairpin_cases on blackhole
+}
+
+test_hairpin_pool_null_routed_offloads_off() {
+	hairpin_cases off blackhole
+}
+
+hairpin_cases() {	# OFFLOADS(on|off) [blackhole]
 	local s1 s2 pub1 pub2 out
 	s1=$(sub_addr 3)
 	s2=$(sub_addr 4)
-	in_sub ethtool -K "$DEV_S" tx on >/dev/null
+	in_sub ethtool -K "$DEV_S" tx "$1" >/dev/null
 	attach_default
+	[ "${2:-}" != blackhole ] || in_nat ip route add blackhole "$POOL" ||
+		fail "ip route add blackhole $POOL"
 	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/s1.seen" 30
 	wait_listen "$NS_INET" "$S1:7000" u
 	# Subscriber 1: a mapping from 7000, then an echo on it logging "peer
