@@ -184,7 +184,7 @@ $(BUILD)/abi-v%/xcgn: tests/abi/v%.commit
 	$(Q)cp $(BUILD)/abi-v$*/src/build/xcgn $@
 
 test-integration: $(BUILD)/xcgn $(BUILD)/xcgn-bench $(BUILD)/abi-v2/xcgn $(BUILD)/abi-v3/xcgn \
-		$(BUILD)/abi-v4/xcgn $(BUILD)/abi-v5/xcgn $(BUILD)/abi-v6/xcgn
+		$(BUILD)/abi-v4/xcgn $(BUILD)/abi-v5/xcgn $(BUILD)/abi-v6/xcgn $(BUILD)/abi-v7/xcgn
 	$(Q)tests/run.sh integration
 
 # One test per RFC requirement; the README's table must be what it found.

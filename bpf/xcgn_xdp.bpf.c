@@ -20,6 +20,7 @@
 #include "lib/gc.h"
 #include "lib/frag.h"
 #include "lib/nexthop.h"
+#include "lib/mss.h"
 
 /* Worst-case headers the tc program needs linear: Ethernet, one VLAN tag,
  * IPv4 with options, and either a TCP header without options or an ICMP
@@ -298,6 +299,13 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 		return ret;
 	}
 
+	/* A TCP SYN under an MSS clamp takes the slow path: tc egress clamps
+	 * it as it translates. One packet a connection, and the fast path
+	 * keeps its stack, which has no room for the clamp's frame. */
+	if ((p.tcp_flags & TH_SYN) && rs->mss_clamp) {
+		stats_inc(st, XCGN_STAT_SLOW_OUT);
+		return XDP_PASS;
+	}
 	/* The packet's one reading of the clock: the lease on the next-hop
 	 * cache and the mapping's last-seen stamp. */
 	now = bpf_ktime_get_coarse_ns();
@@ -452,13 +460,13 @@ int xcgn_xdp_outside(struct xdp_md *ctx)
 	    p.ip->ttl <= 1 || p.vlan) {
 		/* Translated, so the kernel routes it to the subscriber. */
 		stats_inc(st, XCGN_STAT_SLOW_IN);
-		return XDP_PASS;
+		ret = XDP_PASS;
+	} else {
+		ret = xdp_forward(&p, fib, XCGN_TX_INSIDE);
+		stats_inc(st, ret == XDP_REDIRECT ? XCGN_STAT_REDIRECT_IN : XCGN_STAT_ABORTED);
 	}
-	ret = xdp_forward(&p, fib, XCGN_TX_INSIDE);
-	if (ret == XDP_REDIRECT)
-		stats_inc(st, XCGN_STAT_REDIRECT_IN);
-	else
-		stats_inc(st, XCGN_STAT_ABORTED);
+	if (p.tcp_flags & TH_SYN)
+		xdp_mss_clamp(ctx, p.l4_off);
 	return ret;
 not_ours_or_slow:
 	if (!is_pool_addr(rs, p.ip->daddr))
@@ -684,6 +692,8 @@ int xcgn_tc_outside(struct __sk_buff *skb)
 		return TC_ACT_SHOT;
 	}
 	stats_inc(st, XCGN_STAT_SNAT_TC);
+	if (p.tcp_flags & TH_SYN)
+		tc_mss_clamp(skb, p.l4_off);
 	return TC_ACT_OK;
 drop:
 	stats_drop(st, ret);
@@ -762,6 +772,8 @@ int xcgn_tc_outside_in(struct __sk_buff *skb)
 		return TC_ACT_SHOT;
 	}
 	stats_inc(st, XCGN_STAT_DNAT_TC);
+	if (p.tcp_flags & TH_SYN)
+		tc_mss_clamp(skb, p.l4_off);
 	if (!held)
 		return TC_ACT_OK;
 	return frag_release(skb, &dgram, held, in.addr, p.l3_off, st);

@@ -17,8 +17,8 @@
 /* The layout version: it names the pin directory (.../v3), and a change of
  * any pinned layout, enum value or map bumps it (tests/abi/ holds each
  * version's layout; `make test` fails when the layout moves alone). `xcgn
- * link reload` moves live state from the versions it knows (user/migrate.c). */
-#define XCGN_ABI_VERSION 7
+ * link reload` moves live state from the versions it knows (user/reload.c). */
+#define XCGN_ABI_VERSION 8
 
 /* The pinned maps, one list: the userspace struct of map handles (struct
  * xcgn_maps, one fd per entry), the table that opens them and the ABI
@@ -447,9 +447,11 @@ struct xcgn_state {
 	__u32 paddr_max;	/* outside them no lookup is needed (min > max: none) */
 	__u32 switches;		/* XCGN_SW_*, `xcgn link set` */
 	__u8 refusal_icmp;	/* enum xcgn_refusal_icmp */
-	__u8 _pad[3];
+	__u8 _pad;
+	__u16 mss_clamp;	/* the largest TCP MSS a SYN may carry, 0: off */
 };
 _Static_assert(sizeof(struct xcgn_state) == 24, "xcgn_state size is ABI");
+_Static_assert(offsetof(struct xcgn_state, mss_clamp) == 22, "xcgn_state.mss_clamp moved");
 _Static_assert(offsetof(struct xcgn_state, switches) == 16, "xcgn_state.switches moved");
 
 /* Runtime switches, effective with the next packet. */
@@ -460,6 +462,7 @@ _Static_assert(offsetof(struct xcgn_state, switches) == 16, "xcgn_state.switches
 #define XCGN_SW_REFUSAL_LOG_OFF	0x04	/* no refusal events (allocations and
 					 * releases are always logged) */
 #define XCGN_SW_ACCOUNTING	0x08	/* per-subscriber packets and bytes */
+#define XCGN_SW_MSS_AUTO	0x10	/* mss_clamp came from the devices' MTU */
 
 /* Value of xcgn_acct (per CPU), keyed by subscriber: what crossed the
  * fast path each way while accounting was on. */
@@ -551,6 +554,7 @@ enum xcgn_stat {
 	XCGN_STAT_REFUSAL_EV_LOST = 30,	/* refusal events the refusal ring had no room for */
 	XCGN_STAT_NH_HIT = 31,		/* next hops taken from the cache, no FIB lookup */
 	XCGN_STAT_NH_FILL = 32,		/* next hops the FIB gave and the cache kept */
+	XCGN_STAT_MSS_CLAMPED = 33,		/* SYNs whose MSS option was lowered to the clamp */
 	XCGN_STAT_MAX
 };
 
@@ -581,6 +585,8 @@ enum xcgn_drop {
 	XCGN_DROP_NEW_SUB_RATE = 22,	/* new subscribers come faster than the pool's cap */
 	XCGN_DROP_SUB_MAPS = 23,	/* subscriber holds the pool's sub-mappings */
 	XCGN_DROP_MAP_PEERS = 24,	/* mapping has the pool's map-peers remotes */
+	XCGN_DROP_NOT_TRANSLATED_IN = 25,	/* from the outside to a subscriber address */
+	XCGN_DROP_WRONG_DEVICE = 26,	/* a subscriber source on a device not the inside */
 	XCGN_DROP_MAX
 };
 
@@ -589,8 +595,8 @@ struct xcgn_stats {
 	__u64 stat[XCGN_STAT_MAX];
 	__u64 drop[XCGN_DROP_MAX];
 };
-_Static_assert(XCGN_STAT_MAX == 33 && XCGN_DROP_MAX == 25, "counters are appended only");
-_Static_assert(sizeof(struct xcgn_stats) == 464, "xcgn_stats size is ABI");
+_Static_assert(XCGN_STAT_MAX == 34 && XCGN_DROP_MAX == 27, "counters are appended only");
+_Static_assert(sizeof(struct xcgn_stats) == 488, "xcgn_stats size is ABI");
 
 /* Reverse-path validation (RFC 3704), with the numbers of the kernel's
  * rp_filter sysctl. Values of xcgn_rpf_dev.mode. */

@@ -32,6 +32,9 @@ NSUBS=${NSUBS:-50}
 . "$XCGN_ROOT/scripts/leftovers.sh"
 export XCGN_RUN=${XCGN_RUN:-$P}
 
+# Functions: run with & their PID is a subshell's, not the command's, and
+# killing it leaves the command running. Start background work with the
+# tests' bg, or with `ip netns exec` itself.
 in_sub() { ip netns exec "$NS_SUB" "$@"; }
 in_inet() { ip netns exec "$NS_INET" "$@"; }
 in_nat() { ip netns exec "$NS_NAT" "$@"; }

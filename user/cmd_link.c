@@ -17,9 +17,10 @@ static int usage(void)
 		"                        [subscribers PREFIX] [max-mappings N] [max-subscribers N]\n"
 		"                        [rpf-inside MODE] [rpf-outside MODE] [max-routes N]\n"
 		"                        [refusal-icmp { prohibited | host-unreachable | none }]\n"
-		"                        [max-addresses N] [route-table TABLE] [SWITCH]... [force]\n"
+		"                        [max-addresses N] [route-table TABLE]\n"
+		"                        [mss-clamp { auto | N | off }] [SWITCH]... [force]\n"
 		"       xcgn link set { SWITCH | refusal-icmp KIND | rpf-inside MODE |\n"
-		"                       rpf-outside MODE | route-table TABLE }...\n"
+		"                       rpf-outside MODE | route-table TABLE | mss-clamp CLAMP }...\n"
 		"       xcgn link detach\n"
 		"       xcgn link reload\n"
 		"       xcgn link check\n"
@@ -36,7 +37,12 @@ static int usage(void)
 		"refusal-icmp prohibited (3/13, RFC 5508; host-unreachable is 3/1, RFC 6888),\n"
 		"max-addresses %u (public addresses over all pools, at most %u; each costs\n"
 		"8.2 KiB of kernel memory, mostly the allocation times of its 1024 possible\n"
-		"blocks), bypass-all off, filtering pool, refusal-log on, accounting off.\n"
+		"blocks), bypass-all off, filtering pool, refusal-log on, accounting off,\n"
+		"mss-clamp off.\n"
+		"mss-clamp lowers the MSS option of translated TCP SYNs and SYN-ACKs, both\n"
+		"ways, to N (%u-%u), or with auto to the smaller MTU of the two devices\n"
+		"less 40, taken when it is set: a second line of defence for path-MTU\n"
+		"discovery where ICMP is filtered beyond the NAT (PPPoE access: 1452).\n"
 		"set takes effect with the next packet, sessions kept: bypass-all on hands\n"
 		"every packet to the kernel untranslated (xcgn steps aside, its tc guard\n"
 		"too); filtering endpoint-independent lets anyone reach every mapping,\n"
@@ -59,7 +65,7 @@ static int usage(void)
 		"abi prints the layout version and fingerprint this binary reads (layout:\n"
 		"the whole layout, as tests/abi/ keeps it).\n",
 		XCGN_MAPS_MAX, XCGN_SUBS_MAX, XCGN_RPF_ROUTES_MAX, XCGN_ADDRS_DEF, XCGN_PADDRS_MAX,
-		XCGN_RTPROT);
+		XCGN_MSS_MIN, XCGN_MSS_MAX, XCGN_RTPROT);
 	return usage_status();
 }
 
@@ -191,6 +197,22 @@ int attach_opts_parse(int argc, char **argv, struct attach_opts *o)
 					 "253-255, which are the kernel's; or none)", *argv);
 				return XCGN_EXIT_USAGE;
 			}
+		} else if (!strcmp(*argv, "mss-clamp")) {
+			uint32_t mss;
+
+			NEXT_ARG();
+			o->switches &= ~(uint32_t)XCGN_SW_MSS_AUTO;
+			if (!strcmp(*argv, "off")) {
+				o->mss_clamp = 0;
+			} else if (!strcmp(*argv, "auto")) {
+				o->switches |= XCGN_SW_MSS_AUTO;
+			} else if (parse_u32(*argv, XCGN_MSS_MIN, XCGN_MSS_MAX, &mss)) {
+				xcgn_err("invalid mss-clamp \"%s\" (auto, off, or an MSS from %u to "
+					 "%u)", *argv, XCGN_MSS_MIN, XCGN_MSS_MAX);
+				return XCGN_EXIT_USAGE;
+			} else {
+				o->mss_clamp = (uint16_t)mss;
+			}
 		} else if (!strcmp(*argv, "force")) {
 			o->force = true;
 		} else {
@@ -221,14 +243,14 @@ static int do_link_set(int argc, char **argv)
 	for (i = 0; i < argc; i += 2) {
 		static const char *const settable[] = { "bypass-all",  "filtering",  "refusal-log",
 							"accounting",  "refusal-icmp", "rpf-inside",
-							"rpf-outside", "route-table" };
+							"rpf-outside", "route-table", "mss-clamp" };
 
 		if (prefix_match(argv[i], settable, ARRAY_SIZE(settable)) < 0 ||
 		    strcmp(argv[i], settable[prefix_match(argv[i], settable,
 							   ARRAY_SIZE(settable))])) {
 			xcgn_err("\"%s\" cannot be set on a running instance (bypass-all, filtering, "
 				 "refusal-log, accounting, refusal-icmp, rpf-inside, rpf-outside, "
-				 "route-table can; "
+				 "route-table, mss-clamp can; "
 				 "the rest needs `xcgn config apply FILE restart`)",
 				 argv[i]);
 			return XCGN_EXIT_USAGE;
@@ -323,6 +345,13 @@ static int do_link_show(int argc __unused, char **argv __unused)
 		     xcgn_rpf_mode_name[lo.rpf_out % XCGN_RPF_MODE_MAX]);
 	print_string(PRINT_ANY, "refusal_icmp", "  refusal-icmp %s",
 		     xcgn_refusal_name[lo.refusal_icmp % XCGN_REFUSAL_MAX]);
+	if (lo.mss_clamp)
+		print_u64(PRINT_ANY, "mss_clamp", "  mss-clamp %llu", lo.mss_clamp);
+	else
+		print_string(PRINT_ANY, "mss_clamp", "  mss-clamp %s", "off");
+	print_bool(PRINT_JSON, "mss_clamp_auto", NULL, lo.switches & XCGN_SW_MSS_AUTO);
+	if (lo.switches & XCGN_SW_MSS_AUTO)
+		print_string(PRINT_FP, NULL, " (%s)", "auto");
 	print_nl();
 	print_string(PRINT_ANY, "bypass_all", "  bypass-all %s",
 		     lo.switches & XCGN_SW_BYPASS_ALL ? "on" : "off");

@@ -402,6 +402,10 @@ void config_print(FILE *f, const struct xcgn_config *c)
 		l->switches & XCGN_SW_ACCOUNTING ? "on" : "off");
 	if (l->route_table)
 		fprintf(f, " \\\n    route-table %u", l->route_table);
+	if (l->switches & XCGN_SW_MSS_AUTO)
+		fprintf(f, " \\\n    mss-clamp auto");
+	else if (l->mss_clamp)
+		fprintf(f, " \\\n    mss-clamp %u", l->mss_clamp);
 	fputc('\n', f);
 	for (i = 0; i < c->npools; i++)
 		print_pool(f, &c->pools[i].o);
@@ -568,7 +572,9 @@ int config_diff(const struct xcgn_config *run, const struct xcgn_config *want,
 	if (run->link.rpf_in != want->link.rpf_in || run->link.rpf_out != want->link.rpf_out ||
 	    run->link.refusal_icmp != want->link.refusal_icmp ||
 	    run->link.switches != want->link.switches ||
-	    run->link.route_table != want->link.route_table)
+	    run->link.route_table != want->link.route_table ||
+	    (!(want->link.switches & XCGN_SW_MSS_AUTO) &&
+	     run->link.mss_clamp != want->link.mss_clamp))
 		err = step(p, CS_LINK_SET, NULL, NULL, 0, 0);
 	for (i = 0; !err && i < want->npools; i++) {
 		o = pool_in(run, want->pools[i].o.prefix, want->pools[i].o.plen);

@@ -43,6 +43,7 @@ int link_running(const struct xcgn_maps *m, struct attach_opts *o, char *inside,
 	o->max_addrs = xcgn_naddrs(m);
 	o->refusal_icmp = rs.refusal_icmp;
 	o->switches = rs.switches;
+	o->mss_clamp = rs.mss_clamp;
 	err = announce_table(&o->route_table);
 	if (err) {
 		xcgn_err("read xcgn's routes: %s", strerror(-err));
@@ -72,6 +73,38 @@ static int rpf_mode_write(const struct xcgn_maps *m, __u32 which, uint8_t mode)
 	return bpf_map_update_elem(m->rpfdev, &which, &d, BPF_EXIST) ? -errno : 0;
 }
 
+uint16_t mss_clamp_of(const struct attach_opts *o, unsigned int mtu_in, unsigned int mtu_out)
+{
+	unsigned int mtu = mtu_in < mtu_out ? mtu_in : mtu_out;
+
+	if (!(o->switches & XCGN_SW_MSS_AUTO))
+		return o->mss_clamp;
+	return mtu > XCGN_MSS_MIN + 40 ? (uint16_t)(mtu > XCGN_MSS_MAX + 40 ? XCGN_MSS_MAX : mtu - 40)
+				       : XCGN_MSS_MIN;
+}
+
+/* The clamp @o asks for on the attached devices (auto reads their MTU). */
+static int mss_clamp_resolve(const struct attach_opts *o, const struct xcgn_link_info *li,
+			     uint16_t *mss)
+{
+	struct nl_link in, out;
+	int err;
+
+	if (!(o->switches & XCGN_SW_MSS_AUTO)) {
+		*mss = o->mss_clamp;
+		return 0;
+	}
+	err = nl_link_get(NULL, (int)li->inside_ifindex, &in);
+	if (!err)
+		err = nl_link_get(NULL, (int)li->outside_ifindex, &out);
+	if (err) {
+		xcgn_err("mss-clamp auto: read the devices' MTU: %s", strerror(-err));
+		return err;
+	}
+	*mss = mss_clamp_of(o, in.mtu, out.mtu);
+	return 0;
+}
+
 int link_set(const struct xcgn_maps *m, const struct attach_opts *o)
 {
 	struct xcgn_link_info li;
@@ -89,6 +122,9 @@ int link_set(const struct xcgn_maps *m, const struct attach_opts *o)
 		xcgn_err("read the runtime state: %s", strerror(-err));
 		return err;
 	}
+	err = mss_clamp_resolve(o, &li, &rs.mss_clamp);
+	if (err)
+		return err;
 	rs.switches = o->switches;
 	rs.refusal_icmp = o->refusal_icmp;
 	li.refusal_icmp = o->refusal_icmp;	/* the record of what is set */

@@ -865,6 +865,7 @@ static int attach_seed(struct attach *a)
 		rs.paddr_min = UINT32_MAX;
 	rs.switches = a->o->switches;
 	rs.refusal_icmp = a->o->refusal_icmp;
+	rs.mss_clamp = mss_clamp_of(a->o, a->in.mtu, a->out.mtu);
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.xcgn_state), &zero, &rs, 0)) {
 		err = -errno;
 		xcgn_err("state map: %s", strerror(-err));

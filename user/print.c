@@ -295,6 +295,7 @@ const char *const xcgn_stat_name[XCGN_STAT_MAX] = {
 	[XCGN_STAT_REFUSAL_EV_LOST] = "refusal_event_lost",
 	[XCGN_STAT_NH_HIT] = "nexthop_cached",
 	[XCGN_STAT_NH_FILL] = "nexthop_kept",
+	[XCGN_STAT_MSS_CLAMPED] = "mss_clamped",
 };
 _Static_assert(ARRAY_SIZE(xcgn_stat_name) == XCGN_STAT_MAX, "stat names match enum");
 
@@ -324,6 +325,8 @@ const char *const xcgn_drop_name[XCGN_DROP_MAX] = {
 	[XCGN_DROP_NEW_SUB_RATE] = "new_subscriber_rate",
 	[XCGN_DROP_SUB_MAPS] = "subscriber_mappings",
 	[XCGN_DROP_MAP_PEERS] = "mapping_peers",
+	[XCGN_DROP_NOT_TRANSLATED_IN] = "not_translated_in",
+	[XCGN_DROP_WRONG_DEVICE] = "wrong_device",
 };
 _Static_assert(ARRAY_SIZE(xcgn_drop_name) == XCGN_DROP_MAX, "drop names match enum");
 

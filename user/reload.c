@@ -98,6 +98,13 @@ static int convert_stats_v6(int old_fd, int new_fd)
 	return convert_stats(old_fd, new_fd, 31, 25);
 }
 
+/* Version 7: 33 counters, 25 drop reasons (8 appended mss_clamped and two
+ * drop reasons). */
+static int convert_stats_v7(int old_fd, int new_fd)
+{
+	return convert_stats(old_fd, new_fd, 33, 25);
+}
+
 /* Versions 2 to 5: pools of 56 bytes; 6 appended the cap on a subscriber's
  * mappings, which a moved pool gets at its default (max-blocks x
  * block-size), as a pool added now would. Only userspace writes pools:
@@ -269,6 +276,11 @@ static const struct migration migrations[] = {
 	 * vouches for it); two counters were appended. */
 	{ .from = 6,
 	  .convert = { { XSTR(xcgn_stats), convert_stats_v6 } } },
+	/* 7 to 8: a counter and two drop reasons were appended; xcgn_state's
+	 * padding became the MSS clamp (0 before: off, reused as it is); the
+	 * inside device gained a tc ingress program (the switch adds it). */
+	{ .from = 7,
+	  .convert = { { XSTR(xcgn_stats), convert_stats_v7 } } },
 };
 
 static const struct migration *migration_from(int v)

@@ -233,6 +233,7 @@ struct attach_opts {
 	uint8_t refusal_icmp;	/* enum xcgn_refusal_icmp */
 	uint32_t switches;	/* XCGN_SW_* */
 	uint32_t route_table;	/* xcgn's routes (announce.c); 0 = none */
+	uint16_t mss_clamp;	/* TCP MSS clamp, 0 = off (auto: XCGN_SW_MSS_AUTO) */
 	bool force;		/* attach despite the lint's errors */
 };
 int xcgn_attach(const struct attach_opts *o);
@@ -245,6 +246,11 @@ extern const char *const xcgn_xdp_mode_name[2];
 /* What `link set` (and config apply, in place) may change of @o while
  * traffic flows: the switches, refusal-icmp, the reverse-path modes. */
 int link_set(const struct xcgn_maps *m, const struct attach_opts *o);
+/* The MSS clamp @o asks for, on devices of these MTUs: its number, or the
+ * smaller MTU less 40 (IPv4 and TCP headers) for auto; 0 = off. */
+uint16_t mss_clamp_of(const struct attach_opts *o, unsigned int mtu_in, unsigned int mtu_out);
+#define XCGN_MSS_MIN 536	/* RFC 879's default: no host must take less */
+#define XCGN_MSS_MAX 65495	/* 65535 less the headers */
 /* The attach options of a running instance (devices by name, sizes from
  * the pinned maps, the live switches and modes). */
 int link_running(const struct xcgn_maps *m, struct attach_opts *o, char *inside,

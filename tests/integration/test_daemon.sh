@@ -109,7 +109,7 @@ test_daemon_gc_under_churn_with_log() {
 	wait_listen "$NS_INET" "$S1:5201" t
 
 	# Long-lived: UDP every 0.3 s for 12 s, and a 12 s TCP transfer.
-	in_sub timeout 30 python3 - "$(sub_addr 1)" "$S2" >"$TMP/long.out" <<'PY' &
+	ip netns exec "$NS_SUB" timeout 30 python3 - "$(sub_addr 1)" "$S2" >"$TMP/long.out" <<'PY' &
 import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((sys.argv[1], 40000))
@@ -125,7 +125,7 @@ for i in range(40):
 print(lost)
 PY
 	long_pid=$!
-	in_sub timeout 30 iperf3 -c "$S1" -B "$(sub_addr 2)" -p 5201 -t 12 -J >"$TMP/iperf.json" &
+	ip netns exec "$NS_SUB" timeout 30 iperf3 -c "$S1" -B "$(sub_addr 2)" -p 5201 -t 12 -J >"$TMP/iperf.json" &
 	iperf_pid=$!
 
 	maxidle=0

@@ -463,6 +463,22 @@ test_reload_from_layout_v6() {
 	assert_ge "$(stat nexthop_cached)" 1 "the moved instance's next hops cached"
 }
 
+# Layout 7 (the last before the MSS clamp) to this one: two drop reasons
+# and a counter appended (converted), xcgn_state's padding is the clamp
+# (off); the inside's tc ingress, which an instance of 7 may lack, is
+# there after the move, and the clamp can be set on the moved instance.
+test_reload_from_layout_v7() {
+	reload_from_old_layout 7 refusal-icmp host-unreachable
+	assert_ge "$(xcgn -j stats show | jq '.counters.snat_xdp')" "$OLD_SNAT" "counters carried over"
+	assert_eq 0 "$(xcgn -j stats show | jq '.counters.mss_clamped')" "the new counter starts at 0"
+	assert_eq '"off"' "$(xcgn -j link show | jq '.[0].mss_clamp')" "a moved instance's clamp"
+	in_nat tc filter show dev "$DEV_I" ingress | grep -q xcgn_tc_inside ||
+		fail "no tc ingress on the inside after the move: $(in_nat tc filter show dev "$DEV_I" ingress)"
+	xcgn link set mss-clamp 1400 || fail "link set mss-clamp 1400 on the moved instance"
+	assert_eq 1400 "$(xcgn -j link show | jq '.[0].mss_clamp')" "the clamp set"
+	in_sub ping -q -c 3 -i 0.2 -W 2 "$S1" >/dev/null || fail "ping after the move"
+}
+
 test_reload_from_layout_v4() {
 	reload_from_old_layout 4 refusal-icmp host-unreachable route-table 77
 	assert_ge "$(xcgn -j stats show | jq '.counters.snat_xdp')" "$OLD_SNAT" "counters carried over"

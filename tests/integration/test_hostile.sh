@@ -25,7 +25,7 @@ test_ip_options_go_through_the_kernel() {
 	attach_default
 	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" 30 detail
 	wait_listen "$NS_INET" "$S1:7000" u
-	in_sub python3 - "$sub" "$TMP/heard" <<'PY' &
+	ip netns exec "$NS_SUB" python3 - "$sub" "$TMP/heard" <<'PY' &
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((sys.argv[1], 5000))
