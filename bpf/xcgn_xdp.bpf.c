@@ -809,7 +809,8 @@ static __always_inline int tc_ttl_dec(struct __sk_buff *skb, __u32 l3_off)
  * here, and the usual one, a null route against routing loops, swallows
  * them untranslated. Both translations happen here and the packet turns
  * to the inside device (tc_hairpin). Everything else passes after one
- * look, unpulled. */
+ * look, unpulled, to the filters after this one (TC_ACT_UNSPEC: the
+ * operator's own, which come first, and any after it still apply). */
 SEC("tc")
 int xcgn_tc_inside_in(struct __sk_buff *skb)
 {
@@ -822,14 +823,14 @@ int xcgn_tc_inside_in(struct __sk_buff *skb)
 	int ret;
 
 	if (!st || !rs || (rs->switches & XCGN_SW_BYPASS_ALL))
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	{
 		struct iphdr iph;
 
 		if (skb->protocol != bpf_htons(ETH_P_IP) ||
 		    bpf_skb_load_bytes(skb, sizeof(struct ethhdr), &iph, sizeof(iph)) ||
 		    !is_subscriber(iph.saddr) || !is_pool_addr(rs, iph.daddr))
-			return TC_ACT_OK;
+			return TC_ACT_UNSPEC;
 		/* An ICMP error's checksum covers the whole message. */
 		if (iph.protocol == IPPROTO_ICMP)
 			want = XCGN_TC_ICMP_PULL;
@@ -838,12 +839,12 @@ int xcgn_tc_inside_in(struct __sk_buff *skb)
 	if (ret)
 		goto drop;
 	if (proto != ETH_P_IP)
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	ret = parse_ipv4(&p, data, skb->len);
 	if (ret)
 		goto drop;
 	if (p.ip->ttl <= 1)
-		return TC_ACT_OK;	/* the kernel answers time exceeded */
+		return TC_ACT_UNSPEC;	/* the kernel answers time exceeded */
 	ret = parse_l4(&p);
 	if (ret)
 		goto drop;

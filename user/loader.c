@@ -621,7 +621,7 @@ static void link_unpin(const char *dir, const char *pin)
 int xcgn_tc_hook_in(int ifindex, int prog_fd, bool replace, bool *created)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, tco, .handle = XCGN_TC_HANDLE, .priority = XCGN_TC_PRIO,
+	LIBBPF_OPTS(bpf_tc_opts, tco, .handle = XCGN_TC_HANDLE, .priority = XCGN_TC_PRIO_IN,
 		    .prog_fd = prog_fd, .flags = replace ? BPF_TC_F_REPLACE : 0);
 	int err = bpf_tc_hook_create(&hook);
 
@@ -637,10 +637,10 @@ int xcgn_tc_hook_in(int ifindex, int prog_fd, bool replace, bool *created)
 	return err;
 }
 
-static void tc_remove(int ifindex, bool destroy_qdisc)
+static void tc_remove(int ifindex, __u32 prio, bool destroy_qdisc)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = XCGN_TC_HANDLE, .priority = XCGN_TC_PRIO);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = XCGN_TC_HANDLE, .priority = prio);
 
 	bpf_tc_detach(&hook, &opts);
 	hook.attach_point = BPF_TC_INGRESS;
@@ -979,9 +979,9 @@ static void attach_undo(struct attach *a)
 	if (!a->made_dir)
 		return;
 	if (a->tc_done || a->qdisc_created)
-		tc_remove(a->out.ifindex, a->qdisc_created);
+		tc_remove(a->out.ifindex, XCGN_TC_PRIO, a->qdisc_created);
 	if (a->tc_in_done || a->qdisc_in_created)
-		tc_remove(a->in.ifindex, a->qdisc_in_created);
+		tc_remove(a->in.ifindex, XCGN_TC_PRIO_IN, a->qdisc_in_created);
 	if (a->out_linked)
 		link_unpin(a->dir, XCGN_PIN_LINK_OUT);
 	if (a->in_linked)
@@ -1070,9 +1070,10 @@ int xcgn_detach(void)
 	link_unpin(dir, XCGN_PIN_LINK_IN);
 	link_unpin(dir, XCGN_PIN_LINK_OUT);
 	if (li.outside_ifindex)
-		tc_remove((int)li.outside_ifindex, li.flags & XCGN_LINKF_QDISC_CREATED);
+		tc_remove((int)li.outside_ifindex, XCGN_TC_PRIO, li.flags & XCGN_LINKF_QDISC_CREATED);
 	if (li.inside_ifindex)	/* an instance of before the inside hook: nothing there */
-		tc_remove((int)li.inside_ifindex, li.flags & XCGN_LINKF_QDISC_IN_CREATED);
+		tc_remove((int)li.inside_ifindex, XCGN_TC_PRIO_IN,
+			  li.flags & XCGN_LINKF_QDISC_IN_CREATED);
 	xcgn_unpin_all(dir);
 	xcgn_unlock(lock);
 	return XCGN_EXIT_OK;

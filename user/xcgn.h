@@ -279,6 +279,9 @@ const char *xcgn_pcp_opname(__u8 opcode);
 /* The tc filters' identity: detach and reload touch exactly these. */
 #define XCGN_TC_HANDLE	0x7863	/* "xc" */
 #define XCGN_TC_PRIO	1
+/* The inside's ingress filter: after the operator's own (they come first,
+ * at the usual low numbers), and a number nobody else picks. */
+#define XCGN_TC_PRIO_IN	0x7863
 int xcgn_detach(void);
 /* Replace the running programs with this binary's, keeping the pinned
  * state (moved to this layout first when an older one is pinned). */
