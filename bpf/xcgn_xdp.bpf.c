@@ -310,8 +310,18 @@ int xcgn_xdp_inside(struct xdp_md *ctx)
 	 * cache and the mapping's last-seen stamp. */
 	now = bpf_ktime_get_coarse_ns();
 	rc = nh_lookup(ctx, &p, p.ip->saddr, p.ip->daddr, ctx->ingress_ifindex, fib, st, now);
-	if (fib->ifindex != xcgn_cfg.outside_ifindex)
-		goto pass;	/* not routed to the internet side */
+	if (fib->ifindex != xcgn_cfg.outside_ifindex) {
+		/* Routed back into the access network, to the host, or
+		 * nowhere: the kernel's. Routed out of another device (a
+		 * backup uplink, a management route, a tunnel), it would
+		 * leave there with its subscriber source: never. */
+		if ((rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH) &&
+		    fib->ifindex && fib->ifindex != xcgn_cfg.inside_ifindex) {
+			ret = -XCGN_DROP_WRONG_DEVICE;
+			goto drop;
+		}
+		goto pass;
+	}
 	/* No neighbour yet, an MTU problem, TTL expiring, a VLAN tag to
 	 * handle: the kernel forwards it untranslated and tc egress
 	 * translates after routing. Translating here would hand the
@@ -398,6 +408,17 @@ int xcgn_xdp_outside(struct xdp_md *ctx)
 	ret = rpf_check(XCGN_RPF_DEV_OUTSIDE, p.ip->saddr, p.ip->daddr, rs);
 	if (ret)
 		goto drop;
+	/* Only translated traffic enters: a neighbour that routes the
+	 * subscriber range here (an IX peer, an upstream's static route)
+	 * would otherwise reach every subscriber's own address, past every
+	 * mapping and filter. The way back of a bypass destination's
+	 * untranslated flows stays open, and so does everything when the
+	 * operator says subscribers are routed. */
+	if (is_subscriber(p.ip->daddr) && !(rs->switches & XCGN_SW_ROUTE_SUBS) &&
+	    !is_bypass(rs, p.ip->saddr)) {
+		ret = -XCGN_DROP_NOT_TRANSLATED_IN;
+		goto drop;
+	}
 	/* Anything not addressed to the pool (the host itself, transit) is
 	 * not ours. Within the pools' range an address is taken for one of
 	 * theirs: the reverse mapping found proves it (issue 13 item 2: one
@@ -625,6 +646,14 @@ int xcgn_tc_outside(struct __sk_buff *skb)
 				goto drop;
 			}
 			/* HOST_ERR_IN: translated below, like a subscriber's. */
+		}
+		/* A subscriber source is translated only when it came in
+		 * on the inside: one arriving elsewhere (a management port, a
+		 * tunnel) is a spoof, and translating it would log it against
+		 * the subscriber it names. */
+		if (is_subscriber(ip->saddr) && skb->ingress_ifindex != xcgn_cfg.inside_ifindex) {
+			ret = -XCGN_DROP_WRONG_DEVICE;
+			goto drop;
 		}
 		/* An ICMP error's checksum covers the whole message: all of
 		 * it must be linear to be checked. */

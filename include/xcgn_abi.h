@@ -463,6 +463,8 @@ _Static_assert(offsetof(struct xcgn_state, switches) == 16, "xcgn_state.switches
 					 * releases are always logged) */
 #define XCGN_SW_ACCOUNTING	0x08	/* per-subscriber packets and bytes */
 #define XCGN_SW_MSS_AUTO	0x10	/* mss_clamp came from the devices' MTU */
+#define XCGN_SW_ROUTE_SUBS	0x20	/* the outside may reach subscribers directly
+					 * (routed subscribers): no not_translated_in */
 
 /* Value of xcgn_acct (per CPU), keyed by subscriber: what crossed the
  * fast path each way while accounting was on. */

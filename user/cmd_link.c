@@ -30,7 +30,8 @@ static int usage(void)
 		"       xcgn link help\n"
 		"MODE := { strict | loose | off }\n"
 		"SWITCH := { bypass-all { on | off } | filtering { pool | endpoint-independent } |\n"
-		"            refusal-log { on | off } | accounting { on | off } }\n"
+		"            refusal-log { on | off } | accounting { on | off } |\n"
+		"            route-subscribers { on | off } }\n"
 		"Defaults: xdp-mode native, subscribers 100.64.0.0/10, max-mappings %u,\n"
 		"max-subscribers %u, rpf-inside strict, rpf-outside loose, max-routes %u\n"
 		"(routes of the main and local tables the reverse-path check holds),\n"
@@ -49,7 +50,11 @@ static int usage(void)
 		"whatever its pool says; refusal-log off stops refusal records (block\n"
 		"allocations and releases are always logged: the NAT log is the record);\n"
 		"accounting on counts each subscriber's packets and bytes each way on the\n"
-		"fast path (subscriber show; its cost is in make bench).\n"
+		"fast path (subscriber show; its cost is in make bench); route-subscribers on\n"
+		"lets the outside reach subscriber addresses directly (routed subscribers:\n"
+		"by default only translated traffic enters, and a packet from the outside to\n"
+		"the subscriber range is dropped as not_translated_in, unless it comes from a\n"
+		"bypass destination).\n"
 		"route-table TABLE (a number, or none: the default) keeps in that routing\n"
 		"table a blackhole route for each pool and the default route, protocol xcgn\n"
 		"(%u), while the datapath is attached: what a routing daemon announces for\n"
@@ -160,10 +165,11 @@ int attach_opts_parse(int argc, char **argv, struct attach_opts *o)
 					      *argv);
 			o->refusal_icmp = (uint8_t)v;
 		} else if (!strcmp(*argv, "bypass-all") || !strcmp(*argv, "refusal-log") ||
-			   !strcmp(*argv, "accounting")) {
-			uint32_t bit = **argv == 'b'   ? XCGN_SW_BYPASS_ALL
-				       : **argv == 'a' ? XCGN_SW_ACCOUNTING
-						       : XCGN_SW_REFUSAL_LOG_OFF;
+			   !strcmp(*argv, "accounting") || !strcmp(*argv, "route-subscribers")) {
+			uint32_t bit = **argv == 'b'			 ? XCGN_SW_BYPASS_ALL
+				       : **argv == 'a'			 ? XCGN_SW_ACCOUNTING
+				       : !strcmp(*argv, "route-subscribers") ? XCGN_SW_ROUTE_SUBS
+									 : XCGN_SW_REFUSAL_LOG_OFF;
 			const char *what = *argv;
 
 			NEXT_ARG();
@@ -241,16 +247,17 @@ static int do_link_set(int argc, char **argv)
 	}
 	/* Only what changes in place: refuse the rest by name. */
 	for (i = 0; i < argc; i += 2) {
-		static const char *const settable[] = { "bypass-all",  "filtering",  "refusal-log",
-							"accounting",  "refusal-icmp", "rpf-inside",
-							"rpf-outside", "route-table", "mss-clamp" };
+		static const char *const settable[] = {
+			"bypass-all",  "filtering",   "refusal-log", "accounting",	  "refusal-icmp",
+			"rpf-inside",  "rpf-outside", "route-table", "mss-clamp", "route-subscribers"
+		};
 
 		if (prefix_match(argv[i], settable, ARRAY_SIZE(settable)) < 0 ||
 		    strcmp(argv[i], settable[prefix_match(argv[i], settable,
 							   ARRAY_SIZE(settable))])) {
 			xcgn_err("\"%s\" cannot be set on a running instance (bypass-all, filtering, "
 				 "refusal-log, accounting, refusal-icmp, rpf-inside, rpf-outside, "
-				 "route-table, mss-clamp can; "
+				 "route-table, mss-clamp, route-subscribers can; "
 				 "the rest needs `xcgn config apply FILE restart`)",
 				 argv[i]);
 			return XCGN_EXIT_USAGE;
@@ -361,6 +368,8 @@ static int do_link_show(int argc __unused, char **argv __unused)
 		     lo.switches & XCGN_SW_REFUSAL_LOG_OFF ? "off" : "on");
 	print_string(PRINT_ANY, "accounting", "  accounting %s",
 		     lo.switches & XCGN_SW_ACCOUNTING ? "on" : "off");
+	print_string(PRINT_ANY, "route_subscribers", "  route-subscribers %s",
+		     lo.switches & XCGN_SW_ROUTE_SUBS ? "on" : "off");
 	print_nl();
 	if (lo.route_table)
 		print_u64(PRINT_ANY, "route_table", "  route-table %llu", lo.route_table);

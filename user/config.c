@@ -390,7 +390,8 @@ void config_print(FILE *f, const struct xcgn_config *c)
 		"link inside %s outside %s xdp-mode %s subscribers %s/%u \\\n"
 		"    max-mappings %u max-subscribers %u max-routes %u max-addresses %u \\\n"
 		"    rpf-inside %s rpf-outside %s refusal-icmp %s \\\n"
-		"    bypass-all %s filtering %s refusal-log %s accounting %s",
+		"    bypass-all %s filtering %s refusal-log %s accounting %s \\\n"
+		"    route-subscribers %s",
 		c->inside, c->outside, xcgn_xdp_mode_name[l->xdp_mode == XCGN_XDP_GENERIC],
 		ipv4_str(l->sub_prefix, a, sizeof(a)), l->sub_plen, l->max_maps, l->max_subs,
 		l->max_routes, l->max_addrs, xcgn_rpf_mode_name[l->rpf_in % XCGN_RPF_MODE_MAX],
@@ -399,7 +400,8 @@ void config_print(FILE *f, const struct xcgn_config *c)
 		l->switches & XCGN_SW_BYPASS_ALL ? "on" : "off",
 		l->switches & XCGN_SW_FILTER_EIF ? "endpoint-independent" : "pool",
 		l->switches & XCGN_SW_REFUSAL_LOG_OFF ? "off" : "on",
-		l->switches & XCGN_SW_ACCOUNTING ? "on" : "off");
+		l->switches & XCGN_SW_ACCOUNTING ? "on" : "off",
+		l->switches & XCGN_SW_ROUTE_SUBS ? "on" : "off");
 	if (l->route_table)
 		fprintf(f, " \\\n    route-table %u", l->route_table);
 	if (l->switches & XCGN_SW_MSS_AUTO)

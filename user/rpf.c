@@ -9,6 +9,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/rtnetlink.h>
+#include <net/if.h>
 
 #include "xcgn.h"
 #include "rpf.h"
@@ -604,6 +605,33 @@ size_t rpf_lint(const struct rpf_fib *f, const struct rpf_lint_cfg *c, struct rp
 				a, b, p->plen, l ? l->name : "?");
 		finding_fix(&L, "ip addr del %s/%u dev %s", a, f->addrs[j].plen,
 				    l ? l->name : "?");
+		}
+	}
+
+	/* No subscriber source leaves a device but the outside: a unicast
+	 * route out of a third device (a backup uplink, a management LAN, a
+	 * tunnel) would carry subscribers' packets there untranslated. The
+	 * datapath drops those (wrong_device); the operator should know. */
+	for (i = 0; i < f->nroutes; i++) {
+		const struct rpf_route *r = &f->routes[i];
+		unsigned int k;
+
+		if (r->table != RT_TABLE_MAIN || r->type != RTN_UNICAST ||
+		    within(r->prefix, r->plen, c->sub_prefix, c->sub_plen))
+			continue;
+		for (k = 0; k < r->nnh && k < XCGN_RPF_NH_MAX; k++) {
+			const struct rpf_link *l = rpf_link_by_index(f, (int)r->oif[k]);
+
+			if (!r->oif[k] || (int)r->oif[k] == c->inside || (int)r->oif[k] == c->outside ||
+			    (l && (l->flags & IFF_LOOPBACK)))
+				continue;
+			ipv4_str(r->prefix, a, sizeof(a));
+			finding(&L, RPF_WARN, "subscriber_route_elsewhere", l ? l->name : "",
+				"route %s/%u leaves through %s, neither the inside nor the outside: "
+				"subscribers' packets to it are dropped (wrong_device) rather than "
+				"leave there with their own addresses",
+				a, r->plen, l ? l->name : "?");
+			break;
 		}
 	}
 

@@ -59,6 +59,10 @@ void env_teardown(void)
 int env_run(int prog, int ifindex, const uint8_t *in, size_t len, uint8_t *out, size_t *outlen)
 {
 	struct xdp_md ctx = {};
+
+	/* A tc program gets an skb's context, as if forwarded from the inside. */
+	if (prog == env.prog_tc || prog == env.prog_tc_in || prog == env.prog_tc_inside)
+		return env_run_tc(prog, ifindex, in, len, out, outlen);
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = (__u32)len,
 		    .data_out = out, .data_size_out = (__u32)*outlen, .repeat = 1);
 	int err;
@@ -77,7 +81,13 @@ int env_run(int prog, int ifindex, const uint8_t *in, size_t len, uint8_t *out, 
 
 int env_run_tc(int prog, int ifindex, const uint8_t *in, size_t len, uint8_t *out, size_t *outlen)
 {
-	struct __sk_buff ctx = { .ifindex = (__u32)ifindex };
+	return env_run_tc_from(prog, ifindex, env.ifin, in, len, out, outlen);
+}
+
+int env_run_tc_from(int prog, int ifindex, int ingress, const uint8_t *in, size_t len,
+		    uint8_t *out, size_t *outlen)
+{
+	struct __sk_buff ctx = { .ifindex = (__u32)ifindex, .ingress_ifindex = (__u32)ingress };
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = (__u32)len,
 		    .data_out = out, .data_size_out = (__u32)*outlen, .ctx_in = &ctx,
 		    .ctx_size_in = sizeof(ctx), .repeat = 1);

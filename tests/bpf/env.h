@@ -25,8 +25,12 @@ long env_uptime_s(void);
  * XDP programs @ifindex is the arrival device. Returns the verdict. */
 int env_run(int prog, int ifindex, const uint8_t *in, size_t len, uint8_t *out, size_t *outlen);
 
-/* Run a tc program over @in as if it arrived on (or left) @ifindex. */
+/* Run a tc program over @in as if it arrived on (or left) @ifindex, having
+ * come in on the inside device (a packet the kernel forwarded from it). */
 int env_run_tc(int prog, int ifindex, const uint8_t *in, size_t len, uint8_t *out, size_t *outlen);
+/* ... having come in on @ingress. */
+int env_run_tc_from(int prog, int ifindex, int ingress, const uint8_t *in, size_t len,
+		    uint8_t *out, size_t *outlen);
 
 /* Sum of a counter or drop reason over CPUs. */
 uint64_t env_stat(int idx);

@@ -157,7 +157,7 @@ ParameterizedTest(struct pkt_case *c, cases, packet, .init = env_setup_default,
 		v = env_run(env.prog_out, env.ifout, in, inlen, out, &outlen);
 		break;
 	default:
-		v = env_run(env.prog_tc, 0, in, inlen, out, &outlen);
+		v = env_run_tc(env.prog_tc, 0, in, inlen, out, &outlen);
 		break;
 	}
 	cr_assert_eq(v, c->verdict, "%s: verdict %d, not %d", c->name, v, c->verdict);

@@ -16,7 +16,7 @@ static int tc_run(const struct pkt_spec *s)
 	inlen = pkt_build(in, sizeof(in), s);
 	cr_assert(inlen, "built");
 	outlen = sizeof(out);
-	return env_run(env.prog_tc, 0, in, inlen, out, &outlen);
+	return env_run_tc(env.prog_tc, 0, in, inlen, out, &outlen);
 }
 
 TestSuite(tc, .init = env_setup_default, .fini = env_teardown);

@@ -175,7 +175,7 @@ Test(xdp, ipv4_options_go_to_the_kernel_and_tc_translates)
 	cr_assert_eq(env_stat(XCGN_STAT_SLOW_OUT), 1, "counted as the slow path");
 	cr_assert_eq(env_count(env.maps.map4), 0, "no mapping at XDP");
 	outlen = sizeof(out);
-	cr_assert_eq(env_run(env.prog_tc, 0, in, inlen, out, &outlen), TC_ACT_OK,
+	cr_assert_eq(env_run_tc(env.prog_tc, 0, in, inlen, out, &outlen), TC_ACT_OK,
 		     "tc egress translates what the kernel forwards");
 	assert_csums("with options, tc egress");
 	cr_assert(in_pool(pkt_saddr(out)), "translated");
@@ -425,7 +425,7 @@ Test(xdp, bypass_destinations_leave_untranslated)
 	cr_assert_eq(bypass_add(&env.maps, ip("192.0.2.0"), 25), 0, "bypass added");
 	cr_assert_eq(outbound(&s), XDP_PASS, "to the stack, untranslated");
 	cr_assert_eq(memcmp(out, in, inlen), 0, "untouched");
-	cr_assert_eq(env_run(env.prog_tc, 0, in, inlen, out, &outlen), 0 /* TC_ACT_OK */,
+	cr_assert_eq(env_run_tc(env.prog_tc, 0, in, inlen, out, &outlen), 0 /* TC_ACT_OK */,
 		     "tc lets it leave");
 	cr_assert_eq(memcmp(out, in, inlen), 0, "untouched by tc too");
 	cr_assert_eq(env_stat(XCGN_STAT_BYPASS), 2, "counted at both");
@@ -596,7 +596,7 @@ Test(xdp, partial_checksums_go_to_the_kernel)
 	cr_assert_eq(memcmp(out, in, len), 0, "untouched");
 	cr_assert_eq(env_count(env.maps.map4), 0, "no mapping at XDP");
 	outlen = sizeof(out);
-	cr_assert_eq(env_run(env.prog_tc, 0, in, len, out, &outlen), TC_ACT_OK, "tc egress");
+	cr_assert_eq(env_run_tc(env.prog_tc, 0, in, len, out, &outlen), TC_ACT_OK, "tc egress");
 	pub = pkt_saddr(out);
 	pport = pkt_sport(out);
 	cr_assert(in_pool(pub), "translated by tc");

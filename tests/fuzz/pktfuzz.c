@@ -42,9 +42,9 @@
 #define CHECK_EVERY 50000
 #define REPORT_MAX 8
 
-enum where { IN_XDP, OUT_XDP, TC_EGRESS, TC_INGRESS, WHERE_MAX };
+enum where { IN_XDP, OUT_XDP, TC_EGRESS, TC_INGRESS, TC_INSIDE, WHERE_MAX };
 static const char *const where_name[] = { "xdp-inside", "xdp-outside", "tc-egress",
-					  "tc-ingress" };
+					  "tc-ingress", "tc-inside-in" };
 
 struct seed {
 	enum where at;
@@ -315,7 +315,8 @@ static void mutate(uint8_t *f, size_t *len)
 
 static int run(enum where at, const uint8_t *in, size_t len, uint8_t *out, size_t *outlen)
 {
-	static const int *progs[] = { &env.prog_in, &env.prog_out, &env.prog_tc, &env.prog_tc_in };
+	static const int *progs[] = { &env.prog_in, &env.prog_out, &env.prog_tc, &env.prog_tc_in,
+				      &env.prog_tc_inside };
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = (__u32)len,
 		    .data_out = out, .data_size_out = (__u32)*outlen, .repeat = 1);
 	struct xdp_md xctx = {};
@@ -327,7 +328,9 @@ static int run(enum where at, const uint8_t *in, size_t len, uint8_t *out, size_
 		o.ctx_in = &xctx;
 		o.ctx_size_in = sizeof(xctx);
 	} else {
-		sctx.ifindex = (__u32)(at == TC_INGRESS ? env.ifout : 0);
+		/* tc egress: forwarded from the inside, as the kernel does. */
+		sctx.ifindex = (__u32)(at == TC_INGRESS ? env.ifout : at == TC_INSIDE ? env.ifin : 0);
+		sctx.ingress_ifindex = (__u32)(at == TC_EGRESS || at == TC_INSIDE ? env.ifin : 0);
 		o.ctx_in = &sctx;
 		o.ctx_size_in = sizeof(sctx);
 	}
@@ -389,21 +392,23 @@ static void one(enum where at, const uint8_t *in, size_t inlen)
 	int v;
 
 	/* The kernel gives tc no IPv4 skb shorter than its header. */
-	if ((at == TC_EGRESS || at == TC_INGRESS) && inlen < 14 + 20)
+	if (at >= TC_EGRESS && inlen < 14 + 20)
 		return;
 	v = run(at, in, inlen, out, &outlen);
 	runs[at]++;
-	if (v < 0) {
+	if (v < 0 && !(at == TC_INSIDE && v == TC_ACT_UNSPEC)) {
 		violation(at, v, in, inlen, NULL, 0, "test run failed: %s", strerror(-v));
 		return;
 	}
+	if (v == TC_ACT_UNSPEC)	/* the inside's: not its own, on to the next filter */
+		v = TC_ACT_OK;
 	verdicts[at][v & 7]++;
 	if (leaves_outside(at, v, out, outlen) && (where = sub_anywhere(out, outlen)))
 		violation(at, v, in, inlen, out, outlen, "C: a subscriber address leaves the outside (%s)",
 			  where);
 	/* What goes on, translated: to the internet, or turned around to
 	 * the inside (a hairpin: XDP_REDIRECT, or tc's TC_ACT_REDIRECT). */
-	if ((at == TC_EGRESS || at == TC_INGRESS) ? v != TC_ACT_OK && v != TC_ACT_REDIRECT
+	if (at >= TC_EGRESS ? v != TC_ACT_OK && v != TC_ACT_REDIRECT
 						  : v != XDP_REDIRECT && v != XDP_TX)
 		return;
 	if (!was_translated(in, inlen, out, outlen))
@@ -567,6 +572,7 @@ static int make_seeds(void)
 		s = spec(17, ENV_SUB2, 3000, pkt_saddr(out), pkt_sport(out));
 		build(IN_XDP, "hairpin", &s);
 		build(TC_EGRESS, "hairpin, slow path", &s);
+		build(TC_INSIDE, "hairpin, before routing", &s);
 		/* Its first fragment (leaving the note), a later one, and
 		 * subscriber 1's port unreachable about it. */
 		s.frag_off = 0x2000;
@@ -576,6 +582,8 @@ static int make_seeds(void)
 		e = build(IN_XDP, "hairpinned later fragment", &s);
 		e->b[pkt_l3_off(e->b) + 9] = 17;	/* bare payload, called UDP */
 		e = build(TC_EGRESS, "hairpinned later fragment, slow path", &s);
+		e->b[pkt_l3_off(e->b) + 9] = 17;
+		e = build(TC_INSIDE, "hairpinned later fragment, before routing", &s);
 		e->b[pkt_l3_off(e->b) + 9] = 17;
 		s = spec(17, ENV_SUB2, 3001, pkt_saddr(out), pkt_sport(out));
 		sentlen = pkt_build(sent, sizeof(sent), &s);
@@ -587,6 +595,9 @@ static int make_seeds(void)
 			e->len = pkt_icmp_error(e->b, sizeof(e->b), pkt_daddr(out), pkt_saddr(out),
 						3, 3, out, 28);
 			e = add(TC_EGRESS, "hairpinned error, slow path");
+			e->len = pkt_icmp_error(e->b, sizeof(e->b), pkt_daddr(out), pkt_saddr(out),
+						3, 3, out, 28);
+			e = add(TC_INSIDE, "hairpinned error, before routing");
 			e->len = pkt_icmp_error(e->b, sizeof(e->b), pkt_daddr(out), pkt_saddr(out),
 						3, 3, out, 28);
 		}

@@ -272,3 +272,111 @@ test_subscriber_mapping_cap() {
 	xcgn pool set "$POOL" sub-mappings off 2>/dev/null || fail "pool set sub-mappings off"
 	assert_eq '"off"' "$(xcgn -j pool show | jq '.[0].sub_mappings')" "the cap off"
 }
+
+# Only translated traffic enters. A neighbour on the outside that routes
+# the subscriber range to this host (an IX peer, an upstream's static
+# route) sends UDP and TCP straight to a subscriber's own address. The
+# kernel's NAT alone forwards both (nftables SNAT filters nothing inbound:
+# every CPE can be scanned and attacked, and flows reset); xcgn drops and
+# counts them, lets a bypass destination's packets through (the way back
+# of its untranslated flows), and everything once the operator says
+# subscribers are routed.
+direct_reaches() {	# SRC [udp]: 0 when SRC reached subscriber 1 by UDP and by TCP (or UDP)
+	local src=$1 got l rc=0
+	rm -f "$TMP/direct.udp"
+	ip netns exec "$NS_SUB" timeout 10 socat -u UDP4-RECV:7400,bind="$(sub_addr 1)" \
+		OPEN:"$TMP/direct.udp",creat &
+	l=$!
+	wait_listen "$NS_SUB" "$(sub_addr 1):7400" u
+	echo direct | in_inet timeout 2 socat -u - "UDP4:$(sub_addr 1):7400,bind=$src" || true
+	[ "${2:-}" = udp ] ||
+		got=$(echo ping | in_inet timeout 3 socat -t 1 - "TCP4:$(sub_addr 1):7401,bind=$src,connect-timeout=2" 2>/dev/null || true)
+	sleep 0.3
+	{ [ "${2:-}" = udp ] || [ "${got:-}" = ping ]; } && grep -q direct "$TMP/direct.udp" 2>/dev/null ||
+		rc=1
+	kill "$l" 2>/dev/null
+	wait "$l" 2>/dev/null
+	return $rc
+}
+
+test_outside_cannot_reach_subscribers_directly() {
+	local d0
+	in_inet ip route add 100.64.1.0/24 via "$NAT_OUT"
+	bg "$NS_SUB" timeout 60 socat TCP4-LISTEN:7401,bind="$(sub_addr 1)",reuseaddr,fork EXEC:cat
+	wait_listen "$NS_SUB" "$(sub_addr 1):7401" t
+	nft_snat_on || fail "nftables SNAT"
+	direct_reaches "$S1" || fail "the reference: with nftables the outside reaches a subscriber"
+	echo "nftables: $S1 reached $(sub_addr 1) directly, UDP and TCP"
+	nft_snat_off
+	attach_default
+	d0=$(drop not_translated_in)
+	! direct_reaches "$S1" || fail "through xcgn the outside reached a subscriber directly"
+	assert_ge "$(drop not_translated_in)" $((d0 + 2)) "dropped and counted (not_translated_in)"
+	[ ! -s "$TMP/direct.udp" ] || fail "the subscriber got: $(cat "$TMP/direct.udp")"
+	xcgn pool bypass add "$S2/32" || fail "bypass add $S2/32"
+	direct_reaches "$S2" || fail "a bypass destination's packets to a subscriber"
+	xcgn link set route-subscribers on || fail "link set route-subscribers on"
+	assert_eq '"on"' "$(xcgn -j link show | jq '.[0].route_subscribers')" "link show"
+	# (The subscriber's answers are translated, as every packet to a
+	# destination that is not a bypass one: a routed peer is made a
+	# bypass destination too for its flows to work both ways.)
+	direct_reaches "$S1" udp || fail "with route-subscribers on, the outside reaches a subscriber"
+	xcgn link set route-subscribers off || fail "link set route-subscribers off"
+	! direct_reaches "$S1" udp || fail "route-subscribers off again"
+}
+
+# No subscriber source leaves a device but the outside. A third device on
+# the NAT host (a management LAN, a backup uplink) with a route out of it:
+# the kernel, nftables SNAT on the outside or not, forwards a subscriber's
+# packet there with its private source; xcgn drops it at XDP
+# (wrong_device) and the lint names the route. A spoof arriving on that
+# device with a subscriber source is not translated out of the outside
+# and logged against the subscriber: dropped too.
+test_subscriber_sources_leave_only_the_outside() {
+	local d0 mgmt=${P}m peer=${P}n
+	ip -n "$NS_NAT" link add "$mgmt" type veth peer name "$peer" netns "$NS_INET"
+	ip -n "$NS_NAT" addr add 192.0.2.1/24 dev "$mgmt"
+	ip -n "$NS_INET" addr add 192.0.2.2/24 dev "$peer"
+	ip -n "$NS_NAT" link set "$mgmt" up
+	ip -n "$NS_INET" link set "$peer" up
+	in_inet ethtool -K "$peer" tx off >/dev/null
+	in_nat sysctl -qw "net.ipv4.conf.$mgmt.rp_filter=0" net.ipv4.conf.all.rp_filter=0
+	wait_until 5 sh -c "ip -n $NS_INET link show $peer | grep -q 'state UP'" ||
+		fail "the management link did not come up"
+	nft_snat_on || fail "nftables SNAT"
+	in_inet timeout 6 tcpdump -nli "$peer" -c 1 "udp and src net 100.64.0.0/10" >"$TMP/leak" 2>&1 &
+	BG_PIDS+=($!)
+	sleep 1
+	echo leak | in_sub timeout 2 socat -u - "UDP4:192.0.2.2:7500,bind=$(sub_addr 1)" || true
+	wait_until 4 grep -q "^[0-9].*100\.64\.1\.1" "$TMP/leak" ||
+		fail "the reference: the kernel forwards the subscriber's packet out of $mgmt"
+	echo "nftables: $(grep "100\.64" "$TMP/leak")"
+	nft_snat_off
+	attach_default 2>"$TMP/attach.err" || fail "attach"
+	grep -q "subscriber_route_elsewhere" "$TMP/attach.err" ||
+		fail "the lint did not name the route out of $mgmt: $(cat "$TMP/attach.err")"
+	d0=$(drop wrong_device)
+	in_inet timeout 4 tcpdump -nli "$peer" -c 1 "udp and src net 100.64.0.0/10" >"$TMP/leak2" 2>&1 &
+	BG_PIDS+=($!)
+	sleep 1
+	for _ in 1 2 3; do
+		echo leak | in_sub timeout 2 socat -u - "UDP4:192.0.2.2:7500,bind=$(sub_addr 1)" || true
+	done
+	sleep 3
+	! grep -q "^[0-9].*100\.64\.1\.1" "$TMP/leak2" || fail "a subscriber source left $mgmt: $(cat "$TMP/leak2")"
+	assert_ge "$(drop wrong_device)" $((d0 + 3)) "dropped at XDP and counted (wrong_device)"
+	# A spoofed subscriber source arriving on the management device,
+	# routed to the internet: tc egress must not translate it.
+	d0=$(drop wrong_device)
+	local maps0
+	maps0=$(nmaps)
+	in_inet ip route add "$NAT_OUT/32" dev "$peer" 2>/dev/null || true
+	in_inet /usr/bin/python3 -c "
+from scapy.all import Ether, IP, UDP, sendp, conf, get_if_hwaddr
+conf.verb = 0
+sendp(Ether(dst='$(in_nat cat /sys/class/net/"$mgmt"/address)', src=get_if_hwaddr('$peer')) /
+      IP(src='$(sub_addr 2)', dst='$S2') / UDP(sport=5555, dport=7000) / b'spoof', iface='$peer', count=3)"
+	wait_until 3 sh -c "[ \$(nsenter --net=/run/netns/$NS_NAT $XCGN_BIN -j stats show | jq .drops.wrong_device) -ge $((d0 + 3)) ]" ||
+		fail "the spoof from $mgmt was not dropped as wrong_device: $(drop wrong_device)"
+	assert_eq "$maps0" "$(nmaps)" "no mapping made for the spoof"
+}

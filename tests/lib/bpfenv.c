@@ -124,6 +124,7 @@ int bpfenv_setup(struct bpfenv *e, const struct pool_opts *pool, unsigned int ma
 	e->prog_out = bpf_program__fd(e->skel->progs.xcgn_xdp_outside);
 	e->prog_tc = bpf_program__fd(e->skel->progs.xcgn_tc_outside);
 	e->prog_tc_in = bpf_program__fd(e->skel->progs.xcgn_tc_outside_in);
+	e->prog_tc_inside = bpf_program__fd(e->skel->progs.xcgn_tc_inside_in);
 	return 0;
 }
 

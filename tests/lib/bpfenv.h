@@ -31,7 +31,7 @@ struct bpfenv {
 	struct xcgn_xdp *skel;
 	struct xcgn_maps maps;
 	int ifin, ifout;
-	int prog_in, prog_out, prog_tc, prog_tc_in;
+	int prog_in, prog_out, prog_tc, prog_tc_in, prog_tc_inside;
 	struct bpfenv_vlog vlog[BPFENV_PROGS_MAX];	/* with bpfenv_verifier_stats */
 	int nvlog;
 };
