@@ -10,6 +10,7 @@
  * re-check in the kernel that an entry is as idle as it was read, and count
  * the subscriber's mappings down atomically. */
 #include <errno.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,7 @@ struct daemon_opts {
 	bool pcp;		/* answer PCP and NAT-PMP on the inside */
 	bool pcp_opts;		/* a pcp-* option was given */
 	struct pcp_config pcp_cfg;
+	const char *monitor_group;	/* may read the event stream besides root */
 };
 
 struct daemon {
@@ -825,7 +827,10 @@ static int metrics_render(void *ctx, FILE *f)
 static void monitor_setup(struct daemon *d)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = 3 };
+	const struct group *g = d->o.monitor_group ? getgrnam(d->o.monitor_group) : NULL;
 
+	d->mon.group_set = g != NULL;
+	d->mon.group = g ? g->gr_gid : 0;
 	if (monitor_listen(&d->mon) ||
 	    epoll_ctl(d->ep, EPOLL_CTL_ADD, d->mon.fd, &ev)) {
 		fprintf(stderr, "xcgn daemon: no monitor socket: xcgn monitor will not work\n");
@@ -1332,7 +1337,8 @@ static int usage(void)
 		"                   [gc-interval MS] [gc-batch N] [quarantine S] [refusal-rate N]\n"
 		"                   [rpf-resync MS] [metrics ADDR:PORT] [ipfix ADDR:PORT]...\n"
 		"                   [ipfix-domain N] [node N] [pcp] [pcp-lifetime MIN-MAX]\n"
-		"                   [pcp-mappings N] [pcp-rate N] [pcp-third-party] [time-scale N]\n"
+		"                   [pcp-mappings N] [pcp-rate N] [pcp-third-party]\n"
+		"                   [monitor-group GROUP] [time-scale N]\n"
 		"       xcgn daemon help\n"
 		"config FILE applies the configuration file first (xcgn config apply FILE)\n"
 		"and takes the options of its daemon line; options given here come after.\n"
@@ -1361,6 +1367,7 @@ static int usage(void)
 		"by pcp-lifetime, default 120-86400 s), logged (pcp_map, pcp_end). At most\n"
 		"pcp-mappings (default 64) a subscriber, pcp-rate (default 10) requests a\n"
 		"second from each (burst 2x); THIRD_PARTY only with pcp-third-party.\n"
+		"xcgn monitor is served to root, and to the members of monitor-group.\n"
 		"time-scale divides every timer and the quarantine:\n"
 		"for tests only.\n",
 		XCGN_DEF_NATLOG, GC_BATCH_DEF, XCGN_DEF_QUARANTINE, XCGN_NODE_MAX);
@@ -1465,6 +1472,13 @@ static int daemon_opts_parse(int argc, char **argv, struct daemon_opts *o)
 			NEXT_ARG();
 			if (arg_u32("node", *argv, 1, XCGN_NODE_MAX, &o->node))
 				return XCGN_EXIT_USAGE;
+		} else if (!strcmp(*argv, "monitor-group")) {
+			NEXT_ARG();
+			if (!getgrnam(*argv)) {
+				xcgn_err("invalid monitor-group \"%s\" (no such group)", *argv);
+				return XCGN_EXIT_USAGE;
+			}
+			o->monitor_group = *argv;
 		} else if (!strcmp(*argv, "pcp")) {
 			o->pcp = true;
 		} else if (!strcmp(*argv, "pcp-third-party")) {

@@ -10,9 +10,17 @@
  * sockets belong to a network namespace, as an xcgn instance does: a
  * monitor reaches its own namespace's daemon and no other. A monitor too
  * slow to keep up loses events, counted and said to it, and never holds
- * the daemon up. */
+ * the daemon up.
+ *
+ * The records are the legal record (the log file is 0640), and an
+ * abstract socket has no file mode: the daemon asks each peer who it is
+ * (SO_PEERCRED) and serves only root and the members of the group the
+ * operator names (monitor-group); any local user may bind the name while
+ * no daemon holds it, so the client serves only from a root peer, and
+ * never writes a record's control characters to a terminal. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +55,12 @@ int monitor_listen(struct monitor_hub *h)
 	if (bind(h->fd, (struct sockaddr *)&sa, len) || listen(h->fd, 8)) {
 		int err = -errno;
 
-		xcgn_err("monitor socket @%s: %s", MONITOR_NAME, strerror(-err));
+		if (err == -EADDRINUSE)
+			xcgn_err("monitor socket @%s is held by another process (another daemon of "
+				 "this namespace, or a user squatting the name: ss -xlp | grep %s)",
+				 MONITOR_NAME, MONITOR_NAME);
+		else
+			xcgn_err("monitor socket @%s: %s", MONITOR_NAME, strerror(-err));
 		close(h->fd);
 		h->fd = -1;
 		return err;
@@ -55,19 +68,55 @@ int monitor_listen(struct monitor_hub *h)
 	return 0;
 }
 
+/* May the peer of @fd read the records: root, or a member of the
+ * operator's group (its primary group, or one of its others)? */
+static bool peer_allowed(const struct monitor_hub *h, int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	gid_t groups[256];
+	socklen_t glen = sizeof(groups);
+	size_t i;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) || len != sizeof(cr))
+		return false;
+	if (cr.uid == 0)
+		return true;
+	if (!h->group_set)
+		return false;
+	if (cr.gid == h->group)
+		return true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen))
+		return false;
+	for (i = 0; i < glen / sizeof(gid_t); i++)
+		if (groups[i] == h->group)
+			return true;
+	return false;
+}
+
+static void refuse(int fd, const char *why)
+{
+	char msg[160];
+	int n = snprintf(msg, sizeof(msg), "{\"event\":\"monitor_refused\",\"reason\":\"%s\"}",
+			 why);
+
+	send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(fd);
+}
+
 void monitor_accept(struct monitor_hub *h)
 {
 	int fd, i;
 
 	while ((fd = accept4(h->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
+		if (!peer_allowed(h, fd)) {
+			refuse(fd, "not permitted: root or the daemon's monitor-group only");
+			continue;
+		}
 		for (i = 0; i < MONITOR_CLIENTS_MAX && h->client[i] >= 0; i++)
 			;
 		if (i == MONITOR_CLIENTS_MAX) {
-			static const char full[] = "{\"event\":\"monitor_refused\",\"reason\":"
-						   "\"too many monitors\"}";
-
-			send(fd, full, sizeof(full) - 1, MSG_NOSIGNAL);
-			close(fd);
+			refuse(fd, "too many monitors");
 			continue;
 		}
 		h->client[i] = fd;
@@ -127,6 +176,14 @@ static void on_stop(int sig)
 	stop = 1;
 }
 
+/* No record's control characters reach a terminal: each becomes '?'. */
+static void defang(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 /* A record, as the NAT log has it, in one line of text. */
 static void print_event(const char *line)
 {
@@ -151,7 +208,8 @@ static int usage(void)
 		"The events of this namespace's instance as the daemon sees them: block\n"
 		"allocations and releases, refusals, reverse-path table changes; one a line,\n"
 		"JSON with -j. Needs the daemon running; count N stops after N events.\n"
-		"A monitor too slow to keep up is told how many it missed (monitor_lost).\n");
+		"A monitor too slow to keep up is told how many it missed (monitor_lost).\n"
+		"The daemon serves root and the members of its monitor-group only.\n");
 	return usage_status();
 }
 
@@ -184,6 +242,21 @@ static int do_monitor(int argc, char **argv)
 			close(fd);
 		return XCGN_EXIT_ERR;
 	}
+	{
+		/* The daemon runs as root: anyone else holding the name is
+		 * squatting it, and what it sends is nobody's record. */
+		struct ucred cr;
+		socklen_t cl = sizeof(cr);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) || cr.uid != 0) {
+			xcgn_err("the monitor socket @%s is held by uid %d (pid %d), not by the "
+				 "xcgn daemon: not reading it",
+				 MONITOR_NAME, cl == sizeof(cr) ? (int)cr.uid : -1,
+				 cl == sizeof(cr) ? (int)cr.pid : -1);
+			close(fd);
+			return XCGN_EXIT_ERR;
+		}
+	}
 	sigaction(SIGINT, &act, NULL);
 	sigaction(SIGTERM, &act, NULL);
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -194,6 +267,12 @@ static int do_monitor(int argc, char **argv)
 		if (n <= 0)
 			break;	/* the daemon went away */
 		buf[n] = '\0';
+		defang(buf);
+		if (strstr(buf, "\"event\":\"monitor_refused\"")) {
+			xcgn_err("the daemon refused this monitor: %s", buf);
+			close(fd);
+			return XCGN_EXIT_ERR;
+		}
 		if (print_is_json())
 			puts(buf);
 		else

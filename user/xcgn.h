@@ -687,6 +687,8 @@ void ipfix_close(struct ipfix_exporter *x);
 #define MONITOR_CLIENTS_MAX	16
 struct monitor_hub {
 	int fd;				/* listening, abstract @xcgn-monitor */
+	bool group_set;			/* besides root, members of @group may read */
+	gid_t group;
 	int client[MONITOR_CLIENTS_MAX];	/* -1: free */
 	uint64_t lost[MONITOR_CLIENTS_MAX];	/* events a slow one missed */
 };

@@ -262,3 +262,84 @@ test_utilisation_at_a_glance() {
 		>/dev/null || fail "rate: $(jq -c '.counters.inside_rx_per_s' "$TMP/rate.json")"
 	expect_err 2 "must be 1..3600" stats show interval 0
 }
+
+# The event stream is the NAT log's records: root's, and a named group's.
+# An unprivileged user connecting to the daemon's socket gets a refusal,
+# never a record; with monitor-group nogroup it reads them; a user holding
+# the name before the daemon does is named by the daemon and not trusted
+# by xcgn monitor; and a record's control characters never reach a
+# terminal.
+as_nobody() {	# CMD...: in the NAT namespace, as uid and gid 65534, no other group
+	nsenter --net="/run/netns/$NS_NAT" setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
+}
+
+monitor_daemon() {	# ARGS...: the daemon in the background; its PID in MD
+	nsenter --net="/run/netns/$NS_NAT" "$XCGN_BIN" daemon log-file "$TMP/nat.log" "$@" \
+		2>>"$TMP/d.err" &
+	MD=$!
+	BG_PIDS+=("$MD")
+	wait_until 5 grep -q xcgn-monitor /proc/net/unix || true
+	wait_until 5 sh -c "nsenter --net=/run/netns/$NS_NAT ss -xl | grep -q xcgn-monitor" ||
+		fail "the daemon holds no monitor socket: $(cat "$TMP/d.err")"
+}
+
+monitor_stop() {
+	kill "$MD"
+	wait "$MD" || fail "daemon exit status: $(cat "$TMP/d.err")"
+}
+
+test_monitor_stream_is_roots() {
+	local i pub=$TMP/pub
+	# What the unprivileged user writes, where it may.
+	chmod o+x "$TMP"
+	mkdir -m 1777 "$pub"
+	attach_default
+	monitor_daemon
+	as_nobody /usr/bin/python3 "$TLIB/monitor_peer.py" read 3 "$pub/nobody" &
+	BG_PIDS+=($!)
+	sleep 0.5
+	for i in 1 2 3; do
+		in_sub timeout 3 ping -q -c 1 -W 1 -I "$(sub_addr "$i")" "$S1" >/dev/null || true
+	done
+	wait_until 5 grep -q '"event":"alloc"' "$TMP/nat.log" || fail "no allocation logged"
+	sleep 2.7
+	cat "$pub/nobody"
+	grep -q '"event":"monitor_refused"' "$pub/nobody" ||
+		fail "an unprivileged peer was not told it is refused: $(cat "$pub/nobody")"
+	! grep -q '"event":"alloc"' "$pub/nobody" || fail "an unprivileged peer read a record"
+	monitor_stop
+	expect_err 2 "no such group" daemon monitor-group no-such-group-xcgn
+	monitor_daemon monitor-group nogroup
+	as_nobody /usr/bin/python3 "$TLIB/monitor_peer.py" read 3 "$pub/member" &
+	BG_PIDS+=($!)
+	sleep 0.5
+	for i in 4 5; do
+		in_sub timeout 3 ping -q -c 1 -W 1 -I "$(sub_addr "$i")" "$S1" >/dev/null || true
+	done
+	sleep 2.7
+	grep -q '"event":"alloc"' "$pub/member" ||
+		fail "a member of monitor-group read no record: $(cat "$pub/member")"
+	monitor_stop
+	# A user squats the name while no daemon runs.
+	as_nobody /usr/bin/python3 "$TLIB/monitor_peer.py" squat 8 "$pub/squatting" &
+	BG_PIDS+=($!)
+	wait_until 5 test -e "$pub/squatting" || fail "the squatter did not bind"
+	: >"$TMP/d.err"
+	nsenter --net="/run/netns/$NS_NAT" timeout 2 "$XCGN_BIN" daemon log-file "$TMP/nat.log" \
+		2>"$TMP/d.err" || true
+	grep -q "held by another process" "$TMP/d.err" ||
+		fail "the daemon did not say its monitor socket is taken: $(cat "$TMP/d.err")"
+	expect_err 1 "held by uid 65534" monitor count 1
+	# A root peer is trusted, but a record's escapes are not printed.
+	wait_until 10 sh -c "! nsenter --net=/run/netns/$NS_NAT ss -xl | grep -q xcgn-monitor" ||
+		fail "the squatter did not go"
+	rm -f "$TMP/squatting"
+	nsenter --net="/run/netns/$NS_NAT" /usr/bin/python3 "$TLIB/monitor_peer.py" squat 5 \
+		"$TMP/squatting" &
+	BG_PIDS+=($!)
+	wait_until 5 test -e "$TMP/squatting" || fail "the root peer did not bind"
+	nsenter --net="/run/netns/$NS_NAT" timeout 5 "$XCGN_BIN" -j monitor count 1 >"$TMP/raw" ||
+		fail "xcgn monitor from a root peer"
+	! grep -q $'\x1b' "$TMP/raw" || fail "an escape sequence reached the terminal"
+	grep -q "owned" "$TMP/raw" || fail "the record was not printed at all: $(cat -v "$TMP/raw")"
+}
