@@ -1337,7 +1337,7 @@ static int usage(void)
 		"                   [gc-interval MS] [gc-batch N] [quarantine S] [refusal-rate N]\n"
 		"                   [rpf-resync MS] [metrics ADDR:PORT] [ipfix ADDR:PORT]...\n"
 		"                   [ipfix-domain N] [node N] [pcp] [pcp-lifetime MIN-MAX]\n"
-		"                   [pcp-mappings N] [pcp-rate N] [pcp-third-party]\n"
+		"                   [pcp-mappings N] [pcp-rate N] [pcp-share PERCENT] [pcp-third-party]\n"
 		"                   [monitor-group GROUP] [time-scale N]\n"
 		"       xcgn daemon help\n"
 		"config FILE applies the configuration file first (xcgn config apply FILE)\n"
@@ -1367,6 +1367,11 @@ static int usage(void)
 		"by pcp-lifetime, default 120-86400 s), logged (pcp_map, pcp_end). At most\n"
 		"pcp-mappings (default 64) a subscriber, pcp-rate (default 10) requests a\n"
 		"second from each (burst 2x); THIRD_PARTY only with pcp-third-party.\n"
+		"A subscriber a request makes (it had no entry), while it carries no traffic\n"
+		"of its own, holds mappings no longer than its pool's UDP timer, and all such\n"
+		"subscribers together at most pcp-share percent (default 25) of the pools'\n"
+		"blocks: past it, NO_RESOURCES. Requests from spoofed sources then cannot\n"
+		"hold the pool, and most of it stays for traffic.\n"
 		"xcgn monitor is served to root, and to the members of monitor-group.\n"
 		"time-scale divides every timer and the quarantine:\n"
 		"for tests only.\n",
@@ -1491,6 +1496,12 @@ static int daemon_opts_parse(int argc, char **argv, struct daemon_opts *o)
 		} else if (!strcmp(*argv, "pcp-rate")) {
 			NEXT_ARG();
 			if (arg_u32("pcp-rate", *argv, 1, 10000, &o->pcp_cfg.rate))
+				return XCGN_EXIT_USAGE;
+			o->pcp_opts = true;
+		} else if (!strcmp(*argv, "pcp-share")) {
+			NEXT_ARG();
+			if (arg_u32("pcp-share (percent of the pools' blocks)", *argv, 1, 100,
+				    &o->pcp_cfg.share_pct))
 				return XCGN_EXIT_USAGE;
 			o->pcp_opts = true;
 		} else if (!strcmp(*argv, "pcp-lifetime")) {

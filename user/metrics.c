@@ -274,6 +274,10 @@ static void pcp_metrics(FILE *f, const struct pcp_stats *p)
 	       (double)p->refused_source);
 	sample(f, "xcgn_pcp_requests_total", "outcome=\"rate_limited\"", (double)p->rate_limited);
 	sample(f, "xcgn_pcp_requests_total", "outcome=\"dropped\"", (double)p->dropped);
+	family(f, "xcgn_pcp_share_refusals_total", "counter",
+	       "Requests answered NO_RESOURCES because the subscribers requests made, with no "
+	       "traffic of their own, hold pcp-share of the pools' blocks.");
+	sample(f, "xcgn_pcp_share_refusals_total", NULL, (double)p->refused_share);
 	{
 		static const char *const np[NATPMP_RESULTS] = {
 			"success", "unsupp_version", "not_authorized", "network_failure",

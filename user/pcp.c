@@ -24,6 +24,7 @@ void pcp_config_default(struct pcp_config *c)
 	c->max_per_sub = 64;
 	c->rate = 10;
 	c->third_party = false;
+	c->share_pct = 25;
 }
 
 const char *pcp_result_name(int r)

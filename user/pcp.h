@@ -64,6 +64,8 @@ struct pcp_config {
 	uint32_t max_per_sub;		/* PCP and NAT-PMP mappings a subscriber may hold */
 	uint32_t rate;			/* requests a second per subscriber (burst: 2x) */
 	bool third_party;		/* THIRD_PARTY honoured (else NOT_AUTHORIZED) */
+	uint32_t share_pct;		/* of all pool blocks, what subscribers PCP made
+					 * and that carry no traffic may hold */
 };
 void pcp_config_default(struct pcp_config *c);
 

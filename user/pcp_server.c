@@ -64,19 +64,22 @@ static uint32_t *count_of(struct pcp_server *s, __be32 sub, bool add)
 	return NULL;
 }
 
-/* A token bucket per subscriber, in a table that forgets: a slot taken by
- * another address starts that one afresh (a subscriber gains at most one
- * burst by colliding). */
+/* A token bucket per subscriber, in a table of slots. Addresses that
+ * share a slot share its bucket: a slot taken over keeps its credit, so
+ * two colliding addresses used in turn are limited together, not given a
+ * fresh burst at each turn. An unused slot starts full. */
 static bool rate_ok(struct pcp_server *s, __be32 src, uint64_t now)
 {
 	struct pcp_rate *r = &s->rl[slot_of(src, PCP_RATE_SLOTS)];
 	uint64_t burst = 2ULL * s->cfg.rate * 1000000000ULL, per = 1000000000ULL;
 
-	if (r->addr != src) {
-		r->addr = src;
+	if (!r->addr) {
 		r->credit_ns = burst;
 		r->last_ns = now;
 	}
+	r->addr = src;
+	if (now < r->last_ns)	/* never refill from an older reading */
+		now = r->last_ns;
 	/* Three seconds refill more than the burst: no overflow, same result. */
 	r->credit_ns += (now - r->last_ns < 3000000000ULL ? now - r->last_ns : 3000000000ULL) *
 			s->cfg.rate;
@@ -87,6 +90,99 @@ static bool rate_ok(struct pcp_server *s, __be32 src, uint64_t now)
 		return false;
 	r->credit_ns -= per;
 	return true;
+}
+
+/* ---- quiet subscribers: made by a request, no traffic of their own ---------- */
+
+/* The subscriber's blocks. */
+static uint32_t sub_blocks(const struct xcgn_sub *sub)
+{
+	uint32_t i, n = 0;
+
+	for (i = 0; i < XCGN_SUB_BLOCKS_MAX; i++)
+		n += sub->blocks[i] != 0;
+	return n;
+}
+
+/* Is @addr's entry (@sub) quiet: every mapping it holds a PCP hold? */
+static bool sub_quiet(struct pcp_server *s, __be32 addr, const struct xcgn_sub *sub)
+{
+	uint32_t *n = count_of(s, addr, false);
+
+	return (sub->nmaps & ~XCGN_SUB_DEAD) <= (n ? *n : 0);
+}
+
+/* How long a quiet subscriber's hold may be: its pool's UDP timer (the
+ * shortest of them, for one not made yet). */
+static uint32_t quiet_lifetime(struct pcp_server *s, const struct xcgn_sub *sub)
+{
+	struct xcgn_pool p;
+	__u32 id = sub ? sub->pool_id : 0;
+
+	if (sub && !bpf_map_lookup_elem(s->m->pools, &id, &p) && p.timeout[XCGN_TIMER_UDP])
+		return p.timeout[XCGN_TIMER_UDP];
+	return s->udp_min_s ? s->udp_min_s : 300;
+}
+
+/* May a request make one more subscriber, within pcp-share? */
+static bool share_left(struct pcp_server *s)
+{
+	return !s->pool_blocks ||
+	       (s->quiet_blocks + 1) * 100 <= (uint64_t)s->cfg.share_pct * s->pool_blocks;
+}
+
+static void quiet_add(struct pcp_server *s, __be32 addr)
+{
+	if (s->nquiet == s->capquiet && xcgn_grow(&s->quiet, &s->capquiet, s->nquiet,
+						  sizeof(*s->quiet)))
+		return;	/* out of memory: counted again by the next sweep */
+	s->quiet[s->nquiet++] = addr;
+	s->quiet_blocks++;
+}
+
+static int addr_cmp(const void *a, const void *b)
+{
+	__u32 x = *(const __be32 *)a, y = *(const __be32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Each sweep: the quiet subscribers anew, from those known and those that
+ * hold mappings, keeping only the ones still there and still quiet; the
+ * pools' blocks and shortest UDP timer. */
+static void quiet_sweep(struct pcp_server *s)
+{
+	struct xcgn_pool p;
+	struct xcgn_sub sub;
+	size_t i, n = 0;
+	__u32 id;
+
+	s->pool_blocks = 0;
+	s->udp_min_s = 0;
+	for (id = 0; id < XCGN_POOLS_MAX; id++) {
+		if (bpf_map_lookup_elem(s->m->pools, &id, &p) || !(p.flags & XCGN_POOLF_ACTIVE))
+			continue;
+		s->pool_blocks += (uint64_t)p.naddrs * p.nblocks;
+		if (p.timeout[XCGN_TIMER_UDP] &&
+		    (!s->udp_min_s || p.timeout[XCGN_TIMER_UDP] < s->udp_min_s))
+			s->udp_min_s = p.timeout[XCGN_TIMER_UDP];
+	}
+	for (i = 0; i < PCP_COUNT_SLOTS; i++)
+		if (s->cnt[i].addr && s->cnt[i].n)
+			quiet_add(s, s->cnt[i].addr);
+	if (s->nquiet)
+		qsort(s->quiet, s->nquiet, sizeof(*s->quiet), addr_cmp);
+	s->quiet_blocks = 0;
+	for (i = 0; i < s->nquiet; i++) {
+		if (n && s->quiet[n - 1] == s->quiet[i])
+			continue;	/* known and holding: once */
+		if (bpf_map_lookup_elem(s->m->subs, &s->quiet[i], &sub) ||
+		    sub.addr != s->quiet[i] || !sub_quiet(s, s->quiet[i], &sub))
+			continue;	/* gone, or carries traffic of its own */
+		s->quiet[n++] = s->quiet[i];
+		s->quiet_blocks += sub_blocks(&sub);
+	}
+	s->nquiet = n;
 }
 
 /* ---- the NAT, for pcp.c ------------------------------------------------------ */
@@ -212,13 +308,25 @@ static int be_map(void *ctx, const struct pcp_ask *a, struct pcp_got *g)
 	bool natpmp = a->opcode == XCGN_PCP_NATPMP, have, peer_again;
 	struct xcgn_pcp cur;
 	struct xcgn_sub sub;
-	uint32_t *n;
+	uint32_t *n, life = a->lifetime;
+	bool absent, quiet;
 
 	if (!is_sub(s, a->sub))	/* a THIRD_PARTY naming no subscriber */
 		return PCP_NOT_AUTHORIZED;
 	if (!a->lifetime)
 		return be_delete(s, a, g);
 	have = !bpf_map_lookup_elem(s->m->pcp, &k, &cur);
+	/* A subscriber this request would make, or one that only holds what
+	 * requests made: within pcp-share, and its hold no longer than its
+	 * pool's UDP timer, what traffic from it would hold. */
+	absent = bpf_map_lookup_elem(s->m->subs, &a->sub, &sub) || sub.addr != a->sub;
+	quiet = absent || sub_quiet(s, a->sub, &sub);
+	if (absent && !share_left(s)) {
+		s->st.refused_share++;
+		return PCP_NO_RESOURCES;
+	}
+	if (quiet && life > quiet_lifetime(s, absent ? NULL : &sub))
+		life = quiet_lifetime(s, absent ? NULL : &sub);
 	/* The same client's PEER for another remote of the same endpoint
 	 * (its own nonce): the hold is renewed, its first nonce kept. */
 	peer_again = have && a->opcode == XCGN_PCP_OP_PEER && cur.opcode == XCGN_PCP_OP_PEER &&
@@ -242,19 +350,21 @@ static int be_map(void *ctx, const struct pcp_ask *a, struct pcp_got *g)
 			return PCP_CANNOT_PROVIDE_EXTERNAL;
 	}
 	q.op = a->opcode == XCGN_PCP_OP_PEER ? XCGN_PCP_CTL_PEER : XCGN_PCP_CTL_MAP;
-	q.ent.expires_ns = xcgn_mono_ns() + (uint64_t)a->lifetime * 1000000000ULL;
+	q.ent.expires_ns = xcgn_mono_ns() + (uint64_t)life * 1000000000ULL;
 	memcpy(q.ent.nonce, peer_again ? cur.nonce : a->nonce, sizeof(q.ent.nonce));
 	q.ent.client = a->client;
 	q.ent.peer = a->peer;
 	q.ent.peer_port = htons(a->peer_port);
 	q.ent.opcode = a->opcode;
-	q.ent.lifetime_s = a->lifetime;
+	q.ent.lifetime_s = life;
 	if (xcgn_pcp_ctl(s->prog, &q)) {
 		xcgn_err("pcp: run the datapath's mapping program: %s", strerror(errno));
 		return PCP_NETWORK_FAILURE;
 	}
 	if (q.result)
 		return result_of(q.result);
+	if (absent)
+		quiet_add(s, a->sub);
 	if (!have && a->prefer_failure &&
 	    ((a->want_port && ntohs(q.ent.pport) != a->want_port) ||
 	     (a->want_addr && q.ent.paddr != a->want_addr))) {
@@ -273,7 +383,7 @@ static int be_map(void *ctx, const struct pcp_ask *a, struct pcp_got *g)
 	}
 	g->paddr = q.ent.paddr;
 	g->pport = ntohs(q.ent.pport);
-	g->lifetime = q.ent.opcode == a->opcode ? a->lifetime
+	g->lifetime = q.ent.opcode == a->opcode ? life
 			: (uint32_t)(q.ent.expires_ns > xcgn_mono_ns() ?
 				     (q.ent.expires_ns - xcgn_mono_ns()) / 1000000000ULL : 0);
 	return PCP_SUCCESS;
@@ -289,9 +399,15 @@ static int be_address(void *ctx, __be32 addr, __be32 *paddr)
 		*paddr = sub.paddr;
 		return PCP_SUCCESS;
 	}
+	if (!share_left(s)) {	/* it would make a subscriber: pcp-share */
+		s->st.refused_share++;
+		return PCP_NO_RESOURCES;
+	}
 	if (xcgn_pcp_ctl(s->prog, &q))
 		return PCP_NETWORK_FAILURE;
 	*paddr = q.ent.paddr;
+	if (!q.result)
+		quiet_add(s, addr);
 	return result_of(q.result);
 }
 
@@ -468,6 +584,7 @@ void pcp_server_sweep(struct pcp_server *s)
 		}
 	} while (!err);
 	s->st.held = held;
+	quiet_sweep(s);
 }
 
 /* The hands and the facts, without a socket: every daemon ends what ran
@@ -544,6 +661,9 @@ void pcp_server_announce(struct pcp_server *s)
 
 void pcp_server_close(struct pcp_server *s)
 {
+	free(s->quiet);
+	s->quiet = NULL;
+	s->nquiet = s->capquiet = 0;
 	if (s->fd >= 0)
 		close(s->fd);
 	if (s->prog >= 0)

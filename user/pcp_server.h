@@ -27,6 +27,7 @@ struct pcp_stats {
 	uint64_t send_errors;
 	uint64_t made, ended, expired;	/* mappings */
 	uint64_t held;			/* at the last sweep */
+	uint64_t refused_share;		/* new subscribers past pcp-share */
 };
 
 struct pcp_server {
@@ -45,6 +46,17 @@ struct pcp_server {
 		uint32_t n;
 	} cnt[PCP_COUNT_SLOTS];
 	struct pcp_rate rl[PCP_RATE_SLOTS];
+	/* Subscribers a request made (it had no entry) that carry no traffic
+	 * of their own yet, "quiet": what they hold counts against pcp-share
+	 * and their holds are short (their pool's UDP timer), so that
+	 * requests from spoofed addresses cannot hold what traffic from them
+	 * could not. Rebuilt by every sweep (with the quiet subscribers that
+	 * hold mappings: a restarted daemon finds them again). */
+	__be32 *quiet;
+	size_t nquiet, capquiet;
+	uint64_t quiet_blocks;	/* the blocks they hold */
+	uint64_t pool_blocks;	/* every active pool's, at the last sweep */
+	uint32_t udp_min_s;	/* the shortest UDP timer of the pools */
 };
 
 /* The program and the instance's facts; a first sweep. 0 or -errno. */

@@ -49,6 +49,9 @@ test_pcp_natpmpc_opens_a_port_the_internet_reaches() {
 	[ -n "$paddr" ] || fail "no public address in: $(cat "$TMP/addr.out")"
 	assert_eq "$sub_paddr" "$paddr" "natpmpc's public address is the subscriber's"
 
+	# A subscriber that carries no traffic of its own has its holds cut to
+	# the UDP timer (300 s here: pcp-share, man xcgn): this one sends first.
+	in_sub timeout 5 ping -q -c 1 -W 2 -I "$(sub_addr 1)" "$S1" >/dev/null || fail "ping"
 	# A server behind the NAT, a port mapped for it, a client on the internet.
 	bg "$NS_SUB" timeout 60 socat TCP4-LISTEN:8080,bind="$(sub_addr 1)",reuseaddr,fork \
 		SYSTEM:'echo served-by-subscriber'
@@ -272,4 +275,50 @@ PY
 	assert_eq 48 "${#hex}" "a bare PCP header (24 bytes)"
 	assert_eq 02800000 "${hex:0:8}" "version 2, an ANNOUNCE response, SUCCESS"
 	[ $((16#${hex:16:8})) -lt 60 ] || fail "epoch ${hex:16:8}: not counted from the attach"
+}
+
+# One inside host sends NAT-PMP mapping requests from 300 spoofed
+# subscriber addresses (they pass the reverse-path check: the range routes
+# inside, and no answer is needed), paced under the new-subscriber cap.
+# Each made a subscriber and its block, held for a day: the pool was the
+# attacker's. Now the subscribers requests make, while they carry no
+# traffic, hold at most pcp-share (25%) of the pool's blocks, each hold no
+# longer than the pool's UDP timer; and a subscriber that took no part gets
+# its first packet through. (nftables has no PCP to compare with.)
+test_pcp_spoofed_requests_cannot_hold_the_pool() {
+	local held real
+	real=$(sub_addr 2)
+	xcgn link attach inside "$DEV_I" outside "$DEV_O" || fail "attach"
+	# 4 addresses x 64 blocks: 256 blocks, one a subscriber.
+	xcgn pool add 198.51.100.0/30 ports 1024-65535 block-size 1008 max-blocks 1 || fail "pool add"
+	assert_eq 256 "$(xcgn -j pool show | jq '.[0].blocks_total')" "the pool's blocks"
+	xcgn pool set 198.51.100.0/30 sub-burst 100 sub-refill 3 || fail "pool set"
+	in_nat ip route add 100.64.2.0/24 via "$(sub_addr 1)" dev "$DEV_I"
+	start_pcp_daemon pcp-rate 1000
+	in_sub timeout 60 /usr/bin/python3 - "$GW" "$DEV_S" <<'PY' || fail "the spoofed requests"
+import sys, time
+from scapy.all import IP, UDP, Raw, conf, send
+conf.verb = 0
+gw, dev = sys.argv[1], sys.argv[2]
+srcs = ["100.64.1.%d" % i for i in range(100, 255)] + ["100.64.2.%d" % i for i in range(1, 146)]
+for i, src in enumerate(srcs):
+    # NAT-PMP: version 0, opcode 1 (UDP), internal port, suggested port, a day
+    req = bytes([0, 1, 0, 0]) + (5000).to_bytes(2, "big") + (0).to_bytes(2, "big") + \
+        (86400).to_bytes(4, "big")
+    send(IP(src=src, dst=gw) / UDP(sport=5351 + 1000 + i % 100, dport=5351) / Raw(req), iface=dev)
+    time.sleep(0.03)
+PY
+	sleep 1.5	# the last sweep
+	held=$(xcgn -j subscriber show | jq length)
+	echo "subscribers the requests made: $held of 256 blocks"
+	[ "$held" -le 64 ] || fail "requests made $held subscribers, past pcp-share (64 of 256 blocks)"
+	assert_ge "$held" 32 "the requests made subscribers at all (the test must reach the share)"
+	# Every hold granted no longer than the pool's UDP timer (300 s).
+	jq -r 'select(.event=="pcp_map") | .lifetime' "$TMP/nat.log" | sort -un >"$TMP/lives"
+	[ -s "$TMP/lives" ] || fail "no pcp_map record"
+	[ "$(tail -n 1 "$TMP/lives")" -le 300 ] ||
+		fail "a hold of a subscriber with no traffic outlasts the UDP timer: $(tr '\n' ' ' <"$TMP/lives")"
+	# A subscriber that took no part: its first packet goes through.
+	in_sub timeout 5 ping -q -c 1 -W 2 -I "$real" "$S1" >/dev/null ||
+		fail "the first packet of a subscriber that took no part"
 }
