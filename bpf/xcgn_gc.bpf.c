@@ -91,9 +91,15 @@ int xcgn_gc_peer_del(struct xcgn_gc_peer *req)
 	 * counted this remote: never below zero. */
 	if (m && m->paddr == k.pub.addr && m->pport == k.pub.port) {
 		__u32 old = __sync_fetch_and_add(&m->tcp, -XCGN_MAP_PEER_ONE);
+		struct xcgn_sub *sub;
 
-		if (!XCGN_MAP_PEERS(old))
+		if (!XCGN_MAP_PEERS(old)) {
 			__sync_fetch_and_add(&m->tcp, XCGN_MAP_PEER_ONE);
+			return 0;
+		}
+		sub = bpf_map_lookup_elem(&xcgn_subs, &in.addr);
+		if (sub && sub->addr == in.addr)
+			sub_peers_sub(sub, 1);
 	}
 	return 0;
 }

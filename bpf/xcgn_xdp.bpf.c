@@ -1008,7 +1008,7 @@ int xcgn_pcp_ctl(struct xdp_md *ctx)
 	/* PEER: its remote may come in (address-dependent pools) before
 	 * anything is recorded, so a full table leaves nothing behind. */
 	if (q->op == XCGN_PCP_CTL_PEER && (m->flags & XCGN_MAPF_ADF)) {
-		err = nat4_peer_note(m, &pub, q->ent.peer, bpf_ktime_get_coarse_ns());
+		err = nat4_peer_note(m, &pub, in.addr, q->ent.peer, bpf_ktime_get_coarse_ns());
 		if (err) {
 			if (made)
 				gc_map_remove(&in, &pub, &left);

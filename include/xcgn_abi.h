@@ -146,7 +146,9 @@ struct xcgn_sub {
 	__be32 paddr;
 	__u32 addr_idx;
 	__u16 pool_id;
-	__u16 _pad0;
+	__u16 npeers;		/* its entries in xcgn_peer4, at most xcgn_cfg.sub_peers:
+				 * moved atomically with pool_id as one 32-bit word
+				 * (bpf/lib/pool.h, sub_peers_*) */
 	__u32 nmaps;		/* mappings held (atomic); XCGN_SUB_DEAD once released */
 	__u32 blocks[XCGN_SUB_BLOCKS_MAX];
 	__u64 created_ns;
@@ -482,8 +484,9 @@ struct xcgn_cfg {
 	__be32 sub_mask;
 	__u32 log_level;
 	__be32 inside_addr;	/* source of ICMP xcgn sends inside; 0: none sent */
+	__u32 sub_peers;	/* filtering-table entries one subscriber may hold, 0 = no cap */
 };
-_Static_assert(sizeof(struct xcgn_cfg) == 24, "xcgn_cfg size");
+_Static_assert(sizeof(struct xcgn_cfg) == 28, "xcgn_cfg size");
 
 /* What a subscriber refused a new mapping hears: RFC 5508 REQ-8 asks for
  * "administratively prohibited", RFC 6888 REQ-11b for "host unreachable". */
@@ -589,6 +592,7 @@ enum xcgn_drop {
 	XCGN_DROP_MAP_PEERS = 24,	/* mapping has the pool's map-peers remotes */
 	XCGN_DROP_NOT_TRANSLATED_IN = 25,	/* from the outside to a subscriber address */
 	XCGN_DROP_WRONG_DEVICE = 26,	/* a subscriber source on a device not the inside */
+	XCGN_DROP_SUB_PEERS = 27,	/* subscriber holds its share of the filtering table */
 	XCGN_DROP_MAX
 };
 
@@ -597,8 +601,8 @@ struct xcgn_stats {
 	__u64 stat[XCGN_STAT_MAX];
 	__u64 drop[XCGN_DROP_MAX];
 };
-_Static_assert(XCGN_STAT_MAX == 34 && XCGN_DROP_MAX == 27, "counters are appended only");
-_Static_assert(sizeof(struct xcgn_stats) == 488, "xcgn_stats size is ABI");
+_Static_assert(XCGN_STAT_MAX == 34 && XCGN_DROP_MAX == 28, "counters are appended only");
+_Static_assert(sizeof(struct xcgn_stats) == 496, "xcgn_stats size is ABI");
 
 /* Reverse-path validation (RFC 3704), with the numbers of the kernel's
  * rp_filter sysctl. Values of xcgn_rpf_dev.mode. */

@@ -45,6 +45,7 @@
 
 /* Mapping timers, seconds: defaults and the RFC minimums below which
  * `xcgn pool add` refuses to go. */
+#define XCGN_SUB_PEERS_MIN	256	/* a subscriber's filtering entries, at the least */
 #define XCGN_DEF_UDP_TIMEOUT	300	/* RFC 4787 REQ-5: >= 120, 300 recommended */
 #define XCGN_MIN_UDP_TIMEOUT	120
 #define XCGN_DEF_TCP_EST	7440	/* RFC 5382 REQ-5: 2 h 4 min */

@@ -452,6 +452,7 @@ struct xcgn_xdp *xcgn_datapath_load(const char *dir, const struct xcgn_link_info
 	skel->rodata->xcgn_cfg.sub_prefix = li->sub_prefix;
 	skel->rodata->xcgn_cfg.sub_mask = prefix_mask_be(li->sub_plen);
 	skel->rodata->xcgn_cfg.log_level = (__u32)xcgn_verbose;
+	skel->rodata->xcgn_cfg.sub_peers = xcgn_sub_peers_share(li->max_maps);
 	/* The source of the "administratively prohibited" errors the datapath
 	 * sends to refused subscribers; without one, it only drops. */
 	if (nl_addr_first((int)li->inside_ifindex, &skel->rodata->xcgn_cfg.inside_addr))
@@ -635,6 +636,13 @@ int xcgn_tc_hook_in(int ifindex, int prog_fd, bool replace, bool *created)
 		*created = false;
 	}
 	return err;
+}
+
+uint32_t xcgn_sub_peers_share(uint32_t max_maps)
+{
+	uint32_t n = max_maps / 64;
+
+	return n < XCGN_SUB_PEERS_MIN ? XCGN_SUB_PEERS_MIN : n > 65535 ? 65535 : n;
 }
 
 static void tc_remove(int ifindex, __u32 prio, bool destroy_qdisc)

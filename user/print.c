@@ -327,6 +327,7 @@ const char *const xcgn_drop_name[XCGN_DROP_MAX] = {
 	[XCGN_DROP_MAP_PEERS] = "mapping_peers",
 	[XCGN_DROP_NOT_TRANSLATED_IN] = "not_translated_in",
 	[XCGN_DROP_WRONG_DEVICE] = "wrong_device",
+	[XCGN_DROP_SUB_PEERS] = "subscriber_peers",
 };
 _Static_assert(ARRAY_SIZE(xcgn_drop_name) == XCGN_DROP_MAX, "drop names match enum");
 

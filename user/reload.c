@@ -98,7 +98,7 @@ static int convert_stats_v6(int old_fd, int new_fd)
 	return convert_stats(old_fd, new_fd, 31, 25);
 }
 
-/* Version 7: 33 counters, 25 drop reasons (8 appended mss_clamped and two
+/* Version 7: 33 counters, 25 drop reasons (8 appended mss_clamped and three
  * drop reasons). */
 static int convert_stats_v7(int old_fd, int new_fd)
 {
@@ -276,8 +276,10 @@ static const struct migration migrations[] = {
 	 * vouches for it); two counters were appended. */
 	{ .from = 6,
 	  .convert = { { XSTR(xcgn_stats), convert_stats_v6 } } },
-	/* 7 to 8: a counter and two drop reasons were appended; xcgn_state's
-	 * padding became the MSS clamp (0 before: off, reused as it is); the
+	/* 7 to 8: a counter and three drop reasons were appended; xcgn_state's
+	 * padding became the MSS clamp (0 before: off, reused as it is), and
+	 * xcgn_sub's the count of its filtering entries (0: a moved
+	 * subscriber's count starts low, and is never taken below zero); the
 	 * inside device gained a tc ingress program (the switch adds it). */
 	{ .from = 7,
 	  .convert = { { XSTR(xcgn_stats), convert_stats_v7 } } },

@@ -14,6 +14,8 @@ static __always_inline int gc_map_remove(const struct xcgn_tuple4 *key,
 					 const struct xcgn_tuple4 *rk, __u32 *nmaps_left)
 {
 	__be32 saddr = key->addr;
+	struct xcgn_map4 *m = bpf_map_lookup_elem(&xcgn_map4, key);
+	__u32 peers = m ? XCGN_MAP_PEERS(m->tcp) : 0;
 	struct xcgn_sub *sub;
 	struct xcgn_full *f;
 
@@ -24,6 +26,10 @@ static __always_inline int gc_map_remove(const struct xcgn_tuple4 *key,
 	sub = bpf_map_lookup_elem(&xcgn_subs, &saddr);
 	if (sub && sub->addr == saddr) {
 		__u32 old = __sync_fetch_and_add(&sub->nmaps, -1);
+
+		/* Its remotes leave the subscriber's share with it (their
+		 * entries go later, and no longer count: gc_peer_del). */
+		sub_peers_sub(sub, peers);
 
 		/* Never below zero: a count that was already off stays put. */
 		if (!(old & ~XCGN_SUB_DEAD))

@@ -199,6 +199,33 @@ struct {
 	__type(value, __u64);
 } xcgn_rlim SEC(".maps");
 
+/* A subscriber's filtering-table entries (xcgn_sub.npeers). BPF has no
+ * 16-bit atomics: the count moves as the upper half of the 32-bit word it
+ * shares with pool_id, which an addition of whole 1 << 16 steps leaves
+ * alone (the count stays far below 65536). Never below zero. */
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "sub_peers_*: npeers is the upper half of its word on little-endian only"
+#endif
+#define XCGN_SUB_PEER_ONE 0x10000u
+
+static __always_inline void sub_peers_inc(struct xcgn_sub *sub)
+{
+	__sync_fetch_and_add((__u32 *)&sub->pool_id, XCGN_SUB_PEER_ONE);
+}
+
+static __always_inline void sub_peers_sub(struct xcgn_sub *sub, __u32 n)
+{
+	__u32 *w = (__u32 *)&sub->pool_id, old, cnt, i;
+
+	for (i = 0; i < 4 && n; i++) {	/* a CAS lost to another CPU: again */
+		old = *(volatile __u32 *)w;
+		cnt = old >> 16;
+		cnt = cnt > n ? cnt - n : 0;
+		if (__sync_val_compare_and_swap(w, old, (old & 0xffff) | (cnt << 16)) == old)
+			return;
+	}
+}
+
 /* One more of XCGN_RLIM_* @key on this CPU at @now, at most one each
  * @gap ns? A stamp of 0 is "never": the first one after boot is let
  * through however soon after boot it comes. */

@@ -341,6 +341,23 @@ static __always_inline void nat4_tcp_note(__u32 *state, __u8 flags, int outbound
 		__sync_fetch_and_or(state, bits);
 }
 
+/* Subscriber @saddr's filtering entries: below its share (@take 0: 1 when
+ * one more may be made), or one more made (@take 1). A subscriber without
+ * an entry (a race with its release) takes nothing. Not inlined: only a
+ * new remote asks, and the callers' stack has no room for it. */
+static __noinline int nat4_sub_peers(__be32 saddr, int take)
+{
+	struct xcgn_sub *sub = bpf_map_lookup_elem(&xcgn_subs, &saddr);
+
+	if (!sub || sub->addr != saddr)
+		return 1;
+	if (take) {
+		sub_peers_inc(sub);
+		return 1;
+	}
+	return !xcgn_cfg.sub_peers || sub->npeers < xcgn_cfg.sub_peers;
+}
+
 /* Remember that mapping @m (public side @pub) sent to @raddr: for
  * address-dependent filtering, and for whose TCP segments move its state.
  * A new remote is counted in the mapping, up to its pool's map-peers: one
@@ -348,7 +365,7 @@ static __always_inline void nat4_tcp_note(__u32 *state, __u8 flags, int outbound
  * (issue 10 item 5). Returns 0, -XCGN_DROP_MAP_PEERS at the cap, or
  * -XCGN_DROP_PEER_FULL. */
 static __always_inline int nat4_peer_note(struct xcgn_map4 *m, const struct xcgn_tuple4 *pub,
-					  __be32 raddr, __u64 now)
+					  __be32 saddr, __be32 raddr, __u64 now)
 {
 	struct xcgn_peer4_key k = {};
 	struct xcgn_pool *pool;
@@ -369,12 +386,17 @@ static __always_inline int nat4_peer_note(struct xcgn_map4 *m, const struct xcgn
 	pool = bpf_map_lookup_elem(&xcgn_pools, &pid);
 	if ((pool && pool->map_peers && n >= pool->map_peers) || n >= XCGN_MAP_PEERS_MAX)
 		return -XCGN_DROP_MAP_PEERS;
+	/* The subscriber's share of the table: one subscriber sending to
+	 * many hosts from many mappings cannot fill it for everybody. */
+	if (!nat4_sub_peers(saddr, 0))
+		return -XCGN_DROP_SUB_PEERS;
 	err = bpf_map_update_elem(&xcgn_peer4, &k, &now, BPF_NOEXIST);
 	if (err == -XCGN_EEXIST)
 		return 0;
 	if (err)
 		return -XCGN_DROP_PEER_FULL;
 	__sync_fetch_and_add(&m->tcp, XCGN_MAP_PEER_ONE);
+	nat4_sub_peers(saddr, 1);
 	return 0;
 }
 
@@ -422,18 +444,22 @@ static __always_inline int nat4_snat_lookup(const struct xcgn_tuple4 *in, __be32
 		nat4_tcp_note(&m->tcp, tcp_flags, 1);
 	}
 	if (m->flags & XCGN_MAPF_ADF) {
-		err = nat4_peer_note(m, pub, raddr, now);
+		err = nat4_peer_note(m, pub, in->addr, raddr, now);
 		if (!err && in->proto == IPPROTO_TCP && !(m->tcp & XCGN_TCP_PEERS))
 			__sync_fetch_and_or(&m->tcp, XCGN_TCP_PEERS);
 		return err;
 	}
 	/* Endpoint-independent TCP: the hosts the subscriber opens or accepts
 	 * a connection with are the only ones whose SYN, RST, FIN or traffic
-	 * moves the mapping's state. A full table costs that distinction (the
-	 * mapping stays ungated), never the packet. */
-	if (in->proto == IPPROTO_TCP && (tcp_flags & TH_SYN) && !nat4_peer_note(m, pub, raddr, now) &&
-	    !(m->tcp & XCGN_TCP_PEERS))
-		__sync_fetch_and_or(&m->tcp, XCGN_TCP_PEERS);
+	 * moves the mapping's state. A note that cannot be made (the table
+	 * full, the subscriber at its share) never costs the packet, nor the
+	 * gate: strangers' control segments still move nothing; the peer's
+	 * own, unnoted, move nothing either, and the timers end the mapping. */
+	if (in->proto == IPPROTO_TCP && (tcp_flags & TH_SYN)) {
+		nat4_peer_note(m, pub, in->addr, raddr, now);
+		if (!(m->tcp & XCGN_TCP_PEERS))
+			__sync_fetch_and_or(&m->tcp, XCGN_TCP_PEERS);
+	}
 	return 0;
 }
 

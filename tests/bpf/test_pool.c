@@ -571,6 +571,54 @@ Test(pool, subscriber_mapping_cap_refuses_only_that_subscriber, .init = setup_su
 	cr_assert_eq(env_count(env.maps.map4), 6, "5 + 1 mappings");
 }
 
+/* Remote @i (0-253): 192.0.2.1 on, behind the environment's gateway. */
+static uint32_t remote(int i)
+{
+	return htonl(0xc0000201u + (uint32_t)i);
+}
+
+/* One subscriber's share of the filtering table (a 64th of it, at least
+ * 256): past it the subscriber's new remotes are refused and counted,
+ * everybody else's are not. A full table is a counted drop too. */
+static void setup_sub_peers(void)
+{
+	struct pool_opts o = bpfenv_default_pool();
+
+	o.filtering = XCGN_FILTER_ADF;
+	o.map_peers = 0;	/* no cap a mapping: the subscriber's alone */
+	o.sub_maps = 0;
+	env_max_maps = 1024;	/* filtering table 1024, a share of 256 */
+	env_setup(&o);
+	env_max_maps = 8192;
+}
+
+Test(pool, subscriber_share_of_the_filtering_table, .init = setup_sub_peers,
+     .fini = env_teardown)
+{
+	struct xcgn_sub sub;
+	uint8_t out[256];
+	uint32_t a = ip(ENV_SUB1);
+	int i, ok = 0;
+
+	for (i = 0; i < 300; i++)	/* two mappings, 150 remotes each: 300 entries */
+		ok += out_udp(a, (uint16_t)(6000 + i / 150), remote(i % 150), 53, out) ==
+		      XDP_REDIRECT;
+	cr_assert_eq(ok, 256, "its share: 256 remotes of 300, got %d", ok);
+	cr_assert_eq(env_drop(XCGN_DROP_SUB_PEERS), 44, "the rest counted as subscriber_peers");
+	cr_assert_eq(bpf_map_lookup_elem(env.maps.subs, &a, &sub), 0);
+	cr_assert_eq(sub.npeers, 256, "the subscriber's count");
+	cr_assert_eq(sub.pool_id, 0, "the word it shares: pool_id untouched");
+	cr_assert_eq(out_udp(ip(ENV_SUB2), 6000, remote(0), 53, out), XDP_REDIRECT,
+		     "another subscriber is untouched");
+	/* Four more subscribers at their share: 5 x 256 > 1024, the table
+	 * fills and the rest is counted as such. */
+	for (i = 0; i < 4 * 256; i++)
+		out_udp(htonl(0x64400010u + (uint32_t)(i / 256)), (uint16_t)(7000 + i % 256 / 128),
+			remote(i % 128), 53, out);
+	cr_assert_eq(env_count(env.maps.peer4), 1024, "the table full");
+	cr_assert(env_drop(XCGN_DROP_PEER_FULL) > 0, "a full table counted as peer_full");
+}
+
 /* Issue 10 item 5: one mapping's remotes in the filtering table, up to the
  * pool's map-peers; the collector's removal of one counts it off. */
 static void setup_map_peers(void)

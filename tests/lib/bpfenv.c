@@ -85,6 +85,7 @@ int bpfenv_setup(struct bpfenv *e, const struct pool_opts *pool, unsigned int ma
 	e->skel->rodata->xcgn_cfg.sub_prefix = inet_addr("100.64.0.0");
 	e->skel->rodata->xcgn_cfg.sub_mask = prefix_mask_be(10);
 	e->skel->rodata->xcgn_cfg.inside_addr = inet_addr("100.64.0.1");
+	e->skel->rodata->xcgn_cfg.sub_peers = xcgn_sub_peers_share(max_maps);
 	if (bpf_map__set_max_entries(e->skel->maps.xcgn_map4, max_maps) ||
 	    bpf_map__set_max_entries(e->skel->maps.xcgn_rev4, max_maps) ||
 	    bpf_map__set_max_entries(e->skel->maps.xcgn_peer4, max_maps) ||
