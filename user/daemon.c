@@ -1337,7 +1337,8 @@ static int usage(void)
 		"                   [gc-interval MS] [gc-batch N] [quarantine S] [refusal-rate N]\n"
 		"                   [rpf-resync MS] [metrics ADDR:PORT] [ipfix ADDR:PORT]...\n"
 		"                   [ipfix-domain N] [node N] [pcp] [pcp-lifetime MIN-MAX]\n"
-		"                   [pcp-mappings N] [pcp-rate N] [pcp-share PERCENT] [pcp-third-party]\n"
+		"                   [pcp-mappings N] [pcp-rate N] [pcp-share PERCENT]\n"
+		"                   [pcp-third-party PREFIX]...\n"
 		"                   [monitor-group GROUP] [time-scale N]\n"
 		"       xcgn daemon help\n"
 		"config FILE applies the configuration file first (xcgn config apply FILE)\n"
@@ -1366,7 +1367,8 @@ static int usage(void)
 		"address and blocks, open to every remote, for the lifetime asked (bounded\n"
 		"by pcp-lifetime, default 120-86400 s), logged (pcp_map, pcp_end). At most\n"
 		"pcp-mappings (default 64) a subscriber, pcp-rate (default 10) requests a\n"
-		"second from each (burst 2x); THIRD_PARTY only with pcp-third-party.\n"
+		"second from each (burst 2x); THIRD_PARTY only from the clients within a\n"
+		"pcp-third-party prefix (up to 8), none by default.\n"
 		"A subscriber a request makes (it had no entry), while it carries no traffic\n"
 		"of its own, holds mappings no longer than its pool's UDP timer, and all such\n"
 		"subscribers together at most pcp-share percent (default 25) of the pools'\n"
@@ -1487,7 +1489,23 @@ static int daemon_opts_parse(int argc, char **argv, struct daemon_opts *o)
 		} else if (!strcmp(*argv, "pcp")) {
 			o->pcp = true;
 		} else if (!strcmp(*argv, "pcp-third-party")) {
-			o->pcp_cfg.third_party = o->pcp_opts = true;
+			struct pcp_config *pc = &o->pcp_cfg;
+			uint32_t pfx;
+			uint8_t plen;
+
+			NEXT_ARG();
+			if (parse_prefix(*argv, &pfx, &plen)) {
+				xcgn_err("invalid pcp-third-party \"%s\" (the clients that may ask for "
+					 "another subscriber: a prefix, a.b.c.d/len)", *argv);
+				return XCGN_EXIT_USAGE;
+			}
+			if (pc->nthird_party == PCP_THIRD_PARTY_MAX) {
+				xcgn_err("pcp-third-party: at most %d prefixes", PCP_THIRD_PARTY_MAX);
+				return XCGN_EXIT_USAGE;
+			}
+			pc->third_party[pc->nthird_party].prefix = pfx;
+			pc->third_party[pc->nthird_party++].plen = plen;
+			o->pcp_opts = true;
 		} else if (!strcmp(*argv, "pcp-mappings")) {
 			NEXT_ARG();
 			if (arg_u32("pcp-mappings", *argv, 1, XCGN_PCP_MAX, &o->pcp_cfg.max_per_sub))

@@ -23,8 +23,18 @@ void pcp_config_default(struct pcp_config *c)
 	c->max_lifetime_s = 86400;
 	c->max_per_sub = 64;
 	c->rate = 10;
-	c->third_party = false;
+	c->nthird_party = 0;
 	c->share_pct = 25;
+}
+
+bool pcp_third_party_allowed(const struct pcp_config *c, __be32 client)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->nthird_party && i < PCP_THIRD_PARTY_MAX; i++)
+		if ((client & prefix_mask_be(c->third_party[i].plen)) == c->third_party[i].prefix)
+			return true;
+	return false;
 }
 
 const char *pcp_result_name(int r)
@@ -221,7 +231,7 @@ static size_t pcp_map_peer(const struct pcp_config *c, const struct pcp_backend 
 	if (r)
 		return pcp_error(b, req, len, resp, r);
 	if (o.third_party) {
-		if (!c->third_party)
+		if (!pcp_third_party_allowed(c, src))
 			return pcp_error(b, req, len, resp, PCP_NOT_AUTHORIZED);
 		a.sub = o.third;
 	}

@@ -63,11 +63,21 @@ struct pcp_config {
 	uint32_t max_lifetime_s;	/* longer ones are cut to this */
 	uint32_t max_per_sub;		/* PCP and NAT-PMP mappings a subscriber may hold */
 	uint32_t rate;			/* requests a second per subscriber (burst: 2x) */
-	bool third_party;		/* THIRD_PARTY honoured (else NOT_AUTHORIZED) */
+	/* The clients whose THIRD_PARTY requests are honoured (RFC 6887
+	 * §13.1: a subscriber opening holes to another's ports); none by
+	 * default: NOT_AUTHORIZED. */
+#define PCP_THIRD_PARTY_MAX 8
+	struct {
+		__be32 prefix;
+		uint8_t plen;
+	} third_party[PCP_THIRD_PARTY_MAX];
+	uint32_t nthird_party;
 	uint32_t share_pct;		/* of all pool blocks, what subscribers PCP made
 					 * and that carry no traffic may hold */
 };
 void pcp_config_default(struct pcp_config *c);
+/* May @client make THIRD_PARTY requests? */
+bool pcp_third_party_allowed(const struct pcp_config *c, __be32 client);
 
 /* One mapping to make, renew or end, as the request put it. */
 struct pcp_ask {

@@ -51,7 +51,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	verdict = data[0] % PCP_RESULT_MAX;
 	pcp_config_default(&c);
-	c.third_party = (data[0] >> 4) & 1;	/* independent of the verdict's residue */
+	/* independent of the verdict's residue: every client, or none */
+	c.nthird_party = (data[0] >> 4) & 1;
+	c.third_party[0].prefix = 0;
+	c.third_party[0].plen = 0;
 	req = malloc(size - 1 ? size - 1 : 1);	/* exactly the input: ASan sees overreads */
 	if (!req)
 		return 0;

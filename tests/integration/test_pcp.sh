@@ -207,7 +207,7 @@ test_pcp_rate_limit_third_party_and_restart() {
 	s1=$(sub_addr 1)
 	s2=$(sub_addr 2)
 	attach_default
-	start_pcp_daemon pcp-rate 2 pcp-third-party metrics 127.0.0.1:9755
+	start_pcp_daemon pcp-rate 2 pcp-third-party "$(sub_addr 1)/32" metrics 127.0.0.1:9755
 
 	# 2 a second, burst 4: of 20 at once, 4 (and what refills while they
 	# are sent) are answered.
@@ -232,10 +232,13 @@ test_pcp_rate_limit_third_party_and_restart() {
 	# The daemon restarts: the mapping and its lifetime are still there.
 	kill "$DAEMON_PID"
 	wait "$DAEMON_PID" || fail "daemon exit: $(cat "$TMP/daemon.err")"
-	start_pcp_daemon pcp-third-party
+	start_pcp_daemon pcp-third-party "$(sub_addr 1)/32"
 	grep -q "1 mapping(s) held" "$TMP/daemon.err" || fail "held after restart: $(cat "$TMP/daemon.err")"
 	out=$(probe "$s1" third="$(sub_addr 3)" port=4000 life=300)
 	assert_eq 0 "$(echo "$out" | field result)" "renewed after the restart (same nonce)"
+	# A client that is not on the pcp-third-party list may not.
+	assert_eq 2 "$(probe "$s2" third="$(sub_addr 3)" port=4002 life=300 | field result)" \
+		"THIRD_PARTY from a client not on the list (NOT_AUTHORIZED)"
 	[ "$(xcgn -j session show | jq "[.[] | select(.pcp)] | length")" = 1 ] ||
 		fail "one PCP mapping: $(xcgn -j session show)"
 	xcgn -j link check | jq -e ".violations == 0" >/dev/null || fail "check: $(xcgn -j link check)"

@@ -208,7 +208,14 @@ Test(pcp, third_party_only_when_allowed)
 	v4mapped(req + n + 4, "100.64.1.9");
 	answer(n + 20);
 	cr_assert_eq(resp[3], PCP_NOT_AUTHORIZED, "not allowed by default");
-	cfg.third_party = true;
+	cfg.third_party[0].prefix = inet_addr("100.64.2.0");	/* another client's */
+	cfg.third_party[0].plen = 24;
+	cfg.nthird_party = 1;
+	answer(n + 20);
+	cr_assert_eq(resp[3], PCP_NOT_AUTHORIZED, "a client outside the list");
+	cfg.third_party[1].prefix = inet_addr("100.64.1.2");	/* this one */
+	cfg.third_party[1].plen = 32;
+	cfg.nthird_party = 2;
 	answer(n + 20);
 	cr_assert_eq(resp[3], PCP_SUCCESS);
 	cr_assert_eq(resp[n], 1, "THIRD_PARTY in the answer");
