@@ -9,12 +9,17 @@
  * learns it (BIRD's kernel protocol with `learn`) and announces it with
  * BGP. The routes come with the datapath and go with it: attach adds the
  * default route, pool add and del keep the prefixes, detach removes them
- * all. The daemon plays no part: it may die, forwarding and the
- * announcement go on. The kernel holds the state, so the table in use is
- * read back from it (the routes of our protocol) and nothing is pinned. */
+ * all. The kernel holds the state, so the table in use is read back from
+ * it (the routes of our protocol) and nothing is pinned. The daemon may
+ * die: forwarding and the announcement go on. While it runs it withdraws
+ * the routes when the datapath stops working (an XDP link detached, a
+ * device gone, down or without carrier) and puts them back when it works
+ * again (announce_watch): a node draws no traffic it cannot serve. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <libmnl/libmnl.h>
@@ -178,6 +183,73 @@ int announce_sync(const struct xcgn_maps *m, uint32_t table)
 		}
 	}
 	return 0;
+}
+
+/* The datapath works: both XDP links still attached (someone may detach
+ * one), both devices there, up and with carrier. */
+static bool datapath_works(const char *dir, const struct xcgn_link_info *li)
+{
+	static const char *const pins[] = { XCGN_PIN_LINK_IN, XCGN_PIN_LINK_OUT };
+	const __u32 ifs[] = { li->inside_ifindex, li->outside_ifindex };
+	struct nl_link l;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(pins); i++) {
+		struct bpf_link_info info = {};
+		__u32 len = sizeof(info);
+		char path[512];
+		int fd, err;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, pins[i]);
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			return false;
+		err = bpf_obj_get_info_by_fd(fd, &info, &len);
+		close(fd);
+		if (err || info.type != BPF_LINK_TYPE_XDP || !info.xdp.ifindex)
+			return false;
+	}
+	for (i = 0; i < ARRAY_SIZE(ifs); i++)
+		if (nl_link_get(NULL, (int)ifs[i], &l) ||
+		    (l.flags & (IFF_UP | IFF_RUNNING)) != (IFF_UP | IFF_RUNNING))
+			return false;
+	return true;
+}
+
+void announce_watch_init(struct announce_watch *w)
+{
+	w->working = true;
+	w->table = 0;
+}
+
+int announce_watch(struct announce_watch *w, const struct xcgn_maps *m, const char *dir)
+{
+	struct xcgn_link_info li;
+	bool ok;
+	int lock, err = 0;
+
+	if (xcgn_link_read(m, &li))
+		return 0;
+	ok = datapath_works(dir, &li);
+	if (ok == w->working)
+		return 0;
+	/* Under the configuration lock, as every command changes the routes;
+	 * when someone holds it, the next look. */
+	lock = xcgn_trylock();
+	if (lock < 0)
+		return 0;
+	if (!ok) {
+		err = announce_table(&w->table);	/* what to put back later */
+		if (!err && w->table)
+			err = announce_sync(NULL, 0);
+	} else if (w->table) {
+		err = announce_sync(m, w->table);
+	}
+	xcgn_unlock(lock);
+	if (err)
+		return err;
+	w->working = ok;
+	return w->table ? (ok ? 2 : 1) : 0;
 }
 
 int announce_refresh(const struct xcgn_maps *m)

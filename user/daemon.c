@@ -84,6 +84,8 @@ struct daemon {
 	uint32_t abi_id;		/* the map id of our xcgn_abi: a detach or a
 					 * new attach changes what is pinned there */
 	char dir[256];
+	struct announce_watch aw;	/* the routes follow the datapath */
+	uint64_t dp_due;		/* its next look: every 250 ms, at once on a change */
 	struct xcgn_dstat ds;
 	int notify_fd;			/* systemd's NOTIFY_SOCKET, or -1 */
 	struct sockaddr_un notify_addr;
@@ -925,6 +927,7 @@ static int daemon_wait(struct daemon *d, int ms)
 		if (evs[i].data.u32 == 4)
 			pcp_server_run(d->pcp);
 		if (evs[i].data.u32 == 1 && rpf_watch_changed(d->rw)) {
+			d->dp_due = 0;	/* a device may have gone down */
 			now = xcgn_mono_ns() + 50000000ULL;
 			if (d->rpf_due > now)
 				d->rpf_due = now;
@@ -1111,6 +1114,7 @@ static int daemon_run(struct daemon *d)
 	if (xcgn_pin_dir(d->dir, sizeof(d->dir)) || xcgn_maps_open(&d->m))
 		return XCGN_EXIT_ERR;
 	d->abi_id = stamp_id(d->dir);
+	announce_watch_init(&d->aw);
 	lock = instance_lock(d);
 	if (lock < 0) {
 		err = lock;
@@ -1226,6 +1230,17 @@ static int daemon_run(struct daemon *d)
 		}
 		quarantine_process(d, now);
 		natlog_sync(&d->log, now, false);
+		if (now >= d->dp_due) {
+			int r = announce_watch(&d->aw, &d->m, d->dir);
+
+			if (r == 1)
+				fprintf(stderr, "xcgn daemon: the datapath stopped working (an XDP link "
+						"detached, or a device gone or down): routes withdrawn\n");
+			else if (r == 2)
+				fprintf(stderr, "xcgn daemon: the datapath works again: routes "
+						"announced in table %u\n", d->aw.table);
+			d->dp_due = now + 250000000ULL;
+		}
 		if (now >= d->rpf_due) {
 			/* Also every second: accept_local and route_localnet
 			 * changes send no notification. */

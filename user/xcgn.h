@@ -148,6 +148,17 @@ int announce_table(uint32_t *table);
 int announce_sync(const struct xcgn_maps *m, uint32_t table);
 /* After a pool change: the same, in the table already in use (if any). */
 int announce_refresh(const struct xcgn_maps *m);
+/* The daemon's watch over the datapath, for the announcement. */
+struct announce_watch {
+	bool working;		/* as last seen */
+	uint32_t table;		/* the routes' table, read when they were withdrawn */
+};
+void announce_watch_init(struct announce_watch *w);
+/* Withdraw the routes when the datapath stops working (an XDP link
+ * detached, a device gone, down or without carrier), put them back when
+ * it works again. 1 withdrawn, 2 announced again, 0 nothing to do, or
+ * -errno. */
+int announce_watch(struct announce_watch *w, const struct xcgn_maps *m, const char *dir);
 
 /* ---- loader.c: bpffs, skeleton, attach --------------------------------- */
 /* Where this network namespace's state lives. Returns 0 or -errno with the

@@ -38,6 +38,33 @@ test_cluster_routes_follow_the_datapath() {
 	assert_eq "" "$(routes 102)" "routes after detach"
 }
 
+# A node announces its slice only while its datapath works: with the daemon
+# running, the outside device going down withdraws the routes (a routing
+# daemon learning the table withdraws them from BGP), coming back up puts
+# them back, and an XDP link detached by someone else withdraws them too.
+routes_are() { [ "$(routes 100)" = "$1" ]; }
+
+test_cluster_withdraw_when_the_datapath_fails() {
+	local t0 want
+	xcgn link attach inside "$DEV_I" outside "$DEV_O" route-table 100 || fail "attach"
+	xcgn pool add "$POOL" || fail "pool add"
+	want="blackhole $POOL blackhole default "
+	assert_eq "$want" "$(routes 100)" "routes after pool add"
+	start_daemon
+	t0=$(date +%s%N)
+	in_nat ip link set "$DEV_O" down
+	wait_until 5 routes_are "" || fail "the routes stayed with the outside down"
+	echo "withdrawn $(( ($(date +%s%N) - t0) / 1000000 )) ms after the outside went down"
+	grep -q "routes withdrawn" "$TMP/daemon.err" || fail "the daemon said nothing: $(cat "$TMP/daemon.err")"
+	in_nat ip link set "$DEV_O" up
+	wait_until 5 routes_are "$want" || fail "the routes did not come back with the outside: $(routes 100)"
+	# Someone detaches the inside's XDP link.
+	bpftool link detach pinned "$(pin_dir)/link_xdp_inside" || fail "bpftool link detach"
+	wait_until 5 routes_are "" || fail "the routes stayed with the XDP link detached"
+	kill "$DAEMON_PID"
+	wait "$DAEMON_PID" || fail "daemon exit status: $(cat "$TMP/daemon.err")"
+}
+
 # make cluster-demo, smaller: three nodes with BIRD, BGP and BFD between
 # an access and an upstream router; node 2 fails and comes back. The
 # scenario checks what it measures (exit 1 otherwise); here, that every
