@@ -1176,16 +1176,6 @@ static int daemon_run(struct daemon *d)
 	if (err)
 		goto out;
 	err = rpf_watch_setup(d);
-	if (!err) {
-		struct xcgn_link_info li = {};
-
-		xcgn_link_read(&d->m, &li);	/* unread (0): every neighbour counts */
-		d->nh = nh_keeper_start(d->m.nhctl, (int)li.inside_ifindex, (int)li.outside_ifindex);
-		if (!d->nh)
-			fprintf(stderr, "xcgn daemon: warning: no next-hop cache (%s): every packet "
-					"asks the FIB\n",
-				strerror(errno));
-	}
 	if (!err)
 		err = metrics_setup(d);
 	if (!err)
@@ -1198,6 +1188,22 @@ static int daemon_run(struct daemon *d)
 		monitor_setup(d);	/* without it the daemon still does its work */
 	if (err)
 		goto out;
+	/* Set up: from here on, only what the daemon uses (its thread too,
+	 * started after this). It parses PCP from subscribers and HTTP. */
+	err = xcgn_caps_drop_to_runtime();
+	if (err)
+		fprintf(stderr, "xcgn daemon: warning: could not drop capabilities: %s\n",
+			strerror(-err));
+	{
+		struct xcgn_link_info li = {};
+
+		xcgn_link_read(&d->m, &li);	/* unread (0): every neighbour counts */
+		d->nh = nh_keeper_start(d->m.nhctl, (int)li.inside_ifindex, (int)li.outside_ifindex);
+		if (!d->nh)
+			fprintf(stderr, "xcgn daemon: warning: no next-hop cache (%s): every packet "
+					"asks the FIB\n",
+				strerror(errno));
+	}
 
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);

@@ -74,6 +74,12 @@ int prefix_match(const char *word, const char *const *names, size_t n);
 /* The capabilities xcgn works with (CAP_BPF or CAP_SYS_ADMIN, and
  * CAP_NET_ADMIN): 0, or -EPERM with what is missing said for @what. */
 int xcgn_need_caps(const char *what);
+/* The daemon, once set up (its programs loaded, sockets bound, files
+ * open): from here on only CAP_BPF (its maps and programs) and
+ * CAP_NET_ADMIN (the routes it announces), for this thread and those it
+ * starts after, and no way back (no new privileges; the bounding set too,
+ * where it may drop it). 0 or -errno. */
+int xcgn_caps_drop_to_runtime(void);
 
 extern const char *const xcgn_stat_name[XCGN_STAT_MAX];
 extern const char *const xcgn_drop_name[XCGN_DROP_MAX];

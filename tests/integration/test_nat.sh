@@ -160,6 +160,10 @@ test_hairpin_without_the_upstream() {
 	hairpin_cases on
 }
 
+test_hairpin_without_the_upstream_offloads_off() {
+	hairpin_cases off
+}
+
 # The same with the pool null-routed on the NAT host, the usual guard
 # against routing loops, with the subscribers' checksum offload on and off.
 # What XDP leaves to the kernel (the partial checksums, the first packet
