@@ -9,7 +9,7 @@ PKGS=(
 	iproute2 iputils-ping ethtool socat iperf3 curl python3 nftables jq
 	procps util-linux coreutils tcpdump shellcheck python3-scapy
 	debhelper dpkg-dev fakeroot lintian man-db groff-base bash-completion systemd git
-	libmicrohttpd-dev libcap-ng-dev prometheus libfixbuf-tools nfdump bird2 natpmpc conntrack
+	libmicrohttpd-dev libcap-ng-dev strace prometheus libfixbuf-tools nfdump bird2 natpmpc conntrack
 )
 
 missing=()

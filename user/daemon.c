@@ -85,6 +85,8 @@ struct daemon {
 					 * new attach changes what is pinned there */
 	char dir[256];
 	struct announce_watch aw;	/* the routes follow the datapath */
+	struct metrics_snap snap;	/* what scrapes read: taken every 5 s */
+	unsigned int snap_age;		/* seconds since it was taken */
 	uint64_t dp_due;		/* its next look: every 250 ms, at once on a change */
 	struct xcgn_dstat ds;
 	int notify_fd;			/* systemd's NOTIFY_SOCKET, or -1 */
@@ -804,6 +806,7 @@ static int metrics_render(void *ctx, FILE *f)
 {
 	struct daemon *d = ctx;
 	struct metrics_daemon md = {
+		.snap = d->snap.valid ? &d->snap : NULL,
 		.started_unix = d->ds.started_unix,
 		.passes = d->passes,
 		.expired = d->expired,
@@ -1099,6 +1102,13 @@ static bool each_second(struct daemon *d, uint64_t now)
 	}
 	if (d->pcp)
 		pcp_server_sweep(d->pcp);
+	/* The aggregates a scrape reads, taken here every 5 s in batches:
+	 * scrapes, however many, walk nothing (metrics.c). */
+	if (d->http && ++d->snap_age >= 5) {
+		d->snap_age = 0;
+		if (metrics_snapshot(&d->m, &d->snap))
+			d->snap.valid = false;	/* the next scrape walks, as the CLI does */
+	}
 	dstat_publish(d);
 	return stamp_id(d->dir) == d->abi_id;
 }
@@ -1178,6 +1188,8 @@ static int daemon_run(struct daemon *d)
 	err = rpf_watch_setup(d);
 	if (!err)
 		err = metrics_setup(d);
+	if (!err && d->http && metrics_snapshot(&d->m, &d->snap))
+		d->snap.valid = false;
 	if (!err)
 		err = ipfix_setup(d);
 	if (!err && d->o.nipfix)

@@ -165,18 +165,12 @@ static void tables(FILE *f, const struct table_use *t, size_t n)
 	}
 }
 
-struct pool_use {
-	uint64_t addrs, drained, blocks, taken, held, subs;
-};
-
 /* Per pool: addresses (excluded ones are no pool's), drained, blocks in
  * all, taken in the bitmaps, held by subscribers; subscribers. */
 static int pools_use(const struct xcgn_maps *m, const struct xcgn_pool *pools, __u32 npools,
 		     struct pool_use *u, uint64_t *nsubs)
 {
 	__u32 naddrs = xcgn_naddrs(m), id, i, idx, b;
-	__be32 key, *prev = NULL;
-	struct xcgn_sub s;
 
 	memset(u, 0, sizeof(*u) * npools);
 	for (id = 0; id < npools; id++) {
@@ -201,16 +195,68 @@ static int pools_use(const struct xcgn_maps *m, const struct xcgn_pool *pools, _
 				u[id].taken += (bm.w[b / 64] >> (b % 64)) & 1;
 		}
 	}
+	/* The subscribers in batches: a million of them is a few hundred
+	 * calls, not two million. */
 	*nsubs = 0;
-	while (!bpf_map_get_next_key(m->subs, prev, &key)) {
-		prev = &key;
-		if (bpf_map_lookup_elem(m->subs, &key, &s) || s.pool_id >= npools)
-			continue;
-		(*nsubs)++;
-		u[s.pool_id].subs++;
-		for (i = 0; i < XCGN_SUB_BLOCKS_MAX; i++)
-			u[s.pool_id].held += s.blocks[i] != 0;
+	{
+		LIBBPF_OPTS(bpf_map_batch_opts, bo);
+		enum { BATCH = 1024 };
+		__be32 *keys = calloc(BATCH, sizeof(*keys));
+		struct xcgn_sub *vals = calloc(BATCH, sizeof(*vals));
+		__u32 token = 0, count, j;
+		bool first = true;
+		int err;
+
+		if (!keys || !vals) {
+			free(keys);
+			free(vals);
+			return -ENOMEM;
+		}
+		do {
+			__u32 in = token;
+
+			count = BATCH;
+			err = bpf_map_lookup_batch(m->subs, first ? NULL : &in, &token, keys, vals,
+						   &count, &bo);
+			err = err ? -errno : 0;
+			first = false;
+			for (j = 0; j < count && (!err || err == -ENOENT); j++) {
+				const struct xcgn_sub *sb = &vals[j];
+
+				if (sb->pool_id >= npools)
+					continue;
+				(*nsubs)++;
+				u[sb->pool_id].subs++;
+				for (i = 0; i < XCGN_SUB_BLOCKS_MAX; i++)
+					u[sb->pool_id].held += sb->blocks[i] != 0;
+			}
+		} while (!err);
+		free(keys);
+		free(vals);
+		if (err != -ENOENT)
+			return err;
 	}
+	return 0;
+}
+
+int metrics_snapshot(const struct xcgn_maps *m, struct metrics_snap *s)
+{
+	struct xcgn_pool pools[XCGN_POOLS_MAX] = {};
+	__u32 npools = xcgn_npools(m), id, ks = 0, vs;
+	int err;
+
+	for (id = 0; id < npools; id++)
+		if (bpf_map_lookup_elem(m->pools, &id, &pools[id]))
+			memset(&pools[id], 0, sizeof(pools[id]));
+	err = pools_use(m, pools, npools, s->use, &s->nsubs);
+	if (err)
+		return err;
+	vs = map_value_size(m->peer4, &ks);
+	s->peers = map_count(m->peer4, ks, vs);
+	vs = map_value_size(m->frag4, &ks);
+	s->frags = map_count(m->frag4, ks, vs);
+	s->at_ms = xcgn_mono_ns() / 1000000ULL;
+	s->valid = true;
 	return 0;
 }
 
@@ -228,10 +274,12 @@ void xcgn_tables(const struct xcgn_maps *m, const struct xcgn_link_info *li,
 				   li->max_maps };
 	t[1] = (struct table_use){ "subscribers", (long)nsubs, li->max_subs };
 	vs = map_value_size(m->peer4, &ks);
-	t[2] = (struct table_use){ "peers", map_count(m->peer4, ks, vs),
+	t[2] = (struct table_use){ "peers",
+				   md && md->snap ? md->snap->peers : map_count(m->peer4, ks, vs),
 				   xcgn_pinned_max_entries_fd(NULL, m->peer4) };
 	vs = map_value_size(m->frag4, &ks);
-	t[3] = (struct table_use){ "fragments", map_count(m->frag4, ks, vs),
+	t[3] = (struct table_use){ "fragments",
+				   md && md->snap ? md->snap->frags : map_count(m->frag4, ks, vs),
 				   xcgn_pinned_max_entries_fd(NULL, m->frag4) };
 	t[4] = (struct table_use){ "routes", md && md->routes_valid ? (long)md->routes : -1,
 				   xcgn_pinned_max_entries_fd(NULL, m->rpf4) };
@@ -321,7 +369,14 @@ int metrics_write(FILE *f, const struct xcgn_maps *m, const struct metrics_daemo
 	for (id = 0; id < npools; id++)
 		if (bpf_map_lookup_elem(m->pools, &id, &pools[id]))
 			memset(&pools[id], 0, sizeof(pools[id]));
-	pools_use(m, pools, npools, use, &nsubs);
+	/* The daemon's snapshot when it has one: a scrape walks nothing, so
+	 * scrapes never hold up the NAT log or the collector. */
+	if (md && md->snap) {
+		memcpy(use, md->snap->use, sizeof(use));
+		nsubs = md->snap->nsubs;
+	} else {
+		pools_use(m, pools, npools, use, &nsubs);
+	}
 
 	family(f, "xcgn_build_info", "gauge", "The xcgn build and the layout of its pinned state.");
 	snprintf(lab, sizeof(lab), "version=\"%s\",abi=\"%d\"", xcgn_version, XCGN_ABI_VERSION);

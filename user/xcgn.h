@@ -605,7 +605,25 @@ uint32_t xcgn_daemon_pid(const char *dir, int dstat_fd);
 /* ---- metrics.c: the Prometheus exposition -------------------------------- */
 /* What only a running daemon knows; the rest comes from the pins. */
 struct pcp_stats;
+/* What a scrape would walk the tables for, as the daemon last took it: per
+ * pool, its addresses and blocks (taken in the bitmaps, held by
+ * subscribers) and subscribers; the subscribers, filtering and fragment
+ * entries in all. */
+struct pool_use {
+	uint64_t addrs, drained, blocks, taken, held, subs;
+};
+struct metrics_snap {
+	bool valid;
+	uint64_t at_ms;			/* when (CLOCK_MONOTONIC) */
+	uint64_t nsubs;
+	long peers, frags;		/* -1: not known */
+	struct pool_use use[XCGN_POOLS_MAX];
+};
+/* Take the snapshot: batch reads, no per-entry walk. 0 or -errno. */
+int metrics_snapshot(const struct xcgn_maps *m, struct metrics_snap *s);
+
 struct metrics_daemon {
+	const struct metrics_snap *snap;	/* the daemon's, or NULL: walk now */
 	uint64_t started_unix;
 	uint64_t passes, expired, released;
 	uint64_t gc_end_unix_ms, gc_wall_us;

@@ -343,3 +343,77 @@ test_monitor_stream_is_roots() {
 	! grep -q $'\x1b' "$TMP/raw" || fail "an escape sequence reached the terminal"
 	grep -q "owned" "$TMP/raw" || fail "the record was not printed at all: $(cat -v "$TMP/raw")"
 }
+
+# Scrapes walk nothing: the daemon keeps the aggregates a scrape reads
+# (taken every 5 s, in batches), so 10 scrapes a second under subscriber
+# churn make no per-entry walk of any table (each used to walk every
+# subscriber, two system calls each, in the daemon's one thread) and hold
+# no NAT log record up by a second.
+test_metrics_scrapes_walk_nothing() {
+	local n=600 i d churn delay nk
+	for i in $(seq 0 $((n - 1))); do
+		echo "addr add 100.64.$((8 + i / 256)).$((i % 256))/32 dev $DEV_S"
+	done | ip -n "$NS_SUB" -batch -
+	ip -n "$NS_NAT" route add 100.64.8.0/21 via "$(sub_addr 1)" dev "$DEV_I"
+	xcgn link attach inside "$DEV_I" outside "$DEV_O" || fail "attach"
+	xcgn pool add "$POOL" block-size 64 max-blocks 1 || fail "pool add"
+	nsenter --net="/run/netns/$NS_NAT" "$XCGN_BIN" daemon log-file "$TMP/nat.log" \
+		metrics 127.0.0.1:9812 2>"$TMP/d.err" &
+	d=$!
+	BG_PIDS+=("$d")
+	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" 120
+	wait_listen "$NS_INET" "$S1:7000" u
+	in_sub timeout 60 python3 "$TLIB/udp_many.py" 100.64.8.0 "$n" 1 20000 "$S1" 7000 2 >/dev/null
+	wait_until 10 sh -c "[ \$(nsenter --net=/run/netns/$NS_NAT $XCGN_BIN -j subscriber show | jq length) -ge $((n / 2)) ]" ||
+		fail "the subscribers were not made"
+	sleep 5.5	# a snapshot taken with them in it
+	scrapes() {	# 10 a second, for 10 s
+		for i in $(seq 1 100); do
+			nsenter --net="/run/netns/$NS_NAT" curl -s -o /dev/null --max-time 1 \
+				http://127.0.0.1:9812/metrics || true
+			sleep 0.1
+		done
+	}
+	# The daemon's entry-by-entry steps over 10 s without scrapes (its
+	# collector's own, each pass), then over 10 s with 100 of them: the
+	# scrapes add none. (They used to add every subscriber, each time.)
+	steps() {	# OUT: GET_NEXT_KEY calls of the daemon over the next 10 s
+		timeout 10 strace -f -qq -e trace=bpf -p "$d" -o "$1" || true
+		grep -c "BPF_MAP_GET_NEXT_KEY" "$1" || true
+	}
+	local idle busy sp
+	idle=$(steps "$TMP/strace.idle")
+	scrapes &
+	sp=$!
+	busy=$(steps "$TMP/strace.busy")
+	wait "$sp"
+	echo "entry-by-entry steps in 10 s: $idle without scrapes, $busy with 100"
+	[ "$busy" -le $((idle + n)) ] ||
+		fail "100 scrapes made the daemon walk tables entry by entry: $busy steps, $idle without them"
+	# Churn: a daemon whose timers run 60 times faster, so that mappings
+	# expire and blocks are released and taken again every few seconds,
+	# while the scrapes go on: no record is held up.
+	kill "$d"
+	wait "$d" || fail "daemon exit status: $(cat "$TMP/d.err")"
+	nsenter --net="/run/netns/$NS_NAT" "$XCGN_BIN" daemon log-file "$TMP/nat.log" \
+		metrics 127.0.0.1:9812 time-scale 60 gc-interval 200 quarantine 1 2>>"$TMP/d.err" &
+	d=$!
+	BG_PIDS+=("$d")
+	wait_until 5 sh -c "nsenter --net=/run/netns/$NS_NAT curl -sf -o /dev/null --max-time 1 http://127.0.0.1:9812/metrics" ||
+		fail "the second daemon serves no metrics: $(cat "$TMP/d.err")"
+	ip netns exec "$NS_SUB" timeout 15 sh -c "while :; do python3 $TLIB/udp_many.py 100.64.8.0 $n 1 21000 $S1 7000 1 >/dev/null; sleep 0.2; done" &
+	churn=$!
+	BG_PIDS+=("$churn")
+	python3 "$TLIB/natlog_delay.py" "$TMP/nat.log" 10 >"$TMP/delay" &
+	delay=$!
+	scrapes
+	wait "$delay" || fail "natlog_delay.py"
+	kill "$churn" 2>/dev/null
+	echo "NAT log while scraped under churn: $(cat "$TMP/delay") (records, worst ms)"
+	read -r recs worst <"$TMP/delay"
+	assert_ge "$recs" 1 "NAT log records written meanwhile (the churn made some)"
+	[ "$worst" -le 1000 ] || fail "a NAT log record was $worst ms late while scrapes ran"
+	nsenter --net="/run/netns/$NS_NAT" curl -s --max-time 2 http://127.0.0.1:9812/metrics |
+		grep -q '^xcgn_pool_subscribers{pool="198.51.100.0/28"} [1-9]' ||
+		fail "the snapshot's subscribers are not in the scrape"
+}
