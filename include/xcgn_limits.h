@@ -19,7 +19,10 @@
 #define XCGN_BLKS_PER_ADDR_MAX	(XCGN_BLK_WORDS * 64)	/* 1024 blocks per address */
 #define XCGN_BLOCK_SIZE_MIN	64	/* 65536 / XCGN_BLKS_PER_ADDR_MAX */
 #define XCGN_SUB_BLOCKS_MAX	8	/* blocks one subscriber may hold (max-blocks) */
-#define XCGN_PCP_MAX		65536	/* mappings made by PCP or NAT-PMP */
+#define XCGN_PCP_MAX		65536	/* mappings made by PCP or NAT-PMP: the table's
+					 * size in the object; attach sizes it
+					 * (xcgn_pcp_size) */
+#define XCGN_PCP_MIN		1024
 #define XCGN_BYPASS_MAX		1024	/* bypass prefixes */
 #define XCGN_FRAGS_MAX		16384	/* fragmented datagrams in flight */
 #define XCGN_RPF_ROUTES_MAX	65536	/* routes of the local and main tables (uRPF) */

@@ -461,6 +461,7 @@ struct xcgn_xdp *xcgn_datapath_load(const char *dir, const struct xcgn_link_info
 	if ((err = bpf_map__set_max_entries(skel->maps.xcgn_map4, li->max_maps)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.xcgn_rev4, li->max_maps)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.xcgn_peer4, li->max_maps)) ||
+	    (err = bpf_map__set_max_entries(skel->maps.xcgn_pcp, xcgn_pcp_size(li->max_maps))) ||
 	    (err = bpf_map__set_max_entries(skel->maps.xcgn_subs, li->max_subs)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.xcgn_full, li->max_subs)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.xcgn_acct, li->max_subs)) ||
@@ -636,6 +637,11 @@ int xcgn_tc_hook_in(int ifindex, int prog_fd, bool replace, bool *created)
 		*created = false;
 	}
 	return err;
+}
+
+uint32_t xcgn_pcp_size(uint32_t max_maps)
+{
+	return max_maps / 4 > XCGN_PCP_MIN ? max_maps / 4 : XCGN_PCP_MIN;
 }
 
 uint32_t xcgn_sub_peers_share(uint32_t max_maps)

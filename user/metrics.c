@@ -326,6 +326,10 @@ static void pcp_metrics(FILE *f, const struct pcp_stats *p)
 	       "Requests answered NO_RESOURCES because the subscribers requests made, with no "
 	       "traffic of their own, hold pcp-share of the pools' blocks.");
 	sample(f, "xcgn_pcp_share_refusals_total", NULL, (double)p->refused_share);
+	family(f, "xcgn_pcp_delete_all_steps_total", "counter",
+	       "Holds that requests to end all of a client's mappings looked at: what those "
+	       "subscribers held, never the whole table.");
+	sample(f, "xcgn_pcp_delete_all_steps_total", NULL, (double)p->delete_all_steps);
 	{
 		static const char *const np[NATPMP_RESULTS] = {
 			"success", "unsupp_version", "not_authorized", "network_failure",

@@ -251,13 +251,80 @@ static int end_one(struct pcp_server *s, const struct xcgn_tuple4 *k, const stru
 	return 0;
 }
 
+static void held_add(struct pcp_server *s, const struct xcgn_tuple4 *k)
+{
+	if (s->nheld == s->capheld &&
+	    xcgn_grow(&s->held_keys, &s->capheld, s->nheld, sizeof(*s->held_keys)))
+		return;	/* out of memory: the next sweep has it */
+	s->held_keys[s->nheld++] = *k;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	const struct xcgn_tuple4 *x = a, *y = b;
+	__u32 p = ntohl(x->addr), q = ntohl(y->addr);
+
+	return p < q ? -1 : p > q;
+}
+
+/* Call @fn on every hold key the index has for @sub: those of the sorted
+ * part (a binary search to the first), then those added since. */
+static void held_each(struct pcp_server *s, __be32 sub,
+		      void (*fn)(struct pcp_server *, const struct xcgn_tuple4 *, void *), void *ctx)
+{
+	size_t lo = 0, hi = s->nheld_sorted, i;
+	__u32 want = ntohl(sub);
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ntohl(s->held_keys[mid].addr) < want)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (i = lo; i < s->nheld_sorted && s->held_keys[i].addr == sub; i++)
+		fn(s, &s->held_keys[i], ctx);
+	for (i = s->nheld_sorted; i < s->nheld; i++)
+		if (s->held_keys[i].addr == sub)
+			fn(s, &s->held_keys[i], ctx);
+}
+
+struct delete_all {
+	const struct pcp_ask *a;
+	struct xcgn_tuple4 *del;
+	size_t n, cap;
+	bool nomem;
+};
+
+static void delete_pick(struct pcp_server *s, const struct xcgn_tuple4 *k, void *ctx)
+{
+	struct delete_all *da = ctx;
+	bool natpmp = da->a->opcode == XCGN_PCP_NATPMP;
+	struct xcgn_pcp e;
+	size_t i;
+
+	s->st.delete_all_steps++;
+	if ((da->a->proto && k->proto != da->a->proto) || bpf_map_lookup_elem(s->m->pcp, k, &e) ||
+	    (e.opcode == XCGN_PCP_NATPMP) != natpmp ||
+	    (!natpmp && memcmp(e.nonce, da->a->nonce, sizeof(e.nonce))))
+		return;
+	for (i = 0; i < da->n; i++)	/* once, if the index has it twice */
+		if (!memcmp(&da->del[i], k, sizeof(*k)))
+			return;
+	if (da->n == da->cap && xcgn_grow(&da->del, &da->cap, da->n, sizeof(*da->del))) {
+		da->nomem = true;
+		return;
+	}
+	da->del[da->n++] = *k;
+}
+
 /* Lifetime 0: the client's mapping, or all of them (port 0), ended. A
  * PCP client must show the nonce it made them with; NAT-PMP and PCP do
  * not end each other's. */
 static int be_delete(struct pcp_server *s, const struct pcp_ask *a, struct pcp_got *g)
 {
-	struct xcgn_tuple4 k = { .addr = a->sub, .port = htons(a->port), .proto = a->proto }, next,
-			   *prev = NULL;
+	struct xcgn_tuple4 k = { .addr = a->sub, .port = htons(a->port), .proto = a->proto };
 	bool natpmp = a->opcode == XCGN_PCP_NATPMP;
 	struct xcgn_pcp e;
 	int err;
@@ -272,30 +339,22 @@ static int be_delete(struct pcp_server *s, const struct pcp_ask *a, struct pcp_g
 			return PCP_NOT_AUTHORIZED;
 		return end_one(s, &k, &e, XCGN_PCP_CTL_END, true) ? PCP_NETWORK_FAILURE : PCP_SUCCESS;
 	}
-	/* All of them: the keys first, the walk would restart otherwise. */
+	/* All of them: the subscriber's holds from the index (what it
+	 * holds, not the table), picked first, then ended. */
 	{
-		struct xcgn_tuple4 *del = NULL;
-		size_t n = 0, cap = 0, i;
+		struct delete_all da = { .a = a };
+		size_t i;
 
-		while (!bpf_map_get_next_key(s->m->pcp, prev, &next)) {
-			prev = &k;
-			k = next;
-			if (k.addr != a->sub || (a->proto && k.proto != a->proto) ||
-			    bpf_map_lookup_elem(s->m->pcp, &k, &e) ||
-			    (e.opcode == XCGN_PCP_NATPMP) != natpmp ||
-			    (!natpmp && memcmp(e.nonce, a->nonce, sizeof(e.nonce))))
-				continue;
-			if (n == cap && xcgn_grow(&del, &cap, n, sizeof(*del))) {
-				free(del);
-				return PCP_NO_RESOURCES;
-			}
-			del[n++] = k;
+		held_each(s, a->sub, delete_pick, &da);
+		if (da.nomem) {
+			free(da.del);
+			return PCP_NO_RESOURCES;
 		}
-		for (i = 0, err = 0; i < n; i++)
-			if (!bpf_map_lookup_elem(s->m->pcp, &del[i], &e) &&
-			    end_one(s, &del[i], &e, XCGN_PCP_CTL_END, true))
+		for (i = 0, err = 0; i < da.n; i++)
+			if (!bpf_map_lookup_elem(s->m->pcp, &da.del[i], &e) &&
+			    end_one(s, &da.del[i], &e, XCGN_PCP_CTL_END, true))
 				err = 1;
-		free(del);
+		free(da.del);
 		return err ? PCP_NETWORK_FAILURE : PCP_SUCCESS;
 	}
 }
@@ -375,6 +434,7 @@ static int be_map(void *ctx, const struct pcp_ask *a, struct pcp_got *g)
 		return PCP_CANNOT_PROVIDE_EXTERNAL;
 	}
 	if (!have && (q.ent.opcode == a->opcode)) {
+		held_add(s, &k);
 		log_pcp(s, "pcp_map", &k, &q.ent, q.ent.paddr, q.ent.pport);
 		n = count_of(s, a->sub, true);
 		if (n)
@@ -555,6 +615,7 @@ void pcp_server_sweep(struct pcp_server *s)
 		}
 	}
 	memset(s->cnt, 0, sizeof(s->cnt));
+	s->nheld = s->nheld_sorted = 0;
 	do {
 		__u32 count = ARRAY_SIZE(keys), i;
 		uint64_t in = token;
@@ -580,10 +641,14 @@ void pcp_server_sweep(struct pcp_server *s)
 			n = count_of(s, keys[i].addr, true);
 			if (n)
 				(*n)++;
+			held_add(s, &keys[i]);
 			held++;
 		}
 	} while (!err);
 	s->st.held = held;
+	if (s->nheld)
+		qsort(s->held_keys, s->nheld, sizeof(*s->held_keys), key_cmp);
+	s->nheld_sorted = s->nheld;
 	quiet_sweep(s);
 }
 
@@ -664,6 +729,9 @@ void pcp_server_close(struct pcp_server *s)
 	free(s->quiet);
 	s->quiet = NULL;
 	s->nquiet = s->capquiet = 0;
+	free(s->held_keys);
+	s->held_keys = NULL;
+	s->nheld = s->capheld = s->nheld_sorted = 0;
 	if (s->fd >= 0)
 		close(s->fd);
 	if (s->prog >= 0)

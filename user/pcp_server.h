@@ -28,6 +28,7 @@ struct pcp_stats {
 	uint64_t made, ended, expired;	/* mappings */
 	uint64_t held;			/* at the last sweep */
 	uint64_t refused_share;		/* new subscribers past pcp-share */
+	uint64_t delete_all_steps;	/* holds a delete-all looked at (the index's) */
 };
 
 struct pcp_server {
@@ -54,6 +55,11 @@ struct pcp_server {
 	 * hold mappings: a restarted daemon finds them again). */
 	__be32 *quiet;
 	size_t nquiet, capquiet;
+	/* Every hold's key, sorted by subscriber at each sweep (and those made
+	 * since appended): a delete-all costs what its subscriber holds, not
+	 * a walk of the table. */
+	struct xcgn_tuple4 *held_keys;
+	size_t nheld, capheld, nheld_sorted;
 	uint64_t quiet_blocks;	/* the blocks they hold */
 	uint64_t pool_blocks;	/* every active pool's, at the last sweep */
 	uint32_t udp_min_s;	/* the shortest UDP timer of the pools */

@@ -259,6 +259,9 @@ int xcgn_tc_hook_in(int ifindex, int prog_fd, bool replace, bool *created);
  * mapping table (@max_maps): a 64th (at least XCGN_SUB_PEERS_MIN), so that
  * no one subscriber fills it for everybody. */
 uint32_t xcgn_sub_peers_share(uint32_t max_maps);
+/* The PCP holds' table: a quarter of the mapping table (@max_maps), at
+ * least XCGN_PCP_MIN: as the mappings, it grows with the instance. */
+uint32_t xcgn_pcp_size(uint32_t max_maps);
 void attach_opts_init(struct attach_opts *o);
 /* `link attach` arguments (or a configuration file's `link`) over *@o:
  * 0, or XCGN_EXIT_USAGE with the reason said. */

@@ -325,3 +325,56 @@ PY
 	in_sub timeout 5 ping -q -c 1 -W 2 -I "$real" "$S1" >/dev/null ||
 		fail "the first packet of a subscriber that took no part"
 }
+
+# The PCP holds' table is sized at attach with the instance, a quarter of
+# the mapping table (it was fixed at 65,536: 1,024 subscribers at 64 holds
+# each filled it for everybody).
+test_pcp_table_sized_with_the_instance() {
+	xcgn link attach inside "$DEV_I" outside "$DEV_O" max-mappings 1048576 || fail "attach"
+	assert_eq 262144 "$(bpftool -j map show pinned "$(pin_dir)/xcgn_pcp" | jq .max_entries)" \
+		"xcgn_pcp at max-mappings 1048576"
+	xcgn link detach || fail "detach"
+	xcgn link attach inside "$DEV_I" outside "$DEV_O" || fail "attach"
+	assert_eq 65536 "$(bpftool -j map show pinned "$(pin_dir)/xcgn_pcp" | jq .max_entries)" \
+		"xcgn_pcp at the default max-mappings"
+}
+
+# A request to end all of a client's mappings costs what that subscriber
+# holds, not a walk of every hold in the table (it ran in the daemon's one
+# thread, up to 64 requests a wake-up, while the NAT log waited).
+test_pcp_delete_all_costs_what_the_subscriber_holds() {
+	local s1 s2 nonce=0a0b0c0d0e0f101112131415 i steps
+	s1=$(sub_addr 1)
+	s2=$(sub_addr 2)
+	attach_default
+	start_pcp_daemon pcp-rate 1000 pcp-mappings 200 metrics 127.0.0.1:9756
+	in_sub timeout 5 ping -q -c 1 -W 2 -I "$s2" "$S1" >/dev/null || fail "ping"
+	# The others' holds, 150 of them (one process: the probe's own builder).
+	in_sub timeout 30 /usr/bin/python3 - "$TLIB" "$s2" "$GW" <<'PY' || fail "subscriber 2's holds"
+import socket, sys, time
+sys.path.insert(0, sys.argv[1])
+from pcp_probe import build
+src, gw = sys.argv[2], sys.argv[3]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((src, 40555))
+s.settimeout(2)
+for i in range(150):
+    s.sendto(build({"op": "map", "proto": "17", "port": str(6001 + i), "life": "600"}, src),
+             (gw, 5351))
+    s.recv(1100)
+PY
+	for i in 1 2 3; do
+		assert_eq 0 "$(probe "$s1" op=map proto=17 port=$((5000 + i)) life=600 nonce=$nonce | field result)" \
+			"subscriber 1's mapping $i"
+	done
+	assert_eq 153 "$(xcgn -j session show | jq '[.[] | select(.pcp)] | length')" "holds before"
+	assert_eq 0 "$(probe "$s1" op=map proto=0 port=0 life=0 nonce=$nonce | field result)" \
+		"delete all (protocol 0, port 0, lifetime 0)"
+	assert_eq 150 "$(xcgn -j session show | jq '[.[] | select(.pcp)] | length')" \
+		"subscriber 1's three gone, subscriber 2's 150 kept"
+	steps=$(nsenter --net="/run/netns/$NS_NAT" curl -s --max-time 2 http://127.0.0.1:9756/metrics |
+		awk '$1 == "xcgn_pcp_delete_all_steps_total" {print $2}')
+	echo "the delete-all looked at $steps holds"
+	[ -n "$steps" ] && [ "$steps" -le 6 ] ||
+		fail "a delete-all looked at $steps holds for a subscriber that held 3"
+}
