@@ -560,6 +560,7 @@ enum xcgn_stat {
 	XCGN_STAT_NH_HIT = 31,		/* next hops taken from the cache, no FIB lookup */
 	XCGN_STAT_NH_FILL = 32,		/* next hops the FIB gave and the cache kept */
 	XCGN_STAT_MSS_CLAMPED = 33,		/* SYNs whose MSS option was lowered to the clamp */
+	XCGN_STAT_FRAG_CAPPED = 34,		/* first fragments not noted: the subscriber's share */
 	XCGN_STAT_MAX
 };
 
@@ -601,8 +602,8 @@ struct xcgn_stats {
 	__u64 stat[XCGN_STAT_MAX];
 	__u64 drop[XCGN_DROP_MAX];
 };
-_Static_assert(XCGN_STAT_MAX == 34 && XCGN_DROP_MAX == 28, "counters are appended only");
-_Static_assert(sizeof(struct xcgn_stats) == 496, "xcgn_stats size is ABI");
+_Static_assert(XCGN_STAT_MAX == 35 && XCGN_DROP_MAX == 28, "counters are appended only");
+_Static_assert(sizeof(struct xcgn_stats) == 504, "xcgn_stats size is ABI");
 
 /* Reverse-path validation (RFC 3704), with the numbers of the kernel's
  * rp_filter sysctl. Values of xcgn_rpf_dev.mode. */

@@ -30,6 +30,8 @@
 #define XCGN_FRAG_HELD_MAX	8	/* per datagram: 8 x 1480 bytes covers 12 KB */
 #define XCGN_FRAG_HOLD_BYTES	1500	/* a held fragment, IPv4 header included */
 #define XCGN_FRAG_NS		2000000000ULL	/* a datagram's fragments follow within 2 s */
+#define XCGN_SUB_FRAGS		(XCGN_FRAGS_MAX / 64)	/* one subscriber's new fragmented
+							 * datagrams a XCGN_FRAG_NS */
 
 /* Defaults of `xcgn pool add`. */
 #define XCGN_DEF_PORT_LO	1024

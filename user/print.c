@@ -296,6 +296,7 @@ const char *const xcgn_stat_name[XCGN_STAT_MAX] = {
 	[XCGN_STAT_NH_HIT] = "nexthop_cached",
 	[XCGN_STAT_NH_FILL] = "nexthop_kept",
 	[XCGN_STAT_MSS_CLAMPED] = "mss_clamped",
+	[XCGN_STAT_FRAG_CAPPED] = "fragment_share_capped",
 };
 _Static_assert(ARRAY_SIZE(xcgn_stat_name) == XCGN_STAT_MAX, "stat names match enum");
 

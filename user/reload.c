@@ -98,8 +98,8 @@ static int convert_stats_v6(int old_fd, int new_fd)
 	return convert_stats(old_fd, new_fd, 31, 25);
 }
 
-/* Version 7: 33 counters, 25 drop reasons (8 appended mss_clamped and three
- * drop reasons). */
+/* Version 7: 33 counters, 25 drop reasons (8 appended two counters and
+ * three drop reasons). */
 static int convert_stats_v7(int old_fd, int new_fd)
 {
 	return convert_stats(old_fd, new_fd, 33, 25);

@@ -34,13 +34,49 @@ static __always_inline void frag_key(const struct pkt *p, struct xcgn_frag4_key 
 	k->_pad = 0;
 }
 
-/* Call before rewriting a first fragment; @to is the address it gets. */
+/* May subscriber @sub begin one more fragmented datagram now? At most
+ * XCGN_SUB_FRAGS a XCGN_FRAG_NS, the lifetime of a note: so no one
+ * subscriber holds more than a 64th of the table, and a flood of first
+ * fragments from one cannot push everybody's notes out. Not inlined: only
+ * first fragments ask. */
+static __noinline int frag_share_take(__be32 sub)
+{
+	struct xcgn_fragshare *f = bpf_map_lookup_elem(&xcgn_fragshare, &sub), fresh = {};
+	__u64 now = bpf_ktime_get_coarse_ns();
+
+	if (!f) {
+		fresh.window_ns = now;
+		fresh.n = 1;
+		bpf_map_update_elem(&xcgn_fragshare, &sub, &fresh, BPF_ANY);
+		return 1;	/* a full LRU forgets another: never a refusal */
+	}
+	if (now > f->window_ns && now - f->window_ns >= XCGN_FRAG_NS) {
+		f->window_ns = now;
+		f->n = 0;
+	}
+	if (f->n >= XCGN_SUB_FRAGS) {
+		struct xcgn_stats *st = stats_get();
+
+		if (st)
+			stats_inc(st, XCGN_STAT_FRAG_CAPPED);
+		return 0;
+	}
+	f->n++;
+	return 1;
+}
+
+/* Call before rewriting a first fragment; @to is the address it gets. A
+ * datagram its subscriber (the source going out, @to coming in) has no
+ * share left for is not noted: its later fragments are dropped. */
 static __always_inline void frag_note(const struct pkt *p, __be32 to)
 {
 	struct xcgn_frag4_key k;
 	struct xcgn_frag4 v = {};
 
 	if (!p->first_frag)
+		return;
+	if (!frag_share_take((p->ip->saddr & xcgn_cfg.sub_mask) == xcgn_cfg.sub_prefix ?
+				     p->ip->saddr : to))
 		return;
 	frag_key(p, &k);
 	v.addr = to;

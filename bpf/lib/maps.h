@@ -287,6 +287,24 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xcgn_rpfdev SEC(".maps");
 
+/* subscriber -> the fragmented datagrams it began in the current
+ * XCGN_FRAG_NS window: its share of xcgn_frag4 (an LRU, which counts no
+ * entry of anybody's: a rate over the entries' lifetime bounds what one
+ * subscriber holds of it). The programs' own, not pinned: a reload starts
+ * it afresh. An LRU too: a flood of subscribers forgets the oldest. */
+struct xcgn_fragshare {
+	__u64 window_ns;
+	__u32 n;
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XCGN_FRAGS_MAX);
+	__type(key, __be32);
+	__type(value, struct xcgn_fragshare);
+} xcgn_fragshare SEC(".maps");
+
 /* datagram -> how many of its later fragments are held: apart from
  * xcgn_frag4, so a flood of bogus fragments never pushes out the
  * translations of real datagrams. LRU, as xcgn_fragq. */

@@ -156,6 +156,37 @@ Test(lifecycle, outsiders_move_no_tcp_state)
 	cr_assert(!xcgn_tcp_established(tcp_state(3000)), "ends it: transitory");
 }
 
+/* The subscriber at its share of the filtering table (tables of 1024: a
+ * share of 256): a new connection's peer cannot be noted, and the mapping
+ * keeps its gate all the same, so a stranger's RST still moves nothing
+ * (before, a note that failed left the mapping ungated). */
+static void setup_small_tables(void)
+{
+	env_max_maps = 1024;
+	env_setup_default();
+	env_max_maps = 8192;
+}
+
+Test(lifecycle, gate_kept_when_the_peer_cannot_be_noted, .init = setup_small_tables,
+     .fini = env_teardown)
+{
+	uint32_t pub, before;
+	uint16_t pp;
+	int i;
+
+	for (i = 0; i < 256; i++)	/* SYNs to 256 remotes: the share */
+		cr_assert_eq(tcp_with(htonl(0xc0000201u + (uint32_t)i), 1, 0x02,
+				      (uint16_t)(4000 + i), 0, 0), XDP_REDIRECT, "SYN %d", i);
+	cr_assert_eq(tcp(1, 0x02, 3000, 0, 0), XDP_REDIRECT, "one more connection goes");
+	cr_assert(env_drop(XCGN_DROP_SUB_PEERS) == 0, "a TCP note that fails drops nothing");
+	pub = pkt_saddr(out);
+	pp = pkt_sport(out);
+	before = tcp_state(3000);
+	cr_assert(before & XCGN_TCP_PEERS, "the gate is closed, though its peer is not noted");
+	cr_assert_eq(tcp_with(ip(ENV_S2), 0, 0x04, 0, pub, pp), XDP_REDIRECT, "a stranger's RST");
+	cr_assert_eq(tcp_state(3000), before, "moves nothing");
+}
+
 /* A connection the subscriber accepts: the peer's SYN counts once the
  * subscriber answers it. */
 Test(lifecycle, accepted_connection_is_established)

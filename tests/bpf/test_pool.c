@@ -619,6 +619,46 @@ Test(pool, subscriber_share_of_the_filtering_table, .init = setup_sub_peers,
 	cr_assert(env_drop(XCGN_DROP_PEER_FULL) > 0, "a full table counted as peer_full");
 }
 
+/* A first fragment of datagram @id from @src (UDP, more fragments). */
+static int first_frag(uint32_t src, uint16_t id)
+{
+	struct pkt_spec ps = { .proto = 17, .sport = 5000, .dport = 53, .payload = 64,
+			       .frag_off = 0x2000 };
+	uint8_t in[256], out[256];
+	size_t len, l3, outlen = sizeof(out);
+	uint16_t c;
+
+	ps.saddr = src;
+	ps.daddr = inet_addr(ENV_S1);
+	len = pkt_build(in, sizeof(in), &ps);
+	cr_assert(len, "built");
+	l3 = pkt_l3_off(in);
+	in[l3 + 4] = (uint8_t)(id >> 8);
+	in[l3 + 5] = (uint8_t)id;
+	in[l3 + 10] = in[l3 + 11] = 0;
+	c = htons(pkt_csum(in + l3, 20, 0));
+	memcpy(in + l3 + 10, &c, 2);
+	return env_run(env.prog_in, env.ifin, in, len, out, &outlen);
+}
+
+/* One subscriber's share of the fragment table (an LRU, bounded anyway):
+ * at most a 64th of it a note's lifetime, so that one subscriber's flood
+ * of first fragments cannot push everybody else's datagrams out. */
+Test(pool, subscriber_share_of_the_fragment_table, .init = env_setup_default,
+     .fini = env_teardown)
+{
+	int i;
+
+	for (i = 0; i < XCGN_SUB_FRAGS + 44; i++)
+		cr_assert_eq(first_frag(ip(ENV_SUB1), (uint16_t)(100 + i)), XDP_REDIRECT,
+			     "a first fragment is translated whatever its note (%d)", i);
+	cr_assert_eq(env_count(env.maps.frag4), XCGN_SUB_FRAGS, "its share noted: %u",
+		     env_count(env.maps.frag4));
+	cr_assert_eq(env_stat(XCGN_STAT_FRAG_CAPPED), 44, "the rest counted");
+	cr_assert_eq(first_frag(ip(ENV_SUB2), 7), XDP_REDIRECT, "another subscriber");
+	cr_assert_eq(env_count(env.maps.frag4), XCGN_SUB_FRAGS + 1, "is noted");
+}
+
 /* Issue 10 item 5: one mapping's remotes in the filtering table, up to the
  * pool's map-peers; the collector's removal of one counts it off. */
 static void setup_map_peers(void)

@@ -472,8 +472,9 @@ test_reload_from_layout_v7() {
 	assert_ge "$(xcgn -j stats show | jq '.counters.snat_xdp')" "$OLD_SNAT" "counters carried over"
 	assert_eq 0 "$(xcgn -j stats show | jq '.counters.mss_clamped')" "the new counter starts at 0"
 	assert_eq '"off"' "$(xcgn -j link show | jq '.[0].mss_clamp')" "a moved instance's clamp"
-	in_nat tc filter show dev "$DEV_I" ingress | grep -q xcgn_tc_inside ||
-		fail "no tc ingress on the inside after the move: $(in_nat tc filter show dev "$DEV_I" ingress)"
+	in_nat tc filter show dev "$DEV_I" ingress >"$TMP/tc.in"
+	grep -q xcgn_tc_inside "$TMP/tc.in" ||
+		fail "no tc ingress on the inside after the move: $(cat "$TMP/tc.in")"
 	xcgn link set mss-clamp 1400 || fail "link set mss-clamp 1400 on the moved instance"
 	assert_eq 1400 "$(xcgn -j link show | jq '.[0].mss_clamp')" "the clamp set"
 	in_sub ping -q -c 3 -i 0.2 -W 2 "$S1" >/dev/null || fail "ping after the move"

@@ -413,7 +413,8 @@ test_metrics_scrapes_walk_nothing() {
 	read -r recs worst <"$TMP/delay"
 	assert_ge "$recs" 1 "NAT log records written meanwhile (the churn made some)"
 	[ "$worst" -le 1000 ] || fail "a NAT log record was $worst ms late while scrapes ran"
-	nsenter --net="/run/netns/$NS_NAT" curl -s --max-time 2 http://127.0.0.1:9812/metrics |
-		grep -q '^xcgn_pool_subscribers{pool="198.51.100.0/28"} [1-9]' ||
+	nsenter --net="/run/netns/$NS_NAT" curl -s --max-time 2 -o "$TMP/scrape" \
+		http://127.0.0.1:9812/metrics || fail "the last scrape"
+	grep -q '^xcgn_pool_subscribers{pool="198.51.100.0/28"} [1-9]' "$TMP/scrape" ||
 		fail "the snapshot's subscribers are not in the scrape"
 }

@@ -35,8 +35,9 @@ test_daemon_keeps_only_what_it_uses() {
 	wait_until 5 grep -q '"event":"alloc"' "$TMP/nat.log" || fail "no allocation logged"
 	in_sub timeout 5 natpmpc -g 100.64.1.254 >"$TMP/natpmp" 2>&1 || fail "natpmpc: $(cat "$TMP/natpmp")"
 	grep -q "Public IP address" "$TMP/natpmp" || fail "NAT-PMP: $(cat "$TMP/natpmp")"
-	nsenter --net="/run/netns/$NS_NAT" curl -sf --max-time 2 http://127.0.0.1:9811/metrics |
-		grep -q "^xcgn_build_info" || fail "metrics"
+	nsenter --net="/run/netns/$NS_NAT" curl -sf --max-time 2 -o "$TMP/metrics" \
+		http://127.0.0.1:9811/metrics || fail "metrics: curl exited $?"
+	grep -q "^xcgn_build_info" "$TMP/metrics" || fail "metrics: $(head -c 300 "$TMP/metrics")"
 	in_nat ip link set "$DEV_O" down
 	wait_until 5 sh -c "[ -z \"\$(ip -n $NS_NAT route show table 100 proto 244)\" ]" ||
 		fail "the routes were not withdrawn without CAP_SYS_ADMIN: $(cat "$TMP/d.err")"
