@@ -167,6 +167,17 @@ PY
 	fail "no notify socket at $1"
 }
 
+# N more subscribers, 100.64.8.0 on (/32s on the subscriber side), behind
+# subscriber 1 as an access router: on-link, they would be N neighbour
+# entries in a kernel table every namespace shares.
+subscribers_behind() {	# N
+	local i
+	for i in $(seq 0 $(($1 - 1))); do
+		echo "addr add 100.64.$((8 + i / 256)).$((i % 256))/32 dev $DEV_S"
+	done | ip -n "$NS_SUB" -batch -
+	ip -n "$NS_NAT" route add 100.64.8.0/21 via "$(sub_addr 1)" dev "$DEV_I"
+}
+
 # Attach xcgn and add the default pool; extra pool arguments may follow.
 attach_default() {
 	xcgn link attach inside "$DEV_I" outside "$DEV_O" || fail "attach"

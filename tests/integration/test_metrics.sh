@@ -109,10 +109,7 @@ time.sleep(15)" "$TMP/taken" &
 # at once; the header's sequence numbers count the data records.
 test_ipfix_export_decoded_by_two_collectors() {
 	local n=2000 i
-	for i in $(seq 0 $((n - 1))); do
-		echo "addr add 100.64.$((8 + i / 256)).$((i % 256))/32 dev $DEV_S"
-	done | ip -n "$NS_SUB" -batch -
-	ip -n "$NS_NAT" route add 100.64.8.0/21 via "$(sub_addr 1)" dev "$DEV_I"
+	subscribers_behind "$n"
 	xcgn link attach inside "$DEV_I" outside "$DEV_O" || fail "attach"
 	xcgn pool add "$POOL" block-size 256 max-blocks 1 || fail "pool add"
 	# A deterministic pool: its 16 static bindings are exported once.
@@ -351,10 +348,7 @@ test_monitor_stream_is_roots() {
 # no NAT log record up by a second.
 test_metrics_scrapes_walk_nothing() {
 	local n=600 i d churn delay nk
-	for i in $(seq 0 $((n - 1))); do
-		echo "addr add 100.64.$((8 + i / 256)).$((i % 256))/32 dev $DEV_S"
-	done | ip -n "$NS_SUB" -batch -
-	ip -n "$NS_NAT" route add 100.64.8.0/21 via "$(sub_addr 1)" dev "$DEV_I"
+	subscribers_behind "$n"
 	xcgn link attach inside "$DEV_I" outside "$DEV_O" || fail "attach"
 	xcgn pool add "$POOL" block-size 64 max-blocks 1 || fail "pool add"
 	nsenter --net="/run/netns/$NS_NAT" "$XCGN_BIN" daemon log-file "$TMP/nat.log" \
