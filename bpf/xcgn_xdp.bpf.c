@@ -113,6 +113,19 @@ static __always_inline int tc_headers(struct __sk_buff *skb, __u32 want, struct 
 	return parse_eth(p, *data, *data_end, proto);
 }
 
+/* An ICMP error to a subscriber about a packet it sent untranslated to a
+ * bypass destination: a router on the way answers from its own address
+ * (traceroute, path MTU), and that way back stays open too. */
+static __always_inline int bypass_error(struct pkt *p, const struct xcgn_state *rs)
+{
+	struct icmp_inner q = {};
+
+	if (!rs->nbypass || p->ip->protocol != IPPROTO_ICMP || p->ip->ihl != 5 || parse_l4(p) ||
+	    p->cls != L4_ICMP_ERROR || parse_icmp_inner(p, &q))
+		return 0;
+	return q.ip->saddr == p->ip->daddr && is_bypass(rs, q.ip->daddr);
+}
+
 /* Finish a forward at XDP: TTL, MACs, redirect through the devmap. */
 static __always_inline int xdp_forward(struct pkt *p, const struct bpf_fib_lookup *fib, __u32 port)
 {
@@ -415,7 +428,7 @@ int xcgn_xdp_outside(struct xdp_md *ctx)
 	 * untranslated flows stays open, and so does everything when the
 	 * operator says subscribers are routed. */
 	if (is_subscriber(p.ip->daddr) && !(rs->switches & XCGN_SW_ROUTE_SUBS) &&
-	    !is_bypass(rs, p.ip->saddr)) {
+	    !is_bypass(rs, p.ip->saddr) && !bypass_error(&p, rs)) {
 		ret = -XCGN_DROP_NOT_TRANSLATED_IN;
 		goto drop;
 	}

@@ -315,6 +315,24 @@ test_outside_cannot_reach_subscribers_directly() {
 	[ ! -s "$TMP/direct.udp" ] || fail "the subscriber got: $(cat "$TMP/direct.udp")"
 	xcgn pool bypass add "$S2/32" || fail "bypass add $S2/32"
 	direct_reaches "$S2" || fail "a bypass destination's packets to a subscriber"
+	# A router on the way ($S1 here) answers a packet the subscriber sent
+	# untranslated to the bypass destination: that error comes in; one
+	# about a packet to anywhere else does not.
+	in_sub timeout 6 tcpdump -nli "$DEV_S" -c 2 "icmp[icmptype] == 11" >"$TMP/errs" 2>&1 &
+	local td=$!
+	BG_PIDS+=("$td")
+	sleep 1
+	in_inet /usr/bin/python3 -c "
+from scapy.all import IP, UDP, ICMP, send, conf
+conf.verb = 0
+for dst in ('$S2', '192.0.2.77'):
+    send(IP(src='$S1', dst='$(sub_addr 1)') / ICMP(type=11, code=0) /
+         IP(src='$(sub_addr 1)', dst=dst, ttl=1) / UDP(sport=5000, dport=33434))"
+	wait "$td" 2>/dev/null || true
+	grep -q "$S1 > $(sub_addr 1): ICMP time exceeded" "$TMP/errs" ||
+		fail "the error about a packet to the bypass destination: $(cat "$TMP/errs")"
+	assert_eq 1 "$(grep -c "ICMP time exceeded" "$TMP/errs" || true)" \
+		"errors that came in (the one about a packet to elsewhere is dropped)"
 	xcgn link set route-subscribers on || fail "link set route-subscribers on"
 	assert_eq '"on"' "$(xcgn -j link show | jq '.[0].route_subscribers')" "link show"
 	# (The subscriber's answers are translated, as every packet to a
