@@ -82,8 +82,7 @@ static const char *const stat_help[XCGN_STAT_MAX] = {
 	[XCGN_STAT_NH_HIT] = "Next hops taken from the next-hop cache, no FIB lookup.",
 	[XCGN_STAT_NH_FILL] = "Next hops the FIB gave and the next-hop cache kept.",
 	[XCGN_STAT_MSS_CLAMPED] = "TCP SYNs whose MSS option was lowered to the link's mss-clamp.",
-	[XCGN_STAT_FRAG_CAPPED] = "First fragments not noted: their subscriber had its share of the "
-				  "fragment table.",
+	[XCGN_STAT_FRAG_CAPPED] = "First fragments not noted: their subscriber had its share.",
 };
 _Static_assert(ARRAY_SIZE(stat_help) == XCGN_STAT_MAX, "a HELP per counter");
 
