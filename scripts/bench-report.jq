@@ -51,7 +51,7 @@ def cpu_ns: map(if .m.received > 0 then .m.busy_ns / .m.received else 0 end);
 | [
   "Measured by `sudo make bench` (\($b.runs) runs a figure) on \($b.machine.cpus) vCPUs (\($b.machine.cpu)), Linux \($b.machine.kernel), \($b.machine.date), commit \($b.machine.commit). Each figure is the median [min–max] of its runs; ratios and differences are taken run by run, xcgn's run *i* against the reference's run *i*.",
   "",
-  "**Targets** (issue 13):",
+  "**Targets**:",
   "",
   "| target | measured | |",
   "|---|---|---|",
