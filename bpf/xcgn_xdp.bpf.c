@@ -952,7 +952,7 @@ __noinline int pcp_sub_addr(__be32 saddr, __u32 *paddr)
 	return err;
 }
 
-/* The daemon's PCP and NAT-PMP server (user/pcp_server.c) has the
+/* The daemon's PCP and NAT-PMP server (user/daemon/pcp_server.c) has the
  * datapath's own code carry out a request, so that a mapping made on
  * request is made exactly as traffic makes one: on the subscriber's
  * public address, inside its blocks, under every cap, logged alike.

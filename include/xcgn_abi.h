@@ -12,48 +12,53 @@
 #include <linux/types.h>
 #include <stddef.h>
 
+#include "xcgn_counters.h"
 #include "xcgn_limits.h"
 
 /* The layout version: it names the pin directory (.../v3), and a change of
  * any pinned layout, enum value or map bumps it (tests/abi/ holds each
  * version's layout; `make test` fails when the layout moves alone). `xcgn
- * link reload` moves live state from the versions it knows (user/reload.c). */
+ * link reload` moves live state from the versions it knows (user/datapath/reload.c). */
 #define XCGN_ABI_VERSION 8
 
 /* The pinned maps, one list: the userspace struct of map handles (struct
  * xcgn_maps, one fd per entry), the table that opens them and the ABI
  * fingerprint are all made from it, and the ABI test checks that the BPF
- * object pins exactly these. X(field) stands for the map xcgn_<field>,
- * declared with that name in bpf/lib/maps.h. The maps left out are the
- * programs' own (a devmap and per-CPU scratch), made afresh at each load. */
-#define XCGN_PINNED_MAPS(X)                                                      \
-	X(abi)		/* the layout stamp: version and fingerprint */          \
-	X(map4)		/* subscriber tuple -> public tuple */                  \
-	X(rev4)		/* public tuple -> subscriber tuple */                  \
-	X(subs)		/* subscriber -> address and blocks */                  \
-	X(peer4)	/* (public tuple, remote) seen, for ADF */              \
-	X(pools)	/* pool id -> pool */                                   \
-	X(paddr)	/* address index -> public address */                   \
-	X(pubidx)	/* public address -> address index */                  \
-	X(blocks)	/* address index -> block bitmap (mmapable) */          \
-	X(blkts)	/* block -> when it was taken */                        \
-	X(blklog)	/* block -> holder whose allocation the log has */      \
-	X(state)	/* runtime state shared with userspace */               \
-	X(stats)	/* per-CPU counters */                                  \
-	X(events)	/* ring buffer of block allocations, nothing else */    \
-	X(refusals)	/* ring buffer of refusals */                           \
-	X(link)		/* what `xcgn link attach` set up */                    \
-	X(dstat)	/* what the daemon is doing */                          \
-	X(bypass)	/* destinations that leave untranslated */              \
-	X(frag4)	/* fragmented datagrams in flight */                    \
-	X(fragh)	/* datagrams with fragments held */                     \
-	X(fragq)	/* later fragments held for their first */              \
-	X(full)		/* subscribers known to have no free port */            \
-	X(rpf4)		/* the FIB's local and main tables, for uRPF */         \
-	X(rpfdev)	/* uRPF mode and sysctls of the attached devices */       \
-	X(acct)		/* per-subscriber packets and bytes (when switched on) */ \
-	X(pcp)		/* mappings subscribers asked for (PCP, NAT-PMP) */       \
-	X(nhctl)	/* the daemon's word on the next-hop cache */
+ * object pins exactly these. X(field, SIZE) stands for the map
+ * xcgn_<field>, declared with that name in bpf/lib/maps.h; SIZE is what
+ * sets its entries at load (user/datapath/load.c): FIXED its definition,
+ * MAPS and PCP link attach's max-mappings, SUBS and SUB_BLOCKS
+ * max-subscribers, ADDRS and ADDR_BLOCKS max-addresses, ROUTES
+ * max-routes. The maps left out are the programs' own (a devmap and
+ * per-CPU scratch), made afresh at each load. */
+#define XCGN_PINNED_MAPS(X)                                                     \
+	X(abi, FIXED)     /* the layout stamp: version and fingerprint */       \
+	X(map4, MAPS)     /* subscriber tuple -> public tuple */                \
+	X(rev4, MAPS)     /* public tuple -> subscriber tuple */                \
+	X(subs, SUBS)     /* subscriber -> address and blocks */                \
+	X(peer4, MAPS)    /* (public tuple, remote) seen, for ADF */            \
+	X(pools, FIXED)   /* pool id -> pool */                                 \
+	X(paddr, ADDRS)   /* address index -> public address */                 \
+	X(pubidx, ADDRS)  /* public address -> address index */                 \
+	X(blocks, ADDRS)  /* address index -> block bitmap (mmapable) */        \
+	X(blkts, ADDR_BLOCKS) /* block -> when it was taken */                  \
+	X(blklog, SUB_BLOCKS) /* block -> holder whose allocation the log has */ \
+	X(state, FIXED)   /* runtime state shared with userspace */             \
+	X(stats, FIXED)   /* per-CPU counters */                                \
+	X(events, FIXED)  /* ring buffer of block allocations, nothing else */  \
+	X(refusals, FIXED) /* ring buffer of refusals */                        \
+	X(link, FIXED)    /* what `xcgn link attach` set up */                  \
+	X(dstat, FIXED)   /* what the daemon is doing */                        \
+	X(bypass, FIXED)  /* destinations that leave untranslated */            \
+	X(frag4, FIXED)   /* fragmented datagrams in flight */                  \
+	X(fragh, FIXED)   /* datagrams with fragments held */                   \
+	X(fragq, FIXED)   /* later fragments held for their first */            \
+	X(full, SUBS)     /* subscribers known to have no free port */          \
+	X(rpf4, ROUTES)   /* the FIB's local and main tables, for uRPF */       \
+	X(rpfdev, FIXED)  /* uRPF mode and sysctls of the attached devices */   \
+	X(acct, SUBS)     /* per-subscriber packets and bytes (when switched on) */ \
+	X(pcp, PCP)       /* mappings subscribers asked for (PCP, NAT-PMP) */   \
+	X(nhctl, FIXED)   /* the daemon's word on the next-hop cache */
 
 /* Keys of xcgn_txport. */
 #define XCGN_TX_INSIDE	0
@@ -525,75 +530,17 @@ _Static_assert(offsetof(struct xcgn_link_info, attached_unix) == 16, "xcgn_link_
 
 /* Counters of what happened, by slot. */
 enum xcgn_stat {
-	XCGN_STAT_IN_RX = 0,		/* packets seen by XDP on the inside */
-	XCGN_STAT_OUT_RX = 1,		/* packets seen by XDP on the outside */
-	XCGN_STAT_SNAT_XDP = 2,		/* translated inside->outside at XDP */
-	XCGN_STAT_DNAT_XDP = 3,		/* translated outside->inside at XDP */
-	XCGN_STAT_REDIRECT_OUT = 4,		/* redirected to the outside device */
-	XCGN_STAT_REDIRECT_IN = 5,		/* redirected to the inside device */
-	XCGN_STAT_SLOW_OUT = 6,		/* passed to the stack untranslated (fib) */
-	XCGN_STAT_SLOW_IN = 7,		/* passed to the stack after DNAT (fib) */
-	XCGN_STAT_PASS = 8,			/* not the NAT's business */
-	XCGN_STAT_TC_RX = 9,		/* packets seen by tc egress on the outside */
-	XCGN_STAT_SNAT_TC = 10,		/* translated by tc egress (slow path) */
-	XCGN_STAT_DNAT_TC = 11,		/* translated by tc ingress (a first fragment
-					 * whose later ones came before it) */
-	XCGN_STAT_MAP_NEW = 12,		/* mappings created */
-	XCGN_STAT_MAP_RACE = 13,		/* mapping created concurrently elsewhere */
-	XCGN_STAT_SUB_NEW = 14,		/* subscribers created */
-	XCGN_STAT_BLOCK_NEW = 15,		/* blocks allocated */
-	XCGN_STAT_BLOCK_RACE = 16,		/* block claims lost to another CPU */
-	XCGN_STAT_EVENT_LOST = 17,		/* events the ring buffer had no room for */
-	XCGN_STAT_ABORTED = 18,		/* a helper failed */
-	XCGN_STAT_SUB_DIED = 19,		/* a new mapping raced with a subscriber's release */
-	XCGN_STAT_REFUSAL_EV_LIMITED = 20,	/* refusal events held back by the rate limit */
-	XCGN_STAT_ICMP_ERR_IN = 21,		/* ICMP errors translated towards a subscriber */
-	XCGN_STAT_ICMP_ERR_OUT = 22,		/* ICMP errors translated from a subscriber */
-	XCGN_STAT_BYPASS = 23,		/* left untranslated: destination in the bypass list */
-	XCGN_STAT_HAIRPIN = 24,		/* subscriber to subscriber through public addresses */
-	XCGN_STAT_ICMP_PROHIBITED = 25,	/* ICMP 3/13 sent to a refused subscriber */
-	XCGN_STAT_FRAG = 26,			/* later fragments translated after their first */
-	XCGN_STAT_FRAG_HELD = 27,		/* later fragments held until their first came */
-	XCGN_STAT_FRAG_RELEASED = 28,	/* held fragments sent on, translated */
-	XCGN_STAT_FULL_HINT = 29,		/* refusals of a full subscriber without a port walk */
-	XCGN_STAT_REFUSAL_EV_LOST = 30,	/* refusal events the refusal ring had no room for */
-	XCGN_STAT_NH_HIT = 31,		/* next hops taken from the cache, no FIB lookup */
-	XCGN_STAT_NH_FILL = 32,		/* next hops the FIB gave and the cache kept */
-	XCGN_STAT_MSS_CLAMPED = 33,		/* SYNs whose MSS option was lowered to the clamp */
-	XCGN_STAT_FRAG_CAPPED = 34,		/* first fragments not noted: the subscriber's share */
+#define X(e, v, name, help) XCGN_STAT_##e = v,
+	XCGN_STAT_LIST(X)
+#undef X
 	XCGN_STAT_MAX
 };
 
 /* Why a packet was dropped; the index of the per-CPU drop counters. */
 enum xcgn_drop {
-	XCGN_DROP_NONE = 0,
-	XCGN_DROP_TRUNCATED = 1,		/* a header ends past the packet */
-	XCGN_DROP_BAD_IP = 2,		/* version, header or total length wrong */
-	XCGN_DROP_BAD_IP_CSUM = 3,		/* IPv4 header checksum wrong */
-	XCGN_DROP_BAD_L4 = 4,		/* L4 header lengths inconsistent */
-	XCGN_DROP_FRAGMENT = 5,		/* a later fragment whose first one was not seen */
-	XCGN_DROP_ICMP_ERROR = 6,		/* ICMP error quoting what we cannot translate */
-	XCGN_DROP_BAD_ICMP_CSUM = 7,	/* ICMP error whose checksum fails (RFC 5508 REQ-3) */
-	XCGN_DROP_NO_POOL = 8,		/* no pool address with a free block */
-	XCGN_DROP_SUB_LIMIT = 9,		/* subscriber holds max-blocks, all ports busy */
-	XCGN_DROP_NO_PORT = 10,		/* no free port found within the probe bound */
-	XCGN_DROP_SUB_FULL = 11,		/* subscriber table full */
-	XCGN_DROP_MAP_FULL = 12,		/* mapping table full */
-	XCGN_DROP_PEER_FULL = 13,		/* filtering table full */
-	XCGN_DROP_NO_MAPPING = 14,		/* inbound to a pool address, no mapping */
-	XCGN_DROP_FILTERED = 15,		/* address-dependent filtering refused it */
-	XCGN_DROP_UNTRANSLATED = 16,		/* subscriber source about to leave untranslated */
-	XCGN_DROP_SUB_RATE = 17,		/* subscriber opens mappings faster than its cap */
-	XCGN_DROP_RACE = 18,			/* lost a race with the collector; the next packet goes */
-	XCGN_DROP_MARTIAN = 19,		/* source the kernel calls martian (invalid or local) */
-	XCGN_DROP_RPF = 20,			/* source fails the reverse-path check (RFC 3704) */
-	XCGN_DROP_SPOOF = 21,		/* on the outside: a subscriber or pool source */
-	XCGN_DROP_NEW_SUB_RATE = 22,	/* new subscribers come faster than the pool's cap */
-	XCGN_DROP_SUB_MAPS = 23,	/* subscriber holds the pool's sub-mappings */
-	XCGN_DROP_MAP_PEERS = 24,	/* mapping has the pool's map-peers remotes */
-	XCGN_DROP_NOT_TRANSLATED_IN = 25,	/* from the outside to a subscriber address */
-	XCGN_DROP_WRONG_DEVICE = 26,	/* a subscriber source on a device not the inside */
-	XCGN_DROP_SUB_PEERS = 27,	/* subscriber holds its share of the filtering table */
+#define X(e, v, name, help) XCGN_DROP_##e = v,
+	XCGN_DROP_LIST(X)
+#undef X
 	XCGN_DROP_MAX
 };
 
@@ -749,7 +696,7 @@ struct xcgn_abi_stamp {
 	char magic[8];		/* XCGN_ABI_MAGIC, no terminating NUL */
 	__u32 version;		/* XCGN_ABI_VERSION of the binary that pinned */
 	__u32 _pad;
-	__u64 fingerprint;	/* of the layout (user/abi.c) */
+	__u64 fingerprint;	/* of the layout (user/datapath/abi.c) */
 	char build[32];		/* that binary's version string */
 };
 #define XCGN_ABI_MAGIC		"xcgn-abi"

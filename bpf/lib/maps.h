@@ -19,7 +19,7 @@ const volatile struct xcgn_cfg xcgn_cfg = {};
 
 /* Never read: it puts every enum of the ABI and the ring buffers' record
  * into the object's BTF, where the layout fingerprint reads them
- * (user/abi.c). */
+ * (user/datapath/abi.c). */
 const volatile struct xcgn_abi_anchor xcgn_abi_anchor = {};
 
 /* 0 -> the layout stamp; userspace writes it at attach and reload. */

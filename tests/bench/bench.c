@@ -32,7 +32,7 @@
 #include <bpf/libbpf.h>
 
 #include "lib/bpfenv.h"
-#include "rpf.h"
+#include "net/rpf.h"
 #include "lib/pkt.h"
 #include "bench_pass.skel.h"
 #include "bench_gen.skel.h"

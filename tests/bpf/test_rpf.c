@@ -15,7 +15,7 @@
 #include <bpf/libbpf.h>
 
 #include "env.h"
-#include "rpf.h"
+#include "net/rpf.h"
 
 static uint8_t in[256], out[256];
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "xcgn.h"
+#include "cli/cli.h"
 
 #define WORDS_MAX 64
 

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "xcgn.h"
-#include "rpf.h"
+#include "net/net.h"
+#include "net/rpf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "xcgn.h"
-#include "pcp.h"
+#include "net/net.h"
+#include "net/pcp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "xcgn.h"
+#include "datapath/datapath.h"
 #include "xcgn_xdp.skel.h"
 #include "xcgn_gc.skel.h"
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The collector's pure decisions (user/collect.c) on a clock of the test's
- * own, and the NAT log's queue (user/natlog.c) against a disk that is full
+/* The collector's pure decisions (user/daemon/collect.c) on a clock of the test's
+ * own, and the NAT log's queue (user/sinks/natlog.c) against a disk that is full
  * (/dev/full) and then is not. */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "xcgn.h"
+#include "daemon/daemon.h"
 
 Test(collect, refusal_limit_per_second_and_suppressed_count)
 {

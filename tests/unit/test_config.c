@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "xcgn.h"
+#include "config/config.h"
 
 static void parse_ok(const char *text, struct xcgn_config *c)
 {

@@ -5,7 +5,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "xcgn.h"
+#include "sinks/sinks.h"
 
 static unsigned int get16(const uint8_t *p)
 {

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-/* user/natlog.c and the deterministic arithmetic of user/parse.c. */
+/* user/sinks/natlog.c and the deterministic arithmetic of user/lib/parse.c. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "xcgn.h"
+#include "sinks/sinks.h"
 
 static void rec(FILE *f, uint64_t ms, const char *ev, const char *sub, const char *pub,
 		uint16_t lo, uint16_t hi)

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
-/* user/parse.c: numbers, prefixes, port ranges, pool arithmetic. */
+/* user/lib/parse.c: numbers, prefixes, port ranges, pool arithmetic. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "xcgn.h"
+#include "datapath/datapath.h"
 
 Test(parse, u32_accepts_range_and_rejects_junk)
 {

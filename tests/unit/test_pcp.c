@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
-/* user/pcp.c: PCP and NAT-PMP requests read, checked and answered, over a
+/* user/net/pcp.c: PCP and NAT-PMP requests read, checked and answered, over a
  * backend that records what it was asked (the NAT itself is exercised in
  * tests/integration/test_pcp.sh). */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "xcgn.h"
-#include "pcp.h"
+#include "net/net.h"
+#include "net/pcp.h"
 
 struct fake {
 	struct pcp_ask last;

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-/* user/print.c: one call per field, text and JSON. */
+/* user/lib/print.c: one call per field, text and JSON. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "xcgn.h"
+#include "lib/lib.h"
 
 static char *buf;
 static size_t len;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* user/rpf_fib.c and user/rpf.c without a kernel: the tables built from a
+/* user/net/rpf_fib.c and user/net/rpf_lint.c without a kernel: the tables built from a
  * FIB (which route wins, merged or not) and the lint's findings. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -7,8 +7,8 @@
 #include <net/if.h>
 #include <string.h>
 
-#include "xcgn.h"
-#include "rpf.h"
+#include "net/net.h"
+#include "net/rpf.h"
 
 static struct rpf_route routes[16];
 static struct rpf_link links[4];

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0
+/* xcgn config { check FILE | apply FILE [restart] | show | help } */
+#include <string.h>
+
+#include "cli/cli.h"
+
+static int usage(void)
+{
+	fprintf(usage_fp(),
+		"Usage: xcgn config check [FILE]\n"
+		"       xcgn config apply [FILE] [restart]\n"
+		"       xcgn config show\n"
+		"       xcgn config help\n"
+		"FILE (default %s) declares the instance in the CLI's grammar, one\n"
+		"statement a line (xcgn.conf(5)):\n"
+		"  link inside DEV outside DEV [the options of xcgn link attach]\n"
+		"  pool PREFIX [the options of xcgn pool add]\n"
+		"  bypass PREFIX\n"
+		"  daemon [the options of xcgn daemon]\n"
+		"check reads the whole file and touches nothing: every error with its line,\n"
+		"exit 1 on any. apply brings the instance to the file, all or nothing:\n"
+		"attach when detached; modes, refusal-icmp and pool keys changed in place;\n"
+		"pools and bypass prefixes added and removed. Devices, subscribers and table\n"
+		"sizes need a re-attach that drops every session: only with `restart`.\n"
+		"Applying the same file again changes nothing. The daemon statement is read\n"
+		"by `xcgn daemon config FILE`. show prints the running instance in the\n"
+		"file's form: `config show > f; config apply f` changes nothing.\n",
+		XCGN_DEF_CONFIG);
+	return usage_status();
+}
+
+static bool on_dev(uint32_t addr __unused, int ifindex, const void *inside)
+{
+	return ifindex == *(const int *)inside;
+}
+
+/* The part of `check` that asks the host: the devices exist, and no
+ * address of this host is in a pool or (but the inside device's own) in
+ * the subscriber range, unless the statement says force. */
+static int host_check(const struct xcgn_config *c)
+{
+	const char *dev[2] = { c->inside, c->outside };
+	struct nl_link nl;
+	char a[16], b[16];
+	uint32_t addr;
+	int i, ifindex, inside = 0, errors = 0;
+	size_t k;
+
+	for (i = 0; i < 2; i++) {
+		if (nl_link_get(dev[i], 0, &nl)) {
+			xcgn_err("%s:%d: %s device \"%s\" does not exist", c->name, c->link_line,
+				 i ? "outside" : "inside", dev[i]);
+			errors++;
+		} else if (!i) {
+			inside = nl.ifindex;
+		}
+	}
+	if (!c->link.force && nl_addr_within(c->link.sub_prefix, c->link.sub_plen, on_dev,
+					     &inside, &addr, &ifindex) > 0) {
+		xcgn_err("%s:%d: subscribers %s/%u hold %s, an address of this host on %s, not "
+			 "the inside device: its own traffic would be taken for a subscriber's "
+			 "(say force to go ahead)",
+			 c->name, c->link_line, ipv4_str(c->link.sub_prefix, a, sizeof(a)),
+			 c->link.sub_plen, ipv4_str(addr, b, sizeof(b)),
+			 nl_link_get(NULL, ifindex, &nl) ? "?" : nl.name);
+		errors++;
+	}
+	for (k = 0; k < c->npools; k++) {
+		char where[300];
+
+		if (c->pools[k].o.force)
+			continue;
+		snprintf(where, sizeof(where), "%s:%d", c->name, c->pools[k].line);
+		xcgn_err_where = where;
+		errors += pool_host_addr(&c->pools[k].o) != 0;
+		xcgn_err_where = NULL;
+	}
+	return errors;
+}
+
+static int do_config_check(int argc, char **argv)
+{
+	struct xcgn_config c;
+	int ret = XCGN_EXIT_OK;
+
+	if (argc > 1) {
+		xcgn_err("unexpected argument \"%s\" to config check", argv[1]);
+		return XCGN_EXIT_USAGE;
+	}
+	if (config_load(argc ? argv[0] : XCGN_DEF_CONFIG, &c) || host_check(&c))
+		ret = XCGN_EXIT_ERR;
+	config_free(&c);
+	return ret;
+}
+
+static int do_config_apply(int argc, char **argv)
+{
+	const char *path = XCGN_DEF_CONFIG;
+	bool restart = false, named = false;
+	struct xcgn_config c;
+	int ret;
+
+	for (; argc > 0; argc--, argv++) {
+		if (!strcmp(*argv, "restart"))
+			restart = true;
+		else if (!named) {
+			path = *argv;
+			named = true;
+		} else {
+			xcgn_err("unexpected argument \"%s\" to config apply", *argv);
+			return XCGN_EXIT_USAGE;
+		}
+	}
+	if (config_load(path, &c)) {
+		config_free(&c);
+		return XCGN_EXIT_ERR;
+	}
+	ret = config_apply(&c, restart);
+	config_free(&c);
+	return ret;
+}
+
+static int do_config_show(int argc, char **argv)
+{
+	struct xcgn_config c;
+	struct xcgn_maps m;
+	char dir[256];
+	int err;
+
+	if (argc) {
+		xcgn_err("unexpected argument \"%s\" to config show", argv[0]);
+		return XCGN_EXIT_USAGE;
+	}
+	if (xcgn_pin_dir(dir, sizeof(dir)))
+		return XCGN_EXIT_ERR;
+	if (!xcgn_attached_here(dir))
+		return XCGN_EXIT_OK;	/* nothing runs: an empty configuration */
+	if (xcgn_maps_open(&m))
+		return XCGN_EXIT_ERR;
+	err = config_running(&m, &c);
+	xcgn_maps_close(&m);
+	if (!err)
+		config_print(stdout, &c);
+	config_free(&c);
+	return err ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
+}
+
+const struct xcgn_object xcgn_obj_config = {
+	.name = "config",
+	.usage = usage,
+	.def_verb = "show",
+	.cmds = (const struct xcgn_cmd[]){
+		{ "check", do_config_check, CMD_OPEN },
+		{ "apply", do_config_apply, 0 },
+		{ "show", do_config_show, 0 },
+		{ NULL, NULL, 0 },
+	},
+};

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-2.0
+/* xcgn daemon: its usage, and a configuration file applied before it runs. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static int usage(void)
+{
+	fprintf(usage_fp(),
+		"Usage: xcgn daemon [config FILE] [log-file PATH] [syslog] [log-sync MS]\n"
+		"                   [gc-interval MS] [gc-batch N] [quarantine S] [refusal-rate N]\n"
+		"                   [rpf-resync MS] [metrics ADDR:PORT] [ipfix ADDR:PORT]...\n"
+		"                   [ipfix-domain N] [node N] [pcp] [pcp-lifetime MIN-MAX]\n"
+		"                   [pcp-mappings N] [pcp-rate N] [pcp-share PERCENT]\n"
+		"                   [pcp-third-party PREFIX]...\n"
+		"                   [monitor-group GROUP] [time-scale N]\n"
+		"       xcgn daemon help\n"
+		"config FILE applies the configuration file first (xcgn config apply FILE)\n"
+		"and takes the options of its daemon line; options given here come after.\n"
+		"Runs in the foreground until SIGTERM or SIGINT; SIGHUP reopens the log file.\n"
+		"One daemon per instance; it exits when xcgn is detached. Under systemd\n"
+		"(Type=notify) it reports readiness and keeps the watchdog.\n"
+		"The log directory is made if missing (0750), the file is 0640, each record\n"
+		"is one write; log-sync (default 1000) is the most time between fdatasyncs\n"
+		"(0: after every record). Records the disk will not take wait in memory\n"
+		"(at most 65536) and are retried; what is lost is recovered from the tables.\n"
+		"Defaults: log-file %s, gc-interval 1000, gc-batch %u, quarantine %u,\n"
+		"refusal-rate 100 (records a second), rpf-resync 1000 (ms between full\n"
+		"re-reads of the FIB besides the netlink subscription: some sysctls send no\n"
+		"notice). metrics serves the Prometheus text exposition at\n"
+		"http://ADDR:PORT/metrics (xcgn stats metrics prints the same, less the\n"
+		"daemon's own figures). ipfix sends every NAT event the log gets to the\n"
+		"collector over UDP (RFC 7011/8158: port block allocation and de-allocation,\n"
+		"quota exceeded, addresses exhausted; up to 4 collectors; templates every\n"
+		"60 s; ipfix-domain is the observation domain, default the node's id, else 0).\n"
+		"node N (1 to %u; in a configuration file, its cluster node) is written in\n"
+		"every NAT log record: xcgn log who answers from the logs of all nodes.\n"
+		"pcp answers the Port Control Protocol (RFC 6887: ANNOUNCE, MAP, PEER) and\n"
+		"NAT-PMP (RFC 6886) on UDP port 5351 of the inside device, to subscribers\n"
+		"that pass the reverse-path check: a mapping on the subscriber's public\n"
+		"address and blocks, open to every remote, for the lifetime asked (bounded\n"
+		"by pcp-lifetime, default 120-86400 s), logged (pcp_map, pcp_end). At most\n"
+		"pcp-mappings (default 64) a subscriber, pcp-rate (default 10) requests a\n"
+		"second from each (burst 2x); THIRD_PARTY only from the clients within a\n"
+		"pcp-third-party prefix (up to 8), none by default.\n"
+		"A subscriber a request makes (it had no entry), while it carries no traffic\n"
+		"of its own, holds mappings no longer than its pool's UDP timer, and all such\n"
+		"subscribers together at most pcp-share percent (default 25) of the pools'\n"
+		"blocks: past it, NO_RESOURCES. Requests from spoofed sources then cannot\n"
+		"hold the pool, and most of it stays for traffic.\n"
+		"xcgn monitor is served to root, and to the members of monitor-group.\n"
+		"time-scale divides every timer and the quarantine:\n"
+		"for tests only.\n",
+		XCGN_DEF_NATLOG, XCGN_GC_BATCH_DEF, XCGN_DEF_QUARANTINE, XCGN_NODE_MAX);
+	return usage_status();
+}
+
+static int do_daemon(int argc, char **argv)
+{
+	static struct xcgn_config cfg;
+	static struct daemon_opts opts;
+	struct daemon_opts *o = &opts;
+	int ret;
+
+	daemon_opts_init(o);
+	/* config FILE first: the file is applied, its daemon options are
+	 * taken, and the command line's come after them. */
+	if (argc > 1 && !strcmp(*argv, "config")) {
+		if (config_load(argv[1], &cfg))
+			return XCGN_EXIT_USAGE;
+		ret = config_apply(&cfg, false);
+		if (ret)
+			return ret;
+		o->node = cfg.cluster.node;
+		ret = daemon_opts_parse(cfg.daemon_argc, cfg.daemon_argv, o);
+		if (ret)
+			return ret;
+		argc -= 2;
+		argv += 2;
+	}
+	ret = daemon_opts_parse(argc, argv, o);
+	if (!ret && o->pcp_opts && !o->pcp) {
+		xcgn_err("pcp-lifetime, pcp-mappings, pcp-rate and pcp-third-party need pcp");
+		ret = XCGN_EXIT_USAGE;
+	}
+	return ret ? ret : daemon_run(o);
+}
+
+const struct xcgn_object xcgn_obj_daemon = {
+	.name = "daemon",
+	.usage = usage,
+	.fn = do_daemon,
+};
