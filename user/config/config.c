@@ -340,41 +340,9 @@ int config_load(const char *path, struct xcgn_config *c)
 static void print_pool(FILE *f, const struct pool_opts *o)
 {
 	char a[16];
-	int t;
 
-	fprintf(f, "pool %s/%u ports %u-%u block-size %u max-blocks %u filtering %s",
-		ipv4_str(o->prefix, a, sizeof(a)), o->plen, o->port_lo, o->port_hi, o->block_size,
-		o->max_blocks,
-		o->filtering == XCGN_FILTER_ADF ? "address-dependent" : "endpoint-independent");
-	if (o->parity)
-		fputs(" parity", f);
-	fprintf(f, " new-rate %u", o->new_rate);
-	if (o->sub_burst)
-		fprintf(f, " sub-burst %u", o->sub_burst);
-	else
-		fputs(" sub-burst off", f);
-	fprintf(f, " sub-refill %u", o->sub_refill_s);
-	if (o->sub_maps)
-		fprintf(f, " sub-mappings %u", o->sub_maps);
-	else
-		fputs(" sub-mappings off", f);
-	if (o->map_peers)
-		fprintf(f, " map-peers %u", o->map_peers);
-	else
-		fputs(" map-peers off", f);
-	if (o->deterministic)
-		fprintf(f, " deterministic %s/%u", ipv4_str(o->det_prefix, a, sizeof(a)),
-			o->det_plen);
-	for (t = 0; t < o->nexcl; t++) {
-		if (o->excl[t].plen == 32)
-			fprintf(f, " exclude %s", ipv4_str(o->excl[t].prefix, a, sizeof(a)));
-		else
-			fprintf(f, " exclude %s/%u", ipv4_str(o->excl[t].prefix, a, sizeof(a)),
-				o->excl[t].plen);
-	}
-	fputs(" \\\n    ", f);
-	for (t = 0; t < XCGN_TIMER_MAX; t++)
-		fprintf(f, "%s%s %u", t ? " " : "", xcgn_timer_name[t], o->timeout[t]);
+	fprintf(f, "pool %s/%u", ipv4_str(o->prefix, a, sizeof(a)), o->plen);
+	opts_print(f, xcgn_pool_opts, xcgn_pool_nopts, o);
 	fputc('\n', f);
 }
 
@@ -386,28 +354,8 @@ void config_print(FILE *f, const struct xcgn_config *c)
 
 	if (!c->has_link)
 		return;
-	fprintf(f,
-		"link inside %s outside %s xdp-mode %s subscribers %s/%u \\\n"
-		"    max-mappings %u max-subscribers %u max-routes %u max-addresses %u \\\n"
-		"    rpf-inside %s rpf-outside %s refusal-icmp %s \\\n"
-		"    bypass-all %s filtering %s refusal-log %s accounting %s \\\n"
-		"    route-subscribers %s",
-		c->inside, c->outside, xcgn_xdp_mode_name[l->xdp_mode == XCGN_XDP_GENERIC],
-		ipv4_str(l->sub_prefix, a, sizeof(a)), l->sub_plen, l->max_maps, l->max_subs,
-		l->max_routes, l->max_addrs, xcgn_rpf_mode_name[l->rpf_in % XCGN_RPF_MODE_MAX],
-		xcgn_rpf_mode_name[l->rpf_out % XCGN_RPF_MODE_MAX],
-		xcgn_refusal_name[l->refusal_icmp % XCGN_REFUSAL_MAX],
-		l->switches & XCGN_SW_BYPASS_ALL ? "on" : "off",
-		l->switches & XCGN_SW_FILTER_EIF ? "endpoint-independent" : "pool",
-		l->switches & XCGN_SW_REFUSAL_LOG_OFF ? "off" : "on",
-		l->switches & XCGN_SW_ACCOUNTING ? "on" : "off",
-		l->switches & XCGN_SW_ROUTE_SUBS ? "on" : "off");
-	if (l->route_table)
-		fprintf(f, " \\\n    route-table %u", l->route_table);
-	if (l->switches & XCGN_SW_MSS_AUTO)
-		fprintf(f, " \\\n    mss-clamp auto");
-	else if (l->mss_clamp)
-		fprintf(f, " \\\n    mss-clamp %u", l->mss_clamp);
+	fputs("link", f);
+	opts_print(f, xcgn_link_opts, xcgn_link_nopts, l);
 	fputc('\n', f);
 	for (i = 0; i < c->npools; i++)
 		print_pool(f, &c->pools[i].o);

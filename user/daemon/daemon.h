@@ -99,6 +99,9 @@ struct daemon_opts {
 	const char *monitor_group;	/* may read the event stream besides root */
 };
 void daemon_opts_init(struct daemon_opts *o);
+/* The daemon's option table (lib/options.h). */
+extern const struct opt *const xcgn_daemon_opts;
+extern const size_t xcgn_daemon_nopts;
 /* The daemon's options over *@o (`config FILE` is the CLI's): 0, or
  * XCGN_EXIT_USAGE with the reason said. */
 int daemon_opts_parse(int argc, char **argv, struct daemon_opts *o);

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 
 #include "daemon/daemon.h"
+#include "lib/options.h"
 
 void daemon_opts_init(struct daemon_opts *o)
 {
@@ -41,136 +42,130 @@ static int parse_lifetimes(const char *s, uint32_t *lo, uint32_t *hi)
 	return *lo > *hi ? -1 : 0;
 }
 
-/* The daemon's options over *@o; `config FILE` is taken by do_daemon. */
+static int log_file_parse(const struct opt *t __unused, const char *arg, void *obj)
+{
+	struct daemon_opts *o = obj;
+
+	if (strlen(arg) >= sizeof(((struct natlog *)0)->path)) {
+		xcgn_err("log-file \"%s\" is longer than %zu characters", arg,
+			 sizeof(((struct natlog *)0)->path) - 1);
+		return XCGN_EXIT_USAGE;
+	}
+	o->log_path = strcmp(arg, "none") ? arg : NULL;
+	return 0;
+}
+
+static int ipfix_parse(const struct opt *t __unused, const char *arg, void *obj)
+{
+	struct daemon_opts *o = obj;
+	uint32_t a;
+	uint16_t port;
+
+	if (parse_addr_port(arg, &a, &port))
+		return invarg("ipfix collector (ADDR:PORT, an IPv4 address)", arg);
+	if (o->nipfix == IPFIX_COLLECTORS_MAX) {
+		xcgn_err("at most %d ipfix collectors", IPFIX_COLLECTORS_MAX);
+		return XCGN_EXIT_USAGE;
+	}
+	o->ipfix[o->nipfix++] = arg;
+	return 0;
+}
+
+static int metrics_parse(const struct opt *t __unused, const char *arg, void *obj)
+{
+	uint32_t a;
+	uint16_t port;
+
+	if (parse_addr_port(arg, &a, &port))
+		return invarg("metrics (ADDR:PORT, an IPv4 address)", arg);
+	((struct daemon_opts *)obj)->metrics = arg;
+	return 0;
+}
+
+static int monitor_group_parse(const struct opt *t __unused, const char *arg, void *obj)
+{
+	if (!getgrnam(arg)) {
+		xcgn_err("invalid monitor-group \"%s\" (no such group)", arg);
+		return XCGN_EXIT_USAGE;
+	}
+	((struct daemon_opts *)obj)->monitor_group = arg;
+	return 0;
+}
+
+static int third_party_parse(const struct opt *t __unused, const char *arg, void *obj)
+{
+	struct pcp_config *pc = &((struct daemon_opts *)obj)->pcp_cfg;
+	uint32_t pfx;
+	uint8_t plen;
+
+	if (parse_prefix(arg, &pfx, &plen)) {
+		xcgn_err("invalid pcp-third-party \"%s\" (the clients that may ask for another "
+			 "subscriber: a prefix, a.b.c.d/len)", arg);
+		return XCGN_EXIT_USAGE;
+	}
+	if (pc->nthird_party == PCP_THIRD_PARTY_MAX) {
+		xcgn_err("pcp-third-party: at most %d prefixes", PCP_THIRD_PARTY_MAX);
+		return XCGN_EXIT_USAGE;
+	}
+	pc->third_party[pc->nthird_party].prefix = pfx;
+	pc->third_party[pc->nthird_party++].plen = plen;
+	return 0;
+}
+
+static int lifetime_parse(const struct opt *t __unused, const char *arg, void *obj)
+{
+	struct pcp_config *pc = &((struct daemon_opts *)obj)->pcp_cfg;
+	uint32_t lo, hi;
+
+	if (parse_lifetimes(arg, &lo, &hi))
+		return invarg("pcp-lifetime (MIN-MAX seconds, 1 to 604800)", arg);
+	pc->min_lifetime_s = lo;
+	pc->max_lifetime_s = hi;
+	return 0;
+}
+
+#define F(field) .off = offsetof(struct daemon_opts, field), \
+		 .size = sizeof(((struct daemon_opts *)0)->field)
+#define PCP_OPT .flags = OPTF_SEEN, .seen = offsetof(struct daemon_opts, pcp_opts)
+
+/* The daemon's options; `config FILE` is the CLI's (cmd_daemon.c). */
+static const struct opt daemon_opt_rows[] = {
+	{ "log-file", OPT_CUSTOM, .parse = log_file_parse },
+	{ "syslog", OPT_FLAG, F(use_syslog), .set = true },
+	{ "log-sync", OPT_UINT, F(sync_ms), .min = 0, .max = 3600000, .what = "log-sync (ms)" },
+	{ "gc-interval", OPT_UINT, F(interval_ms), .min = 10, .max = 60000,
+	  .what = "gc-interval (ms)" },
+	{ "gc-batch", OPT_UINT, F(batch), .min = 16, .max = 1u << 20 },
+	{ "quarantine", OPT_UINT, F(quarantine_s), .min = 0, .max = 86400,
+	  .what = "quarantine (seconds)" },
+	{ "refusal-rate", OPT_UINT, F(refuse_per_s), .min = 1, .max = 100000 },
+	{ "rpf-resync", OPT_UINT, F(rpf_resync_ms), .min = 100, .max = 3600000,
+	  .what = "rpf-resync (ms)" },
+	{ "metrics", OPT_CUSTOM, .parse = metrics_parse },
+	{ "ipfix", OPT_CUSTOM, .parse = ipfix_parse },
+	{ "ipfix-domain", OPT_UINT, F(ipfix_domain), .min = 0, .max = UINT32_MAX,
+	  .flags = OPTF_SEEN, .seen = offsetof(struct daemon_opts, ipfix_domain_set) },
+	{ "node", OPT_UINT, F(node), .min = 1, .max = XCGN_NODE_MAX },
+	{ "pcp", OPT_FLAG, F(pcp), .set = true },
+	{ "pcp-lifetime", OPT_CUSTOM, .parse = lifetime_parse, PCP_OPT },
+	{ "pcp-mappings", OPT_UINT, F(pcp_cfg.max_per_sub), .min = 1, .max = XCGN_PCP_MAX,
+	  PCP_OPT },
+	{ "pcp-rate", OPT_UINT, F(pcp_cfg.rate), .min = 1, .max = 10000, PCP_OPT },
+	{ "pcp-share", OPT_UINT, F(pcp_cfg.share_pct), .min = 1, .max = 100,
+	  .what = "pcp-share (percent of the pools' blocks)", PCP_OPT },
+	{ "pcp-third-party", OPT_CUSTOM, .parse = third_party_parse, PCP_OPT },
+	{ "monitor-group", OPT_CUSTOM, .parse = monitor_group_parse },
+	{ "time-scale", OPT_UINT, F(scale), .min = 1, .max = 10000 },
+};
+const struct opt *const xcgn_daemon_opts = daemon_opt_rows;
+const size_t xcgn_daemon_nopts = ARRAY_SIZE(daemon_opt_rows);
+
+#undef PCP_OPT
+#undef F
+
 int daemon_opts_parse(int argc, char **argv, struct daemon_opts *o)
 {
-	for (; argc > 0; argc--, argv++) {
-		if (!strcmp(*argv, "log-file")) {
-			NEXT_ARG();
-			if (strlen(*argv) >= sizeof(((struct natlog *)0)->path)) {
-				xcgn_err("log-file \"%s\" is longer than %zu characters", *argv,
-					 sizeof(((struct natlog *)0)->path) - 1);
-				return XCGN_EXIT_USAGE;
-			}
-			o->log_path = strcmp(*argv, "none") ? *argv : NULL;
-		} else if (!strcmp(*argv, "syslog")) {
-			o->use_syslog = true;
-		} else if (!strcmp(*argv, "ipfix")) {
-			uint32_t a;
-			uint16_t port;
-
-			NEXT_ARG();
-			if (parse_addr_port(*argv, &a, &port))
-				return invarg("ipfix collector (ADDR:PORT, an IPv4 address)", *argv);
-			if (o->nipfix == IPFIX_COLLECTORS_MAX) {
-				xcgn_err("at most %d ipfix collectors", IPFIX_COLLECTORS_MAX);
-				return XCGN_EXIT_USAGE;
-			}
-			o->ipfix[o->nipfix++] = *argv;
-		} else if (!strcmp(*argv, "ipfix-domain")) {
-			NEXT_ARG();
-			if (arg_u32("ipfix-domain", *argv, 0, UINT32_MAX, &o->ipfix_domain))
-				return XCGN_EXIT_USAGE;
-			o->ipfix_domain_set = true;
-		} else if (!strcmp(*argv, "metrics")) {
-			uint32_t a;
-			uint16_t port;
-
-			NEXT_ARG();
-			if (parse_addr_port(*argv, &a, &port))
-				return invarg("metrics (ADDR:PORT, an IPv4 address)", *argv);
-			o->metrics = *argv;
-		} else if (!strcmp(*argv, "gc-interval")) {
-			NEXT_ARG();
-			if (arg_u32("gc-interval (ms)", *argv, 10, 60000, &o->interval_ms))
-				return XCGN_EXIT_USAGE;
-		} else if (!strcmp(*argv, "gc-batch")) {
-			NEXT_ARG();
-			if (arg_u32("gc-batch", *argv, 16, 1u << 20, &o->batch))
-				return XCGN_EXIT_USAGE;
-		} else if (!strcmp(*argv, "quarantine")) {
-			NEXT_ARG();
-			if (arg_u32("quarantine (seconds)", *argv, 0, 86400, &o->quarantine_s))
-				return XCGN_EXIT_USAGE;
-		} else if (!strcmp(*argv, "rpf-resync")) {
-			NEXT_ARG();
-			if (arg_u32("rpf-resync (ms)", *argv, 100, 3600000, &o->rpf_resync_ms))
-				return XCGN_EXIT_USAGE;
-		} else if (!strcmp(*argv, "log-sync")) {
-			NEXT_ARG();
-			if (arg_u32("log-sync (ms)", *argv, 0, 3600000, &o->sync_ms))
-				return XCGN_EXIT_USAGE;
-		} else if (!strcmp(*argv, "refusal-rate")) {
-			NEXT_ARG();
-			if (arg_u32("refusal-rate", *argv, 1, 100000, &o->refuse_per_s))
-				return XCGN_EXIT_USAGE;
-		} else if (!strcmp(*argv, "node")) {
-			NEXT_ARG();
-			if (arg_u32("node", *argv, 1, XCGN_NODE_MAX, &o->node))
-				return XCGN_EXIT_USAGE;
-		} else if (!strcmp(*argv, "monitor-group")) {
-			NEXT_ARG();
-			if (!getgrnam(*argv)) {
-				xcgn_err("invalid monitor-group \"%s\" (no such group)", *argv);
-				return XCGN_EXIT_USAGE;
-			}
-			o->monitor_group = *argv;
-		} else if (!strcmp(*argv, "pcp")) {
-			o->pcp = true;
-		} else if (!strcmp(*argv, "pcp-third-party")) {
-			struct pcp_config *pc = &o->pcp_cfg;
-			uint32_t pfx;
-			uint8_t plen;
-
-			NEXT_ARG();
-			if (parse_prefix(*argv, &pfx, &plen)) {
-				xcgn_err("invalid pcp-third-party \"%s\" (the clients that may ask for "
-					 "another subscriber: a prefix, a.b.c.d/len)", *argv);
-				return XCGN_EXIT_USAGE;
-			}
-			if (pc->nthird_party == PCP_THIRD_PARTY_MAX) {
-				xcgn_err("pcp-third-party: at most %d prefixes", PCP_THIRD_PARTY_MAX);
-				return XCGN_EXIT_USAGE;
-			}
-			pc->third_party[pc->nthird_party].prefix = pfx;
-			pc->third_party[pc->nthird_party++].plen = plen;
-			o->pcp_opts = true;
-		} else if (!strcmp(*argv, "pcp-mappings")) {
-			NEXT_ARG();
-			if (arg_u32("pcp-mappings", *argv, 1, XCGN_PCP_MAX, &o->pcp_cfg.max_per_sub))
-				return XCGN_EXIT_USAGE;
-			o->pcp_opts = true;
-		} else if (!strcmp(*argv, "pcp-rate")) {
-			NEXT_ARG();
-			if (arg_u32("pcp-rate", *argv, 1, 10000, &o->pcp_cfg.rate))
-				return XCGN_EXIT_USAGE;
-			o->pcp_opts = true;
-		} else if (!strcmp(*argv, "pcp-share")) {
-			NEXT_ARG();
-			if (arg_u32("pcp-share (percent of the pools' blocks)", *argv, 1, 100,
-				    &o->pcp_cfg.share_pct))
-				return XCGN_EXIT_USAGE;
-			o->pcp_opts = true;
-		} else if (!strcmp(*argv, "pcp-lifetime")) {
-			uint32_t lo, hi;
-
-			NEXT_ARG();
-			if (parse_lifetimes(*argv, &lo, &hi))
-				return invarg("pcp-lifetime (MIN-MAX seconds, 1 to 604800)", *argv);
-			o->pcp_cfg.min_lifetime_s = lo;
-			o->pcp_cfg.max_lifetime_s = hi;
-			o->pcp_opts = true;
-		} else if (!strcmp(*argv, "time-scale")) {
-			NEXT_ARG();
-			if (arg_u32("time-scale", *argv, 1, 10000, &o->scale))
-				return XCGN_EXIT_USAGE;
-		} else {
-			xcgn_err("unknown argument \"%s\" to daemon; try \"xcgn daemon help\"",
-				 *argv);
-			return XCGN_EXIT_USAGE;
-		}
-	}
-	return 0;
+	return opts_parse(xcgn_daemon_opts, xcgn_daemon_nopts, "daemon", argc, argv, o);
 }
 
 int daemon_args_check(int argc, char **argv)

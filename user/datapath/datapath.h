@@ -7,6 +7,7 @@
 #define XCGN_DATAPATH_H
 
 #include "lib/lib.h"
+#include "lib/options.h"
 #include "net/net.h"
 #include "net/rpf.h"
 
@@ -129,6 +130,9 @@ uint32_t xcgn_sub_peers_share(uint32_t max_maps);
  * least XCGN_PCP_MIN: as the mappings, it grows with the instance. */
 uint32_t xcgn_pcp_size(uint32_t max_maps);
 void attach_opts_init(struct attach_opts *o);
+/* The link's option table (lib/options.h), in its canonical order. */
+extern const struct opt xcgn_link_opts[];
+extern const size_t xcgn_link_nopts;
 /* `link attach` arguments (or a configuration file's `link`) over *@o:
  * 0, or XCGN_EXIT_USAGE with the reason said. */
 int attach_opts_parse(int argc, char **argv, struct attach_opts *o);
@@ -236,10 +240,10 @@ int pool_addr_drain(const struct xcgn_maps *m, uint32_t addr, bool on);
 /* @o's exclusions as the pinned addresses of pool @p say. */
 void pool_excl_read(const struct xcgn_maps *m, const struct xcgn_pool *p, struct pool_opts *o);
 extern const char *const xcgn_filtering_name[XCGN_FILTER_MAX];
-extern const char *const xcgn_timer_name[XCGN_TIMER_MAX];
-extern const uint32_t xcgn_timer_default[XCGN_TIMER_MAX];
-extern const uint32_t xcgn_timer_min[XCGN_TIMER_MAX];
 void pool_opts_init(struct pool_opts *o);
+/* The pool's option table (lib/options.h), in its canonical order. */
+extern const struct opt *const xcgn_pool_opts;
+extern const size_t xcgn_pool_nopts;
 /* The options after `pool add PREFIX` (or a configuration file's `pool
  * PREFIX`) over *@o: 0, or XCGN_EXIT_USAGE with the reason said. */
 int pool_opts_parse(int argc, char **argv, struct pool_opts *o);

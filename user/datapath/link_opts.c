@@ -9,6 +9,7 @@
 #include <linux/rtnetlink.h>
 
 #include "datapath/datapath.h"
+#include "lib/options.h"
 
 void attach_opts_init(struct attach_opts *o)
 {
@@ -29,139 +30,118 @@ const char *const xcgn_refusal_name[] = { [XCGN_REFUSAL_PROHIBITED] = "prohibite
 					  [XCGN_REFUSAL_HOST_UNREACH] = "host-unreachable",
 					  [XCGN_REFUSAL_SILENT] = "none" };
 
-/* A keyword among @names (a table indexed by value, holes NULL): its
- * value, or -1. */
-static int name_lookup(const char *s, const char *const *names, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (names[i] && !strcmp(s, names[i]))
-			return (int)i;
-	return -1;
-}
-
 static const char *const onoff[] = { "off", "on" };
 static const char *const filter_sw[] = { "pool", "endpoint-independent" };
 
+static int route_table_parse(const struct opt *t __unused, const char *arg, void *obj)
+{
+	struct attach_opts *o = obj;
+
+	if (!strcmp(arg, "none")) {
+		o->route_table = 0;
+		return 0;
+	}
+	if (parse_u32(arg, 1, UINT32_MAX, &o->route_table) ||
+	    (o->route_table >= RT_TABLE_DEFAULT && o->route_table <= RT_TABLE_LOCAL)) {
+		xcgn_err("invalid route-table \"%s\" (1 to 4294967295 but not 253-255, which are "
+			 "the kernel's; or none)", arg);
+		return XCGN_EXIT_USAGE;
+	}
+	return 0;
+}
+
+static int route_table_print(const struct opt *t __unused, const void *obj, int i, char *buf,
+			     size_t len)
+{
+	const struct attach_opts *o = obj;
+
+	if (i || !o->route_table)
+		return 0;
+	snprintf(buf, len, "%u", o->route_table);
+	return 1;
+}
+
+static int mss_parse(const struct opt *t __unused, const char *arg, void *obj)
+{
+	struct attach_opts *o = obj;
+	uint32_t mss;
+
+	o->switches &= ~(uint32_t)XCGN_SW_MSS_AUTO;
+	if (!strcmp(arg, "off")) {
+		o->mss_clamp = 0;
+	} else if (!strcmp(arg, "auto")) {
+		o->switches |= XCGN_SW_MSS_AUTO;
+	} else if (parse_u32(arg, XCGN_MSS_MIN, XCGN_MSS_MAX, &mss)) {
+		xcgn_err("invalid mss-clamp \"%s\" (auto, off, or an MSS from %u to %u)", arg,
+			 XCGN_MSS_MIN, XCGN_MSS_MAX);
+		return XCGN_EXIT_USAGE;
+	} else {
+		o->mss_clamp = (uint16_t)mss;
+	}
+	return 0;
+}
+
+static int mss_print(const struct opt *t __unused, const void *obj, int i, char *buf, size_t len)
+{
+	const struct attach_opts *o = obj;
+
+	if (i || (!(o->switches & XCGN_SW_MSS_AUTO) && !o->mss_clamp))
+		return 0;
+	if (o->switches & XCGN_SW_MSS_AUTO)
+		snprintf(buf, len, "auto");
+	else
+		snprintf(buf, len, "%u", o->mss_clamp);
+	return 1;
+}
+
+#define F(field) .off = offsetof(struct attach_opts, field), \
+		 .size = sizeof(((struct attach_opts *)0)->field)
+#define SWITCH(kw, bit, fl) { kw, OPT_BIT, F(switches), .set = bit, .names = onoff, .nnames = 2, \
+			      .hint = "on or off", .flags = fl }
+
+/* The link's options, in the order of their canonical form (config show). */
+const struct opt xcgn_link_opts[] = {
+	{ "inside", OPT_STRING, F(inside) },
+	{ "outside", OPT_STRING, F(outside) },
+	{ "xdp-mode", OPT_NAME, F(xdp_mode), .names = xcgn_xdp_mode_name, .nnames = 2,
+	  .what = "xdp-mode (native or generic)" },
+	{ "subscribers", OPT_PREFIX, .off = offsetof(struct attach_opts, sub_prefix),
+	  .off2 = offsetof(struct attach_opts, sub_plen),
+	  .what = "subscriber prefix (a.b.c.d/len, host bits clear)" },
+	{ "max-mappings", OPT_UINT, F(max_maps), .min = 16, .max = 1u << 24, .flags = OPTF_BREAK },
+	{ "max-subscribers", OPT_UINT, F(max_subs), .min = 16, .max = 1u << 22 },
+	{ "max-routes", OPT_UINT, F(max_routes), .min = 16, .max = 1u << 24 },
+	{ "max-addresses", OPT_UINT, F(max_addrs), .min = 16, .max = XCGN_PADDRS_MAX },
+	{ "rpf-inside", OPT_NAME, F(rpf_in), .names = xcgn_rpf_mode_name,
+	  .nnames = XCGN_RPF_MODE_MAX, .what = "rpf mode (strict, loose or off)",
+	  .flags = OPTF_BREAK },
+	{ "rpf-outside", OPT_NAME, F(rpf_out), .names = xcgn_rpf_mode_name,
+	  .nnames = XCGN_RPF_MODE_MAX, .what = "rpf mode (strict, loose or off)" },
+	{ "refusal-icmp", OPT_NAME, F(refusal_icmp), .names = xcgn_refusal_name,
+	  .nnames = XCGN_REFUSAL_MAX, .what = "refusal-icmp (prohibited, host-unreachable or none)" },
+	SWITCH("bypass-all", XCGN_SW_BYPASS_ALL, OPTF_BREAK),
+	{ "filtering", OPT_BIT, F(switches), .set = XCGN_SW_FILTER_EIF, .names = filter_sw,
+	  .nnames = 2, .what = "filtering (pool or endpoint-independent)" },
+	SWITCH("refusal-log", XCGN_SW_REFUSAL_LOG_OFF, OPTF_INVERT),
+	SWITCH("accounting", XCGN_SW_ACCOUNTING, 0),
+	SWITCH("route-subscribers", XCGN_SW_ROUTE_SUBS, OPTF_BREAK),
+	{ "route-table", OPT_CUSTOM, .parse = route_table_parse,
+	  .print = route_table_print, .flags = OPTF_BREAK },
+	{ "mss-clamp", OPT_CUSTOM, .parse = mss_parse, .print = mss_print,
+	  .flags = OPTF_BREAK },
+	{ "force", OPT_FLAG, F(force), .set = true, .flags = OPTF_HIDE },
+};
+const size_t xcgn_link_nopts = ARRAY_SIZE(xcgn_link_opts);
+
+#undef SWITCH
+#undef F
+
 int attach_opts_parse(int argc, char **argv, struct attach_opts *o)
 {
-	int v;
+	int err = opts_parse(xcgn_link_opts, xcgn_link_nopts, "link", argc, argv, o);
 
-	for (; argc > 0; argc--, argv++) {
-		if (!strcmp(*argv, "inside")) {
-			NEXT_ARG();
-			o->inside = *argv;
-		} else if (!strcmp(*argv, "outside")) {
-			NEXT_ARG();
-			o->outside = *argv;
-		} else if (!strcmp(*argv, "xdp-mode")) {
-			NEXT_ARG();
-			v = name_lookup(*argv, xcgn_xdp_mode_name, 2);
-			if (v < 0)
-				return invarg("xdp-mode (native or generic)", *argv);
-			o->xdp_mode = v;
-		} else if (!strcmp(*argv, "subscribers")) {
-			NEXT_ARG();
-			if (parse_prefix(*argv, &o->sub_prefix, &o->sub_plen))
-				return invarg("subscriber prefix (a.b.c.d/len, host bits clear)",
-					      *argv);
-		} else if (!strcmp(*argv, "max-mappings")) {
-			NEXT_ARG();
-			if (arg_u32("max-mappings", *argv, 16, 1u << 24, &o->max_maps))
-				return XCGN_EXIT_USAGE;
-		} else if (!strcmp(*argv, "max-subscribers")) {
-			NEXT_ARG();
-			if (arg_u32("max-subscribers", *argv, 16, 1u << 22, &o->max_subs))
-				return XCGN_EXIT_USAGE;
-		} else if (!strcmp(*argv, "rpf-inside") || !strcmp(*argv, "rpf-outside")) {
-			bool inside = !strcmp(*argv, "rpf-inside");
-
-			NEXT_ARG();
-			v = rpf_mode_parse(*argv);
-			if (v < 0)
-				return invarg("rpf mode (strict, loose or off)", *argv);
-			if (inside)
-				o->rpf_in = (uint8_t)v;
-			else
-				o->rpf_out = (uint8_t)v;
-		} else if (!strcmp(*argv, "max-addresses")) {
-			NEXT_ARG();
-			if (arg_u32("max-addresses", *argv, 16, XCGN_PADDRS_MAX, &o->max_addrs))
-				return XCGN_EXIT_USAGE;
-		} else if (!strcmp(*argv, "max-routes")) {
-			NEXT_ARG();
-			if (arg_u32("max-routes", *argv, 16, 1u << 24, &o->max_routes))
-				return XCGN_EXIT_USAGE;
-		} else if (!strcmp(*argv, "refusal-icmp")) {
-			NEXT_ARG();
-			v = name_lookup(*argv, xcgn_refusal_name, ARRAY_SIZE(xcgn_refusal_name));
-			if (v < 0)
-				return invarg("refusal-icmp (prohibited, host-unreachable or none)",
-					      *argv);
-			o->refusal_icmp = (uint8_t)v;
-		} else if (!strcmp(*argv, "bypass-all") || !strcmp(*argv, "refusal-log") ||
-			   !strcmp(*argv, "accounting") || !strcmp(*argv, "route-subscribers")) {
-			uint32_t bit = **argv == 'b'			 ? XCGN_SW_BYPASS_ALL
-				       : **argv == 'a'			 ? XCGN_SW_ACCOUNTING
-				       : !strcmp(*argv, "route-subscribers") ? XCGN_SW_ROUTE_SUBS
-									 : XCGN_SW_REFUSAL_LOG_OFF;
-			const char *what = *argv;
-
-			NEXT_ARG();
-			v = name_lookup(*argv, onoff, 2);
-			if (v < 0) {
-				xcgn_err("invalid %s \"%s\" (on or off)", what, *argv);
-				return XCGN_EXIT_USAGE;
-			}
-			/* refusal-log on is the bit clear */
-			if (v == (bit != XCGN_SW_REFUSAL_LOG_OFF))
-				o->switches |= bit;
-			else
-				o->switches &= ~bit;
-		} else if (!strcmp(*argv, "filtering")) {
-			NEXT_ARG();
-			v = name_lookup(*argv, filter_sw, 2);
-			if (v < 0)
-				return invarg("filtering (pool or endpoint-independent)", *argv);
-			if (v)
-				o->switches |= XCGN_SW_FILTER_EIF;
-			else
-				o->switches &= ~(uint32_t)XCGN_SW_FILTER_EIF;
-		} else if (!strcmp(*argv, "route-table")) {
-			NEXT_ARG();
-			if (!strcmp(*argv, "none"))
-				o->route_table = 0;
-			else if (parse_u32(*argv, 1, UINT32_MAX, &o->route_table) ||
-				 (o->route_table >= RT_TABLE_DEFAULT &&
-				  o->route_table <= RT_TABLE_LOCAL)) {
-				xcgn_err("invalid route-table \"%s\" (1 to 4294967295 but not "
-					 "253-255, which are the kernel's; or none)", *argv);
-				return XCGN_EXIT_USAGE;
-			}
-		} else if (!strcmp(*argv, "mss-clamp")) {
-			uint32_t mss;
-
-			NEXT_ARG();
-			o->switches &= ~(uint32_t)XCGN_SW_MSS_AUTO;
-			if (!strcmp(*argv, "off")) {
-				o->mss_clamp = 0;
-			} else if (!strcmp(*argv, "auto")) {
-				o->switches |= XCGN_SW_MSS_AUTO;
-			} else if (parse_u32(*argv, XCGN_MSS_MIN, XCGN_MSS_MAX, &mss)) {
-				xcgn_err("invalid mss-clamp \"%s\" (auto, off, or an MSS from %u to "
-					 "%u)", *argv, XCGN_MSS_MIN, XCGN_MSS_MAX);
-				return XCGN_EXIT_USAGE;
-			} else {
-				o->mss_clamp = (uint16_t)mss;
-			}
-		} else if (!strcmp(*argv, "force")) {
-			o->force = true;
-		} else {
-			xcgn_err("unknown argument \"%s\" to link; try \"xcgn link help\"", *argv);
-			return XCGN_EXIT_USAGE;
-		}
-	}
+	if (err)
+		return err;
 	if (!o->inside || !o->outside) {
 		xcgn_err("link needs both inside DEV and outside DEV");
 		return XCGN_EXIT_USAGE;

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 
 #include "datapath/datapath.h"
+#include "lib/options.h"
 
 bool excl_has(const struct pool_opts *o, uint32_t addr)
 {
@@ -91,21 +92,6 @@ const char *const xcgn_filtering_name[XCGN_FILTER_MAX] = {
 	[XCGN_FILTER_ADF] = "address-dependent",
 };
 
-/* A cap: "off" (0), "auto" (@autov; not taken when 0) or N in 1..@max.
- * 0, or the usage error said. */
-static int cap_arg(const char *what, const char *arg, uint32_t autov, uint32_t max, uint32_t *out)
-{
-	if (!strcmp(arg, "off")) {
-		*out = 0;
-		return 0;
-	}
-	if (autov && !strcmp(arg, "auto")) {
-		*out = autov;
-		return 0;
-	}
-	return arg_u32(what, arg, 1, max, out);
-}
-
 void pool_opts_init(struct pool_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -120,107 +106,172 @@ void pool_opts_init(struct pool_opts *o)
 	o->map_peers = XCGN_DEF_MAP_PEERS;
 }
 
-int pool_opts_parse(int argc, char **argv, struct pool_opts *o)
+static int ports_parse(const struct opt *t __unused, const char *arg, void *obj)
 {
-	uint32_t v;
+	struct pool_opts *o = obj;
 
-	for (; argc > 0; argc--, argv++) {
-		if (!strcmp(*argv, "force")) {
-			o->force = true;
-		} else if (!strcmp(*argv, "ports")) {
-			NEXT_ARG();
-			if (parse_port_range(*argv, &o->port_lo, &o->port_hi))
-				return invarg("port range (LO-HI within 1-65535)", *argv);
-		} else if (!strcmp(*argv, "block-size")) {
-			NEXT_ARG();
-			if (arg_u32("block-size", *argv, XCGN_BLOCK_SIZE_MIN, 65535, &v))
-				return XCGN_EXIT_USAGE;
-			o->block_size = (uint16_t)v;
-		} else if (!strcmp(*argv, "max-blocks")) {
-			NEXT_ARG();
-			if (arg_u32("max-blocks", *argv, 1, XCGN_SUB_BLOCKS_MAX, &v))
-				return XCGN_EXIT_USAGE;
-			o->max_blocks = (uint16_t)v;
-		} else if (!strcmp(*argv, "filtering")) {
-			NEXT_ARG();
-			if (!strcmp(*argv, xcgn_filtering_name[XCGN_FILTER_EIF]))
-				o->filtering = XCGN_FILTER_EIF;
-			else if (!strcmp(*argv, xcgn_filtering_name[XCGN_FILTER_ADF]))
-				o->filtering = XCGN_FILTER_ADF;
-			else
-				return invarg("filtering (endpoint-independent or address-dependent)",
-					      *argv);
-		} else if (!strcmp(*argv, "parity")) {
-			o->parity = 1;
-		} else if (!strcmp(*argv, "no-parity")) {
-			o->parity = 0;
-		} else if (!strcmp(*argv, "new-rate")) {
-			NEXT_ARG();
-			if (arg_u32("new-rate (new mappings a second per subscriber, 0: no cap)",
-				    *argv, 0, 1000000, &v))
-				return XCGN_EXIT_USAGE;
-			o->new_rate = v;
-		} else if (!strcmp(*argv, "sub-burst")) {
-			NEXT_ARG();
-			if (cap_arg("sub-burst (new subscribers at once; off, auto)", *argv,
-				    XCGN_SUB_BURST_AUTO, XCGN_SUB_BURST_AUTO - 1, &o->sub_burst))
-				return XCGN_EXIT_USAGE;
-		} else if (!strcmp(*argv, "sub-mappings")) {
-			NEXT_ARG();
-			if (cap_arg("sub-mappings (mappings a subscriber; off, auto)", *argv,
-				    XCGN_SUB_MAPS_AUTO, XCGN_SUB_MAPS_AUTO - 1, &o->sub_maps))
-				return XCGN_EXIT_USAGE;
-		} else if (!strcmp(*argv, "map-peers")) {
-			NEXT_ARG();
-			if (cap_arg("map-peers (remotes a mapping; off)", *argv, 0, XCGN_MAP_PEERS_MAX,
-				    &o->map_peers))
-				return XCGN_EXIT_USAGE;
-		} else if (!strcmp(*argv, "sub-refill")) {
-			NEXT_ARG();
-			/* The pinned field is 16 bits: 65535 s, about 18 hours. */
-			if (arg_u32("sub-refill (seconds)", *argv, 1, UINT16_MAX, &v))
-				return XCGN_EXIT_USAGE;
-			o->sub_refill_s = (uint16_t)v;
-		} else if (!strcmp(*argv, "exclude")) {
-			uint32_t ex;
-			uint8_t exlen;
-			char why[160];
+	if (parse_port_range(arg, &o->port_lo, &o->port_hi))
+		return invarg("port range (LO-HI within 1-65535)", arg);
+	return 0;
+}
 
-			NEXT_ARG();
-			if (parse_prefix(*argv, &ex, &exlen))
-				return invarg("exclude (an address or a prefix of the pool)", *argv);
-			if (excl_add(o, ex, exlen, why, sizeof(why))) {
-				xcgn_err("%s", why);
-				return XCGN_EXIT_USAGE;
-			}
-		} else if (!strcmp(*argv, "deterministic")) {
-			NEXT_ARG();
-			if (parse_prefix(*argv, &o->det_prefix, &o->det_plen))
-				return invarg("deterministic subscriber prefix", *argv);
-			o->deterministic = 1;
-		} else {
-			int t;
+static int ports_print(const struct opt *t __unused, const void *obj, int i, char *buf, size_t len)
+{
+	const struct pool_opts *o = obj;
 
-			for (t = 0; t < XCGN_TIMER_MAX; t++)
-				if (!strcmp(*argv, xcgn_timer_name[t]))
-					break;
-			if (t == XCGN_TIMER_MAX) {
-				xcgn_err("unknown argument \"%s\" to pool; try \"xcgn pool help\"",
-					 *argv);
-				return XCGN_EXIT_USAGE;
-			}
-			NEXT_ARG();
-			if (parse_u32(*argv, xcgn_timer_min[t], 1u << 24, &v)) {
-				xcgn_err("invalid %s \"%s\" (must be %u..%u, not below the RFC minimum "
-					 "%u)",
-					 xcgn_timer_name[t], *argv, xcgn_timer_min[t], 1u << 24,
-					 xcgn_timer_min[t]);
-				return XCGN_EXIT_USAGE;
-			}
-			o->timeout[t] = v;
-		}
+	snprintf(buf, len, "%u-%u", o->port_lo, o->port_hi);
+	return !i;
+}
+
+/* A cap (a uint32_t at t->off): "off" (0), "auto" (t->set; not taken when
+ * 0) or N in 1..t->max. */
+static int cap_parse(const struct opt *t, const char *arg, void *obj)
+{
+	uint32_t *out = (uint32_t *)((char *)obj + t->off);
+
+	if (!strcmp(arg, "off")) {
+		*out = 0;
+		return 0;
+	}
+	if (t->set && !strcmp(arg, "auto")) {
+		*out = t->set;
+		return 0;
+	}
+	return arg_u32(t->what, arg, 1, t->max, out);
+}
+
+static int cap_print(const struct opt *t, const void *obj, int i, char *buf, size_t len)
+{
+	uint32_t v = *(const uint32_t *)((const char *)obj + t->off);
+
+	if (v && v == t->set)
+		snprintf(buf, len, "auto");
+	else if (v)
+		snprintf(buf, len, "%u", v);
+	else
+		snprintf(buf, len, "off");
+	return !i;
+}
+
+static int det_parse(const struct opt *t __unused, const char *arg, void *obj)
+{
+	struct pool_opts *o = obj;
+
+	if (parse_prefix(arg, &o->det_prefix, &o->det_plen))
+		return invarg("deterministic subscriber prefix", arg);
+	o->deterministic = 1;
+	return 0;
+}
+
+static int det_print(const struct opt *t __unused, const void *obj, int i, char *buf, size_t len)
+{
+	const struct pool_opts *o = obj;
+	char a[16];
+
+	if (i || !o->deterministic)
+		return 0;
+	snprintf(buf, len, "%s/%u", ipv4_str(o->det_prefix, a, sizeof(a)), o->det_plen);
+	return 1;
+}
+
+static int exclude_parse(const struct opt *t __unused, const char *arg, void *obj)
+{
+	struct pool_opts *o = obj;
+	uint32_t ex;
+	uint8_t exlen;
+	char why[160];
+
+	if (parse_prefix(arg, &ex, &exlen))
+		return invarg("exclude (an address or a prefix of the pool)", arg);
+	if (excl_add(o, ex, exlen, why, sizeof(why))) {
+		xcgn_err("%s", why);
+		return XCGN_EXIT_USAGE;
 	}
 	return 0;
+}
+
+/* Every exclusion, one a call; an address without its /32. */
+static int exclude_print(const struct opt *t __unused, const void *obj, int i, char *buf,
+			 size_t len)
+{
+	const struct pool_opts *o = obj;
+	char a[16];
+
+	if (i >= o->nexcl)
+		return 0;
+	if (o->excl[i].plen == 32)
+		snprintf(buf, len, "%s", ipv4_str(o->excl[i].prefix, a, sizeof(a)));
+	else
+		snprintf(buf, len, "%s/%u", ipv4_str(o->excl[i].prefix, a, sizeof(a)),
+			 o->excl[i].plen);
+	return 1;
+}
+
+/* Timer t->set, in seconds: not below the RFC's minimum. */
+static int timer_parse(const struct opt *t, const char *arg, void *obj)
+{
+	struct pool_opts *o = obj;
+	uint32_t v;
+
+	if (parse_u32(arg, xcgn_timer_min[t->set], 1u << 24, &v)) {
+		xcgn_err("invalid %s \"%s\" (must be %u..%u, not below the RFC minimum %u)",
+			 xcgn_timer_name[t->set], arg, xcgn_timer_min[t->set], 1u << 24,
+			 xcgn_timer_min[t->set]);
+		return XCGN_EXIT_USAGE;
+	}
+	o->timeout[t->set] = v;
+	return 0;
+}
+
+static int timer_print(const struct opt *t, const void *obj, int i, char *buf, size_t len)
+{
+	snprintf(buf, len, "%u", ((const struct pool_opts *)obj)->timeout[t->set]);
+	return !i;
+}
+
+#define F(field) .off = offsetof(struct pool_opts, field), \
+		 .size = sizeof(((struct pool_opts *)0)->field)
+#define CUSTOM(fn) OPT_CUSTOM, .parse = fn##_parse, .print = fn##_print
+#define TIMER(t, fl) { XCGN_TIMER_NAME_##t, CUSTOM(timer), .set = XCGN_TIMER_##t, .flags = fl }
+
+/* The pool's options, in the order of their canonical form (config show). */
+static const struct opt pool_opt_rows[] = {
+	{ "ports", CUSTOM(ports) },
+	{ "block-size", OPT_UINT, F(block_size), .min = XCGN_BLOCK_SIZE_MIN, .max = 65535 },
+	{ "max-blocks", OPT_UINT, F(max_blocks), .min = 1, .max = XCGN_SUB_BLOCKS_MAX },
+	{ "filtering", OPT_NAME, F(filtering), .names = xcgn_filtering_name, .nnames = 2,
+	  .what = "filtering (endpoint-independent or address-dependent)" },
+	{ "parity", OPT_FLAG, F(parity), .set = 1 },
+	{ "no-parity", OPT_FLAG, F(parity), .set = 0, .flags = OPTF_HIDE },
+	{ "new-rate", OPT_UINT, F(new_rate), .min = 0, .max = 1000000,
+	  .what = "new-rate (new mappings a second per subscriber, 0: no cap)" },
+	{ "sub-burst", CUSTOM(cap), F(sub_burst), .set = XCGN_SUB_BURST_AUTO,
+	  .max = XCGN_SUB_BURST_AUTO - 1, .what = "sub-burst (new subscribers at once; off, auto)" },
+	/* The pinned field is 16 bits: 65535 s, about 18 hours. */
+	{ "sub-refill", OPT_UINT, F(sub_refill_s), .min = 1, .max = UINT16_MAX,
+	  .what = "sub-refill (seconds)" },
+	{ "sub-mappings", CUSTOM(cap), F(sub_maps), .set = XCGN_SUB_MAPS_AUTO,
+	  .max = XCGN_SUB_MAPS_AUTO - 1, .what = "sub-mappings (mappings a subscriber; off, auto)" },
+	{ "map-peers", CUSTOM(cap), F(map_peers), .max = XCGN_MAP_PEERS_MAX,
+	  .what = "map-peers (remotes a mapping; off)" },
+	{ "deterministic", CUSTOM(det) },
+	{ "exclude", CUSTOM(exclude) },
+	TIMER(UDP, OPTF_BREAK),
+	TIMER(TCP_EST, 0),
+	TIMER(TCP_TRANS, 0),
+	TIMER(ICMP, 0),
+	{ "force", OPT_FLAG, F(force), .set = true, .flags = OPTF_HIDE },
+};
+const struct opt *const xcgn_pool_opts = pool_opt_rows;
+const size_t xcgn_pool_nopts = ARRAY_SIZE(pool_opt_rows);
+
+#undef TIMER
+#undef CUSTOM
+#undef F
+
+int pool_opts_parse(int argc, char **argv, struct pool_opts *o)
+{
+	return opts_parse(xcgn_pool_opts, xcgn_pool_nopts, "pool", argc, argv, o);
 }
 
 void pool_from_opts(const struct pool_opts *o, struct xcgn_pool *p)

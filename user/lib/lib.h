@@ -93,6 +93,14 @@ extern const char *const xcgn_drop_help[XCGN_DROP_MAX];
 const char *xcgn_proto_name(uint8_t proto);
 
 /* ---- parse.c: pure helpers --------------------------------------------- */
+/* A pool's timers (enum xcgn_timer): names, defaults, RFC minimums. */
+#define XCGN_TIMER_NAME_UDP		"udp-timeout"
+#define XCGN_TIMER_NAME_TCP_EST		"tcp-established"
+#define XCGN_TIMER_NAME_TCP_TRANS	"tcp-transitory"
+#define XCGN_TIMER_NAME_ICMP		"icmp-timeout"
+extern const char *const xcgn_timer_name[XCGN_TIMER_MAX];
+extern const uint32_t xcgn_timer_default[XCGN_TIMER_MAX];
+extern const uint32_t xcgn_timer_min[XCGN_TIMER_MAX];
 int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
 int parse_ipv4(const char *s, uint32_t *addr_be);
 /* "a.b.c.d/len" (or a bare address, /32). Host bits must be clear. */

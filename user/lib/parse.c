@@ -112,10 +112,10 @@ const char *ipv4_str(uint32_t addr_be, char *buf, size_t len)
 }
 
 const char *const xcgn_timer_name[XCGN_TIMER_MAX] = {
-	[XCGN_TIMER_UDP] = "udp-timeout",
-	[XCGN_TIMER_TCP_EST] = "tcp-established",
-	[XCGN_TIMER_TCP_TRANS] = "tcp-transitory",
-	[XCGN_TIMER_ICMP] = "icmp-timeout",
+	[XCGN_TIMER_UDP] = XCGN_TIMER_NAME_UDP,
+	[XCGN_TIMER_TCP_EST] = XCGN_TIMER_NAME_TCP_EST,
+	[XCGN_TIMER_TCP_TRANS] = XCGN_TIMER_NAME_TCP_TRANS,
+	[XCGN_TIMER_ICMP] = XCGN_TIMER_NAME_ICMP,
 };
 const uint32_t xcgn_timer_default[XCGN_TIMER_MAX] = {
 	[XCGN_TIMER_UDP] = XCGN_DEF_UDP_TIMEOUT,

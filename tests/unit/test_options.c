@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The option tables (user/lib/options.h): every keyword documented and
+ * completed, and the canonical form read back to what it was made from. */
+#include <criterion/criterion.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/daemon.h"
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long n;
+
+	cr_assert(f, "open %s (the tests run from the tree's top)", path);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = calloc(1, (size_t)n + 1);
+	cr_assert(buf && fread(buf, 1, (size_t)n, f) == (size_t)n, "read %s", path);
+	fclose(f);
+	return buf;
+}
+
+/* @word in @text, not as part of a longer keyword. */
+static bool has_word(const char *text, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = strstr(text, word); p; p = strstr(p + 1, word)) {
+		char before = p == text ? ' ' : p[-1], after = p[n];
+
+		if (!isalnum((unsigned char)before) && before != '-' &&
+		    !isalnum((unsigned char)after) && after != '-')
+			return true;
+	}
+	return false;
+}
+
+struct table {
+	const char *object;
+	const struct opt *t;
+	size_t n;
+};
+
+static void tables(struct table out[3])
+{
+	out[0] = (struct table){ "link", xcgn_link_opts, xcgn_link_nopts };
+	out[1] = (struct table){ "pool", xcgn_pool_opts, xcgn_pool_nopts };
+	out[2] = (struct table){ "daemon", xcgn_daemon_opts, xcgn_daemon_nopts };
+}
+
+Test(options, every_keyword_in_the_man_page_and_the_completion)
+{
+	char *man = slurp("man/xcgn.8"), *comp = slurp("dist/xcgn.bash-completion");
+	struct table tb[3];
+
+	tables(tb);
+	for (int k = 0; k < 3; k++)
+		for (size_t i = 0; i < tb[k].n; i++) {
+			const char *kw = tb[k].t[i].name;
+
+			cr_expect(has_word(man, kw), "%s option \"%s\" is not in man/xcgn.8",
+				  tb[k].object, kw);
+			cr_expect(has_word(comp, kw),
+				  "%s option \"%s\" is not in dist/xcgn.bash-completion",
+				  tb[k].object, kw);
+		}
+	free(man);
+	free(comp);
+}
+
+Test(options, keywords_unique_within_a_table)
+{
+	struct table tb[3];
+
+	tables(tb);
+	for (int k = 0; k < 3; k++)
+		for (size_t i = 0; i < tb[k].n; i++)
+			cr_expect_eq(opts_find(tb[k].t, tb[k].n, tb[k].t[i].name), &tb[k].t[i],
+				     "%s option \"%s\" is in the table twice", tb[k].object,
+				     tb[k].t[i].name);
+}
+
+/* Split @s at spaces (the canonical form less its line breaks) into @argv. */
+static int words(char *s, char **argv, int max)
+{
+	int n = 0;
+
+	for (char *w = strtok(s, " \\\n"); w && n < max; w = strtok(NULL, " \\\n"))
+		argv[n++] = w;
+	return n;
+}
+
+static char *printed(const struct opt *t, size_t n, const void *obj)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	cr_assert(f);
+	opts_print(f, t, n, obj);
+	fclose(f);
+	return buf;
+}
+
+Test(options, link_canonical_form_reads_back)
+{
+	char *argv[] = { "inside", "in0", "outside", "out0", "xdp-mode", "generic",
+			 "subscribers", "100.64.0.0/16", "max-mappings", "4096",
+			 "rpf-outside", "off", "refusal-icmp", "none", "refusal-log", "off",
+			 "filtering", "endpoint-independent", "accounting", "on",
+			 "route-table", "100", "mss-clamp", "auto" };
+	struct attach_opts a, b;
+	char *s1, *s2, *s3, *again[64];
+	int n;
+
+	attach_opts_init(&a);
+	cr_assert_eq(attach_opts_parse(ARRAY_SIZE(argv), argv, &a), 0);
+	cr_expect_eq(a.xdp_mode, XCGN_XDP_GENERIC);
+	cr_expect(a.switches & XCGN_SW_REFUSAL_LOG_OFF, "refusal-log off sets its bit");
+	cr_expect(a.switches & XCGN_SW_MSS_AUTO);
+	s1 = printed(xcgn_link_opts, xcgn_link_nopts, &a);
+	cr_expect(strstr(s1, " refusal-log off"), "printed: %s", s1);
+	cr_expect(strstr(s1, " \\\n    mss-clamp auto"), "printed: %s", s1);
+	s2 = strdup(s1);
+	n = words(s2, again, 64);
+	attach_opts_init(&b);
+	cr_assert_eq(attach_opts_parse(n, again, &b), 0, "the canonical form parses: %s", s1);
+	s3 = printed(xcgn_link_opts, xcgn_link_nopts, &b);	/* b points into s2 */
+	cr_expect_str_eq(s3, s1, "read back, the form is the same");
+	free(s1);
+	free(s2);
+	free(s3);
+}
+
+Test(options, pool_canonical_form_reads_back)
+{
+	char *argv[] = { "ports", "2000-3999", "block-size", "250", "parity", "sub-burst", "off",
+			 "map-peers", "20", "exclude", "198.51.100.4/30", "exclude",
+			 "198.51.100.9", "udp-timeout", "600", "deterministic", "100.64.1.0/26",
+			 "sub-mappings", "auto", "tcp-established", "7440", "tcp-transitory", "240",
+			 "icmp-timeout", "60" };
+	struct pool_opts a, b;
+	char *s1, *s2, *again[64];
+	int n;
+
+	pool_opts_init(&a);
+	a.prefix = htonl(0xc6336400);
+	a.plen = 28;
+	cr_assert_eq(pool_opts_parse(ARRAY_SIZE(argv), argv, &a), 0);
+	cr_expect_eq(a.nexcl, 2);
+	cr_expect_eq(a.timeout[XCGN_TIMER_UDP], 600);
+	s1 = printed(xcgn_pool_opts, xcgn_pool_nopts, &a);
+	cr_expect(strstr(s1, " exclude 198.51.100.4/30 exclude 198.51.100.9"), "printed: %s", s1);
+	cr_expect(strstr(s1, " \\\n    udp-timeout 600 tcp-established"), "printed: %s", s1);
+	cr_expect(!strstr(s1, "force") && !strstr(s1, "no-parity"), "printed: %s", s1);
+	cr_expect(strstr(s1, " sub-mappings auto"), "auto is said as auto: %s", s1);
+	s2 = strdup(s1);
+	n = words(s2, again, 64);
+	pool_opts_init(&b);
+	b.prefix = a.prefix;
+	b.plen = a.plen;
+	cr_assert_eq(pool_opts_parse(n, again, &b), 0, "the canonical form parses: %s", s1);
+	free(s2);
+	s2 = printed(xcgn_pool_opts, xcgn_pool_nopts, &b);
+	cr_expect_str_eq(s2, s1, "read back, the form is the same");
+	free(s1);
+	free(s2);
+}
+
+Test(options, daemon_options_mark_what_was_given)
+{
+	char *argv[] = { "pcp-rate", "5", "ipfix-domain", "7", "syslog" };
+	struct daemon_opts o;
+
+	daemon_opts_init(&o);
+	cr_assert_eq(daemon_opts_parse(ARRAY_SIZE(argv), argv, &o), 0);
+	cr_expect(o.pcp_opts, "a pcp-* option is noted (it needs pcp)");
+	cr_expect(o.ipfix_domain_set && o.ipfix_domain == 7);
+	cr_expect(o.use_syslog && o.pcp_cfg.rate == 5);
+	cr_expect(!o.pcp);
+}
