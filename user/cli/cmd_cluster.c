@@ -20,7 +20,7 @@ static int usage(void)
 	return usage_status();
 }
 
-static int do_bird_config(int argc, char **argv)
+static int do_bird_config(struct cmd *cmd __unused, int argc, char **argv)
 {
 	struct xcgn_config c;
 	int ret;

@@ -78,7 +78,7 @@ static int host_check(const struct xcgn_config *c)
 	return errors;
 }
 
-static int do_config_check(int argc, char **argv)
+static int do_config_check(struct cmd *cmd __unused, int argc, char **argv)
 {
 	struct xcgn_config c;
 	int ret = XCGN_EXIT_OK;
@@ -93,7 +93,7 @@ static int do_config_check(int argc, char **argv)
 	return ret;
 }
 
-static int do_config_apply(int argc, char **argv)
+static int do_config_apply(struct cmd *cmd, int argc, char **argv)
 {
 	const char *path = XCGN_DEF_CONFIG;
 	bool restart = false, named = false;
@@ -115,15 +115,15 @@ static int do_config_apply(int argc, char **argv)
 		config_free(&c);
 		return XCGN_EXIT_ERR;
 	}
-	ret = config_apply(&c, restart);
+	ret = cmd_lock(cmd) ? XCGN_EXIT_ERR : config_apply_locked(&c, restart);
 	config_free(&c);
 	return ret;
 }
 
-static int do_config_show(int argc, char **argv)
+static int do_config_show(struct cmd *cmd, int argc, char **argv)
 {
 	struct xcgn_config c;
-	struct xcgn_maps m;
+	const struct xcgn_maps *m;
 	char dir[256];
 	int err;
 
@@ -135,10 +135,9 @@ static int do_config_show(int argc, char **argv)
 		return XCGN_EXIT_ERR;
 	if (!xcgn_attached_here(dir))
 		return XCGN_EXIT_OK;	/* nothing runs: an empty configuration */
-	if (xcgn_maps_open(&m))
+	if (!(m = cmd_maps(cmd)))
 		return XCGN_EXIT_ERR;
-	err = config_running(&m, &c);
-	xcgn_maps_close(&m);
+	err = config_running(m, &c);
 	if (!err)
 		config_print(stdout, &c);
 	config_free(&c);
@@ -151,7 +150,7 @@ const struct xcgn_object xcgn_obj_config = {
 	.def_verb = "show",
 	.cmds = (const struct xcgn_cmd[]){
 		{ "check", do_config_check, CMD_OPEN },
-		{ "apply", do_config_apply, 0 },
+		{ "apply", do_config_apply, CMD_LOCK },
 		{ "show", do_config_show, 0 },
 		{ NULL, NULL, 0 },
 	},

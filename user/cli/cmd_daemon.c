@@ -56,7 +56,7 @@ static int usage(void)
 	return usage_status();
 }
 
-static int do_daemon(int argc, char **argv)
+static int do_daemon(struct cmd *cmd, int argc, char **argv)
 {
 	static struct xcgn_config cfg;
 	static struct daemon_opts opts;
@@ -69,7 +69,9 @@ static int do_daemon(int argc, char **argv)
 	if (argc > 1 && !strcmp(*argv, "config")) {
 		if (config_load(argv[1], &cfg))
 			return XCGN_EXIT_USAGE;
-		ret = config_apply(&cfg, false);
+		/* under the lock, dropped before the daemon runs on */
+		ret = cmd_lock(cmd) ? XCGN_EXIT_ERR : config_apply_locked(&cfg, false);
+		cmd_unlock(cmd);
 		if (ret)
 			return ret;
 		o->node = cfg.cluster.node;

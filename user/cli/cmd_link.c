@@ -75,12 +75,12 @@ static int usage(void)
 }
 
 /* link set KEY VALUE...: the running instance's options with these. */
-static int do_link_set(int argc, char **argv)
+static int do_link_set(struct cmd *cmd, int argc, char **argv)
 {
+	const struct xcgn_maps *m;
 	struct attach_opts cur, o;
 	char in[16], out[16];
-	struct xcgn_maps m;
-	int ret, lock, i;
+	int ret, i;
 
 	if (argc < 2) {
 		xcgn_err("link set needs KEY VALUE...; try \"xcgn link help\"");
@@ -104,38 +104,34 @@ static int do_link_set(int argc, char **argv)
 			return XCGN_EXIT_USAGE;
 		}
 	}
-	if (xcgn_maps_open(&m))
-		return XCGN_EXIT_ERR;
-	lock = xcgn_lock();
-	ret = lock < 0 || link_running(&m, &cur, in, out) ? XCGN_EXIT_ERR : 0;
+	m = cmd_maps(cmd);
+	ret = !m || link_running(m, &cur, in, out) ? XCGN_EXIT_ERR : 0;
 	if (!ret) {
 		o = cur;
 		ret = attach_opts_parse(argc, argv, &o);
 	}
-	if (!ret && link_set(&m, &o))
+	if (!ret && link_set(m, &o))
 		ret = XCGN_EXIT_ERR;
-	xcgn_unlock(lock);
-	xcgn_maps_close(&m);
 	return ret;
 }
 
-static int do_link_attach(int argc, char **argv)
+static int do_link_attach(struct cmd *cmd, int argc, char **argv)
 {
 	struct attach_opts o;
 	int ret;
 
 	attach_opts_init(&o);
 	ret = attach_opts_parse(argc, argv, &o);
-	return ret ? ret : xcgn_attach(&o);
+	return ret ? ret : cmd_lock(cmd) ? XCGN_EXIT_ERR : xcgn_attach_locked(&o);
 }
 
-static int do_link_show(int argc __unused, char **argv __unused)
+static int do_link_show(struct cmd *cmd, int argc __unused, char **argv __unused)
 {
 	struct xcgn_link_info li;
 	struct xcgn_dstat ds = {};
 	struct attach_opts lo = { 0 };
 	struct nl_link in, out;
-	struct xcgn_maps m;
+	const struct xcgn_maps *m;
 	char tbuf[32], dir[256], inb[16], outb[16];
 	uint32_t pid = 0;
 	__u32 zero = 0;
@@ -150,16 +146,16 @@ static int do_link_show(int argc __unused, char **argv __unused)
 		print_close_array();
 		return XCGN_EXIT_OK;
 	}
-	err = xcgn_maps_open(&m);
+	m = cmd_maps(cmd);
+	err = m ? 0 : -ENOENT;
 	if (err)
 		return XCGN_EXIT_ERR;
-	err = bpf_map_lookup_elem(m.link, &zero, &li) ? -errno : link_running(&m, &lo, inb, outb);
+	err = bpf_map_lookup_elem(m->link, &zero, &li) ? -errno : link_running(m, &lo, inb, outb);
 	if (!err) {
-		pid = xcgn_daemon_pid(dir, m.dstat);
-		if (bpf_map_lookup_elem(m.dstat, &zero, &ds))
+		pid = xcgn_daemon_pid(dir, m->dstat);
+		if (bpf_map_lookup_elem(m->dstat, &zero, &ds))
 			memset(&ds, 0, sizeof(ds));
 	}
-	xcgn_maps_close(&m);
 	if (err) {
 		xcgn_err("read link state: %s", strerror(-err));
 		return XCGN_EXIT_ERR;
@@ -250,7 +246,7 @@ static int do_link_show(int argc __unused, char **argv __unused)
 	return XCGN_EXIT_OK;
 }
 
-static int do_link_abi(int argc, char **argv)
+static int do_link_abi(struct cmd *cmd __unused, int argc, char **argv)
 {
 	const char *text = xcgn_abi_layout();
 	char fp[24];
@@ -277,24 +273,27 @@ static int do_link_abi(int argc, char **argv)
 	return XCGN_EXIT_OK;
 }
 
-static int do_link_detach(int argc __unused, char **argv __unused)
+static int do_link_detach(struct cmd *cmd, int argc __unused, char **argv __unused)
 {
-	return xcgn_detach();
+	return cmd_lock(cmd) ? XCGN_EXIT_ERR : xcgn_detach_locked();
 }
 
-static int do_link_reload(int argc __unused, char **argv __unused)
+static int do_link_reload(struct cmd *cmd, int argc __unused, char **argv __unused)
 {
-	return xcgn_reload();
+	return cmd_lock(cmd) ? XCGN_EXIT_ERR : xcgn_reload_locked();
 }
 
-static int do_link_check(int argc __unused, char **argv __unused)
+static int do_link_check(struct cmd *cmd __unused, int argc __unused, char **argv __unused)
 {
 	return xcgn_check();
 }
 
-static int do_link_clean(int argc __unused, char **argv __unused)
+static int do_link_clean(struct cmd *cmd, int argc __unused, char **argv __unused)
 {
-	int n = xcgn_clean();
+	int n = cmd_lock(cmd) ? 0 : xcgn_clean_locked();
+
+	if (cmd->lock < 0)
+		return XCGN_EXIT_ERR;
 
 	if (n < 0) {
 		xcgn_err("clean %s: %s", XCGN_PIN_ROOT, strerror(-n));
@@ -308,13 +307,13 @@ const struct xcgn_object xcgn_obj_link = {
 	.usage = usage,
 	.def_verb = "show",
 	.cmds = (const struct xcgn_cmd[]){
-		{ "attach", do_link_attach, 0 },
-		{ "detach", do_link_detach, CMD_NOARGS },
-		{ "reload", do_link_reload, CMD_NOARGS },
+		{ "attach", do_link_attach, CMD_LOCK },
+		{ "detach", do_link_detach, CMD_NOARGS | CMD_LOCK },
+		{ "reload", do_link_reload, CMD_NOARGS | CMD_LOCK },
 		{ "check", do_link_check, CMD_NOARGS },
-		{ "clean", do_link_clean, CMD_NOARGS },
+		{ "clean", do_link_clean, CMD_NOARGS | CMD_LOCK },
 		{ "show", do_link_show, CMD_NOARGS },
-		{ "set", do_link_set, 0 },
+		{ "set", do_link_set, CMD_LOCK },
 		{ "abi", do_link_abi, CMD_OPEN },
 		{ NULL, NULL, 0 },
 	},

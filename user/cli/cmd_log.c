@@ -301,7 +301,7 @@ static int log_who(int argc, char **argv)
 }
 
 /* Many questions against one reading of the log. */
-static int do_log_who_batch(int argc, char **argv)
+static int do_log_who_batch(struct cmd *cmd __unused, int argc, char **argv)
 {
 	const char *files[LOG_FILES_MAX] = { XCGN_DEF_NATLOG };
 	struct natlog_parsed *recs = NULL;
@@ -362,10 +362,10 @@ static int do_log_who_batch(int argc, char **argv)
 }
 
 /* log who ADDR:PORT ..., or log who batch ... */
-static int do_log_who(int argc, char **argv)
+static int do_log_who(struct cmd *cmd, int argc, char **argv)
 {
 	if (argc > 0 && !strcmp(argv[0], "batch"))
-		return do_log_who_batch(argc - 1, argv + 1);
+		return do_log_who_batch(cmd, argc - 1, argv + 1);
 	return log_who(argc, argv);
 }
 

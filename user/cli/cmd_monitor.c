@@ -57,7 +57,7 @@ static int usage(void)
 	return usage_status();
 }
 
-static int do_monitor(int argc, char **argv)
+static int do_monitor(struct cmd *cmd __unused, int argc, char **argv)
 {
 	struct sockaddr_un sa;
 	socklen_t len = monitor_addr(&sa);

@@ -66,28 +66,18 @@ static const char *filtering_name(unsigned int f)
 	return xcgn_filtering_name[f == XCGN_FILTER_ADF];
 }
 
-/* Run @fn on the pinned maps under the configuration lock. */
-static int pool_locked(int (*fn)(const struct xcgn_maps *m, const struct pool_opts *o),
+/* @fn on the pinned maps, under the configuration lock (CMD_LOCK): a
+ * pool's options that do not hold together (-EINVAL) are a usage error. */
+static int pool_change(struct cmd *cmd, int (*fn)(const struct xcgn_maps *m, const struct pool_opts *o),
 		       const struct pool_opts *o)
 {
-	struct xcgn_maps m;
-	int err, lock;
+	const struct xcgn_maps *m = cmd_maps(cmd);
+	int err = m ? fn(m, o) : -ENOENT;
 
-	lock = xcgn_lock();
-	if (lock < 0)
-		return XCGN_EXIT_ERR;
-	err = xcgn_maps_open(&m);
-	if (!err) {
-		err = fn(&m, o);
-		xcgn_maps_close(&m);
-	}
-	xcgn_unlock(lock);
-	if (err == -EINVAL)
-		return XCGN_EXIT_USAGE;
-	return err ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
+	return err == -EINVAL ? XCGN_EXIT_USAGE : err;
 }
 
-static int do_pool_add(int argc, char **argv)
+static int do_pool_add(struct cmd *cmd, int argc, char **argv)
 {
 	struct pool_opts o;
 	int ret;
@@ -100,35 +90,29 @@ static int do_pool_add(int argc, char **argv)
 	if (parse_prefix(*argv, &o.prefix, &o.plen))
 		return invarg("pool prefix (a.b.c.d/len, host bits clear)", *argv);
 	ret = pool_opts_parse(argc - 1, argv + 1, &o);
-	return ret ? ret : pool_locked(pool_add, &o);
+	return ret ? ret : pool_change(cmd, pool_add, &o);
 }
 
 /* pool { drain | undrain } ADDR */
-static int pool_drain(int argc, char **argv, bool on)
+static int pool_drain(struct cmd *cmd, int argc, char **argv, bool on)
 {
-	struct xcgn_maps m;
+	const struct xcgn_maps *m;
 	uint32_t addr;
-	int lock, err;
 
 	if (argc != 1 || parse_ipv4(argv[0], &addr)) {
 		xcgn_err("pool %s needs one public ADDR", on ? "drain" : "undrain");
 		return XCGN_EXIT_USAGE;
 	}
-	if (xcgn_maps_open(&m))
-		return XCGN_EXIT_ERR;
-	lock = xcgn_lock();
-	err = lock < 0 ? -EBUSY : pool_addr_drain(&m, addr, on);
-	xcgn_unlock(lock);
-	xcgn_maps_close(&m);
-	return err ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
+	m = cmd_maps(cmd);
+	return m ? pool_addr_drain(m, addr, on) : -ENOENT;
 }
 
 /* pool set PREFIX KEY VALUE...: the pool as it is, with these keys. */
-static int do_pool_set(int argc, char **argv)
+static int do_pool_set(struct cmd *cmd, int argc, char **argv)
 {
+	const struct xcgn_maps *m;
 	struct xcgn_pool cur;
 	struct pool_opts o;
-	struct xcgn_maps m;
 	uint32_t prefix;
 	uint8_t plen;
 	int ret;
@@ -139,26 +123,20 @@ static int do_pool_set(int argc, char **argv)
 	}
 	if (parse_prefix(*argv, &prefix, &plen))
 		return invarg("pool prefix (a.b.c.d/len, host bits clear)", *argv);
-	if (xcgn_maps_open(&m))
+	m = cmd_maps(cmd);
+	if (!m || pool_find(m, prefix, plen, &cur) < 0)
 		return XCGN_EXIT_ERR;
-	ret = pool_find(&m, prefix, plen, &cur);
-	if (ret < 0) {
-		xcgn_maps_close(&m);
-		return XCGN_EXIT_ERR;
-	}
 	pool_opts_from(&cur, &o);
-	pool_excl_read(&m, &cur, &o);
-	xcgn_maps_close(&m);
+	pool_excl_read(m, &cur, &o);
 	ret = pool_opts_parse(argc - 1, argv + 1, &o);
-	return ret ? ret : pool_locked(pool_set, &o);
+	return ret ? ret : pool_change(cmd, pool_set, &o);
 }
 
-static int do_pool_del(int argc, char **argv)
+static int do_pool_del(struct cmd *cmd, int argc, char **argv)
 {
-	struct xcgn_maps m;
+	const struct xcgn_maps *m;
 	uint32_t prefix;
 	uint8_t plen;
-	int err, lock;
 
 	if (argc != 1) {
 		xcgn_err("pool del needs exactly one PREFIX");
@@ -166,16 +144,8 @@ static int do_pool_del(int argc, char **argv)
 	}
 	if (parse_prefix(*argv, &prefix, &plen))
 		return invarg("pool prefix", *argv);
-	lock = xcgn_lock();
-	if (lock < 0)
-		return XCGN_EXIT_ERR;
-	err = xcgn_maps_open(&m);
-	if (!err) {
-		err = pool_del(&m, prefix, plen);
-		xcgn_maps_close(&m);
-	}
-	xcgn_unlock(lock);
-	return err ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
+	m = cmd_maps(cmd);
+	return m ? pool_del(m, prefix, plen) : -ENOENT;
 }
 
 /* Blocks held by subscribers, per address index (scan of xcgn_subs). */
@@ -248,12 +218,12 @@ static void pool_detail(const struct xcgn_maps *m, const struct xcgn_pool *p,
 }
 
 /* pool show [PREFIX [detail]]: every pool, or the one at PREFIX. */
-static int do_pool_show(int argc, char **argv)
+static int do_pool_show(struct cmd *cmd, int argc, char **argv)
 {
 	uint32_t only = 0;
 	uint8_t only_len = 0;
 	bool filter = argc > 0, detail = argc > 1 && !strcmp(argv[1], "detail");
-	struct xcgn_maps m;
+	const struct xcgn_maps *m;
 	struct xcgn_pool p;
 	__u32 id, i;
 	int err;
@@ -266,23 +236,23 @@ static int do_pool_show(int argc, char **argv)
 	}
 	if (filter && parse_prefix(argv[0], &only, &only_len))
 		return invarg("pool prefix (a.b.c.d/len, host bits clear)", argv[0]);
-	err = xcgn_maps_open(&m);
+	m = cmd_maps(cmd);
+	err = m ? 0 : -ENOENT;
 	if (err)
 		return XCGN_EXIT_ERR;
-	owned = blocks_owned(&m);
+	owned = blocks_owned(m);
 	if (!owned) {
-		xcgn_maps_close(&m);
 		xcgn_err("out of memory");
 		return XCGN_EXIT_ERR;
 	}
 	print_open_array(NULL);
-	for (id = 0; id < xcgn_npools(&m); id++) {
+	for (id = 0; id < xcgn_npools(m); id++) {
 		unsigned int used = 0, held = 0, excluded = 0, drained = 0;
 		struct pool_opts ex = {};
 		struct xcgn_paddr pa;
 		int t;
 
-		if (bpf_map_lookup_elem(m.pools, &id, &p)) {
+		if (bpf_map_lookup_elem(m->pools, &id, &p)) {
 			err = -errno;
 			xcgn_err("read pool %u: %s", id, strerror(errno));
 			break;
@@ -290,21 +260,21 @@ static int do_pool_show(int argc, char **argv)
 		if (!(p.flags & XCGN_POOLF_ACTIVE) ||
 		    (filter && (p.prefix != only || p.plen != only_len)))
 			continue;
-		for (i = 0; i < p.naddrs && p.addr_first + i < xcgn_naddrs(&m); i++) {
+		for (i = 0; i < p.naddrs && p.addr_first + i < xcgn_naddrs(m); i++) {
 			__u32 idx = p.addr_first + i;
 
-			if (!bpf_map_lookup_elem(m.paddr, &idx, &pa) &&
+			if (!bpf_map_lookup_elem(m->paddr, &idx, &pa) &&
 			    (pa.flags & XCGN_PADDRF_EXCLUDED)) {
 				excluded++;	/* its blocks are no pool's */
 				continue;
 			}
 			drained += !!(pa.flags & XCGN_PADDRF_DRAINED);
-			used += blocks_used(m.blocks, idx, p.nblocks);
+			used += blocks_used(m->blocks, idx, p.nblocks);
 			held += owned[idx];
 		}
 		ex.prefix = p.prefix;
 		ex.plen = p.plen;
-		pool_excl_read(&m, &p, &ex);
+		pool_excl_read(m, &p, &ex);
 		print_open_object(NULL);
 		print_ipv4(PRINT_ANY, "prefix", "pool %s", p.prefix);
 		print_u64(PRINT_ANY, "plen", "/%llu", p.plen);
@@ -378,29 +348,28 @@ static int do_pool_show(int argc, char **argv)
 		}
 		print_nl();
 		if (detail)
-			pool_detail(&m, &p, owned);
+			pool_detail(m, &p, owned);
 		print_close_object();
 	}
 	print_close_array();
 	free(owned);
-	xcgn_maps_close(&m);
 	return err ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
 }
 
 /* xcgn pool bypass { add PREFIX | del PREFIX | show } (RFC 6888 REQ-6) */
-static int do_pool_bypass(int argc, char **argv)
+static int do_pool_bypass(struct cmd *cmd, int argc, char **argv)
 {
 	struct xcgn_lpm4_key k, *prev = NULL;
-	struct xcgn_maps m;
+	const struct xcgn_maps *m;
 	uint32_t prefix;
 	uint8_t plen;
-	int err, lock;
+	int err;
 
 	if (argc == 1 && !strcmp(*argv, "show")) {
-		if (xcgn_maps_open(&m))
+		if (!(m = cmd_maps(cmd)))
 			return XCGN_EXIT_ERR;
 		print_open_array(NULL);
-		while (!bpf_map_get_next_key(m.bypass, prev, &k)) {
+		while (!bpf_map_get_next_key(m->bypass, prev, &k)) {
 			print_open_object(NULL);
 			print_ipv4(PRINT_ANY, "prefix", "bypass %s", k.addr);
 			print_u64(PRINT_ANY, "plen", "/%llu", k.prefixlen);
@@ -409,7 +378,6 @@ static int do_pool_bypass(int argc, char **argv)
 			prev = &k;
 		}
 		print_close_array();
-		xcgn_maps_close(&m);
 		return XCGN_EXIT_OK;
 	}
 	if (argc != 2 || (strcmp(argv[0], "add") && strcmp(argv[0], "del"))) {
@@ -418,29 +386,20 @@ static int do_pool_bypass(int argc, char **argv)
 	}
 	if (parse_prefix(argv[1], &prefix, &plen))
 		return invarg("bypass prefix (a.b.c.d/len, host bits clear)", argv[1]);
-	lock = xcgn_lock();
-	if (lock < 0)
+	if (cmd_lock(cmd) || !(m = cmd_maps(cmd)))	/* a change: under the lock */
 		return XCGN_EXIT_ERR;
-	err = xcgn_maps_open(&m);
-	if (!err) {
-		err = !strcmp(argv[0], "add") ? bypass_add(&m, prefix, plen)
-					       : bypass_del(&m, prefix, plen);
-		xcgn_maps_close(&m);
-	}
-	xcgn_unlock(lock);
-	if (err == -EINVAL)
-		return XCGN_EXIT_USAGE;
-	return err ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
+	err = !strcmp(argv[0], "add") ? bypass_add(m, prefix, plen) : bypass_del(m, prefix, plen);
+	return err == -EINVAL ? XCGN_EXIT_USAGE : err;
 }
 
-static int do_pool_drain(int argc, char **argv)
+static int do_pool_drain(struct cmd *cmd, int argc, char **argv)
 {
-	return pool_drain(argc, argv, true);
+	return pool_drain(cmd, argc, argv, true);
 }
 
-static int do_pool_undrain(int argc, char **argv)
+static int do_pool_undrain(struct cmd *cmd, int argc, char **argv)
 {
-	return pool_drain(argc, argv, false);
+	return pool_drain(cmd, argc, argv, false);
 }
 
 const struct xcgn_object xcgn_obj_pool = {
@@ -448,12 +407,12 @@ const struct xcgn_object xcgn_obj_pool = {
 	.usage = usage,
 	.def_verb = "show",
 	.cmds = (const struct xcgn_cmd[]){
-		{ "add", do_pool_add, 0 },
-		{ "del", do_pool_del, 0 },
-		{ "set", do_pool_set, 0 },
+		{ "add", do_pool_add, CMD_LOCK },
+		{ "del", do_pool_del, CMD_LOCK },
+		{ "set", do_pool_set, CMD_LOCK },
 		{ "show", do_pool_show, 0 },
-		{ "drain", do_pool_drain, 0 },
-		{ "undrain", do_pool_undrain, 0 },
+		{ "drain", do_pool_drain, CMD_LOCK },
+		{ "undrain", do_pool_undrain, CMD_LOCK },
 		{ "bypass", do_pool_bypass, 0 },
 		{ NULL, NULL, 0 },
 	},

@@ -64,24 +64,24 @@ static void print_dev_flags(uint16_t fl)
 		print_string(PRINT_ANY, "suspended", " %s", "SUSPENDED(tables lag the FIB)");
 }
 
-static int do_rpf_show(int argc __unused, char **argv __unused)
+static int do_rpf_show(struct cmd *cmd, int argc __unused, char **argv __unused)
 {
 	struct xcgn_rpf_key k, next, *keys = NULL;
 	struct xcgn_rpf_route r;
-	struct xcgn_maps m;
+	const struct xcgn_maps *m;
 	struct rpf_fib f;
 	size_t n = 0, cap = 0, i;
 	__u32 which;
 	int ret = XCGN_EXIT_ERR, err;
 
-	if (xcgn_maps_open(&m))
+	if (!(m = cmd_maps(cmd)))
 		return XCGN_EXIT_ERR;
 	err = rpf_fib_read(&f);
 	if (err) {
 		xcgn_err("read the devices over rtnetlink: %s", strerror(-err));
 		goto out_maps;
 	}
-	for (k = (struct xcgn_rpf_key){}; !bpf_map_get_next_key(m.rpf4, n ? &k : NULL, &next);
+	for (k = (struct xcgn_rpf_key){}; !bpf_map_get_next_key(m->rpf4, n ? &k : NULL, &next);
 	     k = next) {
 		if (xcgn_grow(&keys, &cap, n, sizeof(*keys)))
 			goto out;
@@ -93,7 +93,7 @@ static int do_rpf_show(int argc __unused, char **argv __unused)
 		struct xcgn_rpf_dev d;
 		const struct rpf_link *l;
 
-		if (bpf_map_lookup_elem(m.rpfdev, &which, &d))
+		if (bpf_map_lookup_elem(m->rpfdev, &which, &d))
 			goto out;
 		l = rpf_link_by_index(&f, (int)d.ifindex);
 		print_open_object(NULL);
@@ -113,7 +113,7 @@ static int do_rpf_show(int argc __unused, char **argv __unused)
 				    : "local and main merged, as the kernel does");
 	print_open_array("routes");
 	for (i = 0; i < n; i++) {
-		if (bpf_map_lookup_elem(m.rpf4, &keys[i], &r))
+		if (bpf_map_lookup_elem(m->rpf4, &keys[i], &r))
 			continue;	/* removed meanwhile */
 		print_open_object(NULL);
 		print_text("  ");
@@ -128,18 +128,17 @@ out:
 	free(keys);
 	rpf_fib_free(&f);
 out_maps:
-	xcgn_maps_close(&m);
 	return ret;
 }
 
-static int do_rpf_explain(int argc, char **argv)
+static int do_rpf_explain(struct cmd *cmd, int argc, char **argv)
 {
 	struct xcgn_rpf_query q = {};
 	const char *devname = NULL;
 	const struct rpf_link *l;
 	struct xcgn_link_info li;
 	struct xcgn_gc *ctl = NULL;
-	struct xcgn_maps m;
+	const struct xcgn_maps *m;
 	struct rpf_fib f;
 	uint32_t src, dst = 0;
 	int mode = -1, ret = XCGN_EXIT_ERR, err;
@@ -171,9 +170,9 @@ static int do_rpf_explain(int argc, char **argv)
 		xcgn_err("rpf explain needs dev DEV");
 		return XCGN_EXIT_USAGE;
 	}
-	if (xcgn_maps_open(&m))
+	if (!(m = cmd_maps(cmd)))
 		return XCGN_EXIT_ERR;
-	if (xcgn_link_read(&m, &li))
+	if (xcgn_link_read(m, &li))
 		goto out_maps;
 	err = rpf_fib_read(&f);
 	if (err) {
@@ -193,7 +192,7 @@ static int do_rpf_explain(int argc, char **argv)
 		which = (__u32)l->ifindex == li.inside_ifindex ? XCGN_RPF_DEV_INSIDE
 							      : XCGN_RPF_DEV_OUTSIDE;
 		role = which == XCGN_RPF_DEV_INSIDE ? "inside" : "outside";
-		if (bpf_map_lookup_elem(m.rpfdev, &which, &d)) {
+		if (bpf_map_lookup_elem(m->rpfdev, &which, &d)) {
 			xcgn_err("read the device's mode: %s", strerror(errno));
 			goto out;
 		}
@@ -250,7 +249,6 @@ out:
 	xcgn_gc__destroy(ctl);
 	rpf_fib_free(&f);
 out_maps:
-	xcgn_maps_close(&m);
 	return ret;
 }
 
@@ -269,12 +267,12 @@ static size_t read_pools(const struct xcgn_maps *m, struct xcgn_pool *out)
 	return n;
 }
 
-static int do_rpf_lint(int argc, char **argv)
+static int do_rpf_lint(struct cmd *cmd, int argc, char **argv)
 {
 	struct xcgn_pool pools[XCGN_POOLS_MAX];
 	struct rpf_lint_cfg c = { .mode_in = XCGN_RPF_STRICT, .mode_out = XCGN_RPF_LOOSE };
 	const char *in = NULL, *out = NULL, *sub = NULL;
-	struct xcgn_maps m;
+	const struct xcgn_maps *m;
 	struct nl_link l;
 	long errors;
 
@@ -316,10 +314,9 @@ static int do_rpf_lint(int argc, char **argv)
 		struct xcgn_rpf_dev d;
 		__u32 which;
 
-		if (xcgn_maps_open(&m))
+		if (!(m = cmd_maps(cmd)))
 			return XCGN_EXIT_ERR;
-		if (xcgn_link_read(&m, &li)) {
-			xcgn_maps_close(&m);
+		if (xcgn_link_read(m, &li)) {
 			return XCGN_EXIT_ERR;
 		}
 		c.inside = (int)li.inside_ifindex;
@@ -327,14 +324,13 @@ static int do_rpf_lint(int argc, char **argv)
 		c.sub_prefix = li.sub_prefix;
 		c.sub_plen = li.sub_plen;
 		which = XCGN_RPF_DEV_INSIDE;
-		if (!bpf_map_lookup_elem(m.rpfdev, &which, &d))
+		if (!bpf_map_lookup_elem(m->rpfdev, &which, &d))
 			c.mode_in = d.mode;
 		which = XCGN_RPF_DEV_OUTSIDE;
-		if (!bpf_map_lookup_elem(m.rpfdev, &which, &d))
+		if (!bpf_map_lookup_elem(m->rpfdev, &which, &d))
 			c.mode_out = d.mode;
 		c.pools = pools;
-		c.npools = read_pools(&m, pools);
-		xcgn_maps_close(&m);
+		c.npools = read_pools(m, pools);
 	}
 	errors = rpf_lint_host(&c, false);
 	if (errors < 0)
@@ -342,12 +338,12 @@ static int do_rpf_lint(int argc, char **argv)
 	return errors ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
 }
 
-static int do_rpf_mode(int argc, char **argv)
+static int do_rpf_mode(struct cmd *cmd, int argc, char **argv)
 {
 	struct xcgn_rpf_dev d;
-	struct xcgn_maps m;
+	const struct xcgn_maps *m;
 	__u32 which;
-	int mode, lock, ret = XCGN_EXIT_ERR;
+	int mode;
 
 	if (argc != 2)
 		return usage();
@@ -360,39 +356,29 @@ static int do_rpf_mode(int argc, char **argv)
 	mode = rpf_mode_parse(argv[1]);
 	if (mode < 0)
 		return invarg("mode (strict, loose or off)", argv[1]);
-	if (xcgn_maps_open(&m))
+	if (!(m = cmd_maps(cmd)))
 		return XCGN_EXIT_ERR;
-	lock = xcgn_lock();
-	if (lock < 0)
-		goto out;
-	if (bpf_map_lookup_elem(m.rpfdev, &which, &d)) {
+	if (bpf_map_lookup_elem(m->rpfdev, &which, &d)) {
 		xcgn_err("read the device's mode: %s", strerror(errno));
-		goto out;
+		return XCGN_EXIT_ERR;
 	}
 	d.mode = (__u8)mode;
-	if (bpf_map_update_elem(m.rpfdev, &which, &d, BPF_EXIST)) {
+	if (bpf_map_update_elem(m->rpfdev, &which, &d, BPF_EXIST)) {
 		xcgn_err("set the device's mode: %s", strerror(errno));
-		goto out;
+		return XCGN_EXIT_ERR;
 	}
-	ret = XCGN_EXIT_OK;
-out:
-	xcgn_unlock(lock);
-	xcgn_maps_close(&m);
-	return ret;
+	return XCGN_EXIT_OK;
 }
 
-static int do_rpf_sync(int argc __unused, char **argv __unused)
+static int do_rpf_sync(struct cmd *cmd, int argc __unused, char **argv __unused)
 {
 	struct rpf_sync_stats st;
-	struct xcgn_maps m;
-	int lock, err;
+	const struct xcgn_maps *m;
+	int err;
 
-	if (xcgn_maps_open(&m))
+	if (!(m = cmd_maps(cmd)))
 		return XCGN_EXIT_ERR;
-	lock = xcgn_lock();
-	err = lock < 0 ? -EBUSY : rpf_sync(&m, &st, false);
-	xcgn_unlock(lock);
-	xcgn_maps_close(&m);
+	err = rpf_sync(m, &st, false);
 	if (err)
 		return XCGN_EXIT_ERR;
 	print_open_object(NULL);
@@ -413,8 +399,8 @@ const struct xcgn_object xcgn_obj_rpf = {
 		{ "show", do_rpf_show, CMD_NOARGS },
 		{ "explain", do_rpf_explain, 0 },
 		{ "lint", do_rpf_lint, 0 },
-		{ "mode", do_rpf_mode, 0 },
-		{ "sync", do_rpf_sync, CMD_NOARGS },
+		{ "mode", do_rpf_mode, CMD_LOCK },
+		{ "sync", do_rpf_sync, CMD_NOARGS | CMD_LOCK },
 		{ NULL, NULL, 0 },
 	},
 };

@@ -100,14 +100,14 @@ static uint64_t in_seen(const struct xcgn_maps *m, const struct xcgn_tuple4 *k,
 	return bpf_map_lookup_elem(m->rev4, &rk, &r) ? 0 : r.in_seen_ns;
 }
 
-static int do_session_show(int argc, char **argv)
+static int do_session_show(struct cmd *cmd, int argc, char **argv)
 {
 	struct xcgn_tuple4 key, *prev = NULL;
 	struct xcgn_pool pools[XCGN_POOLS_MAX] = {};
 	struct sess_filter f;
 	struct xcgn_map4 v;
 	struct xcgn_pcp pe = {};
-	struct xcgn_maps m;
+	const struct xcgn_maps *m;
 	uint64_t now = xcgn_mono_ns(), n = 0;
 	__u32 id;
 	int ret;
@@ -115,27 +115,27 @@ static int do_session_show(int argc, char **argv)
 	ret = filter_parse(argc, argv, &f);
 	if (ret)
 		return ret;
-	if (xcgn_maps_open(&m))
+	if (!(m = cmd_maps(cmd)))
 		return XCGN_EXIT_ERR;
-	for (id = 0; id < xcgn_npools(&m); id++)
-		bpf_map_lookup_elem(m.pools, &id, &pools[id]);
+	for (id = 0; id < xcgn_npools(m); id++)
+		bpf_map_lookup_elem(m->pools, &id, &pools[id]);
 	print_open_array(NULL);
-	while (!bpf_map_get_next_key(m.map4, prev, &key)) {
+	while (!bpf_map_get_next_key(m->map4, prev, &key)) {
 		uint64_t seen, to, idle;
 
 		prev = &key;
-		if (bpf_map_lookup_elem(m.map4, &key, &v))
+		if (bpf_map_lookup_elem(m->map4, &key, &v))
 			continue;	/* gone meanwhile */
 		if (!filter_match(&f, &key, &v))
 			continue;
 		n++;
 		seen = v.out_seen_ns;
-		if (key.proto == 6 && in_seen(&m, &key, &v) > seen)
-			seen = in_seen(&m, &key, &v);
+		if (key.proto == 6 && in_seen(m, &key, &v) > seen)
+			seen = in_seen(m, &key, &v);
 		idle = secs_since(now, seen);
 		to = mapping_timeout_ns(&pools[v.pool_id % XCGN_POOLS_MAX], key.proto, v.tcp, 1) /
 		     1000000000ULL;
-		if ((v.flags & XCGN_MAPF_PCP) && !bpf_map_lookup_elem(m.pcp, &key, &pe))
+		if ((v.flags & XCGN_MAPF_PCP) && !bpf_map_lookup_elem(m->pcp, &key, &pe))
 			to = idle + (pe.expires_ns > now ? (pe.expires_ns - now) / 1000000000ULL : 0);
 		print_open_object(NULL);
 		print_string(PRINT_ANY, "proto", "%-4s", xcgn_proto_name(key.proto));
@@ -160,7 +160,6 @@ static int do_session_show(int argc, char **argv)
 	}
 	print_close_array();
 	print_text("%llu mapping(s)\n", (unsigned long long)n);
-	xcgn_maps_close(&m);
 	return XCGN_EXIT_OK;
 }
 
@@ -203,33 +202,31 @@ static size_t pcp_hand_to_daemon(const struct xcgn_maps *m, const struct xcgn_tu
 
 /* Remove the matching mappings through the collector's own program, so a
  * subscriber's mapping count and the reverse half go with each. */
-int session_flush(int argc, char **argv)
+int session_flush(struct cmd *cmd, int argc, char **argv)
 {
 	struct xcgn_tuple4 key, *prev = NULL, *keys = NULL;
 	struct sess_filter f;
 	struct xcgn_map4 v;
-	struct xcgn_maps m;
+	const struct xcgn_maps *m;
 	struct xcgn_gc *gc;
 	size_t n = 0, cap = 0, i, flushed = 0, busy = 0, held = 0;
 	char dir[256];
-	int ret, lock;
+	int ret;
 
 	ret = filter_parse(argc, argv, &f);
 	if (ret)
 		return ret;
-	if (xcgn_maps_open(&m))
+	if (!(m = cmd_maps(cmd)))
 		return XCGN_EXIT_ERR;
 	gc = xcgn_ctl_load();
 	if (!gc) {
-		xcgn_maps_close(&m);
 		return XCGN_EXIT_ERR;
 	}
-	lock = xcgn_lock();
-	ret = lock < 0 ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
+	ret = XCGN_EXIT_OK;
 	/* The keys first: removing while walking would restart the walk. */
-	while (!ret && !bpf_map_get_next_key(m.map4, prev, &key)) {
+	while (!ret && !bpf_map_get_next_key(m->map4, prev, &key)) {
 		prev = &key;
-		if (bpf_map_lookup_elem(m.map4, &key, &v) || !filter_match(&f, &key, &v))
+		if (bpf_map_lookup_elem(m->map4, &key, &v) || !filter_match(&f, &key, &v))
 			continue;
 		if (n == cap && xcgn_grow(&keys, &cap, n, sizeof(*keys))) {
 			xcgn_err("out of memory");
@@ -239,20 +236,20 @@ int session_flush(int argc, char **argv)
 		keys[n++] = key;
 	}
 	if (!ret)
-		held = pcp_hand_to_daemon(&m, keys, n, &flushed);
+		held = pcp_hand_to_daemon(m, keys, n, &flushed);
 	for (i = 0; !ret && i < n; i++) {
 		int tries;
 
-		if (!bpf_map_lookup_elem(m.map4, &keys[i], &v) && (v.flags & XCGN_MAPF_PCP))
+		if (!bpf_map_lookup_elem(m->map4, &keys[i], &v) && (v.flags & XCGN_MAPF_PCP))
 			continue;	/* still held: counted above */
 		for (tries = 0; tries < 8; tries++) {
 			LIBBPF_OPTS(bpf_test_run_opts, o);
 			struct xcgn_gc_req req = { .key = keys[i] };
 
-			if (bpf_map_lookup_elem(m.map4, &keys[i], &v))
+			if (bpf_map_lookup_elem(m->map4, &keys[i], &v))
 				break;	/* gone already */
 			req.out_seen_ns = v.out_seen_ns;
-			req.in_seen_ns = in_seen(&m, &keys[i], &v);
+			req.in_seen_ns = in_seen(m, &keys[i], &v);
 			o.ctx_in = &req;
 			o.ctx_size_in = sizeof(req);
 			if (bpf_prog_test_run_opts(bpf_program__fd(gc->progs.xcgn_gc_expire), &o)) {
@@ -270,7 +267,6 @@ int session_flush(int argc, char **argv)
 		if (tries == 8)
 			busy++;
 	}
-	xcgn_unlock(lock);
 	print_open_object(NULL);
 	print_u64(PRINT_ANY, "flushed", "%llu mapping(s) flushed", flushed);
 	if (busy)
@@ -280,12 +276,11 @@ int session_flush(int argc, char **argv)
 			  held);
 	print_nl();
 	print_close_object();
-	if (!ret && flushed && !xcgn_pin_dir(dir, sizeof(dir)) && !xcgn_daemon_pid(dir, m.dstat))
+	if (!ret && flushed && !xcgn_pin_dir(dir, sizeof(dir)) && !xcgn_daemon_pid(dir, m->dstat))
 		xcgn_err("no daemon runs: the blocks of subscribers left without mappings are "
 			 "released when one does");
 	free(keys);
 	xcgn_gc__destroy(gc);
-	xcgn_maps_close(&m);
 	return ret;
 }
 
@@ -295,7 +290,7 @@ const struct xcgn_object xcgn_obj_session = {
 	.def_verb = "show",
 	.cmds = (const struct xcgn_cmd[]){
 		{ "show", do_session_show, 0 },
-		{ "flush", session_flush, 0 },
+		{ "flush", session_flush, CMD_LOCK },
 		{ NULL, NULL, 0 },
 	},
 };

@@ -56,13 +56,13 @@ static void counter(const char *name, int w, uint64_t v, uint64_t before, uint32
 	print_text("\n");
 }
 
-static int do_stats_show(int argc, char **argv)
+static int do_stats_show(struct cmd *cmd, int argc, char **argv)
 {
 	struct xcgn_stats s = {}, s0 = {};
 	struct table_use t[XCGN_TABLES];
 	struct xcgn_dstat ds = {};
 	struct xcgn_link_info li;
-	struct xcgn_maps m;
+	const struct xcgn_maps *m;
 	uint64_t total = 0, nsubs;
 	uint32_t interval = 0;
 	char fmt[64];
@@ -80,22 +80,21 @@ static int do_stats_show(int argc, char **argv)
 			return XCGN_EXIT_USAGE;
 		}
 	}
-	if (xcgn_maps_open(&m))
+	if (!(m = cmd_maps(cmd)))
 		return XCGN_EXIT_ERR;
-	err = xcgn_stats_read(m.stats, interval ? &s0 : &s);
+	err = xcgn_stats_read(m->stats, interval ? &s0 : &s);
 	if (!err && interval) {
 		sleep(interval);
-		err = xcgn_stats_read(m.stats, &s);
+		err = xcgn_stats_read(m->stats, &s);
 	}
 	if (!err)
-		err = xcgn_link_read(&m, &li);
-	if (bpf_map_lookup_elem(m.dstat, &zero, &ds))
+		err = xcgn_link_read(m, &li);
+	if (bpf_map_lookup_elem(m->dstat, &zero, &ds))
 		memset(&ds, 0, sizeof(ds));
 	if (!err) {
-		nsubs = count_subs(m.subs);
-		xcgn_tables(&m, &li, NULL, nsubs, t);
+		nsubs = count_subs(m->subs);
+		xcgn_tables(m, &li, NULL, nsubs, t);
 	}
-	xcgn_maps_close(&m);
 	if (err) {
 		xcgn_err("read counters: %s", strerror(-err));
 		return XCGN_EXIT_ERR;
@@ -160,38 +159,36 @@ static int do_stats_show(int argc, char **argv)
 	return XCGN_EXIT_OK;
 }
 
-static int do_stats_reset(int argc __unused, char **argv __unused)
+static int do_stats_reset(struct cmd *cmd, int argc __unused, char **argv __unused)
 {
 	int ncpu = libbpf_num_possible_cpus(), err = 0;
 	struct xcgn_stats *v;
-	struct xcgn_maps m;
+	const struct xcgn_maps *m;
 	__u32 zero = 0;
 
 	if (ncpu <= 0) {
 		xcgn_err("count CPUs: %s", strerror(-ncpu));
 		return XCGN_EXIT_ERR;
 	}
-	if (xcgn_maps_open(&m))
+	if (!(m = cmd_maps(cmd)))
 		return XCGN_EXIT_ERR;
 	v = calloc((size_t)ncpu, sizeof(*v));
-	if (!v || bpf_map_update_elem(m.stats, &zero, v, 0)) {
+	if (!v || bpf_map_update_elem(m->stats, &zero, v, 0)) {
 		err = v ? -errno : -ENOMEM;
 		xcgn_err("reset counters: %s", strerror(-err));
 	}
 	free(v);
-	xcgn_maps_close(&m);
 	return err ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
 }
 
-static int do_stats_metrics(int argc __unused, char **argv __unused)
+static int do_stats_metrics(struct cmd *cmd, int argc __unused, char **argv __unused)
 {
-	struct xcgn_maps m;
+	const struct xcgn_maps *m;
 	int err;
 
-	if (xcgn_maps_open(&m))
+	if (!(m = cmd_maps(cmd)))
 		return XCGN_EXIT_ERR;
-	err = metrics_write(stdout, &m, NULL);
-	xcgn_maps_close(&m);
+	err = metrics_write(stdout, m, NULL);
 	if (err)
 		xcgn_err("read the state: %s", strerror(-err));
 	return err ? XCGN_EXIT_ERR : XCGN_EXIT_OK;

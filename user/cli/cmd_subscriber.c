@@ -111,14 +111,14 @@ static int by_mappings(const void *a, const void *b)
 }
 
 /* subscriber show top N [by { ports | mappings }]: who holds the most. */
-static int subscriber_top(int argc, char **argv)
+static int subscriber_top(struct cmd *cmd, int argc, char **argv)
 {
 	static const char *const keys[] = { "ports", "mappings" };
 	struct ranked *r = NULL;
 	size_t n = 0, cap = 0, i;
 	__be32 key, *prev = NULL;
 	struct xcgn_pool pools[XCGN_POOLS_MAX] = {};
-	struct xcgn_maps m;
+	const struct xcgn_maps *m;
 	uint32_t top;
 	__u32 id;
 	int by = 0, b;
@@ -135,19 +135,18 @@ static int subscriber_top(int argc, char **argv)
 		xcgn_err("subscriber show top N [by ports|mappings]");
 		return XCGN_EXIT_USAGE;
 	}
-	if (xcgn_maps_open(&m))
+	if (!(m = cmd_maps(cmd)))
 		return XCGN_EXIT_ERR;
-	for (id = 0; id < xcgn_npools(&m); id++)
-		bpf_map_lookup_elem(m.pools, &id, &pools[id]);
-	while (!bpf_map_get_next_key(m.subs, prev, &key)) {
+	for (id = 0; id < xcgn_npools(m); id++)
+		bpf_map_lookup_elem(m->pools, &id, &pools[id]);
+	while (!bpf_map_get_next_key(m->subs, prev, &key)) {
 		prev = &key;
 		if (n == cap && xcgn_grow(&r, &cap, n, sizeof(*r))) {
 			xcgn_err("out of memory");
 			free(r);
-			xcgn_maps_close(&m);
 			return XCGN_EXIT_ERR;
 		}
-		if (bpf_map_lookup_elem(m.subs, &key, &r[n].s))
+		if (bpf_map_lookup_elem(m->subs, &key, &r[n].s))
 			continue;
 		r[n].addr = key;
 		r[n].ports = 0;
@@ -160,56 +159,53 @@ static int subscriber_top(int argc, char **argv)
 		qsort(r, n, sizeof(*r), by ? by_mappings : by_ports);
 	print_open_array(NULL);
 	for (i = 0; i < n && i < top; i++)
-		print_sub(&m, r[i].addr, &r[i].s);
+		print_sub(m, r[i].addr, &r[i].s);
 	print_close_array();
 	free(r);
-	xcgn_maps_close(&m);
 	return XCGN_EXIT_OK;
 }
 
-static int do_subscriber_show(int argc, char **argv)
+static int do_subscriber_show(struct cmd *cmd, int argc, char **argv)
 {
-	struct xcgn_maps m;
+	const struct xcgn_maps *m;
 	struct xcgn_sub s;
 	__be32 key, *prev = NULL, want = 0;
 	int err = 0;
 
 	if (argc > 0 && !strcmp(argv[0], "top"))
-		return subscriber_top(argc - 1, argv + 1);
+		return subscriber_top(cmd, argc - 1, argv + 1);
 	if (argc > 1) {
 		xcgn_err("unexpected argument \"%s\"", argv[1]);
 		return XCGN_EXIT_USAGE;
 	}
 	if (argc == 1 && parse_ipv4(*argv, &want))
 		return invarg("subscriber address", *argv);
-	if (xcgn_maps_open(&m))
+	if (!(m = cmd_maps(cmd)))
 		return XCGN_EXIT_ERR;
 	if (want) {
-		if (bpf_map_lookup_elem(m.subs, &want, &s)) {
+		if (bpf_map_lookup_elem(m->subs, &want, &s)) {
 			xcgn_err("subscriber %s holds no block", *argv);
 			err = -ENOENT;
 		} else {
 			print_open_array(NULL);
-			print_sub(&m, want, &s);
+			print_sub(m, want, &s);
 			print_close_array();
 		}
-		xcgn_maps_close(&m);
 		return err ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
 	}
 	print_open_array(NULL);
-	while (!bpf_map_get_next_key(m.subs, prev, &key)) {
+	while (!bpf_map_get_next_key(m->subs, prev, &key)) {
 		/* An entry may go between next_key and lookup: skip it. */
-		if (!bpf_map_lookup_elem(m.subs, &key, &s))
-			print_sub(&m, key, &s);
+		if (!bpf_map_lookup_elem(m->subs, &key, &s))
+			print_sub(m, key, &s);
 		prev = &key;
 	}
 	print_close_array();
-	xcgn_maps_close(&m);
 	return XCGN_EXIT_OK;
 }
 
 /* subscriber flush ADDR: session flush subscriber ADDR. */
-static int do_subscriber_flush(int argc, char **argv)
+static int do_subscriber_flush(struct cmd *cmd, int argc, char **argv)
 {
 	char *fl[] = { "subscriber", argc == 1 ? argv[0] : NULL, NULL };
 	uint32_t a;
@@ -218,7 +214,7 @@ static int do_subscriber_flush(int argc, char **argv)
 		xcgn_err("subscriber flush needs one subscriber ADDR");
 		return XCGN_EXIT_USAGE;
 	}
-	return session_flush(2, fl);
+	return session_flush(cmd, 2, fl);
 }
 
 const struct xcgn_object xcgn_obj_subscriber = {
@@ -227,7 +223,7 @@ const struct xcgn_object xcgn_obj_subscriber = {
 	.def_verb = "show",
 	.cmds = (const struct xcgn_cmd[]){
 		{ "show", do_subscriber_show, 0 },
-		{ "flush", do_subscriber_flush, 0 },
+		{ "flush", do_subscriber_flush, CMD_LOCK },
 		{ NULL, NULL, 0 },
 	},
 };

@@ -110,6 +110,48 @@ static const struct xcgn_cmd *verb_find(const struct xcgn_object *ob, const char
 	return NULL;
 }
 
+int cmd_lock(struct cmd *c)
+{
+	if (c->lock >= 0)
+		return 0;
+	c->lock = xcgn_lock();
+	return c->lock < 0 ? c->lock : 0;
+}
+
+void cmd_unlock(struct cmd *c)
+{
+	xcgn_unlock(c->lock);
+	c->lock = -1;
+}
+
+const struct xcgn_maps *cmd_maps(struct cmd *c)
+{
+	if (c->maps_open)
+		return &c->m;
+	if ((c->flags & CMD_LOCK) && cmd_lock(c))
+		return NULL;
+	if (xcgn_maps_open(&c->m))
+		return NULL;
+	c->maps_open = true;
+	return &c->m;
+}
+
+/* The verb, with what it declared it needs (taken when it asks: cmd_maps,
+ * cmd_lock), released after it; -errno becomes exit status 1. */
+static int cmd_call(cmd_fn fn, const char *object, const char *verb, unsigned int flags,
+		    int argc, char **argv)
+{
+	struct cmd c = { .object = object, .verb = verb, .flags = flags, .lock = -1 };
+	int ret;
+
+	xcgn_maps_none(&c.m);
+	ret = fn(&c, argc, argv);
+	if (c.maps_open)
+		xcgn_maps_close(&c.m);
+	cmd_unlock(&c);
+	return ret < 0 ? XCGN_EXIT_ERR : ret;
+}
+
 /* The object's verb (or options), dispatched with what it needs checked. */
 static int run(const struct xcgn_object *ob, int argc, char **argv)
 {
@@ -120,7 +162,8 @@ static int run(const struct xcgn_object *ob, int argc, char **argv)
 		return ob->usage();
 	}
 	if (!ob->cmds)
-		return xcgn_need_caps(ob->name) ? XCGN_EXIT_ERR : ob->fn(argc, argv);
+		return xcgn_need_caps(ob->name) ? XCGN_EXIT_ERR :
+						  cmd_call(ob->fn, ob->name, NULL, 0, argc, argv);
 	if (argc < 1 && !ob->def_verb) {
 		xcgn_err("%s needs a command; try \"xcgn %s help\"", ob->name, ob->name);
 		return XCGN_EXIT_USAGE;
@@ -138,7 +181,7 @@ static int run(const struct xcgn_object *ob, int argc, char **argv)
 	}
 	if (!(c->flags & CMD_OPEN) && xcgn_need_caps(ob->name))
 		return XCGN_EXIT_ERR;
-	return c->fn(argc, argv);
+	return cmd_call(c->fn, ob->name, c->verb, c->flags, argc, argv);
 }
 
 int main(int argc, char **argv)

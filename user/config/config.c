@@ -607,7 +607,7 @@ static void step_say(const struct cstep *s)
 		fprintf(stderr, "xcgn: %s\n", cstep_name[s->kind]);
 }
 
-int config_apply(const struct xcgn_config *want, bool restart_ok)
+int config_apply_locked(const struct xcgn_config *want, bool restart_ok)
 {
 	struct xcgn_config run = {};
 	struct config_plan plan = {};
@@ -615,13 +615,10 @@ int config_apply(const struct xcgn_config *want, bool restart_ok)
 	bool attached, maps_open = false;
 	char dir[256];
 	size_t i, done = 0;
-	int lock, err, ret = XCGN_EXIT_ERR;
+	int err, ret = XCGN_EXIT_ERR;
 
 	memset(&m, -1, sizeof(m));	/* no map until opened */
 	if (xcgn_pin_dir(dir, sizeof(dir)))
-		return XCGN_EXIT_ERR;
-	lock = xcgn_lock();
-	if (lock < 0)
 		return XCGN_EXIT_ERR;
 	attached = xcgn_attached_here(dir);
 	if (attached) {
@@ -652,13 +649,13 @@ int config_apply(const struct xcgn_config *want, bool restart_ok)
 		}
 		if (plan.restart) {
 			step_say(&plan.v[0]);
-			if (xcgn_detach())
+			if (xcgn_detach_locked())
 				goto out;
 		}
-		if (xcgn_attach(&want->link))
+		if (xcgn_attach_locked(&want->link))
 			goto out;
 		if (xcgn_maps_open(&m)) {
-			xcgn_detach();
+			xcgn_detach_locked();
 			goto out;
 		}
 		maps_open = true;
@@ -678,7 +675,7 @@ int config_apply(const struct xcgn_config *want, bool restart_ok)
 	if (plan.v[0].kind == CS_ATTACH) {
 		xcgn_maps_close(&m);
 		maps_open = false;
-		xcgn_detach();
+		xcgn_detach_locked();
 		xcgn_err("%s: not applied; xcgn is detached again%s", want->name,
 			 plan.restart ? " (the re-attach dropped the sessions; attach the "
 					"previous configuration again)" : "");
@@ -696,7 +693,6 @@ int config_apply(const struct xcgn_config *want, bool restart_ok)
 out:
 	if (maps_open)
 		xcgn_maps_close(&m);
-	xcgn_unlock(lock);
 	config_plan_free(&plan);
 	config_free(&run);
 	return ret;

@@ -104,8 +104,9 @@ int config_diff(const struct xcgn_config *run, const struct xcgn_config *want,
 		struct config_plan *p);
 void config_plan_free(struct config_plan *p);
 /* Bring this namespace's instance to @want, all or nothing; a change of
- * devices or table sizes only with @restart_ok. An exit status. */
-int config_apply(const struct xcgn_config *want, bool restart_ok);
+ * devices or table sizes only with @restart_ok. The caller holds the
+ * configuration lock. An exit status. */
+int config_apply_locked(const struct xcgn_config *want, bool restart_ok);
 
 #define XCGN_DEF_CONFIG "/etc/xcgn/xcgn.conf"
 

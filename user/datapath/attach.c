@@ -362,17 +362,14 @@ static void attach_undo(struct attach *a)
 	xcgn_unpin_all(a->dir);
 }
 
-int xcgn_attach(const struct attach_opts *o)
+int xcgn_attach_locked(const struct attach_opts *o)
 {
 	struct attach a = { .o = o };
-	int ret, err, lock;
+	int ret, err;
 
 	ret = attach_validate(&a);
 	if (ret)
 		return ret;
-	lock = xcgn_lock();
-	if (lock < 0)
-		return XCGN_EXIT_ERR;
 	err = attach_load(&a);
 	if (!err)
 		err = attach_seed(&a);
@@ -387,25 +384,21 @@ int xcgn_attach(const struct attach_opts *o)
 	if (err)
 		attach_undo(&a);
 	xcgn_xdp__destroy(a.skel);
-	xcgn_unlock(lock);
 	return err ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
 }
 
 /* Detach works on any layout, this binary's or another version's, and on
  * incomplete pins: it is the way out of every state. It reads only
  * xcgn_link, whose layout never changed. */
-int xcgn_detach(void)
+int xcgn_detach_locked(void)
 {
 	struct xcgn_link_info li = {};
 	char dir[256], path[512];
 	__u32 zero = 0;
-	int err, lock, fd, v;
+	int err, fd, v;
 
 	err = xcgn_pin_dir(dir, sizeof(dir));
 	if (err)
-		return XCGN_EXIT_ERR;
-	lock = xcgn_lock();
-	if (lock < 0)
 		return XCGN_EXIT_ERR;
 	if (!xcgn_attached_here(dir) && (v = xcgn_pinned_version(dir))) {
 		char *slash = strrchr(dir, '/');
@@ -416,7 +409,6 @@ int xcgn_detach(void)
 	snprintf(path, sizeof(path), "%s/%s", dir, XCGN_PIN_LINK_IN);
 	if (access(path, F_OK)) {
 		xcgn_err("xcgn is not attached in this network namespace (no %s)", path);
-		xcgn_unlock(lock);
 		return XCGN_EXIT_ERR;
 	}
 	snprintf(path, sizeof(path), "%s/%s", dir, xcgn_map_names[XCGN_MI_link]);
@@ -435,7 +427,6 @@ int xcgn_detach(void)
 		fprintf(stderr, "xcgn: %s served a namespace that is gone: removing its pins "
 				"only\n", dir);
 		xcgn_unpin_all(dir);
-		xcgn_unlock(lock);
 		return XCGN_EXIT_OK;
 	}
 	/* Withdrawn first: no traffic is drawn here once it is not served. */
@@ -448,6 +439,5 @@ int xcgn_detach(void)
 		tc_remove((int)li.inside_ifindex, XCGN_TC_PRIO_IN,
 			  li.flags & XCGN_LINKF_QDISC_IN_CREATED);
 	xcgn_unpin_all(dir);
-	xcgn_unlock(lock);
 	return XCGN_EXIT_OK;
 }

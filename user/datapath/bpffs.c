@@ -77,20 +77,11 @@ static int pin_root_check(int fd)
 	return -EPERM;
 }
 
-/* The lock is held once per process: `config apply` holds it across the
- * attach, pool and reload steps that each take it too. */
-static int lock_fd = -1;
-
-static unsigned int lock_depth;
 
 int xcgn_lock(void)
 {
 	int fd, err;
 
-	if (lock_depth) {
-		lock_depth++;
-		return lock_fd;
-	}
 	err = xcgn_mkdir_p(XCGN_PIN_ROOT, 0700);
 	if (err) {
 		xcgn_err("create %s: %s", XCGN_PIN_ROOT, strerror(-err));
@@ -114,8 +105,6 @@ int xcgn_lock(void)
 			close(fd);
 		return err;
 	}
-	lock_fd = fd;
-	lock_depth = 1;
 	return fd;
 }
 
@@ -140,14 +129,8 @@ int xcgn_trylock(void)
 
 void xcgn_unlock(int fd)
 {
-	if (fd < 0)
-		return;
-	if (fd == lock_fd && lock_depth) {
-		if (--lock_depth)
-			return;
-		lock_fd = -1;
-	}
-	close(fd);	/* drops the flock */
+	if (fd >= 0)
+		close(fd);	/* drops the flock */
 }
 
 /* The namespace's directory above the version's (the pin root, or its
@@ -265,20 +248,16 @@ static int clean_one(const char *dir)
 	return 1;
 }
 
-int xcgn_clean(void)
+int xcgn_clean_locked(void)
 {
 	char path[512], sub[768];
 	struct dirent *de, *se;
 	DIR *d, *sd;
-	int lock, n = 0;
+	int n = 0;
 
-	lock = xcgn_lock();
-	if (lock < 0)
-		return lock;
 	d = opendir(XCGN_PIN_ROOT);
 	if (!d) {
 		n = -errno;
-		xcgn_unlock(lock);
 		return n;
 	}
 	print_open_array(NULL);
@@ -299,6 +278,5 @@ int xcgn_clean(void)
 	}
 	closedir(d);
 	print_close_array();
-	xcgn_unlock(lock);
 	return n;
 }

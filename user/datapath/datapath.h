@@ -76,7 +76,7 @@ bool xcgn_attached_here(const char *dir);
 bool xcgn_instance_stale(const char *dir);
 /* Remove the pins of every instance whose namespace is gone: the number
  * removed (each said on stdout), or -errno. */
-int xcgn_clean(void);
+int xcgn_clean_locked(void);
 /* Another layout version pinned in this namespace (its number), or 0. */
 int xcgn_pinned_version(const char *dir);
 
@@ -120,7 +120,9 @@ struct attach_opts {
 	uint16_t mss_clamp;	/* TCP MSS clamp, 0 = off (auto: XCGN_SW_MSS_AUTO) */
 	bool force;		/* attach despite the lint's errors */
 };
-int xcgn_attach(const struct attach_opts *o);
+/* The library takes no lock: the caller holds the configuration lock
+ * (xcgn_lock) across each of these. */
+int xcgn_attach_locked(const struct attach_opts *o);
 int xcgn_tc_hook_in(int ifindex, int prog_fd, bool replace, bool *created);
 /* One subscriber's share of the filtering table, which is as big as the
  * mapping table (@max_maps): a 64th (at least XCGN_SUB_PEERS_MIN), so that
@@ -182,10 +184,10 @@ int xcgn_pcp_ctl(int prog_fd, struct xcgn_pcp_req *q);
 /* The inside's ingress filter: after the operator's own (they come first,
  * at the usual low numbers), and a number nobody else picks. */
 #define XCGN_TC_PRIO_IN	0x7863
-int xcgn_detach(void);
+int xcgn_detach_locked(void);
 /* Replace the running programs with this binary's, keeping the pinned
  * state (moved to this layout first when an older one is pinned). */
-int xcgn_reload(void);
+int xcgn_reload_locked(void);
 /* The invariants of the pinned state (check.c): exit 1 on a violation. */
 int xcgn_check(void);
 struct xcgn_check_result {

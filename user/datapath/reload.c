@@ -553,17 +553,11 @@ out:
 	return err;
 }
 
-int xcgn_reload(void)
+int xcgn_reload_locked(void)
 {
 	char dir[256];
-	int lock, err;
 
 	if (xcgn_pin_dir(dir, sizeof(dir)))
 		return XCGN_EXIT_ERR;
-	lock = xcgn_lock();
-	if (lock < 0)
-		return XCGN_EXIT_ERR;
-	err = reload_locked(dir);
-	xcgn_unlock(lock);
-	return err ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
+	return reload_locked(dir) ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
 }
