@@ -125,6 +125,77 @@ static int do_link_attach(struct cmd *cmd, int argc, char **argv)
 	return ret ? ret : cmd_lock(cmd) ? XCGN_EXIT_ERR : xcgn_attach_locked(&o);
 }
 
+/* What `link set` changes, as it takes it. */
+static void link_live_print(const struct attach_opts *o)
+{
+	const struct attach_opts lo = *o;
+
+	print_string(PRINT_ANY, "rpf_inside", "  rpf-inside %s", xcgn_rpf_mode_name[lo.rpf_in % XCGN_RPF_MODE_MAX]);
+	print_string(PRINT_ANY, "rpf_outside", "  rpf-outside %s",
+		     xcgn_rpf_mode_name[lo.rpf_out % XCGN_RPF_MODE_MAX]);
+	print_string(PRINT_ANY, "refusal_icmp", "  refusal-icmp %s",
+		     xcgn_refusal_name[lo.refusal_icmp % XCGN_REFUSAL_MAX]);
+	if (lo.mss_clamp)
+		print_u64(PRINT_ANY, "mss_clamp", "  mss-clamp %llu", lo.mss_clamp);
+	else
+		print_string(PRINT_ANY, "mss_clamp", "  mss-clamp %s", "off");
+	print_bool(PRINT_JSON, "mss_clamp_auto", NULL, lo.switches & XCGN_SW_MSS_AUTO);
+	if (lo.switches & XCGN_SW_MSS_AUTO)
+		print_string(PRINT_FP, NULL, " (%s)", "auto");
+	print_nl();
+	print_string(PRINT_ANY, "bypass_all", "  bypass-all %s",
+		     lo.switches & XCGN_SW_BYPASS_ALL ? "on" : "off");
+	print_string(PRINT_ANY, "filtering", "  filtering %s",
+		     lo.switches & XCGN_SW_FILTER_EIF ? "endpoint-independent" : "pool");
+	print_string(PRINT_ANY, "refusal_log", "  refusal-log %s",
+		     lo.switches & XCGN_SW_REFUSAL_LOG_OFF ? "off" : "on");
+	print_string(PRINT_ANY, "accounting", "  accounting %s",
+		     lo.switches & XCGN_SW_ACCOUNTING ? "on" : "off");
+	print_string(PRINT_ANY, "route_subscribers", "  route-subscribers %s",
+		     lo.switches & XCGN_SW_ROUTE_SUBS ? "on" : "off");
+	print_nl();
+	if (lo.route_table)
+		print_u64(PRINT_ANY, "route_table", "  route-table %llu", lo.route_table);
+	else
+		print_string(PRINT_ANY, "route_table", "  route-table %s", "none");
+	print_nl();
+}
+
+/* The instance's daemon, as it last published itself (xcgn_dstat). */
+static void link_daemon_print(uint32_t pid, const struct xcgn_dstat *d)
+{
+	const struct xcgn_dstat ds = *d;
+	char tbuf[32];
+	time_t t;
+
+	print_open_object("daemon");
+	if (!pid) {
+		print_string(PRINT_ANY, "state", "daemon %s", "not running");
+		print_nl();
+	} else {
+		print_string(PRINT_ANY, "state", "daemon %s", "running");
+		print_u64(PRINT_ANY, "pid", " pid %llu", pid);
+		if (ds.gc_end_unix_ms) {
+			t = (time_t)(ds.gc_end_unix_ms / 1000);
+			strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+			print_string(PRINT_ANY, "last_gc_end", "  last GC pass ended %s", tbuf);
+			print_u64(PRINT_ANY, "last_gc_ms", " after %llu ms", ds.gc_wall_us / 1000);
+		}
+		print_nl();
+		print_string(PRINT_ANY, "log_file", "  NAT log %s", ds.log_path[0] ? ds.log_path
+										  : "(syslog)");
+		print_u64(PRINT_ANY, "written", "  records written %llu", ds.written);
+		print_u64(PRINT_ANY, "recovered", " recovered %llu", ds.recovered);
+		print_u64(PRINT_ANY, "lost", " lost %llu", ds.lost);
+		print_u64(PRINT_ANY, "queued", " queued %llu", ds.queued);
+		print_u64(PRINT_ANY, "write_errors", " write errors %llu", ds.write_errors);
+		if (ds.last_errno)
+			print_string(PRINT_ANY, "last_error", " (%s)", strerror(ds.last_errno));
+		print_nl();
+	}
+	print_close_object();
+}
+
 static int do_link_show(struct cmd *cmd, int argc __unused, char **argv __unused)
 {
 	struct xcgn_link_info li;
@@ -183,64 +254,10 @@ static int do_link_show(struct cmd *cmd, int argc __unused, char **argv __unused
 	print_u64(PRINT_ANY, "max_addresses", "  max-addresses %llu", lo.max_addrs);
 	print_u64(PRINT_ANY, "max_routes", "  max-routes %llu", lo.max_routes);
 	print_nl();
-	/* What `link set` changes, as it takes it. */
-	print_string(PRINT_ANY, "rpf_inside", "  rpf-inside %s", xcgn_rpf_mode_name[lo.rpf_in % XCGN_RPF_MODE_MAX]);
-	print_string(PRINT_ANY, "rpf_outside", "  rpf-outside %s",
-		     xcgn_rpf_mode_name[lo.rpf_out % XCGN_RPF_MODE_MAX]);
-	print_string(PRINT_ANY, "refusal_icmp", "  refusal-icmp %s",
-		     xcgn_refusal_name[lo.refusal_icmp % XCGN_REFUSAL_MAX]);
-	if (lo.mss_clamp)
-		print_u64(PRINT_ANY, "mss_clamp", "  mss-clamp %llu", lo.mss_clamp);
-	else
-		print_string(PRINT_ANY, "mss_clamp", "  mss-clamp %s", "off");
-	print_bool(PRINT_JSON, "mss_clamp_auto", NULL, lo.switches & XCGN_SW_MSS_AUTO);
-	if (lo.switches & XCGN_SW_MSS_AUTO)
-		print_string(PRINT_FP, NULL, " (%s)", "auto");
-	print_nl();
-	print_string(PRINT_ANY, "bypass_all", "  bypass-all %s",
-		     lo.switches & XCGN_SW_BYPASS_ALL ? "on" : "off");
-	print_string(PRINT_ANY, "filtering", "  filtering %s",
-		     lo.switches & XCGN_SW_FILTER_EIF ? "endpoint-independent" : "pool");
-	print_string(PRINT_ANY, "refusal_log", "  refusal-log %s",
-		     lo.switches & XCGN_SW_REFUSAL_LOG_OFF ? "off" : "on");
-	print_string(PRINT_ANY, "accounting", "  accounting %s",
-		     lo.switches & XCGN_SW_ACCOUNTING ? "on" : "off");
-	print_string(PRINT_ANY, "route_subscribers", "  route-subscribers %s",
-		     lo.switches & XCGN_SW_ROUTE_SUBS ? "on" : "off");
-	print_nl();
-	if (lo.route_table)
-		print_u64(PRINT_ANY, "route_table", "  route-table %llu", lo.route_table);
-	else
-		print_string(PRINT_ANY, "route_table", "  route-table %s", "none");
-	print_nl();
+	link_live_print(&lo);
 	print_string(PRINT_ANY, "attached", "  attached %s", tbuf);
 	print_nl();
-	print_open_object("daemon");
-	if (!pid) {
-		print_string(PRINT_ANY, "state", "daemon %s", "not running");
-		print_nl();
-	} else {
-		print_string(PRINT_ANY, "state", "daemon %s", "running");
-		print_u64(PRINT_ANY, "pid", " pid %llu", pid);
-		if (ds.gc_end_unix_ms) {
-			t = (time_t)(ds.gc_end_unix_ms / 1000);
-			strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-			print_string(PRINT_ANY, "last_gc_end", "  last GC pass ended %s", tbuf);
-			print_u64(PRINT_ANY, "last_gc_ms", " after %llu ms", ds.gc_wall_us / 1000);
-		}
-		print_nl();
-		print_string(PRINT_ANY, "log_file", "  NAT log %s", ds.log_path[0] ? ds.log_path
-										  : "(syslog)");
-		print_u64(PRINT_ANY, "written", "  records written %llu", ds.written);
-		print_u64(PRINT_ANY, "recovered", " recovered %llu", ds.recovered);
-		print_u64(PRINT_ANY, "lost", " lost %llu", ds.lost);
-		print_u64(PRINT_ANY, "queued", " queued %llu", ds.queued);
-		print_u64(PRINT_ANY, "write_errors", " write errors %llu", ds.write_errors);
-		if (ds.last_errno)
-			print_string(PRINT_ANY, "last_error", " (%s)", strerror(ds.last_errno));
-		print_nl();
-	}
-	print_close_object();
+	link_daemon_print(pid, &ds);
 	print_close_object();
 	print_close_array();
 	return XCGN_EXIT_OK;

@@ -218,6 +218,95 @@ static void pool_detail(const struct xcgn_maps *m, const struct xcgn_pool *p,
 }
 
 /* pool show [PREFIX [detail]]: every pool, or the one at PREFIX. */
+/* A pool's options, as pool add takes them; its timers on a line of their
+ * own. */
+static void pool_options_print(const struct xcgn_pool *pp, const struct pool_opts *ex)
+{
+	const struct xcgn_pool p = *pp;
+	int t;
+
+	print_u64(PRINT_ANY, "port_lo", "  ports %llu", p.port_lo);
+	print_u64(PRINT_ANY, "port_hi", "-%llu", p.port_hi);
+	print_u64(PRINT_ANY, "block_size", "  block-size %llu", p.block_size);
+	print_u64(PRINT_ANY, "max_blocks", "  max-blocks %llu", p.max_blocks);
+	print_string(PRINT_ANY, "filtering", "  filtering %s", filtering_name(p.filtering));
+	print_bool(PRINT_ANY, "parity", "  parity", p.flags & XCGN_POOLF_PARITY);
+	print_u64(PRINT_ANY, "new_rate", "  new-rate %llu", p.new_rate);
+	if (p.sub_burst)
+		print_u64(PRINT_ANY, "sub_burst", "  sub-burst %llu", p.sub_burst);
+	else
+		print_string(PRINT_ANY, "sub_burst", "  sub-burst %s", "off");
+	print_u64(PRINT_ANY, "sub_refill", "  sub-refill %llu", p.sub_refill_s);
+	if (p.sub_maps)
+		print_u64(PRINT_ANY, "sub_mappings", "  sub-mappings %llu", p.sub_maps);
+	else
+		print_string(PRINT_ANY, "sub_mappings", "  sub-mappings %s", "off");
+	if (p.map_peers)
+		print_u64(PRINT_ANY, "map_peers", "  map-peers %llu", p.map_peers);
+	else
+		print_string(PRINT_ANY, "map_peers", "  map-peers %s", "off");
+	if (p.flags & XCGN_POOLF_DETERMINISTIC) {
+		print_ipv4(PRINT_ANY, "deterministic", "  deterministic %s", p.det_prefix);
+		print_u64(PRINT_ANY, "deterministic_plen", "/%llu", p.det_plen);
+	}
+	print_open_array("exclude");
+	for (t = 0; t < ex->nexcl; t++) {
+		char pfx[24], a[16];
+
+		snprintf(pfx, sizeof(pfx), "%s/%u", ipv4_str(ex->excl[t].prefix, a, sizeof(a)),
+			 ex->excl[t].plen);
+		print_string(PRINT_ANY, NULL, "  exclude %s", pfx);
+	}
+	print_close_array();
+	print_nl();
+	print_text(" ");
+	for (t = 0; t < XCGN_TIMER_MAX; t++) {
+		char key[32], fmt[48];
+		size_t k;
+
+		snprintf(key, sizeof(key), "%s", xcgn_timer_name[t]);
+		for (k = 0; key[k]; k++)
+			key[k] = key[k] == '-' ? '_' : key[k];
+		snprintf(fmt, sizeof(fmt), " %s %%llu", xcgn_timer_name[t]);
+		print_u64(PRINT_ANY, key, fmt, p.timeout[t]);
+	}
+	print_nl();
+}
+
+/* What a pool holds: its addresses and blocks, in use and resting. */
+struct pool_count {
+	unsigned int used, held, excluded, drained;
+};
+
+static void pool_use_print(const struct xcgn_pool *p, const struct pool_count *c)
+{
+	unsigned int used = c->used, held = c->held, excluded = c->excluded, drained = c->drained;
+
+	print_u64(PRINT_ANY, "addresses", "  addresses %llu", p->naddrs - excluded);
+	if (drained)
+		print_u64(PRINT_ANY, "drained", " (drained %llu)", drained);
+	else
+		print_u64(PRINT_JSON, "drained", NULL, 0);
+	print_u64(PRINT_ANY, "blocks_per_address", "  blocks/address %llu", p->nblocks);
+	print_u64(PRINT_ANY, "blocks_total", "  blocks %llu",
+		  (uint64_t)p->nblocks * (p->naddrs - excluded));
+	/* Taken but held by no subscriber: resting in quarantine. */
+	print_u64(PRINT_ANY, "blocks_used", "  in use %llu", held);
+	print_u64(PRINT_JSON, "blocks_taken", NULL, used);
+	print_u64(PRINT_ANY, "blocks_quarantined", "  quarantined %llu",
+		  used > held ? used - held : 0);
+	print_u64(PRINT_ANY, "blocks_free", "  free %llu",
+		  (uint64_t)p->nblocks * (p->naddrs - excluded) - (used > held ? used : held));
+	/* In use and resting, of what the pool has. */
+	{
+		double all = (double)p->nblocks * (p->naddrs - excluded);
+
+		print_double(PRINT_ANY, "utilisation_pct", "  utilisation %.1f%%",
+			     all > 0 ? 100.0 * (used > held ? used : held) / all : 0.0);
+	}
+	print_nl();
+}
+
 static int do_pool_show(struct cmd *cmd, int argc, char **argv)
 {
 	uint32_t only = 0;
@@ -250,7 +339,6 @@ static int do_pool_show(struct cmd *cmd, int argc, char **argv)
 		unsigned int used = 0, held = 0, excluded = 0, drained = 0;
 		struct pool_opts ex = {};
 		struct xcgn_paddr pa;
-		int t;
 
 		if (bpf_map_lookup_elem(m->pools, &id, &p)) {
 			err = -errno;
@@ -278,75 +366,8 @@ static int do_pool_show(struct cmd *cmd, int argc, char **argv)
 		print_open_object(NULL);
 		print_ipv4(PRINT_ANY, "prefix", "pool %s", p.prefix);
 		print_u64(PRINT_ANY, "plen", "/%llu", p.plen);
-		print_u64(PRINT_ANY, "port_lo", "  ports %llu", p.port_lo);
-		print_u64(PRINT_ANY, "port_hi", "-%llu", p.port_hi);
-		print_u64(PRINT_ANY, "block_size", "  block-size %llu", p.block_size);
-		print_u64(PRINT_ANY, "max_blocks", "  max-blocks %llu", p.max_blocks);
-		print_string(PRINT_ANY, "filtering", "  filtering %s", filtering_name(p.filtering));
-		print_bool(PRINT_ANY, "parity", "  parity", p.flags & XCGN_POOLF_PARITY);
-		print_u64(PRINT_ANY, "new_rate", "  new-rate %llu", p.new_rate);
-		if (p.sub_burst)
-			print_u64(PRINT_ANY, "sub_burst", "  sub-burst %llu", p.sub_burst);
-		else
-			print_string(PRINT_ANY, "sub_burst", "  sub-burst %s", "off");
-		print_u64(PRINT_ANY, "sub_refill", "  sub-refill %llu", p.sub_refill_s);
-		if (p.sub_maps)
-			print_u64(PRINT_ANY, "sub_mappings", "  sub-mappings %llu", p.sub_maps);
-		else
-			print_string(PRINT_ANY, "sub_mappings", "  sub-mappings %s", "off");
-		if (p.map_peers)
-			print_u64(PRINT_ANY, "map_peers", "  map-peers %llu", p.map_peers);
-		else
-			print_string(PRINT_ANY, "map_peers", "  map-peers %s", "off");
-		if (p.flags & XCGN_POOLF_DETERMINISTIC) {
-			print_ipv4(PRINT_ANY, "deterministic", "  deterministic %s", p.det_prefix);
-			print_u64(PRINT_ANY, "deterministic_plen", "/%llu", p.det_plen);
-		}
-		print_open_array("exclude");
-		for (t = 0; t < ex.nexcl; t++) {
-			char pfx[24], a[16];
-
-			snprintf(pfx, sizeof(pfx), "%s/%u", ipv4_str(ex.excl[t].prefix, a, sizeof(a)),
-				 ex.excl[t].plen);
-			print_string(PRINT_ANY, NULL, "  exclude %s", pfx);
-		}
-		print_close_array();
-		print_nl();
-		print_text(" ");
-		for (t = 0; t < XCGN_TIMER_MAX; t++) {
-			char key[32], fmt[48];
-			size_t k;
-
-			snprintf(key, sizeof(key), "%s", xcgn_timer_name[t]);
-			for (k = 0; key[k]; k++)
-				key[k] = key[k] == '-' ? '_' : key[k];
-			snprintf(fmt, sizeof(fmt), " %s %%llu", xcgn_timer_name[t]);
-			print_u64(PRINT_ANY, key, fmt, p.timeout[t]);
-		}
-		print_nl();
-		print_u64(PRINT_ANY, "addresses", "  addresses %llu", p.naddrs - excluded);
-		if (drained)
-			print_u64(PRINT_ANY, "drained", " (drained %llu)", drained);
-		else
-			print_u64(PRINT_JSON, "drained", NULL, 0);
-		print_u64(PRINT_ANY, "blocks_per_address", "  blocks/address %llu", p.nblocks);
-		print_u64(PRINT_ANY, "blocks_total", "  blocks %llu",
-			  (uint64_t)p.nblocks * (p.naddrs - excluded));
-		/* Taken but held by no subscriber: resting in quarantine. */
-		print_u64(PRINT_ANY, "blocks_used", "  in use %llu", held);
-		print_u64(PRINT_JSON, "blocks_taken", NULL, used);
-		print_u64(PRINT_ANY, "blocks_quarantined", "  quarantined %llu",
-			  used > held ? used - held : 0);
-		print_u64(PRINT_ANY, "blocks_free", "  free %llu",
-			  (uint64_t)p.nblocks * (p.naddrs - excluded) - (used > held ? used : held));
-		/* In use and resting, of what the pool has. */
-		{
-			double all = (double)p.nblocks * (p.naddrs - excluded);
-
-			print_double(PRINT_ANY, "utilisation_pct", "  utilisation %.1f%%",
-				     all > 0 ? 100.0 * (used > held ? used : held) / all : 0.0);
-		}
-		print_nl();
+		pool_options_print(&p, &ex);
+		pool_use_print(&p, &(struct pool_count){ used, held, excluded, drained });
 		if (detail)
 			pool_detail(m, &p, owned);
 		print_close_object();

@@ -131,6 +131,68 @@ out_maps:
 	return ret;
 }
 
+/* rpf explain SRC dev DEV [to DST] [mode MODE]: 0, or a usage error said. */
+static int explain_args(int argc, char **argv, uint32_t *src, uint32_t *dst, const char **devname,
+			int *mode)
+{
+	if (argc < 1 || parse_ipv4(*argv, src))
+		return argc < 1 ? usage() : invarg("source address", *argv);
+	for (argc--, argv++; argc > 0; argc--, argv++) {
+		if (!strcmp(*argv, "dev")) {
+			NEXT_ARG();
+			*devname = *argv;
+		} else if (!strcmp(*argv, "to")) {
+			NEXT_ARG();
+			if (parse_ipv4(*argv, dst))
+				return invarg("destination address", *argv);
+		} else if (!strcmp(*argv, "mode")) {
+			NEXT_ARG();
+			*mode = rpf_mode_parse(*argv);
+			if (*mode < 0)
+				return invarg("mode (strict, loose or off)", *argv);
+		} else {
+			xcgn_err("unknown argument \"%s\" to rpf explain; try \"xcgn rpf help\"",
+				 *argv);
+			return XCGN_EXIT_USAGE;
+		}
+	}
+	if (!*devname) {
+		xcgn_err("rpf explain needs dev DEV");
+		return XCGN_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* The check's answer for @q, on device @l (its @role). */
+static void explain_print(const struct xcgn_rpf_query *pq, const struct rpf_fib *f,
+			  const struct rpf_link *l, const char *role, uint32_t src, uint32_t dst)
+{
+	const struct xcgn_rpf_query q = *pq;
+
+	print_open_object(NULL);
+	print_ipv4(PRINT_ANY, "source", "%s", src);
+	if (dst)
+		print_ipv4(PRINT_ANY, "destination", " to %s", dst);
+	print_string(PRINT_ANY, "dev", " dev %s", l->name);
+	print_string(PRINT_ANY, "role", " (%s", role);
+	print_string(PRINT_ANY, "mode", ", %s)", xcgn_rpf_mode_name[q.dev.mode]);
+	print_string(PRINT_ANY, "verdict", ": %s", q.verdict ? "drop" : "accept");
+	if (q.verdict)
+		print_string(PRINT_ANY, "reason", " (%s)", xcgn_drop_name[q.verdict]);
+	print_nl();
+	print_string(PRINT_ANY, "rule", "  rule %s", xcgn_rpf_why_name[q.why]);
+	print_string(PRINT_ANY, "why", ": %s", rpf_why_text(q.why));
+	print_nl();
+	if (q.found) {
+		print_open_object("route");
+		print_text("  route ");
+		print_route(&q.route, f);
+		print_close_object();
+		print_nl();
+	}
+	print_close_object();
+}
+
 static int do_rpf_explain(struct cmd *cmd, int argc, char **argv)
 {
 	struct xcgn_rpf_query q = {};
@@ -140,36 +202,15 @@ static int do_rpf_explain(struct cmd *cmd, int argc, char **argv)
 	struct xcgn_gc *ctl = NULL;
 	const struct xcgn_maps *m;
 	struct rpf_fib f;
-	uint32_t src, dst = 0;
+	uint32_t src = 0, dst = 0;
 	int mode = -1, ret = XCGN_EXIT_ERR, err;
 	const char *role = "none";
 	__u32 which;
 
-	if (argc < 1 || parse_ipv4(*argv, &src))
-		return argc < 1 ? usage() : invarg("source address", *argv);
-	for (argc--, argv++; argc > 0; argc--, argv++) {
-		if (!strcmp(*argv, "dev")) {
-			NEXT_ARG();
-			devname = *argv;
-		} else if (!strcmp(*argv, "to")) {
-			NEXT_ARG();
-			if (parse_ipv4(*argv, &dst))
-				return invarg("destination address", *argv);
-		} else if (!strcmp(*argv, "mode")) {
-			NEXT_ARG();
-			mode = rpf_mode_parse(*argv);
-			if (mode < 0)
-				return invarg("mode (strict, loose or off)", *argv);
-		} else {
-			xcgn_err("unknown argument \"%s\" to rpf explain; try \"xcgn rpf help\"",
-				 *argv);
-			return XCGN_EXIT_USAGE;
-		}
-	}
-	if (!devname) {
-		xcgn_err("rpf explain needs dev DEV");
-		return XCGN_EXIT_USAGE;
-	}
+	ret = explain_args(argc, argv, &src, &dst, &devname, &mode);
+	if (ret)
+		return ret;
+	ret = XCGN_EXIT_ERR;
 	if (!(m = cmd_maps(cmd)))
 		return XCGN_EXIT_ERR;
 	if (xcgn_link_read(m, &li))
@@ -222,28 +263,7 @@ static int do_rpf_explain(struct cmd *cmd, int argc, char **argv)
 		goto out;
 	}
 
-	print_open_object(NULL);
-	print_ipv4(PRINT_ANY, "source", "%s", src);
-	if (dst)
-		print_ipv4(PRINT_ANY, "destination", " to %s", dst);
-	print_string(PRINT_ANY, "dev", " dev %s", l->name);
-	print_string(PRINT_ANY, "role", " (%s", role);
-	print_string(PRINT_ANY, "mode", ", %s)", xcgn_rpf_mode_name[q.dev.mode]);
-	print_string(PRINT_ANY, "verdict", ": %s", q.verdict ? "drop" : "accept");
-	if (q.verdict)
-		print_string(PRINT_ANY, "reason", " (%s)", xcgn_drop_name[q.verdict]);
-	print_nl();
-	print_string(PRINT_ANY, "rule", "  rule %s", xcgn_rpf_why_name[q.why]);
-	print_string(PRINT_ANY, "why", ": %s", rpf_why_text(q.why));
-	print_nl();
-	if (q.found) {
-		print_open_object("route");
-		print_text("  route ");
-		print_route(&q.route, &f);
-		print_close_object();
-		print_nl();
-	}
-	print_close_object();
+	explain_print(&q, &f, l, role, src, dst);
 	ret = XCGN_EXIT_OK;
 out:
 	xcgn_gc__destroy(ctl);

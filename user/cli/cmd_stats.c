@@ -56,6 +56,49 @@ static void counter(const char *name, int w, uint64_t v, uint64_t before, uint32
 	print_text("\n");
 }
 
+/* Gauges beside the counters: each table against its capacity. */
+static void stats_tables_print(const struct table_use *t, int w)
+{
+	char fmt[64];
+	int i;
+
+	print_open_object("tables");
+	print_text("tables:\n");
+	for (i = 0; i < XCGN_TABLES; i++) {
+		print_open_object(t[i].name);
+		snprintf(fmt, sizeof(fmt), "  %-*s ", w, t[i].name);
+		print_text("%s", fmt);
+		if (t[i].used >= 0) {
+			print_u64(PRINT_ANY, "used", "%llu", (uint64_t)t[i].used);
+			print_u64(PRINT_ANY, "capacity", " of %llu", t[i].capacity);
+			print_text(" (%.1f%%)", t[i].capacity ? 100.0 * (double)t[i].used /
+								 t[i].capacity : 0.0);
+		} else {
+			print_u64(PRINT_ANY, "capacity", "capacity %llu", t[i].capacity);
+		}
+		print_text("\n");
+		print_close_object();
+	}
+	print_close_object();
+}
+
+/* What the daemon (the last one to run) did with the NAT log. */
+static void stats_natlog_print(const struct xcgn_dstat *ds, int w)
+{
+	const char *const name[] = { "written", "recovered", "lost", "queued", "write_errors" };
+	const uint64_t val[] = { ds->written, ds->recovered, ds->lost, ds->queued,
+				 ds->write_errors };
+	char fmt[64];
+
+	print_open_object("natlog");
+	print_text("NAT log (daemon):\n");
+	for (size_t i = 0; i < ARRAY_SIZE(name); i++) {
+		snprintf(fmt, sizeof(fmt), "  %-*s %%llu\n", w, name[i]);
+		print_u64(PRINT_ANY, name[i], fmt, val[i]);
+	}
+	print_close_object();
+}
+
 static int do_stats_show(struct cmd *cmd, int argc, char **argv)
 {
 	struct xcgn_stats s = {}, s0 = {};
@@ -121,40 +164,8 @@ static int do_stats_show(struct cmd *cmd, int argc, char **argv)
 	print_close_object();
 	snprintf(fmt, sizeof(fmt), "  %-*s %%llu\n", w, "total");
 	print_u64(PRINT_ANY, "drops_total", fmt, total);
-	/* Gauges beside the counters: each table against its capacity. */
-	print_open_object("tables");
-	print_text("tables:\n");
-	for (i = 0; i < XCGN_TABLES; i++) {
-		print_open_object(t[i].name);
-		snprintf(fmt, sizeof(fmt), "  %-*s ", w, t[i].name);
-		print_text("%s", fmt);
-		if (t[i].used >= 0) {
-			print_u64(PRINT_ANY, "used", "%llu", (uint64_t)t[i].used);
-			print_u64(PRINT_ANY, "capacity", " of %llu", t[i].capacity);
-			print_text(" (%.1f%%)", t[i].capacity ? 100.0 * (double)t[i].used /
-								 t[i].capacity : 0.0);
-		} else {
-			print_u64(PRINT_ANY, "capacity", "capacity %llu", t[i].capacity);
-		}
-		print_text("\n");
-		print_close_object();
-	}
-	print_close_object();
-	/* What the daemon (the last one to run) did with the NAT log. */
-	print_open_object("natlog");
-	print_text("NAT log (daemon):\n");
-	{
-		const char *const name[] = { "written", "recovered", "lost", "queued",
-					     "write_errors" };
-		const uint64_t val[] = { ds.written, ds.recovered, ds.lost, ds.queued,
-					 ds.write_errors };
-
-		for (i = 0; i < (int)ARRAY_SIZE(name); i++) {
-			snprintf(fmt, sizeof(fmt), "  %-*s %%llu\n", w, name[i]);
-			print_u64(PRINT_ANY, name[i], fmt, val[i]);
-		}
-	}
-	print_close_object();
+	stats_tables_print(t, w);
+	stats_natlog_print(&ds, w);
 	print_close_object();
 	return XCGN_EXIT_OK;
 }

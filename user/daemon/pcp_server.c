@@ -34,157 +34,6 @@
 #define PCP_RX_BURST	64	/* requests read per wake-up */
 
 
-static uint32_t slot_of(__be32 a, uint32_t n)
-{
-	uint32_t h = ntohl(a) * 2654435761u;
-
-	return (h ^ (h >> 16)) % n;
-}
-
-/* ---- per-subscriber counts and rates: small open tables ------------------- */
-
-/* The mappings each subscriber holds through PCP: rebuilt by every sweep,
- * moved by each request in between. Open addressing over twice the
- * entries there can be. */
-static uint32_t *count_of(struct pcp_server *s, __be32 sub, bool add)
-{
-	uint32_t i = slot_of(sub, PCP_COUNT_SLOTS), n;
-
-	for (n = 0; n < PCP_COUNT_SLOTS; n++, i = (i + 1) % PCP_COUNT_SLOTS) {
-		if (s->cnt[i].addr == sub)
-			return &s->cnt[i].n;
-		if (!s->cnt[i].addr) {
-			if (!add)
-				return NULL;
-			s->cnt[i].addr = sub;
-			s->cnt[i].n = 0;
-			return &s->cnt[i].n;
-		}
-	}
-	return NULL;
-}
-
-/* A token bucket per subscriber, in a table of slots. Addresses that
- * share a slot share its bucket: a slot taken over keeps its credit, so
- * two colliding addresses used in turn are limited together, not given a
- * fresh burst at each turn. An unused slot starts full. */
-static bool rate_ok(struct pcp_server *s, __be32 src, uint64_t now)
-{
-	struct pcp_rate *r = &s->rl[slot_of(src, PCP_RATE_SLOTS)];
-	uint64_t burst = 2ULL * s->cfg.rate * 1000000000ULL, per = 1000000000ULL;
-
-	if (!r->addr) {
-		r->credit_ns = burst;
-		r->last_ns = now;
-	}
-	r->addr = src;
-	if (now < r->last_ns)	/* never refill from an older reading */
-		now = r->last_ns;
-	/* Three seconds refill more than the burst: no overflow, same result. */
-	r->credit_ns += (now - r->last_ns < 3000000000ULL ? now - r->last_ns : 3000000000ULL) *
-			s->cfg.rate;
-	if (r->credit_ns > burst)
-		r->credit_ns = burst;
-	r->last_ns = now;
-	if (r->credit_ns < per)
-		return false;
-	r->credit_ns -= per;
-	return true;
-}
-
-/* ---- quiet subscribers: made by a request, no traffic of their own ---------- */
-
-/* The subscriber's blocks. */
-static uint32_t sub_blocks(const struct xcgn_sub *sub)
-{
-	uint32_t i, n = 0;
-
-	for (i = 0; i < XCGN_SUB_BLOCKS_MAX; i++)
-		n += sub->blocks[i] != 0;
-	return n;
-}
-
-/* Is @addr's entry (@sub) quiet: every mapping it holds a PCP hold? */
-static bool sub_quiet(struct pcp_server *s, __be32 addr, const struct xcgn_sub *sub)
-{
-	uint32_t *n = count_of(s, addr, false);
-
-	return (sub->nmaps & ~XCGN_SUB_DEAD) <= (n ? *n : 0);
-}
-
-/* How long a quiet subscriber's hold may be: its pool's UDP timer (the
- * shortest of them, for one not made yet). */
-static uint32_t quiet_lifetime(struct pcp_server *s, const struct xcgn_sub *sub)
-{
-	struct xcgn_pool p;
-	__u32 id = sub ? sub->pool_id : 0;
-
-	if (sub && !bpf_map_lookup_elem(s->m->pools, &id, &p) && p.timeout[XCGN_TIMER_UDP])
-		return p.timeout[XCGN_TIMER_UDP];
-	return s->udp_min_s ? s->udp_min_s : 300;
-}
-
-/* May a request make one more subscriber, within pcp-share? */
-static bool share_left(struct pcp_server *s)
-{
-	return !s->pool_blocks ||
-	       (s->quiet_blocks + 1) * 100 <= (uint64_t)s->cfg.share_pct * s->pool_blocks;
-}
-
-static void quiet_add(struct pcp_server *s, __be32 addr)
-{
-	if (s->nquiet == s->capquiet && xcgn_grow(&s->quiet, &s->capquiet, s->nquiet,
-						  sizeof(*s->quiet)))
-		return;	/* out of memory: counted again by the next sweep */
-	s->quiet[s->nquiet++] = addr;
-	s->quiet_blocks++;
-}
-
-static int addr_cmp(const void *a, const void *b)
-{
-	__u32 x = *(const __be32 *)a, y = *(const __be32 *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Each sweep: the quiet subscribers anew, from those known and those that
- * hold mappings, keeping only the ones still there and still quiet; the
- * pools' blocks and shortest UDP timer. */
-static void quiet_sweep(struct pcp_server *s)
-{
-	struct xcgn_pool p;
-	struct xcgn_sub sub;
-	size_t i, n = 0;
-	__u32 id;
-
-	s->pool_blocks = 0;
-	s->udp_min_s = 0;
-	for (id = 0; id < XCGN_POOLS_MAX; id++) {
-		if (bpf_map_lookup_elem(s->m->pools, &id, &p) || !(p.flags & XCGN_POOLF_ACTIVE))
-			continue;
-		s->pool_blocks += (uint64_t)p.naddrs * p.nblocks;
-		if (p.timeout[XCGN_TIMER_UDP] &&
-		    (!s->udp_min_s || p.timeout[XCGN_TIMER_UDP] < s->udp_min_s))
-			s->udp_min_s = p.timeout[XCGN_TIMER_UDP];
-	}
-	for (i = 0; i < PCP_COUNT_SLOTS; i++)
-		if (s->cnt[i].addr && s->cnt[i].n)
-			quiet_add(s, s->cnt[i].addr);
-	if (s->nquiet)
-		qsort(s->quiet, s->nquiet, sizeof(*s->quiet), addr_cmp);
-	s->quiet_blocks = 0;
-	for (i = 0; i < s->nquiet; i++) {
-		if (n && s->quiet[n - 1] == s->quiet[i])
-			continue;	/* known and holding: once */
-		if (bpf_map_lookup_elem(s->m->subs, &s->quiet[i], &sub) ||
-		    sub.addr != s->quiet[i] || !sub_quiet(s, s->quiet[i], &sub))
-			continue;	/* gone, or carries traffic of its own */
-		s->quiet[n++] = s->quiet[i];
-		s->quiet_blocks += sub_blocks(&sub);
-	}
-	s->nquiet = n;
-}
-
 /* ---- the NAT, for pcp.c ------------------------------------------------------ */
 
 static bool is_sub(const struct pcp_server *s, __be32 a)
@@ -244,7 +93,7 @@ static int end_one(struct pcp_server *s, const struct xcgn_tuple4 *k, const stru
 	if (xcgn_pcp_ctl(s->prog, &q))
 		return -errno;
 	log_pcp(s, "pcp_end", k, e, e->paddr, e->pport);
-	n = count ? count_of(s, k->addr, false) : NULL;
+	n = count ? pcp_count_of(s, k->addr, false) : NULL;
 	if (n && *n)
 		(*n)--;
 	s->st.ended++;
@@ -379,13 +228,13 @@ static int be_map(void *ctx, const struct pcp_ask *a, struct pcp_got *g)
 	 * requests made: within pcp-share, and its hold no longer than its
 	 * pool's UDP timer, what traffic from it would hold. */
 	absent = bpf_map_lookup_elem(s->m->subs, &a->sub, &sub) || sub.addr != a->sub;
-	quiet = absent || sub_quiet(s, a->sub, &sub);
-	if (absent && !share_left(s)) {
+	quiet = absent || pcp_sub_quiet(s, a->sub, &sub);
+	if (absent && !pcp_share_left(s)) {
 		s->st.refused_share++;
 		return PCP_NO_RESOURCES;
 	}
-	if (quiet && life > quiet_lifetime(s, absent ? NULL : &sub))
-		life = quiet_lifetime(s, absent ? NULL : &sub);
+	if (quiet && life > pcp_quiet_lifetime(s, absent ? NULL : &sub))
+		life = pcp_quiet_lifetime(s, absent ? NULL : &sub);
 	/* The same client's PEER for another remote of the same endpoint
 	 * (its own nonce): the hold is renewed, its first nonce kept. */
 	peer_again = have && a->opcode == XCGN_PCP_OP_PEER && cur.opcode == XCGN_PCP_OP_PEER &&
@@ -399,7 +248,7 @@ static int be_map(void *ctx, const struct pcp_ask *a, struct pcp_got *g)
 		     !peer_again && memcmp(cur.nonce, a->nonce, sizeof(cur.nonce))))
 			return PCP_NOT_AUTHORIZED;
 	} else {
-		n = count_of(s, a->sub, false);
+		n = pcp_count_of(s, a->sub, false);
 		if (n && *n >= s->cfg.max_per_sub)
 			return PCP_USER_EX_QUOTA;
 		/* On another address than the subscriber's: not here. */
@@ -423,7 +272,7 @@ static int be_map(void *ctx, const struct pcp_ask *a, struct pcp_got *g)
 	if (q.result)
 		return result_of(q.result);
 	if (absent)
-		quiet_add(s, a->sub);
+		pcp_quiet_add(s, a->sub);
 	if (!have && a->prefer_failure &&
 	    ((a->want_port && ntohs(q.ent.pport) != a->want_port) ||
 	     (a->want_addr && q.ent.paddr != a->want_addr))) {
@@ -436,7 +285,7 @@ static int be_map(void *ctx, const struct pcp_ask *a, struct pcp_got *g)
 	if (!have && (q.ent.opcode == a->opcode)) {
 		held_add(s, &k);
 		log_pcp(s, "pcp_map", &k, &q.ent, q.ent.paddr, q.ent.pport);
-		n = count_of(s, a->sub, true);
+		n = pcp_count_of(s, a->sub, true);
 		if (n)
 			(*n)++;
 		s->st.made++;
@@ -459,7 +308,7 @@ static int be_address(void *ctx, __be32 addr, __be32 *paddr)
 		*paddr = sub.paddr;
 		return PCP_SUCCESS;
 	}
-	if (!share_left(s)) {	/* it would make a subscriber: pcp-share */
+	if (!pcp_share_left(s)) {	/* it would make a subscriber: pcp-share */
 		s->st.refused_share++;
 		return PCP_NO_RESOURCES;
 	}
@@ -467,7 +316,7 @@ static int be_address(void *ctx, __be32 addr, __be32 *paddr)
 		return PCP_NETWORK_FAILURE;
 	*paddr = q.ent.paddr;
 	if (!q.result)
-		quiet_add(s, addr);
+		pcp_quiet_add(s, addr);
 	return result_of(q.result);
 }
 
@@ -476,7 +325,7 @@ static int be_address(void *ctx, __be32 addr, __be32 *paddr)
  * mapping yet: the collector keeps it while its client is around. */
 bool pcp_server_asked(const struct pcp_server *s, __be32 addr, uint32_t secs)
 {
-	const struct pcp_rate *r = &s->rl[slot_of(addr, PCP_RATE_SLOTS)];
+	const struct pcp_rate *r = &s->rl[pcp_slot_of(addr, PCP_RATE_SLOTS)];
 	uint64_t now = xcgn_mono_ns();
 
 	return s->fd >= 0 && r->addr == addr && now - r->last_ns < (uint64_t)secs * 1000000000ULL;
@@ -535,7 +384,7 @@ static void handle(struct pcp_server *s, const uint8_t *buf, size_t len,
 		s->st.refused_source++;
 		return;
 	}
-	if (!rate_ok(s, src, xcgn_mono_ns())) {
+	if (!pcp_rate_ok(s, src, xcgn_mono_ns())) {
 		s->st.rate_limited++;
 		return;
 	}
@@ -638,7 +487,7 @@ void pcp_server_sweep(struct pcp_server *s)
 					false);
 				continue;
 			}
-			n = count_of(s, keys[i].addr, true);
+			n = pcp_count_of(s, keys[i].addr, true);
 			if (n)
 				(*n)++;
 			held_add(s, &keys[i]);
@@ -649,7 +498,7 @@ void pcp_server_sweep(struct pcp_server *s)
 	if (s->nheld)
 		qsort(s->held_keys, s->nheld, sizeof(*s->held_keys), key_cmp);
 	s->nheld_sorted = s->nheld;
-	quiet_sweep(s);
+	pcp_quiet_sweep(s);
 }
 
 /* The hands and the facts, without a socket: every daemon ends what ran

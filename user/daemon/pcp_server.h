@@ -61,4 +61,19 @@ void pcp_server_sweep(struct pcp_server *s);	/* each second */
 void pcp_server_announce(struct pcp_server *s);
 void pcp_server_close(struct pcp_server *s);
 
+/* pcp_limits.c: what a subscriber may hold and ask. */
+uint32_t pcp_slot_of(__be32 a, uint32_t n);
+/* Its count of mappings (a slot made when @add), or NULL. */
+uint32_t *pcp_count_of(struct pcp_server *s, __be32 sub, bool add);
+/* Within its request rate at @now (ns)? */
+bool pcp_rate_ok(struct pcp_server *s, __be32 src, uint64_t now);
+/* Made by a request, no traffic of its own yet? */
+bool pcp_sub_quiet(struct pcp_server *s, __be32 addr, const struct xcgn_sub *sub);
+/* The longest hold a quiet subscriber gets: its pool's UDP timer. */
+uint32_t pcp_quiet_lifetime(struct pcp_server *s, const struct xcgn_sub *sub);
+/* The quiet subscribers' blocks below pcp-share of the pools'? */
+bool pcp_share_left(struct pcp_server *s);
+void pcp_quiet_add(struct pcp_server *s, __be32 addr);
+/* The quiet list rebuilt from the tables (each sweep). */
+void pcp_quiet_sweep(struct pcp_server *s);
 #endif

@@ -168,13 +168,100 @@ static void pool_fill_warn(const struct xcgn_pool *p, const struct xcgn_link_inf
 			(unsigned long long)((li->max_maps + p->sub_maps - 1) / p->sub_maps));
 }
 
+/* A pool over a bypass destination would translate what must not be. */
+static int pool_bypass_overlap(const struct xcgn_maps *m, const struct xcgn_pool *p)
+{
+	struct xcgn_lpm4_key bk, *bprev = NULL;
+	char a[16], b[16];
+
+	while (!bpf_map_get_next_key(m->bypass, bprev, &bk)) {
+		if (prefix_overlap(p->prefix, p->plen, bk.addr, (uint8_t)bk.prefixlen)) {
+			xcgn_err("pool %s/%u overlaps bypass %s/%u", ipv4_str(p->prefix, a, sizeof(a)),
+				 p->plen, ipv4_str(bk.addr, b, sizeof(b)), bk.prefixlen);
+			return -EINVAL;
+		}
+		bprev = &bk;
+	}
+	return 0;
+}
+
+/* A contiguous run of @n free address slots: the first one's index, or
+ * -errno (said). */
+static int64_t addr_run(const struct xcgn_maps *m, __u32 n)
+{
+	__u32 naddrs = xcgn_naddrs(m), i, first = 0, run = 0;
+
+	for (i = 0; i < naddrs && run < n; i++) {
+		struct xcgn_paddr pa;
+
+		if (bpf_map_lookup_elem(m->paddr, &i, &pa))
+			return -errno;
+		if (pa.addr) {
+			run = 0;
+			first = i + 1;
+		} else {
+			run++;
+		}
+	}
+	if (run < n) {
+		xcgn_err("no room for %u more pool addresses in a row (this instance holds "
+			 "max-addresses %u; at most %u)", n, naddrs, XCGN_PADDRS_MAX);
+		return -ENOSPC;
+	}
+	return first;
+}
+
+/* Pool @id's addresses into their slots from p->addr_first: the blocks
+ * past the end taken, an excluded address all taken and out of the
+ * inbound index. The number written; on a failure (said) *@err, with the
+ * one that failed undone. */
+static __u32 addrs_fill(const struct xcgn_maps *m, const struct xcgn_pool *p, const struct pool_opts *o,
+			__u32 id, int *err)
+{
+	__u32 done;
+	char a[16];
+
+	for (done = 0; done < p->naddrs; done++) {
+		struct xcgn_paddr pa = {};
+		struct xcgn_blkmap bm;
+		__u32 idx = p->addr_first + done, blk;
+
+		memset(&bm, 0, sizeof(bm));
+		/* Blocks past the end do not exist: mark them taken. */
+		for (blk = p->nblocks; blk < XCGN_BLKS_PER_ADDR_MAX; blk++)
+			bm.w[blk / 64] |= 1ULL << (blk % 64);
+		pa.addr = htonl(ntohl(p->prefix) + done);
+		pa.idx = idx;
+		pa.pool_id = (__u16)id;
+		/* Excluded: every block taken, and no inbound lookup finds it
+		 * (its traffic is the host's, or another box's). */
+		if (excl_has(o, pa.addr)) {
+			memset(&bm, 0xff, sizeof(bm));
+			pa.flags = XCGN_PADDRF_EXCLUDED;
+		}
+		if (bpf_map_update_elem(m->blocks, &idx, &bm, 0) ||
+		    (!pa.flags && bpf_map_update_elem(m->pubidx, &pa.addr, &pa, BPF_NOEXIST)) ||
+		    bpf_map_update_elem(m->paddr, &idx, &pa, 0)) {
+			*err = -errno;
+			xcgn_err("add pool address %s: %s", ipv4_str(pa.addr, a, sizeof(a)),
+				 strerror(-*err));
+			/* This one may be half written: undo it too. */
+			addr_clear(m, idx, pa.addr);
+			return done;
+		}
+	}
+	*err = 0;
+	return done;
+}
+
 int pool_add(const struct xcgn_maps *m, const struct pool_opts *opts)
 {
 	struct pool_opts ob = *opts, *o = &ob;
 	struct xcgn_pool p, q, act[XCGN_POOLS_MAX] = {};
 	struct xcgn_link_info li;
-	char why[200], a[16], b[16];
-	__u32 zero = 0, free_id, i, first, run = 0, done = 0, naddrs = xcgn_naddrs(m);
+	char why[200], a[16];
+	__u32 zero = 0, free_id, first, done = 0;
+	int64_t run;
 	int err, nact;
 
 	pool_from_opts(o, &p);
@@ -203,69 +290,16 @@ int pool_add(const struct xcgn_maps *m, const struct pool_opts *opts)
 							   XSTR(XCGN_POOLS_MAX) : "");
 		return -ENOSPC;
 	}
-	{
-		struct xcgn_lpm4_key bk, *bprev = NULL;
-
-		while (!bpf_map_get_next_key(m->bypass, bprev, &bk)) {
-			if (prefix_overlap(p.prefix, p.plen, bk.addr, (uint8_t)bk.prefixlen)) {
-				xcgn_err("pool %s/%u overlaps bypass %s/%u",
-					 ipv4_str(p.prefix, a, sizeof(a)), p.plen,
-					 ipv4_str(bk.addr, b, sizeof(b)), bk.prefixlen);
-				return -EINVAL;
-			}
-			bprev = &bk;
-		}
-	}
-
-	/* A contiguous run of free address slots. */
-	for (i = 0, first = 0; i < naddrs && run < p.naddrs; i++) {
-		struct xcgn_paddr pa;
-
-		if (bpf_map_lookup_elem(m->paddr, &i, &pa))
-			return -errno;
-		if (pa.addr) {
-			run = 0;
-			first = i + 1;
-		} else {
-			run++;
-		}
-	}
-	if (run < p.naddrs) {
-		xcgn_err("no room for %u more pool addresses in a row (this instance holds "
-			 "max-addresses %u; at most %u)", p.naddrs, naddrs, XCGN_PADDRS_MAX);
-		return -ENOSPC;
-	}
-	p.addr_first = first;
-
-	for (done = 0; done < p.naddrs; done++) {
-		struct xcgn_paddr pa = {};
-		struct xcgn_blkmap bm;
-		__u32 idx = first + done, blk;
-
-		memset(&bm, 0, sizeof(bm));
-		/* Blocks past the end do not exist: mark them taken. */
-		for (blk = p.nblocks; blk < XCGN_BLKS_PER_ADDR_MAX; blk++)
-			bm.w[blk / 64] |= 1ULL << (blk % 64);
-		pa.addr = htonl(ntohl(p.prefix) + done);
-		pa.idx = idx;
-		pa.pool_id = (__u16)free_id;
-		/* Excluded: every block taken, and no inbound lookup finds it
-		 * (its traffic is the host's, or another box's). */
-		if (excl_has(o, pa.addr)) {
-			memset(&bm, 0xff, sizeof(bm));
-			pa.flags = XCGN_PADDRF_EXCLUDED;
-		}
-		if (bpf_map_update_elem(m->blocks, &idx, &bm, 0) ||
-		    (!pa.flags && bpf_map_update_elem(m->pubidx, &pa.addr, &pa, BPF_NOEXIST)) ||
-		    bpf_map_update_elem(m->paddr, &idx, &pa, 0)) {
-			err = -errno;
-			xcgn_err("add pool address %s: %s", ipv4_str(pa.addr, a, sizeof(a)),
-				 strerror(-err));
-			/* This one may be half written: undo it too. */
-			addr_clear(m, idx, pa.addr);
-			goto rollback;
-		}
-	}
+	err = pool_bypass_overlap(m, &p);
+	if (err)
+		return err;
+	run = addr_run(m, p.naddrs);
+	if (run < 0)
+		return (int)run;
+	p.addr_first = first = (__u32)run;
+	done = addrs_fill(m, &p, o, free_id, &err);
+	if (err)
+		goto rollback;
 	p.flags |= XCGN_POOLF_ACTIVE;
 	if (bpf_map_update_elem(m->pools, &free_id, &p, 0)) {
 		err = -errno;

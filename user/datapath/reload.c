@@ -390,42 +390,51 @@ static int tc_switch(int ifindex, enum bpf_tc_attach_point where, int prog_fd)
 	return err;
 }
 
-static int reload_locked(const char *dir)
-{
-	struct xcgn_maps keep, conv, m;
-	struct xcgn_link_info li = {};
-	const struct migration *mg = NULL;
-	struct xcgn_xdp *skel = NULL;
-	char old_dir[256];
-	__u32 zero = 0, max_routes, max_addrs;
-	int err, old = 0, i, link_fd = -1;
-	bool switched = false;
+/* One reload: what it found, what it loaded, how far it got. */
+struct reload {
+	const char *dir;		/* this version's pins */
+	char old_dir[256];		/* the pins it moves from (@dir when the same) */
+	int old;			/* the older layout moved from, or 0 */
+	const struct migration *mg;	/* its migration */
+	struct xcgn_maps keep, conv;	/* its maps: reused as they are, converted */
+	struct xcgn_link_info li;
+	struct xcgn_xdp *skel;
+	bool switched;			/* some programs are this binary's */
+};
 
-	memset(&keep, -1, sizeof(keep));
-	memset(&conv, -1, sizeof(conv));
-	snprintf(old_dir, sizeof(old_dir), "%s", dir);
-	if (!xcgn_attached_here(dir)) {
-		old = xcgn_pinned_version(dir);
+/* What is pinned: this layout (its stamp checked) or an older one with a
+ * migration (its maps opened and checked); what attach recorded. */
+static int reload_open_old(struct reload *r)
+{
+	struct xcgn_maps m;
+	__u32 zero = 0;
+	int err, link_fd;
+
+	snprintf(r->old_dir, sizeof(r->old_dir), "%s", r->dir);
+	if (!xcgn_attached_here(r->dir)) {
+		int old = xcgn_pinned_version(r->dir);
+
 		if (!old) {
 			xcgn_err("xcgn is not attached in this network namespace: nothing to "
 				 "reload");
 			return -ENOENT;
 		}
-		mg = migration_from(old);
-		if (!mg) {
+		r->mg = migration_from(old);
+		if (!r->mg) {
 			xcgn_err("the state pinned here has layout abi %d, and this binary (abi "
 				 "%d) knows no way to move it; nothing was changed",
 				 old, XCGN_ABI_VERSION);
 			return -EPROTO;
 		}
-		snprintf(old_dir, sizeof(old_dir), "%.*s/v%d", (int)(strrchr(dir, '/') - dir),
-			 dir, old);
-		err = old_maps_open(old_dir, mg, &keep, &conv);
-		if (!err && mg->check)
-			err = mg->check(&keep, &conv);
+		r->old = old;	/* from here on, a failure removes the new pins */
+		snprintf(r->old_dir, sizeof(r->old_dir), "%.*s/v%d",
+			 (int)(strrchr(r->dir, '/') - r->dir), r->dir, r->old);
+		err = old_maps_open(r->old_dir, r->mg, &r->keep, &r->conv);
+		if (!err && r->mg->check)
+			err = r->mg->check(&r->keep, &r->conv);
 		if (err)
-			goto out;
-		link_fd = keep.link;
+			return err;
+		link_fd = r->keep.link;
 	} else {
 		/* Same version: the stamp must be this very layout. */
 		err = xcgn_maps_open(&m);
@@ -434,122 +443,166 @@ static int reload_locked(const char *dir)
 		link_fd = dup(m.link);
 		xcgn_maps_close(&m);
 	}
-	err = link_fd < 0 || bpf_map_lookup_elem(link_fd, &zero, &li) ? -errno : 0;
-	if (!old && link_fd >= 0)
+	err = link_fd < 0 || bpf_map_lookup_elem(link_fd, &zero, &r->li) ? -errno : 0;
+	if (!r->old && link_fd >= 0)
 		close(link_fd);
-	if (err) {
-		xcgn_err("read what attach set up: %s", strerror(-err));
-		goto out;
-	}
-	{
-		char path[512];
-
-		snprintf(path, sizeof(path), "%s/%s", old_dir, XSTR(xcgn_rpf4));
-		max_routes = xcgn_pinned_max_entries(path);
-		snprintf(path, sizeof(path), "%s/%s", old_dir, XSTR(xcgn_paddr));
-		max_addrs = xcgn_pinned_max_entries(path);
-	}
-	skel = xcgn_datapath_load(dir, &li, max_routes, max_addrs, old ? &keep : NULL);
-	if (!skel) {
-		err = -errno;
-		goto out;
-	}
-	/* Everything the new programs need, before they run. */
-	err = xcgn_datapath_seed(skel, &li);
 	if (err)
-		goto out;
-	if (old && bpf_map_update_elem(bpf_map__fd(skel->maps.xcgn_link), &zero, &li, 0))
+		xcgn_err("read what attach set up: %s", strerror(-err));
+	return err;
+}
+
+/* This binary's datapath over the pins (an older layout's maps reused by
+ * name), at the sizes pinned. */
+static int reload_load(struct reload *r)
+{
+	char path[512];
+	__u32 max_routes, max_addrs;
+
+	snprintf(path, sizeof(path), "%s/%s", r->old_dir, XSTR(xcgn_rpf4));
+	max_routes = xcgn_pinned_max_entries(path);
+	snprintf(path, sizeof(path), "%s/%s", r->old_dir, XSTR(xcgn_paddr));
+	max_addrs = xcgn_pinned_max_entries(path);
+	r->skel = xcgn_datapath_load(r->dir, &r->li, max_routes, max_addrs,
+				     r->old ? &r->keep : NULL);
+	return r->skel ? 0 : -errno;
+}
+
+/* Everything the new programs need, before they run: the seed, and from
+ * an older layout the link record and the maps they read from their
+ * first packet. */
+static int reload_prepare(struct reload *r)
+{
+	__u32 zero = 0;
+	int err, i;
+
+	err = xcgn_datapath_seed(r->skel, &r->li);
+	if (err)
+		return err;
+	if (r->old && bpf_map_update_elem(bpf_map__fd(r->skel->maps.xcgn_link), &zero, &r->li, 0))
 		err = -errno;
-	if (!err && mg && mg->seed) {
+	if (!err && r->mg && r->mg->seed) {
 		struct xcgn_maps nm;
 
-		err = xcgn_maps_open_dir(&nm, dir);
+		err = xcgn_maps_open_dir(&nm, r->dir);
 		if (!err) {
-			err = mg->seed(&nm);
+			err = r->mg->seed(&nm);
 			xcgn_maps_close(&nm);
 		}
 	}
-	/* Maps the new programs read from their first packet. */
-	for (i = 0; !err && old && i < XCGN_NMAPS; i++) {
+	for (i = 0; !err && r->old && i < XCGN_NMAPS; i++) {
 		int (*pv)(int, int, const struct xcgn_link_info *) =
-			preparer(mg, xcgn_map_names[i]);
+			preparer(r->mg, xcgn_map_names[i]);
 		struct bpf_map *map;
 
-		if (!pv || ((int *)&conv)[i] < 0)
+		if (!pv || ((int *)&r->conv)[i] < 0)
 			continue;
-		map = bpf_object__find_map_by_name(skel->obj, xcgn_map_names[i]);
-		err = map ? pv(((int *)&conv)[i], bpf_map__fd(map), &li) : -ENOENT;
+		map = bpf_object__find_map_by_name(r->skel->obj, xcgn_map_names[i]);
+		err = map ? pv(((int *)&r->conv)[i], bpf_map__fd(map), &r->li) : -ENOENT;
 	}
-	if (err) {
+	if (err)
 		xcgn_err("prepare the new programs: %s", strerror(-err));
-		goto out;
-	}
+	return err;
+}
 
-	/* The switch: per device atomic, XDP first (where the traffic is). */
-	err = link_switch(old_dir, dir, XCGN_PIN_LINK_IN,
+/* The inside's ingress (hairpinning before routing): replaced, or new to
+ * an instance attached before it existed. */
+static int reload_switch_inside_in(struct reload *r)
+{
+	bool made = false;
+	__u32 zero = 0;
+	int err;
+
+	err = xcgn_tc_hook_in((int)r->li.inside_ifindex,
+			      bpf_program__fd(r->skel->progs.xcgn_tc_inside_in), true, &made);
+	if (err) {
+		xcgn_err("replace the tc ingress program of the inside: %s", strerror(-err));
+		return err;
+	}
+	if (!made)
+		return 0;
+	r->li.flags |= XCGN_LINKF_QDISC_IN_CREATED;
+	if (bpf_map_update_elem(bpf_map__fd(r->skel->maps.xcgn_link), &zero, &r->li, 0)) {
+		err = -errno;
+		xcgn_err("record the inside's qdisc: %s", strerror(-err));
+	}
+	return err;
+}
+
+/* The switch: per device atomic, XDP first (where the traffic is), then
+ * tc, then the PCP program's pin. */
+static int reload_switch(struct reload *r)
+{
+	struct xcgn_xdp *skel = r->skel;
+	int out = (int)r->li.outside_ifindex, err;
+
+	err = link_switch(r->old_dir, r->dir, XCGN_PIN_LINK_IN,
 			  bpf_program__fd(skel->progs.xcgn_xdp_inside));
 	if (err < 0)
-		goto out;
-	switched = true;
-	err = link_switch(old_dir, dir, XCGN_PIN_LINK_OUT,
+		return err;
+	r->switched = true;
+	err = link_switch(r->old_dir, r->dir, XCGN_PIN_LINK_OUT,
 			  bpf_program__fd(skel->progs.xcgn_xdp_outside));
 	err = err < 0 ? err : 0;
 	if (!err)
-		err = tc_switch((int)li.outside_ifindex, BPF_TC_EGRESS,
-				bpf_program__fd(skel->progs.xcgn_tc_outside));
+		err = tc_switch(out, BPF_TC_EGRESS, bpf_program__fd(skel->progs.xcgn_tc_outside));
 	if (!err)
-		err = tc_switch((int)li.outside_ifindex, BPF_TC_INGRESS,
-				bpf_program__fd(skel->progs.xcgn_tc_outside_in));
-	if (!err) {
-		/* The inside's ingress (hairpinning before routing): replaced,
-		 * or new to an instance attached before it existed. */
-		bool made = false;
-
-		err = xcgn_tc_hook_in((int)li.inside_ifindex,
-				      bpf_program__fd(skel->progs.xcgn_tc_inside_in), true, &made);
-		if (err)
-			xcgn_err("replace the tc ingress program of the inside: %s", strerror(-err));
-		if (!err && made) {
-			li.flags |= XCGN_LINKF_QDISC_IN_CREATED;
-			if (bpf_map_update_elem(bpf_map__fd(skel->maps.xcgn_link), &zero, &li, 0)) {
-				err = -errno;
-				xcgn_err("record the inside's qdisc: %s", strerror(-err));
-			}
-		}
-	}
+		err = tc_switch(out, BPF_TC_INGRESS, bpf_program__fd(skel->progs.xcgn_tc_outside_in));
 	if (!err)
-		err = xcgn_pin_pcp_prog(dir, bpf_program__fd(skel->progs.xcgn_pcp_ctl));
-	if (err)
-		goto out;
+		err = reload_switch_inside_in(r);
+	if (!err)
+		err = xcgn_pin_pcp_prog(r->dir, bpf_program__fd(skel->progs.xcgn_pcp_ctl));
+	return err;
+}
 
-	/* The old programs are gone: what they counted moves now. */
-	for (i = 0; old && i < XCGN_NMAPS; i++) {
-		int (*cv)(int, int) = converter(mg, xcgn_map_names[i]);
+/* The old programs are gone: what they counted moves now (counters only:
+ * the switch stands), and the old layout's pins go. */
+static void reload_convert(struct reload *r)
+{
+	for (int i = 0; r->old && i < XCGN_NMAPS; i++) {
+		int (*cv)(int, int) = converter(r->mg, xcgn_map_names[i]);
 		struct bpf_map *map;
+		int err;
 
-		if (!cv || ((int *)&conv)[i] < 0)
+		if (!cv || ((int *)&r->conv)[i] < 0)
 			continue;
-		map = bpf_object__find_map_by_name(skel->obj, xcgn_map_names[i]);
-		err = map ? cv(((int *)&conv)[i], bpf_map__fd(map)) : -ENOENT;
-		if (err)	/* counters only: the switch stands */
+		map = bpf_object__find_map_by_name(r->skel->obj, xcgn_map_names[i]);
+		err = map ? cv(((int *)&r->conv)[i], bpf_map__fd(map)) : -ENOENT;
+		if (err)
 			fprintf(stderr, "xcgn: warning: %s not moved from abi %d: %s\n",
-				xcgn_map_names[i], old, strerror(-err));
+				xcgn_map_names[i], r->old, strerror(-err));
 	}
-	if (old) {
-		xcgn_unpin_all(old_dir);
-		fprintf(stderr, "xcgn: state moved from layout abi %d to abi %d\n", old,
+	if (r->old) {
+		xcgn_unpin_all(r->old_dir);
+		fprintf(stderr, "xcgn: state moved from layout abi %d to abi %d\n", r->old,
 			XCGN_ABI_VERSION);
 	}
-	err = 0;
-out:
-	if (err && !switched && old)
+}
+
+/* open-old, load, prepare, switch, convert; one cleanup. */
+static int reload_locked(const char *dir)
+{
+	struct reload r = { .dir = dir };
+	int err;
+
+	xcgn_maps_none(&r.keep);
+	xcgn_maps_none(&r.conv);
+	err = reload_open_old(&r);
+	if (!err)
+		err = reload_load(&r);
+	if (!err)
+		err = reload_prepare(&r);
+	if (!err)
+		err = reload_switch(&r);
+	if (!err)
+		reload_convert(&r);
+	if (err && !r.switched && r.old)
 		xcgn_unpin_all(dir);	/* the new version's pins only: the old ones hold */
-	if (err && switched)
+	if (err && r.switched)
 		xcgn_err("the reload stopped half way: some programs are this binary's; run "
 			 "`xcgn link reload` again");
-	xcgn_xdp__destroy(skel);
-	xcgn_maps_close(&keep);
-	xcgn_maps_close(&conv);
+	xcgn_xdp__destroy(r.skel);
+	xcgn_maps_close(&r.keep);
+	xcgn_maps_close(&r.conv);
 	return err;
 }
 

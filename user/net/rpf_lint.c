@@ -236,26 +236,16 @@ static void lint_device(struct lint *L, const struct rpf_fib *f, const struct rp
 	}
 }
 
-size_t rpf_lint(const struct rpf_fib *f, const struct rpf_lint_cfg *c, struct rpf_finding *out,
-		size_t max)
+/* Where the subscribers are routed: the main table's unicast routes
+ * inside the subscriber range, through the inside (and the kernel's
+ * rp_filter when part of it goes elsewhere). */
+static void lint_subscriber_routes(struct lint *L, const struct rpf_fib *f,
+				   const struct rpf_lint_cfg *c, const struct rpf_link *in)
 {
-	const struct rpf_link *in = rpf_link_by_index(f, c->inside);
-	const struct rpf_link *o = rpf_link_by_index(f, c->outside);
-	struct lint L = { .out = out, .max = max };
 	bool sub_inside = false, sub_elsewhere = false;
-	char a[16], b[16];
-	size_t i, j;
+	char a[16];
+	size_t i;
 
-	if (!in || !o) {
-		finding(&L, RPF_ERROR, "no_device", NULL, "the %s device (ifindex %d) does not exist",
-			in ? "outside" : "inside", in ? c->outside : c->inside);
-		return L.n;
-	}
-	lint_device(&L, f, in, false, c->mode_in);
-	lint_device(&L, f, o, true, c->mode_out);
-
-	/* Where the subscribers are routed: the main table's unicast routes
-	 * inside the subscriber range. */
 	for (i = 0; i < f->nroutes; i++) {
 		const struct rpf_route *r = &f->routes[i];
 
@@ -269,27 +259,35 @@ size_t rpf_lint(const struct rpf_fib *f, const struct rpf_lint_cfg *c, struct rp
 	}
 	ipv4_str(c->sub_prefix, a, sizeof(a));
 	if (!sub_inside) {
-		finding(&L, RPF_ERROR, "subscribers_not_inside", in->name,
+		finding(L, RPF_ERROR, "subscribers_not_inside", in->name,
 			"no route leads into the subscriber range %s/%u through %s: replies "
 			"cannot reach subscribers, and the strict check refuses them all",
 			a, c->sub_plen, in->name);
-		finding_fix(&L, "ip route add %s/%u dev %s", a, c->sub_plen, in->name);
+		finding_fix(L, "ip route add %s/%u dev %s", a, c->sub_plen, in->name);
 	}
 	if (sub_elsewhere && rpf_kernel_mode(f, in) == XCGN_RPF_STRICT) {
-		finding(&L, RPF_ERROR, "kernel_rp_filter_strict", in->name,
+		finding(L, RPF_ERROR, "kernel_rp_filter_strict", in->name,
 			"the kernel's rp_filter is strict on %s, but part of the subscriber range "
 			"%s/%u is routed through another device: packets xcgn hands to the "
 			"stack (no neighbour yet, TTL 1, options) from those subscribers are "
 			"dropped by the kernel",
 			in->name, a, c->sub_plen);
-		fix_sysctl(&L, in->name, "rp_filter", 2, f->all.rp_filter == 1);
+		fix_sysctl(L, in->name, "rp_filter", 2, f->all.rp_filter == 1);
 	}
+}
 
-	/* The subscriber range must hold no address of this host but the
-	 * inside device's own (the subscribers' gateway): the host's traffic
-	 * from one would be taken for a subscriber's, and what comes back to
-	 * it dropped as a spoof (subscribers 0.0.0.0/0 takes the outside
-	 * device's address, and every reply to the host). */
+/* The subscriber range must hold no address of this host but the inside
+ * device's own (the subscribers' gateway): the host's traffic from one
+ * would be taken for a subscriber's, and what comes back to it dropped as
+ * a spoof (subscribers 0.0.0.0/0 takes the outside device's address, and
+ * every reply to the host). */
+static void lint_subscriber_addresses(struct lint *L, const struct rpf_fib *f,
+				      const struct rpf_lint_cfg *c)
+{
+	char a[16], b[16];
+	size_t j;
+
+	ipv4_str(c->sub_prefix, a, sizeof(a));
 	for (j = 0; j < f->naddrs; j++) {
 		const struct rpf_link *l = rpf_link_by_index(f, f->addrs[j].ifindex);
 
@@ -297,16 +295,23 @@ size_t rpf_lint(const struct rpf_fib *f, const struct rpf_lint_cfg *c, struct rp
 		    !within(f->addrs[j].addr, 32, c->sub_prefix, c->sub_plen))
 			continue;
 		ipv4_str(f->addrs[j].addr, b, sizeof(b));
-		finding(&L, RPF_ERROR, "subscriber_address_local", l ? l->name : "",
+		finding(L, RPF_ERROR, "subscriber_address_local", l ? l->name : "",
 			"this host's address %s (on %s) lies in the subscriber range %s/%u: its "
 			"own traffic from it would be taken for a subscriber's, and the replies "
 			"dropped as spoofed",
 			b, l ? l->name : "?", a, c->sub_plen);
-		finding_fix(&L, "a subscriber range without it (link attach subscribers PREFIX)");
+		finding_fix(L, "a subscriber range without it (link attach subscribers PREFIX)");
 	}
+}
 
-	/* Pool addresses must not be this host's: the host would answer for
-	 * them, and a translated source would be its own (a martian). */
+/* Pool addresses must not be this host's: the host would answer for
+ * them, and a translated source would be its own (a martian). */
+static void lint_pool_addresses(struct lint *L, const struct rpf_fib *f,
+				const struct rpf_lint_cfg *c)
+{
+	char a[16], b[16];
+	size_t i, j;
+
 	for (i = 0; i < c->npools; i++) {
 		const struct xcgn_pool *p = &c->pools[i];
 
@@ -317,21 +322,28 @@ size_t rpf_lint(const struct rpf_fib *f, const struct rpf_lint_cfg *c, struct rp
 				continue;
 			ipv4_str(f->addrs[j].addr, a, sizeof(a));
 			ipv4_str(p->prefix, b, sizeof(b));
-			finding(&L, RPF_ERROR, "pool_address_local", l ? l->name : "",
+			finding(L, RPF_ERROR, "pool_address_local", l ? l->name : "",
 				"pool address %s (pool %s/%u) is configured on %s: the host "
 				"claims traffic for it that belongs to subscribers, and "
 				"translated packets carry a local source, a martian to the "
 				"kernel",
 				a, b, p->plen, l ? l->name : "?");
-		finding_fix(&L, "ip addr del %s/%u dev %s", a, f->addrs[j].plen,
+		finding_fix(L, "ip addr del %s/%u dev %s", a, f->addrs[j].plen,
 				    l ? l->name : "?");
 		}
 	}
+}
 
-	/* No subscriber source leaves a device but the outside: a unicast
-	 * route out of a third device (a backup uplink, a management LAN, a
-	 * tunnel) would carry subscribers' packets there untranslated. The
-	 * datapath drops those (wrong_device); the operator should know. */
+/* No subscriber source leaves a device but the outside: a unicast route
+ * out of a third device (a backup uplink, a management LAN, a tunnel)
+ * would carry subscribers' packets there untranslated. The datapath drops
+ * those (wrong_device); the operator should know. */
+static void lint_other_devices(struct lint *L, const struct rpf_fib *f,
+			       const struct rpf_lint_cfg *c)
+{
+	char a[16];
+	size_t i;
+
 	for (i = 0; i < f->nroutes; i++) {
 		const struct rpf_route *r = &f->routes[i];
 		unsigned int k;
@@ -346,7 +358,7 @@ size_t rpf_lint(const struct rpf_fib *f, const struct rpf_lint_cfg *c, struct rp
 			    (l && (l->flags & IFF_LOOPBACK)))
 				continue;
 			ipv4_str(r->prefix, a, sizeof(a));
-			finding(&L, RPF_WARN, "subscriber_route_elsewhere", l ? l->name : "",
+			finding(L, RPF_WARN, "subscriber_route_elsewhere", l ? l->name : "",
 				"route %s/%u leaves through %s, neither the inside nor the outside: "
 				"subscribers' packets to it are dropped (wrong_device) rather than "
 				"leave there with their own addresses",
@@ -354,9 +366,17 @@ size_t rpf_lint(const struct rpf_fib *f, const struct rpf_lint_cfg *c, struct rp
 			break;
 		}
 	}
+}
+
+/* What the datapath's check cannot see as the kernel does: policy rules,
+ * TOS routes, nexthop objects and routes of more nexthops than it keeps. */
+static void lint_limits(struct lint *L, const struct rpf_fib *f)
+{
+	char a[16];
+	size_t i;
 
 	if (f->custom_rules)
-		finding(&L, RPF_WARN, "policy_rules", NULL,
+		finding(L, RPF_WARN, "policy_rules", NULL,
 			"policy routing rules beyond the default three exist: xcgn checks "
 			"sources against the main and local tables only, so its verdict may "
 			"differ from the kernel's for sources the rules send elsewhere");
@@ -368,7 +388,7 @@ size_t rpf_lint(const struct rpf_fib *f, const struct rpf_lint_cfg *c, struct rp
 			continue;
 		if (r->tos) {
 			ipv4_str(r->prefix, a, sizeof(a));
-			finding(&L, RPF_WARN, "tos_route", NULL,
+			finding(L, RPF_WARN, "tos_route", NULL,
 				"route %s/%u tos 0x%02x: the reverse-path check looks routes up "
 				"without a TOS and leaves it out, where the kernel may match it",
 				a, r->plen, r->tos);
@@ -377,12 +397,33 @@ size_t rpf_lint(const struct rpf_fib *f, const struct rpf_lint_cfg *c, struct rp
 		if (!r->nh_more && !r->nh_obj)
 			continue;
 		ipv4_str(r->prefix, a, sizeof(a));
-		finding(&L, RPF_WARN, r->nh_obj ? "nexthop_object" : "too_many_nexthops", NULL,
+		finding(L, RPF_WARN, r->nh_obj ? "nexthop_object" : "too_many_nexthops", NULL,
 			"route %s/%u %s: the strict check sees only the first %u devices of a "
 			"route and none of a nexthop object",
 			a, r->plen, r->nh_obj ? "uses a nexthop object" : "has more nexthops",
 			XCGN_RPF_NH_MAX);
 	}
+}
+
+size_t rpf_lint(const struct rpf_fib *f, const struct rpf_lint_cfg *c, struct rpf_finding *out,
+		size_t max)
+{
+	const struct rpf_link *in = rpf_link_by_index(f, c->inside);
+	const struct rpf_link *o = rpf_link_by_index(f, c->outside);
+	struct lint L = { .out = out, .max = max };
+
+	if (!in || !o) {
+		finding(&L, RPF_ERROR, "no_device", NULL, "the %s device (ifindex %d) does not exist",
+			in ? "outside" : "inside", in ? c->outside : c->inside);
+		return L.n;
+	}
+	lint_device(&L, f, in, false, c->mode_in);
+	lint_device(&L, f, o, true, c->mode_out);
+	lint_subscriber_routes(&L, f, c, in);
+	lint_subscriber_addresses(&L, f, c);
+	lint_pool_addresses(&L, f, c);
+	lint_other_devices(&L, f, c);
+	lint_limits(&L, f);
 	return L.n;
 }
 

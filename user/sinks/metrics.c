@@ -289,49 +289,30 @@ static void pcp_metrics(FILE *f, const struct pcp_stats *p)
 	sample(f, "xcgn_pcp_mapping_events_total", "event=\"expired\"", (double)p->expired);
 }
 
-int metrics_write(FILE *f, const struct xcgn_maps *m, const struct metrics_daemon *md)
+/* Every datapath counter, and the drops by reason. */
+static void counters_write(FILE *f, const struct xcgn_stats *st)
 {
-	struct xcgn_pool pools[XCGN_POOLS_MAX] = {};
-	struct pool_use use[XCGN_POOLS_MAX];
-	struct xcgn_link_info li;
-	struct xcgn_stats st = {};
-	char name[96], lab[96], a[16];
-	__u32 npools = xcgn_npools(m), id;
-	uint64_t nsubs;
-	long ring;
-	int i, err;
-
-	err = xcgn_stats_read(m->stats, &st);
-	if (!err)
-		err = xcgn_link_read(m, &li);
-	if (err)
-		return err;
-	for (id = 0; id < npools; id++)
-		if (bpf_map_lookup_elem(m->pools, &id, &pools[id]))
-			memset(&pools[id], 0, sizeof(pools[id]));
-	/* The daemon's snapshot when it has one: a scrape walks nothing, so
-	 * scrapes never hold up the NAT log or the collector. */
-	if (md && md->snap) {
-		memcpy(use, md->snap->use, sizeof(use));
-		nsubs = md->snap->nsubs;
-	} else {
-		pools_use(m, pools, npools, use, &nsubs);
-	}
-
-	family(f, "xcgn_build_info", "gauge", "The xcgn build and the layout of its pinned state.");
-	snprintf(lab, sizeof(lab), "version=\"%s\",abi=\"%d\"", xcgn_version, XCGN_ABI_VERSION);
-	sample(f, "xcgn_build_info", lab, 1);
+	char name[96], lab[96];
+	int i;
 
 	for (i = 0; i < XCGN_STAT_MAX; i++) {
 		snprintf(name, sizeof(name), "xcgn_%s_total", xcgn_stat_name[i]);
 		family(f, name, "counter", xcgn_stat_help[i]);
-		sample(f, name, NULL, (double)st.stat[i]);
+		sample(f, name, NULL, (double)st->stat[i]);
 	}
 	family(f, "xcgn_drops_total", "counter", "Packets dropped, by reason.");
 	for (i = 1; i < XCGN_DROP_MAX; i++) {
 		snprintf(lab, sizeof(lab), "reason=\"%s\"", xcgn_drop_name[i]);
-		sample(f, "xcgn_drops_total", lab, (double)st.drop[i]);
+		sample(f, "xcgn_drops_total", lab, (double)st->drop[i]);
 	}
+}
+
+/* Each active pool's addresses, blocks and subscribers. */
+static void pools_write(FILE *f, const struct xcgn_pool *pools, __u32 npools,
+			const struct pool_use *use)
+{
+	char lab[96], a[16];
+	__u32 id;
 
 	pool_gauge(f, "xcgn_pool_addresses", "Public addresses of the pool.", pools, npools, use,
 		   offsetof(struct pool_use, addrs));
@@ -358,7 +339,97 @@ int metrics_write(FILE *f, const struct xcgn_maps *m, const struct metrics_daemo
 	}
 	pool_gauge(f, "xcgn_pool_subscribers", "Subscribers holding blocks of the pool.", pools,
 		   npools, use, offsetof(struct pool_use, subs));
+}
 
+/* The daemon's own figures, one sample a family. */
+static void daemon_write(FILE *f, const struct metrics_daemon *md)
+{
+	const struct {
+		const char *name, *type, *help;
+		double v;
+	} dm[] = {
+		{ "xcgn_daemon_start_time_seconds", "gauge",
+		  "When the daemon started (Unix time).", (double)md->started_unix },
+		{ "xcgn_gc_passes_total", "counter",
+		  "Full passes of the collector over the mappings.", (double)md->passes },
+		{ "xcgn_gc_last_pass_end_time_seconds", "gauge",
+		  "When the collector's last full pass ended (Unix time).",
+		  (double)md->gc_end_unix_ms / 1e3 },
+		{ "xcgn_gc_last_pass_duration_seconds", "gauge",
+		  "How long the collector's last full pass took.", (double)md->gc_wall_us / 1e6 },
+		{ "xcgn_mappings_expired_total", "counter", "Mappings the collector expired.",
+		  (double)md->expired },
+		{ "xcgn_blocks_released_total", "counter", "Port blocks released to quarantine.",
+		  (double)md->released },
+		{ "xcgn_natlog_write_errors_total", "counter", "NAT log writes that failed.",
+		  (double)md->log.write_errors },
+		{ "xcgn_natlog_queued_records", "gauge", "NAT log records waiting to be written.",
+		  (double)md->queued },
+		{ "xcgn_fib_sync_time_seconds", "gauge",
+		  "When the reverse-path tables last matched the FIB (Unix time).",
+		  (double)md->rpf_sync_unix_ms / 1e3 },
+		{ "xcgn_fib_sync_failing", "gauge",
+		  "1 while the reverse-path tables cannot follow the FIB.",
+		  md->rpf_failing ? 1 : 0 },
+		{ "xcgn_nexthop_generations_total", "counter",
+		  "Times the next-hop cache was emptied by a route, rule, address, link, "
+		  "neighbour or netconf change.",
+		  (double)md->nh_moves },
+		{ "xcgn_nexthop_keeper_running", "gauge",
+		  "1 while the daemon keeps the next-hop cache (else the FIB answers every packet).",
+		  md->nh_running ? 1 : 0 },
+	};
+	size_t k;
+
+	for (k = 0; k < ARRAY_SIZE(dm); k++) {
+		family(f, dm[k].name, dm[k].type, dm[k].help);
+		sample(f, dm[k].name, NULL, dm[k].v);
+	}
+	family(f, "xcgn_natlog_records_total", "counter",
+	       "NAT log records: written (recovered ones among them), recovered from the tables "
+	       "after a loss, lost.");
+	sample(f, "xcgn_natlog_records_total", "outcome=\"written\"", (double)md->log.written);
+	sample(f, "xcgn_natlog_records_total", "outcome=\"recovered\"", (double)md->log.recovered);
+	sample(f, "xcgn_natlog_records_total", "outcome=\"lost\"", (double)md->log.lost);
+	if (md->pcp)
+		pcp_metrics(f, md->pcp);
+}
+
+int metrics_write(FILE *f, const struct xcgn_maps *m, const struct metrics_daemon *md)
+{
+	struct xcgn_pool pools[XCGN_POOLS_MAX] = {};
+	struct pool_use use[XCGN_POOLS_MAX];
+	struct xcgn_link_info li;
+	struct xcgn_stats st = {};
+	char lab[96];
+	__u32 npools = xcgn_npools(m), id;
+	uint64_t nsubs;
+	long ring;
+	int err;
+
+	err = xcgn_stats_read(m->stats, &st);
+	if (!err)
+		err = xcgn_link_read(m, &li);
+	if (err)
+		return err;
+	for (id = 0; id < npools; id++)
+		if (bpf_map_lookup_elem(m->pools, &id, &pools[id]))
+			memset(&pools[id], 0, sizeof(pools[id]));
+	/* The daemon's snapshot when it has one: a scrape walks nothing, so
+	 * scrapes never hold up the NAT log or the collector. */
+	if (md && md->snap) {
+		memcpy(use, md->snap->use, sizeof(use));
+		nsubs = md->snap->nsubs;
+	} else {
+		pools_use(m, pools, npools, use, &nsubs);
+	}
+
+	family(f, "xcgn_build_info", "gauge", "The xcgn build and the layout of its pinned state.");
+	snprintf(lab, sizeof(lab), "version=\"%s\",abi=\"%d\"", xcgn_version, XCGN_ABI_VERSION);
+	sample(f, "xcgn_build_info", lab, 1);
+
+	counters_write(f, &st);
+	pools_write(f, pools, npools, use);
 	{
 		struct table_use t[XCGN_TABLES];
 
@@ -372,59 +443,7 @@ int metrics_write(FILE *f, const struct xcgn_maps *m, const struct metrics_daemo
 	sample(f, "xcgn_event_ring_fill_ratio", NULL,
 	       ring < 0 ? 0 : (double)ring / XCGN_EVENTS_BYTES);
 
-	if (!md)
-		return 0;
-	{
-		/* The daemon's own figures, one sample a family. */
-		const struct {
-			const char *name, *type, *help;
-			double v;
-		} dm[] = {
-			{ "xcgn_daemon_start_time_seconds", "gauge",
-			  "When the daemon started (Unix time).", (double)md->started_unix },
-			{ "xcgn_gc_passes_total", "counter",
-			  "Full passes of the collector over the mappings.", (double)md->passes },
-			{ "xcgn_gc_last_pass_end_time_seconds", "gauge",
-			  "When the collector's last full pass ended (Unix time).",
-			  (double)md->gc_end_unix_ms / 1e3 },
-			{ "xcgn_gc_last_pass_duration_seconds", "gauge",
-			  "How long the collector's last full pass took.", (double)md->gc_wall_us / 1e6 },
-			{ "xcgn_mappings_expired_total", "counter", "Mappings the collector expired.",
-			  (double)md->expired },
-			{ "xcgn_blocks_released_total", "counter", "Port blocks released to quarantine.",
-			  (double)md->released },
-			{ "xcgn_natlog_write_errors_total", "counter", "NAT log writes that failed.",
-			  (double)md->log.write_errors },
-			{ "xcgn_natlog_queued_records", "gauge", "NAT log records waiting to be written.",
-			  (double)md->queued },
-			{ "xcgn_fib_sync_time_seconds", "gauge",
-			  "When the reverse-path tables last matched the FIB (Unix time).",
-			  (double)md->rpf_sync_unix_ms / 1e3 },
-			{ "xcgn_fib_sync_failing", "gauge",
-			  "1 while the reverse-path tables cannot follow the FIB.",
-			  md->rpf_failing ? 1 : 0 },
-			{ "xcgn_nexthop_generations_total", "counter",
-			  "Times the next-hop cache was emptied by a route, rule, address, link, "
-			  "neighbour or netconf change.",
-			  (double)md->nh_moves },
-			{ "xcgn_nexthop_keeper_running", "gauge",
-			  "1 while the daemon keeps the next-hop cache (else the FIB answers every packet).",
-			  md->nh_running ? 1 : 0 },
-		};
-		size_t k;
-
-		for (k = 0; k < ARRAY_SIZE(dm); k++) {
-			family(f, dm[k].name, dm[k].type, dm[k].help);
-			sample(f, dm[k].name, NULL, dm[k].v);
-		}
-	}
-	family(f, "xcgn_natlog_records_total", "counter",
-	       "NAT log records: written (recovered ones among them), recovered from the tables "
-	       "after a loss, lost.");
-	sample(f, "xcgn_natlog_records_total", "outcome=\"written\"", (double)md->log.written);
-	sample(f, "xcgn_natlog_records_total", "outcome=\"recovered\"", (double)md->log.recovered);
-	sample(f, "xcgn_natlog_records_total", "outcome=\"lost\"", (double)md->log.lost);
-	if (md->pcp)
-		pcp_metrics(f, md->pcp);
+	if (md)
+		daemon_write(f, md);
 	return 0;
 }
