@@ -34,7 +34,7 @@ P=${P:-xk$(( $$ % 10000 ))}
 # shellcheck source=leftovers.sh
 . "$XCGN_ROOT/scripts/leftovers.sh"
 export XCGN_RUN=$P	# every process it starts carries it: none may outlive it
-FLOWS=$XCGN_ROOT/tests/lib/cluster_flows.py
+FLOWS=$XCGN_ROOT/tests/tools/cluster_flows.py
 SRV=192.0.2.200
 NODES="1 2 3"
 FAILED=2

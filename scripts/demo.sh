@@ -49,7 +49,7 @@ run xcgn pool show
 head -c 262144 /dev/urandom >"$TMP/file"
 ip netns exec "$NS_INET" timeout 60 python3 -m http.server --bind "$S1" --directory "$TMP" 8080 >/dev/null 2>&1 &
 PIDS+=($!)
-ip netns exec "$NS_INET" python3 "$XCGN_ROOT/tests/lib/udp_echo.py" "$S1" 7000 "$TMP/seen" 60 &
+ip netns exec "$NS_INET" python3 "$XCGN_ROOT/tests/tools/udp_echo.py" "$S1" 7000 "$TMP/seen" 60 &
 PIDS+=($!)
 for _ in $(seq 1 50); do
 	ip netns exec "$NS_INET" ss -tln | grep -q "$S1:8080" && break

@@ -71,21 +71,45 @@ DEPLOYED_LOG=${DEPLOYED_LOG:-/dev/null}
 pin_dir() {	# the instance's pins, of layout $1 (default: this binary's)
 	echo "/sys/fs/bpf/xcgn/netns-$(command stat -L -c %i "/run/netns/$NS_NAT")/v${1:-$(xcgn -j link abi | jq -r .abi)}"
 }
-deployed_on() {	# attach options...
-	local pins i
-	xcgn link attach inside "$DEV_I" outside "$DEV_O" "$@" >/dev/null || return 1
-	nsenter --net="/run/netns/$NS_NAT" "$XCGN_BIN" daemon log-file none 2>>"$DEPLOYED_LOG" &
-	DEPLOYED_PID=$!
-	pins=$(pin_dir)
+# Start `xcgn daemon ARGS...` in the NAT namespace, in the background;
+# DAEMON_PID is it (nsenter execs it), and it joins BG_PIDS when there is
+# one. Its stderr goes to DAEMON_ERR (default $TMP/daemon.err; appended).
+#   --wait ready    (the default) until it says it collects
+#   --wait nexthop  until its word is in xcgn_nhctl: the next-hop cache serves
+#   --wait none     not at all
+#   --bin BIN       another build (an older layout's)
+# Bounded: 1 (said) when it exited or did not get there in 5 s.
+daemon_start() {	# [--wait ready|nexthop|none] [--bin BIN] ARGS...
+	local wait=ready bin=$XCGN_BIN err=${DAEMON_ERR:-${TMP:-/tmp}/daemon.err} pins i
+	while :; do
+		case ${1:-} in
+		--wait) wait=$2; shift 2 ;;
+		--bin) bin=$2; shift 2 ;;
+		*) break ;;
+		esac
+	done
+	nsenter --net="/run/netns/$NS_NAT" "$bin" daemon "$@" 2>>"$err" &
+	DAEMON_PID=$!
+	[ -z "${BG_PIDS+x}" ] || BG_PIDS+=("$DAEMON_PID")
+	[ "$wait" = nexthop ] && pins=$(pin_dir)
 	for i in $(seq 1 50); do
-		kill -0 "$DEPLOYED_PID" 2>/dev/null ||
-			{ echo "the daemon exited at start" >&2; return 1; }
-		[ "$(bpftool -j map lookup pinned "$pins/xcgn_nhctl" key 0 0 0 0 |
-			jq '.formatted.value.flags // 0')" = 1 ] && return 0
+		kill -0 "$DAEMON_PID" 2>/dev/null ||
+			{ echo "the daemon exited at start: $(tail -n 3 "$err" 2>/dev/null)" >&2; return 1; }
+		case $wait in
+		none) return 0 ;;
+		ready) grep -q "^xcgn daemon: pid $DAEMON_PID, collecting" "$err" 2>/dev/null && return 0 ;;
+		nexthop) [ "$(bpftool -j map lookup pinned "$pins/xcgn_nhctl" key 0 0 0 0 |
+			jq '.formatted.value.flags // 0')" = 1 ] && return 0 ;;
+		esac
 		sleep 0.1
 	done
-	echo "the daemon did not turn the next-hop cache on in 5 s" >&2
+	echo "the daemon (pid $DAEMON_PID) did not get $wait in 5 s" >&2
 	return 1
+}
+deployed_on() {	# attach options...
+	xcgn link attach inside "$DEV_I" outside "$DEV_O" "$@" >/dev/null || return 1
+	DAEMON_ERR=$DEPLOYED_LOG daemon_start --wait nexthop log-file none || return 1
+	DEPLOYED_PID=$DAEMON_PID
 }
 # Stop the daemon deployed_on started: SIGTERM, then SIGKILL after 5 s.
 # Fails unless it exited 0 on SIGTERM.

@@ -54,7 +54,7 @@ packets() {	# FILE
 
 # A UDP echo server on S1 (or S2) port 3478 that records what it saw.
 echo_server() {	# ADDR PORT LOG
-	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$1" "$2" "$3" 30
+	bg "$NS_INET" python3 "$TOOLS/udp_echo.py" "$1" "$2" "$3" 30
 	wait_listen "$NS_INET" "$1:$2" u
 }
 
@@ -71,14 +71,11 @@ seen() {	# LOG N
 # One UDP datagram from a subscriber's address and port; succeeds when
 # its echo came back.
 udp_from() {	# SUB_ADDR SPORT DST DPORT
-	[ "$(in_sub timeout 5 python3 "$TLIB/udp_flows.py" "$1" "$2" 1 "$3" "$4" 2)" = 1 ]
+	[ "$(in_sub timeout 5 python3 "$TOOLS/udp_flows.py" "$1" "$2" 1 "$3" "$4" 2)" = 1 ]
 }
 
 # xcgn daemon in the NAT namespace, its log in $TMP/nat.log, once it runs.
 daemon_with_log() {	# extra daemon arguments...
-	nsenter --net="/run/netns/$NS_NAT" "$XCGN_BIN" daemon log-file "$TMP/nat.log" "$@" \
-		2>"$TMP/daemon.err" &
-	BG_PIDS+=($!)
-	for _ in $(seq 1 50); do grep -q collecting "$TMP/daemon.err" && return 0; sleep 0.1; done
-	fail "the daemon did not start"
+	: >"$TMP/daemon.err"
+	daemon_start log-file "$TMP/nat.log" "$@" || fail "the daemon did not start"
 }

@@ -57,7 +57,7 @@ c4787_req3_no_overloading() {
 c4787_req4_parity() {
 	attach_default parity
 	echo_server "$S1" 3478 "$TMP/s1"
-	in_sub timeout 5 python3 "$TLIB/udp_flows.py" "$(sub_addr 3)" 41000 40 "$S1" 3478 2 >/dev/null
+	in_sub timeout 5 python3 "$TOOLS/udp_flows.py" "$(sub_addr 3)" 41000 40 "$S1" 3478 2 >/dev/null
 	xcgn -j session show >"$TMP/s.json"
 	n=$(jq '[.[] | select(.proto == "udp")] | length' "$TMP/s.json")
 	bad=$(jq '[.[] | select(.proto == "udp" and (.inside_port % 2) != (.public_port % 2))] | length' \
@@ -78,7 +78,7 @@ c4787_req5_udp_timer() {
 	xcgn pool del 198.51.100.64/28
 	# At 1/100 scale the default is 3 s: a reply after 2.5 s idle arrives.
 	daemon_with_log time-scale 100 gc-interval 50
-	bg "$NS_SUB" python3 "$TLIB/udp_recv.py" "$(sub_addr 4)" 5000 "$TMP/got" 10 "$S1:3478"
+	bg "$NS_SUB" python3 "$TOOLS/udp_recv.py" "$(sub_addr 4)" 5000 "$TMP/got" 10 "$S1:3478"
 	sleep 2.5
 	echo_server "$S1" 3478 "$TMP/s1"
 	pub=$(xcgn -j session show | jq -r '.[] | select(.inside_port == 5000) |
@@ -86,7 +86,7 @@ c4787_req5_udp_timer() {
 	[ -n "$pub" ] || fail "the mapping expired before its time"
 	# shellcheck disable=SC2086
 	craft "$NS_INET" udp "$S1" 3478 $pub late
-	for _ in $(seq 1 30); do [ -s "$TMP/got" ] && break; sleep 0.1; done
+	wait_until 6 test -s "$TMP/got" || true
 	assert_eq late "$(cat "$TMP/got")" "the late reply delivered"
 	# And the timer does run: idle past it (3 s, plus the 1 s stamp
 	# granularity), the mapping is gone.
@@ -123,23 +123,23 @@ c4787_req8_filtering() {
 	local sub
 	sub=$(sub_addr 6)
 	echo_server "$S1" 3478 "$TMP/s1"
-	bg "$NS_SUB" python3 "$TLIB/udp_recv.py" "$sub" 5000 "$TMP/eif" 10 "$S1:3478"
+	bg "$NS_SUB" python3 "$TOOLS/udp_recv.py" "$sub" 5000 "$TMP/eif" 10 "$S1:3478"
 	pub=$(seen "$TMP/s1" 1)
 	craft "$NS_INET" udp "$S2" 4000 "${pub%:*}" "${pub#*:}" from-s2
-	for _ in $(seq 1 30); do [ -s "$TMP/eif" ] && break; sleep 0.1; done
+	wait_until 6 test -s "$TMP/eif" || true
 	assert_eq from-s2 "$(cat "$TMP/eif" 2>/dev/null)" "EIF: a host never contacted gets through"
 
 	xcgn link detach
 	xcgn link attach inside "$DEV_I" outside "$DEV_O"
 	xcgn pool add "$POOL" filtering address-dependent
-	bg "$NS_SUB" python3 "$TLIB/udp_recv.py" "$sub" 5001 "$TMP/adf" 10 "$S1:3478"
+	bg "$NS_SUB" python3 "$TOOLS/udp_recv.py" "$sub" 5001 "$TMP/adf" 10 "$S1:3478"
 	pub=$(seen "$TMP/s1" 2)
 	craft "$NS_INET" udp "$S2" 4000 "${pub%:*}" "${pub#*:}" from-s2
 	sleep 0.5
 	[ ! -s "$TMP/adf" ] || fail "ADF: a host never contacted got through"
 	assert_ge "$(drop filtered)" 1 "ADF refusal counted"
 	craft "$NS_INET" udp "$S1" 4001 "${pub%:*}" "${pub#*:}" from-s1-other-port
-	for _ in $(seq 1 30); do [ -s "$TMP/adf" ] && break; sleep 0.1; done
+	wait_until 6 test -s "$TMP/adf" || true
 	assert_eq from-s1-other-port "$(cat "$TMP/adf")" "ADF: the same host from another port passes"
 }
 
@@ -151,11 +151,11 @@ c4787_req9_hairpin() {
 	s1=$(sub_addr 7)
 	s2=$(sub_addr 8)
 	echo_server "$S1" 3478 "$TMP/s1"
-	bg "$NS_SUB" python3 "$TLIB/udp_echo.py" "$s1" 5000 "$TMP/hp" 20
+	bg "$NS_SUB" python3 "$TOOLS/udp_echo.py" "$s1" 5000 "$TMP/hp" 20
 	wait_listen "$NS_SUB" "$s1:5000" u
 	craft "$NS_SUB" udp "$s1" 5000 "$S1" 3478 open
 	pub1=$(seen "$TMP/s1" 1)
-	in_sub timeout 5 python3 "$TLIB/udp_flows.py" "$s2" 6000 1 "${pub1%:*}" "${pub1#*:}" 2 |
+	in_sub timeout 5 python3 "$TOOLS/udp_flows.py" "$s2" 6000 1 "${pub1%:*}" "${pub1#*:}" 2 |
 		grep -q "^1" || fail "no answer through the hairpin"
 	from=$(grep -v "^$S1:" "$TMP/hp" | head -1)
 	pub2=$(xcgn -j session show | jq -r --arg a "$s2" '.[] | select(.inside_addr == $a and
@@ -167,12 +167,12 @@ c4787_req9_hairpin() {
 # REQ-10: no ALG rewrites payloads (none is built in).
 c4787_req10_no_alg() {
 	attach_default
-	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 5060 "$TMP/sip" 20 detail
+	bg "$NS_INET" python3 "$TOOLS/udp_echo.py" "$S1" 5060 "$TMP/sip" 20 detail
 	wait_listen "$NS_INET" "$S1:5060" u
 	local sub
 	sub=$(sub_addr 9)
 	craft "$NS_SUB" udp "$sub" 5060 "$S1" 5060 "INVITE sip:a@$S1 SIP/2.0 Via: SIP/2.0/UDP $sub:5060"
-	for _ in $(seq 1 30); do [ -s "$TMP/sip" ] && break; sleep 0.1; done
+	wait_until 6 test -s "$TMP/sip" || true
 	grep -q "UDP $sub:5060" "$TMP/sip" || fail "payload changed: $(cat "$TMP/sip")"
 }
 
@@ -183,7 +183,7 @@ c4787_req11_deterministic() {
 	echo_server "$S2" 3478 "$TMP/s2"
 	local pids=()
 	for i in $(seq 10 40); do
-		in_sub timeout 5 python3 "$TLIB/udp_flows.py" "$(sub_addr "$i")" 20000 30 "$S1" 3478 \
+		in_sub timeout 5 python3 "$TOOLS/udp_flows.py" "$(sub_addr "$i")" 20000 30 "$S1" 3478 \
 			0.5 >/dev/null &
 		pids+=($!)
 	done
@@ -231,13 +231,13 @@ c4787_req14_fragments() {
 	local sub
 	sub=$(sub_addr 13)
 	echo_server "$S1" 3478 "$TMP/s1"
-	bg "$NS_SUB" python3 "$TLIB/udp_recv.py" "$sub" 5000 "$TMP/down.got" 15 "$S1:3478"
+	bg "$NS_SUB" python3 "$TOOLS/udp_recv.py" "$sub" 5000 "$TMP/down.got" 15 "$S1:3478"
 	pub=$(seen "$TMP/s1" 1)
-	bg "$NS_INET" python3 "$TLIB/udp_recv.py" "$S1" 7001 "$TMP/up.got" 15
+	bg "$NS_INET" python3 "$TOOLS/udp_recv.py" "$S1" 7001 "$TMP/up.got" 15
 	wait_listen "$NS_INET" "$S1:7001" u
-	in_sub "$SCAPY" "$TLIB/frag_send.py" "$sub" 5000 "$S1" 7001 "$TMP/up" reverse
-	in_inet "$SCAPY" "$TLIB/frag_send.py" "$S1" 3478 "${pub%:*}" "${pub#*:}" "$TMP/down" reverse
-	for _ in $(seq 1 50); do [ -s "$TMP/up.got" ] && [ -s "$TMP/down.got" ] && break; sleep 0.1; done
+	in_sub "$SCAPY" "$TOOLS/frag_send.py" "$sub" 5000 "$S1" 7001 "$TMP/up" reverse
+	in_inet "$SCAPY" "$TOOLS/frag_send.py" "$S1" 3478 "${pub%:*}" "${pub#*:}" "$TMP/down" reverse
+	wait_until 10 eval '[ -s "$TMP/up.got" ] && [ -s "$TMP/down.got" ]' || true
 	cmp "$TMP/up" "$TMP/up.got" || fail "outbound, last fragment first"
 	cmp "$TMP/down" "$TMP/down.got" || fail "inbound, last fragment first"
 }
@@ -247,13 +247,13 @@ c4787_req13a_fragmented() {
 	attach_default
 	ip -n "$NS_NAT" link set "$DEV_O" mtu 1400
 	ip -n "$NS_INET" link set "$DEV_E" mtu 1400
-	bg "$NS_INET" python3 "$TLIB/udp_recv.py" "$S1" 7002 "$TMP/got" 10
+	bg "$NS_INET" python3 "$TOOLS/udp_recv.py" "$S1" 7002 "$TMP/got" 10
 	wait_listen "$NS_INET" "$S1:7002" u
 	head -c 1450 /dev/urandom >"$TMP/data"
 	# One 1478-byte datagram without DF: fragmenting it is xcgn's (the
 	# kernel's, on the slow path) job.
-	in_sub "$SCAPY" "$TLIB/frag_send.py" "$(sub_addr 14)" 5000 "$S1" 7002 "$TMP/data" forward 1480
-	for _ in $(seq 1 30); do [ -s "$TMP/got" ] && break; sleep 0.1; done
+	in_sub "$SCAPY" "$TOOLS/frag_send.py" "$(sub_addr 14)" 5000 "$S1" 7002 "$TMP/data" forward 1480
+	wait_until 6 test -s "$TMP/got" || true
 	cmp "$TMP/data" "$TMP/got" || fail "not delivered whole"
 	assert_ge "$(stat fragment_translated)" 1 "the fragments were translated"
 }
@@ -280,9 +280,9 @@ c4787_req14_fragments_after_flood() {
 	local sub
 	sub=$(sub_addr 15)
 	echo_server "$S1" 3478 "$TMP/s1"
-	bg "$NS_SUB" python3 "$TLIB/udp_recv.py" "$sub" 5000 "$TMP/down.got" 15 "$S1:3478"
+	bg "$NS_SUB" python3 "$TOOLS/udp_recv.py" "$sub" 5000 "$TMP/down.got" 15 "$S1:3478"
 	pub=$(seen "$TMP/s1" 1)
-	in_inet "$SCAPY" "$TLIB/frag_send.py" "$S1" 3478 "${pub%:*}" "${pub#*:}" "$TMP/down" reverse
-	for _ in $(seq 1 50); do [ -s "$TMP/down.got" ] && break; sleep 0.1; done
+	in_inet "$SCAPY" "$TOOLS/frag_send.py" "$S1" 3478 "${pub%:*}" "${pub#*:}" "$TMP/down" reverse
+	wait_until 10 test -s "$TMP/down.got" || true
 	cmp "$TMP/down" "$TMP/down.got" || fail "a real datagram after the flood"
 }

@@ -5,7 +5,7 @@
 # A TCP server on ADDR:PORT that appends "peer_addr:peer_port" per
 # connection to LOG.
 tcp_server() {	# ADDR PORT LOG
-	bg "$NS_INET" python3 "$TLIB/tcp_peers.py" "$1" "$2" "$3" 30
+	bg "$NS_INET" python3 "$TOOLS/tcp_peers.py" "$1" "$2" "$3" 30
 	wait_listen "$NS_INET" "$1:$2" t
 }
 
@@ -64,7 +64,7 @@ import socket
 s = socket.socket(); s.settimeout(15)
 s.bind(('$S1', 9001)); s.connect(('$1', $2))
 print(s.recv(100).decode()); s.sendall(b'from-server'); s.close()" >"$TMP/srv.out"
-	for _ in $(seq 1 50); do [ -s "$TMP/sub.out" ] && break; sleep 0.1; done
+	wait_until 10 test -s "$TMP/sub.out" || true
 	assert_eq from-sub "$(cat "$TMP/srv.out")" "the server got the subscriber's data"
 	assert_eq from-server "$(cat "$TMP/sub.out")" "the subscriber got the server's data"
 }
@@ -112,7 +112,7 @@ c5382_req6_no_alg() {
 	bg "$NS_INET" timeout 20 socat -u TCP4-LISTEN:2121,bind="$S1",reuseaddr OPEN:"$TMP/ftp",creat
 	wait_listen "$NS_INET" "$S1:2121" t
 	echo "PORT 100,64,1,9,156,64" | in_sub timeout 5 socat -u - "TCP4:$S1:2121"
-	for _ in $(seq 1 30); do [ -s "$TMP/ftp" ] && break; sleep 0.1; done
+	wait_until 6 test -s "$TMP/ftp" || true
 	assert_eq "PORT 100,64,1,9,156,64" "$(cat "$TMP/ftp")" "payload unchanged"
 }
 
@@ -148,7 +148,7 @@ a, peer = l.accept(); print('%s:%d' % peer, flush=True); a.recv(10)" >"$TMP/hp"
 	pub1=$(seen "$TMP/s1" 1)
 	[ -n "$pub1" ] || fail "no mapping for subscriber 1"
 	echo hi | in_sub timeout 5 socat -u - "TCP4:${pub1%:*}:${pub1#*:},bind=$s2:6000"
-	for _ in $(seq 1 30); do [ -s "$TMP/hp" ] && break; sleep 0.1; done
+	wait_until 6 test -s "$TMP/hp" || true
 	pub2=$(xcgn -j session show | jq -r --arg a "$s2" '.[] | select(.inside_addr == $a and
 		.inside_port == 6000) | "\(.public_addr):\(.public_port)"')
 	echo "subscriber 1 saw $(cat "$TMP/hp"); subscriber 2 is $pub2"
@@ -196,6 +196,6 @@ c5382_req10_icmp_no_teardown() {
 	assert_ge "$(stat icmp_error_in)" 4 "the errors reached the subscriber"
 	assert_eq "$1 $2" "$(xcgn -j session show | jq -r '.[] | select(.inside_port == 40100) |
 		"\(.public_addr) \(.public_port)"')" "the same mapping after them"
-	for _ in $(seq 1 30); do cmp -s "$TMP/data" "$TMP/got" && break; sleep 0.1; done
+	wait_until 6 cmp -s "$TMP/data" "$TMP/got" || true
 	cmp "$TMP/data" "$TMP/got" || fail "data differs"
 }

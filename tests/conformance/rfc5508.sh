@@ -178,7 +178,7 @@ c5508_req8_prohibited() {
 	echo_server "$S1" 3478 "$TMP/s1"
 	udp_from "$(sub_addr 12)" 5000 "$S1" 3478
 	capture "$NS_SUB" "$DEV_S" "$TMP/c.pcap" icmp
-	in_sub timeout 3 python3 "$TLIB/udp_flows.py" "$(sub_addr 13)" 5000 1 "$S1" 3478 1 >/dev/null || true
+	in_sub timeout 3 python3 "$TOOLS/udp_flows.py" "$(sub_addr 13)" 5000 1 "$S1" 3478 1 >/dev/null || true
 	capture_stop 1
 	p=$(packets "$TMP/c.pcap" | head -1)
 	echo "$p"

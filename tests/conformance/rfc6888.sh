@@ -32,7 +32,7 @@ c6888_req4_port_limit() {
 	xcgn link attach inside "$DEV_I" outside "$DEV_O"
 	xcgn pool add "$POOL" block-size 64 max-blocks 1
 	echo_server "$S1" 3478 "$TMP/s1"
-	in_sub timeout 10 python3 "$TLIB/udp_flows.py" "$(sub_addr 2)" 20000 70 "$S1" 3478 3 >"$TMP/n"
+	in_sub timeout 10 python3 "$TOOLS/udp_flows.py" "$(sub_addr 2)" 20000 70 "$S1" 3478 3 >"$TMP/n"
 	echo "one subscriber, 70 flows: $(cat "$TMP/n") answered"
 	assert_eq 64 "$(cat "$TMP/n")" "capped at 64 ports"
 	udp_from "$(sub_addr 3)" 5000 "$S1" 3478 || fail "another subscriber harmed"
@@ -42,7 +42,7 @@ c6888_req4_port_limit() {
 c6888_req4c_rate_limit() {
 	attach_default new-rate 20
 	echo_server "$S1" 3478 "$TMP/s1"
-	in_sub timeout 10 python3 "$TLIB/udp_flows.py" "$(sub_addr 4)" 20000 200 "$S1" 3478 2 >"$TMP/n"
+	in_sub timeout 10 python3 "$TOOLS/udp_flows.py" "$(sub_addr 4)" 20000 200 "$S1" 3478 2 >"$TMP/n"
 	echo "200 flows at once: $(cat "$TMP/n")"
 	n=$(cat "$TMP/n")
 	[ "$n" -le 60 ] || fail "the cap let $n of 200 through"
@@ -71,7 +71,7 @@ c6888_req8_port_quarantine() {
 	echo_server "$S1" 3478 "$TMP/s1"
 	udp_from "$(sub_addr 7)" 5000 "$S1" 3478
 	daemon_with_log time-scale 100 gc-interval 50
-	for _ in $(seq 1 100); do grep -q '"event":"release"' "$TMP/nat.log" && break; sleep 0.1; done
+	wait_until 20 grep -q '"event":"release"' "$TMP/nat.log" || true
 	grep -q '"event":"release"' "$TMP/nat.log" || fail "no release"
 	udp_from "$(sub_addr 8)" 5000 "$S1" 3478 && fail "the block was handed out again at once"
 	sleep 1.5
@@ -88,8 +88,8 @@ c6888_req9_pcp() {
 	sub=$(sub_addr 11)
 	attach_default
 	daemon_with_log pcp
-	for _ in $(seq 1 30); do grep -q "PCP and NAT-PMP on" "$TMP/daemon.err" && break; sleep 0.1; done
-	out=$(in_sub "$SCAPY" "$TLIB/pcp_probe.py" "$DEV_S" "$sub" 40001 100.64.1.254 op=map \
+	wait_until 6 grep -q "PCP and NAT-PMP on" "$TMP/daemon.err" || true
+	out=$(in_sub "$SCAPY" "$TOOLS/pcp_probe.py" "$DEV_S" "$sub" 40001 100.64.1.254 op=map \
 		proto=17 port=6000 life=600)
 	echo "MAP: $out"
 	[ "$(echo "$out" | jq .result)" = 0 ] || fail "MAP refused: $out"
@@ -126,9 +126,9 @@ c6888_req11_quota() {
 	sub=$(sub_addr 10)
 	udp_from "$sub" 5000 "$S1" 3478
 	first=$(seen "$TMP/s1" 1)
-	in_sub timeout 10 python3 "$TLIB/udp_flows.py" "$sub" 20000 100 "$S1" 3478 2 >/dev/null || true
+	in_sub timeout 10 python3 "$TOOLS/udp_flows.py" "$sub" 20000 100 "$S1" 3478 2 >/dev/null || true
 	assert_ge "$(drop subscriber_limit)" 1 "refused and dropped"
-	for _ in $(seq 1 30); do grep -q '"event":"refused"' "$TMP/nat.log" && break; sleep 0.1; done
+	wait_until 6 grep -q '"event":"refused"' "$TMP/nat.log" || true
 	grep -q '"event":"refused".*"reason":"subscriber_limit"' "$TMP/nat.log" || fail "not logged"
 	udp_from "$sub" 5000 "$S1" 3478 || fail "the first flow was evicted"
 	assert_eq "$first" "$(grep -F "$first" "$TMP/s1")" "same public endpoint"
@@ -140,7 +140,7 @@ c6888_req12_log_no_destination() {
 	daemon_with_log
 	echo_server "$S1" 3478 "$TMP/s1"
 	udp_from "$(sub_addr 11)" 5000 "$S1" 3478
-	for _ in $(seq 1 30); do [ -s "$TMP/nat.log" ] && break; sleep 0.1; done
+	wait_until 6 test -s "$TMP/nat.log" || true
 	cat "$TMP/nat.log"
 	grep -q '"event":"alloc"' "$TMP/nat.log" || fail "no record"
 	grep -qF "$S1" "$TMP/nat.log" && fail "the destination is in the log"
@@ -156,7 +156,7 @@ c6888_req13_utilisation() {
 	xcgn pool add "$POOL" block-size 64 max-blocks 8
 	echo_server "$S1" 3478 "$TMP/s1"
 	for i in 12 13 14; do
-		in_sub timeout 5 python3 "$TLIB/udp_flows.py" "$(sub_addr "$i")" 20000 30 "$S1" 3478 1 >/dev/null
+		in_sub timeout 5 python3 "$TOOLS/udp_flows.py" "$(sub_addr "$i")" 20000 30 "$S1" 3478 1 >/dev/null
 	done
 	used=$(xcgn -j pool show | jq '.[0].blocks_used')
 	echo "3 subscribers x 30 flows hold $used blocks of 64 ports"
@@ -168,7 +168,7 @@ c6888_req14_log_volume() {
 	attach_default
 	daemon_with_log
 	echo_server "$S1" 3478 "$TMP/s1"
-	in_sub timeout 10 python3 "$TLIB/udp_flows.py" "$(sub_addr 15)" 20000 300 "$S1" 3478 2 >/dev/null
+	in_sub timeout 10 python3 "$TOOLS/udp_flows.py" "$(sub_addr 15)" 20000 300 "$S1" 3478 2 >/dev/null
 	sleep 0.5
 	n=$(grep -c . "$TMP/nat.log")
 	echo "300 flows, $n log record(s)"
@@ -180,7 +180,7 @@ c6888_req14_log_volume() {
 c6888_req15_unpredictable_ports() {
 	attach_default
 	echo_server "$S1" 3478 "$TMP/s1"
-	in_sub timeout 10 python3 "$TLIB/udp_flows.py" "$(sub_addr 16)" 50000 100 "$S1" 3478 2 >/dev/null
+	in_sub timeout 10 python3 "$TOOLS/udp_flows.py" "$(sub_addr 16)" 50000 100 "$S1" 3478 2 >/dev/null
 	xcgn -j session show | jq '[.[] | select(.inside_port >= 50000)] | sort_by(.inside_port) |
 		[.[].public_port]' >"$TMP/ports"
 	n=$(jq length "$TMP/ports")

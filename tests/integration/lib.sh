@@ -3,7 +3,7 @@
 # Helpers of the integration tests: background processes we own (killed by
 # PID at teardown), counters, assertions.
 
-TLIB=$XCGN_ROOT/tests/lib
+TOOLS=$XCGN_ROOT/tests/tools	# the Python tools the tests run
 BG_PIDS=()
 
 # Start a command in a namespace in the background; remember its PID.
@@ -113,14 +113,13 @@ wait_all_expired() {
 # Run BIN daemon ARGS in the NAT namespace for SECS seconds, stop it with
 # SIGTERM; it must exit 0. Its stderr goes to $TMP/d.err.
 daemon_for() {	# BIN SECS ARGS...
-	local bin=$1 secs=$2 d
+	local bin=$1 secs=$2
 	shift 2
-	nsenter --net="/run/netns/$NS_NAT" "$bin" daemon "$@" 2>"$TMP/d.err" &
-	d=$!
-	BG_PIDS+=("$d")
+	: >"$TMP/d.err"
+	DAEMON_ERR=$TMP/d.err daemon_start --bin "$bin" --wait none "$@" || true	# wait says why
 	sleep "$secs"
-	kill "$d"
-	wait "$d" || fail "daemon exit status: $(cat "$TMP/d.err")"
+	kill "$DAEMON_PID"
+	wait "$DAEMON_PID" || fail "daemon exit status: $(cat "$TMP/d.err")"
 }
 
 # Wait (bounded) until a TCP or UDP port listens in a namespace.

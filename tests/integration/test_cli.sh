@@ -106,10 +106,7 @@ test_host_traffic_unharmed() {
 	wait_listen "$NS_INET" "$S1:9100" t
 	in_nat ethtool -K "$DEV_O" tso on gso on >/dev/null 2>&1 || true
 	in_nat timeout 20 socat -u OPEN:"$TMP/host.up" "TCP4:$S1:9100" || fail "host upload failed"
-	for _ in $(seq 1 50); do
-		cmp -s "$TMP/host.up" "$TMP/host.got" && break
-		sleep 0.1
-	done
+	wait_until 10 cmp -s "$TMP/host.up" "$TMP/host.got" || true
 	cmp "$TMP/host.up" "$TMP/host.got" || fail "host upload differs"
 	assert_eq 0 "$(xcgn -j stats show | jq .drops_total)" "drops"
 }

@@ -205,10 +205,7 @@ EOF2
 	NOTIFY_SOCKET=$TMP/notify.sock nsenter --net="/run/netns/$NS_NAT" $start 2>"$TMP/d.err" &
 	d=$!
 	BG_PIDS+=("$d")
-	for _ in $(seq 1 100); do
-		grep -q "^READY=1" "$TMP/notify.got" 2>/dev/null && break
-		sleep 0.05
-	done
+	wait_until 10 eval 'grep -q "^READY=1" "$TMP/notify.got" 2>/dev/null' || true
 	grep -q "^READY=1" "$TMP/notify.got" || fail "no READY=1: $(cat "$TMP/d.err")"
 	# Ready means attached and applied.
 	assert_eq "$POOL" "$(xcgn -j pool show | jq -r '.[0] | "\(.prefix)/\(.plen)"')" "pool at READY"
@@ -247,10 +244,10 @@ EOF2
 # releases the subscriber's blocks with a release record.
 test_session_filters_and_flush() {
 	attach_default
-	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" 60
+	bg "$NS_INET" python3 "$TOOLS/udp_echo.py" "$S1" 7000 "$TMP/seen" 60
 	wait_listen "$NS_INET" "$S1:7000" u
-	in_sub timeout 10 python3 "$TLIB/udp_flows.py" "$(sub_addr 1)" 20000 3 "$S1" 7000 >/dev/null
-	in_sub timeout 10 python3 "$TLIB/udp_flows.py" "$(sub_addr 2)" 20000 2 "$S1" 7000 >/dev/null
+	in_sub timeout 10 python3 "$TOOLS/udp_flows.py" "$(sub_addr 1)" 20000 3 "$S1" 7000 >/dev/null
+	in_sub timeout 10 python3 "$TOOLS/udp_flows.py" "$(sub_addr 2)" 20000 2 "$S1" 7000 >/dev/null
 	assert_eq 3 "$(xcgn -j session show subscriber "$(sub_addr 1)" | jq length)" "filter subscriber"
 	assert_eq 5 "$(xcgn -j session show proto udp | jq length)" "filter proto"
 	assert_eq 0 "$(xcgn -j session show proto tcp | jq length)" "filter proto tcp"
@@ -265,10 +262,7 @@ test_session_filters_and_flush() {
 	assert_eq 3 "$(xcgn -j subscriber flush "$(sub_addr 1)" | jq .flushed)" "subscriber flush"
 	assert_eq 0 "$(xcgn -j session show subscriber "$(sub_addr 1)" | jq length)" "after the flush"
 	assert_eq 2 "$(xcgn -j session show subscriber "$(sub_addr 2)" | jq length)" "others kept"
-	for _ in $(seq 1 40); do
-		grep -q "\"event\":\"release\".*\"subscriber\":\"$(sub_addr 1)\"" "$TMP/nat.log" 2>/dev/null && break
-		sleep 0.1
-	done
+	wait_until 8 eval 'grep -q "\"event\":\"release\".*\"subscriber\":\"$(sub_addr 1)\"" "$TMP/nat.log" 2>/dev/null' || true
 	grep -q "\"event\":\"release\".*\"subscriber\":\"$(sub_addr 1)\"" "$TMP/nat.log" ||
 		fail "no release record after the flush: $(cat "$TMP/nat.log")"
 	xcgn session flush >/dev/null
@@ -283,9 +277,9 @@ test_session_filters_and_flush() {
 # and link show says it.
 test_link_set_switches_at_once() {
 	attach_default filtering address-dependent
-	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" 60
+	bg "$NS_INET" python3 "$TOOLS/udp_echo.py" "$S1" 7000 "$TMP/seen" 60
 	wait_listen "$NS_INET" "$S1:7000" u
-	in_sub timeout 10 python3 "$TLIB/udp_flows.py" "$(sub_addr 1)" 20000 1 "$S1" 7000 >/dev/null
+	in_sub timeout 10 python3 "$TOOLS/udp_flows.py" "$(sub_addr 1)" 20000 1 "$S1" 7000 >/dev/null
 	pub=$(xcgn -j session show proto udp | jq -r '.[0] | "\(.public_addr) \(.public_port)"')
 	# From a host the subscriber never sent to: filtered, then, with the
 	# switch, let in (the mapping was made address-dependent).

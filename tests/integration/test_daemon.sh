@@ -6,12 +6,7 @@
 
 # Start `xcgn daemon` in the NAT namespace; nsenter execs it, so $! is it.
 start_daemon() {
-	nsenter --net="/run/netns/$NS_NAT" "$XCGN_BIN" daemon log-file "$TMP/nat.log" "$@" \
-		2>>"$TMP/daemon.err" &
-	DAEMON_PID=$!
-	BG_PIDS+=("$DAEMON_PID")
-	sleep 0.3
-	kill -0 "$DAEMON_PID" 2>/dev/null || { cat "$TMP/daemon.err"; fail "daemon did not start"; }
+	daemon_start log-file "$TMP/nat.log" "$@" || fail "daemon did not start"
 }
 
 # Seconds (with ms) until a mapping matching a jq filter is gone; bounded.
@@ -40,12 +35,12 @@ between() {	# value lo hi message
 test_daemon_timers_scaled() {
 	attach_default
 	start_daemon time-scale 100 gc-interval 50
-	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" 60
+	bg "$NS_INET" python3 "$TOOLS/udp_echo.py" "$S1" 7000 "$TMP/seen" 60
 	bg "$NS_INET" timeout 60 socat TCP4-LISTEN:7001,bind="$S1",reuseaddr,fork EXEC:cat
 	wait_listen "$NS_INET" "$S1:7000" u
 	wait_listen "$NS_INET" "$S1:7001" t
 
-	in_sub timeout 5 python3 "$TLIB/udp_flows.py" "$(sub_addr 1)" 30000 1 "$S1" 7000 >/dev/null
+	in_sub timeout 5 python3 "$TOOLS/udp_flows.py" "$(sub_addr 1)" 30000 1 "$S1" 7000 >/dev/null
 	t=$(gone_after '.proto == "udp"' 6)
 	# Timer, plus up to 1 s of last-seen granularity, plus a GC period.
 	echo "UDP mapping lived ${t}s (timer 3 s)"
@@ -101,8 +96,8 @@ test_daemon_icmp_timer_real_scale() {
 test_daemon_gc_under_churn_with_log() {
 	attach_default
 	start_daemon time-scale 100 gc-interval 100
-	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/churn.seen" 90 detail
-	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S2" 7000 "$TMP/long.seen" 90
+	bg "$NS_INET" python3 "$TOOLS/udp_echo.py" "$S1" 7000 "$TMP/churn.seen" 90 detail
+	bg "$NS_INET" python3 "$TOOLS/udp_echo.py" "$S2" 7000 "$TMP/long.seen" 90
 	bg "$NS_INET" timeout 90 iperf3 -s -B "$S1" -p 5201 -1
 	wait_listen "$NS_INET" "$S1:7000" u
 	wait_listen "$NS_INET" "$S2:7000" u
@@ -132,7 +127,7 @@ PY
 	churn=()
 	for round in $(seq 1 8); do
 		for i in $(seq 3 40); do
-			in_sub timeout 10 python3 "$TLIB/udp_flows.py" "$(sub_addr "$i")" $((20000 + round * 50)) 50 "$S1" 7000 >/dev/null &
+			in_sub timeout 10 python3 "$TOOLS/udp_flows.py" "$(sub_addr "$i")" $((20000 + round * 50)) 50 "$S1" 7000 >/dev/null &
 			churn+=($!)
 		done
 		sleep 1.2
@@ -178,11 +173,11 @@ PY
 test_daemon_kill9_and_restart() {
 	attach_default
 	start_daemon time-scale 100 gc-interval 100 gc-batch 64
-	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" 60
+	bg "$NS_INET" python3 "$TOOLS/udp_echo.py" "$S1" 7000 "$TMP/seen" 60
 	wait_listen "$NS_INET" "$S1:7000" u
 	flows=()
 	for i in $(seq 1 40); do
-		in_sub timeout 10 python3 "$TLIB/udp_flows.py" "$(sub_addr "$i")" 20000 60 "$S1" 7000 >/dev/null &
+		in_sub timeout 10 python3 "$TOOLS/udp_flows.py" "$(sub_addr "$i")" 20000 60 "$S1" 7000 >/dev/null &
 		flows+=($!)
 	done
 	for p in "${flows[@]}"; do
@@ -224,15 +219,15 @@ test_daemon_logs_refusals_and_reopens_on_sighup() {
 	xcgn link attach inside "$DEV_I" outside "$DEV_O"
 	xcgn pool add 198.51.100.5/32 ports 1024-1087 block-size 64 max-blocks 1
 	start_daemon refusal-rate 5
-	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" 60
+	bg "$NS_INET" python3 "$TOOLS/udp_echo.py" "$S1" 7000 "$TMP/seen" 60
 	wait_listen "$NS_INET" "$S1:7000" u
-	in_sub timeout 10 python3 "$TLIB/udp_flows.py" "$(sub_addr 1)" 20000 64 "$S1" 7000 >/dev/null
+	in_sub timeout 10 python3 "$TOOLS/udp_flows.py" "$(sub_addr 1)" 20000 64 "$S1" 7000 >/dev/null
 	mv "$TMP/nat.log" "$TMP/nat.log.1"
 	kill -HUP "$DAEMON_PID"
 	sleep 0.3
-	got=$(in_sub timeout 10 python3 "$TLIB/udp_flows.py" "$(sub_addr 1)" 30000 200 "$S1" 7000 1)
+	got=$(in_sub timeout 10 python3 "$TOOLS/udp_flows.py" "$(sub_addr 1)" 30000 200 "$S1" 7000 1)
 	assert_eq 0 "$got" "flows past the subscriber's block"
-	in_sub timeout 10 python3 "$TLIB/udp_flows.py" "$(sub_addr 2)" 30000 1 "$S1" 7000 >/dev/null
+	in_sub timeout 10 python3 "$TOOLS/udp_flows.py" "$(sub_addr 2)" 30000 1 "$S1" 7000 >/dev/null
 	sleep 1.5
 	grep -q '"event":"alloc".*"subscriber":"100.64.1.1"' "$TMP/nat.log.1" || fail "allocation before the rotation"
 	[ -s "$TMP/nat.log" ] || fail "nothing written after SIGHUP"
@@ -250,10 +245,10 @@ test_deterministic_pool_who_by_arithmetic() {
 	xcgn link attach inside "$DEV_I" outside "$DEV_O"
 	xcgn pool add 198.51.100.0/30 block-size 512 max-blocks 2 deterministic 100.64.1.0/26
 	start_daemon
-	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" 60 detail
+	bg "$NS_INET" python3 "$TOOLS/udp_echo.py" "$S1" 7000 "$TMP/seen" 60 detail
 	wait_listen "$NS_INET" "$S1:7000" u
 	for i in 3 17 40; do
-		in_sub timeout 10 python3 "$TLIB/udp_flows.py" "$(sub_addr "$i")" 25000 3 "$S1" 7000 >/dev/null
+		in_sub timeout 10 python3 "$TOOLS/udp_flows.py" "$(sub_addr "$i")" 25000 3 "$S1" 7000 >/dev/null
 	done
 	sleep 0.5
 	assert_eq 9 "$(grep -c "" "$TMP/seen")" "flows seen"

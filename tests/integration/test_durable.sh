@@ -46,20 +46,17 @@ test_abi_stamp_and_pins_checked_by_every_command() {
 # by each of two subscribers (udp_hold.py) and a paced TCP transfer checked
 # by SHA-256.
 held_traffic_start() {	# N MBYTES SECONDS
-	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" 120
-	bg "$NS_INET" python3 "$TLIB/tcp_stream.py" recv "$S2" 6000 "$TMP/tcp.got" 120
+	bg "$NS_INET" python3 "$TOOLS/udp_echo.py" "$S1" 7000 "$TMP/seen" 120
+	bg "$NS_INET" python3 "$TOOLS/tcp_stream.py" recv "$S2" 6000 "$TMP/tcp.got" 120
 	wait_listen "$NS_INET" "$S1:7000" u
 	wait_listen "$NS_INET" "$S2:6000" t
-	in_sub timeout 120 python3 "$TLIB/udp_hold.py" "$(sub_addr 3)" 30000 "$1" "$S1" 7000 "$TMP/go" >"$TMP/hold.out" &
+	in_sub timeout 120 python3 "$TOOLS/udp_hold.py" "$(sub_addr 3)" 30000 "$1" "$S1" 7000 "$TMP/go" >"$TMP/hold.out" &
 	HOLD_PID=$!
-	in_sub timeout 120 python3 "$TLIB/udp_hold.py" "$(sub_addr 4)" 30000 "$1" "$S1" 7000 "$TMP/go" >"$TMP/hold2.out" &
+	in_sub timeout 120 python3 "$TOOLS/udp_hold.py" "$(sub_addr 4)" 30000 "$1" "$S1" 7000 "$TMP/go" >"$TMP/hold2.out" &
 	HOLD2_PID=$!
-	in_sub timeout 120 python3 "$TLIB/tcp_stream.py" send "$(sub_addr 2)" "$S2" 6000 "$2" "$3" >"$TMP/tcp.sent" &
+	in_sub timeout 120 python3 "$TOOLS/tcp_stream.py" send "$(sub_addr 2)" "$S2" 6000 "$2" "$3" >"$TMP/tcp.sent" &
 	SENDER_PID=$!
-	for _ in $(seq 1 150); do
-		[ -s "$TMP/hold.out" ] && [ -s "$TMP/hold2.out" ] && break
-		sleep 0.1
-	done
+	wait_until 30 eval '[ -s "$TMP/hold.out" ] && [ -s "$TMP/hold2.out" ]' || true
 	assert_eq "$1 $1" "$(head -qn1 "$TMP/hold.out" "$TMP/hold2.out" | xargs)" "UDP flows answered before"
 }
 
@@ -68,10 +65,7 @@ held_traffic_check() {	# N
 	wait "$HOLD_PID"
 	wait "$HOLD2_PID"
 	wait "$SENDER_PID" || fail "TCP sender broke"
-	for _ in $(seq 1 50); do
-		[ -s "$TMP/tcp.got" ] && break
-		sleep 0.1
-	done
+	wait_until 10 test -s "$TMP/tcp.got" || true
 	assert_eq "$(cat "$TMP/tcp.sent")" "$(cat "$TMP/tcp.got")" "TCP transfer byte-exact"
 	assert_eq "$1 $1" "$(tail -qn1 "$TMP/hold.out" "$TMP/hold2.out" | xargs)" "UDP flows answered after"
 	assert_eq $(($1 * 2)) "$(grep -c "" "$TMP/seen")" "senders the server saw (a new mapping would be a new one)"
@@ -173,9 +167,10 @@ reload_from_old_layout() {	# V ATTACH_ARGS...
 	[ -d "$(pin_dir "$v")" ] || fail "no layout-$v pins"
 	out=$(xcgn session show 2>&1) && fail "this layout read layout-$v pins"
 	echo "$out" | grep -q "abi $v is pinned" || fail "not named: $out"
-	nsenter --net="/run/netns/$NS_NAT" "$old" daemon log-file "$TMP/nat.log" 2>"$TMP/d$v.err" &
-	d=$!
-	BG_PIDS+=("$d")
+	: >"$TMP/d$v.err"
+	DAEMON_ERR="$TMP/d$v.err" daemon_start --bin "$old" --wait none log-file "$TMP/nat.log" ||
+		fail "the daemon did not start: $(cat "$TMP/d$v.err")"
+	d=$DAEMON_PID
 	held_traffic_start 1500 24 5
 	old_xcgn() { nsenter --net="/run/netns/$NS_NAT" "$old" "$@"; }
 	before=$(udp_mappings old_xcgn)
@@ -210,13 +205,11 @@ test_reload_from_layout_v3() {
 # One daemon per instance; it exits on detach; it makes its log directory.
 test_daemon_one_per_instance_follows_detach() {
 	attach_default
-	nsenter --net="/run/netns/$NS_NAT" "$XCGN_BIN" daemon log-file "$TMP/new/dir/nat.log" 2>"$TMP/d1.err" &
-	d1=$!
-	BG_PIDS+=("$d1")
-	for _ in $(seq 1 50); do
-		xcgn -j link show | jq -e '.[0].daemon.pid' >/dev/null && break
-		sleep 0.1
-	done
+	: >"$TMP/d1.err"
+	DAEMON_ERR="$TMP/d1.err" daemon_start log-file "$TMP/new/dir/nat.log" ||
+		fail "the daemon did not start: $(cat "$TMP/d1.err")"
+	d1=$DAEMON_PID
+	wait_until 10 eval 'xcgn -j link show | jq -e '.[0].daemon.pid' >/dev/null' || true
 	assert_eq "$d1" "$(xcgn -j link show | jq '.[0].daemon.pid')" "link show names the daemon"
 	assert_eq 750 "$(command stat -c %a "$TMP/new/dir")" "log directory mode"
 	assert_eq 640 "$(command stat -c %a "$TMP/new/dir/nat.log")" "log file mode"
@@ -278,7 +271,7 @@ durable_churn() {	# ROUNDS SECONDS
 	xcgn link attach inside "$DEV_I" outside "$DEV_O" || fail "attach"
 	xcgn pool add "$POOL" block-size 256 max-blocks 2 || fail "pool add"
 	start_daemon time-scale 50 gc-interval 100 quarantine 1
-	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" "$(($2 + 300))" detail
+	bg "$NS_INET" python3 "$TOOLS/udp_echo.py" "$S1" 7000 "$TMP/seen" "$(($2 + 300))" detail
 	wait_listen "$NS_INET" "$S1:7000" u
 	if [ "${CHURN_TCP:-1}" = 1 ]; then
 		tcp_loop &
@@ -292,11 +285,11 @@ durable_churn() {	# ROUNDS SECONDS
 		# Two subscribers at their limit: refusals all along.
 		if [ $((k % 20)) = 1 ]; then
 			for i in 1 2; do
-				bg "$NS_SUB" timeout 60 python3 "$TLIB/udp_flows.py" "100.64.1.$i" 10000 2000 "$S1" 7000 1
+				bg "$NS_SUB" timeout 60 python3 "$TOOLS/udp_flows.py" "100.64.1.$i" 10000 2000 "$S1" 7000 1
 			done
 		fi
 		i=$(( (k * 250) % 2000 ))
-		bg "$NS_SUB" timeout 20 python3 "$TLIB/udp_many.py" "100.64.$((8 + i / 256)).$((i % 256))" 250 4 \
+		bg "$NS_SUB" timeout 20 python3 "$TOOLS/udp_many.py" "100.64.$((8 + i / 256)).$((i % 256))" 250 4 \
 			$((20000 + (k % 1000) * 4)) "$S1" 7000 1
 		sleep "0.$((RANDOM % 9 + 1))"
 		if [ "${CHURN_KILL:-1}" = 1 ]; then
@@ -313,10 +306,7 @@ durable_churn() {	# ROUNDS SECONDS
 	sleep 3	# the last round's flows answered
 	kill -0 "$DAEMON_PID" || fail "daemon"
 	if [ "${CHURN_TCP:-1}" = 1 ]; then
-		for _ in $(seq 1 350); do
-			[ -e "$TMP/tcp.done" ] && break
-			sleep 0.1
-		done
+		wait_until 70 test -e "$TMP/tcp.done" || true
 		grep -q bad "$TMP/tcp.results" &&
 			fail "a TCP transfer broke: $(grep bad "$TMP/tcp.results"; cat "$TMP/tcp.diag")"
 		assert_ge "$(grep -c ok "$TMP/tcp.results")" 1 "TCP transfers through the kills and reloads"
@@ -356,10 +346,10 @@ tcp_loop() {
 	while [ ! -e "$TMP/tcp.stop" ] && [ "$n" -lt 100000 ]; do
 		n=$((n + 1))
 		rm -f "$TMP/t.got"
-		in_inet timeout 30 python3 "$TLIB/tcp_stream.py" recv "$S2" 6001 "$TMP/t.got" 30 &
+		in_inet timeout 30 python3 "$TOOLS/tcp_stream.py" recv "$S2" 6001 "$TMP/t.got" 30 &
 		r=$!
 		wait_listen "$NS_INET" "$S2:6001" t
-		in_sub timeout 30 python3 "$TLIB/tcp_stream.py" send 100.64.1.190 "$S2" 6001 4 2 \
+		in_sub timeout 30 python3 "$TOOLS/tcp_stream.py" send 100.64.1.190 "$S2" 6001 4 2 \
 			>"$TMP/t.sent" 2>"$TMP/t.err" || true
 		wait "$r" || true
 		if [ -s "$TMP/t.got" ] && [ "$(cat "$TMP/t.got")" = "$(cat "$TMP/t.sent")" ]; then
@@ -402,15 +392,16 @@ test_natlog_disk_full_and_back() {
 	mkdir -p "$TMP/small"
 	mount -t tmpfs -o size=64k tmpfs "$TMP/small"
 	attach_default
-	nsenter --net="/run/netns/$NS_NAT" "$XCGN_BIN" daemon log-file "$TMP/small/nat.log" 2>"$TMP/d.err" &
-	d=$!
-	BG_PIDS+=("$d")
+	: >"$TMP/d.err"
+	DAEMON_ERR="$TMP/d.err" daemon_start log-file "$TMP/small/nat.log" ||
+		fail "the daemon did not start: $(cat "$TMP/d.err")"
+	d=$DAEMON_PID
 	sleep 0.5
 	dd if=/dev/zero of="$TMP/small/filler" bs=4k 2>/dev/null || true
-	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" 60
+	bg "$NS_INET" python3 "$TOOLS/udp_echo.py" "$S1" 7000 "$TMP/seen" 60
 	wait_listen "$NS_INET" "$S1:7000" u
 	for i in $(seq 1 20); do
-		in_sub timeout 10 python3 "$TLIB/udp_flows.py" "$(sub_addr "$i")" 20000 5 "$S1" 7000 >/dev/null
+		in_sub timeout 10 python3 "$TOOLS/udp_flows.py" "$(sub_addr "$i")" 20000 5 "$S1" 7000 >/dev/null
 	done
 	assert_eq 100 "$(grep -c "" "$TMP/seen")" "flows forwarded with the log's disk full"
 	sleep 1.5
@@ -441,10 +432,10 @@ test_reload_from_layout_v5() {
 	assert_eq 4096 "$(xcgn -j pool show | jq '.[0].sub_mappings')" "the pool's new mapping cap"
 	kill "$DAEMON_PID"
 	wait "$DAEMON_PID" || fail "daemon exit status"
-	nsenter --net="/run/netns/$NS_NAT" "$XCGN_BIN" daemon log-file "$TMP/nat6.log" pcp \
-		2>"$TMP/d6.err" &
-	BG_PIDS+=($!)
-	for _ in $(seq 1 50); do grep -q "PCP and NAT-PMP on" "$TMP/d6.err" && break; sleep 0.1; done
+	: >"$TMP/d6.err"
+	DAEMON_ERR="$TMP/d6.err" daemon_start log-file "$TMP/nat6.log" pcp ||
+		fail "the daemon did not start: $(cat "$TMP/d6.err")"
+	wait_until 10 grep -q "PCP and NAT-PMP on" "$TMP/d6.err" || true
 	grep -q "0 mapping(s) held" "$TMP/d6.err" || fail "pcp after the move: $(cat "$TMP/d6.err")"
 	in_sub timeout 5 natpmpc -g 100.64.1.254 -a 7777 7777 udp 60 >"$TMP/np.out" 2>&1 ||
 		fail "natpmpc after the move: $(cat "$TMP/np.out")"

@@ -57,7 +57,7 @@ field_traffic() {	# LABEL
 			"after $(command stat -c %s "$TMP/got" 2>/dev/null || echo 0) bytes"
 	got=$(sha256sum <"$TMP/got" | cut -d' ' -f1)
 	assert_eq "$want" "$got" "$label: sha256 of a 4 MiB download (curl http://$S1:8080/blob in the host)"
-	in_cpe timeout 10 /usr/bin/python3 "$TLIB/udp_big.py" ask "$S1" 7100 \
+	in_cpe timeout 10 /usr/bin/python3 "$TOOLS/udp_big.py" ask "$S1" 7100 \
 		"100.64.2.2:$(( 20000 + RANDOM % 10000 ))" 1472 5 >"$TMP/udp" ||
 		fail "$label: a 1472-byte UDP datagram from the server: $(cat "$TMP/udp")"
 }
@@ -68,7 +68,7 @@ field_run() {	# MTU_INSIDE MTU_ACC
 	mkdir -p "$TMP/www"
 	head -c 4194304 /dev/urandom >"$TMP/www/blob"
 	bg "$NS_INET" timeout 120 /usr/bin/python3 -m http.server --bind "$S1" --directory "$TMP/www" 8080
-	bg "$NS_INET" /usr/bin/python3 "$TLIB/udp_big.py" serve "$S1" 7100 1472 120
+	bg "$NS_INET" /usr/bin/python3 "$TOOLS/udp_big.py" serve "$S1" 7100 1472 120
 	wait_listen "$NS_INET" "$S1:8080" t
 	wait_listen "$NS_INET" "$S1:7100" u
 	for nat in nftables xcgn; do

@@ -23,7 +23,7 @@ test_ip_options_go_through_the_kernel() {
 	local sub pub
 	sub=$(sub_addr 1)
 	attach_default
-	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" 30 detail
+	bg "$NS_INET" python3 "$TOOLS/udp_echo.py" "$S1" 7000 "$TMP/seen" 30 detail
 	wait_listen "$NS_INET" "$S1:7000" u
 	ip netns exec "$NS_SUB" python3 - "$sub" "$TMP/heard" <<'PY' &
 import socket, sys
@@ -44,7 +44,7 @@ PY
 	scapy_udp "$NS_SUB" "$sub" 5000 "$S1" 7000 rr-out "[IPOption_RR(routers=['0.0.0.0'] * 2)]"
 	scapy_udp "$NS_SUB" "$sub" 5000 "$S1" 7000 lsrr-out "[IPOption_LSRR(routers=['$S2'])]"
 	scapy_udp "$NS_SUB" "$sub" 5000 "$S1" 7000 rr0-out "[IPOption(b'\\x07\\x00\\x04\\x00')]"
-	for _ in $(seq 1 30); do grep -q rr-out "$TMP/seen" 2>/dev/null && break; sleep 0.1; done
+	wait_until 6 grep -q rr-out "$TMP/seen" 2>/dev/null || true
 	sleep 0.5
 	grep -q " rr-out$" "$TMP/seen" || fail "the record-route datagram did not get through"
 	pub=$(awk '/ rr-out$/ { print $1; exit }' "$TMP/seen")
@@ -58,7 +58,7 @@ PY
 	# Inbound, to the mapping the record route made.
 	scapy_udp "$NS_INET" "$S1" 7000 "${pub%:*}" "${pub#*:}" rr-in "[IPOption_RR(routers=['0.0.0.0'])]"
 	scapy_udp "$NS_INET" "$S1" 7000 "${pub%:*}" "${pub#*:}" lsrr-in "[IPOption_LSRR(routers=['$S2'])]"
-	for _ in $(seq 1 30); do grep -q rr-in "$TMP/heard" 2>/dev/null && break; sleep 0.1; done
+	wait_until 6 grep -q rr-in "$TMP/heard" 2>/dev/null || true
 	sleep 0.5
 	grep -qx "rr-in" "$TMP/heard" || fail "the inbound record route did not reach the subscriber"
 	! grep -q "lsrr-in" "$TMP/heard" || fail "an inbound source route reached the subscriber"
@@ -118,14 +118,14 @@ test_kernel_errors_about_inbound_packets_are_translated() {
 	local sub pub errs0
 	sub=$(sub_addr 1)
 	attach_default
-	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" 30
+	bg "$NS_INET" python3 "$TOOLS/udp_echo.py" "$S1" 7000 "$TMP/seen" 30
 	wait_listen "$NS_INET" "$S1:7000" u
 	echo hello | in_sub timeout 5 socat -t 1 - "UDP4:$S1:7000,bind=$sub:6000" >/dev/null
 	pub=$(head -n 1 "$TMP/seen")
 	[[ $pub == 198.51.100.* ]] || fail "no mapping: $pub"
 	in_nat ip link set "$DEV_I" mtu 1280
 	errs0=$(stat icmp_error_out)
-	in_inet timeout 8 /usr/bin/python3 "$TLIB/icmp_probe.py" "$S1" "${pub%:*}" "${pub#*:}" 7000 \
+	in_inet timeout 8 /usr/bin/python3 "$TOOLS/icmp_probe.py" "$S1" "${pub%:*}" "${pub#*:}" 7000 \
 		>"$TMP/icmp" || fail "icmp_probe.py: $(cat "$TMP/icmp")"
 	cat "$TMP/icmp"
 	! grep -q "100\.\(6[4-9]\|[7-9][0-9]\|1[01][0-9]\|12[0-7]\)\." "$TMP/icmp" ||
@@ -227,7 +227,7 @@ c.sendall(b"one\n"); print(c.recv(16).decode().strip(), flush=True)
 while not os.path.exists("'"$TMP/go"'"): time.sleep(0.05)
 c.sendall(b"two\n"); print(c.recv(16).decode().strip(), flush=True)
 ' >"$TMP/client.out"
-	for _ in $(seq 1 50); do grep -q one "$TMP/client.out" && break; sleep 0.1; done
+	wait_until 10 grep -q one "$TMP/client.out" || true
 	grep -q one "$TMP/client.out" || fail "the connection did not start"
 	xcgn -j session show proto tcp state established | jq -e 'length == 1' >/dev/null ||
 		fail "not established: $(xcgn -j session show)"
@@ -244,7 +244,7 @@ PY
 	xcgn -j session show proto tcp state established | jq -e 'length == 1' >/dev/null ||
 		fail "an outsider's RST moved the mapping: $(xcgn -j session show)"
 	touch "$TMP/go"
-	for _ in $(seq 1 50); do grep -q two "$TMP/client.out" && break; sleep 0.1; done
+	wait_until 10 grep -q two "$TMP/client.out" || true
 	grep -q two "$TMP/client.out" || fail "the quiet connection was cut"
 }
 
@@ -258,14 +258,14 @@ test_subscriber_mapping_cap() {
 	grep -q "max-subscribers 16384 x sub-mappings 100 is 6x the mapping table (262144)" \
 		"$TMP/add.err" || fail "no warning: $(cat "$TMP/add.err")"
 	assert_eq 100 "$(xcgn -j pool show | jq '.[0].sub_mappings')" "the cap"
-	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7300 "$TMP/seen" 60
+	bg "$NS_INET" python3 "$TOOLS/udp_echo.py" "$S1" 7300 "$TMP/seen" 60
 	wait_listen "$NS_INET" "$S1:7300" u
-	in_sub timeout 20 python3 "$TLIB/udp_flows.py" "$(sub_addr 1)" 20000 300 "$S1" 7300 \
+	in_sub timeout 20 python3 "$TOOLS/udp_flows.py" "$(sub_addr 1)" 20000 300 "$S1" 7300 \
 		>/dev/null || true
 	assert_eq 100 "$(xcgn -j session show subscriber "$(sub_addr 1)" | jq length)" \
 		"mappings of the subscriber at its cap"
 	assert_ge "$(drop subscriber_mappings)" 1 "refusals counted"
-	in_sub timeout 20 python3 "$TLIB/udp_flows.py" "$(sub_addr 2)" 20000 50 "$S1" 7300 \
+	in_sub timeout 20 python3 "$TOOLS/udp_flows.py" "$(sub_addr 2)" 20000 50 "$S1" 7300 \
 		>/dev/null || true
 	assert_eq 50 "$(xcgn -j session show subscriber "$(sub_addr 2)" | jq length)" \
 		"another subscriber's flows"

@@ -35,10 +35,7 @@ test_pmtu_discovery_through_xcgn() {
 	wait_listen "$far" "192.0.2.10:9000" t
 	in_sub timeout 20 socat -u OPEN:"$TMP/up" "TCP4:192.0.2.10:9000,bind=$(sub_addr 5)" ||
 		fail "upload did not complete"
-	for _ in $(seq 1 50); do
-		cmp -s "$TMP/up" "$TMP/up.got" && break
-		sleep 0.1
-	done
+	wait_until 10 cmp -s "$TMP/up" "$TMP/up.got" || true
 	cmp "$TMP/up" "$TMP/up.got" || fail "upload differs"
 	echo "2 MB upload over a 1280-byte hop completed, byte for byte"
 }
@@ -47,9 +44,9 @@ test_pmtu_discovery_through_xcgn() {
 # translated: the server sees it about its own packet to the public port.
 test_subscriber_icmp_error_translated() {
 	attach_default
-	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" 30
+	bg "$NS_INET" python3 "$TOOLS/udp_echo.py" "$S1" 7000 "$TMP/seen" 30
 	wait_listen "$NS_INET" "$S1:7000" u
-	in_sub timeout 5 python3 "$TLIB/udp_flows.py" "$(sub_addr 6)" 33000 1 "$S1" 7000 >/dev/null
+	in_sub timeout 5 python3 "$TOOLS/udp_flows.py" "$(sub_addr 6)" 33000 1 "$S1" 7000 >/dev/null
 	pub=$(cut -d: -f1 "$TMP/seen")
 	pport=$(cut -d: -f2 "$TMP/seen")
 	# Nothing listens on the subscriber's port now: its kernel answers a
@@ -57,10 +54,7 @@ test_subscriber_icmp_error_translated() {
 	bg "$NS_INET" timeout 10 tcpdump -i "$DEV_E" -n -U -c 1 -w "$TMP/icmp.pcap" icmp
 	sleep 0.5
 	echo probe | in_inet timeout 3 socat -t 0.5 - "UDP4:$pub:$pport,bind=$S1:7100" >/dev/null 2>&1 || true
-	for _ in $(seq 1 30); do
-		[ -s "$TMP/icmp.pcap" ] && [ "$(tcpdump -r "$TMP/icmp.pcap" -n 2>/dev/null | wc -l)" -ge 1 ] && break
-		sleep 0.1
-	done
+	wait_until 6 eval '[ -s "$TMP/icmp.pcap" ] && [ "$(tcpdump -r "$TMP/icmp.pcap" -n 2>/dev/null | wc -l)" -ge 1 ]' || true
 	line=$(tcpdump -r "$TMP/icmp.pcap" -n -v 2>/dev/null | tr '\n' ' ')
 	echo "$line"
 	echo "$line" | grep -q "$pub > $S1: ICMP $pub udp port $pport unreachable" ||
@@ -90,7 +84,7 @@ test_refused_subscriber_gets_icmp_prohibited() {
 # dropped and disturbs nothing.
 test_fragmented_udp_both_ways() {
 	attach_default
-	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" 30
+	bg "$NS_INET" python3 "$TOOLS/udp_echo.py" "$S1" 7000 "$TMP/seen" 30
 	wait_listen "$NS_INET" "$S1:7000" u
 	head -c 4000 /dev/urandom >"$TMP/big"
 	in_sub timeout 10 socat -t 2 -b 8192 - "UDP4:$S1:7000,bind=$(sub_addr 8)" <"$TMP/big" >"$TMP/big.back"
@@ -123,25 +117,22 @@ test_fragments_out_of_order_both_ways() {
 	head -c 4000 /dev/urandom >"$TMP/down"
 	local sub
 	sub=$(sub_addr 8)
-	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" 30
+	bg "$NS_INET" python3 "$TOOLS/udp_echo.py" "$S1" 7000 "$TMP/seen" 30
 	wait_listen "$NS_INET" "$S1:7000" u
 	# The subscriber opens its mapping (and so becomes known), then waits.
-	bg "$NS_SUB" python3 "$TLIB/udp_recv.py" "$sub" 33000 "$TMP/down.got" 15 "$S1:7000"
-	for _ in $(seq 1 50); do [ -s "$TMP/seen" ] && break; sleep 0.1; done
+	bg "$NS_SUB" python3 "$TOOLS/udp_recv.py" "$sub" 33000 "$TMP/down.got" 15 "$S1:7000"
+	wait_until 10 test -s "$TMP/seen" || true
 	[ -s "$TMP/seen" ] || fail "the mapping was not opened"
 	pub=$(cut -d: -f1 "$TMP/seen")
 	pport=$(cut -d: -f2 "$TMP/seen")
 
 	# Out: last fragment first.
-	bg "$NS_INET" python3 "$TLIB/udp_recv.py" "$S1" 7001 "$TMP/up.got" 15
+	bg "$NS_INET" python3 "$TOOLS/udp_recv.py" "$S1" 7001 "$TMP/up.got" 15
 	wait_listen "$NS_INET" "$S1:7001" u
-	in_sub /usr/bin/python3 "$TLIB/frag_send.py" "$sub" 33000 "$S1" 7001 "$TMP/up" reverse
+	in_sub /usr/bin/python3 "$TOOLS/frag_send.py" "$sub" 33000 "$S1" 7001 "$TMP/up" reverse
 	# In: last fragment first, from the server to the public address.
-	in_inet /usr/bin/python3 "$TLIB/frag_send.py" "$S1" 7000 "$pub" "$pport" "$TMP/down" reverse
-	for _ in $(seq 1 50); do
-		[ -s "$TMP/up.got" ] && [ -s "$TMP/down.got" ] && break
-		sleep 0.1
-	done
+	in_inet /usr/bin/python3 "$TOOLS/frag_send.py" "$S1" 7000 "$pub" "$pport" "$TMP/down" reverse
+	wait_until 10 eval '[ -s "$TMP/up.got" ] && [ -s "$TMP/down.got" ]' || true
 	cmp "$TMP/up" "$TMP/up.got" || fail "outbound datagram, fragments reversed, not whole"
 	cmp "$TMP/down" "$TMP/down.got" || fail "inbound datagram, fragments reversed, not whole"
 	assert_ge "$(stat fragment_held)" 2 "inbound later fragments held"
@@ -149,10 +140,10 @@ test_fragments_out_of_order_both_ways() {
 	echo "4000 bytes each way, fragments reversed: whole"
 
 	# Shuffled, the first fragment in the middle, inbound again.
-	bg "$NS_SUB" python3 "$TLIB/udp_recv.py" "$sub" 33001 "$TMP/down2.got" 15 "$S1:7000"
-	for _ in $(seq 1 50); do [ "$(wc -l <"$TMP/seen")" -ge 2 ] && break; sleep 0.1; done
+	bg "$NS_SUB" python3 "$TOOLS/udp_recv.py" "$sub" 33001 "$TMP/down2.got" 15 "$S1:7000"
+	wait_until 10 eval '[ "$(wc -l <"$TMP/seen")" -ge 2 ]' || true
 	pport=$(sed -n 2p "$TMP/seen" | cut -d: -f2)
-	in_inet /usr/bin/python3 "$TLIB/frag_send.py" "$S1" 7000 "$pub" "$pport" "$TMP/down" shuffle 600
-	for _ in $(seq 1 50); do [ -s "$TMP/down2.got" ] && break; sleep 0.1; done
+	in_inet /usr/bin/python3 "$TOOLS/frag_send.py" "$S1" 7000 "$pub" "$pport" "$TMP/down" shuffle 600
+	wait_until 10 test -s "$TMP/down2.got" || true
 	cmp "$TMP/down" "$TMP/down2.got" || fail "inbound datagram, 7 fragments shuffled, not whole"
 }

@@ -6,8 +6,8 @@
 # to two different servers.
 test_eim_two_servers() {
 	attach_default
-	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 3478 "$TMP/s1.seen" 60
-	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S2" 3478 "$TMP/s2.seen" 60
+	bg "$NS_INET" python3 "$TOOLS/udp_echo.py" "$S1" 3478 "$TMP/s1.seen" 60
+	bg "$NS_INET" python3 "$TOOLS/udp_echo.py" "$S2" 3478 "$TMP/s2.seen" 60
 	wait_listen "$NS_INET" "$S1:3478" u
 	wait_listen "$NS_INET" "$S2:3478" u
 	for s in "$S1" "$S2"; do
@@ -37,14 +37,14 @@ test_eim_two_servers() {
 test_block_exhaustion_one_subscriber() {
 	xcgn link attach inside "$DEV_I" outside "$DEV_O"
 	xcgn pool add 198.51.100.5/32 ports 1024-1151 block-size 64 max-blocks 1
-	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" 60
+	bg "$NS_INET" python3 "$TOOLS/udp_echo.py" "$S1" 7000 "$TMP/seen" 60
 	wait_listen "$NS_INET" "$S1:7000" u
-	got=$(in_sub timeout 20 python3 "$TLIB/udp_flows.py" "$(sub_addr 1)" 20000 70 "$S1" 7000)
+	got=$(in_sub timeout 20 python3 "$TOOLS/udp_flows.py" "$(sub_addr 1)" 20000 70 "$S1" 7000)
 	assert_eq 64 "$got" "flows that fit in one 64-port block"
 	assert_ge "$(drop subscriber_limit)" 6 "refusals counted"
-	got=$(in_sub timeout 20 python3 "$TLIB/udp_flows.py" "$(sub_addr 2)" 20000 10 "$S1" 7000)
+	got=$(in_sub timeout 20 python3 "$TOOLS/udp_flows.py" "$(sub_addr 2)" 20000 10 "$S1" 7000)
 	assert_eq 10 "$got" "the other subscriber's flows"
-	got=$(in_sub timeout 20 python3 "$TLIB/udp_flows.py" "$(sub_addr 1)" 20000 5 "$S1" 7000)
+	got=$(in_sub timeout 20 python3 "$TOOLS/udp_flows.py" "$(sub_addr 1)" 20000 5 "$S1" 7000)
 	assert_eq 5 "$got" "the exhausted subscriber's existing flows still work"
 	assert_eq 74 "$(nmaps)" "mappings (none evicted)"
 	xcgn subscriber show
@@ -69,14 +69,14 @@ test_unsolicited_inbound_dropped() {
 test_slow_path_then_fast_path() {
 	attach_default
 	ip -n "$NS_NAT" neigh flush all
-	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/seen" 60
+	bg "$NS_INET" python3 "$TOOLS/udp_echo.py" "$S1" 7000 "$TMP/seen" 60
 	wait_listen "$NS_INET" "$S1:7000" u
 	xcgn stats reset
-	got=$(in_sub timeout 10 python3 "$TLIB/udp_flows.py" "$(sub_addr 3)" 30000 1 "$S1" 7000)
+	got=$(in_sub timeout 10 python3 "$TOOLS/udp_flows.py" "$(sub_addr 3)" 30000 1 "$S1" 7000)
 	assert_eq 1 "$got" "first flow answered"
 	assert_ge "$(stat snat_tc)" 1 "first packet translated by tc egress"
 	seen1=$(cat "$TMP/seen")
-	got=$(in_sub timeout 10 python3 "$TLIB/udp_flows.py" "$(sub_addr 3)" 30000 1 "$S1" 7000)
+	got=$(in_sub timeout 10 python3 "$TOOLS/udp_flows.py" "$(sub_addr 3)" 30000 1 "$S1" 7000)
 	assert_eq 1 "$got" "second exchange answered"
 	assert_ge "$(stat redirect_out)" 1 "later packet redirected at XDP"
 	assert_eq "$seen1" "$(cat "$TMP/seen")" "same mapping on both paths"
@@ -88,12 +88,12 @@ test_bypass_destination_untranslated() {
 	attach_default
 	xcgn pool bypass add "$S2/32"
 	ip -n "$NS_INET" route add 100.64.0.0/10 via "$NAT_OUT"	# S2 answers directly
-	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/s1.seen" 30
-	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S2" 7000 "$TMP/s2.seen" 30
+	bg "$NS_INET" python3 "$TOOLS/udp_echo.py" "$S1" 7000 "$TMP/s1.seen" 30
+	bg "$NS_INET" python3 "$TOOLS/udp_echo.py" "$S2" 7000 "$TMP/s2.seen" 30
 	wait_listen "$NS_INET" "$S1:7000" u
 	wait_listen "$NS_INET" "$S2:7000" u
 	for s in "$S1" "$S2"; do
-		got=$(in_sub timeout 5 python3 "$TLIB/udp_flows.py" "$(sub_addr 9)" 36000 1 "$s" 7000)
+		got=$(in_sub timeout 5 python3 "$TOOLS/udp_flows.py" "$(sub_addr 9)" 36000 1 "$s" 7000)
 		assert_eq 1 "$got" "answer from $s"
 	done
 	echo "S1 saw $(cat "$TMP/s1.seen"), S2 saw $(cat "$TMP/s2.seen")"
@@ -108,7 +108,7 @@ test_bypass_destination_untranslated() {
 # and port, and 1 sees 2's public address and port; no ip rule needed.
 test_hairpin_udp_between_subscribers() {
 	attach_default
-	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/s1.seen" 30
+	bg "$NS_INET" python3 "$TOOLS/udp_echo.py" "$S1" 7000 "$TMP/s1.seen" 30
 	wait_listen "$NS_INET" "$S1:7000" u
 	# Subscriber 1 opens a mapping from its port 7000 and then serves on it.
 	cat >"$TMP/sub1.py" <<'PY'
@@ -131,10 +131,10 @@ with open(sys.argv[3], "a", buffering=1) as log:
 PY
 	# (a background job's stdin is /dev/null: the script goes in a file)
 	bg "$NS_SUB" python3 "$TMP/sub1.py" "$(sub_addr 1)" "$S1" "$TMP/sub1.seen"
-	for _ in $(seq 1 30); do [ -s "$TMP/s1.seen" ] && break; sleep 0.1; done
+	wait_until 6 test -s "$TMP/s1.seen" || true
 	pub1=$(cat "$TMP/s1.seen")
 	echo "subscriber 1 is $pub1 to the world"
-	got=$(in_sub timeout 5 python3 "$TLIB/udp_flows.py" "$(sub_addr 2)" 37000 3 "${pub1%:*}" "${pub1#*:}")
+	got=$(in_sub timeout 5 python3 "$TOOLS/udp_flows.py" "$(sub_addr 2)" 37000 3 "${pub1%:*}" "${pub1#*:}")
 	assert_eq 3 "$got" "echoes through the hairpin"
 	seen=$(sort -u "$TMP/sub1.seen")
 	echo "subscriber 1 saw: $seen"
@@ -145,7 +145,7 @@ PY
 	# kernel routed it towards the upstream, and tc egress turned it to the
 	# inside (the upstream here drops pool-to-pool); the rest turn at XDP.
 	assert_ge "$(stat hairpin)" 3 "hairpinned"
-	got=$(in_sub timeout 5 python3 "$TLIB/udp_flows.py" "$(sub_addr 2)" 37000 3 "${pub1%:*}" "${pub1#*:}")
+	got=$(in_sub timeout 5 python3 "$TOOLS/udp_flows.py" "$(sub_addr 2)" 37000 3 "${pub1%:*}" "${pub1#*:}")
 	assert_eq 3 "$got" "echoes again, neighbours known"
 	assert_ge "$(stat hairpin)" 9 "both ways at XDP"
 }
@@ -186,7 +186,7 @@ hairpin_cases() {	# OFFLOADS(on|off) [blackhole]
 	attach_default
 	[ "${2:-}" != blackhole ] || in_nat ip route add blackhole "$POOL" ||
 		fail "ip route add blackhole $POOL"
-	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/s1.seen" 30
+	bg "$NS_INET" python3 "$TOOLS/udp_echo.py" "$S1" 7000 "$TMP/s1.seen" 30
 	wait_listen "$NS_INET" "$S1:7000" u
 	# Subscriber 1: a mapping from 7000, then an echo on it logging "peer
 	# size"; a mapping from 7001 whose socket then closes (nothing listens:
@@ -225,7 +225,7 @@ PY
 	bg "$NS_INET" timeout 30 socat TCP4-LISTEN:7002,bind="$S1",reuseaddr,fork SYSTEM:'cat >/dev/null'
 	wait_listen "$NS_INET" "$S1:7002" t
 	bg "$NS_SUB" python3 "$TMP/sub1.py" "$s1" "$S1" "$TMP/sub1.log"
-	for _ in $(seq 1 50); do [ "$(sort -u "$TMP/s1.seen" 2>/dev/null | wc -l)" -ge 2 ] && break; sleep 0.1; done
+	wait_until 10 eval '[ "$(sort -u "$TMP/s1.seen" 2>/dev/null | wc -l)" -ge 2 ]' || true
 	pub1=$(xcgn -j session show | jq -r --arg a "$s1" '.[] | select(.inside_addr == $a and
 		.inside_port == 7000 and .proto == "udp") | .public_addr')
 	[ -n "$pub1" ] || fail "no mapping for subscriber 1"
@@ -280,7 +280,7 @@ sys.exit(1)" || fail "subscriber 2 never heard the port unreachable"
 from scapy.all import IP, UDP, send, conf
 conf.verb = 0
 send(IP(src='${pub2%:*}', dst='$pub1') / UDP(sport=${pub2#*:}, dport=$(port 7000 udp)) / b'spoofed', count=3)"
-	for _ in $(seq 1 30); do [ "$(drop spoofed_source)" -ge $((spoofs + 3)) ] && break; sleep 0.1; done
+	wait_until 6 eval '[ "$(drop spoofed_source)" -ge $((spoofs + 3)) ]' || true
 	assert_ge "$(drop spoofed_source)" $((spoofs + 3)) "pool-sourced packets from the internet dropped"
 	sleep 0.3
 	assert_eq "$got" "$(grep -c "^udp" "$TMP/sub1.log")" "no spoofed datagram reached subscriber 1"

@@ -67,11 +67,12 @@ nh_change_stops_traffic() {	# what command...
 test_nexthop_cache_follows_changes() {
 	local d hits mac t
 	attach_default
-	nsenter --net="/run/netns/$NS_NAT" "$XCGN_BIN" daemon log-file "$TMP/nat.log" 2>"$TMP/d.err" &
-	d=$!
-	BG_PIDS+=("$d")
+	: >"$TMP/d.err"
+	DAEMON_ERR="$TMP/d.err" daemon_start log-file "$TMP/nat.log" ||
+		fail "the daemon did not start: $(cat "$TMP/d.err")"
+	d=$DAEMON_PID
 	nh_stream_start
-	for _ in $(seq 1 50); do [ "$(stat nexthop_cached)" -gt 100 ] && break; sleep 0.1; done
+	wait_until 10 eval '[ "$(stat nexthop_cached)" -gt 100 ]' || true
 	assert_ge "$(stat nexthop_cached)" 100 "next hops served from the cache"
 	assert_ge "$(stat nexthop_kept)" 1 "and kept from the FIB"
 
@@ -104,11 +105,12 @@ test_nexthop_cache_follows_changes() {
 	nh_flowing_after "$t" "route restored without the daemon"
 
 	# A daemon again: the cache serves again.
-	nsenter --net="/run/netns/$NS_NAT" "$XCGN_BIN" daemon log-file "$TMP/nat.log" 2>"$TMP/d2.err" &
-	d=$!
-	BG_PIDS+=("$d")
+	: >"$TMP/d2.err"
+	DAEMON_ERR="$TMP/d2.err" daemon_start log-file "$TMP/nat.log" ||
+		fail "the daemon did not start: $(cat "$TMP/d2.err")"
+	d=$DAEMON_PID
 	hits=$(stat nexthop_cached)
-	for _ in $(seq 1 50); do [ "$(stat nexthop_cached)" -gt $((hits + 100)) ] && break; sleep 0.1; done
+	wait_until 10 eval '[ "$(stat nexthop_cached)" -gt $((hits + 100)) ]' || true
 	assert_ge "$(stat nexthop_cached)" $((hits + 100)) "served again with a daemon"
 	# A policy rule: a destination alone no longer decides; the cache
 	# stands aside while the rule is there.
@@ -118,7 +120,7 @@ test_nexthop_cache_follows_changes() {
 	sleep 0.5
 	assert_eq "$hits" "$(stat nexthop_cached)" "no cache under policy rules"
 	ip -n "$NS_NAT" rule del from 100.64.99.0/24 lookup main priority 1000
-	for _ in $(seq 1 30); do [ "$(stat nexthop_cached)" -gt $((hits + 50)) ] && break; sleep 0.1; done
+	wait_until 6 eval '[ "$(stat nexthop_cached)" -gt $((hits + 50)) ]' || true
 	assert_ge "$(stat nexthop_cached)" $((hits + 50)) "served again without the rule"
 	kill "$d"
 	wait "$d" || fail "daemon exit: $(cat "$TMP/d2.err")"

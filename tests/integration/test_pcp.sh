@@ -9,25 +9,17 @@ GW=100.64.1.254
 
 start_pcp_daemon() {	# daemon options...
 	# A fresh file: a restarted daemon's lines are not its predecessor's.
-	nsenter --net="/run/netns/$NS_NAT" "$XCGN_BIN" daemon log-file "$TMP/nat.log" pcp "$@" \
-		2>"$TMP/daemon.err" &
-	DAEMON_PID=$!
-	BG_PIDS+=("$DAEMON_PID")
-	local i
-	for i in $(seq 1 50); do
-		grep -q "PCP and NAT-PMP on UDP port 5351" "$TMP/daemon.err" 2>/dev/null && return 0
-		kill -0 "$DAEMON_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	cat "$TMP/daemon.err"
-	fail "the daemon did not start its PCP server"
+	: >"$TMP/daemon.err"
+	daemon_start log-file "$TMP/nat.log" pcp "$@" &&
+		wait_until 5 grep -q "PCP and NAT-PMP on UDP port 5351" "$TMP/daemon.err" ||
+		fail "the daemon did not start its PCP server: $(cat "$TMP/daemon.err")"
 }
 
 # One hand-built PCP request from subscriber I (or any SRC) and its answer.
 probe() {	# SRC [key=value...]
 	local src=$1
 	shift
-	in_sub /usr/bin/python3 "$TLIB/pcp_probe.py" "$DEV_S" "$src" 40001 "$GW" "$@"
+	in_sub /usr/bin/python3 "$TOOLS/pcp_probe.py" "$DEV_S" "$src" 40001 "$GW" "$@"
 }
 
 # The field of a probe's JSON answer.
@@ -134,7 +126,7 @@ test_pcp_requests_and_every_result_code() {
 	bg "$NS_SUB" timeout 30 socat -u UDP4-RECV:5000,bind="$s1" "OPEN:$TMP/got,creat"
 	wait_listen "$NS_SUB" "$s1:5000" u
 	echo hello-from-S2 | in_inet socat -u - "UDP4-SENDTO:$paddr:$port,bind=$S2"
-	for _ in $(seq 1 30); do grep -q hello-from-S2 "$TMP/got" && break; sleep 0.1; done
+	wait_until 6 grep -q hello-from-S2 "$TMP/got" || true
 	grep -q hello-from-S2 "$TMP/got" || fail "the internet did not reach the MAP"
 
 	# Renewal with the same nonce: the same port. Another nonce: refused.
@@ -196,9 +188,9 @@ test_pcp_requests_and_every_result_code() {
 	assert_ge "$(drop reverse_path)" $((rp + 1)) "dropped by the reverse-path check"
 	# From the outside, to the inside address: never heard.
 	in_inet ip route add "$GW/32" via "$NAT_OUT"
-	out=$(in_inet /usr/bin/python3 "$TLIB/pcp_probe.py" "$DEV_E" "$S2" 40001 "$GW")
+	out=$(in_inet /usr/bin/python3 "$TOOLS/pcp_probe.py" "$DEV_E" "$S2" 40001 "$GW")
 	assert_eq false "$(echo "$out" | field answer)" "an outside source gets no answer"
-	out=$(in_inet /usr/bin/python3 "$TLIB/pcp_probe.py" "$DEV_E" "$S2" 40001 "$NAT_OUT")
+	out=$(in_inet /usr/bin/python3 "$TOOLS/pcp_probe.py" "$DEV_E" "$S2" 40001 "$NAT_OUT")
 	assert_eq false "$(echo "$out" | field answer)" "nothing listens on the outside"
 }
 
@@ -269,9 +261,9 @@ data, peer = s.recvfrom(1100)
 open(sys.argv[2], "a").write("%s %s\n" % (peer[0], data.hex()))
 PY
 	bg "$NS_SUB" timeout 10 python3 "$TMP/listen.py" "$DEV_S" "$TMP/announce"
-	for _ in $(seq 1 50); do [ -s "$TMP/announce" ] && break; sleep 0.1; done
+	wait_until 10 test -s "$TMP/announce" || true
 	start_pcp_daemon
-	for _ in $(seq 1 50); do [ "$(wc -l <"$TMP/announce")" -ge 2 ] && break; sleep 0.1; done
+	wait_until 10 eval '[ "$(wc -l <"$TMP/announce")" -ge 2 ]' || true
 	read -r from hex < <(tail -n 1 "$TMP/announce")
 	echo "ANNOUNCE from $from: $hex"
 	assert_eq 100.64.1.254 "$from" "from the inside address"
@@ -350,7 +342,7 @@ test_pcp_delete_all_costs_what_the_subscriber_holds() {
 	start_pcp_daemon pcp-rate 1000 pcp-mappings 200 metrics 127.0.0.1:9756
 	in_sub timeout 5 ping -q -c 1 -W 2 -I "$s2" "$S1" >/dev/null || fail "ping"
 	# The others' holds, 150 of them (one process: the probe's own builder).
-	in_sub timeout 30 /usr/bin/python3 - "$TLIB" "$s2" "$GW" <<'PY' || fail "subscriber 2's holds"
+	in_sub timeout 30 /usr/bin/python3 - "$TOOLS" "$s2" "$GW" <<'PY' || fail "subscriber 2's holds"
 import socket, sys, time
 sys.path.insert(0, sys.argv[1])
 from pcp_probe import build

@@ -16,10 +16,10 @@ test_daemon_keeps_only_what_it_uses() {
 	local d want
 	xcgn link attach inside "$DEV_I" outside "$DEV_O" route-table 100 || fail "attach"
 	xcgn pool add "$POOL" || fail "pool add"
-	nsenter --net="/run/netns/$NS_NAT" "$XCGN_BIN" daemon log-file "$TMP/nat.log" pcp \
-		metrics 127.0.0.1:9811 2>"$TMP/d.err" &
-	d=$!
-	BG_PIDS+=("$d")
+	: >"$TMP/d.err"
+	DAEMON_ERR="$TMP/d.err" daemon_start log-file "$TMP/nat.log" pcp metrics 127.0.0.1:9811 ||
+		fail "the daemon did not start: $(cat "$TMP/d.err")"
+	d=$DAEMON_PID
 	wait_until 5 grep -q "collecting every" "$TMP/d.err" || fail "the daemon: $(cat "$TMP/d.err")"
 	sleep 0.5
 	# CAP_NET_ADMIN is bit 12, CAP_BPF bit 39.

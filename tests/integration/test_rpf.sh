@@ -35,7 +35,7 @@ rpf_router_setup() {
 # program itself must agree on every case.
 test_rpf_kernel_oracle_matrix() {
 	rpf_router_setup
-	timeout 300 python3 "$TLIB/rpf_matrix.py" "$NS_NAT" "$NS_SUB" "$DEV_S" "$DEV_I" "${P}d" \
+	timeout 300 python3 "$TOOLS/rpf_matrix.py" "$NS_NAT" "$NS_SUB" "$DEV_S" "$DEV_I" "${P}d" \
 		100.64.1.254 "$DEV_O" "$XCGN_BIN" | tee "$TMP/matrix"
 	grep -q "^468 cases, 468 agree, 0 disagree" "$TMP/matrix" || fail "verdicts disagree"
 	# The matrix is only worth something if it has both answers.
@@ -53,8 +53,8 @@ test_rpf_seed_case_loopback() {
 	for dev in all lo "${P}d" "$DEV_I"; do
 		in_nat sysctl -qw "net.ipv4.conf.$dev.rp_filter=1" "net.ipv4.conf.$dev.accept_local=1"
 	done
-	bg "$NS_NAT" python3 "$TLIB/udp_echo.py" 0.0.0.0 4003 "$TMP/lo.seen" 30
-	bg "$NS_NAT" python3 "$TLIB/udp_echo.py" 0.0.0.0 4002 "$TMP/dummy.seen" 30
+	bg "$NS_NAT" python3 "$TOOLS/udp_echo.py" 0.0.0.0 4003 "$TMP/lo.seen" 30
+	bg "$NS_NAT" python3 "$TOOLS/udp_echo.py" 0.0.0.0 4002 "$TMP/dummy.seen" 30
 	wait_listen "$NS_NAT" "0.0.0.0:4003" u
 	wait_listen "$NS_NAT" "0.0.0.0:4002" u
 	# Raw sends from the subscriber side, source and destination both the
@@ -94,8 +94,8 @@ test_rpf_spoofed_sources_dropped() {
 	in_sub ip addr add 192.0.2.66/32 dev "$DEV_S"
 	bg "$NS_INET" timeout 20 tcpdump -i "$DEV_E" -n -U -w "$TMP/out.pcap" udp port 7000
 	sleep 0.5
-	in_sub timeout 5 python3 "$TLIB/udp_flows.py" 192.0.2.66 33000 5 "$S1" 7000 0.5 >/dev/null || true
-	in_sub timeout 5 python3 "$TLIB/udp_flows.py" "$(sub_addr 3)" 33000 5 "$S1" 7000 0.5 >/dev/null || true
+	in_sub timeout 5 python3 "$TOOLS/udp_flows.py" 192.0.2.66 33000 5 "$S1" 7000 0.5 >/dev/null || true
+	in_sub timeout 5 python3 "$TOOLS/udp_flows.py" "$(sub_addr 3)" 33000 5 "$S1" 7000 0.5 >/dev/null || true
 	sleep 0.5
 	assert_ge "$(drop reverse_path)" 5 "spoofed datagrams dropped for the reverse path"
 	assert_eq 5 "$(stat mapping_created)" "mappings only for the real subscriber"
@@ -112,9 +112,8 @@ test_rpf_spoofed_sources_dropped() {
 test_rpf_route_changes_live() {
 	attach_default
 	# No periodic re-read: only the netlink subscription can notice.
-	nsenter --net="/run/netns/$NS_NAT" "$XCGN_BIN" daemon log-file none rpf-resync 600000 \
-		2>"$TMP/daemon.err" &
-	BG_PIDS+=($!)
+	: >"$TMP/daemon.err"
+	daemon_start log-file none rpf-resync 600000 || fail "the daemon did not start: $(cat "$TMP/daemon.err")"
 	# The established flow: a TCP stream from subscriber 1.
 	ip netns exec "$NS_INET" timeout 40 socat -u TCP4-LISTEN:9200,bind="$S1",reuseaddr \
 		OPEN:"$TMP/stream.got",creat,trunc &

@@ -19,7 +19,7 @@ traffic_suite() {	# TX_OFFLOAD (on: the senders leave checksums partial)
 
 	bg "$NS_INET" timeout 120 python3 -m http.server --bind "$S1" --directory "$TMP" 8080
 	bg "$NS_INET" timeout 120 socat TCP4-LISTEN:7001,bind="$S1",reuseaddr,fork EXEC:cat
-	bg "$NS_INET" python3 "$TLIB/udp_echo.py" "$S1" 7000 "$TMP/udp.seen" 120
+	bg "$NS_INET" python3 "$TOOLS/udp_echo.py" "$S1" 7000 "$TMP/udp.seen" 120
 	bg "$NS_INET" timeout 120 iperf3 -s -B "$S1" -p 5201 -1
 	# Nothing from the subscriber range may reach the internet side.
 	bg "$NS_INET" timeout 120 tcpdump -i "$DEV_E" -n -U -w "$TMP/leak.pcap" net 100.64.0.0/10
