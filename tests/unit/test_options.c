@@ -184,3 +184,29 @@ Test(options, daemon_options_mark_what_was_given)
 	cr_expect(o.use_syslog && o.pcp_cfg.rate == 5);
 	cr_expect(!o.pcp);
 }
+
+Test(options, defaults_come_from_the_tables)
+{
+	struct attach_opts a;
+	struct pool_opts p;
+	struct daemon_opts d;
+
+	attach_opts_init(&a);
+	cr_expect_eq(a.max_maps, XCGN_MAPS_MAX);
+	cr_expect_eq(a.rpf_in, XCGN_RPF_STRICT);
+	cr_expect_eq(a.rpf_out, XCGN_RPF_LOOSE);
+	cr_expect_eq(a.sub_prefix, htonl(0x64400000), "subscribers 100.64.0.0/10 by default");
+	cr_expect_eq(a.sub_plen, 10);
+	pool_opts_init(&p);
+	cr_expect_eq(p.block_size, XCGN_DEF_BLOCK_SIZE);
+	cr_expect_eq(p.sub_maps, XCGN_SUB_MAPS_AUTO);
+	cr_expect_eq(p.port_lo, XCGN_DEF_PORT_LO);
+	daemon_opts_init(&d);
+	cr_expect_eq(d.interval_ms, 1000);
+	cr_expect_eq(d.batch, XCGN_GC_BATCH_DEF);
+	cr_expect_eq(d.quarantine_s, XCGN_DEF_QUARANTINE);
+	cr_expect_eq(d.scale, 1);
+	cr_expect(d.pcp_cfg.rate > 0 && d.pcp_cfg.max_per_sub > 0,
+		  "the pcp-* defaults are pcp_config_default's, not the table's 0");
+	cr_expect_str_eq(d.log_path, XCGN_DEF_NATLOG);
+}

@@ -14,15 +14,9 @@
 void daemon_opts_init(struct daemon_opts *o)
 {
 	memset(o, 0, sizeof(*o));
+	opts_defaults(xcgn_daemon_opts, xcgn_daemon_nopts, o);
+	pcp_config_default(&o->pcp_cfg);	/* the pcp-* rows' defaults are its own */
 	o->log_path = XCGN_DEF_NATLOG;
-	o->scale = 1;
-	o->interval_ms = 1000;
-	o->quarantine_s = XCGN_DEF_QUARANTINE;
-	o->batch = XCGN_GC_BATCH_DEF;
-	o->refuse_per_s = 100;
-	o->rpf_resync_ms = 1000;
-	o->sync_ms = 1000;
-	pcp_config_default(&o->pcp_cfg);
 }
 
 /* "MIN-MAX" seconds, 1 <= MIN <= MAX <= a week. */
@@ -132,14 +126,15 @@ static int lifetime_parse(const struct opt *t __unused, const char *arg, void *o
 static const struct opt daemon_opt_rows[] = {
 	{ "log-file", OPT_CUSTOM, .parse = log_file_parse },
 	{ "syslog", OPT_FLAG, F(use_syslog), .set = true },
-	{ "log-sync", OPT_UINT, F(sync_ms), .min = 0, .max = 3600000, .what = "log-sync (ms)" },
-	{ "gc-interval", OPT_UINT, F(interval_ms), .min = 10, .max = 60000,
+	{ "log-sync", OPT_UINT, F(sync_ms), .min = 0, .max = 3600000, .def = 1000,
+	  .what = "log-sync (ms)" },
+	{ "gc-interval", OPT_UINT, F(interval_ms), .min = 10, .max = 60000, .def = 1000,
 	  .what = "gc-interval (ms)" },
-	{ "gc-batch", OPT_UINT, F(batch), .min = 16, .max = 1u << 20 },
+	{ "gc-batch", OPT_UINT, F(batch), .min = 16, .max = 1u << 20, .def = XCGN_GC_BATCH_DEF },
 	{ "quarantine", OPT_UINT, F(quarantine_s), .min = 0, .max = 86400,
-	  .what = "quarantine (seconds)" },
-	{ "refusal-rate", OPT_UINT, F(refuse_per_s), .min = 1, .max = 100000 },
-	{ "rpf-resync", OPT_UINT, F(rpf_resync_ms), .min = 100, .max = 3600000,
+	  .def = XCGN_DEF_QUARANTINE, .what = "quarantine (seconds)" },
+	{ "refusal-rate", OPT_UINT, F(refuse_per_s), .min = 1, .max = 100000, .def = 100 },
+	{ "rpf-resync", OPT_UINT, F(rpf_resync_ms), .min = 100, .max = 3600000, .def = 1000,
 	  .what = "rpf-resync (ms)" },
 	{ "metrics", OPT_CUSTOM, .parse = metrics_parse },
 	{ "ipfix", OPT_CUSTOM, .parse = ipfix_parse },
@@ -155,7 +150,7 @@ static const struct opt daemon_opt_rows[] = {
 	  .what = "pcp-share (percent of the pools' blocks)", PCP_OPT },
 	{ "pcp-third-party", OPT_CUSTOM, .parse = third_party_parse, PCP_OPT },
 	{ "monitor-group", OPT_CUSTOM, .parse = monitor_group_parse },
-	{ "time-scale", OPT_UINT, F(scale), .min = 1, .max = 10000 },
+	{ "time-scale", OPT_UINT, F(scale), .min = 1, .max = 10000, .def = 1 },
 };
 const struct opt *const xcgn_daemon_opts = daemon_opt_rows;
 const size_t xcgn_daemon_nopts = ARRAY_SIZE(daemon_opt_rows);

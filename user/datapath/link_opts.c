@@ -14,14 +14,7 @@
 void attach_opts_init(struct attach_opts *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->xdp_mode = XCGN_XDP_NATIVE;
-	o->max_maps = XCGN_MAPS_MAX;
-	o->max_subs = XCGN_SUBS_MAX;
-	o->rpf_in = XCGN_RPF_STRICT;
-	o->rpf_out = XCGN_RPF_LOOSE;
-	o->max_routes = XCGN_RPF_ROUTES_MAX;
-	o->max_addrs = XCGN_ADDRS_DEF;
-	parse_prefix(XCGN_DEF_SUBSCRIBERS, &o->sub_prefix, &o->sub_plen);
+	opts_defaults(xcgn_link_opts, xcgn_link_nopts, o);
 }
 
 const char *const xcgn_xdp_mode_name[] = { [XCGN_XDP_NATIVE] = "native",
@@ -104,19 +97,24 @@ const struct opt xcgn_link_opts[] = {
 	{ "inside", OPT_STRING, F(inside) },
 	{ "outside", OPT_STRING, F(outside) },
 	{ "xdp-mode", OPT_NAME, F(xdp_mode), .names = xcgn_xdp_mode_name, .nnames = 2,
-	  .what = "xdp-mode (native or generic)" },
+	  .def = XCGN_XDP_NATIVE, .what = "xdp-mode (native or generic)" },
 	{ "subscribers", OPT_PREFIX, .off = offsetof(struct attach_opts, sub_prefix),
-	  .off2 = offsetof(struct attach_opts, sub_plen),
+	  .off2 = offsetof(struct attach_opts, sub_plen), .defs = XCGN_DEF_SUBSCRIBERS,
 	  .what = "subscriber prefix (a.b.c.d/len, host bits clear)" },
-	{ "max-mappings", OPT_UINT, F(max_maps), .min = 16, .max = 1u << 24, .flags = OPTF_BREAK },
-	{ "max-subscribers", OPT_UINT, F(max_subs), .min = 16, .max = 1u << 22 },
-	{ "max-routes", OPT_UINT, F(max_routes), .min = 16, .max = 1u << 24 },
-	{ "max-addresses", OPT_UINT, F(max_addrs), .min = 16, .max = XCGN_PADDRS_MAX },
-	{ "rpf-inside", OPT_NAME, F(rpf_in), .names = xcgn_rpf_mode_name,
-	  .nnames = XCGN_RPF_MODE_MAX, .what = "rpf mode (strict, loose or off)",
+	{ "max-mappings", OPT_UINT, F(max_maps), .min = 16, .max = 1u << 24, .def = XCGN_MAPS_MAX,
 	  .flags = OPTF_BREAK },
+	{ "max-subscribers", OPT_UINT, F(max_subs), .min = 16, .max = 1u << 22,
+	  .def = XCGN_SUBS_MAX },
+	{ "max-routes", OPT_UINT, F(max_routes), .min = 16, .max = 1u << 24,
+	  .def = XCGN_RPF_ROUTES_MAX },
+	{ "max-addresses", OPT_UINT, F(max_addrs), .min = 16, .max = XCGN_PADDRS_MAX,
+	  .def = XCGN_ADDRS_DEF },
+	{ "rpf-inside", OPT_NAME, F(rpf_in), .names = xcgn_rpf_mode_name,
+	  .nnames = XCGN_RPF_MODE_MAX, .def = XCGN_RPF_STRICT,
+	  .what = "rpf mode (strict, loose or off)", .flags = OPTF_BREAK },
 	{ "rpf-outside", OPT_NAME, F(rpf_out), .names = xcgn_rpf_mode_name,
-	  .nnames = XCGN_RPF_MODE_MAX, .what = "rpf mode (strict, loose or off)" },
+	  .nnames = XCGN_RPF_MODE_MAX, .def = XCGN_RPF_LOOSE,
+	  .what = "rpf mode (strict, loose or off)" },
 	{ "refusal-icmp", OPT_NAME, F(refusal_icmp), .names = xcgn_refusal_name,
 	  .nnames = XCGN_REFUSAL_MAX, .what = "refusal-icmp (prohibited, host-unreachable or none)" },
 	SWITCH("bypass-all", XCGN_SW_BYPASS_ALL, OPTF_BREAK),

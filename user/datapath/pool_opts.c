@@ -95,15 +95,9 @@ const char *const xcgn_filtering_name[XCGN_FILTER_MAX] = {
 void pool_opts_init(struct pool_opts *o)
 {
 	memset(o, 0, sizeof(*o));
+	opts_defaults(xcgn_pool_opts, xcgn_pool_nopts, o);
 	o->port_lo = XCGN_DEF_PORT_LO;
 	o->port_hi = XCGN_DEF_PORT_HI;
-	o->block_size = XCGN_DEF_BLOCK_SIZE;
-	o->max_blocks = XCGN_DEF_MAX_BLOCKS;
-	o->filtering = XCGN_FILTER_EIF;
-	o->sub_burst = XCGN_SUB_BURST_AUTO;
-	o->sub_refill_s = XCGN_DEF_SUB_REFILL;
-	o->sub_maps = XCGN_SUB_MAPS_AUTO;
-	o->map_peers = XCGN_DEF_MAP_PEERS;
 }
 
 static int ports_parse(const struct opt *t __unused, const char *arg, void *obj)
@@ -237,22 +231,24 @@ static int timer_print(const struct opt *t, const void *obj, int i, char *buf, s
 /* The pool's options, in the order of their canonical form (config show). */
 static const struct opt pool_opt_rows[] = {
 	{ "ports", CUSTOM(ports) },
-	{ "block-size", OPT_UINT, F(block_size), .min = XCGN_BLOCK_SIZE_MIN, .max = 65535 },
-	{ "max-blocks", OPT_UINT, F(max_blocks), .min = 1, .max = XCGN_SUB_BLOCKS_MAX },
+	{ "block-size", OPT_UINT, F(block_size), .min = XCGN_BLOCK_SIZE_MIN, .max = 65535,
+	  .def = XCGN_DEF_BLOCK_SIZE },
+	{ "max-blocks", OPT_UINT, F(max_blocks), .min = 1, .max = XCGN_SUB_BLOCKS_MAX,
+	  .def = XCGN_DEF_MAX_BLOCKS },
 	{ "filtering", OPT_NAME, F(filtering), .names = xcgn_filtering_name, .nnames = 2,
-	  .what = "filtering (endpoint-independent or address-dependent)" },
+	  .def = XCGN_FILTER_EIF, .what = "filtering (endpoint-independent or address-dependent)" },
 	{ "parity", OPT_FLAG, F(parity), .set = 1 },
 	{ "no-parity", OPT_FLAG, F(parity), .set = 0, .flags = OPTF_HIDE },
 	{ "new-rate", OPT_UINT, F(new_rate), .min = 0, .max = 1000000,
 	  .what = "new-rate (new mappings a second per subscriber, 0: no cap)" },
-	{ "sub-burst", CUSTOM(cap), F(sub_burst), .set = XCGN_SUB_BURST_AUTO,
+	{ "sub-burst", CUSTOM(cap), F(sub_burst), .set = XCGN_SUB_BURST_AUTO, .def = XCGN_SUB_BURST_AUTO,
 	  .max = XCGN_SUB_BURST_AUTO - 1, .what = "sub-burst (new subscribers at once; off, auto)" },
 	/* The pinned field is 16 bits: 65535 s, about 18 hours. */
 	{ "sub-refill", OPT_UINT, F(sub_refill_s), .min = 1, .max = UINT16_MAX,
-	  .what = "sub-refill (seconds)" },
-	{ "sub-mappings", CUSTOM(cap), F(sub_maps), .set = XCGN_SUB_MAPS_AUTO,
+	  .def = XCGN_DEF_SUB_REFILL, .what = "sub-refill (seconds)" },
+	{ "sub-mappings", CUSTOM(cap), F(sub_maps), .set = XCGN_SUB_MAPS_AUTO, .def = XCGN_SUB_MAPS_AUTO,
 	  .max = XCGN_SUB_MAPS_AUTO - 1, .what = "sub-mappings (mappings a subscriber; off, auto)" },
-	{ "map-peers", CUSTOM(cap), F(map_peers), .max = XCGN_MAP_PEERS_MAX,
+	{ "map-peers", CUSTOM(cap), F(map_peers), .max = XCGN_MAP_PEERS_MAX, .def = XCGN_DEF_MAP_PEERS,
 	  .what = "map-peers (remotes a mapping; off)" },
 	{ "deterministic", CUSTOM(det) },
 	{ "exclude", CUSTOM(exclude) },
@@ -274,24 +270,24 @@ int pool_opts_parse(int argc, char **argv, struct pool_opts *o)
 	return opts_parse(xcgn_pool_opts, xcgn_pool_nopts, "pool", argc, argv, o);
 }
 
+/* What a pool's options and its pinned form share, field for field: both
+ * copies below are made from this one list. */
+#define POOL_SHARED(X)                                                              \
+	X(prefix) X(plen) X(port_lo) X(port_hi) X(block_size) X(max_blocks) X(filtering) \
+	X(timeout) X(new_rate) X(sub_burst) X(sub_refill_s) X(sub_maps) X(map_peers)
+#define X(f) _Static_assert(sizeof(((struct pool_opts *)0)->f) ==                  \
+				    sizeof(((struct xcgn_pool *)0)->f), #f " is the same field");
+POOL_SHARED(X)
+#undef X
+
 void pool_from_opts(const struct pool_opts *o, struct xcgn_pool *p)
 {
 	memset(p, 0, sizeof(*p));
-	p->prefix = o->prefix;
-	p->plen = o->plen;
-	p->port_lo = o->port_lo;
-	p->port_hi = o->port_hi;
-	p->block_size = o->block_size;
-	p->max_blocks = o->max_blocks;
-	p->filtering = o->filtering;
-	memcpy(p->timeout, o->timeout, sizeof(p->timeout));
+#define X(f) memcpy(&p->f, &o->f, sizeof(p->f));
+	POOL_SHARED(X)
+#undef X
 	if (o->parity)
 		p->flags |= XCGN_POOLF_PARITY;
-	p->new_rate = o->new_rate;
-	p->sub_burst = o->sub_burst;
-	p->sub_refill_s = o->sub_refill_s;
-	p->sub_maps = o->sub_maps;
-	p->map_peers = o->map_peers;
 	if (o->deterministic) {
 		p->flags |= XCGN_POOLF_DETERMINISTIC;
 		p->det_prefix = o->det_prefix;
@@ -302,20 +298,10 @@ void pool_from_opts(const struct pool_opts *o, struct xcgn_pool *p)
 void pool_opts_from(const struct xcgn_pool *p, struct pool_opts *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->prefix = p->prefix;
-	o->plen = p->plen;
-	o->port_lo = p->port_lo;
-	o->port_hi = p->port_hi;
-	o->block_size = p->block_size;
-	o->max_blocks = p->max_blocks;
-	o->filtering = p->filtering;
-	memcpy(o->timeout, p->timeout, sizeof(o->timeout));
+#define X(f) memcpy(&o->f, &p->f, sizeof(o->f));
+	POOL_SHARED(X)
+#undef X
 	o->parity = !!(p->flags & XCGN_POOLF_PARITY);
-	o->new_rate = p->new_rate;
-	o->sub_burst = p->sub_burst;
-	o->sub_refill_s = p->sub_refill_s;
-	o->sub_maps = p->sub_maps;
-	o->map_peers = p->map_peers;
 	if (p->flags & XCGN_POOLF_DETERMINISTIC) {
 		o->deterministic = 1;
 		o->det_prefix = p->det_prefix;

@@ -101,6 +101,19 @@ static bool opt_valued(const struct opt *o)
 	return o->kind != OPT_FLAG && !(o->flags & OPTF_NOVALUE);
 }
 
+void opts_defaults(const struct opt *t, size_t n, void *obj)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct opt *o = &t[i];
+
+		if (o->kind == OPT_PREFIX && o->defs)
+			parse_prefix(o->defs, (uint32_t *)((char *)obj + o->off),
+				     (uint8_t *)((char *)obj + o->off2));
+		else if (o->kind != OPT_FLAG && o->kind != OPT_BIT && o->size)
+			field_set(obj, o->off, o->size, o->def);
+	}
+}
+
 const struct opt *opts_find(const struct opt *t, size_t n, const char *name)
 {
 	for (size_t i = 0; i < n; i++)

@@ -38,6 +38,8 @@ struct opt {
 	uint8_t size;		/* of the field: 1, 2 or 4 (OPT_UINT, OPT_NAME, OPT_FLAG) */
 	uint32_t min, max;
 	uint32_t set;		/* OPT_FLAG: the value; OPT_BIT: the bit */
+	uint32_t def;		/* the default (a row with a field, not a flag) */
+	const char *defs;	/* OPT_PREFIX: the default, as text */
 	const char *const *names;	/* OPT_NAME, OPT_BIT; holes NULL */
 	uint8_t nnames;
 	/* In messages: `invalid WHAT "ARG"` (default the name), or with a
@@ -58,6 +60,9 @@ struct opt {
  * said. */
 int opts_parse(const struct opt *t, size_t n, const char *object, int argc, char **argv,
 	       void *obj);
+/* Every row's default into @obj (zeroed before): .def into its field,
+ * .defs for a prefix; flags and custom rows without a field keep 0. */
+void opts_defaults(const struct opt *t, size_t n, void *obj);
 /* The row of keyword @name, or NULL. */
 const struct opt *opts_find(const struct opt *t, size_t n, const char *name);
 /* The canonical form of @obj: " NAME VALUE" for each row, a row with

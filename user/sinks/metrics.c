@@ -18,7 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "sinks/sinks.h"
-#include "daemon/pcp_server.h"
+#include "net/pcp.h"
 
 
 static void family(FILE *f, const char *name, const char *type, const char *help)
