@@ -72,8 +72,8 @@ pin_dir() {	# the instance's pins, of layout $1 (default: this binary's)
 	echo "/sys/fs/bpf/xcgn/netns-$(command stat -L -c %i "/run/netns/$NS_NAT")/v${1:-$(xcgn -j link abi | jq -r .abi)}"
 }
 # Start `xcgn daemon ARGS...` in the NAT namespace, in the background;
-# DAEMON_PID is it (nsenter execs it), and it joins BG_PIDS when there is
-# one. Its stderr goes to DAEMON_ERR (default $TMP/daemon.err; appended).
+# DAEMON_PID is it (nsenter execs it), and it joins BG_PIDS (what a test's
+# teardown ends). Its stderr goes to DAEMON_ERR (default $TMP/daemon.err; appended).
 #   --wait ready    (the default) until it says it collects
 #   --wait nexthop  until its word is in xcgn_nhctl: the next-hop cache serves
 #   --wait none     not at all
@@ -90,7 +90,7 @@ daemon_start() {	# [--wait ready|nexthop|none] [--bin BIN] ARGS...
 	done
 	nsenter --net="/run/netns/$NS_NAT" "$bin" daemon "$@" 2>>"$err" &
 	DAEMON_PID=$!
-	[ -z "${BG_PIDS+x}" ] || BG_PIDS+=("$DAEMON_PID")
+	BG_PIDS+=("$DAEMON_PID")	# the tests end what they started by its PID
 	[ "$wait" = nexthop ] && pins=$(pin_dir)
 	for i in $(seq 1 50); do
 		kill -0 "$DAEMON_PID" 2>/dev/null ||
