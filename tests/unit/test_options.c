@@ -210,3 +210,39 @@ Test(options, defaults_come_from_the_tables)
 		  "the pcp-* defaults are pcp_config_default's, not the table's 0");
 	cr_expect_str_eq(d.log_path, XCGN_DEF_NATLOG);
 }
+
+/* The synopsis names every keyword but the undocumented, and it and the
+ * defaults line keep within 80 columns. */
+Test(options, synopsis_and_defaults_within_80_columns)
+{
+	struct table tb[3];
+	struct daemon_opts d;
+	struct attach_opts l;
+	struct pool_opts p;
+	const void *def[3] = { &l, &p, &d };
+
+	attach_opts_init(&l);
+	pool_opts_init(&p);
+	daemon_opts_init(&d);
+	tables(tb);
+	for (int k = 0; k < 3; k++) {
+		char *buf = NULL, *line, *save = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+
+		cr_assert(f);
+		opts_synopsis(f, "Usage: xcgn object verb", tb[k].t, tb[k].n);
+		opts_print_defaults(f, tb[k].t, tb[k].n, def[k]);
+		cr_assert(!fclose(f));
+		for (size_t r = 0; r < tb[k].n; r++)
+			cr_expect(tb[k].t[r].flags & OPTF_UNDOC || has_word(buf, tb[k].t[r].name),
+				  "%s: \"%s\" is not in the synopsis:\n%s", tb[k].object,
+				  tb[k].t[r].name, buf);
+		cr_expect(strstr(buf, "\nDefaults: ") && buf[len - 2] == '.',
+			  "%s: no defaults line:\n%s", tb[k].object, buf);
+		for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+			cr_expect(strlen(line) <= 80, "%s: a line of %zu columns: %s", tb[k].object,
+				  strlen(line), line);
+		free(buf);
+	}
+}

@@ -4,55 +4,57 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "lib/options.h"
 
 static int usage(void)
 {
-	fprintf(usage_fp(),
-		"Usage: xcgn daemon [config FILE] [log-file PATH] [syslog] [log-sync MS]\n"
-		"                   [gc-interval MS] [gc-batch N] [quarantine S] [refusal-rate N]\n"
-		"                   [rpf-resync MS] [metrics ADDR:PORT] [ipfix ADDR:PORT]...\n"
-		"                   [ipfix-domain N] [node N] [pcp] [pcp-lifetime MIN-MAX]\n"
-		"                   [pcp-mappings N] [pcp-rate N] [pcp-share PERCENT]\n"
-		"                   [pcp-third-party PREFIX]...\n"
-		"                   [monitor-group GROUP] [time-scale N]\n"
-		"       xcgn daemon help\n"
+	FILE *f = usage_fp();
+	struct daemon_opts def;
+
+	opts_synopsis(f, "Usage: xcgn daemon [config FILE]", xcgn_daemon_opts, xcgn_daemon_nopts);
+	fprintf(f, "       xcgn daemon help\n");
+	daemon_opts_init(&def);
+	opts_print_defaults(f, xcgn_daemon_opts, xcgn_daemon_nopts, &def);
+	fprintf(f,
 		"config FILE applies the configuration file first (xcgn config apply FILE)\n"
 		"and takes the options of its daemon line; options given here come after.\n"
 		"Runs in the foreground until SIGTERM or SIGINT; SIGHUP reopens the log file.\n"
 		"One daemon per instance; it exits when xcgn is detached. Under systemd\n"
 		"(Type=notify) it reports readiness and keeps the watchdog.\n"
 		"The log directory is made if missing (0750), the file is 0640, each record\n"
-		"is one write; log-sync (default 1000) is the most time between fdatasyncs\n"
-		"(0: after every record). Records the disk will not take wait in memory\n"
-		"(at most 65536) and are retried; what is lost is recovered from the tables.\n"
-		"Defaults: log-file %s, gc-interval 1000, gc-batch %u, quarantine %u,\n"
-		"refusal-rate 100 (records a second), rpf-resync 1000 (ms between full\n"
-		"re-reads of the FIB besides the netlink subscription: some sysctls send no\n"
-		"notice). metrics serves the Prometheus text exposition at\n"
-		"http://ADDR:PORT/metrics (xcgn stats metrics prints the same, less the\n"
-		"daemon's own figures). ipfix sends every NAT event the log gets to the\n"
-		"collector over UDP (RFC 7011/8158: port block allocation and de-allocation,\n"
-		"quota exceeded, addresses exhausted; up to 4 collectors; templates every\n"
-		"60 s; ipfix-domain is the observation domain, default the node's id, else 0).\n"
+		"is one write; log-sync is the most time between fdatasyncs (0: after every\n"
+		"record). Records the disk will not take wait in memory (at most 65536) and\n"
+		"are retried; what is lost is recovered from the tables. log-file none\n"
+		"writes no file; syslog sends each record to syslog as well.\n"
+		"gc-interval and gc-batch pace the collector: gc-batch mappings each\n"
+		"gc-interval ms. quarantine holds a released block from another subscriber\n"
+		"for that many seconds. refusal-rate caps the refusal records a second.\n"
+		"rpf-resync is the ms between full re-reads of the FIB besides the netlink\n"
+		"subscription (some sysctls send no notice). metrics serves the Prometheus\n"
+		"text exposition at http://ADDR:PORT/metrics (xcgn stats metrics prints the\n"
+		"same, less the daemon's own figures). ipfix sends every NAT event the log\n"
+		"gets to the collector over UDP (RFC 7011/8158: port block allocation and\n"
+		"de-allocation, quota exceeded, addresses exhausted; up to 4 collectors;\n"
+		"templates every 60 s; ipfix-domain is the observation domain, default the\n"
+		"node's id, else 0).\n"
 		"node N (1 to %u; in a configuration file, its cluster node) is written in\n"
 		"every NAT log record: xcgn log who answers from the logs of all nodes.\n"
 		"pcp answers the Port Control Protocol (RFC 6887: ANNOUNCE, MAP, PEER) and\n"
 		"NAT-PMP (RFC 6886) on UDP port 5351 of the inside device, to subscribers\n"
 		"that pass the reverse-path check: a mapping on the subscriber's public\n"
 		"address and blocks, open to every remote, for the lifetime asked (bounded\n"
-		"by pcp-lifetime, default 120-86400 s), logged (pcp_map, pcp_end). At most\n"
-		"pcp-mappings (default 64) a subscriber, pcp-rate (default 10) requests a\n"
-		"second from each (burst 2x); THIRD_PARTY only from the clients within a\n"
-		"pcp-third-party prefix (up to 8), none by default.\n"
+		"by pcp-lifetime), logged (pcp_map, pcp_end). At most pcp-mappings a\n"
+		"subscriber, pcp-rate requests a second from each (burst 2x);\n"
+		"THIRD_PARTY only from the clients within a pcp-third-party prefix (up to\n"
+		"8), none by default.\n"
 		"A subscriber a request makes (it had no entry), while it carries no traffic\n"
 		"of its own, holds mappings no longer than its pool's UDP timer, and all such\n"
-		"subscribers together at most pcp-share percent (default 25) of the pools'\n"
-		"blocks: past it, NO_RESOURCES. Requests from spoofed sources then cannot\n"
-		"hold the pool, and most of it stays for traffic.\n"
+		"subscribers together at most pcp-share percent of the pools' blocks: past\n"
+		"it, NO_RESOURCES. Requests from spoofed sources then cannot hold the pool,\n"
+		"and most of it stays for traffic.\n"
 		"xcgn monitor is served to root, and to the members of monitor-group.\n"
-		"time-scale divides every timer and the quarantine:\n"
-		"for tests only.\n",
-		XCGN_DEF_NATLOG, XCGN_GC_BATCH_DEF, XCGN_DEF_QUARANTINE, XCGN_NODE_MAX);
+		"time-scale divides every timer and the quarantine: for tests only.\n",
+		XCGN_NODE_MAX);
 	return usage_status();
 }
 

@@ -8,43 +8,40 @@
 #include <linux/rtnetlink.h>
 
 #include "cli/cli.h"
+#include "lib/options.h"
 #include "net/rpf.h"
 
 static int usage(void)
 {
-	fprintf(usage_fp(),
-		"Usage: xcgn link attach inside DEV outside DEV [xdp-mode { native | generic }]\n"
-		"                        [subscribers PREFIX] [max-mappings N] [max-subscribers N]\n"
-		"                        [rpf-inside MODE] [rpf-outside MODE] [max-routes N]\n"
-		"                        [refusal-icmp { prohibited | host-unreachable | none }]\n"
-		"                        [max-addresses N] [route-table TABLE]\n"
-		"                        [mss-clamp { auto | N | off }] [SWITCH]... [force]\n"
-		"       xcgn link set { SWITCH | refusal-icmp KIND | rpf-inside MODE |\n"
-		"                       rpf-outside MODE | route-table TABLE | mss-clamp CLAMP }...\n"
+	FILE *f = usage_fp();
+	struct attach_opts def;
+
+	opts_synopsis(f, "Usage: xcgn link attach", xcgn_link_opts, xcgn_link_nopts);
+	fprintf(f,
+		"       xcgn link set KEY VALUE...\n"
 		"       xcgn link detach\n"
 		"       xcgn link reload\n"
 		"       xcgn link check\n"
 		"       xcgn link clean\n"
 		"       xcgn link show\n"
 		"       xcgn link abi [ layout ]\n"
-		"       xcgn link help\n"
-		"MODE := { strict | loose | off }\n"
-		"SWITCH := { bypass-all { on | off } | filtering { pool | endpoint-independent } |\n"
-		"            refusal-log { on | off } | accounting { on | off } |\n"
-		"            route-subscribers { on | off } }\n"
-		"Defaults: xdp-mode native, subscribers 100.64.0.0/10, max-mappings %u,\n"
-		"max-subscribers %u, rpf-inside strict, rpf-outside loose, max-routes %u\n"
-		"(routes of the main and local tables the reverse-path check holds),\n"
-		"refusal-icmp prohibited (3/13, RFC 5508; host-unreachable is 3/1, RFC 6888),\n"
-		"max-addresses %u (public addresses over all pools, at most %u; each costs\n"
-		"8.2 KiB of kernel memory, mostly the allocation times of its 1024 possible\n"
-		"blocks), bypass-all off, filtering pool, refusal-log on, accounting off,\n"
-		"mss-clamp off.\n"
+		"       xcgn link help\n");
+	attach_opts_init(&def);
+	opts_print_defaults(f, xcgn_link_opts, xcgn_link_nopts, &def);
+	fprintf(f,
+		"max-mappings, max-subscribers, max-routes and max-addresses size the tables:\n"
+		"max-routes is the routes of the main and local tables the reverse-path check\n"
+		"holds; max-addresses the public addresses over all pools (at most %u; each\n"
+		"costs 8.2 KiB of kernel memory, mostly the allocation times of its 1024\n"
+		"possible blocks). refusal-icmp prohibited is 3/13 (RFC 5508),\n"
+		"host-unreachable 3/1 (RFC 6888).\n"
 		"mss-clamp lowers the MSS option of translated TCP SYNs and SYN-ACKs, both\n"
 		"ways, to N (%u-%u), or with auto to the smaller MTU of the two devices\n"
 		"less 40, taken when it is set: a second line of defence for path-MTU\n"
 		"discovery where ICMP is filtered beyond the NAT (PPPoE access: 1452).\n"
-		"set takes effect with the next packet, sessions kept: bypass-all on hands\n"
+		"set takes bypass-all, filtering, refusal-log, accounting, route-subscribers,\n"
+		"refusal-icmp, rpf-inside, rpf-outside, route-table and mss-clamp, with\n"
+		"effect from the next packet, sessions kept: bypass-all on hands\n"
 		"every packet to the kernel untranslated (xcgn steps aside, its tc guard\n"
 		"too); filtering endpoint-independent lets anyone reach every mapping,\n"
 		"whatever its pool says; refusal-log off stops refusal records (block\n"
@@ -69,8 +66,7 @@ static int usage(void)
 		"devices went with it): never adopted by a namespace that gets its inode.\n"
 		"abi prints the layout version and fingerprint this binary reads (layout:\n"
 		"the whole layout, as tests/abi/ keeps it).\n",
-		XCGN_MAPS_MAX, XCGN_SUBS_MAX, XCGN_RPF_ROUTES_MAX, XCGN_ADDRS_DEF, XCGN_PADDRS_MAX,
-		XCGN_MSS_MIN, XCGN_MSS_MAX, XCGN_RTPROT);
+		XCGN_PADDRS_MAX, XCGN_MSS_MIN, XCGN_MSS_MAX, XCGN_RTPROT);
 	return usage_status();
 }
 

@@ -8,18 +8,15 @@
 #include <bpf/bpf.h>
 
 #include "cli/cli.h"
+#include "lib/options.h"
 
 static int usage(void)
 {
-	fprintf(usage_fp(),
-		"Usage: xcgn pool add PREFIX [ports LO-HI] [block-size N] [max-blocks N]\n"
-		"                     [filtering { endpoint-independent | address-dependent }]\n"
-		"                     [deterministic SUBSCRIBER-PREFIX] [parity] [new-rate N]\n"
-		"                     [udp-timeout S] [tcp-established S] [tcp-transitory S]\n"
-		"                     [icmp-timeout S] [exclude ADDR|PREFIX]...\n"
-		"                     [sub-burst { N | auto | off }] [sub-refill S]\n"
-		"                     [sub-mappings { N | auto | off }] [map-peers { N | off }]\n"
-		"                     [force]\n"
+	FILE *f = usage_fp();
+	struct pool_opts def;
+
+	opts_synopsis(f, "Usage: xcgn pool add PREFIX", xcgn_pool_opts, xcgn_pool_nopts);
+	fprintf(f,
 		"       xcgn pool set PREFIX KEY VALUE...\n"
 		"       xcgn pool del PREFIX\n"
 		"       xcgn pool show [PREFIX [detail]]\n"
@@ -27,36 +24,36 @@ static int usage(void)
 		"       xcgn pool undrain ADDR\n"
 		"       xcgn pool bypass { add | del } PREFIX\n"
 		"       xcgn pool bypass show\n"
-		"       xcgn pool help\n"
+		"       xcgn pool help\n");
+	pool_opts_init(&def);
+	opts_print_defaults(f, xcgn_pool_opts, xcgn_pool_nopts, &def);
+	fprintf(f,
+		"The timers are not below %u/%u/%u/%u s, the RFC minimums. The block size\n"
+		"must divide the port range.\n"
 		"set changes a live pool: max-blocks (non-deterministic), filtering, parity,\n"
-		"new-rate, sub-burst, sub-refill, sub-mappings, map-peers and the timers, for new\n"
-		"mappings and blocks\n"
-		"at once (timers at the daemon's next pass); ports, block-size and\n"
-		"deterministic need del and add.\n"
+		"new-rate, sub-burst, sub-refill, sub-mappings, map-peers and the timers, for\n"
+		"new mappings and blocks at once (timers at the daemon's next pass); ports,\n"
+		"block-size and deterministic need del and add.\n"
 		"exclude keeps addresses of the prefix out of the pool (not deterministic\n"
 		"pools); it is part of what places the blocks, like ports. drain stops new\n"
 		"subscribers landing on a public address (those on it keep it); undrain\n"
 		"undoes it. sub-burst caps the new subscribers the pool takes at once (auto:\n"
-		"3/4 of its blocks; none up to 256 blocks), earned back over sub-refill seconds\n"
-		"(default %u): one inside host spoofing thousands of subscriber sources\n"
+		"3/4 of its blocks; none up to 256 blocks), earned back over sub-refill\n"
+		"seconds: one inside host spoofing thousands of subscriber sources\n"
 		"cannot take the pool; what passes the cap is refused and counted\n"
 		"(new_subscriber_rate). sub-mappings caps the mappings one subscriber holds,\n"
 		"all protocols together (auto: 2 x max-blocks x block-size), so no one fills\n"
 		"the tables everybody shares; past it new flows are refused and counted\n"
 		"(subscriber_mappings). pool add warns when max-subscribers times it exceeds\n"
 		"the mapping table. map-peers caps the remote hosts one mapping has in the\n"
-		"filtering table (default %u): in an address-dependent pool a packet to one\n"
-		"more is refused and counted (mapping_peers); a TCP peer past it is not noted.\n"
+		"filtering table: in an address-dependent pool a packet to one more is\n"
+		"refused and counted (mapping_peers); a TCP peer past it is not noted.\n"
+		"new-rate caps the new mappings a second of each subscriber (0: no cap).\n"
 		"A pool holding an address of this host is refused (the host's\n"
 		"own traffic to it would be taken for a subscriber's): exclude it, or force.\n"
-		"Defaults: ports %u-%u, block-size %u, max-blocks %u, filtering\n"
-		"endpoint-independent, timers %u/%u/%u/%u s (not below %u/%u/%u/%u, the RFC\n"
-		"minimums). The block size must divide the port range. A deterministic pool\n"
-		"(RFC 7422) gives each subscriber of SUBSCRIBER-PREFIX exactly max-blocks\n"
-		"blocks, computed from its address; nothing is logged per subscriber.\n",
-		XCGN_DEF_SUB_REFILL, XCGN_DEF_MAP_PEERS, XCGN_DEF_PORT_LO, XCGN_DEF_PORT_HI,
-		XCGN_DEF_BLOCK_SIZE,
-		XCGN_DEF_MAX_BLOCKS, XCGN_DEF_UDP_TIMEOUT, XCGN_DEF_TCP_EST, XCGN_DEF_TCP_TRANS, XCGN_DEF_ICMP_TIMEOUT,
+		"A deterministic pool (RFC 7422) gives each subscriber of SUBSCRIBER-PREFIX\n"
+		"exactly max-blocks blocks, computed from its address; nothing is logged per\n"
+		"subscriber.\n",
 		XCGN_MIN_UDP_TIMEOUT, XCGN_MIN_TCP_EST, XCGN_MIN_TCP_TRANS, XCGN_MIN_ICMP_TIMEOUT);
 	return usage_status();
 }

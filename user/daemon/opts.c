@@ -118,43 +118,109 @@ static int lifetime_parse(const struct opt *t __unused, const char *arg, void *o
 	return 0;
 }
 
+static int log_file_print(const struct opt *t __unused, const void *obj, int i, char *buf,
+			  size_t len)
+{
+	const char *path = ((const struct daemon_opts *)obj)->log_path;
+
+	snprintf(buf, len, "%s", path ? path : "none");
+	return !i;
+}
+
+static int metrics_print(const struct opt *t __unused, const void *obj, int i, char *buf,
+			 size_t len)
+{
+	const char *m = ((const struct daemon_opts *)obj)->metrics;
+
+	if (i || !m)
+		return 0;
+	snprintf(buf, len, "%s", m);
+	return 1;
+}
+
+static int ipfix_print(const struct opt *t __unused, const void *obj, int i, char *buf, size_t len)
+{
+	const struct daemon_opts *o = obj;
+
+	if (i >= o->nipfix)
+		return 0;
+	snprintf(buf, len, "%s", o->ipfix[i]);
+	return 1;
+}
+
+static int monitor_group_print(const struct opt *t __unused, const void *obj, int i, char *buf,
+			       size_t len)
+{
+	const char *g = ((const struct daemon_opts *)obj)->monitor_group;
+
+	if (i || !g)
+		return 0;
+	snprintf(buf, len, "%s", g);
+	return 1;
+}
+
+static int third_party_print(const struct opt *t __unused, const void *obj, int i, char *buf,
+			     size_t len)
+{
+	const struct pcp_config *pc = &((const struct daemon_opts *)obj)->pcp_cfg;
+	char a[16];
+
+	if (i < 0 || (uint32_t)i >= pc->nthird_party)
+		return 0;
+	snprintf(buf, len, "%s/%u", ipv4_str(pc->third_party[i].prefix, a, sizeof(a)),
+		 pc->third_party[i].plen);
+	return 1;
+}
+
+static int lifetime_print(const struct opt *t __unused, const void *obj, int i, char *buf,
+			  size_t len)
+{
+	const struct pcp_config *pc = &((const struct daemon_opts *)obj)->pcp_cfg;
+
+	snprintf(buf, len, "%u-%u", pc->min_lifetime_s, pc->max_lifetime_s);
+	return !i;
+}
+
 #define F(field) .off = offsetof(struct daemon_opts, field), \
 		 .size = sizeof(((struct daemon_opts *)0)->field)
 #define PCP_OPT .flags = OPTF_SEEN, .seen = offsetof(struct daemon_opts, pcp_opts)
+#define CUSTOM(fn) OPT_CUSTOM, .parse = fn##_parse, .print = fn##_print
 
 /* The daemon's options; `config FILE` is the CLI's (cmd_daemon.c). */
 static const struct opt daemon_opt_rows[] = {
-	{ "log-file", OPT_CUSTOM, .parse = log_file_parse },
+	{ "log-file", CUSTOM(log_file), .arg = "PATH" },
 	{ "syslog", OPT_FLAG, F(use_syslog), .set = true },
 	{ "log-sync", OPT_UINT, F(sync_ms), .min = 0, .max = 3600000, .def = 1000,
-	  .what = "log-sync (ms)" },
+	  .arg = "MS", .what = "log-sync (ms)" },
 	{ "gc-interval", OPT_UINT, F(interval_ms), .min = 10, .max = 60000, .def = 1000,
-	  .what = "gc-interval (ms)" },
+	  .arg = "MS", .what = "gc-interval (ms)" },
 	{ "gc-batch", OPT_UINT, F(batch), .min = 16, .max = 1u << 20, .def = XCGN_GC_BATCH_DEF },
 	{ "quarantine", OPT_UINT, F(quarantine_s), .min = 0, .max = 86400,
-	  .def = XCGN_DEF_QUARANTINE, .what = "quarantine (seconds)" },
+	  .def = XCGN_DEF_QUARANTINE, .arg = "S", .what = "quarantine (seconds)" },
 	{ "refusal-rate", OPT_UINT, F(refuse_per_s), .min = 1, .max = 100000, .def = 100 },
 	{ "rpf-resync", OPT_UINT, F(rpf_resync_ms), .min = 100, .max = 3600000, .def = 1000,
-	  .what = "rpf-resync (ms)" },
-	{ "metrics", OPT_CUSTOM, .parse = metrics_parse },
-	{ "ipfix", OPT_CUSTOM, .parse = ipfix_parse },
+	  .arg = "MS", .what = "rpf-resync (ms)" },
+	{ "metrics", CUSTOM(metrics), .arg = "ADDR:PORT" },
+	{ "ipfix", CUSTOM(ipfix), .arg = "ADDR:PORT", .flags = OPTF_MANY },
 	{ "ipfix-domain", OPT_UINT, F(ipfix_domain), .min = 0, .max = UINT32_MAX,
-	  .flags = OPTF_SEEN, .seen = offsetof(struct daemon_opts, ipfix_domain_set) },
-	{ "node", OPT_UINT, F(node), .min = 1, .max = XCGN_NODE_MAX },
+	  .flags = OPTF_SEEN | OPTF_NODEF, .seen = offsetof(struct daemon_opts, ipfix_domain_set) },
+	{ "node", OPT_UINT, F(node), .min = 1, .max = XCGN_NODE_MAX, .flags = OPTF_NODEF },
 	{ "pcp", OPT_FLAG, F(pcp), .set = true },
-	{ "pcp-lifetime", OPT_CUSTOM, .parse = lifetime_parse, PCP_OPT },
+	{ "pcp-lifetime", CUSTOM(lifetime), .arg = "MIN-MAX", PCP_OPT },
 	{ "pcp-mappings", OPT_UINT, F(pcp_cfg.max_per_sub), .min = 1, .max = XCGN_PCP_MAX,
 	  PCP_OPT },
 	{ "pcp-rate", OPT_UINT, F(pcp_cfg.rate), .min = 1, .max = 10000, PCP_OPT },
 	{ "pcp-share", OPT_UINT, F(pcp_cfg.share_pct), .min = 1, .max = 100,
-	  .what = "pcp-share (percent of the pools' blocks)", PCP_OPT },
-	{ "pcp-third-party", OPT_CUSTOM, .parse = third_party_parse, PCP_OPT },
-	{ "monitor-group", OPT_CUSTOM, .parse = monitor_group_parse },
+	  .arg = "PERCENT", .what = "pcp-share (percent of the pools' blocks)", PCP_OPT },
+	{ "pcp-third-party", CUSTOM(third_party), .arg = "PREFIX",
+	  .flags = OPTF_SEEN | OPTF_MANY, .seen = offsetof(struct daemon_opts, pcp_opts) },
+	{ "monitor-group", CUSTOM(monitor_group), .arg = "GROUP" },
 	{ "time-scale", OPT_UINT, F(scale), .min = 1, .max = 10000, .def = 1 },
 };
 const struct opt *const xcgn_daemon_opts = daemon_opt_rows;
 const size_t xcgn_daemon_nopts = ARRAY_SIZE(daemon_opt_rows);
 
+#undef CUSTOM
 #undef PCP_OPT
 #undef F
 

@@ -94,8 +94,8 @@ static int mss_print(const struct opt *t __unused, const void *obj, int i, char 
 
 /* The link's options, in the order of their canonical form (config show). */
 const struct opt xcgn_link_opts[] = {
-	{ "inside", OPT_STRING, F(inside) },
-	{ "outside", OPT_STRING, F(outside) },
+	{ "inside", OPT_STRING, F(inside), .arg = "DEV", .flags = OPTF_NEEDED },
+	{ "outside", OPT_STRING, F(outside), .arg = "DEV", .flags = OPTF_NEEDED },
 	{ "xdp-mode", OPT_NAME, F(xdp_mode), .names = xcgn_xdp_mode_name, .nnames = 2,
 	  .def = XCGN_XDP_NATIVE, .what = "xdp-mode (native or generic)" },
 	{ "subscribers", OPT_PREFIX, .off = offsetof(struct attach_opts, sub_prefix),
@@ -124,9 +124,9 @@ const struct opt xcgn_link_opts[] = {
 	SWITCH("accounting", XCGN_SW_ACCOUNTING, 0),
 	SWITCH("route-subscribers", XCGN_SW_ROUTE_SUBS, OPTF_BREAK),
 	{ "route-table", OPT_CUSTOM, .parse = route_table_parse,
-	  .print = route_table_print, .flags = OPTF_BREAK },
+	  .print = route_table_print, .arg = "{ TABLE | none }", .flags = OPTF_BREAK },
 	{ "mss-clamp", OPT_CUSTOM, .parse = mss_parse, .print = mss_print,
-	  .flags = OPTF_BREAK },
+	  .arg = "{ auto | N | off }", .flags = OPTF_BREAK },
 	{ "force", OPT_FLAG, F(force), .set = true, .flags = OPTF_HIDE },
 };
 const size_t xcgn_link_nopts = ARRAY_SIZE(xcgn_link_opts);

@@ -98,6 +98,8 @@ void pool_opts_init(struct pool_opts *o)
 	opts_defaults(xcgn_pool_opts, xcgn_pool_nopts, o);
 	o->port_lo = XCGN_DEF_PORT_LO;
 	o->port_hi = XCGN_DEF_PORT_HI;
+	for (int t = 0; t < XCGN_TIMER_MAX; t++)
+		o->timeout[t] = xcgn_timer_default[t];
 }
 
 static int ports_parse(const struct opt *t __unused, const char *arg, void *obj)
@@ -226,11 +228,12 @@ static int timer_print(const struct opt *t, const void *obj, int i, char *buf, s
 #define F(field) .off = offsetof(struct pool_opts, field), \
 		 .size = sizeof(((struct pool_opts *)0)->field)
 #define CUSTOM(fn) OPT_CUSTOM, .parse = fn##_parse, .print = fn##_print
-#define TIMER(t, fl) { XCGN_TIMER_NAME_##t, CUSTOM(timer), .set = XCGN_TIMER_##t, .flags = fl }
+#define TIMER(t, fl) { XCGN_TIMER_NAME_##t, CUSTOM(timer), .set = XCGN_TIMER_##t, .arg = "S", \
+		       .flags = fl }
 
 /* The pool's options, in the order of their canonical form (config show). */
 static const struct opt pool_opt_rows[] = {
-	{ "ports", CUSTOM(ports) },
+	{ "ports", CUSTOM(ports), .arg = "LO-HI" },
 	{ "block-size", OPT_UINT, F(block_size), .min = XCGN_BLOCK_SIZE_MIN, .max = 65535,
 	  .def = XCGN_DEF_BLOCK_SIZE },
 	{ "max-blocks", OPT_UINT, F(max_blocks), .min = 1, .max = XCGN_SUB_BLOCKS_MAX,
@@ -238,20 +241,22 @@ static const struct opt pool_opt_rows[] = {
 	{ "filtering", OPT_NAME, F(filtering), .names = xcgn_filtering_name, .nnames = 2,
 	  .def = XCGN_FILTER_EIF, .what = "filtering (endpoint-independent or address-dependent)" },
 	{ "parity", OPT_FLAG, F(parity), .set = 1 },
-	{ "no-parity", OPT_FLAG, F(parity), .set = 0, .flags = OPTF_HIDE },
+	{ "no-parity", OPT_FLAG, F(parity), .set = 0, .flags = OPTF_HIDE | OPTF_UNDOC },
 	{ "new-rate", OPT_UINT, F(new_rate), .min = 0, .max = 1000000,
 	  .what = "new-rate (new mappings a second per subscriber, 0: no cap)" },
 	{ "sub-burst", CUSTOM(cap), F(sub_burst), .set = XCGN_SUB_BURST_AUTO, .def = XCGN_SUB_BURST_AUTO,
-	  .max = XCGN_SUB_BURST_AUTO - 1, .what = "sub-burst (new subscribers at once; off, auto)" },
+	  .max = XCGN_SUB_BURST_AUTO - 1, .arg = "{ N | auto | off }",
+	  .what = "sub-burst (new subscribers at once; off, auto)" },
 	/* The pinned field is 16 bits: 65535 s, about 18 hours. */
 	{ "sub-refill", OPT_UINT, F(sub_refill_s), .min = 1, .max = UINT16_MAX,
-	  .def = XCGN_DEF_SUB_REFILL, .what = "sub-refill (seconds)" },
+	  .def = XCGN_DEF_SUB_REFILL, .arg = "S", .what = "sub-refill (seconds)" },
 	{ "sub-mappings", CUSTOM(cap), F(sub_maps), .set = XCGN_SUB_MAPS_AUTO, .def = XCGN_SUB_MAPS_AUTO,
-	  .max = XCGN_SUB_MAPS_AUTO - 1, .what = "sub-mappings (mappings a subscriber; off, auto)" },
+	  .max = XCGN_SUB_MAPS_AUTO - 1, .arg = "{ N | auto | off }",
+	  .what = "sub-mappings (mappings a subscriber; off, auto)" },
 	{ "map-peers", CUSTOM(cap), F(map_peers), .max = XCGN_MAP_PEERS_MAX, .def = XCGN_DEF_MAP_PEERS,
-	  .what = "map-peers (remotes a mapping; off)" },
-	{ "deterministic", CUSTOM(det) },
-	{ "exclude", CUSTOM(exclude) },
+	  .arg = "{ N | off }", .what = "map-peers (remotes a mapping; off)" },
+	{ "deterministic", CUSTOM(det), .arg = "SUBSCRIBER-PREFIX" },
+	{ "exclude", CUSTOM(exclude), .arg = "ADDR|PREFIX", .flags = OPTF_MANY },
 	TIMER(UDP, OPTF_BREAK),
 	TIMER(TCP_EST, 0),
 	TIMER(TCP_TRANS, 0),

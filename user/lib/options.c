@@ -212,3 +212,101 @@ void opts_print(FILE *f, const struct opt *t, size_t n, const void *obj)
 		}
 	}
 }
+
+/* Words laid out within 80 columns: each after a space, or on a new line
+ * indented by @indent when it would pass column 80. */
+struct wrap {
+	FILE *f;
+	int col, indent;
+	int reserve;	/* columns kept free after each word (its comma) */
+};
+
+static void wrap_word(struct wrap *w, const char *word)
+{
+	int len = (int)strlen(word);
+
+	if (w->col + 1 + len + w->reserve > 80) {
+		/* A word too long for the indent goes, with the rest, under
+		 * the command's name. */
+		if (w->indent + len > 80)
+			w->indent = 7;
+		fprintf(w->f, "\n%*s", w->indent, "");
+		w->col = w->indent;
+	} else {
+		fputc(' ', w->f);
+		w->col++;
+	}
+	fputs(word, w->f);
+	w->col += len;
+}
+
+/* The value of row @o in the synopsis. */
+static void opt_arg(const struct opt *o, char *buf, size_t len)
+{
+	size_t at = 0;
+
+	buf[0] = '\0';
+	if (o->arg) {
+		snprintf(buf, len, "%s", o->arg);
+	} else if (o->kind == OPT_NAME || o->kind == OPT_BIT) {
+		at = (size_t)snprintf(buf, len, "{");
+		for (int i = 0; i < o->nnames && at < len; i++)
+			if (o->names[i])
+				at += (size_t)snprintf(buf + at, len - at, "%s %s", at > 1 ? " |" : "",
+						       o->names[i]);
+		if (at < len)
+			snprintf(buf + at, len - at, " }");
+	} else if (o->kind == OPT_UINT) {
+		snprintf(buf, len, "N");
+	} else if (o->kind == OPT_PREFIX) {
+		snprintf(buf, len, "PREFIX");
+	} else if (opt_valued(o)) {
+		snprintf(buf, len, "VALUE");
+	}
+}
+
+void opts_synopsis(FILE *f, const char *lead, const struct opt *t, size_t n)
+{
+	const char *bracket = strchr(lead, '[');
+	struct wrap w = { .f = f, .col = (int)strlen(lead),
+			  .indent = bracket ? (int)(bracket - lead) : (int)strlen(lead) + 1 };
+	char arg[160], item[224];
+
+	fputs(lead, f);
+	for (size_t r = 0; r < n; r++) {
+		const struct opt *o = &t[r];
+		bool needed = o->flags & OPTF_NEEDED;
+
+		if (o->flags & OPTF_UNDOC)
+			continue;
+		opt_arg(o, arg, sizeof(arg));
+		snprintf(item, sizeof(item), "%s%s%s%s%s%s", needed ? "" : "[", o->name,
+			 arg[0] ? " " : "", arg, needed ? "" : "]",
+			 o->flags & OPTF_MANY ? "..." : "");
+		wrap_word(&w, item);
+	}
+	fputc('\n', f);
+}
+
+void opts_print_defaults(FILE *f, const struct opt *t, size_t n, const void *defobj)
+{
+	struct wrap w = { .f = f, .col = (int)strlen("Defaults:"), .reserve = 1 };
+	char buf[128], item[192];
+	bool first = true;
+
+	fputs("Defaults:", f);
+	for (size_t r = 0; r < n; r++) {
+		const struct opt *o = &t[r];
+
+		if (o->kind == OPT_FLAG || o->kind == OPT_STRING || (o->flags & (OPTF_UNDOC | OPTF_NODEF)) ||
+		    !opt_text(o, defobj, 0, buf, sizeof(buf)))
+			continue;
+		/* Each item ends in its comma, the last in the full stop. */
+		if (!first)
+			fputc(',', f), w.col++;
+		snprintf(item, sizeof(item), "%s %s", o->name, buf);
+		wrap_word(&w, item);
+		first = false;
+	}
+	fputs(".\n", f);
+}

@@ -30,6 +30,10 @@ enum opt_kind {
 #define OPTF_SEEN	0x4	/* sets the bool at .seen when given */
 #define OPTF_INVERT	0x8	/* OPT_BIT: names[1] clears the bit */
 #define OPTF_NOVALUE	0x10	/* OPT_CUSTOM: takes no value (.parse gets NULL) */
+#define OPTF_NEEDED	0x20	/* the synopsis shows it without brackets */
+#define OPTF_MANY	0x40	/* may be given more than once (synopsis: "...") */
+#define OPTF_UNDOC	0x80	/* left out of the synopsis (no-parity) */
+#define OPTF_NODEF	0x100	/* its default is not a value (node: none) */
 
 struct opt {
 	const char *name;
@@ -45,6 +49,9 @@ struct opt {
 	/* In messages: `invalid WHAT "ARG"` (default the name), or with a
 	 * hint `invalid NAME "ARG" (HINT)`. */
 	const char *what, *hint;
+	/* The value in the synopsis ("DEV", "S"); by default "{ a | b }" of
+	 * the names, N for a number, PREFIX for a prefix. */
+	const char *arg;
 	unsigned int flags;	/* OPTF_* */
 	/* OPT_CUSTOM: take @arg (NULL with OPTF_NOVALUE) into @obj: 0, or an
 	 * exit status with the reason said. */
@@ -69,5 +76,14 @@ const struct opt *opts_find(const struct opt *t, size_t n, const char *name);
  * OPTF_BREAK on a new line (" \\\n    "), OPTF_HIDE rows and rows whose
  * value is not there left out. */
 void opts_print(FILE *f, const struct opt *t, size_t n, const void *obj);
+
+/* The synopsis of a command taking table @t: @lead ("Usage: xcgn link
+ * attach"), then "[NAME ARG]" for each row, wrapped within 80 columns
+ * under the first (or under the lead's own first "[": "Usage: xcgn daemon
+ * [config FILE]"), and a newline. */
+void opts_synopsis(FILE *f, const char *lead, const struct opt *t, size_t n);
+/* "Defaults: NAME VALUE, ...", wrapped within 80 columns, of the rows that
+ * have a value in @defobj (opts_defaults' result), ending in ".\n". */
+void opts_print_defaults(FILE *f, const struct opt *t, size_t n, const void *defobj);
 
 #endif /* XCGN_LIB_OPTIONS_H */
