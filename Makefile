@@ -11,7 +11,8 @@
 #   make soak       an hour of churn with daemon kills and reloads (SOAK_SECONDS=N)
 #   make cluster-demo  three nodes, BIRD, BGP and BFD; node 2 fails and comes back
 #   make fuzz       the packet fuzzer and the libFuzzer targets, long (FUZZ_ITER, FUZZ_SECONDS)
-#   make install    binary, unit, man pages, completion, example (PREFIX, DESTDIR)
+#   make install    binary, unit, man pages, completion, example, sysctl.d and
+#                   logrotate files (PREFIX, DESTDIR)
 #   make deb        a Debian package in build/deb/ (debhelper)
 
 .DELETE_ON_ERROR:
@@ -45,7 +46,7 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 WFLAGS := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
 CFLAGS ?= -O2 -g
 XCFLAGS := -std=gnu11 $(CPPFLAGS) $(CFLAGS) $(WFLAGS) -Iinclude -I$(BUILD) -Iuser
-LDLIBS := $(shell pkg-config --libs libbpf libmnl libmicrohttpd libcap-ng 2>/dev/null || \
+LDLIBS := $(shell pkg-config --libs libbpf libmnl libmicrohttpd libcap-ng zlib 2>/dev/null || \
 	echo -lbpf -lelf -lz -lmnl -lmicrohttpd -lcap-ng) -pthread
 # libFuzzer targets: the library built again with clang, instrumented.
 ifeq ($(FUZZ),1)
@@ -71,7 +72,10 @@ XCGN_VERSION := $(XCGN_RELEASE)$(if $(GIT_REV),+g$(GIT_REV)$(GIT_DIRTY))
 PREFIX     ?= /usr/local
 SBINDIR    ?= $(PREFIX)/sbin
 MANDIR     ?= $(PREFIX)/share/man
-SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+# The configuration is /etc/xcgn/xcgn.conf whatever the prefix, as the
+# binary, the unit and the man pages say.
+SYSCONFDIR ?= /etc
+SYSCTLDIR  ?= $(PREFIX)/lib/sysctl.d
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 COMPDIR    ?= $(PREFIX)/share/bash-completion/completions
 DOCDIR     ?= $(PREFIX)/share/doc/xcgn
@@ -289,6 +293,8 @@ install: $(BUILD)/xcgn
 	$(Q)install -D -m 0644 dist/xcgn.bash-completion $(DESTDIR)$(COMPDIR)/xcgn
 	$(Q)install -D -m 0644 dist/xcgn.conf.example $(DESTDIR)$(DOCDIR)/examples/xcgn.conf
 	$(Q)install -D -m 0644 dist/rt_protos.xcgn $(DESTDIR)$(SYSCONFDIR)/iproute2/rt_protos.d/xcgn.conf
+	$(Q)install -D -m 0644 dist/xcgn.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/xcgn
+	$(Q)install -D -m 0644 dist/xcgn.sysctl $(DESTDIR)$(SYSCTLDIR)/60-xcgn.conf
 
 # debhelper builds from a copy of the tree made by git archive, so the
 # package holds what is committed; the version names the commit.
@@ -300,9 +306,15 @@ deb: deps
 test-dist: $(BUILD)/xcgn
 	$(Q)tests/dist/check.sh
 
-# The package: built, lintian-clean, installed with apt, run, removed.
-test-package: deb
+# The package of the previous pinned layout, for the upgrade test.
+$(BUILD)/deb-prev/stamp: tests/abi/v7.commit
+	$(Q)scripts/deb.sh $(BUILD)/deb-prev 0~layout7 $$(cat $<) >/dev/null && touch $@
+
+# The package: built, lintian-clean, installed with apt, run, removed; and
+# installed over the previous layout's package under traffic.
+test-package: deb $(BUILD)/deb-prev/stamp $(BUILD)/xcgn
 	$(Q)tests/dist/package.sh $(BUILD)/deb
+	$(Q)tests/dist/upgrade.sh $(BUILD)/deb-prev $(BUILD)/deb
 
 clean:
 	$(Q)rm -rf $(BUILD)

@@ -239,6 +239,43 @@ test_daemon_logs_refusals_and_reopens_on_sighup() {
 		[ "$(stat refusal_event_limited)" -gt 0 ] || fail "no count of what the limits held back"
 }
 
+# The shipped logrotate file rotates the live log twice under a running
+# daemon (its path and signal pointed at this test's): the first rotation
+# stays plain (delaycompress), the second is gzip; `log who` answers for
+# every rotation from the files as they lie, given a pattern.
+test_daemon_log_rotated_by_logrotate() {
+	local conf="$TMP/logrotate.conf" i t rec
+	attach_default
+	start_daemon
+	bg "$NS_INET" python3 "$TOOLS/udp_echo.py" "$S1" 7000 "$TMP/seen" 60
+	wait_listen "$NS_INET" "$S1:7000" u
+	# The test's log and daemon; dateext off, so two rotations in one day
+	# have names of their own (nat.log.1, nat.log.2.gz).
+	sed -e "s|^/var/log/xcgn/nat.log|$TMP/nat.log|" -e '/dateext\|dateformat/d' \
+		-e "s|systemctl kill .*|kill -HUP $DAEMON_PID|" "$XCGN_ROOT/dist/xcgn.logrotate" >"$conf"
+	grep -q "kill -HUP $DAEMON_PID" "$conf" || fail "the shipped logrotate file has no postrotate to point"
+	for i in 1 2 3; do
+		in_sub timeout 10 python3 "$TOOLS/udp_flows.py" "$(sub_addr "$i")" 20000 1 "$S1" 7000 >/dev/null
+		wait_until 10 grep -q "\"event\":\"alloc\".*\"subscriber\":\"$(sub_addr "$i")\"" "$TMP/nat.log" ||
+			fail "no allocation of $(sub_addr "$i") in the live log"
+		[ "$i" = 3 ] && break
+		logrotate -f -s "$TMP/logrotate.state" "$conf" || fail "logrotate -f $conf"
+		sleep 0.5	# the daemon's loop takes the HUP before the next record
+	done
+	[ -f "$TMP/nat.log.1" ] || fail "no nat.log.1 after two rotations: $(ls "$TMP")"
+	gzip -t "$TMP/nat.log.2.gz" || fail "nat.log.2.gz is not gzip (compress, delaycompress)"
+	zgrep -q '"subscriber":"100.64.1.1"' "$TMP/nat.log.2.gz" || fail "the first allocation is not in nat.log.2.gz"
+	grep -q '"subscriber":"100.64.1.2"' "$TMP/nat.log.1" || fail "the second allocation is not in nat.log.1"
+	for i in 1 2 3; do
+		rec=$( (zcat -f "$TMP"/nat.log*) | grep "\"event\":\"alloc\".*\"subscriber\":\"$(sub_addr "$i")\"" | head -1)
+		t=$(jq -r .ts_ms <<<"$rec")
+		got=$(xcgn -j log who "$(jq -r .public <<<"$rec"):$(jq -r .port_lo <<<"$rec")" \
+			at "@$((t / 1000 + 1))" file "$TMP/nat.log*" | jq -r .subscriber)
+		assert_eq "$(sub_addr "$i")" "$got" "log who across the rotations (file \"$TMP/nat.log*\")"
+	done
+	echo "logrotate: two rotations (plain, then gzip); log who answered from all three files"
+}
+
 # RFC 7422: a deterministic pool logs nothing per subscriber and
 # `xcgn log who` answers by arithmetic.
 test_deterministic_pool_who_by_arithmetic() {

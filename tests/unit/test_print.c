@@ -4,6 +4,10 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <sys/stat.h>
 
 #include "lib/lib.h"
 
@@ -67,4 +71,43 @@ Test(print, name_tables_are_complete)
 		cr_assert(xcgn_stat_name[i] && *xcgn_stat_name[i], "stat %d has a name", i);
 	for (i = 0; i < XCGN_DROP_MAX; i++)
 		cr_assert(xcgn_drop_name[i] && *xcgn_drop_name[i], "drop %d has a name", i);
+}
+
+/* What xcgn_logf and xcgn_err wrote to stderr, with JOURNAL_STREAM naming
+ * stderr's file (@journal) or another file. */
+static char *stderr_lines(bool journal)
+{
+	char path[] = "/tmp/xcgn-logf-XXXXXX", other[] = "/tmp/xcgn-logf-XXXXXX", js[64];
+	int fd = mkstemp(path), ofd = mkstemp(other), saved = dup(STDERR_FILENO);
+	struct stat st;
+	char *text = calloc(1, 256);
+
+	cr_assert(fd >= 0 && ofd >= 0 && saved >= 0 && text, "temporary files");
+	cr_assert(!fstat(journal ? fd : ofd, &st));
+	snprintf(js, sizeof(js), "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino);
+	cr_assert(!setenv("JOURNAL_STREAM", js, 1));
+	fflush(stderr);
+	cr_assert(dup2(fd, STDERR_FILENO) == STDERR_FILENO);
+	xcgn_logf(LOG_WARNING, "xcgn daemon: a warning\n");
+	xcgn_err("an error");
+	fflush(stderr);
+	cr_assert(dup2(saved, STDERR_FILENO) == STDERR_FILENO);
+	cr_assert(pread(fd, text, 255, 0) > 0, "read back %s", path);
+	unlink(path);
+	unlink(other);
+	close(fd);
+	close(ofd);
+	close(saved);
+	return text;
+}
+
+Test(print, priority_prefixes_only_under_the_journal)
+{
+	cr_expect_str_eq(stderr_lines(true), "<4>xcgn daemon: a warning\n<3>xcgn: an error\n");
+}
+
+Test(print, no_prefixes_when_stderr_is_not_the_journal)
+{
+	cr_expect_str_eq(stderr_lines(false), "xcgn daemon: a warning\nxcgn: an error\n");
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include <dirent.h>
+#include <glob.h>
 #include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -27,68 +28,108 @@ static int usage(void)
 			"one of them has no answer.\n"
 			"TIME := { YYYY-MM-DDTHH:MM:SS[Z] | \"YYYY-MM-DD HH:MM:SS\" | @UNIXSECONDS[.mmm] }, UTC.\n"
 			"Without at, the answer comes from the live tables. Default file %s.\n"
-			"file may be given again, and a PATH that is a directory means every file\n"
-			"in it: the logs of a cluster's nodes answer together (each record names\n"
-			"its node; deterministic pools answer from their binding records).\n",
-		XCGN_DEF_NATLOG);
+			"file may be given again; a PATH that is a directory means every file in\n"
+			"it, and one with * ? or [ is a pattern (quote it): the logs of a\n"
+			"cluster's nodes answer together (each record names its node;\n"
+			"deterministic pools answer from their binding records). Without file,\n"
+			"the default log and its rotations beside it (%s-*, .gz or\n"
+			"not) answer. Files compressed with gzip are read as they are.\n",
+		XCGN_DEF_NATLOG, XCGN_DEF_NATLOG);
 	return usage_status();
 }
 
 #define LOG_FILES_MAX 64
 
-/* The records of every log named (a directory: each regular file in it,
- * by name), into one list: 0, or an exit status with the reason said. */
+/* The records of one file, plain or gzip: 0, or an exit status (said). */
+static int log_file_load(const char *path, struct natlog_parsed **recs, size_t *n)
+{
+	FILE *f = natlog_fopen(path);
+	int err;
+
+	if (!f) {
+		xcgn_err("open NAT log %s: %s", path, strerror(errno));
+		return XCGN_EXIT_ERR;
+	}
+	err = natlog_load(f, recs, n);
+	fclose(f);
+	if (err) {
+		xcgn_err("read NAT log %s: %s", path, strerror(-err));
+		return XCGN_EXIT_ERR;
+	}
+	return 0;
+}
+
+/* A file, or each regular file of a directory by name. */
+static int log_path_load(const char *path, struct natlog_parsed **recs, size_t *n)
+{
+	struct dirent **ents = NULL;
+	struct stat st;
+	int k, nent, err = 0;
+
+	if (stat(path, &st)) {
+		xcgn_err("open NAT log %s: %s", path, strerror(errno));
+		return XCGN_EXIT_ERR;
+	}
+	if (!S_ISDIR(st.st_mode))
+		return log_file_load(path, recs, n);
+	nent = scandir(path, &ents, NULL, alphasort);
+	if (nent < 0) {
+		xcgn_err("read directory %s: %s", path, strerror(errno));
+		return XCGN_EXIT_ERR;
+	}
+	for (k = 0; k < nent; k++) {
+		char file[PATH_MAX];
+
+		snprintf(file, sizeof(file), "%s/%s", path, ents[k]->d_name);
+		if (!err && !stat(file, &st) && S_ISREG(st.st_mode))	/* not ".", ".." */
+			err = log_file_load(file, recs, n);
+		free(ents[k]);
+	}
+	free(ents);
+	return err;
+}
+
+/* The records of every log named, into one list: each PATH a file, a
+ * directory or a glob pattern ("nat.log*": the live file and its rotated,
+ * compressed ones). Without any, the default log and its rotations. 0, or
+ * an exit status with the reason said. */
 static int logs_load(const char *const *paths, int npaths, struct natlog_parsed **recs,
 		     size_t *n)
 {
-	int i, err;
+	int err = 0;
 
 	*recs = NULL;
 	*n = 0;
-	for (i = 0; i < npaths; i++) {
-		struct dirent **ents = NULL;
-		struct stat st;
-		int k, nent = 1;
-		bool dir;
+	if (!npaths) {
+		/* The live log first: its absence is the error to report. */
+		glob_t g;
 
-		if (stat(paths[i], &st)) {
-			xcgn_err("open NAT log %s: %s", paths[i], strerror(errno));
-			return XCGN_EXIT_ERR;
+		err = log_path_load(XCGN_DEF_NATLOG, recs, n);
+		if (!err && !glob(XCGN_DEF_NATLOG "[-.]*", 0, NULL, &g)) {
+			for (size_t k = 0; !err && k < g.gl_pathc; k++)
+				err = log_path_load(g.gl_pathv[k], recs, n);
+			globfree(&g);
 		}
-		dir = S_ISDIR(st.st_mode);
-		if (dir && (nent = scandir(paths[i], &ents, NULL, alphasort)) < 0) {
-			xcgn_err("read directory %s: %s", paths[i], strerror(errno));
-			return XCGN_EXIT_ERR;
-		}
-		for (k = 0, err = 0; k < nent; k++) {
-			char path[PATH_MAX];
-			FILE *f;
-
-			snprintf(path, sizeof(path), "%s%s%s", paths[i], dir ? "/" : "",
-				 dir ? ents[k]->d_name : "");
-			if (dir && (stat(path, &st) || !S_ISREG(st.st_mode)))
-				continue;	/* ".", "..", what is no log */
-			f = fopen(path, "r");
-			if (!f) {
-				xcgn_err("open NAT log %s: %s", path, strerror(errno));
-				err = XCGN_EXIT_ERR;
-				break;
-			}
-			err = natlog_load(f, recs, n);
-			fclose(f);
-			if (err) {
-				xcgn_err("read NAT log %s: %s", path, strerror(-err));
-				err = XCGN_EXIT_ERR;
-				break;
-			}
-		}
-		for (k = 0; dir && k < nent; k++)
-			free(ents[k]);
-		free(ents);
-		if (err)
-			return err;
+		return err;
 	}
-	return 0;
+	for (int i = 0; !err && i < npaths; i++) {
+		glob_t g;
+		int gr;
+
+		if (!strpbrk(paths[i], "*?[")) {
+			err = log_path_load(paths[i], recs, n);
+			continue;
+		}
+		gr = glob(paths[i], 0, NULL, &g);
+		if (gr) {
+			xcgn_err("no NAT log matches %s", paths[i]);
+			return XCGN_EXIT_ERR;
+		}
+		for (size_t k = 0; !err && k < g.gl_pathc; k++)
+			err = log_path_load(g.gl_pathv[k], recs, n);
+		globfree(&g);
+	}
+	return err;
 }
 
 /* file PATH, as often as given: 0, or a usage exit status. */
@@ -278,7 +319,7 @@ static int log_who(int argc, char **argv)
 		xcgn_err("nobody holds %s now", what);
 		return XCGN_EXIT_ERR;
 	}
-	err = logs_load(files, nfiles ? nfiles : 1, &recs, &n);
+	err = logs_load(files, nfiles, &recs, &n);
 	if (!err)
 		natlog_who_recs(recs, n, paddr, port, at, &w);
 	free(recs);
@@ -319,7 +360,7 @@ static int do_log_who_batch(struct cmd *cmd __unused, int argc, char **argv)
 			return XCGN_EXIT_USAGE;
 		}
 	}
-	rc = logs_load(files, nfiles ? nfiles : 1, &recs, &n);
+	rc = logs_load(files, nfiles, &recs, &n);
 	if (rc) {
 		free(recs);
 		return rc;

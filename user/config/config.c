@@ -13,6 +13,7 @@
  * struct out, errors with FILE:LINE); config_diff is pure (two configs in,
  * steps out); only config_running and config_apply touch the pins. */
 #include <errno.h>
+#include <syslog.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <stdlib.h>
@@ -598,13 +599,13 @@ static void step_say(const struct cstep *s)
 	if (!xcgn_verbose)
 		return;
 	if (o && s->kind >= CS_POOL_SET && s->kind <= CS_POOL_ADD)
-		fprintf(stderr, "xcgn: %s %s/%u\n", cstep_name[s->kind],
+		xcgn_logf(LOG_INFO, "xcgn: %s %s/%u\n", cstep_name[s->kind],
 			ipv4_str(o->prefix, a, sizeof(a)), o->plen);
 	else if (s->kind == CS_BYPASS_DEL || s->kind == CS_BYPASS_ADD)
-		fprintf(stderr, "xcgn: %s %s/%u\n", cstep_name[s->kind],
+		xcgn_logf(LOG_INFO, "xcgn: %s %s/%u\n", cstep_name[s->kind],
 			ipv4_str(s->prefix, a, sizeof(a)), s->plen);
 	else
-		fprintf(stderr, "xcgn: %s\n", cstep_name[s->kind]);
+		xcgn_logf(LOG_INFO, "xcgn: %s\n", cstep_name[s->kind]);
 }
 
 int config_apply_locked(const struct xcgn_config *want, bool restart_ok)

@@ -3,6 +3,7 @@
  * out again (RFC 6888 REQ-8); at start and after a loss, the NAT log and
  * the quarantine are reconciled with what the tables hold. */
 #include <errno.h>
+#include <syslog.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -118,7 +119,7 @@ int reconcile_quarantine(struct daemon *d, const uint64_t *owned)
 		}
 	}
 	if (n)
-		fprintf(stderr, "xcgn daemon: %u block(s) taken but unheld: quarantined\n", n);
+		xcgn_logf(LOG_WARNING, "xcgn daemon: %u block(s) taken but unheld: quarantined\n", n);
 	return 0;
 }
 
@@ -205,7 +206,7 @@ int reconcile_log(struct daemon *d)
 	if (err)
 		return err;
 	if (n)
-		fprintf(stderr, "xcgn daemon: %zu NAT log record(s) recovered from the tables\n", n);
+		xcgn_logf(LOG_INFO, "xcgn daemon: %zu NAT log record(s) recovered from the tables\n", n);
 	d->reconcile_due = false;
 	return 0;
 }

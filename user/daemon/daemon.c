@@ -9,6 +9,7 @@
  * This file is the daemon's life: setup, one event loop (loop.h) over its
  * sources and timers, teardown. */
 #include <errno.h>
+#include <syslog.h>
 #include <grp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,10 +119,10 @@ static uint64_t tm_datapath(void *ctx, uint64_t now)
 	int r = announce_watch(&d->aw, &d->m, d->dir);
 
 	if (r == 1)
-		fprintf(stderr, "xcgn daemon: the datapath stopped working (an XDP link "
+		xcgn_logf(LOG_ERR, "xcgn daemon: the datapath stopped working (an XDP link "
 				"detached, or a device gone or down): routes withdrawn\n");
 	else if (r == 2)
-		fprintf(stderr, "xcgn daemon: the datapath works again: routes "
+		xcgn_logf(LOG_INFO, "xcgn daemon: the datapath works again: routes "
 				"announced in table %u\n", d->aw.table);
 	return now + 250 * MS;
 }
@@ -150,7 +151,7 @@ static uint64_t tm_rpf(void *ctx, uint64_t now)
 	}
 	xcgn_unlock(cl);
 	if (!err && d->rpf_failing)
-		fprintf(stderr, "xcgn daemon: reverse-path tables in step again\n");
+		xcgn_logf(LOG_INFO, "xcgn daemon: reverse-path tables in step again\n");
 	d->rpf_failing = err != 0;
 	return now + d->o.rpf_resync_ms * MS;
 }
@@ -337,7 +338,7 @@ static int metrics_setup(struct daemon *d)
 			  d->http);
 	if (err)
 		return err;
-	fprintf(stderr, "xcgn daemon: metrics on http://%s/metrics\n", d->o.metrics);
+	xcgn_logf(LOG_INFO, "xcgn daemon: metrics on http://%s/metrics\n", d->o.metrics);
 	if (metrics_snapshot(&d->m, &d->snap))
 		d->snap.valid = false;
 	return 0;
@@ -401,7 +402,7 @@ static void monitor_setup(struct daemon *d)
 	if (monitor_listen(&d->mon) ||
 	    loop_add_fd(&d->loop, "the monitor socket", d->mon.fd, src_monitor, &d->mon) ||
 	    sinks_add(&d->sinks, &k)) {
-		fprintf(stderr, "xcgn daemon: no monitor socket: xcgn monitor will not work\n");
+		xcgn_logf(LOG_WARNING, "xcgn daemon: no monitor socket: xcgn monitor will not work\n");
 		monitor_close(&d->mon);
 	}
 }
@@ -414,7 +415,7 @@ static void nexthop_setup(struct daemon *d)
 	xcgn_link_read(&d->m, &li);	/* unread (0): every neighbour counts */
 	d->nh = nh_keeper_start(d->m.nhctl, (int)li.inside_ifindex, (int)li.outside_ifindex);
 	if (!d->nh)
-		fprintf(stderr, "xcgn daemon: warning: no next-hop cache (%s): every packet "
+		xcgn_logf(LOG_WARNING, "xcgn daemon: warning: no next-hop cache (%s): every packet "
 				"asks the FIB\n",
 			strerror(errno));
 }
@@ -459,7 +460,7 @@ static int daemon_setup(struct daemon *d)
 	 * started after this). It parses PCP from subscribers and HTTP. */
 	err = xcgn_caps_drop_to_runtime();
 	if (err)
-		fprintf(stderr, "xcgn daemon: warning: could not drop capabilities: %s\n",
+		xcgn_logf(LOG_WARNING, "xcgn daemon: warning: could not drop capabilities: %s\n",
 			strerror(-err));
 	nexthop_setup(d);
 	return 0;
@@ -476,7 +477,7 @@ static int daemon_finish(struct daemon *d)
 	if (d->detached) {
 		/* The instance is gone, and with it every block it held: each
 		 * gets its release now. A new attach gets a new daemon. */
-		fprintf(stderr, "xcgn daemon: xcgn was detached (or attached anew) in this "
+		xcgn_logf(LOG_INFO, "xcgn daemon: xcgn was detached (or attached anew) in this "
 				"namespace; releasing what it held and exiting\n");
 		release_all_logged(d);
 	}
@@ -485,7 +486,7 @@ static int daemon_finish(struct daemon *d)
 	natlog_sync(&d->log, xcgn_mono_ns(), true);
 	if (!d->detached)
 		dstat_publish(d);
-	fprintf(stderr, "xcgn daemon: exiting; %llu mapping(s) expired, %llu subscriber(s) "
+	xcgn_logf(LOG_INFO, "xcgn daemon: exiting; %llu mapping(s) expired, %llu subscriber(s) "
 			"released, %zu block(s) still in quarantine, NAT log: %llu written, %llu "
 			"recovered, %llu lost, %zu queued\n",
 		(unsigned long long)d->expired, (unsigned long long)d->released, d->q.n,
@@ -545,7 +546,7 @@ int daemon_run(const struct daemon_opts *o)
 		sigaction(SIGTERM, &sa, NULL);
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGHUP, &sa, NULL);
-		fprintf(stderr, "xcgn daemon: pid %d, collecting every %u ms, %u mappings a step, "
+		xcgn_logf(LOG_INFO, "xcgn daemon: pid %d, collecting every %u ms, %u mappings a step, "
 				"time scale 1/%u, NAT log %s%s (fdatasync every %u ms)\n",
 			getpid(), d->o.interval_ms, d->o.batch, d->o.scale,
 			d->o.log_path ? d->o.log_path : "(none)",

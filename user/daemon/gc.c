@@ -7,6 +7,7 @@
  * re-check in the kernel that an entry is as idle as it was read, and count
  * the subscriber's mappings down atomically. */
 #include <errno.h>
+#include <syslog.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -214,10 +215,10 @@ void gc_step(struct daemon *d)
 		d->pass_done = true;
 	}
 	if (!d->walking && xcgn_verbose && d->pass_seen)
-		fprintf(stderr,
-			"xcgn daemon: pass %llu: %llu mappings examined, %llu expired, %.3f s "
-			"wall, %.3f s busy\n",
-			(unsigned long long)d->passes, (unsigned long long)d->pass_seen,
-			(unsigned long long)(d->expired - d->pass_expired),
-			(double)(xcgn_mono_ns() - d->pass_t0) / 1e9, (double)d->pass_busy / 1e9);
+		xcgn_logf(LOG_DEBUG,
+			  "xcgn daemon: pass %llu: %llu mappings examined, %llu expired, %.3f s "
+			  "wall, %.3f s busy\n",
+			  (unsigned long long)d->passes, (unsigned long long)d->pass_seen,
+			  (unsigned long long)(d->expired - d->pass_expired),
+			  (double)(xcgn_mono_ns() - d->pass_t0) / 1e9, (double)d->pass_busy / 1e9);
 }

@@ -3,6 +3,7 @@
  * state published for the CLI (xcgn_dstat), told to systemd, and watching
  * whether the instance it serves is still attached. */
 #include <fcntl.h>
+#include <syslog.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <errno.h>
@@ -120,7 +121,7 @@ void notify(struct daemon *d, const char *msg)
 	    sendto(d->notify_fd, msg, strlen(msg), MSG_NOSIGNAL,
 		   (const struct sockaddr *)&d->notify_addr, d->notify_len) < 0 &&
 	    xcgn_verbose)
-		fprintf(stderr, "xcgn daemon: notify systemd: %s\n", strerror(errno));
+		xcgn_logf(LOG_WARNING, "xcgn daemon: notify systemd: %s\n", strerror(errno));
 }
 
 void dstat_publish(struct daemon *d)

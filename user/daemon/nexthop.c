@@ -19,6 +19,7 @@
  * messages count only for IPv4 neighbours of the attached devices: the
  * only next hops the cache holds. */
 #include <errno.h>
+#include <syslog.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -71,7 +72,7 @@ static int nh_write(struct nh_keeper *k, bool on)
 	err = -errno;
 	if (now - k->err_said_ns >= 10000000000ULL) {	/* once in 10 s */
 		k->err_said_ns = now;
-		fprintf(stderr, "xcgn daemon: next-hop cache: write xcgn_nhctl: %s (the lease "
+		xcgn_logf(LOG_WARNING, "xcgn daemon: next-hop cache: write xcgn_nhctl: %s (the lease "
 				"runs out: the FIB answers)\n",
 			strerror(-err));
 	}
@@ -176,7 +177,7 @@ static void *nh_run(void *arg)
 	}
 	goto out;
 fail:
-	fprintf(stderr, "xcgn daemon: next-hop cache: %s; the cache is off (the FIB answers)\n",
+	xcgn_logf(LOG_WARNING, "xcgn daemon: next-hop cache: %s; the cache is off (the FIB answers)\n",
 		strerror(errno));
 out:
 	atomic_store(&k->alive, false);

@@ -14,6 +14,7 @@
  * (the per-subscriber cap) from the same walk. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <syslog.h>
 #include <errno.h>
 #include <net/if.h>
 #include <stdlib.h>
@@ -551,7 +552,7 @@ int pcp_server_listen(struct pcp_server *s)
 		s->fd = -1;
 		return err;
 	}
-	fprintf(stderr, "xcgn daemon: PCP and NAT-PMP on UDP port %d of %s; %zu mapping(s) held\n",
+	xcgn_logf(LOG_INFO, "xcgn daemon: PCP and NAT-PMP on UDP port %d of %s; %zu mapping(s) held\n",
 		PCP_SERVER_PORT, ifname, (size_t)s->st.held);
 	pcp_server_announce(s);
 	return 0;

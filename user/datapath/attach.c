@@ -2,6 +2,7 @@
 /* Attach and detach: the devices checked, the datapath loaded and seeded,
  * XDP and tc hooked, the result recorded; and exactly that undone. */
 #include <errno.h>
+#include <syslog.h>
 #include <fcntl.h>
 #include <linux/if_link.h>
 #include <linux/magic.h>
@@ -107,7 +108,7 @@ static void tc_remove(int ifindex, __u32 prio, bool destroy_qdisc)
 	/* The clsact qdisc goes only if xcgn made it and nobody else's
 	 * filter sits on it now. */
 	if (destroy_qdisc && nl_tc_filters(ifindex) != 0) {
-		fprintf(stderr, "xcgn: keeping the clsact qdisc of ifindex %d: other filters "
+		xcgn_logf(LOG_INFO, "xcgn: keeping the clsact qdisc of ifindex %d: other filters "
 				"use it\n", ifindex);
 		destroy_qdisc = false;
 	}
@@ -404,7 +405,7 @@ int xcgn_detach_locked(void)
 		char *slash = strrchr(dir, '/');
 
 		snprintf(slash + 1, sizeof(dir) - (size_t)(slash + 1 - dir), "v%d", v);
-		fprintf(stderr, "xcgn: detaching the instance of layout abi %d\n", v);
+		xcgn_logf(LOG_INFO, "xcgn: detaching the instance of layout abi %d\n", v);
 	}
 	snprintf(path, sizeof(path), "%s/%s", dir, XCGN_PIN_LINK_IN);
 	if (access(path, F_OK)) {
@@ -424,7 +425,7 @@ int xcgn_detach_locked(void)
 	if (xcgn_instance_stale(dir)) {
 		/* Its devices are gone; the ifindexes it noted may be this
 		 * namespace's devices now: touch none, drop the pins. */
-		fprintf(stderr, "xcgn: %s served a namespace that is gone: removing its pins "
+		xcgn_logf(LOG_INFO, "xcgn: %s served a namespace that is gone: removing its pins "
 				"only\n", dir);
 		xcgn_unpin_all(dir);
 		return XCGN_EXIT_OK;

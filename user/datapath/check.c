@@ -16,6 +16,7 @@
  * first): each violation is looked at twice, 50 ms apart, and counted only
  * when it is still there. */
 #include <arpa/inet.h>
+#include <syslog.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -49,7 +50,7 @@ static void __printf(2, 3) violation(struct check *c, const char *fmt, ...)
 
 	if (c->violations++ >= 10)
 		return;
-	fprintf(stderr, "xcgn: check: ");
+	xcgn_logf(LOG_WARNING, "xcgn: check: ");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);

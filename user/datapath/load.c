@@ -3,6 +3,7 @@
  * list's column), the control programs, the PCP program's pin, and the
  * libbpf log, quiet unless a load fails. */
 #include <errno.h>
+#include <syslog.h>
 #include <fcntl.h>
 #include <linux/if_link.h>
 #include <linux/magic.h>
@@ -72,7 +73,7 @@ void xcgn_libbpf_log_tail(int lines)
 	while (p > logbuf && n <= lines)
 		if (*--p == '\n')
 			n++;
-	fprintf(stderr, "xcgn: last lines of the libbpf/verifier log (-vv for all):\n%s", p);
+	xcgn_logf(LOG_ERR, "xcgn: last lines of the libbpf/verifier log (-vv for all):\n%s", p);
 }
 const void *xcgn_xdp_elf(size_t *len)
 {
@@ -200,7 +201,7 @@ struct xcgn_xdp *xcgn_datapath_load(const char *dir, const struct xcgn_link_info
 	/* The source of the "administratively prohibited" errors the datapath
 	 * sends to refused subscribers; without one, it only drops. */
 	if (nl_addr_first((int)li->inside_ifindex, &skel->rodata->xcgn_cfg.inside_addr))
-		fprintf(stderr, "xcgn: the inside device has no IPv4 address: refused "
+		xcgn_logf(LOG_INFO, "xcgn: the inside device has no IPv4 address: refused "
 				"subscribers get no ICMP, only a drop\n");
 	err = datapath_size(skel, li, max_routes, max_addrs);
 	if (err)

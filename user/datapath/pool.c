@@ -4,6 +4,7 @@
  * maps while we write them: a pool's addresses and bitmaps are complete
  * before the pool is marked active, and it is inactive before they go. */
 #include <arpa/inet.h>
+#include <syslog.h>
 #include <errno.h>
 #include <string.h>
 
@@ -156,11 +157,11 @@ static void pool_fill_warn(const struct xcgn_pool *p, const struct xcgn_link_inf
 	if (!li->max_maps)
 		return;
 	if (!p->sub_maps)
-		fprintf(stderr, "xcgn: warning: pool %s/%u has no sub-mappings cap: one subscriber "
+		xcgn_logf(LOG_WARNING, "xcgn: warning: pool %s/%u has no sub-mappings cap: one subscriber "
 				"can fill the mapping table (%u) for everybody\n",
 			ipv4_str(p->prefix, a, sizeof(a)), p->plen, li->max_maps);
 	else if (need > li->max_maps)
-		fprintf(stderr, "xcgn: warning: pool %s/%u: max-subscribers %u x sub-mappings %u "
+		xcgn_logf(LOG_WARNING, "xcgn: warning: pool %s/%u: max-subscribers %u x sub-mappings %u "
 				"is %.0fx the mapping table (%u): %llu subscribers at their cap fill "
 				"it (lower sub-mappings or raise max-mappings at attach)\n",
 			ipv4_str(p->prefix, a, sizeof(a)), p->plen, li->max_subs, p->sub_maps,

@@ -17,6 +17,7 @@
  * state. Then the old version's pins go. A version with no migration here
  * is refused, and nothing is touched. */
 #include <errno.h>
+#include <syslog.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -195,7 +196,7 @@ static int check_v2(const struct xcgn_maps *keep, const struct xcgn_maps *conv)
 			lost += o[(size_t)c * (30 + 22) + XCGN_STAT_EVENT_LOST];
 	free(o);
 	if (lost)
-		fprintf(stderr, "xcgn: warning: layout 2 lost %llu allocation event(s) over its "
+		xcgn_logf(LOG_WARNING, "xcgn: warning: layout 2 lost %llu allocation event(s) over its "
 				"life; layout 2 kept no allocation times, so those records cannot be "
 				"recovered\n",
 			(unsigned long long)lost);
@@ -568,12 +569,12 @@ static void reload_convert(struct reload *r)
 		map = bpf_object__find_map_by_name(r->skel->obj, xcgn_map_names[i]);
 		err = map ? cv(((int *)&r->conv)[i], bpf_map__fd(map)) : -ENOENT;
 		if (err)
-			fprintf(stderr, "xcgn: warning: %s not moved from abi %d: %s\n",
+			xcgn_logf(LOG_WARNING, "xcgn: warning: %s not moved from abi %d: %s\n",
 				xcgn_map_names[i], r->old, strerror(-err));
 	}
 	if (r->old) {
 		xcgn_unpin_all(r->old_dir);
-		fprintf(stderr, "xcgn: state moved from layout abi %d to abi %d\n", r->old,
+		xcgn_logf(LOG_INFO, "xcgn: state moved from layout abi %d to abi %d\n", r->old,
 			XCGN_ABI_VERSION);
 	}
 }

@@ -59,6 +59,14 @@ void print_json_str(FILE *f, const char *s);
 /* Errors: "xcgn: ..." on stderr, or {"error": "..."} on stdout with -j.
  * errno is kept, for the caller to return. */
 void xcgn_err(const char *fmt, ...) __printf(1, 2);
+/* A line of the text @fmt gives (the caller's "xcgn daemon: ...\n") to
+ * stderr. When stderr is the journal (systemd's JOURNAL_STREAM names it),
+ * the line starts with its syslog priority, "<4>" for LOG_WARNING, which
+ * journald takes off and keeps: `journalctl -p warning` finds it. xcgn_err
+ * writes at LOG_ERR. */
+void xcgn_logf(int prio, const char *fmt, ...) __printf(2, 3);
+/* The "<N>" prefix of priority @prio under the journal, else "". */
+const char *xcgn_log_prefix(int prio);
 /* Print `xcgn: invalid WHAT "ARG"` and return XCGN_EXIT_USAGE. */
 int invarg(const char *what, const char *arg);
 /* Parse @s into @out within @min..@max, or say `invalid WHAT "S" (must

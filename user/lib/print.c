@@ -4,7 +4,12 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <sys/stat.h>
 
 #include "lib/lib.h"
 
@@ -227,6 +232,43 @@ int usage_status(void)
 	return help_asked ? XCGN_EXIT_OK : XCGN_EXIT_USAGE;
 }
 
+/* Is stderr the journal's stream? JOURNAL_STREAM is "DEV:INODE" of it,
+ * inherited by children whose stderr may since have been redirected. */
+static bool stderr_is_journal(void)
+{
+	static int known = -1;
+	unsigned long long dev, ino;
+	const char *js;
+	struct stat st;
+
+	if (known < 0) {
+		js = getenv("JOURNAL_STREAM");
+		known = js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 &&
+			!fstat(STDERR_FILENO, &st) && st.st_dev == dev && st.st_ino == ino;
+	}
+	return known;
+}
+
+const char *xcgn_log_prefix(int prio)
+{
+	static const char *const pfx[] = { "<0>", "<1>", "<2>", "<3>",
+					   "<4>", "<5>", "<6>", "<7>" };
+
+	return stderr_is_journal() && prio >= 0 && prio <= 7 ? pfx[prio] : "";
+}
+
+void xcgn_logf(int prio, const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+
+	fputs(xcgn_log_prefix(prio), stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	errno = saved;
+}
+
 void xcgn_err(const char *fmt, ...)
 {
 	int saved = errno;	/* a caller returns -errno after saying it */
@@ -246,7 +288,7 @@ void xcgn_err(const char *fmt, ...)
 		fputs("}\n", stdout);
 		fflush(stdout);
 	}
-	fprintf(stderr, "xcgn: %s\n", msg);
+	fprintf(stderr, "%sxcgn: %s\n", xcgn_log_prefix(LOG_ERR), msg);
 	errno = saved;
 }
 

@@ -17,6 +17,9 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <limits.h>
+
+#include <zlib.h>
 
 #include "sinks/sinks.h"
 
@@ -137,7 +140,7 @@ static int try_write(struct natlog *l, const char *line, uint64_t tag)
 		return err;
 	}
 	if (l->failing)
-		fprintf(stderr, "xcgn daemon: NAT log %s writable again\n", l->path);
+		xcgn_logf(LOG_INFO, "xcgn daemon: NAT log %s writable again\n", l->path);
 	l->failing = false;
 	l->st.written++;
 	if (l->on_written)
@@ -498,6 +501,51 @@ int natlog_tail(const char *path, struct natlog_parsed *r)
 	*end = '\0';
 	start = strrchr(buf, '\n');
 	return natlog_parse(start ? start + 1 : buf, r) ? -EINVAL : 0;
+}
+
+static ssize_t gz_read(void *cookie, char *buf, size_t size)
+{
+	int n = gzread(cookie, buf, size > INT_MAX ? INT_MAX : (unsigned int)size);
+
+	if (n < 0)
+		errno = EIO;
+	return n;
+}
+
+static int gz_close(void *cookie)
+{
+	return gzclose(cookie) == Z_OK ? 0 : EOF;
+}
+
+FILE *natlog_fopen(const char *path)
+{
+	static const cookie_io_functions_t gz_io = { .read = gz_read, .close = gz_close };
+	unsigned char magic[2];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	gzFile gz;
+	FILE *f;
+
+	if (fd < 0)
+		return NULL;
+	/* gzip's magic, whatever the name says: logrotate's dateext names. */
+	if (pread(fd, magic, 2, 0) != 2 || magic[0] != 0x1f || magic[1] != 0x8b) {
+		f = fdopen(fd, "r");
+		if (!f)
+			close(fd);
+		return f;
+	}
+	gz = gzdopen(fd, "r");
+	if (!gz) {
+		close(fd);
+		errno = ENOMEM;
+		return NULL;
+	}
+	f = fopencookie(gz, "r", gz_io);
+	if (!f) {
+		gzclose(gz);
+		errno = ENOMEM;
+	}
+	return f;
 }
 
 int natlog_load(FILE *f, struct natlog_parsed **out, size_t *n)

@@ -112,6 +112,9 @@ int natlog_tail(const char *path, struct natlog_parsed *r);
  * with NULL and 0; free it). Several logs (a cluster's) load into one.
  * 0 or -errno. */
 int natlog_load(FILE *f, struct natlog_parsed **out, size_t *n);
+/* A NAT log for reading: plain, or gzip-compressed (as logrotate leaves
+ * it), told by its content. NULL with errno set. */
+FILE *natlog_fopen(const char *path);
 /* The same rule as natlog_who, over records natlog_load read. */
 void natlog_who_recs(const struct natlog_parsed *r, size_t n, uint32_t paddr, uint16_t port,
 		     uint64_t at_ms, struct natlog_who *w);
