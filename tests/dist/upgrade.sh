@@ -26,12 +26,14 @@ if dpkg-query -W -f='${Status}' xcgn 2>/dev/null | grep -q "ok installed"; then
 fi
 cleanup() {
 	local p
+	set +e
 	for p in "${BG_PIDS[@]}"; do
 		kill "$p" 2>/dev/null || true
 	done
 	wait 2>/dev/null || true
 	[ -x "$XCGN_BIN" ] && xcgn link detach >/dev/null 2>&1
 	env_teardown
+	[ -x "$XCGN_BIN" ] && "$XCGN_BIN" link clean >/dev/null 2>&1
 	apt-get remove --purge -y -qq xcgn >/dev/null 2>&1 || true
 	rm -rf "$TMP"
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* xcgn config { check FILE | apply FILE [restart] | show | help } */
+#include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "cli/cli.h"
 
@@ -22,9 +24,12 @@ static int usage(void)
 		"attach when detached; modes, refusal-icmp and pool keys changed in place;\n"
 		"pools and bypass prefixes added and removed. Devices, subscribers and table\n"
 		"sizes need a re-attach that drops every session: only with `restart`.\n"
-		"Applying the same file again changes nothing. The daemon statement is read\n"
-		"by `xcgn daemon config FILE`. show prints the running instance in the\n"
-		"file's form: `config show > f; config apply f` changes nothing.\n",
+		"Applying the same file again changes nothing. The daemon and cluster\n"
+		"statements are read by `xcgn daemon config FILE` when the daemon starts:\n"
+		"apply says when they differ from the running daemon's (it needs a\n"
+		"restart to take them). show prints the running instance in the file's\n"
+		"form, the daemon's statements included: `config show > f; config apply f`\n"
+		"changes nothing.\n",
 		XCGN_DEF_CONFIG);
 	return usage_status();
 }
@@ -93,6 +98,46 @@ static int do_config_check(struct cmd *cmd __unused, int argc, char **argv)
 	return ret;
 }
 
+/* @text without its comment lines, in place. */
+static char *statements(char *text)
+{
+	char *out = text, *line = text;
+
+	while (*line) {
+		char *end = line + strcspn(line, "\n");
+		size_t n = (size_t)(end - line) + (*end == '\n');
+
+		if (*line != '#') {
+			memmove(out, line, n);
+			out += n;
+		}
+		line += n;
+	}
+	*out = '\0';
+	return text;
+}
+
+/* A daemon takes its options when it starts: after an apply, say so when
+ * the file's daemon or cluster statements are not the running daemon's. */
+static void daemon_line_check(const struct xcgn_config *c)
+{
+	char *running = daemon_published_read(), *wanted = NULL;
+	struct daemon_opts o;
+
+	if (!running)
+		return;	/* no daemon: the file's line is read when one starts */
+	if (!config_daemon_opts(c, &o))
+		wanted = config_daemon_text(c, &o);
+	if (wanted && strcmp(statements(running), wanted))
+		xcgn_logf(LOG_NOTICE,
+			  "xcgn: the running daemon keeps its own daemon and cluster statements "
+			  "until it restarts (systemctl restart xcgn); it runs with\n%s"
+			  "and the file says\n%s",
+			  running, wanted);
+	free(running);
+	free(wanted);
+}
+
 static int do_config_apply(struct cmd *cmd, int argc, char **argv)
 {
 	const char *path = XCGN_DEF_CONFIG;
@@ -116,6 +161,8 @@ static int do_config_apply(struct cmd *cmd, int argc, char **argv)
 		return XCGN_EXIT_ERR;
 	}
 	ret = cmd_lock(cmd) ? XCGN_EXIT_ERR : config_apply_locked(&c, restart);
+	if (!ret)
+		daemon_line_check(&c);
 	config_free(&c);
 	return ret;
 }
@@ -138,8 +185,17 @@ static int do_config_show(struct cmd *cmd, int argc, char **argv)
 	if (!(m = cmd_maps(cmd)))
 		return XCGN_EXIT_ERR;
 	err = config_running(m, &c);
-	if (!err)
+	if (!err) {
+		char *daemon = daemon_published_read();
+
 		config_print(stdout, &c);
+		if (daemon)
+			fputs(statements(daemon), stdout);
+		else
+			puts("# no daemon runs for this instance: its daemon and cluster statements "
+			     "are not known");
+		free(daemon);
+	}
 	config_free(&c);
 	return err ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* xcgn daemon: its usage, and a configuration file applied before it runs. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,8 +77,7 @@ static int do_daemon(struct cmd *cmd, int argc, char **argv)
 		cmd_unlock(cmd);
 		if (ret)
 			return ret;
-		o->node = cfg.cluster.node;
-		ret = daemon_opts_parse(cfg.daemon_argc, cfg.daemon_argv, o);
+		ret = config_daemon_opts(&cfg, o);
 		if (ret)
 			return ret;
 		argc -= 2;
@@ -87,6 +87,15 @@ static int do_daemon(struct cmd *cmd, int argc, char **argv)
 	if (!ret && o->pcp_opts && !o->pcp) {
 		xcgn_err("pcp-lifetime, pcp-mappings, pcp-rate and pcp-third-party need pcp");
 		ret = XCGN_EXIT_USAGE;
+	}
+	if (!ret) {
+		char *text = config_daemon_text(&cfg, o);
+
+		if (!text) {
+			xcgn_err("daemon: %s", strerror(errno));
+			return XCGN_EXIT_ERR;
+		}
+		o->published = text;	/* for the daemon's life */
 	}
 	return ret ? ret : daemon_run(o);
 }

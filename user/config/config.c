@@ -374,6 +374,33 @@ void config_print(FILE *f, const struct xcgn_config *c)
 	}
 }
 
+char *config_daemon_text(const struct xcgn_config *c, const struct daemon_opts *o)
+{
+	struct daemon_opts line = *o;
+	char *text = NULL;
+	size_t len;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		return NULL;
+	if (c->cluster.node && line.node == c->cluster.node)
+		line.node = 0;
+	daemon_opts_print(f, &line);
+	cluster_print(f, &c->cluster);
+	if (fclose(f)) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+int config_daemon_opts(const struct xcgn_config *c, struct daemon_opts *o)
+{
+	daemon_opts_init(o);
+	o->node = c->cluster.node;
+	return daemon_opts_parse(c->daemon_argc, c->daemon_argv, o);
+}
+
 /* ---- the running instance ------------------------------------------------ */
 
 int config_running(const struct xcgn_maps *m, struct xcgn_config *c)

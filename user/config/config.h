@@ -73,6 +73,14 @@ int config_load(const char *path, struct xcgn_config *c);
 void config_free(struct xcgn_config *c);
 /* The canonical form, every key spelled out: config show prints it. */
 void config_print(FILE *f, const struct xcgn_config *c);
+/* The daemon and cluster statements of a daemon with options @o started
+ * from @c (its cluster; @c zeroed: none), as the daemon publishes them: the
+ * daemon line in its canonical form, the node left to the cluster
+ * statement that gave it. malloc'd, or NULL with errno set. */
+char *config_daemon_text(const struct xcgn_config *c, const struct daemon_opts *o);
+/* The daemon options @c's daemon line gives (over the defaults and the
+ * cluster's node): 0, or an exit status (said). */
+int config_daemon_opts(const struct xcgn_config *c, struct daemon_opts *o);
 /* The running instance as a configuration (no daemon statement). */
 int config_running(const struct xcgn_maps *m, struct xcgn_config *c);
 enum cstep_kind {

@@ -497,6 +497,7 @@ static int daemon_finish(struct daemon *d)
 
 static void daemon_free(struct daemon *d)
 {
+	daemon_unpublish(d);
 	loop_close(&d->loop);
 	if (d->pcp) {
 		pcp_server_close(d->pcp);
@@ -552,6 +553,7 @@ int daemon_run(const struct daemon_opts *o)
 			d->o.log_path ? d->o.log_path : "(none)",
 			d->o.use_syslog ? " and syslog" : "", d->o.sync_ms);
 		dstat_publish(d);
+		daemon_publish(d);
 		notify(d, "READY=1\nSTATUS=collecting");
 		err = loop_run(&d->loop, &stop_flag);
 		if (daemon_finish(d))

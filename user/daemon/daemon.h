@@ -97,6 +97,9 @@ struct daemon_opts {
 	bool pcp_opts;		/* a pcp-* option was given */
 	struct pcp_config pcp_cfg;
 	const char *monitor_group;	/* may read the event stream besides root */
+	/* The running configuration the daemon publishes (its daemon line,
+	 * and a configuration file's cluster), or NULL: its daemon line. */
+	const char *published;
 };
 void daemon_opts_init(struct daemon_opts *o);
 /* The daemon's option table (lib/options.h). */
@@ -105,6 +108,18 @@ extern const size_t xcgn_daemon_nopts;
 /* The daemon's options over *@o (`config FILE` is the CLI's): 0, or
  * XCGN_EXIT_USAGE with the reason said. */
 int daemon_opts_parse(int argc, char **argv, struct daemon_opts *o);
+/* The daemon line of @o in its canonical form: "daemon" and the options
+ * that differ from the defaults, a newline. */
+void daemon_opts_print(FILE *f, const struct daemon_opts *o);
+
+/* The running configuration a daemon publishes while it runs: its daemon
+ * line or o->published, in a file of the configuration's grammar under
+ * XCGN_RUN_DIR named by the network namespace (`config show` reads it). */
+#define XCGN_RUN_DIR "/run/xcgn"
+int daemon_published_path(char *buf, size_t len);
+/* The published statements of this namespace's daemon (malloc'd), or NULL
+ * with errno ENOENT when no daemon runs. */
+char *daemon_published_read(void);
 /* Run the daemon for this namespace's instance until a signal stops it or
  * the instance goes: an exit status. */
 int daemon_run(const struct daemon_opts *o);

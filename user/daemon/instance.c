@@ -3,6 +3,7 @@
  * state published for the CLI (xcgn_dstat), told to systemd, and watching
  * whether the instance it serves is still attached. */
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <sys/file.h>
 #include <sys/socket.h>
@@ -153,3 +154,71 @@ uint64_t stat_sum(struct daemon *d, enum xcgn_stat which)
 	return sum;
 }
 
+
+int daemon_published_path(char *buf, size_t len)
+{
+	struct stat st;
+
+	if (stat("/proc/self/ns/net", &st))
+		return -errno;
+	snprintf(buf, len, "%s/daemon-%llu.conf", XCGN_RUN_DIR, (unsigned long long)st.st_ino);
+	return 0;
+}
+
+char *daemon_published_read(void)
+{
+	char path[128], *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (daemon_published_path(path, sizeof(path)))
+		return NULL;
+	f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	if (getdelim(&text, &len, '\0', f) < 0) {
+		free(text);
+		text = NULL;
+	}
+	fclose(f);
+	return text;
+}
+
+/* The daemon's running configuration for `config show`: written whole
+ * to a new file, then renamed over the old, so a reader sees one or the
+ * other. A failure costs only that: said, not fatal. */
+void daemon_publish(struct daemon *d)
+{
+	char path[128], tmp[160];
+	FILE *f;
+
+	if (daemon_published_path(path, sizeof(path)) || xcgn_mkdir_p(XCGN_RUN_DIR, 0755))
+		goto fail;
+	snprintf(tmp, sizeof(tmp), "%s.%d", path, getpid());
+	f = fopen(tmp, "we");
+	if (!f)
+		goto fail;
+	fprintf(f, "# the running daemon's configuration (pid %d); xcgn config show\n", getpid());
+	if (d->o.published)
+		fputs(d->o.published, f);
+	else
+		daemon_opts_print(f, &d->o);
+	if (fclose(f) || rename(tmp, path)) {
+		unlink(tmp);
+		goto fail;
+	}
+	d->published = true;
+	return;
+fail:
+	xcgn_logf(LOG_WARNING, "xcgn daemon: warning: cannot publish the running configuration "
+			       "under %s (%s): config show will lack the daemon line\n",
+		  XCGN_RUN_DIR, strerror(errno));
+}
+
+void daemon_unpublish(struct daemon *d)
+{
+	char path[128];
+
+	if (d->published && !daemon_published_path(path, sizeof(path)))
+		unlink(path);
+}

@@ -26,6 +26,7 @@ struct daemon {
 	int t_rpf, t_dp;	/* the timers a route change brings forward */
 	bool detached;		/* the instance went: the loop stopped for it */
 	int lock;		/* the instance lock (instance_lock), or -1 */
+	bool published;		/* the running configuration is in XCGN_RUN_DIR */
 	bool rpf_failing;	/* the last sync failed (said once) */
 	uint64_t rpf_digest;	/* what the route tables hold (rpf_sync_cached) */
 	struct natlog log;
@@ -105,6 +106,8 @@ uint32_t stamp_id(const char *dir);
 void notify_setup(struct daemon *d);
 void notify(struct daemon *d, const char *msg);
 void dstat_publish(struct daemon *d);
+void daemon_publish(struct daemon *d);
+void daemon_unpublish(struct daemon *d);
 uint64_t stat_sum(struct daemon *d, enum xcgn_stat which);
 
 #endif /* XCGN_DAEMON_INTERNAL_H */

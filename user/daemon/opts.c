@@ -236,3 +236,13 @@ int daemon_args_check(int argc, char **argv)
 	daemon_opts_init(&o);
 	return daemon_opts_parse(argc, argv, &o);
 }
+
+void daemon_opts_print(FILE *f, const struct daemon_opts *o)
+{
+	struct daemon_opts def;
+
+	daemon_opts_init(&def);
+	fputs("daemon", f);
+	opts_print_changed(f, xcgn_daemon_opts, xcgn_daemon_nopts, o, &def);
+	fputc('\n', f);
+}

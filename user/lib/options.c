@@ -195,14 +195,30 @@ static int opt_text(const struct opt *o, const void *obj, int i, char *buf, size
 	}
 }
 
-void opts_print(FILE *f, const struct opt *t, size_t n, const void *obj)
+/* Do @a and @b give row @o the same values? */
+static bool opt_same(const struct opt *o, const void *a, const void *b)
+{
+	char x[128], y[128];
+	int i, ha, hb;
+
+	for (i = 0;; i++) {
+		ha = opt_text(o, a, i, x, sizeof(x));
+		hb = opt_text(o, b, i, y, sizeof(y));
+		if (ha != hb || (ha && strcmp(x, y)))
+			return false;
+		if (!ha)
+			return true;
+	}
+}
+
+static void print_rows(FILE *f, const struct opt *t, size_t n, const void *obj, const void *def)
 {
 	char buf[128];
 
 	for (size_t r = 0; r < n; r++) {
 		const struct opt *o = &t[r];
 
-		if (o->flags & OPTF_HIDE)
+		if (o->flags & OPTF_HIDE || (def && opt_same(o, obj, def)))
 			continue;
 		for (int i = 0; opt_text(o, obj, i, buf, sizeof(buf)); i++) {
 			fputs(o->flags & OPTF_BREAK && !i ? " \\\n    " : " ", f);
@@ -211,6 +227,16 @@ void opts_print(FILE *f, const struct opt *t, size_t n, const void *obj)
 				fprintf(f, " %s", buf);
 		}
 	}
+}
+
+void opts_print(FILE *f, const struct opt *t, size_t n, const void *obj)
+{
+	print_rows(f, t, n, obj, NULL);
+}
+
+void opts_print_changed(FILE *f, const struct opt *t, size_t n, const void *obj, const void *def)
+{
+	print_rows(f, t, n, obj, def);
 }
 
 /* Words laid out within 80 columns: each after a space, or on a new line
