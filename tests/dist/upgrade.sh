@@ -84,6 +84,8 @@ daemon_start log-file "$TMP/nat.log" || fail "the new package's daemon did not s
 pub=${before%%:*}
 allocs=$(grep -c "\"event\":\"alloc\".*\"subscriber\":\"$(sub_addr 1)\".*\"public\":\"$pub\"" "$TMP/nat.log" || true)
 [ "$allocs" = 1 ] || fail "the NAT log has $allocs allocations of the flow's block (want 1): $(cat "$TMP/nat.log")"
+rels=$(grep -c "\"event\":\"release\".*\"subscriber\":\"$(sub_addr 1)\"" "$TMP/nat.log" || true)
+[ "$rels" = 0 ] || fail "the NAT log releases the block of a flow that lives on: $(cat "$TMP/nat.log")"
 got=$(xcgn -j log who "$before" | jq -r .subscriber)
 [ "$got" = "$(sub_addr 1)" ] || fail "log who $before: $got"
-echo "upgrade: the NAT log holds the block once; log who $before: $got"
+echo "upgrade: the NAT log holds the block once, unreleased; log who $before: $got"

@@ -53,6 +53,45 @@ EOF2
 	assert_eq "" "$(xcgn link show)" "link show text after checks"
 }
 
+# config show is the running configuration whole: the daemon publishes
+# its statements (canonical, defaults left out), show prints them and
+# their absence, and apply says when the file's differ from the running
+# daemon's, which takes them only when it restarts. (nftables has no
+# daemon: its `list ruleset` is all there is, and xcgn's show matches it
+# in that `show > f; apply f` changes nothing.)
+test_config_show_has_the_running_daemon() {
+	conf d.conf <<EOF2
+link inside $DEV_I outside $DEV_O
+pool $POOL
+daemon gc-interval 500 log-file $TMP/nat.log refusal-rate 50
+cluster node 3 as 64512
+cluster peer 203.0.113.2 as 64513 upstream
+EOF2
+	xcgn config apply "$TMP/d.conf" || fail "config apply"
+	xcgn config show >"$TMP/shown.conf"
+	grep -q "^# no daemon runs for this instance" "$TMP/shown.conf" ||
+		fail "config show without a daemon does not say so: $(cat "$TMP/shown.conf")"
+	daemon_start config "$TMP/d.conf" || fail "daemon config $TMP/d.conf"
+	xcgn config show >"$TMP/shown.conf"
+	cat "$TMP/shown.conf"
+	grep -qx "daemon log-file $TMP/nat.log gc-interval 500 refusal-rate 50" "$TMP/shown.conf" ||
+		fail "config show lacks the daemon line in its canonical form"
+	grep -q "^cluster node 3 as 64512" "$TMP/shown.conf" || fail "config show lacks the cluster"
+	grep -q "^cluster peer 203.0.113.2 as 64513 upstream" "$TMP/shown.conf" ||
+		fail "config show lacks the cluster's peer"
+	xcgn config apply "$TMP/shown.conf" >"$TMP/out" 2>&1 || fail "apply of config show"
+	assert_eq "" "$(cat "$TMP/out")" "applying config show's output (daemon and cluster as running)"
+	sed "s|^daemon .*|daemon gc-interval 250 log-file $TMP/nat.log|" "$TMP/d.conf" >"$TMP/d2.conf"
+	xcgn config apply "$TMP/d2.conf" >"$TMP/out" 2>&1 || fail "apply of a changed daemon line"
+	grep -q "the running daemon keeps its own daemon and cluster statements until it restarts" \
+		"$TMP/out" || fail "apply of a changed daemon line said nothing: $(cat "$TMP/out")"
+	grep -q "^daemon log-file $TMP/nat.log gc-interval 250$" "$TMP/out" ||
+		fail "apply did not show the file's daemon line: $(cat "$TMP/out")"
+	kill "$DAEMON_PID"
+	wait "$DAEMON_PID" 2>/dev/null || true
+	xcgn config show | grep -q "^# no daemon runs" || fail "config show after the daemon stopped"
+}
+
 test_config_apply_show_and_reapply() {
 	conf a.conf <<EOF2
 link inside $DEV_I outside $DEV_O max-mappings 65536 rpf-outside loose
