@@ -6,7 +6,7 @@
 #   make test       every test layer (unit, unit under ASan/UBSan, bpf, integration,
 #                   the RFC conformance suite)
 #   make bench      every performance figure beside its references, as ratios;
-#                   writes build/bench.json (make bench-readme: into the README)
+#                   writes build/bench.json (make bench-readme: into docs/performance.md)
 #   make bench-tcp  TCP with iperf3 through plain routing, nftables and xcgn
 #   make soak       an hour of churn with daemon kills and reloads (SOAK_SECONDS=N)
 #   make cluster-demo  three nodes, BIRD, BGP and BFD; node 2 fails and comes back
@@ -191,12 +191,12 @@ test-integration: $(BUILD)/xcgn $(BUILD)/xcgn-bench $(BUILD)/abi-v2/xcgn $(BUILD
 		$(BUILD)/abi-v4/xcgn $(BUILD)/abi-v5/xcgn $(BUILD)/abi-v6/xcgn $(BUILD)/abi-v7/xcgn
 	$(Q)tests/run.sh integration
 
-# One test per RFC requirement; the README's table must be what it found.
+# One test per RFC requirement; docs/conformance.md's table must be what it found.
 test-conformance: $(BUILD)/xcgn
 	$(Q)tests/run.sh conformance $(BUILD)/conformance.tsv
 	$(Q)tests/conformance/table.sh --check $(BUILD)/conformance.tsv
 
-# Rewrite the README's table from the last run of the suite.
+# Rewrite docs/conformance.md's table from the last run of the suite.
 conformance-table:
 	$(Q)tests/conformance/table.sh --write $(BUILD)/conformance.tsv
 
@@ -217,13 +217,13 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/xcgn-bench
 	$(Q)scripts/bench.sh
 
-# The README's performance section from the last `make bench` (RUNS >= 5):
+# docs/performance.md's tables from the last `make bench` (RUNS >= 5):
 # its JSON becomes docs/bench.json, and the section is generated from it.
 bench-readme:
 	$(Q)test -r $(BUILD)/bench.json || { echo "run make bench first" >&2; exit 1; }
 	$(Q)test "$$(jq .runs $(BUILD)/bench.json)" -ge 5 || { echo "bench-readme: $(BUILD)/bench.json has fewer than 5 runs a figure" >&2; exit 1; }
 	$(Q)cp $(BUILD)/bench.json docs/bench.json
-	$(Q)scripts/bench-report.sh --write docs/bench.json README.md
+	$(Q)scripts/bench-report.sh --write docs/bench.json docs/performance.md
 
 # TCP with iperf3 through plain routing, nftables SNAT and xcgn, 1 and 8
 # streams, default offloads and wire-sized segments.

@@ -114,7 +114,7 @@ for OFF in default wire; do
 	nft_snat_off
 	# xcgn as deployed (its daemon running, netns-env.sh) in both XDP
 	# modes: native (the default), and generic, where the veth peers keep
-	# their segmentation offload (README, "TCP").
+	# their segmentation offload (docs/performance.md, "TCP").
 	for mode in native generic; do
 		deployed_on xdp-mode "$mode" || { cat "$DEPLOYED_LOG" >&2; exit 1; }
 		xcgn pool add "$POOL" 2>/dev/null

@@ -1,12 +1,12 @@
 #!/bin/bash
 # `make bench`: every figure of issue 13 beside the references measured in
 # the same run, written to build/bench.json and printed as tables by
-# scripts/bench-report.sh (which also writes the README's performance
+# scripts/bench-report.sh (which also writes docs/performance.md's
 # section). Each figure is RUNS samples (5 unless told); a run measures the
 # references and xcgn one after the other, so ratios pair run by run.
 # Timings live here, never in pass/fail tests.
 #
-#   RUNS=N       samples a figure (at least 5 for the README)
+#   RUNS=N       samples a figure (at least 5 for docs/performance.md)
 #   PACKETS=N    frames a forwarding sample (2,000,000)
 #   BENCH_TCP=0  leave out TCP (scripts/bench-tcp.sh, about 4 minutes)
 #   OUT=FILE     where the JSON goes (build/bench.json)

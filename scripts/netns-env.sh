@@ -182,7 +182,7 @@ env_setup() {
 	# takes frames into a ring of 256; with veth's default noqueue its
 	# peer drops when the ring is full (UDP lost, TCP retransmitting),
 	# with a qdisc the kernel (6.16 and later) holds the sender back
-	# (README, "TCP on veth").
+	# (docs/performance.md, "TCP on veth").
 	in_sub tc qdisc replace dev "$DEV_S" root pfifo limit 1000
 	in_nat tc qdisc replace dev "$DEV_I" root pfifo limit 1000
 	in_nat tc qdisc replace dev "$DEV_O" root pfifo limit 1000

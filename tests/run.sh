@@ -11,7 +11,7 @@
 # named). Conformance runs one test per requirement of RFC 4787, 5382,
 # 5508 and 6888 listed in tests/conformance/requirements.tsv, and writes
 # one line per requirement to RESULTS_FILE (default build/conformance.tsv):
-# id, level, summary, status, note; the README's table is generated from
+# id, level, summary, status, note; docs/conformance.md's table is generated from
 # it (tests/conformance/table.sh).
 #
 # Each test ends PASS, FAIL, or SKIP: a test that cannot run here says why

@@ -103,12 +103,12 @@ test_bench_forwarding_paths_are_the_ones_named() {
 	[ ! -e "$(pin_dir)" ] || fail "deployed_off left xcgn attached"
 }
 
-# The README's performance section is what docs/bench.json gives, and the
+# docs/performance.md's tables are what docs/bench.json gives, and the
 # report refuses what is not a bench.json.
 test_bench_report_reads_only_bench_json() {
 	local rc=0
 	"$XCGN_ROOT/scripts/bench-report.sh" --check "$XCGN_ROOT/docs/bench.json" \
-		"$XCGN_ROOT/README.md" || fail "README's performance section"
+		"$XCGN_ROOT/docs/performance.md" || fail "docs/performance.md's tables"
 	echo '{"x": 1}' >"$TMP/bad.json"
 	"$XCGN_ROOT/scripts/bench-report.sh" "$TMP/bad.json" >/dev/null 2>"$TMP/err" || rc=$?
 	assert_eq 1 "$rc" "exit status of a report on a JSON that is not bench.json"

@@ -17,6 +17,9 @@
  * state. Then the old version's pins go. A version with no migration here
  * is refused, and nothing is touched. */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <syslog.h>
 #include <stdlib.h>
 #include <string.h>
@@ -405,6 +408,60 @@ struct reload {
 
 /* What is pinned: this layout (its stamp checked) or an older one with a
  * migration (its maps opened and checked); what attach recorded. */
+/* An older layout's daemon must not see its pins go: it would take that
+ * for a detach and log every block it holds as released, while the
+ * sessions live on. It is stopped first (SIGTERM: it flushes its log and
+ * exits, releasing nothing); this version's daemon takes over the log.
+ * 0 when none runs or it stopped, else -errno (said). */
+static int old_daemon_stop(const char *old_dir, int old)
+{
+	char path[300];
+	unsigned char val[256] = {};
+	struct bpf_map_info info = {};
+	__u32 zero = 0, len = sizeof(info), pid;
+	int lock = open(old_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), fd, i;
+
+	if (lock < 0)
+		return 0;	/* nothing pinned there: no daemon either */
+	if (!flock(lock, LOCK_EX | LOCK_NB)) {
+		close(lock);	/* held by nobody: no daemon runs */
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/xcgn_dstat", old_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) || info.value_size > sizeof(val) ||
+	    info.value_size < sizeof(pid) || bpf_map_lookup_elem(fd, &zero, val)) {
+		xcgn_err("the daemon of layout abi %d runs but its pid cannot be read (%s): stop "
+			 "it, then reload", old, strerror(errno));
+		goto fail;
+	}
+	memcpy(&pid, val, sizeof(pid));	/* the first field in every layout */
+	if (!pid || kill((pid_t)pid, SIGTERM)) {
+		xcgn_err("cannot stop the daemon of layout abi %d (pid %u): %s; stop it, then "
+			 "reload", old, pid, pid ? strerror(errno) : "no pid published");
+		goto fail;
+	}
+	for (i = 0; i < 200 && flock(lock, LOCK_EX | LOCK_NB); i++)
+		usleep(50000);
+	if (i == 200) {
+		xcgn_err("the daemon of layout abi %d (pid %u) did not stop in 10 s; nothing was "
+			 "changed", old, pid);
+		errno = ETIMEDOUT;
+		goto fail;
+	}
+	xcgn_logf(LOG_NOTICE, "xcgn: stopped the daemon of layout abi %d (pid %u): start this "
+			      "version's (systemctl restart xcgn)\n", old, pid);
+	close(fd);
+	close(lock);
+	return 0;
+fail:
+	i = -errno;
+	if (fd >= 0)
+		close(fd);
+	close(lock);
+	return i ? i : -EIO;
+}
+
 static int reload_open_old(struct reload *r)
 {
 	struct xcgn_maps m;
@@ -433,6 +490,8 @@ static int reload_open_old(struct reload *r)
 		err = old_maps_open(r->old_dir, r->mg, &r->keep, &r->conv);
 		if (!err && r->mg->check)
 			err = r->mg->check(&r->keep, &r->conv);
+		if (!err)
+			err = old_daemon_stop(r->old_dir, r->old);
 		if (err)
 			return err;
 		link_fd = r->keep.link;
