@@ -66,6 +66,8 @@ apt_in_ns "$new" >"$TMP/apt.out" 2>&1 || fail "apt install $new: $(tail -5 "$TMP
 cat "$TMP/apt.out"
 grep -q "an instance is attached: moved to version .* (xcgn link reload), sessions kept" "$TMP/apt.out" ||
 	fail "the postinst did not say it reloaded the attached instance"
+grep -q "stopped the daemon of layout abi 7" "$TMP/apt.out" ||
+	fail "the reload did not stop the previous layout's daemon before moving its pins"
 new_v=$(xcgn -V)
 [ "$new_v" != "$old_v" ] || fail "xcgn -V is still $old_v"
 [ -d "$(pin_dir)" ] || fail "no pins of this layout ($(pin_dir)) after the upgrade"
@@ -75,10 +77,10 @@ after=$(seen_ports)
 [ "$before" = "$after" ] || fail "the flow changed public port in the upgrade: $before, then $after"
 echo "upgrade: $old_v -> $new_v; the flow kept $before"
 
-# The daemon of the previous binary goes with its layout; the new one
-# takes over the log and writes nothing twice.
-kill "$DAEMON_PID" 2>/dev/null || true
-wait "$DAEMON_PID" 2>/dev/null || true
+# The reload stopped the previous layout's daemon (releasing nothing);
+# this version's takes over the log and writes nothing twice.
+kill -0 "$DAEMON_PID" 2>/dev/null && fail "the previous layout's daemon still runs"
+wait "$DAEMON_PID" || fail "the previous layout's daemon exited non-zero: $(cat "$TMP/daemon.err")"
 daemon_start log-file "$TMP/nat.log" || fail "the new package's daemon did not start"
 [ "$(send)" = 1 ] || fail "the flow got no echo under the new daemon"
 pub=${before%%:*}
