@@ -70,6 +70,11 @@ done
 complete_words xcgn link attach inside "" | grep -x lo >/dev/null || fail "completion of devices"
 complete_words xcgn pool add 198.51.100.0/28 f | grep -x filtering >/dev/null || fail "pool keywords"
 complete_words xcgn link attach rpf-inside "" | grep -x strict >/dev/null || fail "rpf modes"
+# Objects and verbs by their unique prefixes, as xcgn takes them.
+complete_words xcgn co ap "" | grep -x dry-run >/dev/null || fail "completion after \"xcgn co ap\""
+complete_words xcgn p a 198.51.100.0/28 block | grep -x block-size >/dev/null ||
+	fail "completion after \"xcgn p a\""
+complete_words xcgn li se "" | grep -x mss-clamp >/dev/null || fail "completion after \"xcgn li se\""
 
 # ---- make install and the unit -----------------------------------------------
 make --no-print-directory install DESTDIR="$TMP/root" PREFIX=/usr SYSCONFDIR=/etc \

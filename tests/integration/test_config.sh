@@ -53,6 +53,77 @@ EOF2
 	assert_eq "" "$(xcgn link show)" "link show text after checks"
 }
 
+# config check for another host: offline leaves the devices and this
+# host's addresses alone and still reads everything else; the daemon
+# line is held to what the shipped unit allows. (nftables' `nft -c -f`
+# also checks without applying, but it looks up no devices either way.)
+test_config_check_offline_and_lints() {
+	conf other.conf <<EOF2
+link inside eth7 outside eth8
+pool $POOL
+daemon log-file /srv/nat.log metrics 0.0.0.0:80 ipfix 192.0.2.9:4739
+EOF2
+	expect_err 1 'other.conf:1: inside device "eth7" does not exist' config check "$TMP/other.conf"
+	xcgn config check "$TMP/other.conf" offline 2>"$TMP/err" ||
+		fail "config check offline of a good file for another host: $(cat "$TMP/err")"
+	grep -q "other.conf:3: warning: log-file /srv/nat.log is outside /var/log/xcgn/" "$TMP/err" ||
+		fail "no warning of a log outside the unit's LogsDirectory: $(cat "$TMP/err")"
+	grep -q "other.conf:3: warning: metrics 0.0.0.0:80 is served beyond this host" "$TMP/err" ||
+		fail "no warning of metrics served to the world: $(cat "$TMP/err")"
+	# What pool add would warn of, check warns of too.
+	grep -q "warning: pool $POOL: max-subscribers 16384 x sub-mappings" "$TMP/err" ||
+		fail "check lacks the warning apply would raise: $(cat "$TMP/err")"
+	conf bad.conf <<EOF2
+link inside eth7 outside eth8
+daemon log-file nat.log ipfix 192.0.2.9:4739 ipfix 192.0.2.9:4739
+EOF2
+	expect_err 1 'bad.conf:2: invalid log-file "nat.log" (an absolute path, or none)' \
+		config check "$TMP/bad.conf" offline
+	sed -i 's/log-file nat.log //' "$TMP/bad.conf"
+	expect_err 1 'bad.conf:2: ipfix collector 192.0.2.9:4739 given twice' \
+		config check "$TMP/bad.conf" offline
+	expect_err 2 'unexpected argument "more" to config check' \
+		config check "$TMP/bad.conf" offline more
+	assert_eq "[]" "$(xcgn -j link show)" "link show after the checks"
+}
+
+# config diff (and apply dry-run) prints the plan in the CLI's words and
+# changes nothing; apply then does exactly that. (nftables has no diff of
+# a ruleset against the running one: `nft -c` checks only.)
+test_config_diff_prints_the_plan() {
+	conf a.conf <<EOF2
+link inside $DEV_I outside $DEV_O
+pool $POOL max-blocks 4
+bypass 192.0.2.128/25
+EOF2
+	xcgn config diff "$TMP/a.conf" >"$TMP/plan" || fail "config diff before attach"
+	grep -q "^link attach inside $DEV_I outside $DEV_O" "$TMP/plan" || fail "no attach in $(cat "$TMP/plan")"
+	assert_eq "[]" "$(xcgn -j link show)" "link show after config diff"
+	xcgn config apply "$TMP/a.conf" || fail "config apply"
+	assert_eq "" "$(xcgn config diff "$TMP/a.conf")" "config diff of the file applied"
+	conf b.conf <<EOF2
+link inside $DEV_I outside $DEV_O rpf-outside strict
+pool $POOL max-blocks 6 udp-timeout 400
+pool 198.51.100.64/28
+bypass 192.0.2.0/25
+EOF2
+	before=$(instance_state)
+	xcgn config apply "$TMP/b.conf" dry-run >"$TMP/plan" || fail "config apply dry-run"
+	cat "$TMP/plan"
+	assert_eq "$before" "$(instance_state)" "state after apply dry-run"
+	# sub-mappings follows max-blocks (auto: 2 x max-blocks x block-size).
+	for want in "link set rpf-outside strict" \
+		"pool set $POOL max-blocks 6 sub-mappings 6144 udp-timeout 400" \
+		"pool bypass del 192.0.2.128/25" "pool bypass add 192.0.2.0/25"; do
+		grep -qxF "$want" "$TMP/plan" || fail "the plan lacks \"$want\": $(cat "$TMP/plan")"
+	done
+	# A pool added is said whole, on one line, defaults included.
+	grep -q "^pool add 198.51.100.64/28 ports 1024-65535 .* icmp-timeout 60$" "$TMP/plan" ||
+		fail "the plan lacks the new pool, whole: $(cat "$TMP/plan")"
+	xcgn -v config apply "$TMP/b.conf" || fail "apply of b.conf"
+	assert_eq "" "$(xcgn config diff "$TMP/b.conf")" "config diff after the apply"
+}
+
 # config show is the running configuration whole: the daemon publishes
 # its statements (canonical, defaults left out), show prints them and
 # their absence, and apply says when the file's differ from the running

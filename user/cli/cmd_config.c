@@ -9,8 +9,9 @@
 static int usage(void)
 {
 	fprintf(usage_fp(),
-		"Usage: xcgn config check [FILE]\n"
-		"       xcgn config apply [FILE] [restart]\n"
+		"Usage: xcgn config check [FILE] [offline]\n"
+		"       xcgn config apply [FILE] [restart] [dry-run]\n"
+		"       xcgn config diff [FILE] [restart]\n"
 		"       xcgn config show\n"
 		"       xcgn config help\n"
 		"FILE (default %s) declares the instance in the CLI's grammar, one\n"
@@ -20,10 +21,15 @@ static int usage(void)
 		"  bypass PREFIX\n"
 		"  daemon [the options of xcgn daemon]\n"
 		"check reads the whole file and touches nothing: every error with its line,\n"
-		"exit 1 on any. apply brings the instance to the file, all or nothing:\n"
-		"attach when detached; modes, refusal-icmp and pool keys changed in place;\n"
-		"pools and bypass prefixes added and removed. Devices, subscribers and table\n"
-		"sizes need a re-attach that drops every session: only with `restart`.\n"
+		"exit 1 on any; offline leaves out what asks this host (the devices, its own\n"
+		"addresses), to check a file for another. It warns of a log-file outside\n"
+		"/var/log/xcgn (the unit's sandbox) and of metrics served beyond this host.\n"
+		"apply brings the instance to the file, all or nothing: attach when\n"
+		"detached; modes, refusal-icmp and pool keys changed in place; pools and\n"
+		"bypass prefixes added and removed. Devices, subscribers and table sizes\n"
+		"need a re-attach that drops every session: only with `restart`. diff (or\n"
+		"apply dry-run) prints what apply would do, one command a line in the CLI's\n"
+		"words, and changes nothing.\n"
 		"Applying the same file again changes nothing. The daemon and cluster\n"
 		"statements are read by `xcgn daemon config FILE` when the daemon starts:\n"
 		"apply says when they differ from the running daemon's (it needs a\n"
@@ -83,17 +89,61 @@ static int host_check(const struct xcgn_config *c)
 	return errors;
 }
 
+/* What the daemon line asks that the shipped unit will not give: a log
+ * outside its LogsDirectory (ProtectSystem=strict leaves the rest
+ * read-only), metrics served beyond this host. Warnings: the count. */
+static int daemon_lint(const struct xcgn_config *c)
+{
+	static const char logs[] = "/var/log/xcgn/";
+	struct daemon_opts o;
+	int warnings = 0;
+
+	if (!c->has_daemon || config_daemon_opts(c, &o))
+		return 0;	/* config_load said what is wrong */
+	if (o.log_path && strncmp(o.log_path, logs, sizeof(logs) - 1)) {
+		xcgn_logf(LOG_WARNING, "xcgn: %s:%d: warning: log-file %s is outside %s, the only "
+				       "log directory xcgn.service may write (ProtectSystem=strict)\n",
+			  c->name, c->daemon_line, o.log_path, logs);
+		warnings++;
+	}
+	if (o.metrics && strncmp(o.metrics, "127.", 4)) {
+		xcgn_logf(LOG_WARNING, "xcgn: %s:%d: warning: metrics %s is served beyond this "
+				       "host, to anyone who reaches it, without authentication: "
+				       "bind a loopback address and let the scraper come through "
+				       "a proxy or a tunnel\n",
+			  c->name, c->daemon_line, o.metrics);
+		warnings++;
+	}
+	return warnings;
+}
+
 static int do_config_check(struct cmd *cmd __unused, int argc, char **argv)
 {
+	const char *path = XCGN_DEF_CONFIG;
+	bool offline = false, named = false;
 	struct xcgn_config c;
 	int ret = XCGN_EXIT_OK;
 
-	if (argc > 1) {
-		xcgn_err("unexpected argument \"%s\" to config check", argv[1]);
-		return XCGN_EXIT_USAGE;
+	for (; argc > 0; argc--, argv++) {
+		if (!strcmp(*argv, "offline")) {
+			offline = true;
+		} else if (!named) {
+			path = *argv;
+			named = true;
+		} else {
+			xcgn_err("unexpected argument \"%s\" to config check", *argv);
+			return XCGN_EXIT_USAGE;
+		}
 	}
-	if (config_load(argc ? argv[0] : XCGN_DEF_CONFIG, &c) || host_check(&c))
+	if (config_load(path, &c) || (!offline && host_check(&c))) {
 		ret = XCGN_EXIT_ERR;
+	} else {
+		/* The warnings apply would raise, and the daemon's. */
+		for (size_t i = 0; i < c.npools; i++)
+			pool_fill_warn(c.pools[i].o.prefix, c.pools[i].o.plen, c.pools[i].o.sub_maps,
+				       c.link.max_subs, c.link.max_maps);
+		daemon_lint(&c);
+	}
 	config_free(&c);
 	return ret;
 }
@@ -138,7 +188,7 @@ static void daemon_line_check(const struct xcgn_config *c)
 	free(wanted);
 }
 
-static int do_config_apply(struct cmd *cmd, int argc, char **argv)
+static int config_apply_cmd(struct cmd *cmd, int argc, char **argv, bool dry_run)
 {
 	const char *path = XCGN_DEF_CONFIG;
 	bool restart = false, named = false;
@@ -148,6 +198,8 @@ static int do_config_apply(struct cmd *cmd, int argc, char **argv)
 	for (; argc > 0; argc--, argv++) {
 		if (!strcmp(*argv, "restart"))
 			restart = true;
+		else if (!strcmp(*argv, "dry-run"))
+			dry_run = true;
 		else if (!named) {
 			path = *argv;
 			named = true;
@@ -160,11 +212,23 @@ static int do_config_apply(struct cmd *cmd, int argc, char **argv)
 		config_free(&c);
 		return XCGN_EXIT_ERR;
 	}
-	ret = cmd_lock(cmd) ? XCGN_EXIT_ERR : config_apply_locked(&c, restart);
+	ret = cmd_lock(cmd) ? XCGN_EXIT_ERR
+			    : config_apply_plan_locked(&c, restart, dry_run ? stdout : NULL);
 	if (!ret)
 		daemon_line_check(&c);
 	config_free(&c);
 	return ret;
+}
+
+static int do_config_apply(struct cmd *cmd, int argc, char **argv)
+{
+	return config_apply_cmd(cmd, argc, argv, false);
+}
+
+/* config diff FILE: config apply FILE dry-run. */
+static int do_config_diff(struct cmd *cmd, int argc, char **argv)
+{
+	return config_apply_cmd(cmd, argc, argv, true);
 }
 
 static int do_config_show(struct cmd *cmd, int argc, char **argv)
@@ -207,6 +271,7 @@ const struct xcgn_object xcgn_obj_config = {
 	.cmds = (const struct xcgn_cmd[]){
 		{ "check", do_config_check, CMD_OPEN },
 		{ "apply", do_config_apply, CMD_LOCK },
+		{ "diff", do_config_diff, CMD_LOCK },
 		{ "show", do_config_show, 0 },
 		{ NULL, NULL, 0 },
 	},

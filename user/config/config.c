@@ -635,7 +635,51 @@ static void step_say(const struct cstep *s)
 		xcgn_logf(LOG_INFO, "xcgn: %s\n", cstep_name[s->kind]);
 }
 
+/* Step @s as the command that does it, in the CLI's (and the file's)
+ * words: what `config diff` and `config apply dry-run` print. */
+static void step_print(FILE *f, const struct cstep *s, const struct xcgn_config *run,
+		       const struct xcgn_config *want, bool restart)
+{
+	const struct pool_opts *o = s->to ? s->to : s->from;
+	char a[16];
+
+	switch (s->kind) {
+	case CS_ATTACH:
+		if (restart)
+			fputs("link detach\n", f);
+		fputs("link attach", f);
+		opts_print_changed(f, xcgn_link_opts, xcgn_link_nopts, &want->link, NULL);
+		break;
+	case CS_LINK_SET:
+		fputs("link set", f);
+		opts_print_changed(f, xcgn_link_opts, xcgn_link_nopts, &want->link, &run->link);
+		break;
+	case CS_POOL_SET:
+		fprintf(f, "pool set %s/%u", ipv4_str(o->prefix, a, sizeof(a)), o->plen);
+		opts_print_changed(f, xcgn_pool_opts, xcgn_pool_nopts, s->to, s->from);
+		break;
+	case CS_POOL_DEL:
+		fprintf(f, "pool del %s/%u", ipv4_str(o->prefix, a, sizeof(a)), o->plen);
+		break;
+	case CS_POOL_ADD:
+		fprintf(f, "pool add %s/%u", ipv4_str(o->prefix, a, sizeof(a)), o->plen);
+		opts_print_changed(f, xcgn_pool_opts, xcgn_pool_nopts, s->to, NULL);
+		break;
+	case CS_BYPASS_DEL:
+	case CS_BYPASS_ADD:
+		fprintf(f, "pool bypass %s %s/%u", s->kind == CS_BYPASS_ADD ? "add" : "del",
+			ipv4_str(s->prefix, a, sizeof(a)), s->plen);
+		break;
+	}
+	fputc('\n', f);
+}
+
 int config_apply_locked(const struct xcgn_config *want, bool restart_ok)
+{
+	return config_apply_plan_locked(want, restart_ok, NULL);
+}
+
+int config_apply_plan_locked(const struct xcgn_config *want, bool restart_ok, FILE *dry_run)
 {
 	struct xcgn_config run = {};
 	struct config_plan plan = {};
@@ -666,7 +710,9 @@ int config_apply_locked(const struct xcgn_config *want, bool restart_ok)
 			 want->name, plan.why, want->name);
 		goto out;
 	}
-	if (!plan.n) {
+	if (!plan.n || dry_run) {
+		for (i = 0; i < plan.n; i++)
+			step_print(dry_run, &plan.v[i], &run, want, plan.restart);
 		ret = XCGN_EXIT_OK;
 		goto out;
 	}

@@ -115,6 +115,9 @@ void config_plan_free(struct config_plan *p);
  * devices or table sizes only with @restart_ok. The caller holds the
  * configuration lock. An exit status. */
 int config_apply_locked(const struct xcgn_config *want, bool restart_ok);
+/* As config_apply_locked; with @dry_run, the plan printed there, one
+ * command a line in the CLI's words, and nothing changed. */
+int config_apply_plan_locked(const struct xcgn_config *want, bool restart_ok, FILE *dry_run);
 
 #define XCGN_DEF_CONFIG "/etc/xcgn/xcgn.conf"
 

@@ -45,6 +45,12 @@ static int log_file_parse(const struct opt *t __unused, const char *arg, void *o
 			 sizeof(((struct natlog *)0)->path) - 1);
 		return XCGN_EXIT_USAGE;
 	}
+	if (strcmp(arg, "none") && arg[0] != '/') {
+		/* A daemon under systemd runs in /: a relative path would be
+		 * taken from there, not from where the file was written. */
+		xcgn_err("invalid log-file \"%s\" (an absolute path, or none)", arg);
+		return XCGN_EXIT_USAGE;
+	}
 	o->log_path = strcmp(arg, "none") ? arg : NULL;
 	return 0;
 }
@@ -57,6 +63,11 @@ static int ipfix_parse(const struct opt *t __unused, const char *arg, void *obj)
 
 	if (parse_addr_port(arg, &a, &port))
 		return invarg("ipfix collector (ADDR:PORT, an IPv4 address)", arg);
+	for (int i = 0; i < o->nipfix; i++)
+		if (!strcmp(o->ipfix[i], arg)) {
+			xcgn_err("ipfix collector %s given twice", arg);
+			return XCGN_EXIT_USAGE;
+		}
 	if (o->nipfix == IPFIX_COLLECTORS_MAX) {
 		xcgn_err("at most %d ipfix collectors", IPFIX_COLLECTORS_MAX);
 		return XCGN_EXIT_USAGE;

@@ -250,6 +250,10 @@ extern const size_t xcgn_pool_nopts;
  * PREFIX`) over *@o: 0, or XCGN_EXIT_USAGE with the reason said. */
 int pool_opts_parse(int argc, char **argv, struct pool_opts *o);
 void pool_from_opts(const struct pool_opts *o, struct xcgn_pool *p);
+/* Can a few subscribers fill the mapping table every subscriber shares?
+ * Said as a warning, with by how much (pool add, config check). */
+void pool_fill_warn(uint32_t prefix, uint8_t plen, uint32_t sub_maps, uint32_t max_subs,
+		    uint32_t max_maps);
 void pool_opts_from(const struct xcgn_pool *p, struct pool_opts *o);
 /* Can pool @p (planned) join the @n pools @others under the subscriber
  * range? 0, or -EINVAL/-EEXIST with the reason in @why. Pure: pool add

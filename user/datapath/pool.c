@@ -147,26 +147,25 @@ int pool_host_addr(const struct pool_opts *o)
 	return 1;
 }
 
-/* Issue 10 item 5: can a few subscribers fill the mapping table that
- * every subscriber shares? Said, with by how much. */
-static void pool_fill_warn(const struct xcgn_pool *p, const struct xcgn_link_info *li)
+void pool_fill_warn(uint32_t prefix, uint8_t plen, uint32_t sub_maps, uint32_t max_subs,
+		    uint32_t max_maps)
 {
-	uint64_t need = (uint64_t)li->max_subs * p->sub_maps;
+	uint64_t need = (uint64_t)max_subs * sub_maps;
 	char a[16];
 
-	if (!li->max_maps)
+	if (!max_maps)
 		return;
-	if (!p->sub_maps)
-		xcgn_logf(LOG_WARNING, "xcgn: warning: pool %s/%u has no sub-mappings cap: one subscriber "
-				"can fill the mapping table (%u) for everybody\n",
-			ipv4_str(p->prefix, a, sizeof(a)), p->plen, li->max_maps);
-	else if (need > li->max_maps)
+	if (!sub_maps)
+		xcgn_logf(LOG_WARNING, "xcgn: warning: pool %s/%u has no sub-mappings cap: one "
+				       "subscriber can fill the mapping table (%u) for everybody\n",
+			  ipv4_str(prefix, a, sizeof(a)), plen, max_maps);
+	else if (need > max_maps)
 		xcgn_logf(LOG_WARNING, "xcgn: warning: pool %s/%u: max-subscribers %u x sub-mappings %u "
 				"is %.0fx the mapping table (%u): %llu subscribers at their cap fill "
 				"it (lower sub-mappings or raise max-mappings at attach)\n",
-			ipv4_str(p->prefix, a, sizeof(a)), p->plen, li->max_subs, p->sub_maps,
-			(double)need / li->max_maps, li->max_maps,
-			(unsigned long long)((li->max_maps + p->sub_maps - 1) / p->sub_maps));
+			ipv4_str(prefix, a, sizeof(a)), plen, max_subs, sub_maps,
+			(double)need / max_maps, max_maps,
+			(unsigned long long)((max_maps + sub_maps - 1) / sub_maps));
 }
 
 /* A pool over a bypass destination would translate what must not be. */
@@ -276,7 +275,7 @@ int pool_add(const struct xcgn_maps *m, const struct pool_opts *opts)
 	}
 	if (!o->force && (err = pool_host_addr(o)))
 		return err < 0 ? err : -EADDRINUSE;
-	pool_fill_warn(&p, &li);
+	pool_fill_warn(p.prefix, p.plen, p.sub_maps, li.max_subs, li.max_maps);
 	nact = pools_active(m, act, &free_id);
 	if (nact < 0)
 		return nact;

@@ -211,7 +211,8 @@ static bool opt_same(const struct opt *o, const void *a, const void *b)
 	}
 }
 
-static void print_rows(FILE *f, const struct opt *t, size_t n, const void *obj, const void *def)
+static void print_rows(FILE *f, const struct opt *t, size_t n, const void *obj, const void *def,
+		       bool breaks)
 {
 	char buf[128];
 
@@ -221,7 +222,7 @@ static void print_rows(FILE *f, const struct opt *t, size_t n, const void *obj, 
 		if (o->flags & OPTF_HIDE || (def && opt_same(o, obj, def)))
 			continue;
 		for (int i = 0; opt_text(o, obj, i, buf, sizeof(buf)); i++) {
-			fputs(o->flags & OPTF_BREAK && !i ? " \\\n    " : " ", f);
+			fputs(breaks && o->flags & OPTF_BREAK && !i ? " \\\n    " : " ", f);
 			fputs(o->name, f);
 			if (buf[0])
 				fprintf(f, " %s", buf);
@@ -231,12 +232,12 @@ static void print_rows(FILE *f, const struct opt *t, size_t n, const void *obj, 
 
 void opts_print(FILE *f, const struct opt *t, size_t n, const void *obj)
 {
-	print_rows(f, t, n, obj, NULL);
+	print_rows(f, t, n, obj, NULL, true);
 }
 
 void opts_print_changed(FILE *f, const struct opt *t, size_t n, const void *obj, const void *def)
 {
-	print_rows(f, t, n, obj, def);
+	print_rows(f, t, n, obj, def, false);
 }
 
 /* Words laid out within 80 columns: each after a space, or on a new line

@@ -77,7 +77,8 @@ const struct opt *opts_find(const struct opt *t, size_t n, const char *name);
  * value is not there left out. */
 void opts_print(FILE *f, const struct opt *t, size_t n, const void *obj);
 
-/* As opts_print, but only the rows whose value differs from @def's. */
+/* As opts_print on one line, and only the rows whose value differs from
+ * @def's (@def NULL: every row). */
 void opts_print_changed(FILE *f, const struct opt *t, size_t n, const void *obj, const void *def);
 /* The synopsis of a command taking table @t: @lead ("Usage: xcgn link
  * attach"), then "[NAME ARG]" for each row, wrapped within 80 columns
