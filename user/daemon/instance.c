@@ -154,7 +154,6 @@ uint64_t stat_sum(struct daemon *d, enum xcgn_stat which)
 	return sum;
 }
 
-
 int daemon_published_path(char *buf, size_t len)
 {
 	struct stat st;

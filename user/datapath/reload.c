@@ -406,8 +406,6 @@ struct reload {
 	bool switched;			/* some programs are this binary's */
 };
 
-/* What is pinned: this layout (its stamp checked) or an older one with a
- * migration (its maps opened and checked); what attach recorded. */
 /* An older layout's daemon must not see its pins go: it would take that
  * for a detach and log every block it holds as released, while the
  * sessions live on. It is stopped first (SIGTERM: it flushes its log and
@@ -462,6 +460,8 @@ fail:
 	return i ? i : -EIO;
 }
 
+/* What is pinned: this layout (its stamp checked) or an older one with a
+ * migration (its maps opened and checked); what attach recorded. */
 static int reload_open_old(struct reload *r)
 {
 	struct xcgn_maps m;
