@@ -104,10 +104,16 @@ static char *stderr_lines(bool journal)
 
 Test(print, priority_prefixes_only_under_the_journal)
 {
-	cr_expect_str_eq(stderr_lines(true), "<4>xcgn daemon: a warning\n<3>xcgn: an error\n");
+	char *text = stderr_lines(true);
+
+	cr_expect_str_eq(text, "<4>xcgn daemon: a warning\n<3>xcgn: an error\n");
+	free(text);
 }
 
 Test(print, no_prefixes_when_stderr_is_not_the_journal)
 {
-	cr_expect_str_eq(stderr_lines(false), "xcgn daemon: a warning\nxcgn: an error\n");
+	char *text = stderr_lines(false);
+
+	cr_expect_str_eq(text, "xcgn daemon: a warning\nxcgn: an error\n");
+	free(text);
 }
