@@ -138,17 +138,6 @@ static int log_file_print(const struct opt *t __unused, const void *obj, int i, 
 	return !i;
 }
 
-static int metrics_print(const struct opt *t __unused, const void *obj, int i, char *buf,
-			 size_t len)
-{
-	const char *m = ((const struct daemon_opts *)obj)->metrics;
-
-	if (i || !m)
-		return 0;
-	snprintf(buf, len, "%s", m);
-	return 1;
-}
-
 static int ipfix_print(const struct opt *t __unused, const void *obj, int i, char *buf, size_t len)
 {
 	const struct daemon_opts *o = obj;
@@ -156,17 +145,6 @@ static int ipfix_print(const struct opt *t __unused, const void *obj, int i, cha
 	if (i >= o->nipfix)
 		return 0;
 	snprintf(buf, len, "%s", o->ipfix[i]);
-	return 1;
-}
-
-static int monitor_group_print(const struct opt *t __unused, const void *obj, int i, char *buf,
-			       size_t len)
-{
-	const char *g = ((const struct daemon_opts *)obj)->monitor_group;
-
-	if (i || !g)
-		return 0;
-	snprintf(buf, len, "%s", g);
 	return 1;
 }
 
@@ -211,7 +189,8 @@ static const struct opt daemon_opt_rows[] = {
 	{ "refusal-rate", OPT_UINT, F(refuse_per_s), .min = 1, .max = 100000, .def = 100 },
 	{ "rpf-resync", OPT_UINT, F(rpf_resync_ms), .min = 100, .max = 3600000, .def = 1000,
 	  .arg = "MS", .what = "rpf-resync (ms)" },
-	{ "metrics", CUSTOM(metrics), .arg = "ADDR:PORT" },
+	{ "metrics", OPT_CUSTOM, .parse = metrics_parse, .print = opts_string_print,
+	  .off = offsetof(struct daemon_opts, metrics), .arg = "ADDR:PORT" },
 	{ "ipfix", CUSTOM(ipfix), .arg = "ADDR:PORT", .flags = OPTF_MANY },
 	{ "ipfix-domain", OPT_UINT, F(ipfix_domain), .min = 0, .max = UINT32_MAX,
 	  .flags = OPTF_SEEN | OPTF_NODEF, .seen = offsetof(struct daemon_opts, ipfix_domain_set) },
@@ -225,7 +204,8 @@ static const struct opt daemon_opt_rows[] = {
 	  .arg = "PERCENT", .what = "pcp-share (percent of the pools' blocks)", PCP_OPT },
 	{ "pcp-third-party", CUSTOM(third_party), .arg = "PREFIX",
 	  .flags = OPTF_SEEN | OPTF_MANY, .seen = offsetof(struct daemon_opts, pcp_opts) },
-	{ "monitor-group", CUSTOM(monitor_group), .arg = "GROUP" },
+	{ "monitor-group", OPT_CUSTOM, .parse = monitor_group_parse, .print = opts_string_print,
+	  .off = offsetof(struct daemon_opts, monitor_group), .arg = "GROUP" },
 	{ "time-scale", OPT_UINT, F(scale), .min = 1, .max = 10000, .def = 1 },
 };
 const struct opt *const xcgn_daemon_opts = daemon_opt_rows;

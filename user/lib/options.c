@@ -148,10 +148,19 @@ int opts_parse(const struct opt *t, size_t n, const char *object, int argc, char
 	return 0;
 }
 
+int opts_string_print(const struct opt *o, const void *obj, int i, char *buf, size_t len)
+{
+	const char *s = *(const char *const *)((const char *)obj + o->off);
+
+	if (i || !s)
+		return 0;
+	snprintf(buf, len, "%s", s);
+	return 1;
+}
+
 /* The row's value as text: 1, or 0 when there is none to print. */
 static int opt_text(const struct opt *o, const void *obj, int i, char *buf, size_t len)
 {
-	const char *s;
 	uint32_t v;
 
 	if (o->kind == OPT_CUSTOM)
@@ -160,11 +169,7 @@ static int opt_text(const struct opt *o, const void *obj, int i, char *buf, size
 		return 0;
 	switch (o->kind) {
 	case OPT_STRING:
-		s = *(const char *const *)((const char *)obj + o->off);
-		if (!s)
-			return 0;
-		snprintf(buf, len, "%s", s);
-		return 1;
+		return opts_string_print(o, obj, i, buf, len);
 	case OPT_FLAG:
 		buf[0] = '\0';
 		return field_get(obj, o->off, o->size) == o->set;

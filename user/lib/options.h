@@ -61,6 +61,10 @@ struct opt {
 	int (*print)(const struct opt *o, const void *obj, int i, char *buf, size_t len);
 };
 
+/* An OPT_CUSTOM row's .print for a string field at .off (a row that
+ * parses its own way but prints as OPT_STRING does: nothing when NULL). */
+int opts_string_print(const struct opt *o, const void *obj, int i, char *buf, size_t len);
+
 /* Take the keywords of @argc/@argv over @obj, by table @t (@n rows);
  * @object names the command in messages ("link": `unknown argument "X"
  * to link; try "xcgn link help"`). 0, or XCGN_EXIT_USAGE with the reason
