@@ -193,7 +193,8 @@ $(BUILD)/abi-v%/xcgn: tests/abi/v%.commit
 	$(Q)cp $(BUILD)/abi-v$*/src/build/xcgn $@
 
 test-integration: $(BUILD)/xcgn $(BUILD)/xcgn-bench $(BUILD)/abi-v2/xcgn $(BUILD)/abi-v3/xcgn \
-		$(BUILD)/abi-v4/xcgn $(BUILD)/abi-v5/xcgn $(BUILD)/abi-v6/xcgn $(BUILD)/abi-v7/xcgn
+		$(BUILD)/abi-v4/xcgn $(BUILD)/abi-v5/xcgn $(BUILD)/abi-v6/xcgn $(BUILD)/abi-v7/xcgn \
+		$(BUILD)/abi-v8/xcgn
 	$(Q)tests/run.sh integration
 
 # One test per RFC requirement; docs/conformance.md's table must be what it found.
@@ -312,8 +313,8 @@ test-dist: $(BUILD)/xcgn
 	$(Q)tests/dist/check.sh
 
 # The package of the previous pinned layout, for the upgrade test.
-$(BUILD)/deb-prev/stamp: tests/abi/v7.commit
-	$(Q)scripts/deb.sh $(BUILD)/deb-prev 0~layout7 $$(cat $<) >/dev/null && touch $@
+$(BUILD)/deb-prev/stamp: tests/abi/v8.commit
+	$(Q)scripts/deb.sh $(BUILD)/deb-prev 0~layout8 $$(cat $<) >/dev/null && touch $@
 
 # The package: built, lintian-clean, installed with apt, run, removed; and
 # installed over the previous layout's package under traffic.

@@ -19,7 +19,7 @@
  * any pinned layout, enum value or map bumps it (tests/abi/ holds each
  * version's layout; `make test` fails when the layout moves alone). `xcgn
  * link reload` moves live state from the versions it knows (user/datapath/reload.c). */
-#define XCGN_ABI_VERSION 8
+#define XCGN_ABI_VERSION 9
 
 /* The pinned maps, one list: the userspace struct of map handles (struct
  * xcgn_maps, one fd per entry), the table that opens them and the ABI
@@ -244,12 +244,23 @@ struct xcgn_fragq {
 };
 _Static_assert(sizeof(struct xcgn_fragq) == 4 + XCGN_FRAG_HOLD_BYTES, "xcgn_fragq size is ABI");
 
-/* Filtering (RFC 4787 REQ-8). */
+/* Filtering (RFC 4787 REQ-8), per protocol (RFC 5382 REQ-3b): the bits
+ * of xcgn_pool.filtering name the protocols whose mappings filter
+ * address-dependently; the others filter endpoint-independently.
+ * (Layout 8 and before: 1 meant every protocol.) */
 enum xcgn_filtering {
-	XCGN_FILTER_EIF = 0,	/* endpoint-independent */
-	XCGN_FILTER_ADF = 1,	/* address-dependent */
-	XCGN_FILTER_MAX
+	XCGN_FILTER_EIF = 0,		/* endpoint-independent, every protocol */
+	XCGN_FILTER_ADF_UDP = 0x01,
+	XCGN_FILTER_ADF_TCP = 0x02,
+	XCGN_FILTER_ADF_ICMP = 0x04,
+	XCGN_FILTER_ADF = 0x07,		/* address-dependent, every protocol */
 };
+/* The bit of xcgn_pool.filtering that is @proto's (TCP, UDP, else ICMP). */
+static inline __u8 xcgn_filter_bit(__u8 proto)
+{
+	return proto == 6 ? XCGN_FILTER_ADF_TCP : proto == 17 ? XCGN_FILTER_ADF_UDP
+							: XCGN_FILTER_ADF_ICMP;
+}
 
 #define XCGN_POOLF_ACTIVE	0x01
 #define XCGN_POOLF_DETERMINISTIC 0x02	/* RFC 7422: block = f(subscriber) */
@@ -268,7 +279,7 @@ enum xcgn_timer {
 struct xcgn_pool {
 	__be32 prefix;
 	__u8 plen;
-	__u8 filtering;		/* enum xcgn_filtering */
+	__u8 filtering;		/* XCGN_FILTER_ADF_* bits */
 	__u8 flags;		/* XCGN_POOLF_* */
 	__u8 det_plen;		/* deterministic: subscriber prefix length */
 	__u16 port_lo;		/* host order, inclusive */

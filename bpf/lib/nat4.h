@@ -262,7 +262,7 @@ __noinline int nat4_map_create(const struct xcgn_tuple4 *in, __u32 want, __u64 n
 	rv->saddr = in->addr;
 	rv->sport = in->port;
 	rv->pool_id = (__u8)sub->pool_id;
-	rv->flags = pool->filtering == XCGN_FILTER_ADF ? XCGN_MAPF_ADF : 0;
+	rv->flags = pool->filtering & xcgn_filter_bit(in->proto) ? XCGN_MAPF_ADF : 0;
 	tmpl = &sc->tmpl;
 	__builtin_memset(tmpl, 0, sizeof(*tmpl));
 	tmpl->addr = sub->paddr;
@@ -277,7 +277,7 @@ __noinline int nat4_map_create(const struct xcgn_tuple4 *in, __u32 want, __u64 n
 	mv->paddr = sub->paddr;
 	mv->pool_id = sub->pool_id;
 	mv->out_seen_ns = mv->created_ns;
-	mv->flags = pool->filtering == XCGN_FILTER_ADF ? XCGN_MAPF_ADF : 0;
+	mv->flags = rv->flags;
 	err = bpf_map_update_elem(&xcgn_map4, in, mv, BPF_NOEXIST);
 	if (err) {
 		tmpl->port = mv->pport;	/* the reverse entry just made */

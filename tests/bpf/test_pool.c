@@ -16,10 +16,10 @@
 
 #include "env.h"
 
-static int send_udp(int prog, int ifindex, uint32_t src, uint16_t sport, uint32_t dst,
-		    uint16_t dport, uint8_t *out, size_t *outlen)
+static int send_l4(int prog, int ifindex, uint8_t proto, uint32_t src, uint16_t sport,
+		   uint32_t dst, uint16_t dport, uint8_t *out, size_t *outlen)
 {
-	struct pkt_spec s = { .proto = 17, .sport = sport, .dport = dport, .payload = 8 };
+	struct pkt_spec s = { .proto = proto, .sport = sport, .dport = dport, .payload = 8 };
 	uint8_t in[128];
 	size_t len;
 
@@ -28,6 +28,12 @@ static int send_udp(int prog, int ifindex, uint32_t src, uint16_t sport, uint32_
 	len = pkt_build(in, sizeof(in), &s);
 	cr_assert(len, "built");
 	return env_run(prog, ifindex, in, len, out, outlen);
+}
+
+static int send_udp(int prog, int ifindex, uint32_t src, uint16_t sport, uint32_t dst,
+		    uint16_t dport, uint8_t *out, size_t *outlen)
+{
+	return send_l4(prog, ifindex, 17, src, sport, dst, dport, out, outlen);
 }
 
 /* Outbound UDP; a refusal answered with ICMP 3/13 counts as XDP_DROP here
@@ -168,6 +174,38 @@ Test(pool, endpoint_independent_filtering_is_the_default, .init = env_setup_defa
 	cr_assert_eq(out_udp(ip(ENV_SUB1), 5000, ip(ENV_S1), 3478, out), XDP_REDIRECT, "out");
 	cr_assert_eq(in_udp(ip(ENV_S2), 1, pkt_saddr(out), pkt_sport(out)), XDP_REDIRECT,
 		     "any remote may reach an established mapping");
+}
+
+/* RFC 5382 REQ-3b: UDP filtered address-dependently, TCP (a SYN, here)
+ * endpoint-independently, in one pool. */
+static void setup_udp_adf(void)
+{
+	struct pool_opts o = bpfenv_pool("198.51.100.0", 30, 1024, 65535, 512, 4);
+
+	o.filtering = XCGN_FILTER_ADF_UDP;
+	env_setup(&o);
+}
+
+Test(pool, filtering_per_protocol, .init = setup_udp_adf, .fini = env_teardown)
+{
+	uint8_t out[256];
+	size_t l = sizeof(out);
+	uint32_t upub, tpub;
+	uint16_t uport, tport;
+
+	cr_assert_eq(out_udp(ip(ENV_SUB1), 5000, ip(ENV_S1), 3478, out), XDP_REDIRECT, "UDP out");
+	upub = pkt_saddr(out);
+	uport = pkt_sport(out);
+	cr_assert_eq(send_l4(env.prog_in, env.ifin, 6, ip(ENV_SUB1), 5001, ip(ENV_S1), 80, out, &l),
+		     XDP_REDIRECT, "TCP out");
+	tpub = pkt_saddr(out);
+	tport = pkt_sport(out);
+	cr_assert_eq(in_udp(ip(ENV_S2), 3478, upub, uport), XDP_DROP,
+		     "UDP: S2 was never contacted (address-dependent)");
+	cr_assert_eq(env_drop(XCGN_DROP_FILTERED), 1, "counted as filtered");
+	l = sizeof(out);
+	cr_assert_eq(send_l4(env.prog_out, env.ifout, 6, ip(ENV_S2), 4000, tpub, tport, out, &l),
+		     XDP_REDIRECT, "TCP: S2's SYN goes in (endpoint-independent)");
 }
 
 /* ---- two CPUs, same first packets ---------------------------------------- */

@@ -84,6 +84,39 @@ c5382_req3_filtering() {
 	assert_eq 1 "$n" "S2's SYN reached the subscriber"
 }
 
+# REQ-3b: TCP filtered apart from UDP, in one pool: UDP address-dependent
+# (S2, never contacted, is refused, as the kernel's NAT refuses every
+# protocol's), TCP endpoint-independent (S2's SYN reaches the subscriber).
+c5382_req3b_tcp_filtering_apart() {
+	xcgn link attach inside "$DEV_I" outside "$DEV_O"
+	xcgn pool add "$POOL" filtering address-dependent tcp-filtering endpoint-independent
+	xcgn -j pool show | jq -e '.[0] | .filtering == "per-protocol" and
+		.udp_filtering == "address-dependent" and .tcp_filtering == "endpoint-independent" and
+		.icmp_filtering == "address-dependent"' >/dev/null ||
+		fail "pool show: $(xcgn -j pool show | jq -c '.[0]')"
+	xcgn pool show | grep -q "udp-filtering address-dependent  tcp-filtering endpoint-independent" ||
+		fail "pool show: $(xcgn pool show)"
+	local sub
+	sub=$(sub_addr 4)
+	echo_server "$S1" 3478 "$TMP/u1"
+	bg "$NS_SUB" python3 "$TOOLS/udp_recv.py" "$sub" 5000 "$TMP/adf" 10 "$S1:3478"
+	pub=$(seen "$TMP/u1" 1)
+	craft "$NS_INET" udp "$S2" 4000 "${pub%:*}" "${pub#*:}" from-s2
+	sleep 0.5
+	[ ! -s "$TMP/adf" ] || fail "UDP, address-dependent: a host never contacted got through"
+	assert_ge "$(drop filtered)" 1 "the UDP refusal counted"
+
+	tcp_server "$S1" 9000 "$TMP/t1"
+	tcp_from "$sub" 40001 "$S1" 9000
+	pub=$(seen "$TMP/t1" 1)
+	capture "$NS_SUB" "$DEV_S" "$TMP/c.pcap" tcp dst port 40001
+	craft "$NS_INET" syn "$S2" 5555 "${pub%:*}" "${pub#*:}"
+	capture_stop 1
+	n=$(packets "$TMP/c.pcap" | jq -r 'select(.src == "'"$S2"'" and .dport == 40001) | .flags' |
+		grep -c S || true)
+	assert_eq 1 "$n" "TCP, endpoint-independent: S2's SYN reached the subscriber"
+}
+
 # REQ-4: no answer to an unsolicited inbound SYN (silently dropped, as
 # REQ-4a allows by policy; no ICMP after 6 s either).
 c5382_req4_unsolicited_syn() {

@@ -47,7 +47,8 @@ send() { ip netns exec "$NS_SUB" timeout 10 python3 "$XCGN_ROOT/tests/tools/udp_
 env_setup
 apt_in_ns "$prev" >/dev/null || fail "apt install $prev"
 old_v=$(xcgn -V)
-echo "upgrade: installed $old_v"
+old_abi=$(xcgn -j link abi | jq .abi)
+echo "upgrade: installed $old_v (layout $old_abi)"
 xcgn link attach inside "$DEV_I" outside "$DEV_O" || fail "attach with the previous package"
 xcgn pool add "$POOL" || fail "pool add with the previous package"
 daemon_start log-file "$TMP/nat.log" || fail "the previous package's daemon did not start"
@@ -66,7 +67,7 @@ apt_in_ns "$new" >"$TMP/apt.out" 2>&1 || fail "apt install $new: $(tail -5 "$TMP
 cat "$TMP/apt.out"
 grep -q "an instance is attached: moved to version .* (xcgn link reload), sessions kept" "$TMP/apt.out" ||
 	fail "the postinst did not say it reloaded the attached instance"
-grep -q "stopped the daemon of layout abi 7" "$TMP/apt.out" ||
+grep -q "stopped the daemon of layout abi $old_abi" "$TMP/apt.out" ||
 	fail "the reload did not stop the previous layout's daemon before moving its pins"
 new_v=$(xcgn -V)
 [ "$new_v" != "$old_v" ] || fail "xcgn -V is still $old_v"

@@ -163,7 +163,9 @@ reload_from_old_layout() {	# V ATTACH_ARGS...
 	[ -x "$old" ] || fail "no layout-$v build at $old (make build/abi-v$v/xcgn)"
 	nsenter --net="/run/netns/$NS_NAT" "$old" link attach inside "$DEV_I" outside "$DEV_O" "$@" ||
 		fail "attach with layout $v"
-	nsenter --net="/run/netns/$NS_NAT" "$old" pool add "$POOL" || fail "pool add with layout $v"
+	# shellcheck disable=SC2086 # OLD_POOL_ARGS: words
+	nsenter --net="/run/netns/$NS_NAT" "$old" pool add "$POOL" ${OLD_POOL_ARGS-} ||
+		fail "pool add with layout $v"
 	[ -d "$(pin_dir "$v")" ] || fail "no layout-$v pins"
 	out=$(xcgn session show 2>&1) && fail "this layout read layout-$v pins"
 	echo "$out" | grep -q "abi $v is pinned" || fail "not named: $out"
@@ -468,6 +470,25 @@ test_reload_from_layout_v7() {
 		fail "no tc ingress on the inside after the move: $(cat "$TMP/tc.in")"
 	xcgn link set mss-clamp 1400 || fail "link set mss-clamp 1400 on the moved instance"
 	assert_eq 1400 "$(xcgn -j link show | jq '.[0].mss_clamp')" "the clamp set"
+	in_sub ping -q -c 3 -i 0.2 -W 2 "$S1" >/dev/null || fail "ping after the move"
+}
+
+# Layout 8 (the last with one filtering mode for every protocol) to this
+# one: an address-dependent pool stays address-dependent for each
+# protocol, and a moved pool can then filter one protocol apart.
+test_reload_from_layout_v8() {
+	OLD_POOL_ARGS="filtering address-dependent" reload_from_old_layout 8
+	xcgn -j pool show | jq -e '.[0] | .filtering == "address-dependent" and
+		.udp_filtering == "address-dependent" and .tcp_filtering == "address-dependent" and
+		.icmp_filtering == "address-dependent"' >/dev/null ||
+		fail "the moved pool's filtering: $(xcgn -j pool show | jq -c '.[0]')"
+	xcgn pool set "$POOL" tcp-filtering endpoint-independent || fail "pool set tcp-filtering"
+	assert_eq endpoint-independent "$(xcgn -j pool show | jq -r '.[0].tcp_filtering')" \
+		"tcp-filtering set on the moved pool"
+	xcgn config show | grep -q " filtering address-dependent" &&
+		fail "config show still says one mode: $(xcgn config show)"
+	xcgn config show | grep -q "udp-filtering address-dependent tcp-filtering endpoint-independent icmp-filtering address-dependent" ||
+		fail "config show: $(xcgn config show)"
 	in_sub ping -q -c 3 -i 0.2 -W 2 "$S1" >/dev/null || fail "ping after the move"
 }
 

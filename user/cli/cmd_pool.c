@@ -30,7 +30,10 @@ static int usage(void)
 	fprintf(f,
 		"The timers are not below %u/%u/%u/%u s, the RFC minimums. The block size\n"
 		"must divide the port range.\n"
-		"set changes a live pool: max-blocks (non-deterministic), filtering, parity,\n"
+		"filtering sets every protocol's; udp-filtering, tcp-filtering and\n"
+		"icmp-filtering (MODE as for filtering) set one protocol's, after it.\n"
+		"Address-dependent lets in only hosts the mapping has sent to.\n"
+		"set changes a live pool: max-blocks (non-deterministic), the filtering, parity,\n"
 		"new-rate, sub-burst, sub-refill, sub-mappings, map-peers and the timers, for\n"
 		"new mappings and blocks at once (timers at the daemon's next pass); ports,\n"
 		"block-size and deterministic need del and add.\n"
@@ -58,9 +61,26 @@ static int usage(void)
 	return usage_status();
 }
 
-static const char *filtering_name(unsigned int f)
+/* A pool's filtering as pool add takes it: "filtering MODE" when its
+ * protocols agree, a mode for each when they do not. JSON has both: the
+ * mode, or "per-protocol", and each protocol's. */
+static void filtering_print(uint8_t f)
 {
-	return xcgn_filtering_name[f == XCGN_FILTER_ADF];
+	static const struct {
+		const char *key, *fmt;
+		uint8_t bit;
+	} proto[] = {
+		{ "udp_filtering", "  udp-filtering %s", XCGN_FILTER_ADF_UDP },
+		{ "tcp_filtering", "  tcp-filtering %s", XCGN_FILTER_ADF_TCP },
+		{ "icmp_filtering", "  icmp-filtering %s", XCGN_FILTER_ADF_ICMP },
+	};
+	bool agree = f == XCGN_FILTER_EIF || f == XCGN_FILTER_ADF;
+
+	print_string(agree ? PRINT_ANY : PRINT_JSON, "filtering", "  filtering %s",
+		     agree ? xcgn_filtering_text(f, XCGN_FILTER_ADF) : "per-protocol");
+	for (size_t i = 0; i < ARRAY_SIZE(proto); i++)
+		print_string(agree ? PRINT_JSON : PRINT_ANY, proto[i].key, proto[i].fmt,
+			     xcgn_filtering_text(f, proto[i].bit));
 }
 
 /* @fn on the pinned maps, under the configuration lock (CMD_LOCK): a
@@ -226,7 +246,7 @@ static void pool_options_print(const struct xcgn_pool *pp, const struct pool_opt
 	print_u64(PRINT_ANY, "port_hi", "-%llu", p.port_hi);
 	print_u64(PRINT_ANY, "block_size", "  block-size %llu", p.block_size);
 	print_u64(PRINT_ANY, "max_blocks", "  max-blocks %llu", p.max_blocks);
-	print_string(PRINT_ANY, "filtering", "  filtering %s", filtering_name(p.filtering));
+	filtering_print(p.filtering);
 	print_bool(PRINT_ANY, "parity", "  parity", p.flags & XCGN_POOLF_PARITY);
 	print_u64(PRINT_ANY, "new_rate", "  new-rate %llu", p.new_rate);
 	if (p.sub_burst)

@@ -241,7 +241,10 @@ int excl_normalize(struct pool_opts *o, char *why, size_t len);
 int pool_addr_drain(const struct xcgn_maps *m, uint32_t addr, bool on);
 /* @o's exclusions as the pinned addresses of pool @p say. */
 void pool_excl_read(const struct xcgn_maps *m, const struct xcgn_pool *p, struct pool_opts *o);
-extern const char *const xcgn_filtering_name[XCGN_FILTER_MAX];
+/* A filtering mode's name: [0] endpoint-independent, [1] address-dependent. */
+extern const char *const xcgn_filtering_name[2];
+/* The name of the mode pool filtering @filtering gives protocol bit(s) @bit. */
+const char *xcgn_filtering_text(uint8_t filtering, uint8_t bit);
 void pool_opts_init(struct pool_opts *o);
 /* The pool's option table (lib/options.h), in its canonical order. */
 extern const struct opt *const xcgn_pool_opts;

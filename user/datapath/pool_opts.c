@@ -87,10 +87,15 @@ int excl_normalize(struct pool_opts *o, char *why, size_t len)
 	return 0;
 }
 
-const char *const xcgn_filtering_name[XCGN_FILTER_MAX] = {
-	[XCGN_FILTER_EIF] = "endpoint-independent",
-	[XCGN_FILTER_ADF] = "address-dependent",
+const char *const xcgn_filtering_name[2] = {
+	"endpoint-independent",
+	"address-dependent",
 };
+
+const char *xcgn_filtering_text(uint8_t filtering, uint8_t bit)
+{
+	return xcgn_filtering_name[!!(filtering & bit)];
+}
 
 void pool_opts_init(struct pool_opts *o)
 {
@@ -147,6 +152,34 @@ static int cap_print(const struct opt *t, const void *obj, int i, char *buf, siz
 	else
 		snprintf(buf, len, "off");
 	return !i;
+}
+
+/* filtering MODE: every protocol; udp-filtering, tcp-filtering and
+ * icmp-filtering MODE: one (.set: its bits of pool_opts.filtering). In
+ * the canonical form `filtering` stands for protocols that agree, the
+ * three others for protocols that do not. */
+static int filter_parse(const struct opt *t, const char *arg, void *obj)
+{
+	struct pool_opts *o = obj;
+
+	if (!strcmp(arg, xcgn_filtering_name[1]))
+		o->filtering |= (uint8_t)t->set;
+	else if (!strcmp(arg, xcgn_filtering_name[0]))
+		o->filtering &= (uint8_t)~t->set;
+	else
+		return invarg(t->what, arg);
+	return 0;
+}
+
+static int filter_print(const struct opt *t, const void *obj, int i, char *buf, size_t len)
+{
+	const struct pool_opts *o = obj;
+	bool agree = o->filtering == XCGN_FILTER_EIF || o->filtering == XCGN_FILTER_ADF;
+
+	if (i || agree != (t->set == XCGN_FILTER_ADF))
+		return 0;
+	snprintf(buf, len, "%s", xcgn_filtering_text(o->filtering, (uint8_t)t->set));
+	return 1;
 }
 
 static int det_parse(const struct opt *t __unused, const char *arg, void *obj)
@@ -230,6 +263,9 @@ static int timer_print(const struct opt *t, const void *obj, int i, char *buf, s
 #define CUSTOM(fn) OPT_CUSTOM, .parse = fn##_parse, .print = fn##_print
 #define TIMER(t, fl) { XCGN_TIMER_NAME_##t, CUSTOM(timer), .set = XCGN_TIMER_##t, .arg = "S", \
 		       .flags = fl }
+#define FILTER(name, bits, metavar) { name, CUSTOM(filter), F(filtering), .set = XCGN_FILTER_##bits, \
+		  .def = XCGN_FILTER_EIF, .names = xcgn_filtering_name, .nnames = 2, .arg = metavar, \
+		  .what = name " (endpoint-independent or address-dependent)" }
 
 /* The pool's options, in the order of their canonical form (config show). */
 static const struct opt pool_opt_rows[] = {
@@ -238,8 +274,10 @@ static const struct opt pool_opt_rows[] = {
 	  .def = XCGN_DEF_BLOCK_SIZE },
 	{ "max-blocks", OPT_UINT, F(max_blocks), .min = 1, .max = XCGN_SUB_BLOCKS_MAX,
 	  .def = XCGN_DEF_MAX_BLOCKS },
-	{ "filtering", OPT_NAME, F(filtering), .names = xcgn_filtering_name, .nnames = 2,
-	  .def = XCGN_FILTER_EIF, .what = "filtering (endpoint-independent or address-dependent)" },
+	FILTER("filtering", ADF, "{ endpoint-independent | address-dependent }"),
+	FILTER("udp-filtering", ADF_UDP, "MODE"),
+	FILTER("tcp-filtering", ADF_TCP, "MODE"),
+	FILTER("icmp-filtering", ADF_ICMP, "MODE"),
 	{ "parity", OPT_FLAG, F(parity), .set = 1 },
 	{ "no-parity", OPT_FLAG, F(parity), .set = 0, .flags = OPTF_HIDE | OPTF_UNDOC },
 	{ "new-rate", OPT_UINT, F(new_rate), .min = 0, .max = 1000000,
@@ -267,6 +305,7 @@ const struct opt *const xcgn_pool_opts = pool_opt_rows;
 const size_t xcgn_pool_nopts = ARRAY_SIZE(pool_opt_rows);
 
 #undef TIMER
+#undef FILTER
 #undef CUSTOM
 #undef F
 

@@ -111,6 +111,36 @@ static int convert_stats_v7(int old_fd, int new_fd)
  * mappings, which a moved pool gets at its default (max-blocks x
  * block-size), as a pool added now would. Only userspace writes pools:
  * copied before the switch, exactly. */
+/* Up to layout 8 a pool's filtering was one mode for every protocol, 1
+ * address-dependent; from 9 it holds a bit per protocol. */
+static uint8_t filtering_v8(uint8_t f)
+{
+	return f ? XCGN_FILTER_ADF : XCGN_FILTER_EIF;
+}
+
+/* Layouts 5 to 8: the same pool, its filtering one mode. */
+static int prepare_pools_v8(int old_fd, int new_fd, const struct xcgn_link_info *li)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), id;
+
+	(void)li;
+	if (bpf_obj_get_info_by_fd(old_fd, &info, &len))
+		return -errno;
+	if (info.value_size != sizeof(struct xcgn_pool))
+		return -EINVAL;
+	for (id = 0; id < info.max_entries; id++) {
+		struct xcgn_pool n;
+
+		if (bpf_map_lookup_elem(old_fd, &id, &n))
+			return -errno;
+		n.filtering = filtering_v8(n.filtering);
+		if (bpf_map_update_elem(new_fd, &id, &n, 0))
+			return -errno;
+	}
+	return 0;
+}
+
 static int prepare_pools_v5(int old_fd, int new_fd, const struct xcgn_link_info *li)
 {
 	struct bpf_map_info info = {};
@@ -132,6 +162,7 @@ static int prepare_pools_v5(int old_fd, int new_fd, const struct xcgn_link_info 
 			n.sub_maps = 2u * n.max_blocks * n.block_size;	/* as parse.c */
 			n.map_peers = XCGN_DEF_MAP_PEERS;
 		}
+		n.filtering = filtering_v8(n.filtering);
 		if (bpf_map_update_elem(new_fd, &id, &n, 0))
 			return -errno;
 	}
@@ -277,14 +308,19 @@ static const struct migration migrations[] = {
 	/* 6 to 7: xcgn_nhctl is new (starts zero: no cache until a daemon
 	 * vouches for it); two counters were appended. */
 	{ .from = 6,
-	  .convert = { { XSTR(xcgn_stats), convert_stats_v6 } } },
+	  .convert = { { XSTR(xcgn_stats), convert_stats_v6 } },
+	  .prepare = { { XSTR(xcgn_pools), prepare_pools_v8 } } },
 	/* 7 to 8: a counter and three drop reasons were appended; xcgn_state's
 	 * padding became the MSS clamp (0 before: off, reused as it is), and
 	 * xcgn_sub's the count of its filtering entries (0: a moved
 	 * subscriber's count starts low, and is never taken below zero); the
 	 * inside device gained a tc ingress program (the switch adds it). */
 	{ .from = 7,
-	  .convert = { { XSTR(xcgn_stats), convert_stats_v7 } } },
+	  .convert = { { XSTR(xcgn_stats), convert_stats_v7 } },
+	  .prepare = { { XSTR(xcgn_pools), prepare_pools_v8 } } },
+	/* 8 to 9: a pool's filtering became a mode per protocol. */
+	{ .from = 8,
+	  .prepare = { { XSTR(xcgn_pools), prepare_pools_v8 } } },
 };
 
 static const struct migration *migration_from(int v)

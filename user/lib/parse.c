@@ -175,7 +175,7 @@ int pool_plan(struct xcgn_pool *p, char *why, size_t whylen)
 			 p->max_blocks, nblocks);
 		return -1;
 	}
-	if (p->filtering >= XCGN_FILTER_MAX) {
+	if (p->filtering & ~XCGN_FILTER_ADF) {
 		snprintf(why, whylen, "unknown filtering %u", p->filtering);
 		return -1;
 	}
