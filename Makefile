@@ -292,6 +292,7 @@ install: $(BUILD)/xcgn
 	$(Q)install -D -m 0755 $(BUILD)/xcgn $(DESTDIR)$(SBINDIR)/xcgn
 	$(Q)install -D -m 0644 man/xcgn.8 $(DESTDIR)$(MANDIR)/man8/xcgn.8
 	$(Q)install -D -m 0644 man/xcgn.conf.5 $(DESTDIR)$(MANDIR)/man5/xcgn.conf.5
+	$(Q)install -D -m 0644 man/xcgn-natlog.5 $(DESTDIR)$(MANDIR)/man5/xcgn-natlog.5
 	$(Q)install -d $(DESTDIR)$(UNITDIR)
 	$(Q)sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
 		dist/xcgn.service.in >$(DESTDIR)$(UNITDIR)/xcgn.service

@@ -15,7 +15,7 @@ fail() { echo "FAIL: $*" >&2; errors=$((errors + 1)); }
 OBJECTS="link pool subscriber session stats log rpf config daemon monitor cluster"
 
 # ---- man pages render cleanly ------------------------------------------------
-for page in man/xcgn.8 man/xcgn.conf.5; do
+for page in man/xcgn.8 man/xcgn.conf.5 man/xcgn-natlog.5; do
 	LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$page" >"$TMP/$(basename "$page").txt" \
 		2>"$TMP/warn" || fail "man -l $page failed"
 	[ ! -s "$TMP/warn" ] || fail "man -l $page warns: $(cat "$TMP/warn")"
@@ -46,6 +46,26 @@ done
 for st in link pool bypass daemon; do
 	grep -q "^ *$st" "$TMP/xcgn.conf.5.txt" || fail "xcgn.conf(5) lacks the $st statement"
 done
+
+# ---- xcgn-natlog(5)'s samples and example ---------------------------------------
+# Each sample line is JSON (the unit tests hold them to the formatter), and
+# the page's `log who` example, run on its first alloc and release, names
+# the subscriber between them and nobody after the release.
+grep '^{"time"' man/xcgn-natlog.5 >"$TMP/samples"
+[ "$(wc -l <"$TMP/samples")" -ge 10 ] || fail "xcgn-natlog(5) has few sample lines"
+jq -e . "$TMP/samples" >/dev/null || fail "a sample line of xcgn-natlog(5) is not JSON"
+jq -c 'select((.event == "alloc" or .event == "release") and .node == null and
+	.recovered == null and .reason == null)' "$TMP/samples" >"$TMP/nat.log"
+example=$(grep '^xcgn log who [0-9.:]* at ' man/xcgn-natlog.5)
+[ -n "$example" ] || fail "xcgn-natlog(5) has no log who example"
+# shellcheck disable=SC2086 # the example's words
+out=$("$XCGN" ${example#xcgn } file "$TMP/nat.log") || fail "$example: exit $?: $out"
+echo "$out" | grep -q "held by 100.64.12.34 (block 39936-40447" || fail "$example: $out"
+release=$(jq -r 'select(.event == "release") | .time' "$TMP/nat.log")
+rc=0
+"$XCGN" log who 198.51.100.7:40123 at "$release" file "$TMP/nat.log" >"$TMP/who" 2>&1 || rc=$?
+[ $rc = 1 ] || fail "log who at the release ($release), a time as the log writes it:" \
+	"exit $rc (1: nobody), $(cat "$TMP/who")"
 
 # ---- bash completion ---------------------------------------------------------
 complete_words() {	# words of the command line, the last one being completed
@@ -80,6 +100,7 @@ complete_words xcgn li se "" | grep -x mss-clamp >/dev/null || fail "completion 
 make --no-print-directory install DESTDIR="$TMP/root" PREFIX=/usr SYSCONFDIR=/etc \
 	UNITDIR=/lib/systemd/system >/dev/null || fail "make install"
 for f in usr/sbin/xcgn usr/share/man/man8/xcgn.8 usr/share/man/man5/xcgn.conf.5 \
+	usr/share/man/man5/xcgn-natlog.5 \
 	lib/systemd/system/xcgn.service usr/share/bash-completion/completions/xcgn \
 	usr/share/doc/xcgn/examples/xcgn.conf; do
 	[ -f "$TMP/root/$f" ] || fail "make install did not install /$f"

@@ -23,6 +23,7 @@ out=$(/usr/sbin/xcgn -V) || fail "the installed xcgn -V"
 echo "package: installed: $out"
 grep -q "^xcgn $want abi [0-9]" <<<"$out" || fail "xcgn -V says '$out', the package is $want"
 for f in /usr/share/man/man8/xcgn.8.gz /usr/share/man/man5/xcgn.conf.5.gz \
+	/usr/share/man/man5/xcgn-natlog.5.gz \
 	/lib/systemd/system/xcgn.service /usr/share/bash-completion/completions/xcgn \
 	/usr/share/doc/xcgn/examples/xcgn.conf; do
 	[ -f "$f" ] || fail "$f is not installed"

@@ -93,6 +93,10 @@ Test(natlog, time_formats)
 	cr_assert_eq(parse_time_ms("@1794950040.25", &ms), 0, "fractions of a second");
 	cr_assert_eq(ms, 1794950040250ULL, "ms");
 	cr_assert_neq(parse_time_ms("@1794950040.2500", &ms), 0, "below ms refused");
+	cr_assert_eq(parse_time_ms("2026-11-17T21:14:00.250Z", &ms), 0, "as the NAT log writes it");
+	cr_assert_eq(ms, 1794950040250ULL, "its ms");
+	cr_assert_neq(parse_time_ms("2026-11-17T21:14:00.Z", &ms), 0, "a dot and no digit");
+	cr_assert_neq(parse_time_ms("@1794950040.", &ms), 0, "a dot and no digit, unix");
 	cr_assert_neq(parse_time_ms("last tuesday", &ms), 0, "prose refused");
 	cr_assert_neq(parse_time_ms("2026-11-17T21:14:00+02", &ms), 0, "offsets refused");
 	/* Before 1970: refused, not wrapped to a time after every record. */
@@ -241,4 +245,99 @@ Test(natlog, who_over_a_cluster_of_logs)
 	free(b1);
 	free(b3);
 	free(recs);
+}
+
+/* xcgn-natlog(5) shows one sample line of each kind of record: each must be
+ * what natlog_format writes for it, verbatim, and each key and event the
+ * formatter writes must be described in the page. */
+static const struct natlog_rec natlog_samples[] = {
+	{ .ts_ms = 1795554570250ULL, .event = "alloc", .port_lo = 39936, .port_hi = 40447 },
+	{ .ts_ms = 1795556823004ULL, .event = "release", .port_lo = 39936, .port_hi = 40447 },
+	{ .ts_ms = 1795557000120ULL, .event = "release", .port_lo = 39936, .port_hi = 40447,
+	  .reason = "detached" },
+	{ .ts_ms = 1795554570250ULL, .event = "alloc", .port_lo = 39936, .port_hi = 40447,
+	  .recovered = true },
+	{ .ts_ms = 1795554571000ULL, .event = "alloc", .port_lo = 39936, .port_hi = 40447,
+	  .node = 2 },
+	{ .ts_ms = 1795554602311ULL, .event = "refused", .reason = "subscriber_limit" },
+	{ .ts_ms = 1795554603000ULL, .event = "refusals_suppressed", .count = 37 },
+	{ .ts_ms = 1795468800000ULL, .event = "deterministic", .plen = 26, .det_plen = 18,
+	  .port_lo = 1024, .port_hi = 65535, .block_size = 252, .blocks = 1 },
+	{ .ts_ms = 1795641200000ULL, .event = "deterministic_end", .plen = 26, .det_plen = 18,
+	  .port_lo = 1024, .port_hi = 65535, .block_size = 252, .blocks = 1 },
+	{ .ts_ms = 1795554700000ULL, .event = "pcp_map", .port_lo = 40200, .port_hi = 40200,
+	  .proto = 6, .inside_port = 8080, .lifetime = 7200, .via = "pcp" },
+	{ .ts_ms = 1795554701000ULL, .event = "pcp_map", .port_lo = 40201, .port_hi = 40201,
+	  .proto = 17, .inside_port = 5060, .lifetime = 3600, .via = "pcp" },
+	{ .ts_ms = 1795554702000ULL, .event = "pcp_map", .port_lo = 40202, .port_hi = 40202,
+	  .proto = 17, .inside_port = 51413, .lifetime = 7200, .via = "natpmp" },
+	{ .ts_ms = 1795558300000ULL, .event = "pcp_end", .port_lo = 40200, .port_hi = 40200,
+	  .proto = 6, .inside_port = 8080, .lifetime = 7200, .via = "pcp" },
+};
+
+static char *file_read(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m;
+	int c;
+
+	cr_assert(f, "open %s", path);
+	m = open_memstream(&buf, &len);
+	while ((c = fgetc(f)) != EOF)
+		fputc(c, m);
+	fclose(f);
+	fclose(m);
+	return buf;
+}
+
+Test(natlog, the_man_page_samples_are_what_the_daemon_writes)
+{
+	char *page = file_read("man/xcgn-natlog.5"), *missing = NULL, line[512];
+	size_t mlen = 0;
+	FILE *m = open_memstream(&missing, &mlen);
+	const char *keys[] = { "time", "ts_ms", "event", "subscriber", "public", "port_lo",
+			       "port_hi", "reason", "count", "recovered", "node", "pool",
+			       "subscribers", "block_size", "blocks", "proto", "inside_port",
+			       "lifetime", "via", "client" };
+	char want[600];
+
+	for (size_t i = 0; i < sizeof(natlog_samples) / sizeof(natlog_samples[0]); i++) {
+		struct natlog_rec r = natlog_samples[i];
+
+		if (r.block_size) {
+			r.paddr = inet_addr("198.51.100.64");
+			r.sub = inet_addr("100.64.0.0");
+		} else {
+			r.sub = inet_addr("100.64.12.34");
+			if (strcmp(r.event, "refused") && strcmp(r.event, "refusals_suppressed"))
+				r.paddr = inet_addr("198.51.100.7");
+			if (!strcmp(r.event, "refusals_suppressed"))
+				r.sub = 0;
+		}
+		if (r.via && r.proto == 17 && !strcmp(r.via, "pcp"))
+			r.client = inet_addr("100.64.12.40");	/* THIRD_PARTY */
+		natlog_format(line, sizeof(line), &r);
+		snprintf(want, sizeof(want), "\n%s\n", line);
+		if (!strstr(page, want))
+			fprintf(m, "%s\n", line);
+	}
+	fclose(m);
+	cr_assert(!mlen, "man/xcgn-natlog.5 lacks these sample lines, as the formatter "
+			 "writes them:\n%s", missing);
+	for (size_t i = 0; i < sizeof(natlog_samples) / sizeof(natlog_samples[0]); i++) {
+		snprintf(want, sizeof(want), ".B %s\n", natlog_samples[i].event);
+		cr_assert(strstr(page, want), "event \"%s\" is not described in xcgn-natlog(5)",
+			  natlog_samples[i].event);
+	}
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		snprintf(want, sizeof(want), ".B %s\n", keys[i]);
+		cr_assert(strstr(page, want), "key \"%s\" is not described in xcgn-natlog(5)",
+			  keys[i]);
+		snprintf(want, sizeof(want), "\"%s\":", keys[i]);
+		cr_assert(strstr(page, want), "no sample line of xcgn-natlog(5) has \"%s\"", keys[i]);
+	}
+	free(missing);
+	free(page);
 }

@@ -140,7 +140,8 @@ int xcgn_grow(void *arr, size_t *cap, size_t n, size_t size);
 uint64_t xcgn_mono_ns(void);
 /* "a.b.c.d:port": 0 or -1. */
 int parse_addr_port(const char *s, uint32_t *addr_be, uint16_t *port);
-/* "2026-11-22T21:14:00[Z]", "2026-11-22 21:14:00" (UTC) or "@UNIXSECONDS". */
+/* "2026-11-22T21:14:00[.MMM][Z]", "2026-11-22 21:14:00[.MMM]" (UTC) or
+ * "@UNIXSECONDS[.MMM]". */
 int parse_time_ms(const char *s, uint64_t *ms);
 
 /* Argument walking, iproute2 style. */

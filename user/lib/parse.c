@@ -302,33 +302,49 @@ int parse_addr_port(const char *s, uint32_t *addr_be, uint16_t *port)
 	return 0;
 }
 
+/* ".NNN" at *@p (1 to 3 digits, what the NAT log writes) into @ms, *@p
+ * past it; nothing there is 0 ms. 0, or -1. */
+static int frac_ms(const char **p, uint32_t *ms)
+{
+	uint32_t v = 0;
+	int n = 0;
+
+	*ms = 0;
+	if (**p != '.')
+		return 0;
+	for ((*p)++; **p >= '0' && **p <= '9'; (*p)++, n++)
+		if (n < 3)
+			v = v * 10 + (uint32_t)(**p - '0');
+		else
+			return -1;
+	if (!n)
+		return -1;
+	for (; n < 3; n++)
+		v *= 10;
+	*ms = v;
+	return 0;
+}
+
 int parse_time_ms(const char *s, uint64_t *ms)
 {
 	const char *fmts[] = { "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S" };
 	struct tm tm;
 	const char *end;
-	uint32_t v;
+	uint32_t v, frac;
 	size_t i;
 
 	if (s[0] == '@') {
 		char secs[16];
-		const char *dot = strchr(s, '.');
-		uint32_t frac = 0;
-		size_t n = dot ? (size_t)(dot - s - 1) : strlen(s + 1);
+		size_t n = strcspn(s + 1, ".");
 
 		if (n == 0 || n >= sizeof(secs))
 			return -1;
 		memcpy(secs, s + 1, n);
 		secs[n] = '\0';
-		if (parse_u32(secs, 0, UINT32_MAX, &v))
-			return -1;
+		end = s + 1 + n;
 		/* Up to milliseconds: "@1795329505.592". */
-		if (dot && (strlen(dot + 1) < 1 || strlen(dot + 1) > 3 ||
-			    parse_u32(dot + 1, 0, 999, &frac)))
+		if (parse_u32(secs, 0, UINT32_MAX, &v) || frac_ms(&end, &frac) || *end)
 			return -1;
-		if (dot)
-			for (n = strlen(dot + 1); n < 3; n++)
-				frac *= 10;
 		*ms = (uint64_t)v * 1000 + frac;
 		return 0;
 	}
@@ -337,6 +353,9 @@ int parse_time_ms(const char *s, uint64_t *ms)
 		end = strptime(s, fmts[i], &tm);
 		if (!end)
 			continue;
+		/* As the NAT log writes it: "2026-11-24T21:09:30.250Z". */
+		if (frac_ms(&end, &frac))
+			return -1;
 		if (*end == 'Z')
 			end++;
 		if (*end)
@@ -348,7 +367,7 @@ int parse_time_ms(const char *s, uint64_t *ms)
 			 * old, and as unsigned it would wrap to the latest. */
 			if (t < 0)
 				return -1;
-			*ms = (uint64_t)t * 1000;
+			*ms = (uint64_t)t * 1000 + frac;
 		}
 		return 0;
 	}
