@@ -43,6 +43,9 @@
  * blocks; pool_plan), earned back over 420 s, the UDP timer and the
  * quarantine: what a flood of spoofed subscribers holds. */
 #define XCGN_SUB_BURST_AUTO	0xffffffffu
+/* pool add warns when fewer subscribers than this, each at its
+ * sub-mappings cap, fill the mapping table. */
+#define XCGN_FILL_WARN_SUBS	32
 #define XCGN_SUB_MAPS_AUTO	0xffffffffu	/* max-blocks x block-size */
 #define XCGN_DEF_MAP_PEERS	1024		/* remotes of one mapping (filtering table) */
 #define XCGN_SUB_BURST_FLOOR	256

@@ -61,18 +61,35 @@ test_config_check_offline_and_lints() {
 	conf other.conf <<EOF2
 link inside eth7 outside eth8
 pool $POOL
+pool 198.51.100.64/28 sub-mappings 20000 block-size 1008 max-blocks 2
 daemon log-file /srv/nat.log metrics 0.0.0.0:80 ipfix 192.0.2.9:4739
 EOF2
 	expect_err 1 'other.conf:1: inside device "eth7" does not exist' config check "$TMP/other.conf"
-	xcgn config check "$TMP/other.conf" offline 2>"$TMP/err" ||
+	xcgn config check "$TMP/other.conf" offline >"$TMP/out" 2>"$TMP/err" ||
 		fail "config check offline of a good file for another host: $(cat "$TMP/err")"
-	grep -q "other.conf:3: warning: log-file /srv/nat.log is outside /var/log/xcgn/" "$TMP/err" ||
+	grep -q "other.conf:4: warning: log-file /srv/nat.log is outside /var/log/xcgn/" "$TMP/err" ||
 		fail "no warning of a log outside the unit's LogsDirectory: $(cat "$TMP/err")"
-	grep -q "other.conf:3: warning: metrics 0.0.0.0:80 is served beyond this host" "$TMP/err" ||
+	grep -q "other.conf:4: warning: metrics 0.0.0.0:80 is served beyond this host" "$TMP/err" ||
 		fail "no warning of metrics served to the world: $(cat "$TMP/err")"
-	# What pool add would warn of, check warns of too.
-	grep -q "warning: pool $POOL: max-subscribers 16384 x sub-mappings" "$TMP/err" ||
-		fail "check lacks the warning apply would raise: $(cat "$TMP/err")"
+	# What pool add would warn of, check warns of too: 262144 / 20000
+	# rounded up is 14 subscribers at the cap filling the table. The
+	# defaults (a 64th of the table a subscriber) raise nothing.
+	grep -q "warning: pool 198.51.100.64/28: 14 subscribers at their sub-mappings cap (20000)" \
+		"$TMP/err" || fail "check lacks the warning apply would raise: $(cat "$TMP/err")"
+	grep -q "warning: pool $POOL" "$TMP/err" && fail "the default pool warns: $(cat "$TMP/err")"
+	# The capacity, from the pools' geometry: a /28 of 16 addresses with
+	# (65535 - 1024 + 1) / 512 blocks each, a subscriber holding 1 or 4;
+	# the second pool 64512 / 1008 = 64 blocks, 2 a subscriber.
+	local n=$((1 << (32 - ${POOL#*/}))) nb=$(((65535 - 1024 + 1) / 512))
+	grep -A1 -F "pool $POOL: $n address(es) x $nb blocks of 512 ports" "$TMP/out" |
+		grep -qF "$((n * nb)) subscribers at 1 block, $((n * (nb / 4))) at max-blocks 4" ||
+		fail "capacity of $POOL: $(cat "$TMP/out")"
+	grep -qF "all pools: $((n * nb + 16 * 64)) subscribers at 1 block, $((n * (nb / 4) + 16 * 32)) at max-blocks" \
+		"$TMP/out" || fail "capacity in all: $(cat "$TMP/out")"
+	grep -qF "mapping table: 262144, 16 a subscriber when 16384 are active" \
+		"$TMP/out" || fail "mappings: $(cat "$TMP/out")"
+	grep -qF "kernel memory: measured beside a running instance" "$TMP/out" &&
+		fail "offline measured the memory: $(cat "$TMP/out")"
 	conf bad.conf <<EOF2
 link inside eth7 outside eth8
 daemon log-file nat.log ipfix 192.0.2.9:4739 ipfix 192.0.2.9:4739
@@ -101,6 +118,19 @@ EOF2
 	assert_eq "[]" "$(xcgn -j link show)" "link show after config diff"
 	xcgn config apply "$TMP/a.conf" || fail "config apply"
 	assert_eq "" "$(xcgn config diff "$TMP/a.conf")" "config diff of the file applied"
+	# check beside a running instance gives its kernel memory: what
+	# bpftool says its pinned maps are charged, summed.
+	xcgn config check "$TMP/a.conf" >"$TMP/cap" || fail "config check: $(cat "$TMP/cap")"
+	local want=0 b
+	for b in $(for f in "$(pin_dir)"/xcgn_*; do
+		[ -f "$f" ] && bpftool -j map show pinned "$f" 2>/dev/null | jq '.bytes_memlock // empty'
+	done); do
+		want=$((want + b))
+	done
+	assert_ge "$want" 1000000 "bpftool's sum of the pinned maps' memory"
+	grep -A1 -F "kernel memory: $(awk -v b="$want" 'BEGIN { printf "%.1f", b / 1048576 }') MiB, the tables of the instance running here" \
+		"$TMP/cap" | grep -qF "(max-mappings 262144, max-subscribers 16384)" ||
+		fail "config check's memory is not bpftool's $want bytes: $(cat "$TMP/cap")"
 	conf b.conf <<EOF2
 link inside $DEV_I outside $DEV_O rpf-outside strict
 pool $POOL max-blocks 6 udp-timeout 400

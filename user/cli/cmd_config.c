@@ -23,7 +23,9 @@ static int usage(void)
 		"check reads the whole file and touches nothing: every error with its line,\n"
 		"exit 1 on any; offline leaves out what asks this host (the devices, its own\n"
 		"addresses), to check a file for another. It warns of a log-file outside\n"
-		"/var/log/xcgn (the unit's sandbox) and of metrics served beyond this host.\n"
+		"/var/log/xcgn (the unit's sandbox) and of metrics served beyond this host,\n"
+		"and prints the capacity: subscribers at 1 block and at max-blocks, the\n"
+		"tables, and the kernel memory of the instance running here.\n"
 		"apply brings the instance to the file, all or nothing: attach when\n"
 		"detached; modes, refusal-icmp and pool keys changed in place; pools and\n"
 		"bypass prefixes added and removed. Devices, subscribers and table sizes\n"
@@ -117,6 +119,84 @@ static int daemon_lint(const struct xcgn_config *c)
 	return warnings;
 }
 
+/* Addresses of @o's prefix that are its (not excluded). */
+static uint64_t pool_addrs(const struct pool_opts *o)
+{
+	uint64_t n = 1ULL << (32 - o->plen);
+
+	for (size_t i = 0; i < o->nexcl; i++)
+		n -= 1ULL << (32 - o->excl[i].plen);
+	return n;
+}
+
+/* The running instance's kernel memory, when one of this layout runs
+ * here: its tables' sizes and what the kernel charges them. */
+static void capacity_memory(void)
+{
+	struct xcgn_link_info li;
+	struct xcgn_maps m;
+	char dir[256];
+
+	xcgn_maps_none(&m);
+	if (xcgn_pin_dir(dir, sizeof(dir)) || !xcgn_attached_here(dir) || xcgn_maps_open(&m) ||
+	    xcgn_link_read(&m, &li)) {
+		printf("  kernel memory: measured beside a running instance (none runs here)\n");
+		xcgn_maps_close(&m);
+		return;
+	}
+	printf("  kernel memory: %.1f MiB, the tables of the instance running here\n"
+	       "    (max-mappings %u, max-subscribers %u)\n",
+	       (double)xcgn_maps_memlock(&m) / (1 << 20), li.max_maps, li.max_subs);
+	xcgn_maps_close(&m);
+}
+
+/* What the file's instance holds: subscribers each pool serves at one
+ * block and at max-blocks, the tables, and what they cost. */
+static void capacity_print(const struct xcgn_config *c, bool offline)
+{
+	uint64_t one = 0, most = 0;
+	char a[16], b[16];
+
+	printf("capacity of %s:\n", c->name);
+	for (size_t i = 0; i < c->npools; i++) {
+		const struct pool_opts *o = &c->pools[i].o;
+		struct xcgn_pool p;
+		char why[160];
+		uint64_t addrs = pool_addrs(o), at1, atmax;
+
+		pool_from_opts(o, &p);
+		if (pool_plan(&p, why, sizeof(why)))
+			continue;	/* config_load said why */
+		if (o->deterministic) {
+			at1 = atmax = 1ULL << (32 - o->det_plen);
+			printf("  pool %s/%u: deterministic, %llu subscribers of %s/%u,\n"
+			       "    %u block(s) of %u ports each\n",
+			       ipv4_str(o->prefix, a, sizeof(a)), o->plen, (unsigned long long)at1,
+			       ipv4_str(o->det_prefix, b, sizeof(b)), o->det_plen, p.max_blocks,
+			       p.block_size);
+		} else {
+			at1 = addrs * p.nblocks;
+			atmax = addrs * (p.nblocks / p.max_blocks);
+			printf("  pool %s/%u: %llu address(es) x %u blocks of %u ports\n"
+			       "    %llu subscribers at 1 block, %llu at max-blocks %u\n",
+			       ipv4_str(o->prefix, a, sizeof(a)), o->plen, (unsigned long long)addrs,
+			       p.nblocks, p.block_size, (unsigned long long)at1,
+			       (unsigned long long)atmax, p.max_blocks);
+		}
+		one += at1;
+		most += atmax;
+	}
+	printf("  all pools: %llu subscribers at 1 block, %llu at max-blocks\n",
+	       (unsigned long long)one, (unsigned long long)most);
+	printf("  subscriber table: %u%s\n", c->link.max_subs,
+	       one > c->link.max_subs ? " (the limit: raise max-subscribers to serve more)" : "");
+	printf("  mapping table: %u, %u a subscriber when %u are active\n",
+	       c->link.max_maps, c->link.max_subs ? c->link.max_maps / c->link.max_subs : 0,
+	       c->link.max_subs);
+	if (!offline)
+		capacity_memory();
+}
+
 static int do_config_check(struct cmd *cmd __unused, int argc, char **argv)
 {
 	const char *path = XCGN_DEF_CONFIG;
@@ -139,10 +219,17 @@ static int do_config_check(struct cmd *cmd __unused, int argc, char **argv)
 		ret = XCGN_EXIT_ERR;
 	} else {
 		/* The warnings apply would raise, and the daemon's. */
-		for (size_t i = 0; i < c.npools; i++)
-			pool_fill_warn(c.pools[i].o.prefix, c.pools[i].o.plen, c.pools[i].o.sub_maps,
-				       c.link.max_subs, c.link.max_maps);
+		for (size_t i = 0; i < c.npools; i++) {
+			struct xcgn_pool p;
+			char why[160];
+
+			pool_from_opts(&c.pools[i].o, &p);
+			if (!pool_plan(&p, why, sizeof(why)))
+				pool_fill_warn(p.prefix, p.plen, p.sub_maps, c.link.max_subs,
+					       c.link.max_maps);
+		}
 		daemon_lint(&c);
+		capacity_print(&c, offline);
 	}
 	config_free(&c);
 	return ret;

@@ -67,6 +67,8 @@ void xcgn_maps_none(struct xcgn_maps *m);
  * stamp; -ENOENT (printed) if xcgn is not attached here, -EPROTO (printed,
  * naming both versions) if they were pinned by a binary of another layout. */
 int xcgn_maps_open(struct xcgn_maps *m);
+/* The kernel memory @m's maps are charged, in bytes (their fdinfo). */
+uint64_t xcgn_maps_memlock(const struct xcgn_maps *m);
 /* The same under @dir, without the stamp check (reload, migration). */
 int xcgn_maps_open_dir(struct xcgn_maps *m, const char *dir);
 /* Is this version attached under @dir (its XDP link pinned)? */

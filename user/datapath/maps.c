@@ -2,6 +2,7 @@
 /* The pinned maps: opened by the one list, closed, their sizes, and what
  * the CLI reads of them directly (the counters, the rings' backlog). */
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <linux/if_link.h>
 #include <linux/magic.h>
@@ -28,6 +29,35 @@ void xcgn_maps_none(struct xcgn_maps *m)
 
 	for (size_t i = 0; i < XCGN_NMAPS; i++)
 		fds[i] = -1;
+}
+
+/* What the kernel charges map @fd ("memlock:" of its fdinfo), or 0. */
+static uint64_t map_memlock(int fd)
+{
+	char path[64], line[128];
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %llu", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+uint64_t xcgn_maps_memlock(const struct xcgn_maps *m)
+{
+	const int *fds = (const int *)m;
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < XCGN_NMAPS; i++)
+		if (fds[i] >= 0)
+			sum += map_memlock(fds[i]);
+	return sum;
 }
 
 int xcgn_maps_open_dir(struct xcgn_maps *m, const char *dir)

@@ -150,22 +150,29 @@ int pool_host_addr(const struct pool_opts *o)
 void pool_fill_warn(uint32_t prefix, uint8_t plen, uint32_t sub_maps, uint32_t max_subs,
 		    uint32_t max_maps)
 {
-	uint64_t need = (uint64_t)max_subs * sub_maps;
+	uint64_t need = (uint64_t)max_subs * sub_maps, fill;
 	char a[16];
 
 	if (!max_maps)
 		return;
-	if (!sub_maps)
+	if (!sub_maps) {
 		xcgn_logf(LOG_WARNING, "xcgn: warning: pool %s/%u has no sub-mappings cap: one "
 				       "subscriber can fill the mapping table (%u) for everybody\n",
 			  ipv4_str(prefix, a, sizeof(a)), plen, max_maps);
-	else if (need > max_maps)
-		xcgn_logf(LOG_WARNING, "xcgn: warning: pool %s/%u: max-subscribers %u x sub-mappings %u "
-				"is %.0fx the mapping table (%u): %llu subscribers at their cap fill "
-				"it (lower sub-mappings or raise max-mappings at attach)\n",
-			ipv4_str(prefix, a, sizeof(a)), plen, max_subs, sub_maps,
-			(double)need / max_maps, max_maps,
-			(unsigned long long)((max_maps + sub_maps - 1) / sub_maps));
+		return;
+	}
+	/* Every subscriber at its cap at once never happens: a table smaller
+	 * than max-subscribers x the cap is how tables are sized. What the cap
+	 * must prevent is a handful of subscribers (a few infected hosts)
+	 * taking the table from everybody else. */
+	fill = (max_maps + (uint64_t)sub_maps - 1) / sub_maps;
+	if (need > max_maps && fill < XCGN_FILL_WARN_SUBS)
+		xcgn_logf(LOG_WARNING, "xcgn: warning: pool %s/%u: %llu subscribers at their "
+				       "sub-mappings cap (%u) fill the mapping table (%u) for "
+				       "everybody: lower sub-mappings or raise max-mappings at "
+				       "attach\n",
+			  ipv4_str(prefix, a, sizeof(a)), plen, (unsigned long long)fill, sub_maps,
+			  max_maps);
 }
 
 /* A pool over a bypass destination would translate what must not be. */
