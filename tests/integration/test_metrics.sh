@@ -190,6 +190,74 @@ test_ipfix_export_decoded_by_two_collectors() {
 	echo "ipfixDump and nfdump: $(wc -l <"$TMP/ipfix.recs") block records each, as logged"
 }
 
+# IPFIX over UDP, a collector down while blocks were allocated: with
+# ipfix-interim, every held block's allocation reaches it once it is up
+# (the templates with them, so it can read them), with the time the block
+# was taken; a block released is sent no more. (The kernel's NAT has no
+# IPFIX export; nfdump's or a vendor box's interim logging is the model.)
+test_ipfix_interim_reaches_a_collector_that_was_down() {
+	attach_default block-size 256 max-blocks 1
+	: >"$TMP/d.err"
+	DAEMON_ERR="$TMP/d.err" daemon_start log-file "$TMP/nat.log" ipfix 127.0.0.1:4741 \
+		ipfix-interim 1 gc-interval 100 quarantine 1 ||
+		fail "the daemon did not start: $(cat "$TMP/d.err")"
+	d=$DAEMON_PID
+	bg "$NS_INET" python3 "$TOOLS/udp_echo.py" "$S1" 7000 "$TMP/seen" 60
+	wait_listen "$NS_INET" "$S1:7000" u
+	local i
+	for i in 1 2 3; do
+		in_sub timeout 5 python3 "$TOOLS/udp_flows.py" "$(sub_addr "$i")" 20000 1 "$S1" 7000 1 \
+			>/dev/null || fail "subscriber $i got no answer"
+	done
+	wait_until 10 [ "$(grep -c '"event":"alloc"' "$TMP/nat.log")" -ge 3 ] ||
+		fail "3 allocations not logged: $(cat "$TMP/nat.log")"
+	# Only now does the collector listen: the allocations went nowhere.
+	bg "$NS_NAT" python3 "$TOOLS/udp_sink.py" 127.0.0.1 4741 "$TMP/ipfix.raw" "$TMP/stop" 60
+	wait_listen "$NS_NAT" 127.0.0.1:4741 u
+	sleep 2.5	# two interim passes
+	# Subscriber 1's block goes; from its release on, it is not sent again.
+	xcgn session flush subscriber "$(sub_addr 1)" >/dev/null || fail "session flush"
+	wait_until 10 grep -q '"event":"release"' "$TMP/nat.log" || fail "no release logged"
+	sleep 2.5
+	touch "$TMP/stop"
+	kill "$d"
+	wait "$d" || fail "daemon: $(cat "$TMP/d.err")"
+	bg_reap
+	ipfixDump --in "$TMP/ipfix.raw" >"$TMP/dump.txt" 2>&1 || fail "ipfixDump: $(tail -3 "$TMP/dump.txt")"
+	# The decoded block records, in the order they came: event sub public lo hi ms.
+	awk '/observationTimeMilliseconds :/ {ts = $NF}
+	     /natEvent :/ {ev = $NF == 16 ? "alloc" : $NF == 17 ? "release" : ""}
+	     / sourceIPv4Address :/ {sa = $NF}
+	     /postNATSourceIPv4Address :/ {pa = $NF}
+	     /portRangeStart :/ {lo = $NF}
+	     /portRangeEnd :/ {if (ev != "") print ev, sa, pa, lo, $NF, ts}' "$TMP/dump.txt" \
+		>"$TMP/ipfix.recs"
+	[ -s "$TMP/ipfix.recs" ] || fail "the collector decoded nothing: $(head -20 "$TMP/dump.txt")"
+	jq -r 'select(.event == "alloc") | "\(.subscriber) \(.public) \(.port_lo) \(.port_hi) \(.ts_ms)"' \
+		"$TMP/nat.log" >"$TMP/allocs"
+	while read -r sub pub lo hi ms; do
+		n=$(awk -v s="$sub" -v p="$pub" -v l="$lo" -v h="$hi" \
+			'$1 == "alloc" && $2 == s && $3 == p && $4 == l && $5 == h' "$TMP/ipfix.recs" | wc -l)
+		assert_ge "$n" 2 "interim records of $sub's block $pub:$lo-$hi"
+		# ipfixDump prints the time as "YYYY-MM-DD HH:MM:SS.mmm"; within the
+		# datapath clock's 4 ms tick of the log's.
+		awk -v s="$sub" -v l="$lo" '$1 == "alloc" && $2 == s && $4 == l {print $6}' "$TMP/ipfix.recs" |
+			sort -u >"$TMP/times"
+		while read -r t; do
+			got=$(date -u -d "${t/T/ } UTC" +%s%3N 2>/dev/null) || fail "time $t"
+			d_ms=$((got - ms))
+			[ "${d_ms#-}" -le 10 ] || fail "$sub: an interim record's time $t is not the block's ($ms)"
+		done <"$TMP/times"
+	done <"$TMP/allocs"
+	assert_eq 3 "$(wc -l <"$TMP/allocs")" "allocations logged"
+	read -r sub1 _ lo1 _ < <(grep "^$(sub_addr 1) " "$TMP/allocs")
+	after=$(awk -v s="$sub1" -v l="$lo1" '$1 == "release" && $2 == s && $4 == l {r = 1; next}
+		r && $1 == "alloc" && $2 == s && $4 == l {n++} END {print n + 0}' "$TMP/ipfix.recs")
+	grep -q "^release $sub1 " "$TMP/ipfix.recs" || fail "the release did not reach the collector"
+	assert_eq 0 "$after" "interim records of $sub1's block after its release"
+	assert_eq 3 "$(grep -c '"event":"alloc"' "$TMP/nat.log")" "no interim record in the log file"
+}
+
 # xcgn monitor: the events as the daemon writes them, to every monitor,
 # the log losing none of them; route changes too.
 test_monitor_streams_events() {

@@ -211,6 +211,55 @@ int reconcile_log(struct daemon *d)
 	return 0;
 }
 
+/* IPFIX over UDP loses for good what a collector misses (it was down, a
+ * datagram dropped): every ipfix-interim seconds each held block's
+ * allocation goes again, with the time it was taken, so a collector that
+ * has it sees the same record twice and one that lost it has it now; and
+ * each deterministic pool's bindings. Returns the records sent. */
+uint64_t ipfix_interim(struct daemon *d)
+{
+	uint64_t now = wall_ms(xcgn_mono_ns()), n = 0, ts;
+	__be32 key, *prev = NULL;
+	struct xcgn_sub s;
+	__u32 id, k;
+	int i;
+
+	ipfix_templates_now(&d->ipfix);
+	while (!bpf_map_get_next_key(d->m.subs, prev, &key)) {
+		const struct xcgn_pool *p;
+
+		prev = &key;
+		if (bpf_map_lookup_elem(d->m.subs, &key, &s) || s.addr != key ||
+		    (s.nmaps & XCGN_SUB_DEAD))
+			continue;
+		p = &d->pools[s.pool_id % XCGN_POOLS_MAX];
+		if (p->flags & XCGN_POOLF_DETERMINISTIC)
+			continue;
+		for (i = 0; i < XCGN_SUB_BLOCKS_MAX; i++) {
+			uint16_t lo;
+
+			if (!s.blocks[i] || s.blocks[i] > XCGN_BLKS_PER_ADDR_MAX)
+				continue;
+			k = xcgn_blk_key(s.addr_idx, s.blocks[i] - 1);
+			ts = 0;
+			bpf_map_lookup_elem(d->m.blkts, &k, &ts);
+			lo = (uint16_t)(p->port_lo + (s.blocks[i] - 1) * p->block_size);
+			ipfix_block_at(&d->ipfix, now,
+				       wall_ms(recovered_alloc_ns(ts, s.created_ns, i == 0)), true,
+				       key, s.paddr, lo, (uint16_t)(lo + p->block_size - 1));
+			n++;
+		}
+	}
+	for (id = 0; id < d->npools; id++) {
+		const struct xcgn_pool *p = &d->pools[id];
+
+		if ((p->flags & XCGN_POOLF_ACTIVE) && (p->flags & XCGN_POOLF_DETERMINISTIC))
+			n += ipfix_deterministic(d, p);
+	}
+	ipfix_flush(&d->ipfix);
+	return n;
+}
+
 /* Every block the log has as held gets its release, now (the instance
  * was detached: nobody holds anything any more). */
 void release_all_logged(struct daemon *d)

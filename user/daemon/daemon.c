@@ -200,6 +200,15 @@ static uint64_t tm_second(void *ctx, uint64_t now)
 	return now + 1000 * MS;
 }
 
+/* The IPFIX collectors get every held block again (ipfix-interim). */
+static uint64_t tm_ipfix_interim(void *ctx, uint64_t now)
+{
+	struct daemon *d = ctx;
+
+	ipfix_interim(d);
+	return now + (uint64_t)d->o.ipfix_interim_s * 1000 * MS;
+}
+
 /* The loop's timers, in the order a turn runs them. */
 static int timers_setup(struct daemon *d)
 {
@@ -212,6 +221,10 @@ static int timers_setup(struct daemon *d)
 	if (d->watchdog_ns)
 		err |= loop_add_timer(&d->loop, "watchdog", 0, tm_watchdog, d) < 0;
 	err |= loop_add_timer(&d->loop, "second", 0, tm_second, d) < 0;
+	if (d->o.nipfix && d->o.ipfix_interim_s)
+		err |= loop_add_timer(&d->loop, "ipfix-interim",
+				      xcgn_mono_ns() + (uint64_t)d->o.ipfix_interim_s * 1000 * MS,
+				      tm_ipfix_interim, d) < 0;
 	return err ? -ENOSPC : 0;
 }
 

@@ -83,6 +83,7 @@ struct daemon_opts {
 	uint32_t scale;		/* timers divided by this (tests) */
 	uint32_t interval_ms;	/* between GC steps */
 	uint32_t quarantine_s;
+	uint32_t ipfix_interim_s;	/* held blocks sent again this often, 0 off */
 	uint32_t batch;		/* mappings examined per step */
 	uint32_t refuse_per_s;	/* refusal records per second */
 	uint32_t rpf_resync_ms;	/* full reverse-path re-read besides netlink */

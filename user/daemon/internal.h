@@ -79,6 +79,8 @@ int on_event(void *ctx, void *data, size_t size);
 void on_written(void *ctx, uint64_t tag);
 void mark_last_record(struct daemon *d);
 void flush_suppressed(struct daemon *d);
+/* A deterministic pool's static bindings to the IPFIX collectors: how many. */
+uint64_t ipfix_deterministic(struct daemon *d, const struct xcgn_pool *p);
 /* The pools as pinned (and deterministic bindings logged, exported). */
 int pools_refresh(struct daemon *d);
 /* The tags natlog_write carries for xcgn_blklog. */
@@ -95,6 +97,8 @@ int reconcile_quarantine(struct daemon *d, const uint64_t *owned);
 void log_block(struct daemon *d, const char *event, __be32 sub, __u32 key, uint64_t ts_ms,
 	       const char *reason);
 int reconcile_log(struct daemon *d);
+/* Every held block's allocation to the IPFIX collectors again: how many. */
+uint64_t ipfix_interim(struct daemon *d);
 void release_all_logged(struct daemon *d);
 
 /* gc.c */

@@ -192,6 +192,8 @@ static const struct opt daemon_opt_rows[] = {
 	{ "metrics", OPT_CUSTOM, .parse = metrics_parse, .print = opts_string_print,
 	  .off = offsetof(struct daemon_opts, metrics), .arg = "ADDR:PORT" },
 	{ "ipfix", CUSTOM(ipfix), .arg = "ADDR:PORT", .flags = OPTF_MANY },
+	{ "ipfix-interim", OPT_UINT, F(ipfix_interim_s), .min = 0, .max = 86400, .def = 0,
+	  .arg = "S", .what = "ipfix-interim (seconds, 0: off)" },
 	{ "ipfix-domain", OPT_UINT, F(ipfix_domain), .min = 0, .max = UINT32_MAX,
 	  .flags = OPTF_SEEN | OPTF_NODEF, .seen = offsetof(struct daemon_opts, ipfix_domain_set) },
 	{ "node", OPT_UINT, F(node), .min = 1, .max = XCGN_NODE_MAX, .flags = OPTF_NODEF },

@@ -33,9 +33,9 @@ uint64_t wall_ms(uint64_t mono)
  * subscriber; the IPFIX collectors get each subscriber's static binding
  * (a port block allocation record) once per configuration: at start and
  * whenever a deterministic pool changes. */
-static void ipfix_deterministic(struct daemon *d, const struct xcgn_pool *p)
+uint64_t ipfix_deterministic(struct daemon *d, const struct xcgn_pool *p)
 {
-	uint64_t n = 1ULL << (32 - p->det_plen), i, now = wall_ms(xcgn_mono_ns());
+	uint64_t n = 1ULL << (32 - p->det_plen), i, now = wall_ms(xcgn_mono_ns()), sent = 0;
 	uint32_t sub, paddr;
 	uint16_t lo, hi;
 
@@ -44,8 +44,10 @@ static void ipfix_deterministic(struct daemon *d, const struct xcgn_pool *p)
 		if (det_forward(p, sub, &paddr, &lo, &hi))
 			continue;
 		ipfix_block(&d->ipfix, now, true, sub, paddr, lo, hi);
+		sent++;
 	}
 	ipfix_flush(&d->ipfix);
+	return sent;
 }
 
 /* A deterministic pool's binding as one NAT log record (at start, when it

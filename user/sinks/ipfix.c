@@ -286,6 +286,12 @@ void ipfix_flush(struct ipfix_exporter *x)
 		send_msg(x);
 }
 
+void ipfix_templates_now(struct ipfix_exporter *x)
+{
+	ipfix_flush(x);
+	x->tmpl_s = 0;
+}
+
 /* One record through @put; a full message goes first. */
 #define IPFIX_PUT(x, now_s, call)                                                      \
 	do {                                                                           \
@@ -300,11 +306,17 @@ void ipfix_flush(struct ipfix_exporter *x)
 		}                                                                      \
 	} while (0)
 
+void ipfix_block_at(struct ipfix_exporter *x, uint64_t now_ms, uint64_t ts_ms, bool alloc,
+		    uint32_t sub_be, uint32_t paddr_be, uint16_t lo, uint16_t hi)
+{
+	IPFIX_PUT(x, now_ms / 1000,
+		  ipfix_block_rec(&x->msg, ts_ms, alloc, sub_be, paddr_be, lo, hi));
+}
+
 void ipfix_block(struct ipfix_exporter *x, uint64_t ts_ms, bool alloc, uint32_t sub_be,
 		 uint32_t paddr_be, uint16_t lo, uint16_t hi)
 {
-	IPFIX_PUT(x, ts_ms / 1000,
-		  ipfix_block_rec(&x->msg, ts_ms, alloc, sub_be, paddr_be, lo, hi));
+	ipfix_block_at(x, ts_ms, ts_ms, alloc, sub_be, paddr_be, lo, hi);
 }
 
 void ipfix_refusal(struct ipfix_exporter *x, uint64_t ts_ms, uint32_t sub_be, int reason,

@@ -230,9 +230,16 @@ int ipfix_open(struct ipfix_exporter *x, uint32_t domain);
 int ipfix_add_collector(struct ipfix_exporter *x, const char *addr_port);
 void ipfix_block(struct ipfix_exporter *x, uint64_t ts_ms, bool alloc, uint32_t sub_be,
 		 uint32_t paddr_be, uint16_t lo, uint16_t hi);
+/* The same sent at @now_ms of an event at @ts_ms (an interim record:
+ * the allocation again, with its own time). */
+void ipfix_block_at(struct ipfix_exporter *x, uint64_t now_ms, uint64_t ts_ms, bool alloc,
+		    uint32_t sub_be, uint32_t paddr_be, uint16_t lo, uint16_t hi);
 /* A refusal as RFC 8158 says it: quota exceeded or addresses exhausted. */
 void ipfix_refusal(struct ipfix_exporter *x, uint64_t ts_ms, uint32_t sub_be, int reason,
 		   uint32_t max_blocks);
+/* The templates go with the next message (records a collector that was
+ * down must be able to read). */
+void ipfix_templates_now(struct ipfix_exporter *x);
 /* Send what is waiting (the daemon's loop, each turn). */
 void ipfix_flush(struct ipfix_exporter *x);
 void ipfix_close(struct ipfix_exporter *x);
