@@ -46,8 +46,8 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 WFLAGS := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
 CFLAGS ?= -O2 -g
 XCFLAGS := -std=gnu11 $(CPPFLAGS) $(CFLAGS) $(WFLAGS) -Iinclude -I$(BUILD) -Iuser
-LDLIBS := $(shell pkg-config --libs libbpf libmnl libmicrohttpd libcap-ng zlib 2>/dev/null || \
-	echo -lbpf -lelf -lz -lmnl -lmicrohttpd -lcap-ng) -pthread
+LDLIBS := $(shell pkg-config --libs libbpf libmnl libmicrohttpd libcap-ng zlib sqlite3 2>/dev/null || \
+	echo -lbpf -lelf -lz -lmnl -lmicrohttpd -lcap-ng -lsqlite3) -pthread
 # libFuzzer targets: the library built again with clang, instrumented.
 ifeq ($(FUZZ),1)
 CC = clang

@@ -10,7 +10,7 @@ PKGS=(
 	procps util-linux coreutils tcpdump shellcheck python3-scapy
 	debhelper dpkg-dev fakeroot lintian man-db groff-base bash-completion systemd git
 	libmicrohttpd-dev libcap-ng-dev strace prometheus libfixbuf-tools nfdump bird2 natpmpc conntrack
-	logrotate
+	logrotate libsqlite3-dev sqlite3
 )
 
 missing=()

@@ -35,7 +35,16 @@ bad=$(/usr/sbin/xcgn config check /usr/share/doc/xcgn/examples/xcgn.conf 2>&1 |
 	grep -v 'device "eth[01]" does not exist' || true)
 [ -z "$bad" ] || fail "the example configuration: $bad"
 
+# The NAT log's index, where the package's logrotate file keeps it: a
+# purge takes it (the logs stay: they are the record).
+log=$(mktemp /tmp/xcgn-package-log.XXXXXX)
+grep '^{"time"' man/xcgn-natlog.5 >"$log"
+/usr/sbin/xcgn log index file "$log" >/dev/null || fail "the installed xcgn log index"
+rm -f "$log"
+[ -s /var/lib/xcgn/natlog.sqlite ] || fail "no index at /var/lib/xcgn/natlog.sqlite"
+
 DEBIAN_FRONTEND=noninteractive apt-get remove --purge -y -qq xcgn >/dev/null || fail "apt remove"
 [ ! -e /usr/sbin/xcgn ] || fail "/usr/sbin/xcgn left after removal"
+[ ! -e /var/lib/xcgn ] || fail "/var/lib/xcgn left after the purge"
 dpkg-query -W -f='${Status}' xcgn 2>/dev/null | grep -q "ok installed" && fail "still installed"
 echo "package: removed"

@@ -242,7 +242,8 @@ test_daemon_logs_refusals_and_reopens_on_sighup() {
 # The shipped logrotate file rotates the live log twice under a running
 # daemon (its path and signal pointed at this test's): the first rotation
 # stays plain (delaycompress), the second is gzip; `log who` answers for
-# every rotation from the files as they lie, given a pattern.
+# every rotation from the files as they lie, given a pattern, and from
+# the index the rotation brought up to date.
 test_daemon_log_rotated_by_logrotate() {
 	local conf="$TMP/logrotate.conf" i t rec
 	attach_default
@@ -252,8 +253,11 @@ test_daemon_log_rotated_by_logrotate() {
 	# The test's log and daemon; dateext off, so two rotations in one day
 	# have names of their own (nat.log.1, nat.log.2.gz).
 	sed -e "s|^/var/log/xcgn/nat.log|$TMP/nat.log|" -e '/dateext\|dateformat/d' \
-		-e "s|systemctl kill .*|kill -HUP $DAEMON_PID|" "$XCGN_ROOT/dist/xcgn.logrotate" >"$conf"
+		-e "s|systemctl kill .*|kill -HUP $DAEMON_PID|" \
+		-e "s|/usr/sbin/xcgn log index|$XCGN_BIN log index file '$TMP/nat.log*' index $TMP/idx.sqlite|" \
+		"$XCGN_ROOT/dist/xcgn.logrotate" >"$conf"
 	grep -q "kill -HUP $DAEMON_PID" "$conf" || fail "the shipped logrotate file has no postrotate to point"
+	grep -q "log index file" "$conf" || fail "the shipped logrotate file does not index the log"
 	for i in 1 2 3; do
 		in_sub timeout 10 python3 "$TOOLS/udp_flows.py" "$(sub_addr "$i")" 20000 1 "$S1" 7000 >/dev/null
 		wait_until 10 grep -q "\"event\":\"alloc\".*\"subscriber\":\"$(sub_addr "$i")\"" "$TMP/nat.log" ||
@@ -272,7 +276,17 @@ test_daemon_log_rotated_by_logrotate() {
 		got=$(xcgn -j log who "$(jq -r .public <<<"$rec"):$(jq -r .port_lo <<<"$rec")" \
 			at "@$((t / 1000 + 1))" file "$TMP/nat.log*" | jq -r .subscriber)
 		assert_eq "$(sub_addr "$i")" "$got" "log who across the rotations (file \"$TMP/nat.log*\")"
+		# The index the rotations built: the same answer, and nothing
+		# of a rotated file filed twice.
+		got=$(xcgn -j log who "$(jq -r .public <<<"$rec"):$(jq -r .port_lo <<<"$rec")" \
+			at "@$((t / 1000 + 1))" file "$TMP/nat.log*" index "$TMP/idx.sqlite" |
+			jq -r .subscriber)
+		assert_eq "$(sub_addr "$i")" "$got" "log who from the index"
 	done
+	[ -s "$TMP/idx.sqlite" ] || fail "the rotations left no index"
+	n=$( (zcat -f "$TMP"/nat.log*) | jq -s '[.[] | select(.public != null or .pool != null)] | length')
+	assert_eq "$n" "$(sqlite3 "$TMP/idx.sqlite" 'SELECT count(*) FROM rec')" \
+		"records in the index (each once) and in the logs"
 	echo "logrotate: two rotations (plain, then gzip); log who answered from all three files"
 }
 

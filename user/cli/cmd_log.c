@@ -12,6 +12,7 @@
 #include <glob.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -20,47 +21,43 @@
 
 static int usage(void)
 {
-	fprintf(usage_fp(), "Usage: xcgn log who ADDR:PORT [at TIME] [file PATH]...\n"
-			"       xcgn log who batch [file PATH]...\n"
+	fprintf(usage_fp(), "Usage: xcgn log who ADDR:PORT [at TIME] [file PATH]... [index PATH]\n"
+			"       xcgn log who batch [file PATH]... [index PATH]\n"
+			"       xcgn log index [file PATH]... [index PATH]\n"
 			"       xcgn log help\n"
 			"batch reads questions \"ADDR:PORT TIME\" from standard input, one a line,\n"
 			"and answers each on a line of its own (an abuse desk's list); exit 1 when\n"
 			"one of them has no answer.\n"
-			"TIME := { YYYY-MM-DDTHH:MM:SS[Z] | \"YYYY-MM-DD HH:MM:SS\" | @UNIXSECONDS[.mmm] }, UTC.\n"
-			"Without at, the answer comes from the live tables. Default file %s.\n"
+			"TIME := { YYYY-MM-DDTHH:MM:SS[.mmm][Z] | \"YYYY-MM-DD HH:MM:SS\" |\n"
+			"         @UNIXSECONDS[.mmm] }, UTC.\n"
+			"Without at, the answer comes from the live tables.\n"
+			"Default file %s.\n"
 			"file may be given again; a PATH that is a directory means every file in\n"
 			"it, and one with * ? or [ is a pattern (quote it): the logs of a\n"
 			"cluster's nodes answer together (each record names its node;\n"
 			"deterministic pools answer from their binding records). Without file,\n"
 			"the default log and its rotations beside it (%s-*, .gz or\n"
-			"not) answer. Files compressed with gzip are read as they are.\n",
-		XCGN_DEF_NATLOG, XCGN_DEF_NATLOG);
+			"not) answer. Files compressed with gzip are read as they are.\n"
+			"The answer comes from an index (SQLite), brought up to date with the\n"
+			"logs first: without file, %s; with file, the\n"
+			"one index names (none: read every record). index files what the logs\n"
+			"hold that the index has not (the rotation runs it). The text log stays\n"
+			"the record: the index can be deleted and is built again from it.\n",
+		XCGN_DEF_NATLOG, XCGN_DEF_NATLOG, XCGN_DEF_NATINDEX);
 	return usage_status();
 }
 
 #define LOG_FILES_MAX 64
 
-/* The records of one file, plain or gzip: 0, or an exit status (said). */
-static int log_file_load(const char *path, struct natlog_parsed **recs, size_t *n)
-{
-	FILE *f = natlog_fopen(path);
-	int err;
-
-	if (!f) {
-		xcgn_err("open NAT log %s: %s", path, strerror(errno));
-		return XCGN_EXIT_ERR;
-	}
-	err = natlog_load(f, recs, n);
-	fclose(f);
-	if (err) {
-		xcgn_err("read NAT log %s: %s", path, strerror(-err));
-		return XCGN_EXIT_ERR;
-	}
-	return 0;
-}
+/* What is done with each log file: @fn on its path, 0 or an exit status
+ * (said). */
+struct log_each {
+	int (*fn)(const char *path, void *ctx);
+	void *ctx;
+};
 
 /* A file, or each regular file of a directory by name. */
-static int log_path_load(const char *path, struct natlog_parsed **recs, size_t *n)
+static int log_path_each(const char *path, const struct log_each *e)
 {
 	struct dirent **ents = NULL;
 	struct stat st;
@@ -71,7 +68,7 @@ static int log_path_load(const char *path, struct natlog_parsed **recs, size_t *
 		return XCGN_EXIT_ERR;
 	}
 	if (!S_ISDIR(st.st_mode))
-		return log_file_load(path, recs, n);
+		return e->fn(path, e->ctx);
 	nent = scandir(path, &ents, NULL, alphasort);
 	if (nent < 0) {
 		xcgn_err("read directory %s: %s", path, strerror(errno));
@@ -82,32 +79,29 @@ static int log_path_load(const char *path, struct natlog_parsed **recs, size_t *
 
 		snprintf(file, sizeof(file), "%s/%s", path, ents[k]->d_name);
 		if (!err && !stat(file, &st) && S_ISREG(st.st_mode))	/* not ".", ".." */
-			err = log_file_load(file, recs, n);
+			err = e->fn(file, e->ctx);
 		free(ents[k]);
 	}
 	free(ents);
 	return err;
 }
 
-/* The records of every log named, into one list: each PATH a file, a
- * directory or a glob pattern ("nat.log*": the live file and its rotated,
- * compressed ones). Without any, the default log and its rotations. 0, or
- * an exit status with the reason said. */
-static int logs_load(const char *const *paths, int npaths, struct natlog_parsed **recs,
-		     size_t *n)
+/* Every log named: each PATH a file, a directory or a glob pattern
+ * ("nat.log*": the live file and its rotated, compressed ones). Without
+ * any, the default log and its rotations. 0, or an exit status with the
+ * reason said. */
+static int logs_each(const char *const *paths, int npaths, const struct log_each *e)
 {
 	int err = 0;
 
-	*recs = NULL;
-	*n = 0;
 	if (!npaths) {
 		/* The live log first: its absence is the error to report. */
 		glob_t g;
 
-		err = log_path_load(XCGN_DEF_NATLOG, recs, n);
+		err = log_path_each(XCGN_DEF_NATLOG, e);
 		if (!err && !glob(XCGN_DEF_NATLOG "[-.]*", 0, NULL, &g)) {
 			for (size_t k = 0; !err && k < g.gl_pathc; k++)
-				err = log_path_load(g.gl_pathv[k], recs, n);
+				err = log_path_each(g.gl_pathv[k], e);
 			globfree(&g);
 		}
 		return err;
@@ -117,7 +111,7 @@ static int logs_load(const char *const *paths, int npaths, struct natlog_parsed 
 		int gr;
 
 		if (!strpbrk(paths[i], "*?[")) {
-			err = log_path_load(paths[i], recs, n);
+			err = log_path_each(paths[i], e);
 			continue;
 		}
 		gr = glob(paths[i], 0, NULL, &g);
@@ -126,10 +120,119 @@ static int logs_load(const char *const *paths, int npaths, struct natlog_parsed 
 			return XCGN_EXIT_ERR;
 		}
 		for (size_t k = 0; !err && k < g.gl_pathc; k++)
-			err = log_path_load(g.gl_pathv[k], recs, n);
+			err = log_path_each(g.gl_pathv[k], e);
 		globfree(&g);
 	}
 	return err;
+}
+
+struct loaded {
+	struct natlog_parsed *recs;
+	size_t n;
+};
+
+/* The records of one file, plain or gzip, added to a struct loaded. */
+static int log_file_load(const char *path, void *ctx)
+{
+	struct loaded *l = ctx;
+	FILE *f = natlog_fopen(path);
+	int err;
+
+	if (!f) {
+		xcgn_err("open NAT log %s: %s", path, strerror(errno));
+		return XCGN_EXIT_ERR;
+	}
+	err = natlog_load(f, &l->recs, &l->n);
+	fclose(f);
+	if (err) {
+		xcgn_err("read NAT log %s: %s", path, strerror(-err));
+		return XCGN_EXIT_ERR;
+	}
+	return 0;
+}
+
+/* Every record of the logs named, into one list (a scan). */
+static int logs_load(const char *const *paths, int npaths, struct natlog_parsed **recs,
+		     size_t *n)
+{
+	struct loaded l = {};
+	struct log_each e = { log_file_load, &l };
+	int err = logs_each(paths, npaths, &e);
+
+	*recs = l.recs;
+	*n = l.n;
+	return err;
+}
+
+struct indexed {
+	struct natindex *x;
+	uint64_t added;
+	int files;
+};
+
+static int log_file_index(const char *path, void *ctx)
+{
+	struct indexed *ix = ctx;
+
+	ix->files++;
+	return natindex_update(ix->x, path, &ix->added) ? XCGN_EXIT_ERR : 0;
+}
+
+/* The index the question uses (`index PATH`, or by default the default
+ * one for the default logs), brought up to date with the logs named: NULL
+ * to scan instead (`index none`; the default one out of reach, said). *@rc
+ * an exit status when a named index cannot be had. */
+static struct natindex *index_for(const char *index, const char *const *paths, int npaths,
+				  int *rc)
+{
+	struct indexed ix = {};
+	struct log_each e = { log_file_index, &ix };
+	bool dflt = !index;
+
+	*rc = 0;
+	if (index && !strcmp(index, "none"))
+		return NULL;
+	if (dflt) {
+		if (npaths)
+			return NULL;	/* other logs: an index of their own, if named */
+		index = XCGN_DEF_NATINDEX;
+		if (xcgn_mkdir_p("/var/lib/xcgn", 0750) || access("/var/lib/xcgn", W_OK)) {
+			xcgn_logf(LOG_NOTICE, "xcgn: the NAT log index %s is out of reach (%s): "
+					      "reading the whole log\n",
+				  index, strerror(errno));
+			return NULL;
+		}
+	}
+	ix.x = natindex_open(index);
+	if (!ix.x) {
+		*rc = XCGN_EXIT_ERR;
+		return NULL;
+	}
+	*rc = logs_each(paths, npaths, &e);
+	if (*rc) {
+		natindex_close(ix.x);
+		return NULL;
+	}
+	return ix.x;
+}
+
+/* The records that answer @paddr:@port at @at: from the index, or the
+ * list a scan loaded. */
+static int who_records(struct natindex *x, const struct natlog_parsed *all, size_t nall,
+		       uint32_t paddr, uint16_t port, uint64_t at, struct natlog_who *w)
+{
+	struct natlog_parsed *recs;
+	size_t n;
+
+	if (!x) {
+		natlog_who_recs(all, nall, paddr, port, at, w);
+		return 0;
+	}
+	if (natindex_records(x, paddr, port, at, &recs, &n))
+		return XCGN_EXIT_ERR;
+	natlog_who_recs(recs, n, paddr, port, at, w);
+	free(recs);
+	return 0;
 }
 
 /* file PATH, as often as given: 0, or a usage exit status. */
@@ -275,7 +378,9 @@ static void print_node(uint32_t node)
 static int log_who(int argc, char **argv)
 {
 	const char *files[LOG_FILES_MAX] = { XCGN_DEF_NATLOG }, *what = argc > 0 ? *argv : "";
-	struct natlog_parsed *recs;
+	const char *index = NULL;
+	struct natlog_parsed *recs = NULL;
+	struct natindex *x;
 	struct xcgn_maps m;
 	struct natlog_who w;
 	uint64_t at = 0;
@@ -283,7 +388,7 @@ static int log_who(int argc, char **argv)
 	uint16_t port;
 	bool have_at = false;
 	int found = 0, err, nfiles = 0;
-	size_t n;
+	size_t n = 0;
 
 	if (argc < 1 || parse_addr_port(*argv, &paddr, &port))
 		return argc < 1 ? usage() : invarg("public ADDR:PORT", *argv);
@@ -297,6 +402,9 @@ static int log_who(int argc, char **argv)
 			NEXT_ARG();
 			if (file_arg(files, &nfiles, *argv))
 				return XCGN_EXIT_USAGE;
+		} else if (!strcmp(*argv, "index")) {
+			NEXT_ARG();
+			index = *argv;
 		} else {
 			xcgn_err("unknown argument \"%s\" to log who", *argv);
 			return XCGN_EXIT_USAGE;
@@ -319,9 +427,12 @@ static int log_who(int argc, char **argv)
 		xcgn_err("nobody holds %s now", what);
 		return XCGN_EXIT_ERR;
 	}
-	err = logs_load(files, nfiles, &recs, &n);
+	x = index_for(index, files, nfiles, &err);
+	if (!x && !err)
+		err = logs_load(files, nfiles, &recs, &n);
 	if (!err)
-		natlog_who_recs(recs, n, paddr, port, at, &w);
+		err = who_records(x, recs, n, paddr, port, at, &w);
+	natindex_close(x);
 	free(recs);
 	if (err)
 		return err;
@@ -344,8 +455,9 @@ static int log_who(int argc, char **argv)
 /* Many questions against one reading of the log. */
 static int do_log_who_batch(struct cmd *cmd __unused, int argc, char **argv)
 {
-	const char *files[LOG_FILES_MAX] = { XCGN_DEF_NATLOG };
+	const char *files[LOG_FILES_MAX] = { XCGN_DEF_NATLOG }, *index = NULL;
 	struct natlog_parsed *recs = NULL;
+	struct natindex *x;
 	char line[256], ep[64], when[64];
 	size_t n = 0;
 	int rc = XCGN_EXIT_OK, nfiles = 0;
@@ -355,12 +467,17 @@ static int do_log_who_batch(struct cmd *cmd __unused, int argc, char **argv)
 			NEXT_ARG();
 			if (file_arg(files, &nfiles, *argv))
 				return XCGN_EXIT_USAGE;
+		} else if (!strcmp(*argv, "index")) {
+			NEXT_ARG();
+			index = *argv;
 		} else {
 			xcgn_err("unknown argument \"%s\" to log who batch", *argv);
 			return XCGN_EXIT_USAGE;
 		}
 	}
-	rc = logs_load(files, nfiles, &recs, &n);
+	x = index_for(index, files, nfiles, &rc);
+	if (!x && !rc)
+		rc = logs_load(files, nfiles, &recs, &n);
 	if (rc) {
 		free(recs);
 		return rc;
@@ -378,7 +495,10 @@ static int do_log_who_batch(struct cmd *cmd __unused, int argc, char **argv)
 			rc = XCGN_EXIT_USAGE;
 			break;
 		}
-		natlog_who_recs(recs, n, paddr, port, at, &w);
+		if (who_records(x, recs, n, paddr, port, at, &w)) {
+			rc = XCGN_EXIT_ERR;
+			break;
+		}
 		print_open_object(NULL);
 		print_string(PRINT_ANY, "question", "%s", ep);
 		print_string(PRINT_ANY, "at", " at %s:", when);
@@ -398,7 +518,50 @@ static int do_log_who_batch(struct cmd *cmd __unused, int argc, char **argv)
 		print_close_object();
 	}
 	print_close_array();
+	natindex_close(x);
 	free(recs);
+	return rc;
+}
+
+/* log index [file PATH]... [index PATH]: the index brought up to date
+ * (logrotate's postrotate, a cron job), what it filed said. */
+static int do_log_index(struct cmd *cmd __unused, int argc, char **argv)
+{
+	const char *files[LOG_FILES_MAX] = { XCGN_DEF_NATLOG }, *index = XCGN_DEF_NATINDEX;
+	struct indexed ix = {};
+	struct log_each e = { log_file_index, &ix };
+	int nfiles = 0, rc;
+
+	for (; argc > 0; argc--, argv++) {
+		if (!strcmp(*argv, "file")) {
+			NEXT_ARG();
+			if (file_arg(files, &nfiles, *argv))
+				return XCGN_EXIT_USAGE;
+		} else if (!strcmp(*argv, "index")) {
+			NEXT_ARG();
+			index = *argv;
+		} else {
+			xcgn_err("unknown argument \"%s\" to log index", *argv);
+			return XCGN_EXIT_USAGE;
+		}
+	}
+	if (!strcmp(index, XCGN_DEF_NATINDEX) && xcgn_mkdir_p("/var/lib/xcgn", 0750)) {
+		xcgn_err("create /var/lib/xcgn: %s", strerror(errno));
+		return XCGN_EXIT_ERR;
+	}
+	ix.x = natindex_open(index);
+	if (!ix.x)
+		return XCGN_EXIT_ERR;
+	rc = logs_each(files, nfiles, &e);
+	natindex_close(ix.x);
+	if (!rc) {
+		print_open_object(NULL);
+		print_string(PRINT_ANY, "index", "%s", index);
+		print_u64(PRINT_ANY, "added", ": %llu record(s) added", ix.added);
+		print_u64(PRINT_ANY, "files", " from %llu file(s)", (uint64_t)ix.files);
+		print_nl();
+		print_close_object();
+	}
 	return rc;
 }
 
@@ -415,6 +578,7 @@ const struct xcgn_object xcgn_obj_log = {
 	.usage = usage,
 	.cmds = (const struct xcgn_cmd[]){
 		{ "who", do_log_who, CMD_OPEN },
+		{ "index", do_log_index, CMD_OPEN },
 		{ NULL, NULL, 0 },
 	},
 };

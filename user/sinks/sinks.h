@@ -123,6 +123,21 @@ void natlog_who_recs(const struct natlog_parsed *r, size_t n, uint32_t paddr, ui
 
 #define XCGN_DEF_NATLOG "/var/log/xcgn/nat.log"
 
+/* ---- natindex.c: the NAT log's index (SQLite) ------------------------------ */
+#define XCGN_DEF_NATINDEX "/var/lib/xcgn/natlog.sqlite"
+struct natindex;
+/* Open the index at @path, made if missing: NULL with the reason said. */
+struct natindex *natindex_open(const char *path);
+void natindex_close(struct natindex *x);
+/* File what log @path (plain or gzip) holds that the index has not, its
+ * count added to *@added: 0, or -errno with the reason said. */
+int natindex_update(struct natindex *x, const char *path, uint64_t *added);
+/* The records natlog_who_recs needs to say who held @paddr:@port at
+ * @at_ms: its bucket's, newest first down to the answering allocation,
+ * and every deterministic binding. *@out to free. 0 or -errno. */
+int natindex_records(struct natindex *x, uint32_t paddr, uint16_t port, uint64_t at_ms,
+		     struct natlog_parsed **out, size_t *n);
+
 /* ---- metrics.c: the Prometheus exposition -------------------------------- */
 /* What only a running daemon knows; the rest comes from the pins. */
 struct pcp_stats;
