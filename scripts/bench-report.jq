@@ -70,6 +70,10 @@ def cpu_ns: map(if .m.received > 0 then .m.busy_ns / .m.received else 0 end);
   ( ratio($xs; $ns) as $r
     | "| new sessions a second: ≥ 4x nftables | \($r | med | fix(2))x | \($r | med | atleast(4)) |" ),
   "| state a mapping, both directions: ≤ 128 bytes | \($bpm | fix(0)) bytes | \(verdict($bpm <= 128)) |",
+  ( if $b.log == null then empty
+    else "| log who, one question, \($b.log.records | commas)-record log: ≤ 50 ms | \($b.log.one_ms | med | fix(0)) ms | \($b.log.one_ms | med | atmost(50)) |",
+      "| log who, 1,000 questions, same log: ≤ 1 s | \($b.log.batch_ms | med / 1000 | fix(2)) s | \($b.log.batch_ms | med | atmost(1000)) |"
+    end ),
   ( if $b.tcp == null then "| TCP: ≥ 0.9x nftables | not run (BENCH_TCP=0) | |"
     else $b.tcp.samples as $s
     | (["default", "wire"][] as $o | [1, 8][] as $n
@@ -124,6 +128,10 @@ def cpu_ns: map(if .m.received > 0 then .m.busy_ns / .m.received else 0 end);
   "",
   "**State a mapping** (the maps' memory as the kernel accounts it, preallocated to capacity, over the capacity of \($b.memory.xcgn.map4.entries | commas)): xcgn \($bpm | fix(0)) bytes for both directions (`xcgn_map4` \($b.memory.xcgn.map4.bytes / $b.memory.xcgn.map4.entries | fix(0)), `xcgn_rev4` \($b.memory.xcgn.rev4.bytes / $b.memory.xcgn.rev4.entries | fix(0))); an address-dependent pool's filtering entry \($b.memory.xcgn.peer4.bytes / $b.memory.xcgn.peer4.entries | fix(0)) more per remote peer. Linux conntrack: \($ctb | fix(0)) bytes (its \($b.memory.conntrack.object_bytes)-byte slab object and the hash table's share).",
   "",
+  ( if $b.log == null then empty
+    else $b.log as $l
+    | "**log who** (`scripts/bench-logwho.sh`: a \($l.records | commas)-record NAT log of a /26 churning over half a year, questions at random times and ports, \($l.answered) of the 1,000 held by someone; wall time of the command, index brought up to date first): one question \($l.one_ms | stat(0)) ms, 1,000 questions \($l.batch_ms | stat(0)) ms; reading every record instead (the reference, one run): \($l.scan_one_ms | commas) ms and \($l.scan_batch_ms | commas) ms, so \($l.scan_one_ms / ($l.one_ms | med) | fix(0))x and \($l.scan_batch_ms / ($l.batch_ms | med) | fix(0))x. The index: built in \($l.build_ms / 1000 | fix(1)) s, \($l.index_bytes / 1048576 | fix(0)) MiB; its answers are the scan's, every one.",
+      "" end ),
   "**Collector**: one pass over \($b.collector.mappings | commas) expired mappings: \($b.collector.pass); \($b.collector.subscribers_left) subscribers left after it.",
   ( if $b.tcp == null then empty
     else $b.tcp as $c

@@ -9,6 +9,7 @@
 #   RUNS=N       samples a figure (at least 5 for docs/performance.md)
 #   PACKETS=N    frames a forwarding sample (2,000,000)
 #   BENCH_TCP=0  leave out TCP (scripts/bench-tcp.sh, about 4 minutes)
+#   BENCH_LOG=0  leave out log who (scripts/bench-logwho.sh, about 3 minutes)
 #   OUT=FILE     where the JSON goes (build/bench.json)
 #   KEEP=1       keep the samples' directory (/tmp/xcgn-bench.*)
 set -euo pipefail
@@ -241,6 +242,13 @@ jq -n --argjson made "$cmade" --arg pass "$pass" --argjson left "$left" \
 	'{mappings: $made, pass: $pass, subscribers_left: $left}' >"$J/gc.json"
 env_teardown
 
+say "log who against a 10-million-record NAT log (BENCH_LOG=0 leaves it out)"
+if [ "${BENCH_LOG:-1}" != 0 ]; then
+	RUNS=$RUNS JSON="$J/log.json" "$XCGN_ROOT/scripts/bench-logwho.sh"
+else
+	echo null >"$J/log.json"
+fi
+
 if [ "$BENCH_TCP" != 0 ]; then
 	say "TCP, $RUNS runs (BENCH_TCP=0 leaves it out)"
 	RUNS=$RUNS JSON="$J/tcp.json" "$XCGN_ROOT/scripts/bench-tcp.sh" >&2
@@ -256,7 +264,7 @@ jq -n --arg date "$(date -u +%Y-%m-%dT%H:%MZ)" --arg kernel "$(uname -r)" \
 	--slurpfile testrun "$J/testrun.json" --slurpfile newflows "$J/newflows.json" \
 	--slurpfile f4k "$J/f4k.jsonl" --slurpfile newf "$J/new.jsonl" --slurpfile f1m "$J/f1m.jsonl" \
 	--slurpfile mem "$J/mem.json" --slurpfile ct "$J/ct.json" --slurpfile gc "$J/gc.json" \
-	--slurpfile tcp "$J/tcp.json" '{
+	--slurpfile tcp "$J/tcp.json" --slurpfile log "$J/log.json" '{
 	machine: {date: $date, kernel: $kernel, cpus: $cpus, cpu: $cpu, commit: $commit},
 	runs: $runs,
 	testrun: $testrun[0], newflows: $newflows[0],
@@ -265,6 +273,7 @@ jq -n --arg date "$(date -u +%Y-%m-%dT%H:%MZ)" --arg kernel "$(uname -r)" \
 	million: {flows: $big, packets: (2 * $big), samples: $f1m},
 	memory: {xcgn: $mem[0], conntrack: $ct[0]},
 	collector: $gc[0],
+	log: $log[0],
 	tcp: $tcp[0]
 }' >"$OUT"
 say "wrote $OUT"

@@ -37,6 +37,7 @@
 #include "bench_pass.skel.h"
 #include "bench_gen.skel.h"
 #include "bench_fwd.skel.h"
+#include "sinks/sinks.h"
 
 static double now_s(void)
 {
@@ -806,6 +807,58 @@ out:
 	return err;
 }
 
+/* natlog N FILE QUESTIONS Q: a NAT log of N records, as the daemon writes
+ * them, of a /26 of 252 blocks an address churning over half a year
+ * (each block taken and given back in turn, by subscribers of a /14), and
+ * Q questions about it ("ADDR:PORT TIME", log who batch's), at random. */
+static int do_natlog(uint64_t n, const char *path, uint64_t q, const char *qpath)
+{
+	enum { ADDRS = 64, BLOCKS = 252, BS = 256 };
+	static uint32_t held[ADDRS * BLOCKS];
+	const uint64_t t0 = 1779235200000ULL, span = 180ULL * 86400 * 1000;	/* 2026-05-20 */
+	FILE *f = fopen(path, "w"), *qf = fopen(qpath, "w");
+	char line[512];
+	uint64_t i;
+
+	if (!f || !qf) {
+		fprintf(stderr, "xcgn-bench natlog: %s: %s\n", f ? qpath : path, strerror(errno));
+		return 1;
+	}
+	srandom(42);
+	for (i = 0; i < n; i++) {
+		uint32_t k = (uint32_t)random() % (ADDRS * BLOCKS);
+		struct natlog_rec r = { .ts_ms = t0 + i * span / n };
+
+		r.paddr = htonl(0xc6336400u + k / BLOCKS);	/* 198.51.100.0/26 */
+		r.port_lo = (uint16_t)(1024 + (k % BLOCKS) * BS);
+		r.port_hi = (uint16_t)(r.port_lo + BS - 1);
+		if (held[k]) {
+			r.event = "release";
+			r.sub = held[k];
+			held[k] = 0;
+		} else {
+			r.event = "alloc";
+			r.sub = htonl(0x64400000u + ((uint32_t)random() & 0x3ffff));	/* 100.64.0.0/14 */
+			held[k] = r.sub;
+		}
+		natlog_format(line, sizeof(line), &r);
+		fputs(line, f);
+		fputc('\n', f);
+	}
+	for (i = 0; i < q; i++) {
+		uint64_t at = t0 + (uint64_t)random() % span;
+
+		fprintf(qf, "198.51.100.%u:%u @%llu.%03llu\n", (unsigned int)(random() % ADDRS),
+			1024 + (unsigned int)(random() % (BLOCKS * BS)),
+			(unsigned long long)(at / 1000), (unsigned long long)(at % 1000));
+	}
+	if (fclose(f) || fclose(qf)) {
+		fprintf(stderr, "xcgn-bench natlog: write: %s\n", strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "testrun")) {
@@ -841,6 +894,10 @@ int main(int argc, char **argv)
 		return do_flood(argc - 2, argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "fwd"))
 		return do_fwd(argc - 2, argv + 2);
-	fprintf(stderr, "usage: xcgn-bench { testrun [repeat N] [runs N] | newflows [runs N] | fwd ... | flood ... }\n");
+	if (argc == 6 && !strcmp(argv[1], "natlog") && !strcmp(argv[4], "questions"))
+		return do_natlog(strtoull(argv[2], NULL, 10), argv[3], strtoull(argv[5], NULL, 10),
+				 "/dev/stdout");
+	fprintf(stderr, "usage: xcgn-bench { testrun [repeat N] [runs N] | newflows [runs N] | fwd ... |"
+			" flood ... | natlog N FILE questions Q }\n");
 	return 2;
 }

@@ -114,3 +114,23 @@ test_bench_report_reads_only_bench_json() {
 	assert_eq 1 "$rc" "exit status of a report on a JSON that is not bench.json"
 	grep -q "not a bench.json" "$TMP/err" || fail "the report says: $(cat "$TMP/err")"
 }
+
+# log who's figures: the generated log holds what was asked for, the index
+# all of it, and its answers are the scan's (the script fails otherwise;
+# a corrupted index must make it fail, or the check checks nothing).
+test_bench_logwho_answers_as_the_scan() {
+	RECORDS=20000 RUNS=1 JSON="$TMP/log.json" "$XCGN_ROOT/scripts/bench-logwho.sh" \
+		2>"$TMP/err" || fail "bench-logwho: $(cat "$TMP/err")"
+	jq -e '.records == 20000 and (.one_ms | length) == 1 and (.batch_ms | length) == 1 and
+		.answered > 0 and .answered < 1000 and .scan_batch_ms > 0' "$TMP/log.json" >/dev/null ||
+		fail "the figures: $(cat "$TMP/log.json")"
+	"$XCGN_ROOT/build/xcgn-bench" natlog 20000 "$TMP/nat.log" questions 1000 >"$TMP/q"
+	assert_eq 20000 "$(wc -l <"$TMP/nat.log")" "records generated"
+	xcgn log index file "$TMP/nat.log" index "$TMP/idx.sqlite" >/dev/null || fail "log index"
+	# Every release filed as an allocation: the index now answers wrong.
+	sqlite3 "$TMP/idx.sqlite" "UPDATE rec SET event = 'alloc'" || fail "sqlite3"
+	xcgn log who batch file "$TMP/nat.log" index "$TMP/idx.sqlite" <"$TMP/q" >"$TMP/a.idx" || true
+	xcgn log who batch file "$TMP/nat.log" index none <"$TMP/q" >"$TMP/a.scan" || true
+	cmp -s "$TMP/a.idx" "$TMP/a.scan" && fail "a corrupted index answers as the scan"
+	true
+}
