@@ -952,6 +952,87 @@ __noinline int pcp_sub_addr(__be32 saddr, __u32 *paddr)
 	return err;
 }
 
+/* A forward of public @paddr:@port (host order) to subscriber @saddr: the
+ * subscriber on that address, holding the port's block. A subscriber not
+ * yet known is made there with that block; one known gets the block when
+ * it is free and it has a slot left (max-blocks). A deterministic pool's
+ * subscriber is made by arithmetic (the mapping's creation does it); then
+ * asked again, the block must be one of its own. Global: verified once.
+ * 0, or XCGN_FWD_* or XCGN_DROP_* (positive). */
+__noinline int pcp_fwd_block(__be32 saddr, __be32 paddr, __u32 port)
+{
+	struct xcgn_stats *st = stats_get();
+	struct xcgn_paddr *pa = bpf_map_lookup_elem(&xcgn_pubidx, &paddr);
+	struct xcgn_probe *sc;
+	struct xcgn_pool *pool;
+	struct xcgn_sub *sub, *fresh;
+	__u32 pid, idx, blk, slot, zero = 0;
+	int err;
+
+	if (!st)
+		return XCGN_DROP_NO_POOL;
+	if (!pa || !pa->addr)
+		return XCGN_FWD_NOT_POOL;
+	pid = pa->pool_id;
+	idx = pa->idx;
+	pool = bpf_map_lookup_elem(&xcgn_pools, &pid);
+	if (!pool || !(pool->flags & XCGN_POOLF_ACTIVE) || !pool->block_size)
+		return XCGN_FWD_NOT_POOL;
+	if (port < pool->port_lo || port > pool->port_hi)
+		return XCGN_FWD_PORT_RANGE;
+	blk = (port - pool->port_lo) / pool->block_size;
+	sub = bpf_map_lookup_elem(&xcgn_subs, &saddr);
+	if (sub) {
+		if (sub->nmaps & XCGN_SUB_DEAD)
+			return XCGN_DROP_RACE;
+		if (sub->paddr != paddr)
+			return XCGN_FWD_OTHER_ADDR;
+		for (slot = 0; slot < XCGN_SUB_BLOCKS_MAX; slot++)
+			if (sub->blocks[slot] == blk + 1)
+				return 0;
+		if (pool->flags & XCGN_POOLF_DETERMINISTIC)
+			return XCGN_FWD_NOT_ITS_BLOCK;
+		if (pool_block_claim_at(idx, blk))
+			return XCGN_FWD_BLOCK_TAKEN;
+		for (slot = 0; slot < XCGN_SUB_BLOCKS_MAX && slot < pool->max_blocks; slot++) {
+			if (__sync_val_compare_and_swap(&sub->blocks[slot], 0, blk + 1) == 0) {
+				stats_inc(st, XCGN_STAT_BLOCK_NEW);
+				pool_alloc_event(st, saddr, paddr, pool, blk);
+				return 0;
+			}
+		}
+		pool_block_release(idx, blk);
+		return XCGN_FWD_NO_SLOT;
+	}
+	if (pool->flags & XCGN_POOLF_DETERMINISTIC)
+		return 0;	/* made as its first packet would make it */
+	if (pa->flags & XCGN_PADDRF_DRAINED)
+		return XCGN_FWD_DRAINED;
+	sc = bpf_map_lookup_elem(&xcgn_probe, &zero);
+	if (!sc)
+		return XCGN_DROP_NO_POOL;
+	if (pool_block_claim_at(idx, blk))
+		return XCGN_FWD_BLOCK_TAKEN;
+	fresh = &sc->fresh;
+	__builtin_memset(fresh, 0, sizeof(*fresh));
+	fresh->addr = saddr;
+	fresh->paddr = paddr;
+	fresh->addr_idx = idx;
+	fresh->pool_id = (__u16)pid;
+	fresh->blocks[0] = blk + 1;
+	fresh->created_ns = bpf_ktime_get_coarse_ns();
+	err = bpf_map_update_elem(&xcgn_subs, &saddr, fresh, BPF_NOEXIST);
+	if (err) {
+		pool_block_release(idx, blk);
+		return err == -17 /* EEXIST: its first packet, meanwhile */ ? XCGN_DROP_RACE
+									: XCGN_DROP_SUB_FULL;
+	}
+	stats_inc(st, XCGN_STAT_SUB_NEW);
+	stats_inc(st, XCGN_STAT_BLOCK_NEW);
+	pool_alloc_event(st, saddr, paddr, pool, blk);
+	return 0;
+}
+
 /* The daemon's PCP and NAT-PMP server (user/daemon/pcp_server.c) has the
  * datapath's own code carry out a request, so that a mapping made on
  * request is made exactly as traffic makes one: on the subscriber's
@@ -993,9 +1074,17 @@ int xcgn_pcp_ctl(struct xdp_md *ctx)
 		q->ent.paddr = paddr;
 		return XDP_PASS;
 	}
-	if ((q->op != XCGN_PCP_CTL_MAP && q->op != XCGN_PCP_CTL_PEER) ||
+	if ((q->op != XCGN_PCP_CTL_MAP && q->op != XCGN_PCP_CTL_PEER &&
+	     q->op != XCGN_PCP_CTL_FORWARD) ||
 	    (in.proto != IPPROTO_TCP && in.proto != IPPROTO_UDP))
 		return XDP_ABORTED;
+	if (q->op == XCGN_PCP_CTL_FORWARD) {
+		err = pcp_fwd_block(in.addr, q->ent.paddr, q->want);
+		if (err) {
+			q->result = (__u32)err;
+			return XDP_PASS;
+		}
+	}
 	m = bpf_map_lookup_elem(&xcgn_map4, &in);
 	if (!m) {
 		err = nat4_map_create(&in, q->want, bpf_ktime_get_coarse_ns());
@@ -1013,6 +1102,17 @@ int xcgn_pcp_ctl(struct xdp_md *ctx)
 	pub.addr = m->paddr;
 	pub.port = m->pport;
 	pub.proto = in.proto;
+	/* A forward is that public port or nothing: on its block (a
+	 * deterministic subscriber made just now is asked again), free. */
+	if (q->op == XCGN_PCP_CTL_FORWARD &&
+	    ((err = pcp_fwd_block(in.addr, q->ent.paddr, q->want)) ||
+	     pub.addr != q->ent.paddr || bpf_ntohs(pub.port) != q->want)) {
+		if (made)
+			gc_map_remove(&in, &pub, &left);
+		q->result = err ? (__u32)err : XCGN_FWD_PORT_TAKEN;
+		q->ent.paddr = pub.addr;
+		return XDP_PASS;
+	}
 	r = bpf_map_lookup_elem(&xcgn_rev4, &pub);
 	if (!r) {	/* half made by another CPU, or half gone */
 		q->result = XCGN_DROP_RACE;

@@ -404,11 +404,14 @@ struct xcgn_nh {
 #define XCGN_PCP_OP_ANNOUNCE	0	/* RFC 6887 opcodes */
 #define XCGN_PCP_OP_MAP		1
 #define XCGN_PCP_OP_PEER	2
+#define XCGN_PCP_OP_FORWARD	3	/* `xcgn forward add`: the operator's, no lifetime */
 #define XCGN_PCP_NATPMP		0x80	/* made by a NAT-PMP request (RFC 6886) */
 
 #define XCGN_PCPF_MADE		0x01	/* the request made the mapping: it ends with
 					 * the lifetime (else the mapping carried
 					 * traffic before and goes back to its timers) */
+#define XCGN_PCPF_LOGGED	0x02	/* a forward the daemon has written to the log */
+#define XCGN_PCP_NEVER		(~0ULL)	/* expires_ns of a forward */
 
 /* Input and output of xcgn_pcp_ctl (run with BPF_PROG_RUN, the request
  * as its packet): the datapath's own mapping creation on a subscriber's
@@ -433,6 +436,23 @@ _Static_assert(sizeof(struct xcgn_pcp_req) == 64, "xcgn_pcp_req size is ABI");
 #define XCGN_PCP_CTL_EXPIRE	5	/* lifetime over: as END, but a made mapping
 					 * that carried traffic goes back to its
 					 * timers (END: deleted by its client) */
+#define XCGN_PCP_CTL_FORWARD	6	/* `forward add`: public port want on address
+					 * ent.paddr, its block taken for the
+					 * subscriber when free, held for ever */
+
+/* What a FORWARD may answer besides XCGN_DROP_* (xcgn_pcp_req.result). */
+enum xcgn_fwd_result {
+	XCGN_FWD_NOT_POOL = 100,	/* the address is in no active pool */
+	XCGN_FWD_PORT_RANGE,		/* the port is outside the pool's range */
+	XCGN_FWD_DRAINED,		/* the address takes no new subscriber */
+	XCGN_FWD_OTHER_ADDR,		/* the subscriber is on another address
+					 * (ent.paddr says which) */
+	XCGN_FWD_BLOCK_TAKEN,		/* the port's block is another subscriber's */
+	XCGN_FWD_NO_SLOT,		/* the subscriber holds max-blocks already */
+	XCGN_FWD_NOT_ITS_BLOCK,		/* deterministic: not among its blocks */
+	XCGN_FWD_PORT_TAKEN,		/* the public port, or the subscriber's,
+					 * is another mapping's */
+};
 
 /* Value of xcgn_paddr and of xcgn_pubidx (keyed by the address). */
 struct xcgn_paddr {
@@ -752,6 +772,7 @@ struct xcgn_abi_anchor {
 	enum xcgn_rpf_mode rpf_mode;
 	enum xcgn_rpf_why rpf_why;
 	enum xcgn_event_type event_type;
+	enum xcgn_fwd_result fwd_result;
 	struct xcgn_event event;
 };
 

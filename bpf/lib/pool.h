@@ -104,6 +104,20 @@ __noinline int pool_block_claim(__u32 idx)
 	return -1;
 }
 
+/* Claim block @blk of address @idx, that one: 0, or -1 when it is taken. */
+static __always_inline int pool_block_claim_at(__u32 idx, __u32 blk)
+{
+	struct xcgn_blkmap *bm = bpf_map_lookup_elem(&xcgn_blocks, &idx);
+	__u64 bit = 1ULL << (blk % 64);
+
+	if (!bm || blk >= XCGN_BLKS_PER_ADDR_MAX)
+		return -1;
+	if (__sync_fetch_and_or(&bm->w[blk / 64], bit) & bit)
+		return -1;
+	pool_block_stamp(idx, blk);
+	return 0;
+}
+
 /* Give back a block we claimed but could not use (a lost race). */
 static __always_inline void pool_block_release(__u32 idx, __u32 blk)
 {

@@ -244,3 +244,90 @@ Test(pcp, refusal_is_the_datapaths_reason, .init = env_setup_default, .fini = en
 	cr_assert_eq(nmaps(ENV_SUB1), 0, "no mapping for it");
 	cr_assert_eq(env_count(env.maps.pcp), 0, "nothing recorded");
 }
+
+/* ---- forwards: the operator's public port, on its block ---------------- */
+
+static struct xcgn_pcp_req fwd(const char *sub, uint16_t port, const char *pub, uint16_t pport)
+{
+	struct xcgn_pcp_req q = { .op = XCGN_PCP_CTL_FORWARD, .want = pport };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = &q, .data_size_in = sizeof(q),
+		    .data_out = &q, .data_size_out = sizeof(q));
+
+	q.in.addr = ip(sub);
+	q.in.port = htons(port);
+	q.in.proto = 17;
+	q.ent.opcode = XCGN_PCP_OP_FORWARD;
+	q.ent.expires_ns = XCGN_PCP_NEVER;
+	q.ent.paddr = ip(pub);
+	cr_assert_eq(bpf_prog_test_run_opts(bpf_program__fd(env.skel->progs.xcgn_pcp_ctl), &o), 0,
+		     "run xcgn_pcp_ctl");
+	cr_assert_eq(o.retval, XDP_PASS, "xcgn_pcp_ctl verdict %u", o.retval);
+	return q;
+}
+
+Test(pcp, forward_takes_its_block_for_a_new_subscriber_and_lets_everyone_in,
+     .init = setup_adf, .fini = env_teardown)
+{
+	struct xcgn_pcp_req q = fwd(ENV_SUB1, 80, "198.51.100.2", 40123);
+	__be32 a = ip(ENV_SUB1);
+	uint8_t out[256];
+	struct xcgn_sub s;
+	int found;
+
+	cr_assert_eq(q.result, XCGN_DROP_NONE, "forwarded (%u)", q.result);
+	cr_assert_eq(q.ent.paddr, ip("198.51.100.2"), "on the address asked");
+	cr_assert_eq(ntohs(q.ent.pport), 40123, "on the port asked");
+	cr_assert_eq(bpf_map_lookup_elem(env.maps.subs, &a, &s), 0, "the subscriber made");
+	cr_assert_eq(s.paddr, ip("198.51.100.2"), "on that address");
+	cr_assert_eq(s.blocks[0], (40123 - 1024) / 512 + 1, "holding the port's block");
+	cr_assert(map_of(ENV_SUB1, 80, &found).flags & XCGN_MAPF_PCP, "held");
+	cr_assert_eq(udp(env.prog_out, env.ifout, ip(ENV_S2), 4000, ip("198.51.100.2"), 40123, out),
+		     XDP_REDIRECT, "anyone gets in (an address-dependent pool)");
+	cr_assert_eq(pkt_daddr(out), ip(ENV_SUB1), "to the subscriber");
+	cr_assert_eq(pkt_dport(out), 80, "on its port");
+	/* Its traffic out keeps the forward's port. */
+	cr_assert_eq(udp(env.prog_in, env.ifin, ip(ENV_SUB1), 80, ip(ENV_S1), 5000, out),
+		     XDP_REDIRECT, "out");
+	cr_assert_eq(pkt_sport(out), 40123, "from the forward's port");
+	/* Again: the same, nothing more taken. */
+	q = fwd(ENV_SUB1, 80, "198.51.100.2", 40123);
+	cr_assert_eq(q.result, XCGN_DROP_NONE, "again (%u)", q.result);
+	cr_assert_eq(nmaps(ENV_SUB1), 1, "one mapping");
+	/* A second forward in another block: a block more. */
+	q = fwd(ENV_SUB1, 22, "198.51.100.2", 2222);
+	cr_assert_eq(q.result, XCGN_DROP_NONE, "a second forward (%u)", q.result);
+	cr_assert_eq(bpf_map_lookup_elem(env.maps.subs, &a, &s), 0);
+	cr_assert_eq(s.blocks[1], (2222 - 1024) / 512 + 1, "its block added");
+}
+
+Test(pcp, forward_refused_where_it_collides, .init = setup_adf, .fini = env_teardown)
+{
+	uint8_t out[256];
+	struct xcgn_pcp_req q;
+	uint32_t pub;
+	uint16_t pport;
+
+	/* Subscriber 2 holds a block from its own traffic. */
+	cr_assert_eq(udp(env.prog_in, env.ifin, ip(ENV_SUB2), 5000, ip(ENV_S1), 53, out), XDP_REDIRECT);
+	pub = pkt_saddr(out);
+	pport = pkt_sport(out);
+	q = fwd(ENV_SUB1, 80, ENV_SUB1, 40000);
+	cr_assert_eq(q.result, XCGN_FWD_NOT_POOL, "an address of no pool (%u)", q.result);
+	q.ent.paddr = pub;
+	{
+		char a[16];
+
+		inet_ntop(AF_INET, &pub, a, sizeof(a));
+		q = fwd(ENV_SUB1, 80, a, pport);
+		cr_assert_eq(q.result, XCGN_FWD_BLOCK_TAKEN, "another's block (%u)", q.result);
+		q = fwd(ENV_SUB1, 80, a, 80);
+		cr_assert_eq(q.result, XCGN_FWD_PORT_RANGE, "below the pool's ports (%u)", q.result);
+		q = fwd(ENV_SUB2, 6000, a, pport);
+		cr_assert_eq(q.result, XCGN_FWD_PORT_TAKEN, "its own port, another mapping's (%u)",
+			     q.result);
+		cr_assert_eq(nmaps(ENV_SUB2), 1, "nothing left behind");
+	}
+	q = fwd(ENV_SUB2, 6000, pub == ip("198.51.100.1") ? "198.51.100.2" : "198.51.100.1", 40000);
+	cr_assert_eq(q.result, XCGN_FWD_OTHER_ADDR, "paired pooling: its own address only (%u)",
+		     q.result);
+}

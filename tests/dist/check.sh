@@ -12,7 +12,7 @@ trap 'rm -rf "$TMP"' EXIT
 errors=0
 fail() { echo "FAIL: $*" >&2; errors=$((errors + 1)); }
 
-OBJECTS="link pool subscriber session stats log rpf config daemon monitor cluster"
+OBJECTS="link pool subscriber session stats log rpf config daemon monitor cluster forward"
 
 # ---- man pages render cleanly ------------------------------------------------
 for page in man/xcgn.8 man/xcgn.conf.5 man/xcgn-natlog.5; do

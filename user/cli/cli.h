@@ -51,7 +51,7 @@ struct xcgn_object {
 };
 extern const struct xcgn_object xcgn_obj_link, xcgn_obj_pool, xcgn_obj_subscriber,
 	xcgn_obj_session, xcgn_obj_stats, xcgn_obj_log, xcgn_obj_rpf, xcgn_obj_config,
-	xcgn_obj_daemon, xcgn_obj_monitor, xcgn_obj_cluster;
+	xcgn_obj_daemon, xcgn_obj_monitor, xcgn_obj_cluster, xcgn_obj_forward;
 
 /* session flush [FILTER] (subscriber flush is one). */
 int session_flush(struct cmd *cmd, int argc, char **argv);

@@ -200,6 +200,16 @@ static size_t pcp_hand_to_daemon(const struct xcgn_maps *m, const struct xcgn_tu
 	return held;
 }
 
+/* Is mapping @k (@v) an operator's forward? */
+static bool is_forward(const struct xcgn_maps *m, const struct xcgn_tuple4 *k,
+		       const struct xcgn_map4 *v)
+{
+	struct xcgn_pcp e;
+
+	return (v->flags & XCGN_MAPF_PCP) && !bpf_map_lookup_elem(m->pcp, k, &e) &&
+	       e.opcode == XCGN_PCP_OP_FORWARD;
+}
+
 /* Remove the matching mappings through the collector's own program, so a
  * subscriber's mapping count and the reverse half go with each. */
 int session_flush(struct cmd *cmd, int argc, char **argv)
@@ -209,7 +219,7 @@ int session_flush(struct cmd *cmd, int argc, char **argv)
 	struct xcgn_map4 v;
 	const struct xcgn_maps *m;
 	struct xcgn_gc *gc;
-	size_t n = 0, cap = 0, i, flushed = 0, busy = 0, held = 0;
+	size_t n = 0, cap = 0, i, flushed = 0, busy = 0, held = 0, forwards = 0;
 	char dir[256];
 	int ret;
 
@@ -228,6 +238,10 @@ int session_flush(struct cmd *cmd, int argc, char **argv)
 		prev = &key;
 		if (bpf_map_lookup_elem(m->map4, &key, &v) || !filter_match(&f, &key, &v))
 			continue;
+		if (is_forward(m, &key, &v)) {
+			forwards++;	/* configuration: `forward del` ends it */
+			continue;
+		}
 		if (n == cap && xcgn_grow(&keys, &cap, n, sizeof(*keys))) {
 			xcgn_err("out of memory");
 			ret = XCGN_EXIT_ERR;
@@ -274,6 +288,8 @@ int session_flush(struct cmd *cmd, int argc, char **argv)
 	if (held)
 		print_u64(PRINT_ANY, "pcp_held", ", %llu held by PCP and left to the daemon to end",
 			  held);
+	if (forwards)
+		print_u64(PRINT_ANY, "forwards", ", %llu forward(s) kept (xcgn forward del)", forwards);
 	print_nl();
 	print_close_object();
 	if (!ret && flushed && !xcgn_pin_dir(dir, sizeof(dir)) && !xcgn_daemon_pid(dir, m->dstat))

@@ -16,7 +16,7 @@
 static const struct xcgn_object *const objects[] = {
 	&xcgn_obj_link,	 &xcgn_obj_pool, &xcgn_obj_subscriber, &xcgn_obj_session, &xcgn_obj_stats,
 	&xcgn_obj_log,	 &xcgn_obj_rpf,	 &xcgn_obj_config,     &xcgn_obj_daemon, &xcgn_obj_monitor,
-	&xcgn_obj_cluster,
+	&xcgn_obj_cluster, &xcgn_obj_forward,
 };
 
 static int usage(void)
@@ -24,7 +24,7 @@ static int usage(void)
 	fprintf(usage_fp(),
 		"Usage: xcgn [OPTIONS] OBJECT { COMMAND | help }\n"
 		"OBJECT := { link | pool | subscriber | session | stats | log | rpf | config |\n"
-		"            daemon | monitor | cluster }\n"
+		"            daemon | monitor | cluster | forward }\n"
 		"OPTIONS := { -j[son] | -p[retty] | -v[erbose] (repeat for more) | -V[ersion] |\n"
 		"             -h[elp] }\n"
 		"Objects and commands may be shortened to a unique prefix (xcgn po sh; l is\n"

@@ -81,6 +81,18 @@ static void log_pcp(struct pcp_server *s, const char *event, const struct xcgn_t
 		s->record(s->record_ctx, &r);
 }
 
+/* A forward `xcgn forward add` made: its record (pcp_map, via forward),
+ * once, marked in its entry. */
+static void forward_logged(struct pcp_server *s, const struct xcgn_tuple4 *k, struct xcgn_pcp *e)
+{
+	if (e->flags & XCGN_PCPF_LOGGED)
+		return;
+	e->flags |= XCGN_PCPF_LOGGED;
+	if (bpf_map_update_elem(s->m->pcp, k, e, BPF_EXIST))
+		return;	/* gone meanwhile: nothing to log */
+	log_pcp(s, "pcp_map", k, e, e->paddr, e->pport);
+}
+
 /* End the hold on @k (its entry @e), logged: @op is XCGN_PCP_CTL_END (its
  * client deleted it) or _EXPIRE (its lifetime ran out); @count: take it off
  * the subscriber's count (the sweep rebuilds the counts instead). 0 or
@@ -156,7 +168,7 @@ static void delete_pick(struct pcp_server *s, const struct xcgn_tuple4 *k, void 
 
 	s->st.delete_all_steps++;
 	if ((da->a->proto && k->proto != da->a->proto) || bpf_map_lookup_elem(s->m->pcp, k, &e) ||
-	    (e.opcode == XCGN_PCP_NATPMP) != natpmp ||
+	    e.opcode == XCGN_PCP_OP_FORWARD || (e.opcode == XCGN_PCP_NATPMP) != natpmp ||
 	    (!natpmp && memcmp(e.nonce, da->a->nonce, sizeof(e.nonce))))
 		return;
 	for (i = 0; i < da->n; i++)	/* once, if the index has it twice */
@@ -184,7 +196,8 @@ static int be_delete(struct pcp_server *s, const struct pcp_ask *a, struct pcp_g
 	if (a->port) {
 		if (bpf_map_lookup_elem(s->m->pcp, &k, &e))
 			return PCP_SUCCESS;	/* nothing to end */
-		if ((e.opcode == XCGN_PCP_NATPMP) != natpmp ||
+		/* The operator's forward: no client's to end. */
+		if (e.opcode == XCGN_PCP_OP_FORWARD || (e.opcode == XCGN_PCP_NATPMP) != natpmp ||
 		    (!natpmp && memcmp(e.nonce, a->nonce, sizeof(e.nonce))))
 			return PCP_NOT_AUTHORIZED;
 		return end_one(s, &k, &e, XCGN_PCP_CTL_END, true) ? PCP_NETWORK_FAILURE : PCP_SUCCESS;
@@ -244,7 +257,7 @@ static int be_map(void *ctx, const struct pcp_ask *a, struct pcp_got *g)
 		/* Someone else's: another protocol's, or (RFC 6887 §11.3)
 		 * another nonce's. A PEER on a MAP's mapping changes nothing
 		 * of the MAP's (its own nonce is its own). */
-		if ((cur.opcode == XCGN_PCP_NATPMP) != natpmp ||
+		if (cur.opcode == XCGN_PCP_OP_FORWARD || (cur.opcode == XCGN_PCP_NATPMP) != natpmp ||
 		    (!natpmp && !(cur.opcode == XCGN_PCP_OP_MAP && a->opcode == XCGN_PCP_OP_PEER) &&
 		     !peer_again && memcmp(cur.nonce, a->nonce, sizeof(cur.nonce))))
 			return PCP_NOT_AUTHORIZED;
@@ -480,12 +493,19 @@ void pcp_server_sweep(struct pcp_server *s)
 		for (i = 0; i < count; i++) {
 			uint32_t *n;
 
-			/* 0: ended by `xcgn session flush`, as its client would. */
+			/* 0: ended by `xcgn session flush` (or a forward by
+			 * `forward del`), as its client would. */
 			if (vals[i].expires_ns <= now) {
 				s->st.expired += vals[i].expires_ns != 0;
 				end_one(s, &keys[i], &vals[i],
 					vals[i].expires_ns ? XCGN_PCP_CTL_EXPIRE : XCGN_PCP_CTL_END,
 					false);
+				continue;
+			}
+			/* A forward: no client's quota, no client's to end;
+			 * in the log once. */
+			if (vals[i].opcode == XCGN_PCP_OP_FORWARD) {
+				forward_logged(s, &keys[i], &vals[i]);
 				continue;
 			}
 			n = pcp_count_of(s, keys[i].addr, true);

@@ -201,6 +201,27 @@ struct xcgn_check_result {
  * subscriber's mapping count. 0, or -ENOMEM. */
 int xcgn_check_maps(const struct xcgn_maps *m, bool live, struct xcgn_check_result *r);
 
+/* ---- forward.c --------------------------------------------------------- */
+/* A static forward: public @paddr:@pport (host order) to @sub:@port. */
+struct forward {
+	uint32_t paddr, sub;	/* network order */
+	uint16_t pport, port;	/* host order */
+	uint8_t proto;		/* 6 or 17 */
+};
+/* "PUBLIC:PORT to SUBSCRIBER:PORT proto P" (@want_to), or "PUBLIC:PORT
+ * proto P": 0, or XCGN_EXIT_USAGE with the reason said. */
+int forward_parse(int argc, char **argv, struct forward *f, bool want_to);
+/* "PUBLIC:PORT to SUBSCRIBER:PORT proto P", as forward_parse reads it. */
+void forward_print(FILE *out, const struct forward *f);
+/* Make it, or find it made: 0, or -errno with the reason said (a
+ * collision: -EBUSY). */
+int forward_add(const struct xcgn_maps *m, const struct forward *f);
+/* End the forward of @f's public side (the daemon logs it): 0 or -errno
+ * (said). */
+int forward_del(const struct xcgn_maps *m, const struct forward *f);
+/* Every forward held: *@out to free. 0 or -ENOMEM. */
+int forward_list(const struct xcgn_maps *m, struct forward **out, size_t *n);
+
 /* ---- pool.c ------------------------------------------------------------ */
 #define XCGN_EXCL_MAX	32	/* exclusion prefixes a pool may have */
 struct pool_opts {

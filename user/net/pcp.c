@@ -58,6 +58,8 @@ const char *xcgn_pcp_opname(__u8 opcode)
 		return "pcp_peer";
 	case XCGN_PCP_NATPMP:
 		return "natpmp";
+	case XCGN_PCP_OP_FORWARD:
+		return "forward";
 	default:
 		return "unknown";
 	}
