@@ -43,7 +43,7 @@ grep -o 'xcgn [a-z]\+ [a-z]\+' "$TMP/man8" | sort -u | while read -r _ ob verb; 
 done
 [ ! -s "$TMP/missing" ] || fail "$(cat "$TMP/missing")"
 # Every configuration statement of xcgn.conf(5) is one config check knows.
-for st in link pool bypass daemon; do
+for st in link pool bypass forward daemon; do
 	grep -q "^ *$st" "$TMP/xcgn.conf.5.txt" || fail "xcgn.conf(5) lacks the $st statement"
 done
 

@@ -90,3 +90,33 @@ NFT
 		fail "the end is not logged"
 	assert_eq 1 "$(udp_from_inet "$pub" 40200)" "the UDP forward still works"
 }
+
+# Forwards in the configuration file: applied after the pools, shown by
+# config show, unchanged by a second apply, removed when their line goes;
+# check names the line of a forward outside the pools.
+test_forward_in_the_configuration_file() {
+	local sub
+	sub=$(sub_addr 5)
+	forward_servers "$sub"
+	cat >"$TMP/f.conf" <<EOF2
+link inside $DEV_I outside $DEV_O
+pool $POOL
+forward 198.51.100.5:40123 to $sub:80 proto tcp
+forward 198.51.100.5:40200 to $sub:5060 proto udp
+EOF2
+	xcgn config diff "$TMP/f.conf" | grep -qx "forward add 198.51.100.5:40123 to $sub:80 proto tcp" ||
+		fail "the plan: $(xcgn config diff "$TMP/f.conf")"
+	xcgn config apply "$TMP/f.conf" || fail "config apply"
+	assert_eq "hello-from-$sub" "$(tcp_from_inet 198.51.100.5 40123)" "the file's forward"
+	xcgn config show | grep -qx "forward 198.51.100.5:40200 to $sub:5060 proto udp" ||
+		fail "config show: $(xcgn config show)"
+	assert_eq "" "$(xcgn config diff "$TMP/f.conf")" "the same file again"
+	sed -i '/proto udp/d' "$TMP/f.conf"
+	xcgn config diff "$TMP/f.conf" | grep -qx "forward del 198.51.100.5:40200 proto udp" ||
+		fail "the plan: $(xcgn config diff "$TMP/f.conf")"
+	xcgn config apply "$TMP/f.conf" 2>/dev/null || fail "config apply without the udp forward"
+	assert_eq 1 "$(xcgn -j forward show | jq length)" "forwards after the line went"
+	echo "forward 203.0.113.9:80 to $sub:81 proto tcp" >>"$TMP/f.conf"
+	expect_err 1 "f.conf:4: forward 203.0.113.9:80: the address is in no pool of the file" \
+		config check "$TMP/f.conf"
+}

@@ -370,3 +370,23 @@ PY
 	[ -n "$steps" ] && [ "$steps" -le 6 ] ||
 		fail "a delete-all looked at $steps holds for a subscriber that held 3"
 }
+
+# The operator's forward is no PCP client's: the subscriber cannot take it
+# over or end it, with the nonce a forward has (none) or any other, one by
+# one or all at once, over PCP or NAT-PMP. (nftables has no PCP.)
+test_pcp_cannot_end_a_forward() {
+	local sub nonce0=000000000000000000000000
+	attach_default
+	sub=$(sub_addr 5)
+	start_pcp_daemon
+	xcgn forward add 198.51.100.5:40123 to "$sub:8080" proto udp || fail "forward add"
+	assert_eq 2 "$(probe "$sub" port=8080 life=600 nonce=$nonce0 | field result)" \
+		"a MAP over the forward, its nonce: NOT_AUTHORIZED"
+	assert_eq 2 "$(probe "$sub" port=8080 life=0 nonce=$nonce0 | field result)" \
+		"a delete of the forward: NOT_AUTHORIZED"
+	probe "$sub" port=0 proto=0 life=0 nonce=$nonce0 >/dev/null
+	in_sub timeout 5 natpmpc -g "$GW" -a 8080 0 udp 0 >/dev/null 2>&1 || true
+	sleep 1.5	# past a sweep
+	xcgn -j forward show | jq -e 'length == 1 and .[0].public_port == 40123' >/dev/null ||
+		fail "the forward after the subscriber's requests: $(xcgn -j forward show)"
+}

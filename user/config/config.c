@@ -33,6 +33,7 @@ void config_free(struct xcgn_config *c)
 	free(c->text);
 	free(c->tok);
 	free(c->bypass);
+	free(c->fwd);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -51,6 +52,14 @@ static int bypass_push(struct xcgn_config *c, uint32_t prefix, uint8_t plen, int
 		return -ENOMEM;
 	c->bypass[c->nbypass++] = (struct cfg_bypass){ .prefix = prefix, .plen = plen,
 						       .line = line };
+	return 0;
+}
+
+static int forward_push(struct xcgn_config *c, const struct forward *f, int line)
+{
+	if (c->nfwd == c->fwdcap && xcgn_grow(&c->fwd, &c->fwdcap, c->nfwd, sizeof(*c->fwd)))
+		return -ENOMEM;
+	c->fwd[c->nfwd++] = (struct cfg_forward){ .f = *f, .line = line };
 	return 0;
 }
 
@@ -111,6 +120,16 @@ static int statement(struct xcgn_config *c, int argc, char **argv, int line, siz
 			xcgn_err("out of memory");
 			return XCGN_EXIT_ERR;
 		}
+	} else if (!strcmp(argv[0], "forward")) {
+		struct forward f;
+
+		ret = forward_parse(argc - 1, argv + 1, &f, true);
+		if (ret)
+			return ret;
+		if (forward_push(c, &f, line)) {
+			xcgn_err("out of memory");
+			return XCGN_EXIT_ERR;
+		}
 	} else if (!strcmp(argv[0], "daemon")) {
 		if (c->has_daemon) {
 			xcgn_err("a second daemon statement (the first is on line %d)",
@@ -127,7 +146,7 @@ static int statement(struct xcgn_config *c, int argc, char **argv, int line, siz
 	} else if (!strcmp(argv[0], "cluster")) {
 		return cluster_statement(c, argc, argv, line);
 	} else {
-		xcgn_err("unknown statement \"%s\" (link, pool, bypass, daemon or cluster)",
+		xcgn_err("unknown statement \"%s\" (link, pool, bypass, forward, daemon or cluster)",
 			 argv[0]);
 		return XCGN_EXIT_USAGE;
 	}
@@ -206,6 +225,38 @@ static int config_validate(struct xcgn_config *c, char *where, size_t wlen)
 					 c->bypass[j].line);
 				errors++;
 			}
+	}
+	for (i = 0; i < c->nfwd; i++) {
+		const struct forward *f = &c->fwd[i].f;
+
+		snprintf(where, wlen, "%s:%d", c->name, c->fwd[i].line);
+		for (j = 0; j < c->npools; j++)
+			if (prefix_overlap(f->paddr, 32, c->pools[j].o.prefix, c->pools[j].o.plen))
+				break;
+		if (j == c->npools) {
+			xcgn_err("forward %s:%u: the address is in no pool of the file",
+				 ipv4_str(f->paddr, a, sizeof(a)), f->pport);
+			errors++;
+		}
+		if (!prefix_overlap(f->sub, 32, c->link.sub_prefix, c->link.sub_plen)) {
+			xcgn_err("forward %s:%u: %s is no subscriber (%s/%u)",
+				 ipv4_str(f->paddr, a, sizeof(a)), f->pport,
+				 ipv4_str(f->sub, b, sizeof(b)),
+				 ipv4_str(c->link.sub_prefix, why, sizeof(why)), c->link.sub_plen);
+			errors++;
+		}
+		for (j = 0; j < i; j++) {
+			const struct forward *g = &c->fwd[j].f;
+
+			if (g->proto != f->proto)
+				continue;
+			if ((g->paddr == f->paddr && g->pport == f->pport) ||
+			    (g->sub == f->sub && g->port == f->port)) {
+				xcgn_err("forward %s:%u collides with line %d's",
+					 ipv4_str(f->paddr, a, sizeof(a)), f->pport, c->fwd[j].line);
+				errors++;
+			}
+		}
 	}
 	return errors + cluster_validate(c, where, wlen);
 }
@@ -363,6 +414,11 @@ void config_print(FILE *f, const struct xcgn_config *c)
 	for (i = 0; i < c->nbypass; i++)
 		fprintf(f, "bypass %s/%u\n", ipv4_str(c->bypass[i].prefix, a, sizeof(a)),
 			c->bypass[i].plen);
+	for (i = 0; i < c->nfwd; i++) {
+		fputs("forward ", f);
+		forward_print(f, &c->fwd[i].f);
+		fputc('\n', f);
+	}
 	cluster_print(f, &c->cluster);
 	if (c->has_daemon) {
 		int k;
@@ -435,7 +491,32 @@ int config_running(const struct xcgn_maps *m, struct xcgn_config *c)
 		}
 		prev = &k;
 	}
+	{
+		struct forward *fw;
+		size_t n, i;
+
+		err = forward_list(m, &fw, &n);
+		for (i = 0; !err && i < n; i++)
+			err = forward_push(c, &fw[i], 0);
+		free(fw);
+		if (err) {
+			config_free(c);
+			return -ENOMEM;
+		}
+	}
 	return 0;
+}
+
+static bool forward_in(const struct xcgn_config *c, const struct forward *f)
+{
+	for (size_t i = 0; i < c->nfwd; i++) {
+		const struct forward *g = &c->fwd[i].f;
+
+		if (g->paddr == f->paddr && g->pport == f->pport && g->sub == f->sub &&
+		    g->port == f->port && g->proto == f->proto)
+			return true;
+	}
+	return false;
 }
 
 /* ---- the difference, as steps -------------------------------------------- */
@@ -496,6 +577,15 @@ static int step(struct config_plan *p, enum cstep_kind kind, const struct pool_o
 	return 0;
 }
 
+static int step_fwd(struct config_plan *p, enum cstep_kind kind, const struct forward *f)
+{
+	int err = step(p, kind, NULL, NULL, 0, 0);
+
+	if (!err)
+		p->v[p->n - 1].fwd = f;
+	return err;
+}
+
 /* What needs a re-attach: the first such difference, said in @why. */
 static bool link_needs_restart(const struct attach_opts *r, const struct attach_opts *w,
 			       char *why, size_t len)
@@ -545,6 +635,8 @@ int config_diff(const struct xcgn_config *run, const struct xcgn_config *want,
 		for (i = 0; !err && i < want->nbypass; i++)
 			err = step(p, CS_BYPASS_ADD, NULL, NULL, want->bypass[i].prefix,
 				   want->bypass[i].plen);
+		for (i = 0; !err && i < want->nfwd; i++)
+			err = step_fwd(p, CS_FORWARD_ADD, &want->fwd[i].f);
 		return err;
 	}
 	if (run->link.rpf_in != want->link.rpf_in || run->link.rpf_out != want->link.rpf_out ||
@@ -559,6 +651,9 @@ int config_diff(const struct xcgn_config *run, const struct xcgn_config *want,
 		if (o && !pool_same(o, &want->pools[i].o) && pool_settable(o, &want->pools[i].o))
 			err = step(p, CS_POOL_SET, o, &want->pools[i].o, 0, 0);
 	}
+	for (i = 0; !err && i < run->nfwd; i++)
+		if (!forward_in(want, &run->fwd[i].f))
+			err = step_fwd(p, CS_FORWARD_DEL, &run->fwd[i].f);
 	for (i = 0; !err && i < run->nbypass; i++)
 		if (!bypass_in(want, run->bypass[i].prefix, run->bypass[i].plen))
 			err = step(p, CS_BYPASS_DEL, NULL, NULL, run->bypass[i].prefix,
@@ -577,6 +672,9 @@ int config_diff(const struct xcgn_config *run, const struct xcgn_config *want,
 		if (!bypass_in(run, want->bypass[i].prefix, want->bypass[i].plen))
 			err = step(p, CS_BYPASS_ADD, NULL, NULL, want->bypass[i].prefix,
 				   want->bypass[i].plen);
+	for (i = 0; !err && i < want->nfwd; i++)
+		if (!forward_in(run, &want->fwd[i].f))
+			err = step_fwd(p, CS_FORWARD_ADD, &want->fwd[i].f);
 	return err;
 }
 
@@ -607,6 +705,10 @@ static int step_run(const struct xcgn_maps *m, const struct cstep *s, const stru
 		return undo ? bypass_add(m, s->prefix, s->plen) : bypass_del(m, s->prefix, s->plen);
 	case CS_BYPASS_ADD:
 		return undo ? bypass_del(m, s->prefix, s->plen) : bypass_add(m, s->prefix, s->plen);
+	case CS_FORWARD_DEL:
+		return undo ? forward_add(m, s->fwd) : forward_del(m, s->fwd);
+	case CS_FORWARD_ADD:
+		return undo ? forward_del(m, s->fwd) : forward_add(m, s->fwd);
 	}
 	return -EINVAL;
 }
@@ -615,7 +717,8 @@ const char *const cstep_name[] = {
 	[CS_ATTACH] = "attach",		[CS_LINK_SET] = "link set",
 	[CS_POOL_SET] = "pool set",	[CS_POOL_DEL] = "pool del",
 	[CS_POOL_ADD] = "pool add",	[CS_BYPASS_DEL] = "bypass del",
-	[CS_BYPASS_ADD] = "bypass add",
+	[CS_BYPASS_ADD] = "bypass add",	[CS_FORWARD_DEL] = "forward del",
+	[CS_FORWARD_ADD] = "forward add",
 };
 
 static void step_say(const struct cstep *s)
@@ -669,6 +772,14 @@ static void step_print(FILE *f, const struct cstep *s, const struct xcgn_config 
 	case CS_BYPASS_ADD:
 		fprintf(f, "pool bypass %s %s/%u", s->kind == CS_BYPASS_ADD ? "add" : "del",
 			ipv4_str(s->prefix, a, sizeof(a)), s->plen);
+		break;
+	case CS_FORWARD_DEL:
+		fprintf(f, "forward del %s:%u proto %s", ipv4_str(s->fwd->paddr, a, sizeof(a)),
+			s->fwd->pport, s->fwd->proto == 6 ? "tcp" : "udp");
+		break;
+	case CS_FORWARD_ADD:
+		fputs("forward add ", f);
+		forward_print(f, s->fwd);
 		break;
 	}
 	fputc('\n', f);

@@ -11,6 +11,10 @@ struct cfg_pool {
 	struct pool_opts o;
 	int line;
 };
+struct cfg_forward {
+	struct forward f;
+	int line;
+};
 struct cfg_bypass {
 	uint32_t prefix;	/* network order */
 	uint8_t plen;
@@ -59,6 +63,8 @@ struct xcgn_config {
 	size_t npools;
 	struct cfg_bypass *bypass;
 	size_t nbypass, bypcap;
+	struct cfg_forward *fwd;
+	size_t nfwd, fwdcap;
 	int daemon_argc;	/* the daemon statement's options */
 	char **daemon_argv;
 	size_t daemon_first;
@@ -91,6 +97,8 @@ enum cstep_kind {
 	CS_POOL_DEL,
 	CS_POOL_ADD,
 	CS_BYPASS_ADD,
+	CS_FORWARD_DEL,
+	CS_FORWARD_ADD,
 };
 extern const char *const cstep_name[];
 struct cstep {
@@ -98,6 +106,7 @@ struct cstep {
 	const struct pool_opts *from, *to;	/* pools: as running, as wanted */
 	uint32_t prefix;			/* bypass */
 	uint8_t plen;
+	const struct forward *fwd;		/* forward */
 };
 struct config_plan {
 	struct cstep *v;
@@ -106,8 +115,9 @@ struct config_plan {
 	char why[200];		/* what makes the restart needed */
 };
 /* The steps from @run (NULL: not attached) to @want, in the order they
- * are safe to take: link modes, pool changes in place, bypass removals,
- * pool removals, pool additions, bypass additions. Pure. 0 or -ENOMEM. */
+ * are safe to take: link modes, pool changes in place, forward removals,
+ * bypass removals, pool removals, pool additions, bypass additions,
+ * forward additions. Pure. 0 or -ENOMEM. */
 int config_diff(const struct xcgn_config *run, const struct xcgn_config *want,
 		struct config_plan *p);
 void config_plan_free(struct config_plan *p);
