@@ -18,7 +18,7 @@
 .DELETE_ON_ERROR:
 .SECONDARY:
 .PHONY: all deps test test-unit test-unit-san test-bpf test-abi test-integration test-conformance \
-	test-dist test-package test-fuzz fuzz conformance-table demo cluster-demo bench bench-readme bench-tcp soak check \
+	test-dist test-package test-fuzz fuzz conformance-table man-counters demo cluster-demo bench bench-readme bench-tcp soak check \
 	clean help \
 	install deb FORCE
 
@@ -201,6 +201,10 @@ test-integration: $(BUILD)/xcgn $(BUILD)/xcgn-bench $(BUILD)/abi-v2/xcgn $(BUILD
 test-conformance: $(BUILD)/xcgn
 	$(Q)tests/run.sh conformance $(BUILD)/conformance.tsv
 	$(Q)tests/conformance/table.sh --check $(BUILD)/conformance.tsv
+
+# Rewrite xcgn(8)'s COUNTERS section from the counters' list.
+man-counters: $(BUILD)/xcgn
+	$(Q)XCGN=$(BUILD)/xcgn scripts/man-counters.sh --write man/xcgn.8
 
 # Rewrite docs/conformance.md's table from the last run of the suite.
 conformance-table:

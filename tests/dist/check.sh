@@ -47,6 +47,9 @@ for st in link pool bypass forward daemon; do
 	grep -q "^ *$st" "$TMP/xcgn.conf.5.txt" || fail "xcgn.conf(5) lacks the $st statement"
 done
 
+# ---- xcgn(8)'s COUNTERS: the one list's -------------------------------------------
+XCGN="$XCGN" scripts/man-counters.sh --check man/xcgn.8 || fail "xcgn(8)'s COUNTERS section"
+
 # ---- xcgn-natlog(5)'s samples and example ---------------------------------------
 # Each sample line is JSON (the unit tests hold them to the formatter), and
 # the page's `log who` example, run on its first alloc and release, names

@@ -15,12 +15,14 @@ static int usage(void)
 	fprintf(usage_fp(), "Usage: xcgn stats show [interval S]\n"
 			    "       xcgn stats metrics\n"
 			    "       xcgn stats reset\n"
+			    "       xcgn stats describe\n"
 			    "       xcgn stats help\n"
 			    "metrics prints the Prometheus text exposition (as `xcgn daemon metrics\n"
 			    "ADDR:PORT` serves it, without the daemon's own figures): for a\n"
 			    "textfile collector. show gives each table's entries against its\n"
 			    "capacity beside the counters; with interval S, each counter's rate\n"
-			    "over S seconds too (as `ip -s` does).\n");
+			    "over S seconds too (as `ip -s` does). describe says what each counter\n"
+			    "and each drop reason counts.\n");
 	return usage_status();
 }
 
@@ -205,6 +207,28 @@ static int do_stats_metrics(struct cmd *cmd, int argc __unused, char **argv __un
 	return err ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
 }
 
+/* stats describe: every counter and drop reason with what it counts, from
+ * the one list (xcgn_counters.h) the datapath, show and Prometheus use. */
+static int do_stats_describe(struct cmd *cmd __unused, int argc __unused, char **argv __unused)
+{
+	print_open_array(NULL);
+	for (int i = 0; i < XCGN_STAT_MAX + XCGN_DROP_MAX; i++) {
+		bool drop = i >= XCGN_STAT_MAX;
+		int k = drop ? i - XCGN_STAT_MAX : i;
+
+		if (drop && !k)
+			continue;	/* "none": no drop */
+		print_open_object(NULL);
+		print_string(PRINT_ANY, "kind", "%-8s", drop ? "drop" : "counter");
+		print_string(PRINT_ANY, "name", " %s", drop ? xcgn_drop_name[k] : xcgn_stat_name[k]);
+		print_string(PRINT_ANY, "help", ": %s", drop ? xcgn_drop_help[k] : xcgn_stat_help[k]);
+		print_nl();
+		print_close_object();
+	}
+	print_close_array();
+	return XCGN_EXIT_OK;
+}
+
 const struct xcgn_object xcgn_obj_stats = {
 	.name = "stats",
 	.usage = usage,
@@ -213,6 +237,7 @@ const struct xcgn_object xcgn_obj_stats = {
 		{ "show", do_stats_show, 0 },
 		{ "metrics", do_stats_metrics, CMD_NOARGS },
 		{ "reset", do_stats_reset, CMD_NOARGS },
+		{ "describe", do_stats_describe, CMD_NOARGS | CMD_OPEN },
 		{ NULL, NULL, 0 },
 	},
 };
