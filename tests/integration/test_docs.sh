@@ -94,3 +94,32 @@ test_readme_and_man_examples_run() {
 		"$(cat "$TMP/configure.sh" "$TMP/verify.sh" "$TMP/examples.sh" | grep -c '^xcgn \|^curl ')" \
 		"commands run"
 }
+
+# Every JSON key the show commands print is in one of xcgn(8)'s "JSON
+# keys" paragraphs (and the counters' and drops' in its COUNTERS).
+test_man_page_names_every_json_key() {
+	local o k missing=""
+	xcgn link attach inside "$DEV_I" outside "$DEV_O" accounting on || fail "attach"
+	xcgn pool add 198.51.100.0/28 block-size 256 || fail "pool add"
+	xcgn pool add 198.51.100.64/30 deterministic 100.64.2.0/28 max-blocks 2 || fail "det pool"
+	in_sub timeout 5 python3 "$TOOLS/udp_flows.py" "$(sub_addr 1)" 20000 2 "$S1" 9 1 >/dev/null || true
+	in_sub timeout 3 ping -c 1 -W 1 "$S1" >/dev/null || true
+	xcgn forward add 198.51.100.5:40123 to "$(sub_addr 5):80" proto tcp || fail "forward add"
+	start_daemon
+	# The paragraphs from the page's source: "JSON keys" to the next
+	# paragraph macro (rendered text would hyphenate the keys).
+	awk '/JSON keys/ {p = 1} p && /^\.(TP|PP|SH|SS|RS|IP)/ {p = 0} p {print}' \
+		"$XCGN_ROOT/man/xcgn.8" | grep -o '[a-z][a-z0-9_]*' | sort -u >"$TMP/documented"
+	[ "$(wc -l <"$TMP/documented")" -ge 60 ] || fail "few JSON keys documented: $(cat "$TMP/documented")"
+	xcgn -j stats describe | jq -r '.[].name' >>"$TMP/documented"
+	for o in "link show" "pool show" "pool show 198.51.100.0/28 detail" "subscriber show" \
+		"session show" "forward show" "stats show" "stats show interval 1"; do
+		# shellcheck disable=SC2086 # the command's words
+		xcgn -j $o >"$TMP/o.json" || fail "xcgn -j $o"
+		for k in $(jq -r '[paths(scalars) | map(select(type == "string")) | .[]] | unique | .[]' \
+			"$TMP/o.json" | sed 's/_per_s$//'); do
+			grep -qx -- "$k" "$TMP/documented" || missing="$missing $o:$k"
+		done
+	done
+	[ -z "$missing" ] || fail "JSON keys xcgn(8) does not name:$missing"
+}

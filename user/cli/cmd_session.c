@@ -145,13 +145,17 @@ static int do_session_show(struct cmd *cmd, int argc, char **argv)
 		print_u64(PRINT_ANY, "public_port", ":%llu", ntohs(v.pport));
 		print_u64(PRINT_ANY, "age_s", "  age %llus", secs_since(now, v.created_ns));
 		print_u64(PRINT_ANY, "idle_s", "  idle %llus", idle);
-		print_u64(PRINT_ANY, "left_s", "  left %llus", to > idle ? to - idle : 0);
+		if ((v.flags & XCGN_MAPF_PCP) && pe.opcode == XCGN_PCP_OP_FORWARD)
+			print_string(PRINT_FP, NULL, "  left %s", "forever");	/* JSON: no left_s */
+		else
+			print_u64(PRINT_ANY, "left_s", "  left %llus", to > idle ? to - idle : 0);
 		if (key.proto == 6)
 			print_string(PRINT_ANY, "tcp_state", "  %s",
 				     xcgn_tcp_established(v.tcp) ? "established" : "transitory");
 		if (v.flags & XCGN_MAPF_PCP) {	/* left_s above: its lifetime's */
 			print_string(PRINT_ANY, "pcp", "  %s", xcgn_pcp_opname(pe.opcode));
-			print_u64(PRINT_ANY, "pcp_lifetime_s", " lifetime %llus", pe.lifetime_s);
+			if (pe.opcode != XCGN_PCP_OP_FORWARD)
+				print_u64(PRINT_ANY, "pcp_lifetime_s", " lifetime %llus", pe.lifetime_s);
 			if (pe.client != key.addr)
 				print_ipv4(PRINT_ANY, "pcp_client", " by %s", pe.client);
 		}
