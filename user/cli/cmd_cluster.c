@@ -7,8 +7,8 @@ static int usage(void)
 	fprintf(usage_fp(),
 		"Usage: xcgn cluster bird-config [FILE]\n"
 		"       xcgn cluster help\n"
-		"bird-config prints the BIRD 2 configuration of the node FILE (default %s)\n"
-		"declares in its cluster section (xcgn.conf(5)):\n"
+		"bird-config prints the BIRD 2 configuration of the node FILE (default\n"
+		"%s) declares in its cluster section (xcgn.conf(5)):\n"
 		"  cluster node ID as ASN [router-id ADDR] [table N]\n"
 		"  cluster peer ADDR as ASN { upstream | access }\n"
 		"  cluster bfd { interval MS multiplier N | off }\n"
