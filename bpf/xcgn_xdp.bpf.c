@@ -917,6 +917,11 @@ static __always_inline void pcp_end(const struct xcgn_tuple4 *in, int expired)
 	struct xcgn_rev4 *r;
 	__u32 left;
 
+	/* A forward ends only once `forward del` has handed it over (its
+	 * lifetime set to 0): not by a sweep's stale reading, not by a PCP
+	 * client. */
+	if (cur && cur->opcode == XCGN_PCP_OP_FORWARD && cur->expires_ns)
+		return;
 	if (m) {
 		rk.addr = m->paddr;
 		rk.port = m->pport;
@@ -1004,8 +1009,15 @@ __noinline int pcp_fwd_block(__be32 saddr, __be32 paddr, __u32 port)
 		pool_block_release(idx, blk);
 		return XCGN_FWD_NO_SLOT;
 	}
-	if (pool->flags & XCGN_POOLF_DETERMINISTIC)
-		return 0;	/* made as its first packet would make it */
+	if (pool->flags & XCGN_POOLF_DETERMINISTIC) {
+		/* Made as its first packet would make it, when the pool serves
+		 * it (asked again once made: its own address and block). */
+		if (!pool->det_plen || pool->det_plen > 32 ||
+		    ((bpf_ntohl(saddr) ^ bpf_ntohl(pool->det_prefix)) &
+		     (pool->det_plen == 32 ? ~0u : ~(~0u >> pool->det_plen))))
+			return XCGN_FWD_OTHER_ADDR;
+		return 0;
+	}
 	if (pa->flags & XCGN_PADDRF_DRAINED)
 		return XCGN_FWD_DRAINED;
 	sc = bpf_map_lookup_elem(&xcgn_probe, &zero);
@@ -1078,14 +1090,26 @@ int xcgn_pcp_ctl(struct xdp_md *ctx)
 	     q->op != XCGN_PCP_CTL_FORWARD) ||
 	    (in.proto != IPPROTO_TCP && in.proto != IPPROTO_UDP))
 		return XDP_ABORTED;
+	m = bpf_map_lookup_elem(&xcgn_map4, &in);
+	cur = bpf_map_lookup_elem(&xcgn_pcp, &in);
+	/* The operator's forward is no client's to take over. */
+	if (cur && cur->opcode == XCGN_PCP_OP_FORWARD && q->op != XCGN_PCP_CTL_FORWARD) {
+		q->result = XCGN_FWD_HELD;
+		return XDP_PASS;
+	}
 	if (q->op == XCGN_PCP_CTL_FORWARD) {
+		/* Mapped already, elsewhere: refused before anything is taken. */
+		if (m && (m->paddr != q->ent.paddr || bpf_ntohs(m->pport) != q->want)) {
+			q->result = XCGN_FWD_PORT_TAKEN;
+			q->ent.paddr = m->paddr;
+			return XDP_PASS;
+		}
 		err = pcp_fwd_block(in.addr, q->ent.paddr, q->want);
 		if (err) {
 			q->result = (__u32)err;
 			return XDP_PASS;
 		}
 	}
-	m = bpf_map_lookup_elem(&xcgn_map4, &in);
 	if (!m) {
 		err = nat4_map_create(&in, q->want, bpf_ktime_get_coarse_ns());
 		if (err) {
@@ -1133,6 +1157,9 @@ int xcgn_pcp_ctl(struct xdp_md *ctx)
 	ent.paddr = pub.addr;
 	ent.pport = pub.port;
 	cur = bpf_map_lookup_elem(&xcgn_pcp, &in);
+	/* The same forward again: as it was, logged. */
+	if (cur && cur->opcode == XCGN_PCP_OP_FORWARD && q->op == XCGN_PCP_CTL_FORWARD)
+		ent.flags |= cur->flags & XCGN_PCPF_LOGGED;
 	if (cur && q->op == XCGN_PCP_CTL_PEER && cur->opcode != XCGN_PCP_OP_PEER) {
 		ent = *cur;	/* a PEER on an explicit mapping keeps its MAP */
 	} else {

@@ -452,6 +452,8 @@ enum xcgn_fwd_result {
 	XCGN_FWD_NOT_ITS_BLOCK,		/* deterministic: not among its blocks */
 	XCGN_FWD_PORT_TAKEN,		/* the public port, or the subscriber's,
 					 * is another mapping's */
+	XCGN_FWD_HELD,			/* (MAP, PEER) the port is the operator's
+					 * forward */
 };
 
 /* Value of xcgn_paddr and of xcgn_pubidx (keyed by the address). */

@@ -331,3 +331,47 @@ Test(pcp, forward_refused_where_it_collides, .init = setup_adf, .fini = env_tear
 	cr_assert_eq(q.result, XCGN_FWD_OTHER_ADDR, "paired pooling: its own address only (%u)",
 		     q.result);
 }
+
+Test(pcp, forward_is_no_clients_and_stays_as_it_was, .init = setup_adf, .fini = env_teardown)
+{
+	struct xcgn_pcp_req q = fwd(ENV_SUB1, 80, "198.51.100.2", 40123);
+	struct xcgn_pcp e;
+	uint8_t out[256];
+
+	cr_assert_eq(q.result, XCGN_DROP_NONE, "forwarded (%u)", q.result);
+	/* The daemon marks it logged; the same forward again keeps the mark. */
+	cr_assert_eq(bpf_map_lookup_elem(env.maps.pcp, &q.in, &e), 0);
+	e.flags |= XCGN_PCPF_LOGGED;
+	cr_assert_eq(bpf_map_update_elem(env.maps.pcp, &q.in, &e, BPF_EXIST), 0);
+	q = fwd(ENV_SUB1, 80, "198.51.100.2", 40123);
+	cr_assert_eq(q.result, XCGN_DROP_NONE);
+	cr_assert_eq(bpf_map_lookup_elem(env.maps.pcp, &q.in, &e), 0);
+	cr_assert(e.flags & XCGN_PCPF_LOGGED, "still logged: not written to the log again");
+	/* A client's MAP or PEER on it: refused; an end without the hand-over: none. */
+	q = ctl(XCGN_PCP_CTL_MAP, ENV_SUB1, 80, 17, 0, XCGN_PCP_OP_MAP);
+	cr_assert_eq(q.result, XCGN_FWD_HELD, "MAP over a forward (%u)", q.result);
+	q = ctl(XCGN_PCP_CTL_EXPIRE, ENV_SUB1, 80, 17, 0, XCGN_PCP_OP_MAP);
+	cr_assert_eq(bpf_map_lookup_elem(env.maps.pcp, &q.in, &e), 0, "an expiry does not end it");
+	cr_assert_eq(e.opcode, XCGN_PCP_OP_FORWARD);
+	/* `forward del` hands it over (lifetime 0): then it ends. */
+	e.expires_ns = 0;
+	cr_assert_eq(bpf_map_update_elem(env.maps.pcp, &q.in, &e, BPF_EXIST), 0);
+	ctl(XCGN_PCP_CTL_END, ENV_SUB1, 80, 17, 0, XCGN_PCP_OP_MAP);
+	cr_assert_neq(bpf_map_lookup_elem(env.maps.pcp, &q.in, &e), 0, "ended");
+	cr_assert_eq(udp(env.prog_out, env.ifout, ip(ENV_S2), 4000, ip("198.51.100.2"), 40123, out),
+		     XDP_DROP, "nothing comes in any more");
+}
+
+Test(pcp, forward_of_a_mapped_port_takes_nothing, .init = setup_adf, .fini = env_teardown)
+{
+	__be32 a = ip(ENV_SUB1);
+	uint8_t out[256];
+	struct xcgn_pcp_req q;
+	struct xcgn_sub s;
+
+	cr_assert_eq(udp(env.prog_in, env.ifin, ip(ENV_SUB1), 5060, ip(ENV_S1), 53, out), XDP_REDIRECT);
+	q = fwd(ENV_SUB1, 5060, "198.51.100.2", 40123);
+	cr_assert_eq(q.result, XCGN_FWD_PORT_TAKEN, "its port is mapped elsewhere (%u)", q.result);
+	cr_assert_eq(bpf_map_lookup_elem(env.maps.subs, &a, &s), 0);
+	cr_assert_eq(s.blocks[1], 0, "no block taken for it");
+}

@@ -131,6 +131,7 @@ test_bench_logwho_answers_as_the_scan() {
 	sqlite3 "$TMP/idx.sqlite" "UPDATE rec SET event = 'alloc'" || fail "sqlite3"
 	xcgn log who batch file "$TMP/nat.log" index "$TMP/idx.sqlite" <"$TMP/q" >"$TMP/a.idx" || true
 	xcgn log who batch file "$TMP/nat.log" index none <"$TMP/q" >"$TMP/a.scan" || true
+	assert_eq "$(wc -l <"$TMP/a.scan")" "$(wc -l <"$TMP/a.idx")" "the corrupted index answers each question"
 	cmp -s "$TMP/a.idx" "$TMP/a.scan" && fail "a corrupted index answers as the scan"
 	true
 }

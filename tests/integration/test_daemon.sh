@@ -284,6 +284,7 @@ test_daemon_log_rotated_by_logrotate() {
 		assert_eq "$(sub_addr "$i")" "$got" "log who from the index"
 	done
 	[ -s "$TMP/idx.sqlite" ] || fail "the rotations left no index"
+	xcgn log index file "$TMP/nat.log*" index "$TMP/idx.sqlite" >/dev/null || fail "log index"
 	n=$( (zcat -f "$TMP"/nat.log*) | jq -s '[.[] | select(.public != null or .pool != null)] | length')
 	assert_eq "$n" "$(sqlite3 "$TMP/idx.sqlite" 'SELECT count(*) FROM rec')" \
 		"records in the index (each once) and in the logs"

@@ -209,16 +209,26 @@ test_ipfix_interim_reaches_a_collector_that_was_down() {
 		in_sub timeout 5 python3 "$TOOLS/udp_flows.py" "$(sub_addr "$i")" 20000 1 "$S1" 7000 1 \
 			>/dev/null || fail "subscriber $i got no answer"
 	done
-	wait_until 10 [ "$(grep -c '"event":"alloc"' "$TMP/nat.log")" -ge 3 ] ||
+	allocs_ge() { [ "$(grep -c '"event":"alloc"' "$TMP/nat.log")" -ge "$1" ]; }
+	wait_until 10 allocs_ge 3 ||
 		fail "3 allocations not logged: $(cat "$TMP/nat.log")"
 	# Only now does the collector listen: the allocations went nowhere.
 	bg "$NS_NAT" python3 "$TOOLS/udp_sink.py" 127.0.0.1 4741 "$TMP/ipfix.raw" "$TMP/stop" 60
 	wait_listen "$NS_NAT" 127.0.0.1:4741 u
-	sleep 2.5	# two interim passes
+	# Allocation records decoded so far, of subscriber $1 (0: all).
+	decoded() {
+		ipfixDump --in "$TMP/ipfix.raw" 2>/dev/null |
+			awk -v s="$1" '/natEvent :/ {ev = $NF} / sourceIPv4Address :/ {
+				if (ev == 16 && (s == "0" || $NF == s)) n++} END {print n + 0}'
+	}
+	decoded_ge() { [ "$(decoded "$1")" -ge "$2" ]; }
+	wait_until 15 decoded_ge 0 6 || fail "no two interim passes: $(decoded 0) records"
 	# Subscriber 1's block goes; from its release on, it is not sent again.
 	xcgn session flush subscriber "$(sub_addr 1)" >/dev/null || fail "session flush"
 	wait_until 10 grep -q '"event":"release"' "$TMP/nat.log" || fail "no release logged"
-	sleep 2.5
+	local n2
+	n2=$(decoded "$(sub_addr 2)")
+	wait_until 15 decoded_ge "$(sub_addr 2)" $((n2 + 2)) || fail "no two passes after the release"
 	touch "$TMP/stop"
 	kill "$d"
 	wait "$d" || fail "daemon: $(cat "$TMP/d.err")"

@@ -236,6 +236,47 @@ Test(natindex, follows_the_log_as_it_grows_and_rotates, .init = setup, .fini = t
 	natindex_close(x);
 }
 
+/* Only the files a question reads answer; prune drops the others'. */
+Test(natindex, answers_from_the_files_read_only, .init = setup, .fini = teardown)
+{
+	char a[256], b[256], db[256];
+	uint64_t t0 = 1795554570000ULL, added = 0, dropped = 0;
+	struct natlog_parsed *all;
+	struct natindex *x;
+	size_t nall;
+	FILE *f;
+
+	path_of(a, sizeof(a), "a.log");
+	path_of(b, sizeof(b), "b.log");
+	path_of(db, sizeof(db), "index.sqlite");
+	f = fopen(a, "w");
+	cr_assert(f);
+	log_write(f, 21, 400, t0);
+	fclose(f);
+	f = fopen(b, "w");
+	cr_assert(f);
+	log_write(f, 22, 400, t0 + 400ULL * 2600);
+	fclose(f);
+	x = natindex_open(db);
+	cr_assert(x);
+	cr_assert_eq(natindex_update(x, a, &added), 0);
+	cr_assert_eq(natindex_update(x, b, &added), 0);
+	natindex_close(x);
+	/* b was rotated away: a new question reads a only. */
+	unlink(b);
+	x = natindex_open(db);
+	cr_assert(x);
+	cr_assert_eq(natindex_update(x, a, &added), 0);
+	all = scan(a, &nall);
+	/* Questions over b's time too: b's records would answer them. */
+	compare(x, all, nall, t0, 800ULL * 2600, 1500);
+	cr_assert_eq(natindex_prune(x, &dropped), 0, "prune");
+	cr_assert(dropped > 300, "b's records dropped (%llu)", (unsigned long long)dropped);
+	compare(x, all, nall, t0, 800ULL * 2600, 500);
+	free(all);
+	natindex_close(x);
+}
+
 Test(natindex, a_log_that_is_not_there_is_an_error, .init = setup, .fini = teardown)
 {
 	char db[256], log[256];

@@ -49,7 +49,7 @@ static int do_forward_del(struct cmd *cmd, int argc, char **argv)
 		return ret;
 	if (!(m = cmd_maps(cmd)))
 		return XCGN_EXIT_ERR;
-	return forward_del(m, &f) ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
+	return forward_del(m, &f, xcgn_daemon_serves(m)) ? XCGN_EXIT_ERR : XCGN_EXIT_OK;
 }
 
 static int do_forward_show(struct cmd *cmd, int argc __unused, char **argv __unused)

@@ -40,9 +40,10 @@ static int usage(void)
 			"not) answer. Files compressed with gzip are read as they are.\n"
 			"The answer comes from an index (SQLite), brought up to date with the\n"
 			"logs first: without file, %s; with file, the\n"
-			"one index names (none: read every record). index files what the logs\n"
-			"hold that the index has not (the rotation runs it). The text log stays\n"
-			"the record: the index can be deleted and is built again from it.\n",
+			"one index names (none: read every record); only the logs read answer.\n"
+			"index files what the logs hold that the index has not, and drops the\n"
+			"records of files no longer among them (the rotation runs it). The text\n"
+			"log stays the record: the index can be deleted and is built again.\n",
 		XCGN_DEF_NATLOG, XCGN_DEF_NATLOG, XCGN_DEF_NATINDEX);
 	return usage_status();
 }
@@ -530,6 +531,7 @@ static int do_log_index(struct cmd *cmd __unused, int argc, char **argv)
 	const char *files[LOG_FILES_MAX] = { XCGN_DEF_NATLOG }, *index = XCGN_DEF_NATINDEX;
 	struct indexed ix = {};
 	struct log_each e = { log_file_index, &ix };
+	uint64_t dropped = 0;
 	int nfiles = 0, rc;
 
 	for (; argc > 0; argc--, argv++) {
@@ -553,12 +555,16 @@ static int do_log_index(struct cmd *cmd __unused, int argc, char **argv)
 	if (!ix.x)
 		return XCGN_EXIT_ERR;
 	rc = logs_each(files, nfiles, &e);
+	/* What the logs no longer hold (a rotation deleted) answers no more. */
+	if (!rc && natindex_prune(ix.x, &dropped))
+		rc = XCGN_EXIT_ERR;
 	natindex_close(ix.x);
 	if (!rc) {
 		print_open_object(NULL);
 		print_string(PRINT_ANY, "index", "%s", index);
 		print_u64(PRINT_ANY, "added", ": %llu record(s) added", ix.added);
 		print_u64(PRINT_ANY, "files", " from %llu file(s)", (uint64_t)ix.files);
+		print_u64(PRINT_ANY, "dropped", ", %llu of files gone dropped", dropped);
 		print_nl();
 		print_close_object();
 	}

@@ -129,6 +129,7 @@ static int do_session_show(struct cmd *cmd, int argc, char **argv)
 		if (!filter_match(&f, &key, &v))
 			continue;
 		n++;
+		memset(&pe, 0, sizeof(pe));
 		seen = v.out_seen_ns;
 		if (key.proto == 6 && in_seen(m, &key, &v) > seen)
 			seen = in_seen(m, &key, &v);
@@ -224,7 +225,6 @@ int session_flush(struct cmd *cmd, int argc, char **argv)
 	const struct xcgn_maps *m;
 	struct xcgn_gc *gc;
 	size_t n = 0, cap = 0, i, flushed = 0, busy = 0, held = 0, forwards = 0;
-	char dir[256];
 	int ret;
 
 	ret = filter_parse(argc, argv, &f);
@@ -296,7 +296,7 @@ int session_flush(struct cmd *cmd, int argc, char **argv)
 		print_u64(PRINT_ANY, "forwards", ", %llu forward(s) kept (xcgn forward del)", forwards);
 	print_nl();
 	print_close_object();
-	if (!ret && flushed && !xcgn_pin_dir(dir, sizeof(dir)) && !xcgn_daemon_pid(dir, m->dstat))
+	if (!ret && flushed && !xcgn_daemon_serves(m))
 		xcgn_err("no daemon runs: the blocks of subscribers left without mappings are "
 			 "released when one does");
 	free(keys);

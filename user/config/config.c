@@ -706,9 +706,9 @@ static int step_run(const struct xcgn_maps *m, const struct cstep *s, const stru
 	case CS_BYPASS_ADD:
 		return undo ? bypass_del(m, s->prefix, s->plen) : bypass_add(m, s->prefix, s->plen);
 	case CS_FORWARD_DEL:
-		return undo ? forward_add(m, s->fwd) : forward_del(m, s->fwd);
+		return undo ? forward_add(m, s->fwd) : forward_del(m, s->fwd, xcgn_daemon_serves(m));
 	case CS_FORWARD_ADD:
-		return undo ? forward_del(m, s->fwd) : forward_add(m, s->fwd);
+		return undo ? forward_del(m, s->fwd, xcgn_daemon_serves(m)) : forward_add(m, s->fwd);
 	}
 	return -EINVAL;
 }

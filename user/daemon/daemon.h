@@ -71,6 +71,8 @@ void nh_keeper_stop(struct nh_keeper *k);
 
 /* The PID of the daemon running for the instance under @dir, or 0. */
 uint32_t xcgn_daemon_pid(const char *dir, int dstat_fd);
+/* Does a daemon serve the instance of @m (this namespace's)? */
+bool xcgn_daemon_serves(const struct xcgn_maps *m);
 /* The daemon statement's options, checked (daemon.c). */
 int daemon_args_check(int argc, char **argv);
 

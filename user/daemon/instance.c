@@ -76,6 +76,13 @@ uint32_t xcgn_daemon_pid(const char *dir, int dstat_fd)
 	return ds.pid ? ds.pid : 1;
 }
 
+bool xcgn_daemon_serves(const struct xcgn_maps *m)
+{
+	char dir[256];
+
+	return !xcgn_pin_dir(dir, sizeof(dir)) && xcgn_daemon_pid(dir, m->dstat);
+}
+
 /* The id of the map pinned as the instance's stamp: it changes (or goes)
  * when the instance is detached or attached anew. */
 uint32_t stamp_id(const char *dir)

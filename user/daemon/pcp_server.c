@@ -56,6 +56,7 @@ static int result_of(__u32 drop)
 	case XCGN_DROP_MAP_PEERS:
 		return PCP_EXCESSIVE_REMOTE_PEERS;
 	case XCGN_DROP_RPF:
+	case XCGN_FWD_HELD:	/* the operator's forward */
 		return PCP_NOT_AUTHORIZED;
 	default:	/* no pool, tables full, the new-subscriber cap, a race */
 		return PCP_NO_RESOURCES;
@@ -85,12 +86,20 @@ static void log_pcp(struct pcp_server *s, const char *event, const struct xcgn_t
  * once, marked in its entry. */
 static void forward_logged(struct pcp_server *s, const struct xcgn_tuple4 *k, struct xcgn_pcp *e)
 {
+	struct xcgn_pcp now;
+
 	if (e->flags & XCGN_PCPF_LOGGED)
 		return;
-	e->flags |= XCGN_PCPF_LOGGED;
-	if (bpf_map_update_elem(s->m->pcp, k, e, BPF_EXIST))
+	/* As it is now, not as the walk read it: a `forward del` since must
+	 * not be written over. (Between this read and the write a del can
+	 * still land; the del then ends the forward itself, unlogged.) */
+	if (bpf_map_lookup_elem(s->m->pcp, k, &now) || now.opcode != XCGN_PCP_OP_FORWARD ||
+	    now.expires_ns != XCGN_PCP_NEVER || (now.flags & XCGN_PCPF_LOGGED))
+		return;
+	now.flags |= XCGN_PCPF_LOGGED;
+	if (bpf_map_update_elem(s->m->pcp, k, &now, BPF_EXIST))
 		return;	/* gone meanwhile: nothing to log */
-	log_pcp(s, "pcp_map", k, e, e->paddr, e->pport);
+	log_pcp(s, "pcp_map", k, &now, now.paddr, now.pport);
 }
 
 /* End the hold on @k (its entry @e), logged: @op is XCGN_PCP_CTL_END (its

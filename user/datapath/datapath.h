@@ -216,9 +216,10 @@ void forward_print(FILE *out, const struct forward *f);
 /* Make it, or find it made: 0, or -errno with the reason said (a
  * collision: -EBUSY). */
 int forward_add(const struct xcgn_maps *m, const struct forward *f);
-/* End the forward of @f's public side (the daemon logs it): 0 or -errno
+/* End the forward of @f's public side: handed to the daemon, which ends
+ * and logs it, when one runs (@daemon), else ended here. 0 or -errno
  * (said). */
-int forward_del(const struct xcgn_maps *m, const struct forward *f);
+int forward_del(const struct xcgn_maps *m, const struct forward *f, bool daemon);
 /* Every forward held: *@out to free. 0 or -ENOMEM. */
 int forward_list(const struct xcgn_maps *m, struct forward **out, size_t *n);
 

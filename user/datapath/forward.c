@@ -39,6 +39,8 @@ static const char *fwd_why(__u32 result)
 		return "the port is not in the subscriber's blocks (a deterministic pool)";
 	case XCGN_FWD_PORT_TAKEN:
 		return "the public port, or the subscriber's port, is another mapping's";
+	case XCGN_FWD_HELD:
+		return "the port is a forward";
 	default:
 		return result < XCGN_DROP_MAX ? xcgn_drop_name[result] : "refused";
 	}
@@ -165,7 +167,7 @@ static int forward_find(const struct xcgn_maps *m, const struct forward *f, stru
 	return 0;
 }
 
-int forward_del(const struct xcgn_maps *m, const struct forward *f)
+int forward_del(const struct xcgn_maps *m, const struct forward *f, bool daemon)
 {
 	struct xcgn_tuple4 k;
 	struct xcgn_pcp e;
@@ -180,10 +182,18 @@ int forward_del(const struct xcgn_maps *m, const struct forward *f)
 	e.expires_ns = 0;
 	if (bpf_map_update_elem(m->pcp, &k, &e, BPF_EXIST))
 		return -errno;
-	for (t = 0; t < 50; t++) {
-		if (bpf_map_lookup_elem(m->pcp, &k, &e))
-			return 0;
-		usleep(50000);
+	if (daemon) {
+		for (t = 0; t < 200; t++) {	/* 10 s: its sweep, however busy */
+			if (bpf_map_lookup_elem(m->pcp, &k, &e))
+				return 0;
+			if (e.expires_ns) {	/* its sweep wrote over the hand-over */
+				e.expires_ns = 0;
+				bpf_map_update_elem(m->pcp, &k, &e, BPF_EXIST);
+			}
+			usleep(50000);
+		}
+		xcgn_logf(LOG_NOTICE, "xcgn: handed to the daemon, which has not ended it yet\n");
+		return 0;
 	}
 	{
 		/* No daemon: ended here, and the log cannot say so. */

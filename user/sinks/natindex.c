@@ -16,7 +16,9 @@
  * compressed, is the same file), and how far into them the index has
  * read; a file whose size and inode did not change since is not opened
  * at all. Each question first brings the index up to date with the files
- * it names (only what they gained), so it is never stale. */
+ * it names (only what they gained), so it is never stale, and reads only
+ * the records of those files: a rotation logrotate has deleted answers no
+ * more (`log index` then drops its records), as a scan would not read it. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
@@ -33,7 +35,8 @@
 struct natindex {
 	sqlite3 *db;
 	sqlite3_stmt *ins_rec, *ins_cover, *get_src, *put_src, *get_file, *put_file,
-		*q_bucket, *q_det;
+		*q_bucket, *q_det, *put_cur;
+	int64_t head;		/* the file being filed */
 	char path[512];
 };
 
@@ -46,7 +49,7 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS rec (id INTEGER PRIMARY KEY, ts_ms INTEGER, event TEXT,"
 	" sub INTEGER, paddr INTEGER, port_lo INTEGER, port_hi INTEGER, node INTEGER,"
 	" inside_port INTEGER, proto INTEGER, via TEXT, plen INTEGER, det_plen INTEGER,"
-	" block_size INTEGER, blocks INTEGER);"
+	" block_size INTEGER, blocks INTEGER, src INTEGER);"
 	"CREATE INDEX IF NOT EXISTS rec_det ON rec (block_size) WHERE block_size > 0;"
 	/* The buckets a record's ports touch. */
 	"CREATE TABLE IF NOT EXISTS cover (paddr INTEGER, bucket INTEGER, ts_ms INTEGER,"
@@ -55,7 +58,9 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS src (head INTEGER PRIMARY KEY, bytes INTEGER);"
 	/* A path as last seen, to leave an unchanged file unopened. */
 	"CREATE TABLE IF NOT EXISTS file (path TEXT PRIMARY KEY, dev INTEGER, ino INTEGER,"
-	" size INTEGER, mtime_ns INTEGER, head INTEGER);";
+	" size INTEGER, mtime_ns INTEGER, head INTEGER);"
+	/* The files this question reads: only their records answer. */
+	"CREATE TEMP TABLE cur (head INTEGER PRIMARY KEY);";
 
 static const char rec_cols[] =
 	"r.ts_ms, r.event, r.sub, r.paddr, r.port_lo, r.port_hi, r.node, r.inside_port,"
@@ -97,19 +102,24 @@ struct natindex *natindex_open(const char *path)
 	}
 	snprintf(q1, sizeof(q1),
 		 "SELECT %s FROM cover c JOIN rec r ON r.id = c.rid WHERE c.paddr = ?1 AND"
-		 " c.bucket = ?2 AND c.ts_ms <= ?3 ORDER BY c.ts_ms DESC",
+		 " c.bucket = ?2 AND c.ts_ms <= ?3 AND r.src IN (SELECT head FROM cur)"
+		 " ORDER BY c.ts_ms DESC, c.rid DESC",
 		 rec_cols);
-	snprintf(q2, sizeof(q2), "SELECT %s FROM rec r WHERE r.block_size > 0", rec_cols);
+	snprintf(q2, sizeof(q2),
+		 "SELECT %s FROM rec r WHERE r.block_size > 0 AND r.src IN (SELECT head FROM cur)"
+		 " ORDER BY r.id",
+		 rec_cols);
 	err = prepare(x, &x->ins_rec,
 		      "INSERT INTO rec (ts_ms, event, sub, paddr, port_lo, port_hi, node,"
-		      " inside_port, proto, via, plen, det_plen, block_size, blocks)"
-		      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") ||
+		      " inside_port, proto, via, plen, det_plen, block_size, blocks, src)"
+		      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") ||
 	      prepare(x, &x->ins_cover, "INSERT OR IGNORE INTO cover VALUES (?, ?, ?, ?)") ||
 	      prepare(x, &x->get_src, "SELECT bytes FROM src WHERE head = ?") ||
 	      prepare(x, &x->put_src, "INSERT OR REPLACE INTO src VALUES (?, ?)") ||
 	      prepare(x, &x->get_file,
-		      "SELECT 1 FROM file WHERE path = ? AND dev = ? AND ino = ? AND size = ? AND"
+		      "SELECT head FROM file WHERE path = ? AND dev = ? AND ino = ? AND size = ? AND"
 		      " mtime_ns = ?") ||
+	      prepare(x, &x->put_cur, "INSERT OR IGNORE INTO cur VALUES (?)") ||
 	      prepare(x, &x->put_file, "INSERT OR REPLACE INTO file VALUES (?, ?, ?, ?, ?, ?)") ||
 	      prepare(x, &x->q_bucket, q1) || prepare(x, &x->q_det, q2);
 	if (err) {
@@ -131,6 +141,7 @@ void natindex_close(struct natindex *x)
 	sqlite3_finalize(x->put_file);
 	sqlite3_finalize(x->q_bucket);
 	sqlite3_finalize(x->q_det);
+	sqlite3_finalize(x->put_cur);
 	sqlite3_close(x->db);
 	free(x);
 }
@@ -174,6 +185,7 @@ static int rec_insert(struct natindex *x, const struct natlog_parsed *r)
 	sqlite3_bind_int(s, i++, r->det_plen);
 	sqlite3_bind_int(s, i++, r->block_size);
 	sqlite3_bind_int(s, i++, r->blocks);
+	sqlite3_bind_int64(s, i++, x->head);
 	if (step_done(x, s, "insert a record"))
 		return -EIO;
 	if (r->block_size)	/* a deterministic binding: read whole, always */
@@ -191,96 +203,155 @@ static int rec_insert(struct natindex *x, const struct natlog_parsed *r)
 }
 
 /* The records of @f past its first @skip bytes (lines whole: a line the
- * daemon is still writing waits for the next update); *@bytes where the
- * index is then, *@added the records filed. */
+ * daemon is still writing waits for the next update; a line that does
+ * not parse, a NUL-filled tail after a crash say, is passed over, as the
+ * scan passes over it); *@bytes where the index is then, *@added the
+ * records filed. @first: the first line, read already. */
 static int file_ingest(struct natindex *x, FILE *f, const char *first, int64_t skip, int64_t *bytes,
 		       uint64_t *added)
 {
-	char line[1024];
+	char *line = strdup(first);
+	size_t cap = 0;
 	int64_t at = 0;
-	bool have = true;
+	ssize_t len = line ? (ssize_t)strlen(line) : -1;
+	int err = 0;
 
-	snprintf(line, sizeof(line), "%s", first);
+	if (!line)
+		return -ENOMEM;
 	/* A plain file seeks past what the index has; a compressed one
 	 * reads through it. */
-	if (skip > (int64_t)strlen(first) && !fseeko(f, skip, SEEK_SET)) {
+	if (skip > len && !fseeko(f, skip, SEEK_SET)) {
 		at = skip;
-		have = fgets(line, sizeof(line), f);
+		free(line);
+		line = NULL;
+		len = getline(&line, &cap, f);
 	}
-	for (; have; have = fgets(line, sizeof(line), f)) {
-		size_t len = strlen(line);
+	for (; len > 0; len = getline(&line, &cap, f)) {
 		struct natlog_parsed r;
 
-		if (!len || line[len - 1] != '\n')
+		if (line[len - 1] != '\n')
 			break;	/* unfinished */
-		at += (int64_t)len;
-		if (at <= skip || natlog_parse(line, &r) || !r.paddr)
-			continue;	/* in already; refusals name no block */
-		if (rec_insert(x, &r))
-			return -EIO;
+		at += len;
+		if (at <= skip || (ssize_t)strlen(line) != len || natlog_parse(line, &r) || !r.paddr)
+			continue;	/* in already; not a record; refusals name no block */
+		if (rec_insert(x, &r)) {
+			err = -EIO;
+			break;
+		}
 		(*added)++;
 	}
-	if (ferror(f))
-		return -EIO;
+	free(line);
+	if (!err && ferror(f))
+		err = -EIO;
 	*bytes = at > skip ? at : skip;
-	return 0;
+	return err;
+}
+
+static int head_current(struct natindex *x, int64_t head)
+{
+	sqlite3_bind_int64(x->put_cur, 1, head);
+	return step_done(x, x->put_cur, "note the file read");
+}
+
+/* natindex_update's work, inside its transaction. */
+static int update_locked(struct natindex *x, const char *path, const struct stat *st,
+			 uint64_t *added)
+{
+	int64_t skip = 0, bytes, mtime = (int64_t)st->st_mtim.tv_sec * 1000000000LL +
+					  st->st_mtim.tv_nsec;
+	char *first = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	FILE *f;
+	int err;
+
+	sqlite3_bind_text(x->get_file, 1, path, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(x->get_file, 2, (int64_t)st->st_dev);
+	sqlite3_bind_int64(x->get_file, 3, (int64_t)st->st_ino);
+	sqlite3_bind_int64(x->get_file, 4, (int64_t)st->st_size);
+	sqlite3_bind_int64(x->get_file, 5, mtime);
+	err = sqlite3_step(x->get_file);
+	x->head = err == SQLITE_ROW ? sqlite3_column_int64(x->get_file, 0) : 0;
+	sqlite3_reset(x->get_file);
+	if (err == SQLITE_ROW)	/* as it was: nothing new, and it answers */
+		return head_current(x, x->head);
+	f = natlog_fopen(path);
+	if (!f) {
+		err = -errno;
+		xcgn_err("open NAT log %s: %s", path, strerror(errno));
+		return err;
+	}
+	len = getline(&first, &cap, f);
+	if (len <= 0 || first[len - 1] != '\n') {
+		free(first);
+		fclose(f);
+		return 0;	/* no whole line yet: nothing to file it under */
+	}
+	x->head = head_of(first);
+	sqlite3_bind_int64(x->get_src, 1, x->head);
+	if (sqlite3_step(x->get_src) == SQLITE_ROW)
+		skip = sqlite3_column_int64(x->get_src, 0);
+	sqlite3_reset(x->get_src);
+	err = file_ingest(x, f, first, skip, &bytes, added);
+	free(first);
+	fclose(f);
+	if (err == -EIO && sqlite3_errcode(x->db) == SQLITE_OK)
+		xcgn_err("read NAT log %s: %s", path, strerror(EIO));
+	if (err)
+		return err;
+	sqlite3_bind_int64(x->put_src, 1, x->head);
+	sqlite3_bind_int64(x->put_src, 2, bytes);
+	sqlite3_bind_text(x->put_file, 1, path, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(x->put_file, 2, (int64_t)st->st_dev);
+	sqlite3_bind_int64(x->put_file, 3, (int64_t)st->st_ino);
+	sqlite3_bind_int64(x->put_file, 4, (int64_t)st->st_size);
+	sqlite3_bind_int64(x->put_file, 5, mtime);
+	sqlite3_bind_int64(x->put_file, 6, x->head);
+	return step_done(x, x->put_src, "note the file") ||
+	       step_done(x, x->put_file, "note the path") || head_current(x, x->head) ? -EIO : 0;
 }
 
 int natindex_update(struct natindex *x, const char *path, uint64_t *added)
 {
-	char first[1024];
 	struct stat st;
-	int64_t skip = 0, bytes, head, mtime;
-	FILE *f;
 	int err;
 
 	if (stat(path, &st)) {
+		err = -errno;
 		xcgn_err("open NAT log %s: %s", path, strerror(errno));
-		return -errno;
+		return err;
 	}
-	mtime = (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
-	sqlite3_bind_text(x->get_file, 1, path, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(x->get_file, 2, (int64_t)st.st_dev);
-	sqlite3_bind_int64(x->get_file, 3, (int64_t)st.st_ino);
-	sqlite3_bind_int64(x->get_file, 4, (int64_t)st.st_size);
-	sqlite3_bind_int64(x->get_file, 5, mtime);
-	err = sqlite3_step(x->get_file);
-	sqlite3_reset(x->get_file);
-	if (err == SQLITE_ROW)
-		return 0;	/* as it was: nothing new */
-	f = natlog_fopen(path);
-	if (!f) {
-		xcgn_err("open NAT log %s: %s", path, strerror(errno));
-		return -errno;
-	}
-	if (!fgets(first, sizeof(first), f) || !strchr(first, '\n')) {
-		fclose(f);
-		return 0;	/* no whole line yet: nothing to file it under */
-	}
-	head = head_of(first);
-	sqlite3_bind_int64(x->get_src, 1, head);
-	if (sqlite3_step(x->get_src) == SQLITE_ROW)
-		skip = sqlite3_column_int64(x->get_src, 0);
-	sqlite3_reset(x->get_src);
-	if (sqlite3_exec(x->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
-		fclose(f);
+	/* IMMEDIATE: the reads that decide what to file are in the same
+	 * transaction as the filing, so two updates (a question and the
+	 * rotation's `log index`) never file the same lines twice. */
+	if (sqlite3_exec(x->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return db_err(x, "begin");
-	}
-	err = file_ingest(x, f, first, skip, &bytes, added);
-	fclose(f);
-	if (err == -EIO && !sqlite3_errcode(x->db))
-		xcgn_err("read NAT log %s: %s", path, strerror(EIO));
-	if (!err) {
-		sqlite3_bind_int64(x->put_src, 1, head);
-		sqlite3_bind_int64(x->put_src, 2, bytes);
-		sqlite3_bind_text(x->put_file, 1, path, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(x->put_file, 2, (int64_t)st.st_dev);
-		sqlite3_bind_int64(x->put_file, 3, (int64_t)st.st_ino);
-		sqlite3_bind_int64(x->put_file, 4, (int64_t)st.st_size);
-		sqlite3_bind_int64(x->put_file, 5, mtime);
-		sqlite3_bind_int64(x->put_file, 6, head);
-		err = step_done(x, x->put_src, "note the file") ||
-		      step_done(x, x->put_file, "note the path") ? -EIO : 0;
+	err = update_locked(x, path, &st, added);
+	if (sqlite3_exec(x->db, err ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL) != SQLITE_OK && !err)
+		err = db_err(x, "commit");
+	return err;
+}
+
+int natindex_prune(struct natindex *x, uint64_t *dropped)
+{
+	static const char *const steps[] = {
+		"DELETE FROM rec WHERE src NOT IN (SELECT head FROM cur)",
+		"DELETE FROM cover WHERE rid NOT IN (SELECT id FROM rec)",
+		"DELETE FROM src WHERE head NOT IN (SELECT head FROM cur)",
+		"DELETE FROM file WHERE head NOT IN (SELECT head FROM cur)",
+	};
+	int err = 0;
+
+	*dropped = 0;
+	if (sqlite3_exec(x->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return db_err(x, "begin");
+	for (size_t i = 0; !err && i < sizeof(steps) / sizeof(steps[0]); i++) {
+		if (i == 1 && !*dropped)
+			continue;	/* nothing went: no walk of every bucket */
+		if (sqlite3_exec(x->db, steps[i], NULL, NULL, NULL) != SQLITE_OK)
+			err = db_err(x, "prune");
+		else if (i == 0)
+			*dropped = (uint64_t)sqlite3_changes(x->db);
 	}
 	if (sqlite3_exec(x->db, err ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL) != SQLITE_OK && !err)
 		err = db_err(x, "commit");
@@ -347,6 +418,14 @@ int natindex_records(struct natindex *x, uint32_t paddr, uint16_t port, uint64_t
 	sqlite3_bind_int(x->q_bucket, 2, port >> BUCKET_SHIFT);
 	sqlite3_bind_int64(x->q_bucket, 3, (int64_t)at_ms);
 	err = rows_take(x, x->q_bucket, true, port, out, n, &cap);
+	/* Oldest first, as the log has them: of two records of one
+	 * millisecond, the rule takes the later one, as the scan does. */
+	for (size_t i = 0; !err && i < *n / 2; i++) {
+		struct natlog_parsed t = (*out)[i];
+
+		(*out)[i] = (*out)[*n - 1 - i];
+		(*out)[*n - 1 - i] = t;
+	}
 	if (!err)
 		err = rows_take(x, x->q_det, false, port, out, n, &cap);
 	return err;

@@ -132,6 +132,9 @@ void natindex_close(struct natindex *x);
 /* File what log @path (plain or gzip) holds that the index has not, its
  * count added to *@added: 0, or -errno with the reason said. */
 int natindex_update(struct natindex *x, const char *path, uint64_t *added);
+/* Drop the records of every file not updated since the index was opened
+ * (gone, rotated away): their count in *@dropped. 0 or -errno. */
+int natindex_prune(struct natindex *x, uint64_t *dropped);
 /* The records natlog_who_recs needs to say who held @paddr:@port at
  * @at_ms: its bucket's, newest first down to the answering allocation,
  * and every deterministic binding. *@out to free. 0 or -errno. */
