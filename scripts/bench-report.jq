@@ -70,6 +70,11 @@ def cpu_ns: map(if .m.received > 0 then .m.busy_ns / .m.received else 0 end);
   ( ratio($xs; $ns) as $r
     | "| new sessions a second: ≥ 4x nftables | \($r | med | fix(2))x | \($r | med | atleast(4)) |" ),
   "| state a mapping, both directions: ≤ 128 bytes | \($bpm | fix(0)) bytes | \(verdict($bpm <= 128)) |",
+  ( if $b.testrun2 == null then empty
+    else [range(0; $b.testrun2.one_ns | length) as $i
+          | (1 / $b.testrun2.two_ns[$i][0] + 1 / $b.testrun2.two_ns[$i][1]) * $b.testrun2.one_ns[$i]] as $r
+    | "| established path on two CPUs at once: ≥ 1.9x one CPU (test-run, a flow each) | \($r | med | fix(2))x | \($r | med | atleast(1.9)) |"
+    end ),
   ( if $b.log == null then empty
     else "| log who, one question, \($b.log.records | commas)-record log: ≤ 50 ms | \($b.log.one_ms | med | fix(0)) ms | \($b.log.one_ms | med | atmost(50)) |",
       "| log who, 1,000 questions, same log: ≤ 1 s | \($b.log.batch_ms | med / 1000 | fix(2)) s | \($b.log.batch_ms | med | atmost(1000)) |"

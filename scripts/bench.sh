@@ -57,6 +57,7 @@ say() { echo "bench: $*" >&2; }
 say "BPF_PROG_TEST_RUN, $RUNS runs"
 "$BENCH" testrun runs "$RUNS" >"$J/testrun.json"
 "$BENCH" newflows runs "$RUNS" >"$J/newflows.json"
+"$BENCH" testrun2 runs "$RUNS" >"$J/testrun2.json"
 
 NSUBS=2 env_setup
 mac=$(ip -n "$NS_NAT" link show "$DEV_I" | awk '/link\/ether/ {print $2}')
@@ -262,12 +263,13 @@ jq -n --arg date "$(date -u +%Y-%m-%dT%H:%MZ)" --arg kernel "$(uname -r)" \
 	--argjson runs "$RUNS" --argjson packets "$PACKETS" --argjson flows "$flows" \
 	--argjson new "$new" --argjson big "$big" \
 	--slurpfile testrun "$J/testrun.json" --slurpfile newflows "$J/newflows.json" \
+	--slurpfile testrun2 "$J/testrun2.json" \
 	--slurpfile f4k "$J/f4k.jsonl" --slurpfile newf "$J/new.jsonl" --slurpfile f1m "$J/f1m.jsonl" \
 	--slurpfile mem "$J/mem.json" --slurpfile ct "$J/ct.json" --slurpfile gc "$J/gc.json" \
 	--slurpfile tcp "$J/tcp.json" --slurpfile log "$J/log.json" '{
 	machine: {date: $date, kernel: $kernel, cpus: $cpus, cpu: $cpu, commit: $commit},
 	runs: $runs,
-	testrun: $testrun[0], newflows: $newflows[0],
+	testrun: $testrun[0], newflows: $newflows[0], testrun2: $testrun2[0],
 	forwarding: {flows: $flows, packets: $packets, samples: $f4k},
 	sessions: {flows_per_run: $new, samples: $newf},
 	million: {flows: $big, packets: (2 * $big), samples: $f1m},

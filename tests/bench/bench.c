@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <linux/if_link.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,9 +67,10 @@ static int ns_per_pkt(struct bench_pass *h, int prog, int ifindex, const uint8_t
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = 60, .data_out = out,
 		    .data_size_out = sizeof(out), .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
 		    .repeat = repeat);
-	__u32 zero = 0;
+	__u32 zero = 0, one = 1;
 
 	if (bpf_map_update_elem(bpf_map__fd(h->maps.bench_tmpl), &zero, pkt, 0) ||
+	    bpf_map_update_elem(bpf_map__fd(h->maps.bench_tmpl), &one, pkt, 0) ||
 	    bpf_map_update_elem(bpf_map__fd(h->maps.bench_next), &zero, &prog, 0) ||
 	    bpf_prog_test_run_opts(bpf_program__fd(h->progs.bench_restore), &o))
 		return -errno;
@@ -255,6 +257,147 @@ out:
 	if (err)
 		fprintf(stderr, "bench: test run failed: %s (verdict %u)\n", strerror(-err), v);
 	bench_fwd__destroy(f);
+	bench_pass__destroy(h);
+	bpfenv_teardown(&e);
+	return err ? 1 : 0;
+}
+
+/* ---- two CPUs at once --------------------------------------------------- */
+
+/* One CPU's share of a two-CPU sample: its own flow's frame in its slot of
+ * bench_tmpl, the same program, started together. */
+struct cpu_run {
+	struct bench_pass *h;
+	int cpu, ifindex;
+	unsigned int repeat, ns, verdict;
+	int err;
+	pthread_barrier_t *go;
+};
+
+static void *cpu_run_fn(void *arg)
+{
+	struct cpu_run *c = arg;
+	uint8_t out[128];
+	struct xdp_md ctx = { .data_end = 60, .ingress_ifindex = (__u32)c->ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = out, .data_size_in = 60, .data_out = out,
+		    .data_size_out = sizeof(out), .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
+		    .repeat = c->repeat);
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(c->cpu, &set);
+	memset(out, 0, sizeof(out));	/* the restore writes the frame */
+	if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set)) {
+		c->err = -EINVAL;
+		pthread_barrier_wait(c->go);
+		return NULL;
+	}
+	pthread_barrier_wait(c->go);
+	c->err = bpf_prog_test_run_opts(bpf_program__fd(c->h->progs.bench_restore), &o) ? -errno : 0;
+	c->ns = o.duration;
+	c->verdict = o.retval;
+	return NULL;
+}
+
+/* An established flow on each of CPUs 0 and 1 at once (SNAT, as deployed),
+ * against CPU 0 alone, @runs rounds: how the established path scales. A
+ * real box spreads flows over its cores with RSS; each CPU here has a
+ * subscriber of its own. Prints the raw samples as JSON. */
+static int do_testrun2(unsigned int repeat, unsigned int runs)
+{
+	struct pool_opts pool = bpfenv_default_pool();
+	static unsigned int one[RUNS_MAX], two[RUNS_MAX][2];
+	struct pkt_spec s = { .proto = 17, .sport = 1100, .dport = 53, .payload = 18 };
+	const char *subs[2] = { ENV_SUB1, ENV_SUB2 };
+	uint8_t pkt[2][128];
+	struct bench_pass *h = NULL;
+	pthread_barrier_t go;
+	unsigned int round, v = 0;
+	struct bpfenv e;
+	char why[256];
+	__u32 zero = 0;
+	int err = 0, i;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+		fprintf(stderr, "bench: the two-CPU figure needs two CPUs\n");
+		return 1;
+	}
+	if (bpfenv_setup(&e, &pool, 65536, why, sizeof(why))) {
+		fprintf(stderr, "bench: %s\n", why);
+		return 1;
+	}
+	h = bench_pass__open_and_load();
+	if (!h) {
+		fprintf(stderr, "bench: load the bench programs: %s\n", strerror(errno));
+		bpfenv_teardown(&e);
+		return 1;
+	}
+	err = conf_set(&e, &confs[0]);
+	for (i = 0; !err && i < 2; i++) {
+		uint8_t out[128];
+		struct xdp_md ctx = { .data_end = 60, .ingress_ifindex = (__u32)e.ifin };
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt[i], .data_size_in = 60,
+			    .data_out = out, .data_size_out = sizeof(out), .ctx_in = &ctx,
+			    .ctx_size_in = sizeof(ctx), .repeat = 1);
+
+		s.saddr = inet_addr(subs[i]);
+		s.daddr = inet_addr(ENV_S1);
+		if (pkt_build(pkt[i], sizeof(pkt[i]), &s) != 60) {
+			err = -EINVAL;
+			break;
+		}
+		/* Its mapping made: what follows is an established flow. */
+		err = bpf_prog_test_run_opts(e.prog_in, &o) ? -errno : 0;
+		if (!err && o.retval != XDP_REDIRECT)
+			err = -EPROTO;
+	}
+	err = err ?: (bpf_map_update_elem(bpf_map__fd(h->maps.bench_next), &zero, &e.prog_in, 0)
+			      ? -errno : 0);
+	if (!err && pthread_barrier_init(&go, NULL, 2))
+		err = -ENOMEM;
+	for (round = 0; !err && round < runs; round++) {
+		struct cpu_run c[2];
+		pthread_t t[2];
+
+		if (pin_cpu0())
+			err = -errno;
+		err = err ?: ns_per_pkt(h, e.prog_in, e.ifin, pkt[0], repeat, &one[round], &v);
+		if (!err && v != XDP_REDIRECT)
+			err = -EPROTO;
+		for (i = 0; !err && i < 2; i++) {
+			__u32 k = (__u32)i;
+
+			if (bpf_map_update_elem(bpf_map__fd(h->maps.bench_tmpl), &k, pkt[i], 0))
+				err = -errno;
+		}
+		for (i = 0; !err && i < 2; i++) {
+			c[i] = (struct cpu_run){ .h = h, .cpu = i, .ifindex = e.ifin, .repeat = repeat,
+						 .go = &go };
+			if (pthread_create(&t[i], NULL, cpu_run_fn, &c[i]))
+				err = -EAGAIN;
+		}
+		if (err)	/* a thread may wait at the barrier: none was made, or both */
+			break;
+		for (i = 0; i < 2; i++)
+			pthread_join(t[i], NULL);
+		for (i = 0; !err && i < 2; i++) {
+			err = c[i].err;
+			v = c[i].verdict;
+			if (!err && v != XDP_REDIRECT)
+				err = -EPROTO;
+			two[round][i] = c[i].ns;
+		}
+	}
+	if (!err) {
+		printf("{\n  \"repeat\": %u,\n  \"runs\": %u,\n", repeat, runs);
+		json_samples("one_ns", one, runs, 0);
+		printf("    \"two_ns\": [");
+		for (round = 0; round < runs; round++)
+			printf("%s[%u, %u]", round ? ", " : "", two[round][0], two[round][1]);
+		printf("]\n}\n");
+	} else {
+		fprintf(stderr, "bench: two-CPU test run failed: %s (verdict %u)\n", strerror(-err), v);
+	}
 	bench_pass__destroy(h);
 	bpfenv_teardown(&e);
 	return err ? 1 : 0;
@@ -880,6 +1023,16 @@ int main(int argc, char **argv)
 		}
 		return do_testrun(repeat, runs);
 	}
+	if (argc >= 2 && !strcmp(argv[1], "testrun2")) {
+		unsigned int runs = argc == 4 && !strcmp(argv[2], "runs") ? count_arg("runs", argv[3])
+									  : argc == 2 ? 5 : 0;
+
+		if (!runs || runs > RUNS_MAX) {
+			fprintf(stderr, "usage: xcgn-bench testrun2 [runs 1-%d]\n", RUNS_MAX);
+			return 2;
+		}
+		return do_testrun2(1000000, runs);
+	}
 	if (argc >= 2 && !strcmp(argv[1], "newflows")) {
 		unsigned int runs = argc == 4 && !strcmp(argv[2], "runs") ? count_arg("runs", argv[3])
 									  : argc == 2 ? 5 : 0;
@@ -897,7 +1050,8 @@ int main(int argc, char **argv)
 	if (argc == 6 && !strcmp(argv[1], "natlog") && !strcmp(argv[4], "questions"))
 		return do_natlog(strtoull(argv[2], NULL, 10), argv[3], strtoull(argv[5], NULL, 10),
 				 "/dev/stdout");
-	fprintf(stderr, "usage: xcgn-bench { testrun [repeat N] [runs N] | newflows [runs N] | fwd ... |"
+	fprintf(stderr, "usage: xcgn-bench { testrun [repeat N] [runs N] | testrun2 [runs N] |"
+			" newflows [runs N] | fwd ... |"
 			" flood ... | natlog N FILE questions Q }\n");
 	return 2;
 }

@@ -135,3 +135,13 @@ test_bench_logwho_answers_as_the_scan() {
 	cmp -s "$TMP/a.idx" "$TMP/a.scan" && fail "a corrupted index answers as the scan"
 	true
 }
+
+# The two-CPU figure: each CPU runs its own established flow through the
+# deployed program (xcgn-bench checks every verdict), one sample each.
+test_bench_testrun2_runs_on_two_cpus() {
+	"$XCGN_ROOT/build/xcgn-bench" testrun2 runs 1 >"$TMP/t2.json" 2>"$TMP/err" ||
+		fail "xcgn-bench testrun2: $(cat "$TMP/err")"
+	jq -e '(.one_ns | length) == 1 and (.two_ns[0] | length) == 2 and .one_ns[0] > 0 and
+		.two_ns[0][0] > 0 and .two_ns[0][1] > 0' "$TMP/t2.json" >/dev/null ||
+		fail "the samples: $(cat "$TMP/t2.json")"
+}
