@@ -211,9 +211,9 @@ static int file_ingest(struct natindex *x, FILE *f, const char *first, int64_t s
 		       uint64_t *added)
 {
 	char *line = strdup(first);
-	size_t cap = 0;
-	int64_t at = 0;
 	ssize_t len = line ? (ssize_t)strlen(line) : -1;
+	size_t cap = (size_t)len + 1;	/* the buffer getline may grow (0: it would leak it) */
+	int64_t at = 0;
 	int err = 0;
 
 	if (!line)
