@@ -76,6 +76,7 @@ NFT
 	expect_err 2 "invalid proto" forward add "$pub:40124" to "$sub:83" proto sctp
 	expect_err 1 "no forward of $pub:40999" forward del "$pub:40999" proto tcp
 
+	xcgn link check >"$TMP/check.out" 2>&1 || fail "the tables' invariants with forwards: $(cat "$TMP/check.out")"
 	# A flush leaves forwards alone; a reload keeps them.
 	xcgn session flush | grep -q "2 forward(s) kept" || fail "session flush"
 	assert_eq "hello-from-$sub" "$(tcp_from_inet "$pub" 40123)" "after the flush"
