@@ -45,6 +45,55 @@ int xcgn_gc_expire(struct xcgn_gc_req *req)
 	return 0;
 }
 
+/* The collector's batch (struct xcgn_gc_work): written by the daemon into
+ * this object's own .bss, gc_work_n of them, seen idle at gc_work_now. */
+struct xcgn_gc_work gc_work[XCGN_GC_WORK_MAX];
+__u32 gc_work_n;
+__u64 gc_work_now;
+__u64 gc_work_expired;	/* out: how many went */
+
+/* As xcgn_gc_expire, for entry @i of the batch: still as idle as read
+ * (its outbound stamp unmoved, not held by PCP since), and for TCP no
+ * inbound segment within its timer either. */
+static long gc_expire_one(__u32 i, void *ctx)
+{
+	struct xcgn_tuple4 key, rk = {};
+	struct xcgn_gc_work *w;
+	struct xcgn_map4 *m;
+	struct xcgn_rev4 *r;
+	__u64 now = gc_work_now;
+	__u32 left;
+
+	(void)ctx;
+	if (i >= XCGN_GC_WORK_MAX)
+		return 1;
+	w = &gc_work[i];
+	key = w->key;
+	m = bpf_map_lookup_elem(&xcgn_map4, &key);
+	if (!m || m->out_seen_ns != w->out_seen_ns || (m->flags & XCGN_MAPF_PCP))
+		return 0;
+	rk.addr = m->paddr;
+	rk.port = m->pport;
+	rk.proto = key.proto;
+	r = bpf_map_lookup_elem(&xcgn_rev4, &rk);
+	/* A stamp newer than the pass's clock was written since: alive. */
+	if (key.proto == 6 && r && (r->in_seen_ns > now || now - r->in_seen_ns <= w->timeout_ns))
+		return 0;
+	if (!gc_map_remove(&key, &rk, &left))
+		gc_work_expired++;
+	return 0;
+}
+
+SEC("syscall")
+int xcgn_gc_expire_batch(void *ctx)
+{
+	(void)ctx;
+	gc_work_expired = 0;
+	bpf_loop(gc_work_n < XCGN_GC_WORK_MAX ? gc_work_n : XCGN_GC_WORK_MAX, gc_expire_one, NULL,
+		 0);
+	return 0;
+}
+
 SEC("syscall")
 int xcgn_gc_release(struct xcgn_gc_sub *req)
 {

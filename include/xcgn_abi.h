@@ -316,6 +316,17 @@ struct xcgn_gc_req {
 };
 _Static_assert(sizeof(struct xcgn_gc_req) == 32, "xcgn_gc_req size is ABI");
 
+/* One mapping for xcgn_gc_expire_batch: the collector's pass hands the
+ * kernel up to XCGN_GC_WORK_MAX at once in the program's own global array
+ * (gc_work, memory the daemon writes directly), one BPF_PROG_RUN for all
+ * of them instead of one each. */
+struct xcgn_gc_work {
+	struct xcgn_tuple4 key;		/* subscriber side */
+	__u64 out_seen_ns;		/* as read by the collector */
+	__u64 timeout_ns;		/* its timer: TCP inbound within it keeps it */
+};
+#define XCGN_GC_WORK_MAX	1024
+
 /* Input and output of xcgn_gc_release: take an idle subscriber out. */
 struct xcgn_gc_sub {
 	__be32 addr;

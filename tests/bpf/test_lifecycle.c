@@ -405,3 +405,55 @@ Test(lifecycle, full_subscriber_refused_without_a_walk, .init = setup_tiny, .fin
 	cr_assert_eq(env_stat(XCGN_STAT_FULL_HINT), 10, "by a walk");
 	xcgn_gc__destroy(gc);
 }
+
+/* The collector's batch: one run expires every idle mapping handed to it,
+ * each re-checked in the kernel: an outbound stamp moved since the read,
+ * a PCP hold, or (TCP) an inbound segment within the timer keeps it. */
+Test(lifecycle, expire_batch_rechecks_each_and_removes_the_idle)
+{
+	struct xcgn_gc *gc = bpfenv_load_gc(&env);
+	struct xcgn_tuple4 u1 = { .addr = ip(ENV_SUB1), .port = htons(3000), .proto = 17 };
+	struct xcgn_tuple4 u2 = u1, t1 = { .addr = ip(ENV_SUB1), .port = htons(2000), .proto = 6 };
+	struct xcgn_map4 v1, v2, vt;
+	uint64_t now;
+	uint32_t pub;
+	uint16_t pp;
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+
+	cr_assert(gc, "collector programs load");
+	u2.port = htons(3001);
+	cr_assert_eq(udp_out(u1.addr, 3000), XDP_REDIRECT);
+	cr_assert_eq(udp_out(u1.addr, 3001), XDP_REDIRECT);
+	cr_assert_eq(tcp(1, 0x02, 2000, 0, 0), XDP_REDIRECT, "SYN out");
+	pub = pkt_saddr(out);
+	pp = pkt_sport(out);
+	cr_assert_eq(bpf_map_lookup_elem(env.maps.map4, &u1, &v1), 0);
+	cr_assert_eq(bpf_map_lookup_elem(env.maps.map4, &u2, &v2), 0);
+	cr_assert_eq(bpf_map_lookup_elem(env.maps.map4, &t1, &vt), 0);
+	now = vt.out_seen_ns + 1000000000000ULL;	/* far past every timer */
+	in_seen_set(pub, pp, now - 1000);	/* an inbound segment just now */
+	gc->bss->gc_work[0] = (struct xcgn_gc_work){ .key = u1, .out_seen_ns = v1.out_seen_ns,
+						     .timeout_ns = 1 };
+	gc->bss->gc_work[1] = (struct xcgn_gc_work){ .key = u2, .out_seen_ns = v2.out_seen_ns - 1,
+						     .timeout_ns = 1 };	/* a stale read */
+	gc->bss->gc_work[2] = (struct xcgn_gc_work){ .key = t1, .out_seen_ns = vt.out_seen_ns,
+						     .timeout_ns = 240000000000ULL };
+	gc->bss->gc_work_n = 3;
+	gc->bss->gc_work_now = now;
+	cr_assert_eq(bpf_prog_test_run_opts(bpf_program__fd(gc->progs.xcgn_gc_expire_batch), &o), 0,
+		     "run");
+	cr_assert_eq(gc->bss->gc_work_expired, 1, "one expired (%llu)",
+		     (unsigned long long)gc->bss->gc_work_expired);
+	cr_assert_neq(bpf_map_lookup_elem(env.maps.map4, &u1, &v1), 0, "the idle one gone");
+	cr_assert_eq(bpf_map_lookup_elem(env.maps.map4, &u2, &v2), 0, "refreshed since read: kept");
+	cr_assert_eq(bpf_map_lookup_elem(env.maps.map4, &t1, &vt), 0, "TCP with inbound: kept");
+	/* The inbound segment long ago: the TCP mapping goes too. */
+	in_seen_set(pub, pp, 1);
+	gc->bss->gc_work[0] = gc->bss->gc_work[2];
+	gc->bss->gc_work_n = 1;
+	cr_assert_eq(bpf_prog_test_run_opts(bpf_program__fd(gc->progs.xcgn_gc_expire_batch), &o), 0);
+	cr_assert_eq(gc->bss->gc_work_expired, 1, "the TCP mapping expired");
+	cr_assert_eq(env_count(env.maps.map4), 1, "one mapping left");
+	cr_assert_eq(env_count(env.maps.rev4), 1, "its reverse half only");
+	xcgn_gc__destroy(gc);
+}

@@ -158,26 +158,35 @@ static void end_of_pass(struct daemon *d)
 	d->passes++;
 }
 
+/* The batch handed to the kernel: one BPF_PROG_RUN expires them all,
+ * each re-checked there (its stamps, TCP's inbound one too). */
+static void expire_flush(struct daemon *d, uint64_t now)
+{
+	struct xcgn_gc__bss *b = d->gc->bss;
+
+	if (!b->gc_work_n)
+		return;
+	b->gc_work_now = now;
+	if (!run_prog(bpf_program__fd(d->gc->progs.xcgn_gc_expire_batch), NULL, 0))
+		d->expired += b->gc_work_expired;
+	b->gc_work_n = 0;
+}
+
+/* A mapping idle by its outbound stamp goes into the batch. */
 static void expire_one(struct daemon *d, const struct xcgn_tuple4 *k, const struct xcgn_map4 *v,
 		       uint64_t now)
 {
-	struct xcgn_gc_req req = { .key = *k, .out_seen_ns = v->out_seen_ns };
-	struct xcgn_tuple4 rk = { .addr = v->paddr, .port = v->pport, .proto = k->proto };
+	struct xcgn_gc__bss *b = d->gc->bss;
 	uint64_t to = mapping_timeout(d, k, v);
-	struct xcgn_rev4 r;
 
 	/* Held by a PCP lifetime: the PCP server ends it, not its timer. */
 	if ((v->flags & XCGN_MAPF_PCP) || now < v->out_seen_ns || now - v->out_seen_ns <= to)
 		return;
-	if (!bpf_map_lookup_elem(d->m.rev4, &rk, &r)) {
-		req.in_seen_ns = r.in_seen_ns;
-		/* TCP: traffic either way keeps a connection alive. */
-		if (k->proto == 6 && now >= r.in_seen_ns && now - r.in_seen_ns <= to)
-			return;
-	}
-	if (!run_prog(bpf_program__fd(d->gc->progs.xcgn_gc_expire), &req, sizeof(req)) &&
-	    req.result == XCGN_GC_EXPIRED)
-		d->expired++;
+	b->gc_work[b->gc_work_n++] = (struct xcgn_gc_work){ .key = *k,
+							    .out_seen_ns = v->out_seen_ns,
+							    .timeout_ns = to };
+	if (b->gc_work_n == XCGN_GC_WORK_MAX)
+		expire_flush(d, now);
 }
 
 /* One bounded step of the walk over the mappings. */
@@ -203,6 +212,7 @@ void gc_step(struct daemon *d)
 	}
 	for (i = 0; i < count; i++)
 		expire_one(d, &d->keys[i], &d->vals[i], now);
+	expire_flush(d, now);
 	d->pass_seen += count;
 	d->walking = err != -ENOENT;
 	if (!d->walking)
