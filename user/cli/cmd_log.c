@@ -236,15 +236,29 @@ static int who_records(struct natindex *x, const struct natlog_parsed *all, size
 	return 0;
 }
 
-/* file PATH, as often as given: 0, or a usage exit status. */
-static int file_arg(const char **paths, int *npaths, const char *path)
+/* `file PATH` (as often as given) or `index PATH` at @argv: 1 when it
+ * was one (its value taken: skip one word more), 0 when not, -1 a usage
+ * error (said). */
+static int src_arg(int argc, char **argv, const char **files, int *nfiles, const char **index)
 {
-	if (*npaths == LOG_FILES_MAX) {
-		xcgn_err("at most %d files", LOG_FILES_MAX);
-		return XCGN_EXIT_USAGE;
+	bool file = !strcmp(*argv, "file");
+
+	if (!file && strcmp(*argv, "index"))
+		return 0;
+	if (argc < 2) {
+		xcgn_err("\"%s\" needs an argument", *argv);
+		return -1;
 	}
-	paths[(*npaths)++] = path;
-	return 0;
+	if (!file) {
+		*index = argv[1];
+		return 1;
+	}
+	if (*nfiles == LOG_FILES_MAX) {
+		xcgn_err("at most %d files", LOG_FILES_MAX);
+		return -1;
+	}
+	files[(*nfiles)++] = argv[1];
+	return 1;
 }
 
 static void print_ms(const char *key, const char *fmt, uint64_t ms)
@@ -388,7 +402,7 @@ static int log_who(int argc, char **argv)
 	uint32_t paddr;
 	uint16_t port;
 	bool have_at = false;
-	int found = 0, err, nfiles = 0;
+	int found = 0, err, nfiles = 0, taken;
 	size_t n = 0;
 
 	if (argc < 1 || parse_addr_port(*argv, &paddr, &port))
@@ -399,13 +413,11 @@ static int log_who(int argc, char **argv)
 			if (parse_time_ms(*argv, &at))
 				return invarg("time", *argv);
 			have_at = true;
-		} else if (!strcmp(*argv, "file")) {
-			NEXT_ARG();
-			if (file_arg(files, &nfiles, *argv))
+		} else if ((taken = src_arg(argc, argv, files, &nfiles, &index))) {
+			if (taken < 0)
 				return XCGN_EXIT_USAGE;
-		} else if (!strcmp(*argv, "index")) {
-			NEXT_ARG();
-			index = *argv;
+			argc--;
+			argv++;
 		} else {
 			xcgn_err("unknown argument \"%s\" to log who", *argv);
 			return XCGN_EXIT_USAGE;
@@ -461,16 +473,14 @@ static int do_log_who_batch(struct cmd *cmd __unused, int argc, char **argv)
 	struct natindex *x;
 	char line[256], ep[64], when[64];
 	size_t n = 0;
-	int rc = XCGN_EXIT_OK, nfiles = 0;
+	int rc = XCGN_EXIT_OK, nfiles = 0, taken;
 
 	for (; argc > 0; argc--, argv++) {
-		if (!strcmp(*argv, "file")) {
-			NEXT_ARG();
-			if (file_arg(files, &nfiles, *argv))
+		if ((taken = src_arg(argc, argv, files, &nfiles, &index))) {
+			if (taken < 0)
 				return XCGN_EXIT_USAGE;
-		} else if (!strcmp(*argv, "index")) {
-			NEXT_ARG();
-			index = *argv;
+			argc--;
+			argv++;
 		} else {
 			xcgn_err("unknown argument \"%s\" to log who batch", *argv);
 			return XCGN_EXIT_USAGE;
@@ -532,16 +542,14 @@ static int do_log_index(struct cmd *cmd __unused, int argc, char **argv)
 	struct indexed ix = {};
 	struct log_each e = { log_file_index, &ix };
 	uint64_t dropped = 0;
-	int nfiles = 0, rc;
+	int nfiles = 0, rc, taken;
 
 	for (; argc > 0; argc--, argv++) {
-		if (!strcmp(*argv, "file")) {
-			NEXT_ARG();
-			if (file_arg(files, &nfiles, *argv))
+		if ((taken = src_arg(argc, argv, files, &nfiles, &index))) {
+			if (taken < 0)
 				return XCGN_EXIT_USAGE;
-		} else if (!strcmp(*argv, "index")) {
-			NEXT_ARG();
-			index = *argv;
+			argc--;
+			argv++;
 		} else {
 			xcgn_err("unknown argument \"%s\" to log index", *argv);
 			return XCGN_EXIT_USAGE;
